@@ -1,0 +1,50 @@
+# Baton -- the two commands a newcomer needs are `make demo` and `make test`.
+# This Makefile is thin: it installs the Debian packages the build needs when
+# they are missing (scripts/install-deps.sh), drives CMake, and runs scripts.
+#
+#   make demo     run an example workflow end to end on the embedded dev stack
+#   make test     build with ASan+UBSan and run every unit and integration test
+#   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack
+#   make dev      start the dev stack in the background (make dev-stop stops it)
+#   make build    release build into build/bin/
+
+N ?= 2000
+K ?= 3
+C ?= 50
+JOBS ?= 2
+
+.PHONY: all deps build build-asan test demo bench dev dev-stop clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+test: build build-asan
+	cd build-asan && ctest --output-on-failure --timeout 900 -j1
+
+demo: build
+	scripts/demo.sh
+
+bench: build
+	scripts/bench.sh $(N) $(K) $(C)
+
+dev: build
+	scripts/dev.sh start
+
+dev-stop:
+	scripts/dev.sh stop
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan

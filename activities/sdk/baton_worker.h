@@ -1,0 +1,202 @@
+/*
+ * baton_worker.h -- the C SDK for Baton activity workers.
+ *
+ * A worker consumes one task queue (Kafka topic <topic.prefix>.tasks.<queue>,
+ * consumer group <topic.prefix>.worker.<queue>), runs each task's activity on
+ * a thread pool, and produces the result to <topic.prefix>.results.  A
+ * complete worker:
+ *
+ *     static void greet(baton_activity_t *act, void *opaque) {
+ *         baton_activity_complete(act, "{\"hello\":\"world\"}");
+ *     }
+ *
+ *     baton_conf_t *conf = baton_conf_new();
+ *     baton_conf_load_default(conf, NULL, errstr, sizeof errstr);
+ *     baton_worker_t *w = baton_worker_new(conf, errstr, sizeof errstr);
+ *     baton_worker_register(w, "greet", greet, NULL);
+ *     // SIGTERM handler: baton_worker_stop(w);
+ *     baton_worker_run(w);                // returns after stop + drain
+ *     baton_worker_destroy(w);
+ *
+ * What the SDK guarantees (DESIGN.md "Activity workers"):
+ *
+ *  - At most worker.concurrency activities run at once.  The worker keeps
+ *    polling Kafka while they run and pauses its partitions while it is at
+ *    the limit (resuming once below it), so an activity may run for hours
+ *    without exceeding max.poll.interval.ms or triggering a rebalance.  Up to
+ *    worker.concurrency further tasks are fetched ahead and wait locally.
+ *
+ *  - A task's offset is committed only once its result has been
+ *    acknowledged by Kafka (delivery report of an idempotent producer), and
+ *    only contiguously: per partition the committed offset is the lowest
+ *    offset whose task is not yet acknowledged.  Consumer-group lag is
+ *    therefore the queue's true backlog, and a crash re-delivers exactly
+ *    the tasks whose results were not yet acknowledged (plus, on the same
+ *    partition, the acknowledged ones after the first unacknowledged one).
+ *
+ *  - The result goes to the task's result_partition of <prefix>.results,
+ *    keyed by workflow_id, in the encoding the task came in (Avro binary,
+ *    or JSON when the task had content-type: application/json).
+ *
+ *  - A task that cannot be decoded goes to <prefix>.dlq with its key and
+ *    value unchanged and headers baton-error (the reason),
+ *    baton-source-topic, baton-source-partition and baton-source-offset; it
+ *    then counts as done.  A task of an activity type no handler is
+ *    registered for is answered FAILED with error
+ *    "Baton.UnknownActivityType".
+ *
+ *  - Rebalance: when partitions are revoked the worker finishes the
+ *    activities already running on them, waits for their results to be
+ *    acknowledged and commits, before giving the partitions up (inside the
+ *    rebalance callback), so a rebalance never re-runs a finished
+ *    activity.  Tasks fetched but not started are dropped and stay
+ *    uncommitted: the next owner runs them.  The wait is bounded by half of
+ *    max.poll.interval.ms; activities still running then are asked to stop
+ *    (baton_activity_cancelled() turns true) and their tasks, uncommitted,
+ *    run again at the next owner.  If the assignment was lost (session
+ *    timeout) nothing is committed and the partitions are dropped at once.
+ *    The default partition.assignment.strategy of a worker is
+ *    cooperative-sticky, so only the partitions that move are revoked and
+ *    the other partitions keep running; set
+ *    kafka.consumer.partition.assignment.strategy to override.
+ *
+ *  - Stop (baton_worker_stop, e.g. from SIGTERM) drains: no new task
+ *    starts, running activities finish, their results are delivered and
+ *    committed, the consumer leaves the group, run() returns BATON_OK.
+ *    A second stop also asks running activities to cancel.
+ *
+ * Threads: baton_worker_new/register/run/destroy on one application thread
+ * (run blocks it: it is the Kafka poll loop); handlers on the worker's pool
+ * threads; baton_worker_stop anywhere, including a signal handler.  The
+ * activity accessors and report calls only inside the handler, on its
+ * thread, with the activity it was given.
+ *
+ * Configuration keys read (config.h): worker.queue, worker.concurrency,
+ * worker.id (default "<hostname>/<pid>"), topic.prefix, and kafka.* /
+ * kafka.consumer.* / kafka.producer.* passed to librdkafka.
+ */
+#ifndef BATON_WORKER_H
+#define BATON_WORKER_H
+
+#include <stdint.h>
+
+#include "baton_common.h"
+#include "config.h"
+
+typedef struct baton_worker baton_worker_t;
+typedef struct baton_activity baton_activity_t;
+
+/* An activity implementation.  Runs on a pool thread; may block as long as
+ * the activity takes.  Report the outcome with baton_activity_complete or
+ * baton_activity_fail before returning (or the SDK reports it failed with
+ * error "Baton.NoResult").  opaque is the pointer given to register. */
+typedef void (*baton_activity_fn)(baton_activity_t *act, void *opaque);
+
+/* ---- the worker -------------------------------------------------------- */
+
+/* Creates a worker for the queue worker.queue: builds its Kafka consumer
+ * and producer (nothing connects until run).  conf is read during the call
+ * only; the caller keeps ownership.  Returns the worker (destroy with
+ * baton_worker_destroy), or NULL with the reason in errstr (a bad kafka.*
+ * property, no brokers configured, worker.concurrency < 1, out of memory).
+ * Thread: any application thread. */
+baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
+                                 size_t errlen);
+
+/* Registers fn for tasks whose activity_type is activity_type (copied).
+ * opaque is passed to fn unchanged; the worker does not own it.  Returns
+ * BATON_OK, BATON_ERR_INVALID when the type is already registered or run
+ * has started, BATON_ERR_NOMEM.  Thread: the application thread, before
+ * run. */
+baton_err_t baton_worker_register(baton_worker_t *w, const char *activity_type,
+                                  baton_activity_fn fn, void *opaque);
+
+/* Runs the worker: subscribes, starts worker.concurrency pool threads and
+ * polls until baton_worker_stop, then drains (see above) and returns.
+ * Returns BATON_OK after a clean stop, or the error that ended it
+ * (BATON_ERR_KAFKA for a fatal Kafka error, e.g. the idempotent producer
+ * fenced) with the text in baton_worker_errstr; results not acknowledged by
+ * then are not committed, so their tasks run again elsewhere.  Call at most
+ * once per worker.  Thread: blocks the calling application thread. */
+baton_err_t baton_worker_run(baton_worker_t *w);
+
+/* Asks run() to drain and return; a second call also sets every running
+ * activity's cancelled flag.  Returns at once.  Async-signal-safe (an
+ * atomic counter and a write() to a pipe): call it from a SIGTERM handler.
+ * Thread: any. */
+void baton_worker_stop(baton_worker_t *w);
+
+/* The text of the error run() returned ("" when none).  Owned by the
+ * worker, valid until destroy.  Thread: the application thread. */
+const char *baton_worker_errstr(const baton_worker_t *w);
+
+/* The worker identity put in results (worker.id or "<hostname>/<pid>").
+ * Owned by the worker.  Thread: any. */
+const char *baton_worker_id(const baton_worker_t *w);
+
+/* Frees the worker, its Kafka handles and threads.  Must not be called
+ * while run() is running.  NULL is a no-op.  Thread: the application
+ * thread. */
+void baton_worker_destroy(baton_worker_t *w);
+
+/* ---- inside a handler: the task ---------------------------------------- */
+
+/* Each accessor returns a value owned by the SDK, valid until the handler
+ * returns (copy it to keep it).  Thread: the handler's. */
+
+/* The activity's input: JSON text, never NULL ("null" at worst). */
+const char *baton_activity_input(const baton_activity_t *act);
+/* "<workflow_id>/<activity_seq>/<attempt>": unique per attempt. */
+const char *baton_activity_task_id(const baton_activity_t *act);
+/* "<workflow_id>/<activity_seq>": the same for every attempt of this
+ * activity; pass it to side-effecting calls (payment ids, LLM request
+ * dedup) so a retried attempt does not repeat the effect. */
+const char *baton_activity_idempotency_key(const baton_activity_t *act);
+const char *baton_activity_workflow_id(const baton_activity_t *act);
+const char *baton_activity_type(const baton_activity_t *act);
+/* 1 for the first attempt. */
+int32_t baton_activity_attempt(const baton_activity_t *act);
+/* The details the previous attempt last sent with
+ * baton_activity_heartbeat (JSON), or NULL: where to resume from. */
+const char *baton_activity_heartbeat_details(const baton_activity_t *act);
+/* The task's TimeoutSeconds as an absolute deadline (ms since the epoch,
+ * from the time the orchestrator scheduled it), or 0 when none. */
+int64_t baton_activity_deadline_ms(const baton_activity_t *act);
+
+/* ---- inside a handler: reporting --------------------------------------- */
+
+/* Reports success with output, a JSON text (copied; NULL means "null").
+ * Returns BATON_OK, BATON_ERR_INVALID when output is not JSON or the
+ * activity already reported (nothing is recorded then), BATON_ERR_NOMEM.
+ * The result is produced once the handler returns. */
+baton_err_t baton_activity_complete(baton_activity_t *act,
+                                    const char *output_json);
+
+/* Reports failure.  error is the ASL error name Retry/Catch match on (NULL
+ * = "States.TaskFailed"); cause is free text (may be NULL);
+ * retry_after_ms is a hint for the retry delay (0 = the policy decides).
+ * Strings are copied.  Returns BATON_OK, BATON_ERR_INVALID when the
+ * activity already reported, BATON_ERR_NOMEM. */
+baton_err_t baton_activity_fail(baton_activity_t *act, const char *error,
+                                const char *cause, int64_t retry_after_ms);
+
+/* Tells the orchestrator the activity is alive, with optional progress
+ * details (JSON, copied; NULL = none) that a later attempt receives as
+ * baton_activity_heartbeat_details.  Sent at once as a HEARTBEAT result,
+ * but at most one per second per activity: a call within a second of the
+ * last one sent is skipped (and returns BATON_OK), so call it freely in a
+ * loop.  Returns BATON_OK, BATON_ERR_INVALID when details is not JSON,
+ * BATON_ERR_KAFKA when the producer refused the message. */
+baton_err_t baton_activity_heartbeat(baton_activity_t *act,
+                                     const char *details_json);
+
+/* Non-zero once the activity should give up: the worker is stopping for
+ * good (second stop) or losing the partition, or the task's deadline has
+ * passed (the orchestrator has already timed the attempt out).  A handler
+ * that then returns without reporting sends nothing when the worker asked
+ * (the task stays uncommitted and runs again elsewhere), and
+ * "Baton.NoResult" when the deadline passed.  Cheap; poll it in loops.
+ * Thread: the handler's. */
+int baton_activity_cancelled(const baton_activity_t *act);
+
+#endif /* BATON_WORKER_H */

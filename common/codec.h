@@ -1,0 +1,159 @@
+/*
+ * codec.h -- the wire envelopes of Baton and their two encodings.
+ *
+ * Four envelope types travel over Kafka, each defined by an Avro schema in
+ * schemas/ (compiled into the binaries, see schemas.c):
+ *
+ *   topic              envelope          schema
+ *   baton.commands     baton_command_t   schemas/command.avsc
+ *   baton.tasks.<q>    baton_task_t      schemas/task.avsc
+ *   baton.results      baton_result_t    schemas/result.avsc
+ *   baton.events       baton_event_t     schemas/event.avsc
+ *
+ * On the wire a message value is Avro binary (no container, no schema id)
+ * unless the Kafka header `content-type` is `application/json`, in which case
+ * it is one JSON object with the same field names; nullable fields may be
+ * given as plain values or omitted.  Payloads inside envelopes (workflow
+ * input, activity input and output, signal payloads, event data) are JSON
+ * text carried in string fields.  docs/wire-protocol.md is the reference for
+ * worker authors.
+ *
+ * All strings in the structs below are NUL-terminated and owned by the
+ * struct: baton_codec_*_clear() frees them.  Decoders validate: a message
+ * that cannot be decoded, misses a required field or carries a payload that
+ * is not valid JSON yields BATON_ERR_INVALID and a reason naming the field.
+ * A baton_codec_t is not thread-safe: use one per thread.
+ */
+#ifndef BATON_CODEC_H
+#define BATON_CODEC_H
+
+#include "baton_common.h"
+
+#define BATON_CONTENT_TYPE_JSON "application/json"
+#define BATON_CONTENT_TYPE_AVRO "application/vnd.baton.avro"
+
+typedef enum {
+    BATON_CMD_START = 0,
+    BATON_CMD_SIGNAL,
+    BATON_CMD_CANCEL,
+    BATON_CMD_TERMINATE,
+} baton_cmd_kind_t;
+
+/* A command to the orchestrator.  workflow_type and input for START;
+ * name and payload for SIGNAL; reason for CANCEL and TERMINATE. */
+typedef struct baton_command {
+    baton_cmd_kind_t kind;
+    char *workflow_id;   /* required, 1..256 bytes */
+    char *workflow_type; /* START: definition name */
+    char *name;          /* SIGNAL: signal name */
+    char *payload;       /* START: input JSON; SIGNAL: payload JSON */
+    char *reason;        /* CANCEL/TERMINATE: free text */
+    char *request_id;    /* optional, echoed into history */
+    int64_t sent_at_ms;  /* 0 when unknown */
+} baton_command_t;
+
+/* An activity task, produced by batond to baton.tasks.<queue>. */
+typedef struct baton_task {
+    char *task_id;         /* "<workflow_id>/<activity_seq>/<attempt>" */
+    char *idempotency_key; /* "<workflow_id>/<activity_seq>" */
+    char *workflow_id;
+    int64_t activity_seq;
+    int32_t attempt;           /* 1 for the first attempt */
+    char *activity_type;       /* handler name in the worker */
+    char *queue;               /* task queue: topic baton.tasks.<queue> */
+    char *input;               /* JSON */
+    int32_t result_partition;  /* partition of baton.results to reply to */
+    int64_t scheduled_at_ms;
+    int32_t timeout_seconds;   /* 0 = none */
+    int32_t heartbeat_seconds; /* 0 = none */
+    char *heartbeat_details;   /* JSON from the previous attempt, or NULL */
+} baton_task_t;
+
+typedef enum {
+    BATON_RESULT_COMPLETED = 0,
+    BATON_RESULT_FAILED,
+    BATON_RESULT_HEARTBEAT,
+} baton_result_kind_t;
+
+/* An activity result, produced by a worker to baton.results (partition =
+ * the task's result_partition, key = workflow_id). */
+typedef struct baton_result {
+    char *task_id;     /* the task's task_id, unchanged */
+    char *workflow_id;
+    baton_result_kind_t kind;
+    char *output;      /* COMPLETED: JSON; HEARTBEAT: details JSON */
+    char *error;       /* FAILED: error name, e.g. "States.TaskFailed" */
+    char *cause;       /* FAILED: free text */
+    int64_t retry_after_ms; /* FAILED: hint, 0 = none */
+    char *worker;      /* optional worker identity */
+    int64_t finished_at_ms;
+} baton_result_t;
+
+/* A workflow history event, produced to baton.events (key = workflow_id)
+ * and kept in Redis.  (workflow_id, seq) identifies it: a consumer that sees
+ * the same pair twice sees a re-sent duplicate. */
+typedef struct baton_event {
+    char *workflow_id;
+    int64_t seq;      /* 1, 2, 3 ... per workflow */
+    char *type;       /* "WorkflowStarted", "ActivityScheduled", ... */
+    int64_t time_ms;
+    char *state;      /* state name in the definition, or NULL */
+    char *data;       /* JSON, or NULL */
+} baton_event_t;
+
+typedef struct baton_codec baton_codec_t;
+
+/* Parses the compiled-in schemas.  NULL and errstr on failure. */
+baton_codec_t *baton_codec_new(char *errstr, size_t errlen);
+void baton_codec_destroy(baton_codec_t *codec); /* NULL is a no-op */
+
+/* Encoders append nothing: *buf is allocated with baton_malloc and owned by
+ * the caller; *len is its length.  json != 0 selects the JSON encoding. */
+baton_err_t baton_codec_encode_command(baton_codec_t *c,
+                                       const baton_command_t *cmd, int json,
+                                       char **buf, size_t *len, char *errstr,
+                                       size_t errlen);
+baton_err_t baton_codec_encode_task(baton_codec_t *c, const baton_task_t *t,
+                                    int json, char **buf, size_t *len,
+                                    char *errstr, size_t errlen);
+baton_err_t baton_codec_encode_result(baton_codec_t *c,
+                                      const baton_result_t *r, int json,
+                                      char **buf, size_t *len, char *errstr,
+                                      size_t errlen);
+baton_err_t baton_codec_encode_event(baton_codec_t *c, const baton_event_t *e,
+                                     int json, char **buf, size_t *len,
+                                     char *errstr, size_t errlen);
+
+/* Decoders fill *out (zeroed first; clear it even on error).  json != 0
+ * when the message carried content-type application/json. */
+baton_err_t baton_codec_decode_command(baton_codec_t *c, const void *buf,
+                                       size_t len, int json,
+                                       baton_command_t *out, char *errstr,
+                                       size_t errlen);
+baton_err_t baton_codec_decode_task(baton_codec_t *c, const void *buf,
+                                    size_t len, int json, baton_task_t *out,
+                                    char *errstr, size_t errlen);
+baton_err_t baton_codec_decode_result(baton_codec_t *c, const void *buf,
+                                      size_t len, int json,
+                                      baton_result_t *out, char *errstr,
+                                      size_t errlen);
+baton_err_t baton_codec_decode_event(baton_codec_t *c, const void *buf,
+                                     size_t len, int json, baton_event_t *out,
+                                     char *errstr, size_t errlen);
+
+void baton_command_clear(baton_command_t *cmd);
+void baton_task_clear(baton_task_t *t);
+void baton_result_clear(baton_result_t *r);
+void baton_event_clear(baton_event_t *e);
+
+const char *baton_cmd_kind_name(baton_cmd_kind_t k);       /* "START" ... */
+int baton_cmd_kind_parse(const char *s, baton_cmd_kind_t *out); /* 0 ok */
+const char *baton_result_kind_name(baton_result_kind_t k);
+
+/* Parses "<workflow_id>/<seq>/<attempt>" from the right (ids may contain
+ * '/').  Returns 0 and fills the outputs (wf_id_len = length of the id
+ * prefix), or -1 when malformed. */
+int baton_task_id_parse(const char *task_id, size_t *wf_id_len,
+                        int64_t *seq, int32_t *attempt);
+
+#endif /* BATON_CODEC_H */

@@ -1,0 +1,294 @@
+/*
+ * config.c -- the configuration object of config.h and the table of every
+ * documented key.
+ *
+ * A baton_conf_t is an insertion-ordered list of key/value strings (a few
+ * dozen entries at most: a list is simpler than a hash and fast enough).
+ * Keys under "kafka." pass through to librdkafka; all others must be in
+ * conf_keys[] below, which is also the documentation printed by --help.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { KEY_STR, KEY_INT } key_type_t;
+
+typedef struct conf_key {
+    const char *name;
+    key_type_t type;
+    const char *def; /* default, NULL = unset */
+    const char *doc;
+} conf_key_t;
+
+static const conf_key_t conf_keys[] = {
+    {"redis.url", KEY_STR, "redis://127.0.0.1:6379",
+     "Redis holding snapshots, timers, offsets and outbox"},
+    {"log.level", KEY_STR, "info", "error, warn, info or debug"},
+    {"log.debug", KEY_STR, "",
+     "debug contexts: loop,redis,kafka,engine,worker or all"},
+    {"topic.prefix", KEY_STR, "baton",
+     "prefix of every topic: <prefix>.commands, .results, .events, .dlq, "
+     ".tasks.<queue>"},
+    {"batond.group", KEY_STR, "batond",
+     "consumer group of the orchestrator instances"},
+    {"batond.workflows.dir", KEY_STR, "config/workflows",
+     "folder of workflow definitions (*.asl.json, *.json)"},
+    {"batond.batch.max", KEY_INT, "2000",
+     "most inputs applied in one batch (one MULTI/EXEC per partition)"},
+    {"batond.batch.wait.ms", KEY_INT, "0",
+     "how long a batch waits for more inputs once it has one"},
+    {"batond.cache.max", KEY_INT, "100000",
+     "workflow snapshots cached in memory per instance"},
+    {"batond.history.max", KEY_INT, "1000",
+     "history events kept in Redis per workflow (oldest dropped)"},
+    {"batond.history.ttl.s", KEY_INT, "604800",
+     "seconds a closed workflow's history and snapshot are kept"},
+    {"batond.payload.max", KEY_INT, "262144",
+     "largest JSON payload accepted in a command or result (bytes)"},
+    {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
+    {"worker.concurrency", KEY_INT, "8",
+     "activities a worker runs at once"},
+    {"worker.id", KEY_STR, NULL, "worker identity reported in results"},
+    {"devstack.partitions", KEY_INT, "8",
+     "partitions of every topic the dev stack creates"},
+    {"devstack.queues", KEY_STR, "default",
+     "task queues whose topics the dev stack creates"},
+};
+
+typedef struct conf_entry {
+    char *key;
+    char *value;
+} conf_entry_t;
+
+struct baton_conf {
+    conf_entry_t *entries;
+    size_t cnt, cap;
+};
+
+baton_conf_t *baton_conf_new(void) {
+    return baton_calloc(1, sizeof(baton_conf_t));
+}
+
+void baton_conf_destroy(baton_conf_t *conf) {
+    if (!conf) return;
+    for (size_t i = 0; i < conf->cnt; i++) {
+        baton_free(conf->entries[i].key);
+        baton_free(conf->entries[i].value);
+    }
+    baton_free(conf->entries);
+    baton_free(conf);
+}
+
+static const conf_key_t *conf_key_find(const char *name) {
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(conf_keys); i++)
+        if (!strcmp(conf_keys[i].name, name)) return &conf_keys[i];
+    return NULL;
+}
+
+static conf_entry_t *conf_entry_find(const baton_conf_t *conf,
+                                     const char *name) {
+    for (size_t i = 0; i < conf->cnt; i++)
+        if (!strcmp(conf->entries[i].key, name)) return &conf->entries[i];
+    return NULL;
+}
+
+baton_err_t baton_conf_set(baton_conf_t *conf, const char *name,
+                           const char *value, char *errstr, size_t errlen) {
+    conf_entry_t *e;
+    char *v;
+
+    if (strncmp(name, "kafka.", 6) != 0) {
+        const conf_key_t *k = conf_key_find(name);
+        int64_t iv;
+        if (!k)
+            return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                                "unknown configuration key '%s'", name);
+        if (k->type == KEY_INT && baton_parse_i64(value, &iv))
+            return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                                "configuration key '%s' wants an integer, "
+                                "not '%s'",
+                                name, value);
+    } else if (!name[6]) {
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "empty kafka property name");
+    }
+    if (!(v = baton_strdup(value)))
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    if ((e = conf_entry_find(conf, name))) {
+        baton_free(e->value);
+        e->value = v;
+        return BATON_OK;
+    }
+    if (conf->cnt == conf->cap) {
+        size_t ncap = conf->cap ? conf->cap * 2 : 16;
+        conf_entry_t *n = baton_realloc(conf->entries, ncap * sizeof(*n));
+        if (!n) {
+            baton_free(v);
+            return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                                "out of memory");
+        }
+        conf->entries = n;
+        conf->cap = ncap;
+    }
+    e = &conf->entries[conf->cnt];
+    if (!(e->key = baton_strdup(name))) {
+        baton_free(v);
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    }
+    e->value = v;
+    conf->cnt++;
+    return BATON_OK;
+}
+
+const char *baton_conf_get(const baton_conf_t *conf, const char *name) {
+    const conf_entry_t *e = conf_entry_find(conf, name);
+    const conf_key_t *k;
+    if (e) return e->value;
+    k = conf_key_find(name);
+    return k ? k->def : NULL;
+}
+
+int64_t baton_conf_get_int(const baton_conf_t *conf, const char *name) {
+    const char *v = baton_conf_get(conf, name);
+    int64_t iv = 0;
+    if (v) baton_parse_i64(v, &iv);
+    return iv;
+}
+
+static char *trim(char *s) {
+    char *end;
+    while (isspace((unsigned char)*s)) s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1])) *--end = '\0';
+    return s;
+}
+
+baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
+                                 char *errstr, size_t errlen) {
+    char err[512];
+    char *text = baton_read_file(path, NULL, err, sizeof err);
+    char *line, *save = NULL;
+    int lineno = 0;
+    baton_err_t rc = BATON_OK;
+
+    if (!text)
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "reading config file: %s", err);
+    /* strtok_r skips empty lines, so count lines by hand. */
+    for (line = text; line && rc == BATON_OK; lineno++) {
+        char *nl = strchr(line, '\n'), *eq, *key, *val;
+        if (nl) *nl = '\0';
+        key = trim(line);
+        line = nl ? nl + 1 : NULL;
+        if (!*key || *key == '#') continue;
+        if (!(eq = strchr(key, '='))) {
+            rc = baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                              "%s:%d: expected 'key = value', got '%s'", path,
+                              lineno + 1, key);
+            break;
+        }
+        *eq = '\0';
+        val = trim(eq + 1);
+        key = trim(key);
+        if ((rc = baton_conf_set(conf, key, val, err, sizeof err)))
+            baton_seterr(errstr, errlen, rc, "%s:%d: %s", path, lineno + 1,
+                         err);
+    }
+    (void)save;
+    baton_free(text);
+    return rc;
+}
+
+baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
+                                size_t errlen) {
+    static const struct {
+        const char *env, *key;
+    } map[] = {
+        {"BATON_KAFKA_BROKERS", "kafka.bootstrap.servers"},
+        {"BATON_REDIS_URL", "redis.url"},
+        {"BATON_LOG_LEVEL", "log.level"},
+        {"BATON_LOG_DEBUG", "log.debug"},
+        {"BATON_TOPIC_PREFIX", "topic.prefix"},
+    };
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(map); i++) {
+        const char *v = getenv(map[i].env);
+        baton_err_t rc;
+        char err[256];
+        if (!v || !*v) continue;
+        if ((rc = baton_conf_set(conf, map[i].key, v, err, sizeof err)))
+            return baton_seterr(errstr, errlen, rc, "environment %s: %s",
+                                map[i].env, err);
+    }
+    return BATON_OK;
+}
+
+static int file_exists(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+baton_err_t baton_conf_load_default(baton_conf_t *conf,
+                                    const char *explicit_path, char *errstr,
+                                    size_t errlen) {
+    const char *path = explicit_path;
+    baton_err_t rc;
+
+    if (!path || !*path) path = getenv("BATON_CONFIG");
+    if (path && *path) {
+        if ((rc = baton_conf_load_file(conf, path, errstr, errlen))) return rc;
+    }
+    /* The dev stack's connection file comes under an explicit config file
+     * only when that file leaves the connection unset. */
+    {
+        const char *stack = getenv("BATON_STACK_FILE");
+        if (!stack || !*stack) stack = "build/dev/stack.conf";
+        if (file_exists(stack) &&
+            !conf_entry_find(conf, "kafka.bootstrap.servers")) {
+            baton_conf_t *tmp = baton_conf_new();
+            if (!tmp)
+                return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                                    "out of memory");
+            rc = baton_conf_load_file(tmp, stack, errstr, errlen);
+            for (size_t i = 0; rc == BATON_OK && i < tmp->cnt; i++)
+                if (!conf_entry_find(conf, tmp->entries[i].key))
+                    rc = baton_conf_set(conf, tmp->entries[i].key,
+                                        tmp->entries[i].value, errstr, errlen);
+            baton_conf_destroy(tmp);
+            if (rc) return rc;
+        }
+    }
+    if ((rc = baton_conf_load_env(conf, errstr, errlen))) return rc;
+    if (baton_log_configure(baton_conf_get(conf, "log.level"),
+                            baton_conf_get(conf, "log.debug")))
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "log.level must be error, warn, info or debug, "
+                            "not '%s'",
+                            baton_conf_get(conf, "log.level"));
+    return BATON_OK;
+}
+
+int baton_conf_foreach(const baton_conf_t *conf, const char *prefix,
+                       baton_conf_cb_t cb, void *opaque) {
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < conf->cnt; i++) {
+        int r;
+        if (strncmp(conf->entries[i].key, prefix, plen)) continue;
+        if ((r = cb(conf->entries[i].key + plen, conf->entries[i].value,
+                    opaque)))
+            return r;
+    }
+    return 0;
+}
+
+void baton_conf_print_keys(void) {
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(conf_keys); i++)
+        fprintf(stderr, "  %-24s %s (default: %s)\n", conf_keys[i].name,
+                conf_keys[i].doc, conf_keys[i].def ? conf_keys[i].def : "-");
+    fprintf(stderr, "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
+                    "kafka.consumer.X / kafka.producer.X for one side\n",
+            "kafka.*");
+}

@@ -1,0 +1,167 @@
+/*
+ * kafka.c -- librdkafka configuration, topic names and headers (kafka.h).
+ */
+#include "kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+
+typedef struct kconf_ctx {
+    rd_kafka_conf_t *kconf;
+    char *errstr;
+    size_t errlen;
+    const char *prefix;
+} kconf_ctx_t;
+
+static int kconf_apply(const char *key, const char *value, void *opaque) {
+    kconf_ctx_t *c = opaque;
+    char err[256];
+    /* kafka.consumer.X / kafka.producer.X are applied in their own pass. */
+    if (!strncmp(key, "consumer.", 9) || !strncmp(key, "producer.", 9))
+        return 0;
+    if (rd_kafka_conf_set(c->kconf, key, value, err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+        baton_seterr(c->errstr, c->errlen, BATON_ERR_CONFIG, "%s%s: %s",
+                     c->prefix, key, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int kconf_set_all(rd_kafka_conf_t *kconf, const char *const *kv,
+                         char *errstr, size_t errlen) {
+    char err[256];
+    for (; *kv; kv += 2)
+        if (rd_kafka_conf_set(kconf, kv[0], kv[1], err, sizeof err) !=
+            RD_KAFKA_CONF_OK) {
+            baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "%s: %s", kv[0],
+                         err);
+            return -1;
+        }
+    return 0;
+}
+
+rd_kafka_conf_t *baton_kafka_conf_new(const baton_conf_t *conf,
+                                      baton_kafka_role_t role,
+                                      const char *group_id, char *errstr,
+                                      size_t errlen) {
+    static const char *const producer_defaults[] = {
+        "enable.idempotence", "true",
+        "linger.ms", "0",
+        "message.timeout.ms", "300000",
+        /* murmur2 of the key, as Kafka's Java client: a workflow's
+         * messages land where any standard client would put them. */
+        "partitioner", "murmur2_random",
+        NULL};
+    static const char *const consumer_defaults[] = {
+        "enable.auto.commit",
+        "false",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "fetch.wait.max.ms",
+        "100",
+        "partition.assignment.strategy",
+        "range",
+        NULL};
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    kconf_ctx_t ctx = {kconf, errstr, errlen, "kafka."};
+    const char *bs = baton_conf_get(conf, "kafka.bootstrap.servers");
+
+    if (!bs) {
+        baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                     "no Kafka brokers configured: set "
+                     "kafka.bootstrap.servers, BATON_KAFKA_BROKERS, or "
+                     "start the dev stack (make dev)");
+        goto fail;
+    }
+    if (kconf_set_all(kconf,
+                      role == BATON_KAFKA_PRODUCER ? producer_defaults
+                                                   : consumer_defaults,
+                      errstr, errlen))
+        goto fail;
+    if (role == BATON_KAFKA_CONSUMER && group_id) {
+        const char *kv[] = {"group.id", group_id, NULL};
+        if (kconf_set_all(kconf, kv, errstr, errlen)) goto fail;
+    }
+    if (baton_conf_foreach(conf, "kafka.", kconf_apply, &ctx)) goto fail;
+    ctx.prefix = role == BATON_KAFKA_PRODUCER ? "kafka.producer."
+                                              : "kafka.consumer.";
+    if (baton_conf_foreach(conf, ctx.prefix, kconf_apply, &ctx)) goto fail;
+    return kconf;
+fail:
+    rd_kafka_conf_destroy(kconf);
+    return NULL;
+}
+
+rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,
+                            char *errstr, size_t errlen) {
+    char err[512];
+    rd_kafka_t *rk =
+        rd_kafka_new(role == BATON_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER
+                                                  : RD_KAFKA_CONSUMER,
+                     kconf, err, sizeof err);
+    if (!rk) {
+        rd_kafka_conf_destroy(kconf);
+        baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
+                     "creating Kafka client: %s", err);
+        return NULL;
+    }
+    if (role == BATON_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+const char *baton_topic(const baton_conf_t *conf, const char *suffix,
+                        char *buf, size_t len) {
+    snprintf(buf, len, "%s.%s", baton_conf_get(conf, "topic.prefix"), suffix);
+    return buf;
+}
+
+int32_t baton_kafka_partition_count(rd_kafka_t *rk, const char *topic,
+                                    int timeout_ms, char *errstr,
+                                    size_t errlen) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err;
+    int32_t cnt = -1;
+
+    if (!rkt) {
+        baton_seterr(errstr, errlen, BATON_ERR_KAFKA, "topic %s: %s", topic,
+                     rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (err) {
+        baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
+                     "metadata of topic %s: %s", topic, rd_kafka_err2str(err));
+    } else if (md->topic_cnt != 1 || md->topics[0].err) {
+        baton_seterr(errstr, errlen, BATON_ERR_KAFKA, "topic %s: %s", topic,
+                     md->topic_cnt ? rd_kafka_err2str(md->topics[0].err)
+                                   : "not in metadata");
+    } else {
+        cnt = md->topics[0].partition_cnt;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return cnt;
+}
+
+int baton_kafka_msg_is_json(const rd_kafka_message_t *m) {
+    rd_kafka_headers_t *hdrs;
+    const void *val;
+    size_t size;
+    if (rd_kafka_message_headers(m, &hdrs)) return 0;
+    if (rd_kafka_header_get_last(hdrs, "content-type", &val, &size)) return 0;
+    return size == strlen(BATON_CONTENT_TYPE_JSON) &&
+           !memcmp(val, BATON_CONTENT_TYPE_JSON, size);
+}
+
+rd_kafka_headers_t *baton_kafka_headers_new(int json) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    const char *ct = json ? BATON_CONTENT_TYPE_JSON : BATON_CONTENT_TYPE_AVRO;
+    rd_kafka_header_add(h, "content-type", -1, ct, -1);
+    return h;
+}

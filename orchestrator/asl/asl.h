@@ -1,0 +1,155 @@
+/*
+ * asl.h -- Amazon States Language: definitions and the pure interpreter.
+ *
+ * This is the whole interface between the processing loop (engine.c) and
+ * the workflow language.  Everything behind it is pure logic over jansson
+ * values: no Kafka, no Redis, no clock, no randomness (the caller passes
+ * time and a seed in baton_asl_ctx_t), so a re-applied input computes the
+ * same result and the interpreter is unit-tested on its own.
+ *
+ * A definition is parsed and validated once (baton_asl_def_parse); the
+ * engine then drives a run with three calls:
+ *
+ *   baton_asl_run()           from a state name and its raw input, runs the
+ *                             states that need nothing from outside (Pass,
+ *                             Choice, Succeed, Fail, and the data flow) until
+ *                             the run reaches a state that must wait (a Task)
+ *                             or ends;
+ *   baton_asl_task_complete() gives a waiting Task its result: applies
+ *                             ResultSelector, ResultPath, OutputPath, and
+ *                             returns the next state and its input (or end);
+ *   baton_asl_task_fail()     gives a waiting Task an error: applies Retry
+ *                             (returns the delay of the next attempt), then
+ *                             Catch (returns the catcher's state and input),
+ *                             else the run fails with the error.
+ *
+ * Task `Resource` URIs understood (Baton's extension points, see
+ * docs/workflows.md):
+ *   baton:activity:<queue>/<activity_type>   an activity on a task queue
+ *   baton:activity:<activity_type>           the same on queue "default"
+ *   baton:signal:<name>                      a durable wait for a signal;
+ *                                            the payload is the result
+ * Any other Resource is refused at validation.
+ *
+ * Ownership: json_t arguments are borrowed (never stolen) unless the name
+ * says _new; json_t results in out-structs are new references owned by the
+ * caller and released by baton_asl_stop_clear / baton_asl_next_clear.
+ */
+#ifndef BATON_ASL_H
+#define BATON_ASL_H
+
+#include <jansson.h>
+
+#include "baton_common.h"
+
+typedef struct baton_asl_def baton_asl_def_t;
+
+/* Context object `$$` values and determinism inputs for one step. */
+typedef struct baton_asl_ctx {
+    const char *workflow_id;   /* $$.Execution.Id / Name */
+    const char *workflow_type; /* $$.StateMachine.Name */
+    int64_t start_time_ms;     /* $$.Execution.StartTime */
+    json_t *execution_input;   /* $$.Execution.Input (borrowed) */
+    int64_t now_ms;            /* $$.State.EnteredTime */
+    int32_t retry_count;       /* $$.State.RetryCount */
+    uint64_t seed;             /* for States.UUID / MathRandom */
+} baton_asl_ctx_t;
+
+/* Parses and validates a definition.  name is the definition name (used in
+ * messages).  On error returns BATON_ERR_INVALID and errstr names the state
+ * and the problem, e.g. "state 'Fetch': Next 'Nope' is not a state". */
+baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
+                                baton_asl_def_t **out, char *errstr,
+                                size_t errlen);
+void baton_asl_def_destroy(baton_asl_def_t *def); /* NULL is a no-op */
+const char *baton_asl_def_name(const baton_asl_def_t *def);
+const char *baton_asl_def_start_at(const baton_asl_def_t *def);
+/* TimeoutSeconds of the whole state machine, 0 when none. */
+int32_t baton_asl_def_timeout_seconds(const baton_asl_def_t *def);
+
+typedef enum {
+    BATON_ASL_STOP_TASK = 1,   /* a Task state waits for an activity */
+    BATON_ASL_STOP_SIGNAL,     /* a Task state waits for a named signal */
+    BATON_ASL_STOP_SUCCEED,    /* the run ended successfully */
+    BATON_ASL_STOP_FAIL,       /* the run ended with an error */
+} baton_asl_stop_kind_t;
+
+/* Where a run stopped after baton_asl_run. */
+typedef struct baton_asl_stop {
+    baton_asl_stop_kind_t kind;
+    char *state;           /* the state it stopped in (TASK/SIGNAL/FAIL) */
+    json_t *state_input;   /* TASK/SIGNAL: the raw input of that state, kept
+                              by the engine for ResultPath */
+    /* TASK */
+    char *queue;
+    char *activity_type;
+    json_t *task_input;    /* after InputPath and Parameters */
+    int32_t timeout_seconds;
+    int32_t heartbeat_seconds;
+    /* SIGNAL */
+    char *signal_name;
+    /* SUCCEED */
+    json_t *output;
+    /* FAIL */
+    char *error;
+    char *cause;
+} baton_asl_stop_t;
+
+void baton_asl_stop_clear(baton_asl_stop_t *s);
+
+/* Runs from `state` with raw input `input` until a stop.  Runtime errors of
+ * the language (a path that matches nothing: States.Runtime, a bad
+ * intrinsic argument: States.IntrinsicFailure, ...) end the run as
+ * BATON_ASL_STOP_FAIL with that error, unless a Catch of the state handles
+ * it.  Returns BATON_OK with *out filled, or an error only for misuse
+ * (unknown state name) or out of memory. */
+baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
+                          json_t *input, const baton_asl_ctx_t *ctx,
+                          baton_asl_stop_t *out, char *errstr, size_t errlen);
+
+/* The next step after a Task state. */
+typedef enum {
+    BATON_ASL_NEXT_STATE = 1, /* continue with baton_asl_run(next_state) */
+    BATON_ASL_NEXT_END,       /* the Task was the last state: succeed */
+    BATON_ASL_NEXT_RETRY,     /* run the same Task again after delay_ms */
+    BATON_ASL_NEXT_FAIL,      /* the run fails with error/cause */
+} baton_asl_next_kind_t;
+
+typedef struct baton_asl_next {
+    baton_asl_next_kind_t kind;
+    char *next_state;  /* NEXT_STATE */
+    json_t *output;    /* NEXT_STATE: the next state's input; NEXT_END:
+                          the run's output */
+    int64_t delay_ms;  /* NEXT_RETRY */
+    char *error;       /* NEXT_FAIL */
+    char *cause;
+} baton_asl_next_t;
+
+void baton_asl_next_clear(baton_asl_next_t *n);
+
+/* A Task state got its result.  state_input is the state's raw input (from
+ * the stop).  A data-flow error (ResultPath into a non-object, ...) goes
+ * through the Task's Catch like any error. */
+baton_err_t baton_asl_task_complete(const baton_asl_def_t *def,
+                                    const char *state, json_t *state_input,
+                                    json_t *result,
+                                    const baton_asl_ctx_t *ctx,
+                                    baton_asl_next_t *out, char *errstr,
+                                    size_t errlen);
+
+/* A Task state's attempt number `attempt` (1-based) failed with `error`.
+ * Retry decides first (retriers matched in order, States.ALL last); a retry
+ * gives NEXT_RETRY with the backoff delay (IntervalSeconds * BackoffRate^n,
+ * capped by MaxDelaySeconds; full jitter drawn from ctx->seed when
+ * JitterStrategy is FULL; a longer retry_after_ms hint wins).  Then Catch
+ * (NEXT_STATE with the error object {"Error","Cause"} placed at the
+ * catcher's ResultPath), else NEXT_FAIL. */
+baton_err_t baton_asl_task_fail(const baton_asl_def_t *def, const char *state,
+                                json_t *state_input, const char *error,
+                                const char *cause, int32_t attempt,
+                                int64_t retry_after_ms,
+                                const baton_asl_ctx_t *ctx,
+                                baton_asl_next_t *out, char *errstr,
+                                size_t errlen);
+
+#endif /* BATON_ASL_H */

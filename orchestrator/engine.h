@@ -1,0 +1,68 @@
+/*
+ * engine.h -- applies one input to one workflow: the heart of batond.
+ *
+ * Pure logic: given a snapshot (or none), an input (a command, an activity
+ * result or a fired timer) and the time, the engine updates the snapshot
+ * through the ASL interpreter and records in the partition's write set what
+ * must follow: history events, activity tasks, timers.  It never touches
+ * Kafka or Redis, so every rule below is unit-tested on its own.
+ *
+ * Rules (DESIGN.md "Guarantees"):
+ *  - START of an id that exists changes nothing (a duplicate start);
+ *  - a result is applied only when it carries the task_id of the pending
+ *    attempt of a running workflow; anything else is stale: counted in the
+ *    snapshot (`stale`) and otherwise ignored;
+ *  - a signal that arrives before the run waits for it is kept in the
+ *    snapshot and handed over when the wait starts: none is lost;
+ *  - CANCEL and TERMINATE close a running workflow; late results of its
+ *    activities are then stale.
+ *
+ * Thread: batond's loop thread.
+ */
+#ifndef BATON_ENGINE_H
+#define BATON_ENGINE_H
+
+#include "codec.h"
+#include "registry.h"
+#include "snapshot.h"
+#include "wset.h"
+
+typedef struct baton_engine baton_engine_t;
+
+/* reg and codec are borrowed and must outlive the engine. */
+baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
+                                 const char *topic_prefix,
+                                 int64_t history_max);
+void baton_engine_destroy(baton_engine_t *e); /* NULL is a no-op */
+
+/* Applies a command.  *snap is the workflow's snapshot or NULL when it does
+ * not exist; a START replaces NULL with a new snapshot owned by the caller.
+ * Returns BATON_ERR_INVALID (with errstr) for a command to reject to the
+ * DLQ (unknown workflow type, signal for an unknown workflow, ...). */
+baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
+                                 const baton_command_t *cmd, int64_t now_ms,
+                                 baton_wset_t *ws, char *errstr,
+                                 size_t errlen);
+
+/* Applies an activity result; snap may be NULL (then it is stale). */
+baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *snap,
+                                const baton_result_t *r, int64_t now_ms,
+                                baton_wset_t *ws, char *errstr,
+                                size_t errlen);
+
+/* Timer members: "<kind>|<seq>|<attempt>|<workflow id>", kind 'r' (retry
+ * backoff over) or 'w' (Wait state over).  Parses one; 0 ok, -1 bad. */
+int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
+                             int32_t *attempt, const char **wf_id);
+
+/* Applies a fired timer; stale timers change nothing. */
+baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *snap,
+                               const char *member, int64_t now_ms,
+                               baton_wset_t *ws, char *errstr, size_t errlen);
+
+/* Definition of a snapshot, or NULL (the loop then loads the version from
+ * Redis into the registry first). */
+const baton_defn_t *baton_engine_defn(baton_engine_t *e,
+                                      const baton_snapshot_t *snap);
+
+#endif /* BATON_ENGINE_H */

@@ -1,0 +1,658 @@
+/*
+ * loop.c -- the batched processing loop (loop.h): partitions, the snapshot
+ * cache, armed timers and the queue of a batch's inputs.
+ *
+ * Per owned partition: a hash map workflow id -> snapshot (the cache; a
+ * NULL snapshot means "loaded: no such run" for the current batch), a
+ * min-heap of armed timers, the next offsets stored in Redis and the write
+ * set of the batch being built.
+ */
+#include "loop.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the snapshot cache: chained hash map ----------------------------- */
+
+typedef struct centry {
+    struct centry *next;
+    char *id;
+    baton_snapshot_t *snap;
+    int loaded; /* 1: snap (maybe NULL) reflects Redis */
+} centry_t;
+
+typedef struct cache {
+    centry_t **buckets;
+    size_t nbuckets, cnt;
+} cache_t;
+
+static size_t hash_str(const char *s) {
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static centry_t *cache_find(const cache_t *c, const char *id) {
+    if (!c->nbuckets) return NULL;
+    for (centry_t *e = c->buckets[hash_str(id) % c->nbuckets]; e; e = e->next)
+        if (!strcmp(e->id, id)) return e;
+    return NULL;
+}
+
+static int cache_resize(cache_t *c, size_t n) {
+    centry_t **b = baton_calloc(n, sizeof(*b));
+    if (!b) return -1;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (centry_t *e = c->buckets[i], *next; e; e = next) {
+            size_t h = hash_str(e->id) % n;
+            next = e->next;
+            e->next = b[h];
+            b[h] = e;
+        }
+    baton_free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = n;
+    return 0;
+}
+
+static centry_t *cache_add(cache_t *c, const char *id) {
+    centry_t *e;
+    size_t h;
+    if (c->cnt >= c->nbuckets && cache_resize(c, c->nbuckets ? c->nbuckets * 2
+                                                             : 1024))
+        return NULL;
+    if (!(e = baton_calloc(1, sizeof *e))) return NULL;
+    if (!(e->id = baton_strdup(id))) {
+        baton_free(e);
+        return NULL;
+    }
+    h = hash_str(id) % c->nbuckets;
+    e->next = c->buckets[h];
+    c->buckets[h] = e;
+    c->cnt++;
+    return e;
+}
+
+static void centry_free(centry_t *e) {
+    baton_snapshot_destroy(e->snap);
+    baton_free(e->id);
+    baton_free(e);
+}
+
+/* Removes the entries for which drop(e) says so. */
+static void cache_sweep(cache_t *c, int (*drop)(const centry_t *, void *),
+                        void *opaque) {
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        centry_t **pp = &c->buckets[i];
+        while (*pp) {
+            centry_t *e = *pp;
+            if (drop(e, opaque)) {
+                *pp = e->next;
+                centry_free(e);
+                c->cnt--;
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
+}
+
+static int drop_all(const centry_t *e, void *o) {
+    (void)e;
+    (void)o;
+    return 1;
+}
+
+static void cache_free(cache_t *c) {
+    cache_sweep(c, drop_all, NULL);
+    baton_free(c->buckets);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- armed timers: binary min-heap by due time ------------------------- */
+
+typedef struct timer {
+    int64_t due;
+    char *member;
+} timer_t_;
+
+typedef struct theap {
+    timer_t_ *t;
+    size_t n, cap;
+} theap_t;
+
+static int theap_push(theap_t *h, const char *member, int64_t due) {
+    size_t i;
+    if (h->n == h->cap) {
+        size_t ncap = h->cap ? h->cap * 2 : 64;
+        timer_t_ *nt = baton_realloc(h->t, ncap * sizeof(*nt));
+        if (!nt) return -1;
+        h->t = nt;
+        h->cap = ncap;
+    }
+    if (!(h->t[h->n].member = baton_strdup(member))) return -1;
+    h->t[h->n].due = due;
+    for (i = h->n++; i > 0 && h->t[(i - 1) / 2].due > h->t[i].due;
+         i = (i - 1) / 2) {
+        timer_t_ tmp = h->t[i];
+        h->t[i] = h->t[(i - 1) / 2];
+        h->t[(i - 1) / 2] = tmp;
+    }
+    return 0;
+}
+
+/* Pops the earliest timer; the caller owns its member. */
+static timer_t_ theap_pop(theap_t *h) {
+    timer_t_ top = h->t[0];
+    size_t i = 0;
+    h->t[0] = h->t[--h->n];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && h->t[l].due < h->t[m].due) m = l;
+        if (r < h->n && h->t[r].due < h->t[m].due) m = r;
+        if (m == i) break;
+        timer_t_ tmp = h->t[i];
+        h->t[i] = h->t[m];
+        h->t[m] = tmp;
+        i = m;
+    }
+    return top;
+}
+
+static void theap_free(theap_t *h) {
+    for (size_t i = 0; i < h->n; i++) baton_free(h->t[i].member);
+    baton_free(h->t);
+    memset(h, 0, sizeof *h);
+}
+
+/* ---- partitions and queued inputs -------------------------------------- */
+
+typedef struct part {
+    int32_t id;
+    int64_t next_offset[BATON_SRC_TOPICS];
+    cache_t cache;
+    theap_t timers;
+    baton_wset_t ws;
+} part_t;
+
+typedef struct qinput {
+    baton_src_t src;
+    int32_t p;
+    int64_t offset;
+    const void *raw;
+    size_t rawlen;
+    int json;
+    baton_command_t cmd;
+    baton_result_t res;
+    char *timer;
+    const char *wf_id;
+    int done; /* already handled (DLQ) */
+} qinput_t;
+
+struct baton_loop {
+    baton_loop_conf_t conf;
+    char topics[BATON_SRC_TOPICS][200];
+    char topic_dlq[200];
+    baton_engine_t *engine;
+    baton_codec_t *codec;
+    part_t **parts; /* [partition_cnt], NULL = not owned */
+    baton_wset_t **wsets;
+    size_t nwsets;
+    qinput_t *q;
+    size_t nq, capq;
+    /* missing snapshots */
+    int32_t *miss_p;
+    const char **miss_id;
+    size_t nmiss, capmiss;
+    baton_loop_stats_t stats;
+};
+
+baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
+                             baton_engine_t *engine, baton_codec_t *codec) {
+    baton_loop_t *l = baton_calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->conf = *conf;
+    l->engine = engine;
+    l->codec = codec;
+    snprintf(l->topics[BATON_SRC_COMMANDS], sizeof l->topics[0], "%s.commands",
+             conf->topic_prefix);
+    snprintf(l->topics[BATON_SRC_RESULTS], sizeof l->topics[0], "%s.results",
+             conf->topic_prefix);
+    snprintf(l->topic_dlq, sizeof l->topic_dlq, "%s.dlq", conf->topic_prefix);
+    l->parts = baton_calloc((size_t)conf->partition_cnt, sizeof(part_t *));
+    l->wsets = baton_calloc((size_t)conf->partition_cnt, sizeof(baton_wset_t *));
+    if (!l->parts || !l->wsets) {
+        baton_loop_destroy(l);
+        return NULL;
+    }
+    return l;
+}
+
+static void qinput_clear(qinput_t *q) {
+    baton_command_clear(&q->cmd);
+    baton_result_clear(&q->res);
+    baton_free(q->timer);
+}
+
+void baton_loop_partition_drop(baton_loop_t *l, int32_t p) {
+    part_t *pt;
+    if (p < 0 || p >= l->conf.partition_cnt || !(pt = l->parts[p])) return;
+    cache_free(&pt->cache);
+    theap_free(&pt->timers);
+    baton_wset_reset(&pt->ws);
+    baton_free(pt);
+    l->parts[p] = NULL;
+}
+
+void baton_loop_destroy(baton_loop_t *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->nq; i++) qinput_clear(&l->q[i]);
+    for (int32_t p = 0; l->parts && p < l->conf.partition_cnt; p++)
+        baton_loop_partition_drop(l, p);
+    baton_free(l->parts);
+    baton_free(l->wsets);
+    baton_free(l->q);
+    baton_free(l->miss_p);
+    baton_free(l->miss_id);
+    baton_free(l);
+}
+
+baton_err_t baton_loop_partition_add(baton_loop_t *l, int32_t p,
+                                     const int64_t next_offset[2]) {
+    part_t *pt;
+    if (p < 0 || p >= l->conf.partition_cnt) return BATON_ERR_INVALID;
+    baton_loop_partition_drop(l, p);
+    if (!(pt = baton_calloc(1, sizeof *pt))) return BATON_ERR_NOMEM;
+    pt->id = p;
+    for (int i = 0; i < BATON_SRC_TOPICS; i++)
+        pt->next_offset[i] = next_offset[i];
+    baton_wset_init(&pt->ws, p);
+    l->parts[p] = pt;
+    return BATON_OK;
+}
+
+baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
+                                 const char *member, int64_t due_ms) {
+    if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;
+    return theap_push(&l->parts[p]->timers, member, due_ms) ? BATON_ERR_NOMEM
+                                                            : BATON_OK;
+}
+
+int baton_loop_owns(const baton_loop_t *l, int32_t p) {
+    return p >= 0 && p < l->conf.partition_cnt && l->parts[p];
+}
+
+int64_t baton_loop_next_offset(const baton_loop_t *l, int32_t p,
+                               baton_src_t src) {
+    return baton_loop_owns(l, p) && src < BATON_SRC_TOPICS
+               ? l->parts[p]->next_offset[src]
+               : -1;
+}
+
+void baton_loop_batch_begin(baton_loop_t *l) {
+    for (size_t i = 0; i < l->nq; i++) qinput_clear(&l->q[i]);
+    l->nq = 0;
+}
+
+/* ---- inputs ------------------------------------------------------------ */
+
+static qinput_t *queue_new(baton_loop_t *l) {
+    qinput_t *q;
+    if (l->nq == l->capq) {
+        size_t ncap = l->capq ? l->capq * 2 : 256;
+        qinput_t *nq = baton_realloc(l->q, ncap * sizeof(*nq));
+        if (!nq) return NULL;
+        l->q = nq;
+        l->capq = ncap;
+    }
+    q = &l->q[l->nq++];
+    memset(q, 0, sizeof *q);
+    return q;
+}
+
+/* Sends the raw message to the DLQ with reason (through the outbox). */
+static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
+                          int64_t offset, const void *raw, size_t len,
+                          int json, const char *key, const char *reason) {
+    char *copy = baton_malloc(len + 1), why[1024];
+    baton_err_t rc;
+    if (!copy) return BATON_ERR_NOMEM;
+    memcpy(copy, raw, len);
+    snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
+             (long long)offset, reason);
+    BATON_WARN("loop", "to DLQ: %s", why);
+    if ((rc = baton_wset_msg(&pt->ws, l->topic_dlq, -1, key, json, copy, len)))
+        return rc;
+    if (!(pt->ws.out[pt->ws.nout - 1].error = baton_strdup(why)))
+        return BATON_ERR_NOMEM;
+    l->stats.dlq++;
+    return BATON_OK;
+}
+
+/* Forwards an input that sits in the wrong partition to the right one. */
+static baton_err_t forward(baton_loop_t *l, part_t *pt, baton_src_t src,
+                           int32_t right, const void *raw, size_t len,
+                           int json, const char *key) {
+    char *copy = baton_malloc(len + 1);
+    if (!copy) return BATON_ERR_NOMEM;
+    memcpy(copy, raw, len);
+    BATON_DEBUG("loop", "forwarding %s input for %s from partition %d to %d",
+                l->topics[src], key, pt->id, right);
+    l->stats.forwarded++;
+    return baton_wset_msg(&pt->ws, l->topics[src], right, key, json, copy,
+                          len);
+}
+
+static int payload_too_big(const baton_loop_t *l, const char *s) {
+    return s && l->conf.payload_max > 0 &&
+           (int64_t)strlen(s) > l->conf.payload_max;
+}
+
+baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
+                             int64_t offset, const void *value, size_t len,
+                             int json) {
+    part_t *pt;
+    qinput_t *q;
+    char err[512];
+    baton_err_t rc;
+    int32_t right;
+
+    if (!baton_loop_owns(l, p) || src >= BATON_SRC_TOPICS)
+        return BATON_OK; /* revoked meanwhile: the new owner applies it */
+    pt = l->parts[p];
+    l->stats.inputs++;
+    if (offset < pt->next_offset[src]) {
+        l->stats.skipped++;
+        return BATON_OK; /* applied before a crash or rebalance */
+    }
+    pt->ws.next_offset[src] = offset + 1;
+    baton_wset_begin(&pt->ws, src == BATON_SRC_COMMANDS ? 'c' : 'r', offset,
+                     NULL);
+    if (!(q = queue_new(l))) return BATON_ERR_NOMEM;
+    q->src = src;
+    q->p = p;
+    q->offset = offset;
+    q->raw = value;
+    q->rawlen = len;
+    q->json = json;
+    if (src == BATON_SRC_COMMANDS) {
+        rc = baton_codec_decode_command(l->codec, value, len, json, &q->cmd,
+                                        err, sizeof err);
+        q->wf_id = q->cmd.workflow_id;
+        if (!rc && payload_too_big(l, q->cmd.payload))
+            rc = baton_seterr(err, sizeof err, BATON_ERR_TOOBIG,
+                              "payload of %zu bytes exceeds "
+                              "batond.payload.max (%lld)",
+                              strlen(q->cmd.payload),
+                              (long long)l->conf.payload_max);
+    } else {
+        rc = baton_codec_decode_result(l->codec, value, len, json, &q->res,
+                                       err, sizeof err);
+        q->wf_id = q->res.workflow_id;
+        if (!rc && payload_too_big(l, q->res.output))
+            rc = baton_seterr(err, sizeof err, BATON_ERR_TOOBIG,
+                              "output of %zu bytes exceeds "
+                              "batond.payload.max (%lld)",
+                              strlen(q->res.output),
+                              (long long)l->conf.payload_max);
+    }
+    if (rc == BATON_ERR_NOMEM) return rc;
+    if (rc) {
+        q->done = 1;
+        return to_dlq(l, pt, src, offset, value, len, json, q->wf_id, err);
+    }
+    right = baton_partition_for(q->wf_id, l->conf.partition_cnt);
+    if (right != p) {
+        q->done = 1;
+        return forward(l, pt, src, right, value, len, json, q->wf_id);
+    }
+    return BATON_OK;
+}
+
+size_t baton_loop_due_timers(baton_loop_t *l, int64_t now_ms) {
+    size_t n = 0;
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++) {
+        part_t *pt = l->parts[p];
+        while (pt && pt->timers.n && pt->timers.t[0].due <= now_ms) {
+            timer_t_ t = theap_pop(&pt->timers);
+            qinput_t *q = queue_new(l);
+            char kind;
+            int64_t seq;
+            int32_t att;
+            const char *wf;
+            if (!q || baton_timer_member_parse(t.member, &kind, &seq, &att,
+                                               &wf)) {
+                if (q) l->nq--;
+                BATON_ERROR("loop", "partition %d: dropping bad timer '%s'",
+                            p, t.member);
+                baton_free(t.member);
+                continue;
+            }
+            q->src = BATON_SRC_TIMERS;
+            q->p = p;
+            q->offset = -1;
+            q->timer = t.member;
+            q->wf_id = wf;
+            n++;
+        }
+    }
+    l->stats.timers_fired += (int64_t)n;
+    return n;
+}
+
+int64_t baton_loop_next_timer(const baton_loop_t *l) {
+    int64_t next = INT64_MAX;
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++)
+        if (l->parts[p] && l->parts[p]->timers.n &&
+            l->parts[p]->timers.t[0].due < next)
+            next = l->parts[p]->timers.t[0].due;
+    return next;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+size_t baton_loop_missing(baton_loop_t *l, const int32_t **parts,
+                          const char *const **ids) {
+    l->nmiss = 0;
+    for (size_t i = 0; i < l->nq; i++) {
+        qinput_t *q = &l->q[i];
+        centry_t *e;
+        if (q->done) continue;
+        e = cache_find(&l->parts[q->p]->cache, q->wf_id);
+        if (e) {
+            l->stats.cache_hits++;
+            continue;
+        }
+        /* Placeholder so the same id is requested once. */
+        if (!(e = cache_add(&l->parts[q->p]->cache, q->wf_id))) continue;
+        if (l->nmiss == l->capmiss) {
+            size_t ncap = l->capmiss ? l->capmiss * 2 : 256;
+            int32_t *np = baton_realloc(l->miss_p, ncap * sizeof(*np));
+            const char **ni;
+            if (!np) break;
+            l->miss_p = np;
+            if (!(ni = baton_realloc(l->miss_id, ncap * sizeof(*ni)))) break;
+            l->miss_id = ni;
+            l->capmiss = ncap;
+        }
+        l->miss_p[l->nmiss] = q->p;
+        l->miss_id[l->nmiss++] = e->id;
+        l->stats.cache_misses++;
+    }
+    *parts = l->miss_p;
+    *ids = l->miss_id;
+    return l->nmiss;
+}
+
+baton_err_t baton_loop_provide(baton_loop_t *l, int32_t p, const char *id,
+                               const char *text, size_t len) {
+    centry_t *e;
+    char err[256];
+    if (!baton_loop_owns(l, p) || !(e = cache_find(&l->parts[p]->cache, id)))
+        return BATON_ERR_INVALID;
+    e->loaded = 1;
+    if (!text) return BATON_OK;
+    if (!(e->snap = baton_snapshot_decode(text, len, err, sizeof err))) {
+        BATON_ERROR("loop", "partition %d: snapshot of '%s' is corrupt: %s", p,
+                    id, err);
+        return BATON_ERR_INVALID;
+    }
+    return BATON_OK;
+}
+
+int baton_loop_missing_def(baton_loop_t *l, const char **name,
+                           const char **ver) {
+    for (size_t i = 0; i < l->nq; i++) {
+        centry_t *e;
+        if (l->q[i].done) continue;
+        e = cache_find(&l->parts[l->q[i].p]->cache, l->q[i].wf_id);
+        if (e && e->snap && !baton_engine_defn(l->engine, e->snap)) {
+            *name = e->snap->type;
+            *ver = e->snap->ver;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void baton_loop_def_unavailable(baton_loop_t *l, const char *name,
+                                const char *ver) {
+    char why[512];
+    snprintf(why, sizeof why, "definition %s version %s is not available",
+             name, ver);
+    for (size_t i = 0; i < l->nq; i++) {
+        qinput_t *q = &l->q[i];
+        centry_t *e;
+        if (q->done) continue;
+        e = cache_find(&l->parts[q->p]->cache, q->wf_id);
+        if (!e || !e->snap || strcmp(e->snap->type, name) ||
+            strcmp(e->snap->ver, ver))
+            continue;
+        q->done = 1;
+        if (q->src != BATON_SRC_TIMERS) {
+            baton_wset_begin(&l->parts[q->p]->ws,
+                             q->src == BATON_SRC_COMMANDS ? 'c' : 'r',
+                             q->offset, NULL);
+            to_dlq(l, l->parts[q->p], q->src, q->offset, q->raw, q->rawlen,
+                   q->json, q->wf_id, why);
+        }
+    }
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
+                             char *errstr, size_t errlen) {
+    part_t *pt = l->parts[q->p];
+    centry_t *e = cache_find(&pt->cache, q->wf_id);
+    char err[512];
+    baton_err_t rc;
+
+    if (!e) return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "partition %d: '%s' was not loaded", q->p,
+                                q->wf_id);
+    if (q->src == BATON_SRC_TIMERS) {
+        baton_wset_begin(&pt->ws, 't', 0, q->timer);
+        rc = baton_engine_timer(l->engine, e->snap, q->timer, now, &pt->ws,
+                                err, sizeof err);
+    } else if (q->src == BATON_SRC_COMMANDS) {
+        baton_wset_begin(&pt->ws, 'c', q->offset, NULL);
+        rc = baton_engine_command(l->engine, &e->snap, &q->cmd, now, &pt->ws,
+                                  err, sizeof err);
+    } else {
+        baton_wset_begin(&pt->ws, 'r', q->offset, NULL);
+        rc = baton_engine_result(l->engine, e->snap, &q->res, now, &pt->ws,
+                                 err, sizeof err);
+    }
+    if (rc == BATON_ERR_INVALID && q->src != BATON_SRC_TIMERS)
+        return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
+                      q->wf_id, err);
+    if (rc)
+        return baton_seterr(errstr, errlen, rc, "applying input of '%s' "
+                                                "(partition %d): %s",
+                            q->wf_id, q->p, err);
+    l->stats.applied++;
+    return BATON_OK;
+}
+
+baton_err_t baton_loop_apply(baton_loop_t *l, int64_t now_ms, char *errstr,
+                             size_t errlen) {
+    l->stats.batches++;
+    for (size_t i = 0; i < l->nq; i++) {
+        baton_err_t rc;
+        if (l->q[i].done) continue;
+        if ((rc = apply_one(l, &l->q[i], now_ms, errstr, errlen))) return rc;
+    }
+    return BATON_OK;
+}
+
+baton_wset_t *const *baton_loop_wsets(baton_loop_t *l, size_t *n) {
+    l->nwsets = 0;
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++)
+        if (l->parts[p]) l->wsets[l->nwsets++] = &l->parts[p]->ws;
+    *n = l->nwsets;
+    return l->wsets;
+}
+
+baton_err_t baton_loop_outbox_done(baton_loop_t *l, int32_t p,
+                                   const char *id) {
+    if (!baton_loop_owns(l, p)) return BATON_OK;
+    return baton_wset_outbox_done(&l->parts[p]->ws, id);
+}
+
+/* After a commit: closed runs and "no such run" entries leave the cache;
+ * past cache_max, everything goes (a simple, honest bound). */
+static int drop_after_commit(const centry_t *e, void *opaque) {
+    const baton_loop_t *l = opaque;
+    (void)l;
+    return !e->snap || e->snap->status != BATON_WF_RUNNING;
+}
+
+void baton_loop_batch_done(baton_loop_t *l, int committed) {
+    size_t cached = 0;
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++) {
+        part_t *pt = l->parts[p];
+        if (!pt) continue;
+        if (committed) {
+            for (int i = 0; i < BATON_SRC_TOPICS; i++)
+                if (pt->ws.next_offset[i] >= 0)
+                    pt->next_offset[i] = pt->ws.next_offset[i];
+            for (size_t i = 0; i < pt->ws.ntadd; i++)
+                theap_push(&pt->timers, pt->ws.tadd[i].member,
+                           pt->ws.tadd[i].due_ms);
+            cache_sweep(&pt->cache, drop_after_commit, l);
+        } else {
+            cache_sweep(&pt->cache, drop_all, NULL);
+        }
+        /* Acknowledged outbox ids not yet written stay for the next try. */
+        {
+            char **dels = pt->ws.out_del;
+            size_t ndel = pt->ws.nout_del;
+            pt->ws.out_del = NULL;
+            pt->ws.nout_del = pt->ws.capout_del = 0;
+            baton_wset_reset(&pt->ws);
+            for (size_t i = 0; i < ndel; i++) {
+                if (!committed) baton_wset_outbox_done(&pt->ws, dels[i]);
+                baton_free(dels[i]);
+            }
+            baton_free(dels);
+        }
+        cached += pt->cache.cnt;
+    }
+    if (l->conf.cache_max > 0 && (int64_t)cached > l->conf.cache_max)
+        for (int32_t p = 0; p < l->conf.partition_cnt; p++)
+            if (l->parts[p]) cache_sweep(&l->parts[p]->cache, drop_all, NULL);
+    baton_loop_batch_begin(l);
+}
+
+const baton_loop_stats_t *baton_loop_stats(const baton_loop_t *l) {
+    return &l->stats;
+}
+
+const baton_snapshot_t *baton_loop_cached(const baton_loop_t *l, int32_t p,
+                                          const char *id) {
+    centry_t *e;
+    if (!baton_loop_owns(l, p) || !(e = cache_find(&l->parts[p]->cache, id)))
+        return NULL;
+    return e->snap;
+}

@@ -1,0 +1,212 @@
+/*
+ * snapshot.c -- encoding and decoding of workflow snapshots (snapshot.h).
+ *
+ * The field table lives in snapshot.h; this file is its only reader and
+ * writer.  Decoding is strict about types so a corrupted snapshot is named,
+ * not half-loaded.
+ */
+#include "snapshot.h"
+
+#include <string.h>
+
+static const char *status_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
+                                     "CANCELLED", "TERMINATED"};
+static const char *pend_names[] = {NULL, "task", "signal", "retry", "wait"};
+
+const char *baton_wf_status_name(baton_wf_status_t st) {
+    return (size_t)st < BATON_ARRAY_SIZE(status_names) ? status_names[st]
+                                                        : "UNKNOWN";
+}
+
+int baton_wf_status_parse(const char *name, baton_wf_status_t *out) {
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(status_names); i++)
+        if (!strcmp(name, status_names[i])) {
+            *out = (baton_wf_status_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+baton_snapshot_t *baton_snapshot_new(void) {
+    return baton_calloc(1, sizeof(baton_snapshot_t));
+}
+
+void baton_snapshot_clear_pending(baton_snapshot_t *s) {
+    s->pend = BATON_PEND_NONE;
+    s->pend_seq = 0;
+    s->pend_attempt = 0;
+    s->pend_due_ms = 0;
+    baton_free(s->pend_queue);
+    baton_free(s->pend_type);
+    baton_free(s->pend_signal);
+    s->pend_queue = s->pend_type = s->pend_signal = NULL;
+}
+
+void baton_snapshot_destroy(baton_snapshot_t *s) {
+    if (!s) return;
+    baton_snapshot_clear_pending(s);
+    baton_free(s->id);
+    baton_free(s->type);
+    baton_free(s->ver);
+    baton_free(s->pos);
+    baton_free(s->error);
+    baton_free(s->cause);
+    json_decref(s->input);
+    json_decref(s->state_input);
+    json_decref(s->output);
+    json_decref(s->signals);
+    baton_free(s);
+}
+
+/* Adds key=value when value is non-NULL; json_object_set_new steals. */
+static int set_str(json_t *o, const char *k, const char *v) {
+    return v ? json_object_set_new(o, k, json_string(v)) : 0;
+}
+static int set_int(json_t *o, const char *k, int64_t v) {
+    return v ? json_object_set_new(o, k, json_integer(v)) : 0;
+}
+static int set_json(json_t *o, const char *k, json_t *v) {
+    return v ? json_object_set(o, k, v) : 0;
+}
+
+char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
+    json_t *o = json_object();
+    char *text = NULL, *out;
+    int rc = 0;
+
+    if (!o) return NULL;
+    rc |= json_object_set_new(o, "v", json_integer(1));
+    rc |= set_str(o, "id", s->id);
+    rc |= set_str(o, "type", s->type);
+    rc |= set_str(o, "ver", s->ver);
+    rc |= set_str(o, "st", baton_wf_status_name(s->status));
+    rc |= set_str(o, "pos", s->pos);
+    rc |= set_json(o, "in", s->input);
+    rc |= set_json(o, "si", s->state_input);
+    rc |= set_json(o, "out", s->output);
+    rc |= set_str(o, "err", s->error);
+    rc |= set_str(o, "cause", s->cause);
+    rc |= set_int(o, "t0", s->started_ms);
+    rc |= set_int(o, "t1", s->closed_ms);
+    rc |= set_int(o, "aseq", s->aseq);
+    if (s->pend) {
+        rc |= set_str(o, "pk", pend_names[s->pend]);
+        rc |= set_int(o, "pseq", s->pend_seq);
+        rc |= set_int(o, "patt", s->pend_attempt);
+        rc |= set_str(o, "pq", s->pend_queue);
+        rc |= set_str(o, "pat", s->pend_type);
+        rc |= set_int(o, "pdue", s->pend_due_ms);
+        rc |= set_str(o, "psig", s->pend_signal);
+    }
+    if (s->signals && json_object_size(s->signals))
+        rc |= set_json(o, "sig", s->signals);
+    rc |= set_int(o, "hseq", s->hseq);
+    rc |= set_int(o, "stale", s->stale);
+    if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(o);
+    if (!text) return NULL;
+    /* Hand out a baton_malloc'd copy: callers free with baton_free. */
+    *len = strlen(text);
+    out = baton_strndup(text, *len);
+    free(text);
+    return out;
+}
+
+typedef struct dec {
+    json_t *o;
+    const char *bad; /* first field of the wrong type */
+} dec_t;
+
+static char *get_str(dec_t *d, const char *k, int required) {
+    json_t *v = json_object_get(d->o, k);
+    if (!v) {
+        if (required && !d->bad) d->bad = k;
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        if (!d->bad) d->bad = k;
+        return NULL;
+    }
+    return baton_strdup(json_string_value(v));
+}
+
+static int64_t get_int(dec_t *d, const char *k) {
+    json_t *v = json_object_get(d->o, k);
+    if (!v) return 0;
+    if (!json_is_integer(v)) {
+        if (!d->bad) d->bad = k;
+        return 0;
+    }
+    return json_integer_value(v);
+}
+
+static json_t *get_json(dec_t *d, const char *k) {
+    json_t *v = json_object_get(d->o, k);
+    return v ? json_incref(v) : NULL;
+}
+
+static void decode_pending(dec_t *d, baton_snapshot_t *s) {
+    char *pk = get_str(d, "pk", 0);
+    if (!pk) return;
+    for (size_t i = 1; i < BATON_ARRAY_SIZE(pend_names); i++)
+        if (!strcmp(pk, pend_names[i])) s->pend = (baton_pend_kind_t)i;
+    if (!s->pend && !d->bad) d->bad = "pk";
+    baton_free(pk);
+    s->pend_seq = get_int(d, "pseq");
+    s->pend_attempt = (int32_t)get_int(d, "patt");
+    s->pend_queue = get_str(d, "pq", 0);
+    s->pend_type = get_str(d, "pat", 0);
+    s->pend_due_ms = get_int(d, "pdue");
+    s->pend_signal = get_str(d, "psig", 0);
+}
+
+baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
+                                        char *errstr, size_t errlen) {
+    json_error_t jerr;
+    dec_t d = {NULL, NULL};
+    baton_snapshot_t *s;
+    char *st;
+
+    d.o = json_loadb(text, len, 0, &jerr);
+    if (!d.o || !json_is_object(d.o)) {
+        baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                     "snapshot is not a JSON object: %s", jerr.text);
+        json_decref(d.o);
+        return NULL;
+    }
+    if (!(s = baton_snapshot_new())) {
+        json_decref(d.o);
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (get_int(&d, "v") != 1 && !d.bad) d.bad = "v";
+    s->id = get_str(&d, "id", 1);
+    s->type = get_str(&d, "type", 1);
+    s->ver = get_str(&d, "ver", 1);
+    st = get_str(&d, "st", 1);
+    if (st && baton_wf_status_parse(st, &s->status) && !d.bad) d.bad = "st";
+    baton_free(st);
+    s->pos = get_str(&d, "pos", 0);
+    s->input = get_json(&d, "in");
+    s->state_input = get_json(&d, "si");
+    s->output = get_json(&d, "out");
+    s->error = get_str(&d, "err", 0);
+    s->cause = get_str(&d, "cause", 0);
+    s->started_ms = get_int(&d, "t0");
+    s->closed_ms = get_int(&d, "t1");
+    s->aseq = get_int(&d, "aseq");
+    decode_pending(&d, s);
+    s->signals = get_json(&d, "sig");
+    if (s->signals && !json_is_object(s->signals) && !d.bad) d.bad = "sig";
+    s->hseq = get_int(&d, "hseq");
+    s->stale = get_int(&d, "stale");
+    json_decref(d.o);
+    if (d.bad) {
+        baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                     "snapshot field '%s' is missing or of the wrong type",
+                     d.bad);
+        baton_snapshot_destroy(s);
+        return NULL;
+    }
+    return s;
+}

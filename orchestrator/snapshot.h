@@ -1,0 +1,107 @@
+/*
+ * snapshot.h -- a workflow's durable state, and its encoding in Redis.
+ *
+ * A snapshot is everything needed to continue a run: it is written to
+ * baton:{pN}:wf:<id> in the same MULTI/EXEC as the offsets of the inputs
+ * that produced it, so state and "inputs applied" never disagree.
+ *
+ * Encoding: one compact JSON object (short field names keep a waiting
+ * workflow well under 1 KiB):
+ *
+ *   field    type     meaning
+ *   v        int      encoding version, 1
+ *   id       string   workflow id
+ *   type     string   definition name
+ *   ver      string   definition version (hash of its text)
+ *   st       string   status: RUNNING SUCCEEDED FAILED CANCELLED TERMINATED
+ *   pos      string   current state; absent once closed
+ *   in       any      the execution input ($$.Execution.Input)
+ *   si       any      raw input of the current (waiting) state
+ *   out      any      output, when SUCCEEDED
+ *   err      string   error name, when FAILED / CANCELLED / TERMINATED
+ *   cause    string   error cause
+ *   t0       int      start time, ms since the epoch
+ *   t1       int      close time
+ *   aseq     int      last activity sequence number used
+ *   pk       string   what the run waits for: "task", "signal", "retry",
+ *                     "wait" (absent when nothing)
+ *   pseq     int      task/retry: activity sequence of the pending task
+ *   patt     int      task/retry: its attempt number (1-based)
+ *   pq       string   task: queue
+ *   pat      string   task: activity type
+ *   pdue     int      retry/wait: due time (ms)
+ *   psig     string   signal: name awaited
+ *   sig      object   signals received but not yet awaited:
+ *                     {"name": [payload, ...]}
+ *   hseq     int      last history event sequence number
+ *   stale    int      count of duplicate or stale results ignored
+ *
+ * Thread: snapshots are owned by batond's loop thread.
+ */
+#ifndef BATON_SNAPSHOT_H
+#define BATON_SNAPSHOT_H
+
+#include <jansson.h>
+
+#include "baton_common.h"
+
+typedef enum {
+    BATON_WF_RUNNING = 0,
+    BATON_WF_SUCCEEDED,
+    BATON_WF_FAILED,
+    BATON_WF_CANCELLED,
+    BATON_WF_TERMINATED,
+} baton_wf_status_t;
+
+typedef enum {
+    BATON_PEND_NONE = 0,
+    BATON_PEND_TASK,
+    BATON_PEND_SIGNAL,
+    BATON_PEND_RETRY,
+    BATON_PEND_WAIT,
+} baton_pend_kind_t;
+
+typedef struct baton_snapshot {
+    char *id;
+    char *type;
+    char *ver;
+    baton_wf_status_t status;
+    char *pos;
+    json_t *input;       /* owned reference */
+    json_t *state_input; /* owned reference, NULL when none */
+    json_t *output;      /* owned reference, NULL when none */
+    char *error;
+    char *cause;
+    int64_t started_ms;
+    int64_t closed_ms;
+    int64_t aseq;
+    baton_pend_kind_t pend;
+    int64_t pend_seq;
+    int32_t pend_attempt;
+    char *pend_queue;
+    char *pend_type;
+    int64_t pend_due_ms;
+    char *pend_signal;
+    json_t *signals;     /* owned object, NULL when none buffered */
+    int64_t hseq;
+    int64_t stale;
+} baton_snapshot_t;
+
+/* A new empty snapshot (all NULL / 0), or NULL when out of memory. */
+baton_snapshot_t *baton_snapshot_new(void);
+void baton_snapshot_destroy(baton_snapshot_t *s); /* NULL is a no-op */
+
+/* Encodes to compact JSON text (baton_malloc'd, owned by the caller). */
+char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len);
+
+/* Decodes text; returns NULL with errstr naming the bad field. */
+baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
+                                        char *errstr, size_t errlen);
+
+/* Clears what the run waits for. */
+void baton_snapshot_clear_pending(baton_snapshot_t *s);
+
+const char *baton_wf_status_name(baton_wf_status_t st);
+int baton_wf_status_parse(const char *name, baton_wf_status_t *out);
+
+#endif /* BATON_SNAPSHOT_H */

@@ -1,0 +1,508 @@
+/*
+ * store.c -- batond's Redis edge (store.h): key names, outbox records, the
+ * partition load on assignment and the batch write.
+ *
+ * The batch write is the heart of exactly-once: for each partition one
+ *   MULTI
+ *     SET wf:<id> <snapshot>            (each workflow touched)
+ *     RPUSH hist:<id> <event>...        (+ LTRIM to the cap, EXPIRE on close)
+ *     HSET outbox <id> <record>...      (messages decided)
+ *     HDEL outbox <id>...               (messages Kafka acknowledged)
+ *     ZADD / ZREM timers ...
+ *     HSET offsets <topic> <next>...    (inputs applied)
+ *   EXEC
+ * so state, outputs and "inputs applied" change together or not at all.
+ * All partitions' transactions go out in one pipeline: one round trip.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "wset.h"
+
+const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
+                               const char *id) {
+    snprintf(buf, len, "baton:{p%d}:wf:%s", p, id);
+    return buf;
+}
+
+const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
+                                 const char *id) {
+    snprintf(buf, len, "baton:{p%d}:hist:%s", p, id);
+    return buf;
+}
+
+const char *baton_store_key(char *buf, size_t len, int32_t p,
+                            const char *what) {
+    snprintf(buf, len, "baton:{p%d}:%s", p, what);
+    return buf;
+}
+
+/* ---- outbox records --------------------------------------------------- */
+
+void baton_outmsg_clear(baton_outmsg_t *m) {
+    baton_free(m->id);
+    baton_free(m->topic);
+    baton_free(m->key);
+    baton_free(m->error);
+    baton_free(m->value);
+    memset(m, 0, sizeof *m);
+}
+
+char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len) {
+    size_t tl = strlen(m->topic), kl = m->key ? strlen(m->key) : 0,
+           el = m->error ? strlen(m->error) : 0;
+    size_t cap = tl + kl + el + m->value_len + 96;
+    char *rec = baton_malloc(cap);
+    int n;
+    if (!rec) return NULL;
+    n = snprintf(rec, cap, "%zu:%s %zu:%s %zu:%s %d:%c:", tl, m->topic, kl,
+                 m->key ? m->key : "", el, m->error ? m->error : "",
+                 m->partition, m->json ? 'j' : 'a');
+    if (n < 0 || (size_t)n + m->value_len > cap) {
+        baton_free(rec);
+        return NULL;
+    }
+    memcpy(rec + n, m->value, m->value_len);
+    *len = (size_t)n + m->value_len;
+    return rec;
+}
+
+/* Reads "<len>:<bytes><sep>" at *p; returns a new string or NULL. */
+static char *rec_field(const char **p, const char *end, char sep) {
+    char *colon;
+    unsigned long long n = strtoull(*p, &colon, 10);
+    char *s;
+    if (colon >= end || *colon != ':' || n > (size_t)(end - colon - 1))
+        return NULL;
+    if (colon + 1 + n >= end || colon[1 + n] != sep) return NULL;
+    s = baton_strndup(colon + 1, (size_t)n);
+    *p = colon + 2 + n;
+    return s;
+}
+
+int baton_outbox_record_decode(const char *rec, size_t len,
+                               baton_outmsg_t *m) {
+    const char *p = rec, *end = rec + len;
+    char *num_end;
+    long part;
+    memset(m, 0, sizeof *m);
+    if (!(m->topic = rec_field(&p, end, ' '))) goto bad;
+    if (!(m->key = rec_field(&p, end, ' '))) goto bad;
+    if (!(m->error = rec_field(&p, end, ' '))) goto bad;
+    part = strtol(p, &num_end, 10);
+    if (num_end + 3 > end || num_end[0] != ':' || num_end[2] != ':') goto bad;
+    m->partition = (int32_t)part;
+    m->json = num_end[1] == 'j';
+    p = num_end + 3;
+    m->value_len = (size_t)(end - p);
+    if (!(m->value = baton_malloc(m->value_len + 1))) goto bad;
+    memcpy(m->value, p, m->value_len);
+    if (!*m->key) {
+        baton_free(m->key);
+        m->key = NULL;
+    }
+    if (!*m->error) {
+        baton_free(m->error);
+        m->error = NULL;
+    }
+    return 0;
+bad:
+    baton_outmsg_clear(m);
+    return -1;
+}
+
+/* ---- partition load ----------------------------------------------------- */
+
+void baton_part_state_clear(baton_part_state_t *st) {
+    for (size_t i = 0; i < st->noutbox; i++)
+        baton_outmsg_clear(&st->outbox[i]);
+    for (size_t i = 0; i < st->ntimers; i++) baton_free(st->timer_members[i]);
+    baton_free(st->outbox);
+    baton_free(st->timer_members);
+    baton_free(st->timer_due);
+    memset(st, 0, sizeof *st);
+}
+
+static baton_err_t reply_err(redisContext *c, redisReply *r, char *errstr,
+                             size_t errlen, const char *what) {
+    baton_err_t rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS, "%s: %s",
+                                  what,
+                                  r ? (r->str ? r->str : "unexpected reply")
+                                    : c->errstr);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+static baton_err_t load_offsets(redisContext *c, int32_t p,
+                                const char *const topics[2],
+                                baton_part_state_t *out, char *errstr,
+                                size_t errlen) {
+    char key[64];
+    redisReply *r = redisCommand(c, "HMGET %s %s %s",
+                                 baton_store_key(key, sizeof key, p, "offsets"),
+                                 topics[0], topics[1]);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        return reply_err(c, r, errstr, errlen, "reading offsets");
+    for (int i = 0; i < 2; i++) {
+        int64_t v = -1;
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            baton_parse_i64(r->element[i]->str, &v);
+        out->next_offset[i] = v;
+    }
+    freeReplyObject(r);
+    return BATON_OK;
+}
+
+static baton_err_t load_outbox(redisContext *c, int32_t p,
+                               baton_part_state_t *out, char *errstr,
+                               size_t errlen) {
+    char key[64];
+    redisReply *r = redisCommand(c, "HGETALL %s",
+                                 baton_store_key(key, sizeof key, p, "outbox"));
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return reply_err(c, r, errstr, errlen, "reading outbox");
+    out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outmsg_t));
+    if (!out->outbox) return reply_err(c, r, errstr, errlen, "out of memory");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        baton_outmsg_t *m = &out->outbox[out->noutbox];
+        if (baton_outbox_record_decode(r->element[i + 1]->str,
+                                       r->element[i + 1]->len, m)) {
+            BATON_ERROR("redis", "partition %d: outbox entry %s is corrupt; "
+                                 "left in place",
+                        p, r->element[i]->str);
+            continue;
+        }
+        m->id = baton_strdup(r->element[i]->str);
+        out->noutbox++;
+    }
+    freeReplyObject(r);
+    return BATON_OK;
+}
+
+static baton_err_t load_timers(redisContext *c, int32_t p,
+                               baton_part_state_t *out, char *errstr,
+                               size_t errlen) {
+    char key[64];
+    redisReply *r =
+        redisCommand(c, "ZRANGE %s 0 -1 WITHSCORES",
+                     baton_store_key(key, sizeof key, p, "timers"));
+    size_t n;
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return reply_err(c, r, errstr, errlen, "reading timers");
+    n = r->elements / 2;
+    out->timer_members = baton_calloc(n + 1, sizeof(char *));
+    out->timer_due = baton_calloc(n + 1, sizeof(int64_t));
+    if (!out->timer_members || !out->timer_due)
+        return reply_err(c, r, errstr, errlen, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        out->timer_members[i] = baton_strdup(r->element[2 * i]->str);
+        out->timer_due[i] = strtoll(r->element[2 * i + 1]->str, NULL, 10);
+    }
+    out->ntimers = n;
+    freeReplyObject(r);
+    return BATON_OK;
+}
+
+baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
+                                       const char *const topics[2],
+                                       baton_part_state_t *out, char *errstr,
+                                       size_t errlen) {
+    baton_err_t rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = load_offsets(c, p, topics, out, errstr, errlen)) ||
+        (rc = load_outbox(c, p, out, errstr, errlen)) ||
+        (rc = load_timers(c, p, out, errstr, errlen)))
+        baton_part_state_clear(out);
+    return rc;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
+                                      const int32_t *parts,
+                                      const char *const *ids, char **texts,
+                                      size_t *lens, char *errstr,
+                                      size_t errlen) {
+    char key[512];
+    baton_err_t rc = BATON_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[2] = {"GET", baton_store_key_wf(key, sizeof key,
+                                                         parts[i], ids[i])};
+        redisAppendCommandArgv(c, 2, argv, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        texts[i] = NULL;
+        lens[i] = 0;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            return reply_err(c, NULL, errstr, errlen, "reading snapshots");
+        if (r->type == REDIS_REPLY_STRING) {
+            texts[i] = baton_strndup(r->str, r->len);
+            lens[i] = r->len;
+        } else if (r->type != REDIS_REPLY_NIL && !rc) {
+            rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                              "reading snapshot of %s: %s", ids[i],
+                              r->str ? r->str : "unexpected reply");
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* ---- the batch write ---------------------------------------------------- */
+
+/* A growing argv for one variadic command. */
+typedef struct argvb {
+    const char **argv;
+    size_t *lens;
+    size_t n, cap;
+} argvb_t;
+
+static int argvb_add(argvb_t *a, const char *s, size_t len) {
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 32;
+        const char **na = baton_realloc(a->argv, ncap * sizeof(*na));
+        size_t *nl;
+        if (!na) return -1;
+        a->argv = na;
+        if (!(nl = baton_realloc(a->lens, ncap * sizeof(*nl)))) return -1;
+        a->lens = nl;
+        a->cap = ncap;
+    }
+    a->argv[a->n] = s;
+    a->lens[a->n++] = len;
+    return 0;
+}
+
+static void argvb_send(redisContext *c, argvb_t *a, size_t *cmds) {
+    redisAppendCommandArgv(c, (int)a->n, a->argv, a->lens);
+    a->n = 0;
+    (*cmds)++;
+}
+
+static void argvb_free(argvb_t *a) {
+    baton_free(a->argv);
+    baton_free(a->lens);
+}
+
+/* Strings that must live until the pipeline is sent. */
+typedef struct strpool {
+    char **s;
+    size_t n, cap;
+} strpool_t;
+
+static const char *pool_keep(strpool_t *p, char *s) {
+    if (!s) return NULL;
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 64;
+        char **ns = baton_realloc(p->s, ncap * sizeof(*ns));
+        if (!ns) {
+            baton_free(s);
+            return NULL;
+        }
+        p->s = ns;
+        p->cap = ncap;
+    }
+    return p->s[p->n++] = s;
+}
+
+static const char *pool_fmt(strpool_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *pool_fmt(strpool_t *p, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return pool_keep(p, baton_strdup(buf));
+}
+
+static void pool_free(strpool_t *p) {
+    for (size_t i = 0; i < p->n; i++) baton_free(p->s[i]);
+    baton_free(p->s);
+}
+
+#define ADD(a, s) argvb_add((a), (s), strlen(s))
+
+/* Queues the commands of one partition's write set (inside MULTI). */
+static int queue_wset(redisContext *c, const baton_wset_t *ws,
+                      const char *const topics[2], int64_t history_max,
+                      int64_t ttl_s, strpool_t *pool, argvb_t *a,
+                      size_t *cmds) {
+    int32_t p = ws->partition;
+    int fail = 0;
+
+    for (size_t i = 0; i < ws->nsnaps; i++) {
+        size_t len;
+        const char *text = pool_keep(pool,
+                                     baton_snapshot_encode(ws->snaps[i], &len));
+        if (!text) return -1;
+        fail |= ADD(a, "SET");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:wf:%s", p, ws->snaps[i]->id));
+        fail |= argvb_add(a, text, len);
+        if (ws->snaps[i]->status != BATON_WF_RUNNING && ttl_s > 0) {
+            fail |= ADD(a, "EX");
+            fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
+        }
+        argvb_send(c, a, cmds);
+    }
+    /* History: one RPUSH per workflow run of consecutive events. */
+    for (size_t i = 0; i < ws->nhist;) {
+        size_t j = i;
+        const char *key = pool_fmt(pool, "baton:{p%d}:hist:%s", p,
+                                   ws->hist[i].wf_id);
+        int close = 0;
+        fail |= ADD(a, "RPUSH");
+        fail |= ADD(a, key);
+        for (; j < ws->nhist && !strcmp(ws->hist[j].wf_id, ws->hist[i].wf_id);
+             j++) {
+            fail |= ADD(a, ws->hist[j].json);
+            close |= ws->hist[j].close;
+        }
+        argvb_send(c, a, cmds);
+        if (history_max > 0) {
+            fail |= ADD(a, "LTRIM");
+            fail |= ADD(a, key);
+            fail |= ADD(a, pool_fmt(pool, "%lld", -(long long)history_max));
+            fail |= ADD(a, "-1");
+            argvb_send(c, a, cmds);
+        }
+        if (close && ttl_s > 0) {
+            fail |= ADD(a, "EXPIRE");
+            fail |= ADD(a, key);
+            fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
+            argvb_send(c, a, cmds);
+        }
+        i = j;
+    }
+    if (ws->nout) {
+        fail |= ADD(a, "HSET");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:outbox", p));
+        for (size_t i = 0; i < ws->nout; i++) {
+            size_t len;
+            const char *rec =
+                pool_keep(pool, baton_outbox_record_encode(&ws->out[i], &len));
+            if (!rec) return -1;
+            fail |= ADD(a, ws->out[i].id);
+            fail |= argvb_add(a, rec, len);
+        }
+        argvb_send(c, a, cmds);
+    }
+    if (ws->nout_del) {
+        fail |= ADD(a, "HDEL");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:outbox", p));
+        for (size_t i = 0; i < ws->nout_del; i++)
+            fail |= ADD(a, ws->out_del[i]);
+        argvb_send(c, a, cmds);
+    }
+    if (ws->ntadd) {
+        fail |= ADD(a, "ZADD");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
+        for (size_t i = 0; i < ws->ntadd; i++) {
+            fail |= ADD(a, pool_fmt(pool, "%lld",
+                                    (long long)ws->tadd[i].due_ms));
+            fail |= ADD(a, ws->tadd[i].member);
+        }
+        argvb_send(c, a, cmds);
+    }
+    if (ws->ntdel) {
+        fail |= ADD(a, "ZREM");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
+        for (size_t i = 0; i < ws->ntdel; i++) fail |= ADD(a, ws->tdel[i]);
+        argvb_send(c, a, cmds);
+    }
+    for (int t = 0; t < 2; t++) {
+        if (ws->next_offset[t] < 0) continue;
+        fail |= ADD(a, "HSET");
+        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:offsets", p));
+        fail |= ADD(a, topics[t]);
+        fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
+        argvb_send(c, a, cmds);
+    }
+    return fail ? -1 : 0;
+}
+
+baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
+                              size_t n, const char *const topics[2],
+                              int64_t history_max, int64_t ttl_s,
+                              char *errstr, size_t errlen) {
+    strpool_t pool = {0};
+    argvb_t a = {0};
+    size_t cmds = 0, sent = 0;
+    baton_err_t rc = BATON_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        if (baton_wset_empty(ws[i])) continue;
+        redisAppendCommand(c, "MULTI");
+        cmds++;
+        if (queue_wset(c, ws[i], topics, history_max, ttl_s, &pool, &a,
+                       &cmds)) {
+            /* Out of memory half way: discard what was queued. */
+            redisAppendCommand(c, "DISCARD");
+            cmds++;
+            rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                              "partition %d: out of memory building the "
+                              "batch write",
+                              ws[i]->partition);
+            break;
+        }
+        redisAppendCommand(c, "EXEC");
+        cmds++;
+        sent++;
+    }
+    for (size_t i = 0; i < cmds; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+            rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                              "writing batch: %s", c->errstr);
+            break;
+        }
+        /* EXEC answers an array; a nil or error EXEC means not applied. */
+        if (r->type == REDIS_REPLY_ERROR && !rc)
+            rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                              "writing batch: %s", r->str);
+        freeReplyObject(r);
+    }
+    (void)sent;
+    pool_free(&pool);
+    argvb_free(&a);
+    return rc;
+}
+
+/* ---- definitions ------------------------------------------------------ */
+
+baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
+                                 char *errstr, size_t errlen) {
+    for (size_t i = 0; i < baton_registry_count(reg); i++) {
+        const baton_defn_t *d = baton_registry_at(reg, i);
+        char key[600];
+        redisReply *r;
+        snprintf(key, sizeof key, "baton:defs:%s:%s", d->name, d->ver);
+        r = redisCommand(c, "SET %s %s NX", key, d->text);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            return reply_err(c, r, errstr, errlen, "storing definitions");
+        freeReplyObject(r);
+    }
+    return BATON_OK;
+}
+
+char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
+                          char *errstr, size_t errlen) {
+    redisReply *r = redisCommand(c, "GET baton:defs:%s:%s", name, ver);
+    char *text = NULL;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        reply_err(c, r, errstr, errlen, "loading definition");
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_STRING)
+        text = baton_strndup(r->str, r->len);
+    else
+        baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
+                     "definition %s version %s is not in Redis", name, ver);
+    freeReplyObject(r);
+    return text;
+}

@@ -1,0 +1,117 @@
+/*
+ * store.h -- batond's Redis edge: the key layout and the one-transaction
+ * batch write.
+ *
+ * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
+ * Cluster one partition's keys share a slot and one MULTI/EXEC covers them.
+ * Only the instance that owns partition N touches its keys.
+ *
+ *   key                        type    holds
+ *   baton:{pN}:wf:<id>         string  workflow snapshot, JSON (snapshot.h)
+ *   baton:{pN}:hist:<id>       list    history events, JSON objects
+ *                                      {"seq","type","time","state","data"}
+ *                                      oldest first, capped at
+ *                                      batond.history.max; expires
+ *                                      batond.history.ttl.s after close
+ *   baton:{pN}:offsets         hash    field = source topic name, value =
+ *                                      next offset to apply (decimal)
+ *   baton:{pN}:outbox          hash    field = output id, value = an
+ *                                      outbox record (below); removed once
+ *                                      Kafka acknowledged the message
+ *   baton:{pN}:timers          zset    member = "<kind>|<seq>|<attempt>|
+ *                                      <workflow id>" (engine.h), score =
+ *                                      due time (ms)
+ *   baton:defs:<name>:<ver>    string  definition text of every version
+ *                                      that ever ran (pins runs to it)
+ *
+ * Output ids are deterministic: "<src><offset>.<k>" is the k-th output of
+ * the input at <offset> of source <src> ('c' commands, 'r' results, 't'
+ * timers), so re-applying an input could only overwrite its own entries.
+ *
+ * Outbox record (binary-safe string, lengths in decimal):
+ *   <len>:<topic> <len>:<key> <len>:<error> <partition>:<flags>:<value>
+ * flags: "j" when the value is a JSON envelope, "a" for Avro; error is the
+ * DLQ reason (header baton-error), empty for other messages.
+ *
+ * Thread: everything here runs on batond's loop thread.
+ */
+#ifndef BATON_STORE_H
+#define BATON_STORE_H
+
+#include <hiredis/hiredis.h>
+
+#include "baton_common.h"
+
+typedef struct baton_store baton_store_t;
+
+/* One message decided by the engine: produced after the batch commits. */
+typedef struct baton_outmsg {
+    char *id;        /* output id (see above) */
+    char *topic;
+    int32_t partition; /* -1 = by key (murmur2) */
+    char *key;
+    char *error;     /* DLQ reason, or NULL */
+    int json;
+    char *value;
+    size_t value_len;
+} baton_outmsg_t;
+
+/* Formats key names; return buf. */
+const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
+                               const char *id);
+const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
+                                 const char *id);
+const char *baton_store_key(char *buf, size_t len, int32_t p,
+                            const char *what);
+
+/* Serialises m as an outbox record (baton_malloc'd, *len set). */
+char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len);
+/* Parses an outbox record into m (strings owned by m); 0 ok, -1 bad. */
+int baton_outbox_record_decode(const char *rec, size_t len,
+                               baton_outmsg_t *m);
+void baton_outmsg_clear(baton_outmsg_t *m);
+
+/* ---- batond's Redis operations (all on the loop thread) ------------- */
+
+struct baton_wset;
+struct baton_registry;
+
+/* What a partition's new owner reads on assignment. */
+typedef struct baton_part_state {
+    int64_t next_offset[2]; /* commands, results; -1 = none stored */
+    baton_outmsg_t *outbox; /* to re-send */
+    size_t noutbox;
+    char **timer_members;   /* every pending timer */
+    int64_t *timer_due;
+    size_t ntimers;
+} baton_part_state_t;
+
+baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
+                                       const char *const topics[2],
+                                       baton_part_state_t *out, char *errstr,
+                                       size_t errlen);
+void baton_part_state_clear(baton_part_state_t *st);
+
+/* GETs the snapshots of ids[i] in partitions parts[i], pipelined.
+ * texts[i]/lens[i] are set (baton_malloc'd) or NULL when absent. */
+baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
+                                      const int32_t *parts,
+                                      const char *const *ids, char **texts,
+                                      size_t *lens, char *errstr,
+                                      size_t errlen);
+
+/* Writes the write sets: one MULTI/EXEC per partition, all pipelined. */
+baton_err_t baton_store_write(redisContext *c, struct baton_wset *const *ws,
+                              size_t n, const char *const topics[2],
+                              int64_t history_max, int64_t ttl_s,
+                              char *errstr, size_t errlen);
+
+/* Stores the text of every registry version (SET NX). */
+baton_err_t baton_store_put_defs(redisContext *c,
+                                 const struct baton_registry *reg,
+                                 char *errstr, size_t errlen);
+/* Loads one version's text (baton_malloc'd), NULL when absent or error. */
+char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
+                          char *errstr, size_t errlen);
+
+#endif /* BATON_STORE_H */

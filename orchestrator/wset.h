@@ -1,0 +1,86 @@
+/*
+ * wset.h -- the write set of one partition for one batch.
+ *
+ * The engine records here everything that applying a batch of inputs
+ * decided: snapshots to write, history events to append, messages for the
+ * outbox, timers to add and remove, and the next offsets.  store.c turns a
+ * write set into one MULTI/EXEC; then the outbox messages are produced.
+ * Pure data: no Kafka, no Redis.
+ *
+ * Output ids: before applying an input the loop calls baton_wset_begin()
+ * with the input's source and offset; every message added then gets the id
+ * "<src><offset>.<k>" (store.h), so ids are unique and deterministic.
+ *
+ * Thread: batond's loop thread.
+ */
+#ifndef BATON_WSET_H
+#define BATON_WSET_H
+
+#include "baton_common.h"
+#include "snapshot.h"
+#include "store.h"
+
+typedef enum {
+    BATON_SRC_COMMANDS = 0,
+    BATON_SRC_RESULTS = 1,
+    BATON_SRC_TIMERS = 2,
+} baton_src_t;
+#define BATON_SRC_TOPICS 2 /* sources with Kafka offsets */
+
+typedef struct baton_hist_add {
+    char *wf_id;
+    char *json;
+    int close; /* 1: the workflow closed: set TTLs on its keys */
+} baton_hist_add_t;
+
+typedef struct baton_timer_op {
+    char *member;
+    int64_t due_ms; /* add only */
+} baton_timer_op_t;
+
+typedef struct baton_wset {
+    int32_t partition;
+    baton_snapshot_t **snaps; /* borrowed from the cache, written whole */
+    size_t nsnaps, capsnaps;
+    baton_hist_add_t *hist;
+    size_t nhist, caphist;
+    baton_outmsg_t *out;
+    size_t nout, capout;
+    char **out_del;            /* outbox ids acknowledged by Kafka */
+    size_t nout_del, capout_del;
+    baton_timer_op_t *tadd;
+    size_t ntadd, captadd;
+    char **tdel;
+    size_t ntdel, captdel;
+    int64_t next_offset[BATON_SRC_TOPICS]; /* -1 = unchanged */
+    /* id of the input being applied */
+    char cur_src;
+    char cur_ref[160];
+    int cur_k;
+} baton_wset_t;
+
+void baton_wset_init(baton_wset_t *ws, int32_t partition);
+/* Frees everything the set owns (not the snapshots) and re-inits it. */
+void baton_wset_reset(baton_wset_t *ws);
+int baton_wset_empty(const baton_wset_t *ws);
+
+/* The input about to be applied: src 'c','r' with its offset, or 't' with
+ * the timer member as ref. */
+void baton_wset_begin(baton_wset_t *ws, char src, int64_t offset,
+                      const char *ref);
+
+/* Records that s must be written (once per batch however often called). */
+baton_err_t baton_wset_snapshot(baton_wset_t *ws, baton_snapshot_t *s);
+/* Appends a history event (json stolen: baton_malloc'd text). */
+baton_err_t baton_wset_hist(baton_wset_t *ws, const char *wf_id, char *json,
+                            int close);
+/* Adds a message to the outbox; topic, key copied; value stolen. */
+baton_err_t baton_wset_msg(baton_wset_t *ws, const char *topic,
+                           int32_t partition, const char *key, int json,
+                           char *value, size_t value_len);
+baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id);
+baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
+                                 int64_t due_ms);
+baton_err_t baton_wset_timer_del(baton_wset_t *ws, const char *member);
+
+#endif /* BATON_WSET_H */

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Baton builds and tests with, when missing.
+# Needs root (apt-get); does nothing when everything is there already.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
+      libjansson-dev libcurl4-openssl-dev redis-server redis-tools)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages and not root: run 'sudo apt-get install ${missing[*]}'" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

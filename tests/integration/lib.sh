@@ -1,0 +1,42 @@
+# lib.sh -- sourced by every integration test: a private dev stack on free
+# loopback ports in a temporary folder, assertions, and cleanup by pid on
+# any exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+BATON_BIN=${BATON_BIN:-build-asan/bin}
+export BATON_BIN
+source scripts/stack-lib.sh
+TEST_DIR=$(mktemp -d /tmp/baton-test.XXXXXX)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+_test_cleanup() {
+  local rc=$?
+  stack_down
+  if [ $rc -ne 0 ]; then
+    echo "---- logs of the failed test ($TEST_DIR) ----" >&2
+    for f in "$TEST_DIR"/*.log; do
+      [ -f "$f" ] || continue
+      echo "== $f (last 40 lines)" >&2
+      tail -n 40 "$f" >&2
+    done
+  else
+    rm -rf "$TEST_DIR"
+  fi
+  exit $rc
+}
+trap _test_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+ctl() { "$BIN/batonctl" "$@"; }
+redis() {
+  local url port
+  url=$(sed -n 's/^redis.url *= *//p' "$BATON_STACK_FILE")
+  port=${url##*:}
+  redis-cli -p "${port%%/*}" "$@"
+}
+assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+# json_get JSON FIELD: a top-level field of a JSON object (string or number).
+json_get() {
+  /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
+}
