@@ -367,7 +367,7 @@ static int baton_codec_utf8_ok(const unsigned char *p, size_t n) {
         if (c < 0x80) { i++; continue; }
         if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; min = 0x80; }
         else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; min = 0x800; }
-        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07; min = 0x10000; }
+        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 7; min = 0x10000; }
         else return 0;
         if (n - i - 1 < k) return 0;
         for (size_t j = 1; j <= k; j++) {
@@ -384,12 +384,14 @@ static int baton_codec_utf8_ok(const unsigned char *p, size_t n) {
 /* Whether a failed jansson parse ran out of memory.  jansson 2.14 sets
  * json_error_out_of_memory only on some paths: where it fails to allocate
  * a container it returns with the error text still empty (every real
- * syntax error has a text), and where the lexer fails to allocate a token
- * it reports a syntax error, which cannot be told apart -- so a genuine
- * out-of-memory while parsing may still come out as BATON_ERR_INVALID. */
+ * syntax error has a text) and the code byte unwritten; where the lexer
+ * fails to allocate a token it reports a syntax error, which cannot be
+ * told apart -- so a genuine out-of-memory while parsing may still come
+ * out as BATON_ERR_INVALID. */
 static int baton_codec_json_oom(const json_error_t *jerr) {
-    return json_error_code(jerr) == json_error_out_of_memory ||
-           jerr->text[0] == '\0';
+    /* text first: the code byte is only written along with a text */
+    return jerr->text[0] == '\0' ||
+           json_error_code(jerr) == json_error_out_of_memory;
 }
 
 /* Checks that text parses as one JSON value (any type).  Distinguishes
@@ -1235,8 +1237,8 @@ static baton_err_t baton_codec_schema_check(const baton_codec_env_t *env,
         const char *name = avro_schema_record_field_name(sch, (int)i);
         avro_schema_t fs = avro_schema_record_field_get_by_index(sch, (int)i);
         int has_default = (defaults >> i) & 1;
-        if (!name || strcmp(name, f->name) || !baton_codec_type_matches(fs, f) ||
-            has_default != f->has_default)
+        if (!name || strcmp(name, f->name) ||
+            !baton_codec_type_matches(fs, f) || has_default != f->has_default)
             return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
                                 "schemas/%s.avsc: field %zu does not match "
                                 "'%s' in codec.c (name, type or default)",

@@ -284,11 +284,11 @@ int baton_conf_foreach(const baton_conf_t *conf, const char *prefix,
     return 0;
 }
 
-void baton_conf_print_keys(void) {
+void baton_conf_print_keys(FILE *out) {
     for (size_t i = 0; i < BATON_ARRAY_SIZE(conf_keys); i++)
-        fprintf(stderr, "  %-24s %s (default: %s)\n", conf_keys[i].name,
+        fprintf(out, "  %-24s %s (default: %s)\n", conf_keys[i].name,
                 conf_keys[i].doc, conf_keys[i].def ? conf_keys[i].def : "-");
-    fprintf(stderr, "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
+    fprintf(out, "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
                     "kafka.consumer.X / kafka.producer.X for one side\n",
             "kafka.*");
 }

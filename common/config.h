@@ -22,6 +22,8 @@
 #ifndef BATON_CONFIG_H
 #define BATON_CONFIG_H
 
+#include <stdio.h>
+
 #include "baton_common.h"
 
 typedef struct baton_conf baton_conf_t;
@@ -60,6 +62,6 @@ int baton_conf_foreach(const baton_conf_t *conf, const char *prefix,
                        baton_conf_cb_t cb, void *opaque);
 
 /* Prints every documented key, its default and its meaning (for --help). */
-void baton_conf_print_keys(void);
+void baton_conf_print_keys(FILE *out);
 
 #endif /* BATON_CONFIG_H */

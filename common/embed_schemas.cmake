@@ -1,6 +1,6 @@
 # Writes OUT, a C file defining `const char *baton_schema_<name>` for each
 # schemas/<name>.avsc, so the binaries carry the exact schema text.
-file(WRITE ${OUT} "/* generated from schemas/*.avsc by embed_schemas.cmake */\n")
+file(WRITE ${OUT} "/* generated from the .avsc files of schemas/ by embed_schemas.cmake */\n")
 string(REPLACE " " ";" NAMES "${NAMES}")
 foreach(n ${NAMES})
   file(READ ${DIR}/${n}.avsc text)

@@ -466,7 +466,7 @@ static void batond_usage(const char *prog) {
             "<prefix>.results,\nkeeps workflow state in Redis and produces "
             "tasks and history events.\n\nConfiguration keys:\n",
             prog);
-    baton_conf_print_keys();
+    baton_conf_print_keys(stderr);
 }
 
 static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,

@@ -81,7 +81,6 @@ typedef struct ctl_cmd {
     const char *name;
     const char *synopsis; /* after the name, for --help */
     int npos;             /* positional arguments after the name */
-    int npos_opt;         /* of which optional at the end */
     unsigned opts;        /* CTL_O_* accepted */
     ctl_cmd_fn_t fn;
     const char *help;
@@ -144,26 +143,26 @@ static int ctl_cmd_list(ctl_t *ctl);
 static int ctl_cmd_lag(ctl_t *ctl);
 
 static const ctl_cmd_t ctl_cmds[] = {
-    {"start", "TYPE [--id ID] [--input JSON] [--json]", 1, 0,
+    {"start", "TYPE [--id ID] [--input JSON] [--json]", 1,
      CTL_O_ID | CTL_O_INPUT | CTL_O_JSON, ctl_cmd_start,
      "start a workflow of definition TYPE; prints its id"},
-    {"signal", "ID NAME [--payload JSON] [--json]", 2, 0,
+    {"signal", "ID NAME [--payload JSON] [--json]", 2,
      CTL_O_PAYLOAD | CTL_O_JSON, ctl_cmd_signal,
      "send signal NAME to a workflow"},
-    {"cancel", "ID [--reason TEXT] [--json]", 1, 0, CTL_O_REASON | CTL_O_JSON,
+    {"cancel", "ID [--reason TEXT] [--json]", 1, CTL_O_REASON | CTL_O_JSON,
      ctl_cmd_cancel, "ask a workflow to cancel (Catch can handle it)"},
-    {"terminate", "ID [--reason TEXT] [--json]", 1, 0,
+    {"terminate", "ID [--reason TEXT] [--json]", 1,
      CTL_O_REASON | CTL_O_JSON, ctl_cmd_terminate,
      "stop a workflow at once"},
-    {"describe", "ID", 1, 0, 0, ctl_cmd_describe,
+    {"describe", "ID", 1, 0, ctl_cmd_describe,
      "status, position, state and what a workflow waits for"},
-    {"result", "ID [--wait SECONDS]", 1, 0, CTL_O_WAIT, ctl_cmd_result,
+    {"result", "ID [--wait SECONDS]", 1, CTL_O_WAIT, ctl_cmd_result,
      "print a workflow's output once it closed (waiting up to SECONDS)"},
-    {"history", "ID", 1, 0, 0, ctl_cmd_history,
+    {"history", "ID", 1, 0, ctl_cmd_history,
      "print a workflow's history events"},
-    {"list", "[--status STATUS]", 0, 0, CTL_O_STATUS, ctl_cmd_list,
+    {"list", "[--status STATUS]", 0, CTL_O_STATUS, ctl_cmd_list,
      "list workflows (RUNNING SUCCEEDED FAILED CANCELLED TERMINATED)"},
-    {"lag", "", 0, 0, 0, ctl_cmd_lag,
+    {"lag", "", 0, 0, ctl_cmd_lag,
      "consumer lag of batond and of every task queue's workers"},
 };
 
@@ -196,7 +195,7 @@ __attribute__((format(printf, 1, 2))) static int ctl_usage_error(
     return CTL_EXIT_USAGE;
 }
 
-/* ---- usage --------------------------------------------------------------- */
+/* ---- usage -------------------------------------------------------------- */
 
 static void ctl_usage(FILE *fp) {
     fprintf(fp,
@@ -233,25 +232,11 @@ static void ctl_usage(FILE *fp) {
             "\n"
             "Configuration keys:\n");
     fflush(fp);
-    /* baton_conf_print_keys() writes to stderr: point stderr at fp for the
-     * call so the whole help goes where the rest of it went. */
-    if (fp == stdout) {
-        int saved = dup(STDERR_FILENO);
-        fflush(stderr);
-        if (saved >= 0 && dup2(STDOUT_FILENO, STDERR_FILENO) >= 0) {
-            baton_conf_print_keys();
-            fflush(stderr);
-            dup2(saved, STDERR_FILENO);
-        } else {
-            baton_conf_print_keys();
-        }
-        if (saved >= 0) close(saved);
-    } else {
-        baton_conf_print_keys();
-    }
+    baton_conf_print_keys(fp);
+}
 }
 
-/* ---- argument parsing ---------------------------------------------------- */
+/* ---- argument parsing --------------------------------------------------- */
 
 static const ctl_cmd_t *ctl_cmd_find(const char *name) {
     for (size_t i = 0; i < BATON_ARRAY_SIZE(ctl_cmds); i++)
@@ -332,10 +317,10 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         return CTL_EXIT_OK;
     case 'I': o->given |= CTL_O_ID; o->id = arg; return CTL_EXIT_OK;
     case 'i': o->given |= CTL_O_INPUT; o->input = arg; return CTL_EXIT_OK;
-    case 'j': o->given |= CTL_O_JSON; o->json_envelope = 1; return 0;
-    case 'p': o->given |= CTL_O_PAYLOAD; o->payload = arg; return 0;
-    case 'R': o->given |= CTL_O_REASON; o->reason = arg; return 0;
-    case 's': o->given |= CTL_O_STATUS; o->status = arg; return 0;
+    case 'j': o->given |= CTL_O_JSON; o->json_envelope = 1; return CTL_EXIT_OK;
+    case 'p': o->given |= CTL_O_PAYLOAD; o->payload = arg; return CTL_EXIT_OK;
+    case 'R': o->given |= CTL_O_REASON; o->reason = arg; return CTL_EXIT_OK;
+    case 's': o->given |= CTL_O_STATUS; o->status = arg; return CTL_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return ctl_parse_seconds("--wait", arg, &o->wait_s);
@@ -351,8 +336,7 @@ static int ctl_check_cmd(ctl_opts_t *o, int argc, char **argv, int first) {
     if (!(o->cmd = ctl_cmd_find(argv[first])))
         return ctl_usage_error("unknown command '%s'", argv[first]);
     o->npos = argc - first - 1;
-    if (o->npos > o->cmd->npos ||
-        o->npos < o->cmd->npos - o->cmd->npos_opt)
+    if (o->npos != o->cmd->npos)
         return ctl_usage_error("usage: " CTL_PROG " %s %s", o->cmd->name,
                                o->cmd->synopsis);
     for (int i = 0; i < o->npos; i++) o->pos[i] = argv[first + 1 + i];
@@ -397,7 +381,7 @@ static void ctl_opts_clear(ctl_opts_t *o) {
     o->nsets = 0;
 }
 
-/* ---- configuration ------------------------------------------------------- */
+/* ---- configuration ------------------------------------------------------ */
 
 /* Loads file + environment, then the flags; returns an exit code. */
 static int ctl_configure(ctl_t *ctl) {
@@ -457,7 +441,8 @@ static char *ctl_fmt_value(const json_t *v, ctl_fmt_t fmt);
 static char *ctl_fmt_pending(const json_t *p) {
     const char *k;
     json_t *v;
-    char *out = baton_strdup(json_string_value(json_object_get(p, "kind")));
+    const char *kind = json_string_value(json_object_get(p, "kind"));
+    char *out = baton_strdup(kind ? kind : "?");
     size_t len = out ? strlen(out) : 0;
 
     json_object_foreach((json_t *)p, k, v) {
@@ -545,7 +530,7 @@ static int ctl_print_table(const json_t *rows, const ctl_field_t *f,
     return oom ? ctl_fail("out of memory") : CTL_EXIT_OK;
 }
 
-/* ---- Kafka ---------------------------------------------------------------- */
+/* ---- Kafka -------------------------------------------------------------- */
 
 /* Outcome of the one message batonctl produces. */
 typedef struct ctl_delivery {
@@ -757,7 +742,7 @@ static int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd) {
     return rc;
 }
 
-/* ---- Redis ---------------------------------------------------------------- */
+/* ---- Redis -------------------------------------------------------------- */
 
 /* The connection, opened on first use.  NULL when it failed (printed). */
 static redisContext *ctl_redis(ctl_t *ctl) {
@@ -920,7 +905,7 @@ static const char *ctl_snap_str(const json_t *snap, const char *key,
     return s ? s : dflt;
 }
 
-/* ---- start, signal, cancel, terminate ------------------------------------- */
+/* ---- start, signal, cancel, terminate ----------------------------------- */
 
 /* Usage error naming opt when text is not JSON (any JSON value). */
 static int ctl_check_json(const char *opt, const char *text) {
@@ -979,10 +964,11 @@ static int ctl_cmd_start(ctl_t *ctl) {
 }
 
 static int ctl_cmd_signal(ctl_t *ctl) {
-    const char *payload = ctl->o.payload ? ctl->o.payload : "{}";
+    const char *payload = ctl->o.payload; /* NULL: a signal without one */
     baton_command_t cmd = {0};
 
-    if (ctl_check_id(ctl->o.pos[0]) || ctl_check_json("--payload", payload))
+    if (ctl_check_id(ctl->o.pos[0]) ||
+        (payload && ctl_check_json("--payload", payload)))
         return CTL_EXIT_USAGE;
     if (!*ctl->o.pos[1]) return ctl_usage_error("signal: empty signal name");
     cmd.kind = BATON_CMD_SIGNAL;
@@ -1013,7 +999,7 @@ static int ctl_cmd_terminate(ctl_t *ctl) {
     return ctl_send_stop(ctl, BATON_CMD_TERMINATE, "terminated with batonctl");
 }
 
-/* ---- describe ------------------------------------------------------------- */
+/* ---- describe ----------------------------------------------------------- */
 
 /* What the run waits for, from the p* fields: {"kind":"task","seq",
  * "attempt","queue","type"}, {"kind":"signal","name"}, {"kind":"retry",
@@ -1052,8 +1038,8 @@ static int ctl_copy_field(json_t *obj, const char *dst, const json_t *snap,
 }
 
 /* The describe answer built from a snapshot (new reference, NULL when out
- * of memory).  "state" is the current state's input, or the output once the
- * run succeeded. */
+ * of memory).  "state" is the output once the run succeeded, else the
+ * current state's input. */
 static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     static const char *const fields[][2] = {
         {"id", "id"},         {"type", "type"},   {"version", "ver"},
@@ -1061,10 +1047,10 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
         {"pending", NULL},    {"error", "err"},   {"cause", "cause"},
         {"started", "t0"},    {"closed", "t1"},
     };
-    json_t *o = json_object(), *state = json_object_get(snap, "si"), *pend;
+    json_t *o = json_object(), *state = json_object_get(snap, "out"), *pend;
     int bad = !o;
 
-    if (!state) state = json_object_get(snap, "out");
+    if (!state) state = json_object_get(snap, "si"); /* out: SUCCEEDED */
     for (size_t i = 0; !bad && i < BATON_ARRAY_SIZE(fields); i++)
         bad = ctl_copy_field(o, fields[i][0], snap, fields[i][1]);
     if (!bad && state) bad = json_object_set(o, "state", state);
@@ -1104,12 +1090,13 @@ static int ctl_cmd_describe(ctl_t *ctl) {
     json_decref(snap);
     if (!d) return ctl_fail("out of memory");
     rc = ctl->o.json_out ? ctl_print_json(d)
-                         : ctl_print_fields(d, fields, BATON_ARRAY_SIZE(fields));
+                         : ctl_print_fields(d, fields,
+                                            BATON_ARRAY_SIZE(fields));
     json_decref(d);
     return rc;
 }
 
-/* ---- result --------------------------------------------------------------- */
+/* ---- result ------------------------------------------------------------- */
 
 /* Prints the output of a closed run (exit 0) or why it did not succeed
  * (stderr, exit 1). */
@@ -1128,7 +1115,7 @@ static int ctl_result_print(ctl_t *ctl, const char *id, const json_t *snap) {
         return CTL_EXIT_OK;
     }
     /* "FAILED" -> "failed", "CANCELLED" -> "cancelled" ... */
-    for (i = 0; st[i] && i < sizeof verb - 1; i++)
+    for (i = 0; i < sizeof verb - 1 && st[i]; i++)
         verb[i] = (char)tolower((unsigned char)st[i]);
     verb[i] = '\0';
     return ctl_fail("workflow %s %s: %s: %s", id, verb,
@@ -1172,7 +1159,7 @@ static int ctl_cmd_result(ctl_t *ctl) {
     return rc;
 }
 
-/* ---- history -------------------------------------------------------------- */
+/* ---- history ------------------------------------------------------------ */
 
 /* Parses the LRANGE reply into a JSON array (new reference) of the event
  * objects; an element that is not JSON is reported and skipped. */
@@ -1226,7 +1213,7 @@ static int ctl_cmd_history(ctl_t *ctl) {
     return rc;
 }
 
-/* ---- list ----------------------------------------------------------------- */
+/* ---- list --------------------------------------------------------------- */
 
 /* snap[key] or JSON null (borrowed either way). */
 static json_t *ctl_field_or_null(const json_t *snap, const char *key) {
@@ -1237,10 +1224,32 @@ static json_t *ctl_field_or_null(const json_t *snap, const char *key) {
 /* 1 when key is baton:{p<digits>}:wf:<non-empty id>. */
 static int ctl_is_wf_key(const char *key) {
     const char *p = key + strlen("baton:{p");
-    if (strncmp(key, "baton:{p", strlen("baton:{p")) || !isdigit((unsigned char)*p))
+    if (strncmp(key, "baton:{p", strlen("baton:{p")) ||
+        !isdigit((unsigned char)*p))
         return 0;
     while (isdigit((unsigned char)*p)) p++;
     return !strncmp(p, "}:wf:", 5) && p[5];
+}
+
+/* 1 when element i of a SCAN page is a snapshot key (those are GET). */
+static int ctl_page_key(const redisReply *keys, size_t i) {
+    return keys->element[i]->type == REDIS_REPLY_STRING &&
+           ctl_is_wf_key(keys->element[i]->str);
+}
+
+/* Parses the reply to GET key: a snapshot object, or NULL when the key is
+ * gone since SCAN or (reported) does not hold a JSON object. */
+static json_t *ctl_page_snapshot(const redisReply *r, const char *key) {
+    json_t *snap;
+    if (r->type != REDIS_REPLY_STRING) return NULL;
+    snap = json_loadb(r->str, r->len, 0, NULL);
+    if (!json_is_object(snap)) {
+        fprintf(stderr, CTL_PROG ": warning: %s is not a JSON snapshot, "
+                        "skipped\n", key);
+        json_decref(snap);
+        return NULL;
+    }
+    return snap;
 }
 
 /* Appends {"id","type","status","position"} of each snapshot named in keys
@@ -1248,26 +1257,21 @@ static int ctl_is_wf_key(const char *key) {
  * pipelined.  Returns an exit code. */
 static int ctl_list_page(ctl_t *ctl, const redisReply *keys,
                          const char *status, json_t *rows) {
-    size_t sent = 0;
     int rc = CTL_EXIT_OK;
     for (size_t i = 0; i < keys->elements; i++)
-        if (keys->element[i]->type == REDIS_REPLY_STRING &&
-            ctl_is_wf_key(keys->element[i]->str)) {
-            if (redisAppendCommand(ctl->redis, "GET %s",
-                                   keys->element[i]->str) != REDIS_OK)
-                return ctl_fail("out of memory");
-            sent++;
-        }
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = ctl_redis_next(ctl, "reading snapshots");
+        if (ctl_page_key(keys, i) &&
+            redisAppendCommand(ctl->redis, "GET %s", keys->element[i]->str) !=
+                REDIS_OK)
+            return ctl_fail("out of memory"); /* NEVER: unusable after */
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *r;
         json_t *snap, *row;
-        if (!r) return CTL_EXIT_FAIL; /* the connection is unusable */
-        snap = r->type == REDIS_REPLY_STRING
-                   ? json_loadb(r->str, r->len, 0, NULL)
-                   : NULL; /* gone since SCAN, or not JSON */
+        if (!ctl_page_key(keys, i)) continue;
+        if (!(r = ctl_redis_next(ctl, "reading snapshots")))
+            return CTL_EXIT_FAIL; /* the connection is unusable */
+        snap = ctl_page_snapshot(r, keys->element[i]->str);
         freeReplyObject(r);
-        if (!json_is_object(snap) ||
-            (status && strcmp(ctl_snap_status(snap), status))) {
+        if (!snap || (status && strcmp(ctl_snap_status(snap), status))) {
             json_decref(snap);
             continue;
         }
@@ -1307,7 +1311,7 @@ static int ctl_sort_rows(json_t *rows) {
 /* --status value upper-cased into buf; usage error when not a status. */
 static int ctl_status_arg(const char *arg, char *buf, size_t len) {
     size_t i;
-    for (i = 0; arg[i] && i < len - 1; i++)
+    for (i = 0; i < len - 1 && arg[i]; i++)
         buf[i] = (char)toupper((unsigned char)arg[i]);
     buf[i] = '\0';
     for (i = 0; i < BATON_ARRAY_SIZE(ctl_statuses); i++)
@@ -1346,7 +1350,8 @@ static int ctl_cmd_list(ctl_t *ctl) {
         }
         if (r) freeReplyObject(r);
     } while (rc == CTL_EXIT_OK && strcmp(cursor, "0"));
-    if (rc == CTL_EXIT_OK && ctl_sort_rows(rows)) rc = ctl_fail("out of memory");
+    if (rc == CTL_EXIT_OK && ctl_sort_rows(rows))
+        rc = ctl_fail("out of memory");
     if (rc == CTL_EXIT_OK)
         rc = ctl->o.json_out ? ctl_print_json(rows)
                              : ctl_print_table(rows, cols,
@@ -1355,7 +1360,7 @@ static int ctl_cmd_list(ctl_t *ctl) {
     return rc;
 }
 
-/* ---- lag ------------------------------------------------------------------ */
+/* ---- lag ---------------------------------------------------------------- */
 
 /* The metadata entry of topic, or NULL. */
 static const rd_kafka_metadata_topic_t *ctl_md_topic(
@@ -1513,7 +1518,7 @@ static int ctl_cmd_lag(ctl_t *ctl) {
     return rc;
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
     ctl_t ctl;

@@ -72,7 +72,7 @@
  * thread, with the activity it was given.
  *
  * Configuration keys read (config.h): worker.queue, worker.concurrency,
- * worker.id (default "<hostname>/<pid>"), topic.prefix, and kafka.* /
+ * worker.id (default "<hostname>:<pid>"), topic.prefix, and kafka.* /
  * kafka.consumer.* / kafka.producer.* passed to librdkafka.
  */
 #ifndef BATON_WORKER_H
@@ -130,7 +130,7 @@ void baton_worker_stop(baton_worker_t *w);
  * worker, valid until destroy.  Thread: the application thread. */
 const char *baton_worker_errstr(const baton_worker_t *w);
 
-/* The worker identity put in results (worker.id or "<hostname>/<pid>").
+/* The worker identity put in results (worker.id or "<hostname>:<pid>").
  * Owned by the worker.  Thread: any. */
 const char *baton_worker_id(const baton_worker_t *w);
 
@@ -159,6 +159,9 @@ int32_t baton_activity_attempt(const baton_activity_t *act);
 /* The details the previous attempt last sent with
  * baton_activity_heartbeat (JSON), or NULL: where to resume from. */
 const char *baton_activity_heartbeat_details(const baton_activity_t *act);
+/* The task's HeartbeatSeconds: when > 0 the orchestrator times the attempt
+ * out unless a heartbeat arrives at least this often; 0 = none required. */
+int32_t baton_activity_heartbeat_seconds(const baton_activity_t *act);
 /* The task's TimeoutSeconds as an absolute deadline (ms since the epoch,
  * from the time the orchestrator scheduled it), or 0 when none. */
 int64_t baton_activity_deadline_ms(const baton_activity_t *act);

@@ -72,6 +72,11 @@ typedef enum {
     BATON_ASL_STOP_SIGNAL,     /* a Task state waits for a named signal */
     BATON_ASL_STOP_SUCCEED,    /* the run ended successfully */
     BATON_ASL_STOP_FAIL,       /* the run ended with an error */
+    BATON_ASL_STOP_WAIT,       /* a Wait state: continue at next_state with
+                                  `output` once wait_until_ms has come (a
+                                  time already past: continue now); no
+                                  next_state means the Wait was the last
+                                  state: the run succeeds with `output` */
 } baton_asl_stop_kind_t;
 
 /* Where a run stopped after baton_asl_run. */
@@ -93,6 +98,9 @@ typedef struct baton_asl_stop {
     /* FAIL */
     char *error;
     char *cause;
+    /* WAIT (its output is `output` above) */
+    int64_t wait_until_ms; /* absolute, ms since the epoch */
+    char *next_state;      /* NULL when the Wait state has End */
 } baton_asl_stop_t;
 
 void baton_asl_stop_clear(baton_asl_stop_t *s);
@@ -123,6 +131,8 @@ typedef struct baton_asl_next {
     int64_t delay_ms;  /* NEXT_RETRY */
     char *error;       /* NEXT_FAIL */
     char *cause;
+    int32_t retrier;   /* NEXT_RETRY: index of the Retry entry that matched
+                          (see baton_asl_task_fail_per_retrier); else -1 */
 } baton_asl_next_t;
 
 void baton_asl_next_clear(baton_asl_next_t *n);
@@ -151,5 +161,20 @@ baton_err_t baton_asl_task_fail(const baton_asl_def_t *def, const char *state,
                                 const baton_asl_ctx_t *ctx,
                                 baton_asl_next_t *out, char *errstr,
                                 size_t errlen);
+
+/* baton_asl_task_fail with the spec's exact retry accounting: each
+ * retrier counts its own retries ("A Retrier's parameters apply across all
+ * visits to that Retrier in the context of a single state execution").
+ * retry_counts[i] is how many retries the i-th entry of the state's Retry
+ * array has granted so far in this visit of the state (n_counts of them;
+ * missing entries count 0).  The engine increments
+ * retry_counts[out->retrier] on NEXT_RETRY and resets all counts when the
+ * run leaves the state.  baton_asl_task_fail(attempt) is this function
+ * with every count set to attempt - 1. */
+baton_err_t baton_asl_task_fail_per_retrier(
+    const baton_asl_def_t *def, const char *state, json_t *state_input,
+    const char *error, const char *cause, const int32_t *retry_counts,
+    size_t n_counts, int64_t retry_after_ms, const baton_asl_ctx_t *ctx,
+    baton_asl_next_t *out, char *errstr, size_t errlen);
 
 #endif /* BATON_ASL_H */

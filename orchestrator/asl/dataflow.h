@@ -63,6 +63,10 @@ uint64_t baton_asl_env_random(baton_asl_env_t *env);
 /* splitmix64 step: advances *state and returns 64 mixed bits. */
 uint64_t baton_asl_splitmix64(uint64_t *state);
 
+/* The context object `$$` of the current state (borrowed from env, built on
+ * first use); NULL when out of memory. */
+json_t *baton_asl_env_context(baton_asl_env_t *env);
+
 /* Applies a Path (`$...` to doc, `$$...` to the context object).  `what`
  * names the field for the message ("InputPath", "Variable", ...).  A path
  * matching nothing is a States.Runtime fault. *out is a new reference. */

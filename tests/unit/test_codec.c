@@ -308,7 +308,8 @@ static void test_json_plain(void) {
                                         &r, errstr, sizeof errstr) ==
                   BATON_OK,
               errstr);
-    CHECK(r.kind == BATON_RESULT_COMPLETED && str_eq(r.output, "{\"ok\":true}"));
+    CHECK(r.kind == BATON_RESULT_COMPLETED);
+    CHECK(str_eq(r.output, "{\"ok\":true}"));
     CHECK(r.error == NULL);
     baton_result_clear(&r);
 }

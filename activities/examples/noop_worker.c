@@ -1,0 +1,326 @@
+/*
+ * noop_worker.c -- baton-worker-example: a worker built on the SDK
+ * (baton_worker.h), with the activities the demo and the tests use.
+ *
+ *   baton-worker-example [--config FILE] [--queue Q] [--concurrency N]
+ *                        [--exec-log FILE]
+ *
+ * Activities (input and output are JSON):
+ *
+ *   noop       output = the input ({} when the input is null)
+ *   echo       output = the input
+ *   sleep      {"ms": N}: sleeps N ms, checking for cancellation every
+ *              20 ms (returns without a result when cancelled, so the task
+ *              runs again elsewhere) and heartbeating when the task asks
+ *              for heartbeats; output {"slept_ms": N}
+ *   fail       {"times": N, "error": "X", "retry_after_ms": R}: fails with
+ *              error X (default "Example.Failure") on attempts <= N, then
+ *              completes with {"attempt": k}
+ *   search     {"query": "..."}: {"query": ..., "sources": [3 canned
+ *              sources about the query]}, deterministic
+ *   summarize  {"query": "...", "sources": [...]}: {"summary": "..."},
+ *              deterministic
+ *
+ * --exec-log FILE: every execution (whatever its outcome) appends one line
+ * "<task_id> <pid> <start_ms> <end_ms>" with one write() to FILE opened
+ * O_APPEND, so several workers can share the file and tests count
+ * executions.  An execution killed midway writes nothing.
+ *
+ * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
+ * usage errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "baton_worker.h"
+
+#define SUBSYS "example"
+
+typedef struct options {
+    const char *config, *queue, *concurrency, *exec_log;
+} options_t;
+
+/* One registered activity: the handler and, through it, the exec log. */
+typedef struct example {
+    const char *type;
+    void (*fn)(baton_activity_t *act);
+} example_t;
+
+static int exec_log_fd = -1;
+static baton_worker_t *the_worker; /* for the signal handler */
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* The input parsed (NULL when it is not an object); caller decrefs. */
+static json_t *input_object(baton_activity_t *act) {
+    json_t *in = json_loads(baton_activity_input(act), JSON_DECODE_ANY, NULL);
+    if (in && !json_is_object(in)) {
+        json_decref(in);
+        return NULL;
+    }
+    return in;
+}
+
+/* Completes with the JSON value (stolen). */
+static void complete_new(baton_activity_t *act, json_t *out) {
+    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (text)
+        baton_activity_complete(act, text);
+    else
+        baton_activity_fail(act, "Example.OutOfMemory", "encoding output", 0);
+    free(text);
+    json_decref(out);
+}
+
+static const char *str_or(json_t *obj, const char *key, const char *def) {
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : def;
+}
+
+/* ---- activities ----------------------------------------------------------- */
+
+static void act_noop(baton_activity_t *act) {
+    const char *in = baton_activity_input(act);
+    baton_activity_complete(act, strcmp(in, "null") ? in : "{}");
+}
+
+static void act_echo(baton_activity_t *act) {
+    baton_activity_complete(act, baton_activity_input(act));
+}
+
+static void act_sleep(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t ms = in ? json_integer_value(json_object_get(in, "ms")) : 0;
+    int64_t start = baton_now_ms(), slept = 0;
+    json_decref(in);
+    while ((slept = baton_now_ms() - start) < ms) {
+        int64_t left = ms - slept;
+        struct timespec ts = {0, (long)(left < 20 ? left : 20) * 1000000L};
+        if (baton_activity_cancelled(act)) return; /* no result: rerun */
+        if (baton_activity_heartbeat_seconds(act) > 0) {
+            char details[64];
+            snprintf(details, sizeof details, "{\"slept_ms\":%lld}",
+                     (long long)slept);
+            baton_activity_heartbeat(act, details);
+        }
+        nanosleep(&ts, NULL);
+    }
+    complete_new(act, json_pack("{sI}", "slept_ms", (json_int_t)ms));
+}
+
+static void act_fail(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t times = in ? json_integer_value(json_object_get(in, "times"))
+                          : 0;
+    int32_t attempt = baton_activity_attempt(act);
+    if (attempt <= times) {
+        char cause[128];
+        snprintf(cause, sizeof cause, "failing attempt %d of %lld on purpose",
+                 (int)attempt, (long long)times);
+        baton_activity_fail(
+            act, str_or(in, "error", "Example.Failure"), cause,
+            in ? json_integer_value(json_object_get(in, "retry_after_ms"))
+               : 0);
+    } else {
+        complete_new(act, json_pack("{si}", "attempt", (int)attempt));
+    }
+    json_decref(in);
+}
+
+static void act_search(baton_activity_t *act) {
+    static const char *const kinds[] = {"overview", "tutorial", "pitfalls"};
+    json_t *in = input_object(act);
+    const char *q = str_or(in, "query", "durable execution");
+    json_t *sources = json_array();
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(kinds); i++) {
+        char title[512], url[512], snippet[768], slug[128];
+        size_t n = 0;
+        for (const char *p = q; *p && n < sizeof slug - 1; p++)
+            slug[n++] = (*p == ' ') ? '-' : *p;
+        slug[n] = '\0';
+        snprintf(title, sizeof title, "%s: %s", q, kinds[i]);
+        snprintf(url, sizeof url, "https://example.org/%s/%s", slug,
+                 kinds[i]);
+        snprintf(snippet, sizeof snippet,
+                 "A %s of %s, with examples and references.", kinds[i], q);
+        json_array_append_new(sources, json_pack("{ssssss}", "title", title,
+                                                 "url", url, "snippet",
+                                                 snippet));
+    }
+    complete_new(act, json_pack("{ssso}", "query", q, "sources", sources));
+    json_decref(in);
+}
+
+static void act_summarize(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_t *sources = in ? json_object_get(in, "sources") : NULL;
+    const char *q = str_or(in, "query", NULL);
+    size_t n = json_is_array(sources) ? json_array_size(sources) : 0;
+    char summary[1024];
+    if (!q && n) q = str_or(json_array_get(sources, 0), "title", NULL);
+    snprintf(summary, sizeof summary,
+             "Summary of %zu source%s about %s: the topic is well covered; "
+             "start with the overview, follow the tutorial, and mind the "
+             "pitfalls.",
+             n, n == 1 ? "" : "s", q ? q : "the given text");
+    complete_new(act, json_pack("{sssi}", "summary", summary, "source_count",
+                                (int)n));
+    json_decref(in);
+}
+
+static const example_t examples[] = {
+    {"noop", act_noop},     {"echo", act_echo},     {"sleep", act_sleep},
+    {"fail", act_fail},     {"search", act_search}, {"summarize", act_summarize},
+};
+
+/* Every activity runs through here: the handler, then the exec log line.
+ * Thread: the SDK's pool threads. */
+static void run_logged(baton_activity_t *act, void *opaque) {
+    const example_t *ex = opaque;
+    int64_t start = baton_now_ms();
+    char line[1024];
+    int n;
+    ex->fn(act);
+    if (exec_log_fd < 0) return;
+    n = snprintf(line, sizeof line, "%s %d %lld %lld\n",
+                 baton_activity_task_id(act), (int)getpid(),
+                 (long long)start, (long long)baton_now_ms());
+    if (n > 0 && (size_t)n < sizeof line &&
+        write(exec_log_fd, line, (size_t)n) != n)
+        BATON_WARN(SUBSYS, "writing the exec log: %s", strerror(errno));
+}
+
+/* ---- main's steps ---------------------------------------------------------- */
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: baton-worker-example [--config FILE] [--queue Q] "
+                 "[--concurrency N] [--exec-log FILE]\n"
+                 "Runs the example activities: noop echo sleep fail search "
+                 "summarize.\n");
+}
+
+static int parse_flags(int argc, char **argv, options_t *o) {
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"queue", required_argument, NULL, 'q'},
+        {"concurrency", required_argument, NULL, 'n'},
+        {"exec-log", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    memset(o, 0, sizeof *o);
+    while ((c = getopt_long(argc, argv, "c:q:n:e:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'q': o->queue = optarg; break;
+        case 'n': o->concurrency = optarg; break;
+        case 'e': o->exec_log = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* Config file / environment, then the flags.  NULL after printing why. */
+static baton_conf_t *load_config(const options_t *o) {
+    baton_conf_t *conf = baton_conf_new();
+    char err[512];
+    if (!conf) {
+        fprintf(stderr, "baton-worker-example: out of memory\n");
+        return NULL;
+    }
+    if (baton_conf_load_default(conf, o->config, err, sizeof err) ||
+        (o->queue && baton_conf_set(conf, "worker.queue", o->queue, err,
+                                    sizeof err)) ||
+        (o->concurrency && baton_conf_set(conf, "worker.concurrency",
+                                          o->concurrency, err, sizeof err))) {
+        fprintf(stderr, "baton-worker-example: %s\n", err);
+        baton_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static int open_exec_log(const options_t *o) {
+    if (!o->exec_log) return 0;
+    exec_log_fd = open(o->exec_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                       0644);
+    if (exec_log_fd < 0) {
+        fprintf(stderr, "baton-worker-example: %s: %s\n", o->exec_log,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int register_handlers(baton_worker_t *w) {
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(examples); i++)
+        if (baton_worker_register(w, examples[i].type, run_logged,
+                                  (void *)&examples[i]))
+            return -1;
+    return 0;
+}
+
+static void on_signal(int sig) {
+    (void)sig;
+    baton_worker_stop(the_worker);
+}
+
+static void install_signals(baton_worker_t *w) {
+    struct sigaction sa;
+    the_worker = w;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+int main(int argc, char **argv) {
+    options_t opt;
+    baton_conf_t *conf;
+    baton_worker_t *w;
+    char err[512];
+    int rc;
+
+    baton_log_set_program("baton-worker-example");
+    if ((rc = parse_flags(argc, argv, &opt))) return rc;
+    if (!(conf = load_config(&opt))) return 2;
+    if (open_exec_log(&opt)) {
+        baton_conf_destroy(conf);
+        return 1;
+    }
+    if (!(w = baton_worker_new(conf, err, sizeof err))) {
+        fprintf(stderr, "baton-worker-example: %s\n", err);
+        baton_conf_destroy(conf);
+        return 1;
+    }
+    baton_conf_destroy(conf);
+    if (register_handlers(w)) {
+        fprintf(stderr, "baton-worker-example: registering handlers failed\n");
+        baton_worker_destroy(w);
+        return 1;
+    }
+    install_signals(w);
+    rc = baton_worker_run(w) ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "baton-worker-example: %s\n", baton_worker_errstr(w));
+    the_worker = NULL;
+    baton_worker_destroy(w);
+    if (exec_log_fd >= 0) close(exec_log_fd);
+    return rc;
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make bench N=2000 K=3 C=50: N workflows of K no-op activity steps with C in
+# flight on the dev stack (broker, Redis, batond and one worker all on this
+# machine), then one workflow at a time for latency, then the Redis memory
+# of workflows waiting on a signal.  Prints the figures; stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-2000}; K=${2:-3}; C=${3:-50}
+source scripts/stack-lib.sh
+DIR=build/bench
+rm -rf "$DIR"; mkdir -p "$DIR/workflows"
+trap stack_down EXIT
+cp config/workflows/*.json "$DIR/workflows/"
+# A definition of K no-op activity steps.
+{
+  echo '{"Comment":"bench: '"$K"' no-op steps","StartAt":"S1","States":{'
+  for i in $(seq 1 "$K"); do
+    sep=,; [ "$i" -eq "$K" ] && sep=
+    if [ "$i" -eq "$K" ]; then nxt='"End":true'; else nxt="\"Next\":\"S$((i+1))\""; fi
+    echo "\"S$i\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\",\"ResultPath\":null,$nxt}$sep"
+  done
+  echo '}}'
+} > "$DIR/workflows/bench-steps.asl.json"
+stack_up "$DIR" "${PARTITIONS:-8}" default
+WORKFLOWS_DIR=$DIR/workflows batond_up batond --stats-file "$DIR/batond-stats.json" \
+    --set log.level=warn
+BATOND=$LAST_PID
+worker_up worker --concurrency "${WORKER_CONCURRENCY:-64}"
+sleep 1
+
+echo "== throughput: N=$N workflows, K=$K steps, C=$C in flight"
+"$BIN/baton-bench" --workflows "$N" --steps "$K" --concurrency "$C" \
+    --type bench-steps --hops --timeout 300 | tee "$DIR/throughput.txt"
+
+echo
+echo "== latency: 200 workflows of $K steps, one in flight (C=1)"
+"$BIN/baton-bench" --workflows 200 --steps "$K" --concurrency 1 \
+    --type bench-steps --hops --timeout 120 | tee "$DIR/latency.txt"
+
+echo
+echo "== Redis memory of workflows waiting on a signal"
+"$BIN/baton-bench" --memory-probe 2000 --signal-type wait-signal --timeout 120 \
+    | tee "$DIR/memory.txt"
+
+proc_stop "$BATOND" || true
+echo
+echo "== batond: step latency, result consumed -> next task handed to the producer"
+cat "$DIR/batond-stats.json"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# 0007: a workflow waiting on a signal (human approval) gets it, also across
+# a kill -9 of batond while it waits; cancel closes a waiting run.
+source "$(dirname "$0")/lib.sh"
+stack_up "$TEST_DIR" 4 default
+batond_up batond
+BATOND=$LAST_PID
+
+ctl start wait-signal --id t7-1 --input '{"doc":"spec"}' >/dev/null
+ctl signal t7-1 approve --payload '{"by":"ana"}' >/dev/null
+res=$(ctl result t7-1 --wait 30) || fail "signalled run did not complete: $res"
+grep -q '"ana"' <<<"$res" || fail "signal payload not in the result: $res"
+grep -q '"spec"' <<<"$res" || fail "input lost: $res"
+pass "a signal completes the wait and its payload lands at ResultPath"
+
+ctl start wait-signal --id t7-2 --input '{}' >/dev/null
+ctl start wait-signal --id t7-3 --input '{}' >/dev/null
+for _ in $(seq 1 100); do
+  ctl describe t7-3 -o json 2>/dev/null | grep -q approve && break; sleep 0.05
+done
+kill -9 "$BATOND"
+batond_up batond-restarted
+ctl signal t7-3 approve --payload '"yes"' >/dev/null
+res=$(ctl result t7-3 --wait 60) || fail "approval forgotten across kill -9: $res"
+grep -q '"yes"' <<<"$res" || fail "payload lost: $res"
+pass "a waiting run survives kill -9 of batond and gets its signal"
+
+ctl cancel t7-2 --reason "not needed" >/dev/null
+set +e; out=$(ctl result t7-2 --wait 30 2>&1); rc=$?; set -e
+[ $rc -ne 0 ] || fail "cancelled run reported success"
+grep -qi cancel <<<"$out" || fail "result does not say cancelled: $out"
+c=$(ctl history t7-2 | grep -c WorkflowCancelled || true)
+assert_eq "$c" 1 "cancel events"
+pass "cancel closes a waiting run and is recorded in history"

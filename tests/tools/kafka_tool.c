@@ -1,0 +1,185 @@
+/*
+ * kafka_tool.c -- `baton-kafka`, the tests' raw Kafka hands (kcat is not in
+ * Debian's minimal set): produce arbitrary bytes, read a topic back with
+ * its headers, and tell which partition a workflow id maps to.
+ *
+ *   baton-kafka produce TOPIC [--partition N] [--key K] [--json]  < value
+ *   baton-kafka consume TOPIC [--count N] [--timeout S]
+ *       prints one line per message: partition offset key header=value...
+ *       then the value (newlines escaped as \n)
+ *   baton-kafka partition TOPIC KEY
+ *
+ * Connection settings as every Baton binary (config.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "kafka.h"
+
+static int usage(void) {
+    fprintf(stderr, "usage: baton-kafka produce TOPIC [--partition N] "
+                    "[--key K] [--json] < value\n"
+                    "       baton-kafka consume TOPIC [--count N] "
+                    "[--timeout S]\n"
+                    "       baton-kafka partition TOPIC KEY\n");
+    return 2;
+}
+
+static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
+    const char *topic = argv[0], *key = NULL;
+    int32_t partition = RD_KAFKA_PARTITION_UA;
+    int json = 0;
+    char err[512], buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, stdin);
+    rd_kafka_conf_t *kc;
+    rd_kafka_t *rk;
+    rd_kafka_resp_err_t e;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--partition") && i + 1 < argc)
+            partition = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            key = argv[++i];
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else
+            return usage();
+    }
+    if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
+                                    sizeof err)) ||
+        !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        return 1;
+    }
+    e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                          RD_KAFKA_V_PARTITION(partition),
+                          RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                          RD_KAFKA_V_VALUE(buf, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADERS(baton_kafka_headers_new(json)),
+                          RD_KAFKA_V_END);
+    if (!e && rd_kafka_flush(rk, 10000)) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    rd_kafka_destroy(rk);
+    if (e) fprintf(stderr, "baton-kafka: produce: %s\n", rd_kafka_err2str(e));
+    return e ? 1 : 0;
+}
+
+static void print_escaped(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\n') fputs("\\n", stdout);
+        else if (c < 32 || c > 126) printf("\\x%02x", c);
+        else putchar(c);
+    }
+}
+
+static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
+    const char *topic = argv[0];
+    int count = -1, timeout_s = 5, seen = 0;
+    char err[512];
+    rd_kafka_conf_t *kc;
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *parts;
+    int32_t pc;
+    int64_t deadline;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--count") && i + 1 < argc)
+            count = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+            timeout_s = atoi(argv[++i]);
+        else
+            return usage();
+    }
+    if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_CONSUMER, "baton-kafka",
+                                    err, sizeof err)) ||
+        !(rk = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, err, sizeof err))) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        return 1;
+    }
+    if ((pc = baton_kafka_partition_count(rk, topic, 10000, err, sizeof err)) <
+        0) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    parts = rd_kafka_topic_partition_list_new(pc);
+    for (int32_t p = 0; p < pc; p++)
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    deadline = baton_mono_us() + (int64_t)timeout_s * 1000000;
+    while ((count < 0 || seen < count) && baton_mono_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        rd_kafka_headers_t *h;
+        if (!m) continue;
+        if (!m->err) {
+            printf("%d %lld %.*s", m->partition, (long long)m->offset,
+                   (int)m->key_len, m->key ? (const char *)m->key : "");
+            if (!rd_kafka_message_headers(m, &h)) {
+                const char *name;
+                const void *val;
+                size_t size;
+                for (size_t i = 0; !rd_kafka_header_get_all(h, i, &name, &val,
+                                                            &size);
+                     i++) {
+                    printf(" %s=", name);
+                    print_escaped(val, size);
+                }
+            }
+            printf("\n");
+            print_escaped(m->payload, m->len);
+            printf("\n");
+            seen++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return count < 0 || seen >= count ? 0 : 1;
+}
+
+static int tool_partition(baton_conf_t *conf, int argc, char **argv) {
+    char err[512];
+    rd_kafka_conf_t *kc;
+    rd_kafka_t *rk;
+    int32_t pc;
+    if (argc != 2) return usage();
+    if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
+                                    sizeof err)) ||
+        !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        return 1;
+    }
+    pc = baton_kafka_partition_count(rk, argv[0], 10000, err, sizeof err);
+    rd_kafka_destroy(rk);
+    if (pc < 0) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        return 1;
+    }
+    printf("%d\n", baton_partition_for(argv[1], pc));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    baton_conf_t *conf = baton_conf_new();
+    char err[512];
+    int rc;
+    if (argc < 3) return usage();
+    if (baton_conf_load_default(conf, NULL, err, sizeof err)) {
+        fprintf(stderr, "baton-kafka: %s\n", err);
+        baton_conf_destroy(conf);
+        return 1;
+    }
+    if (!strcmp(argv[1], "produce")) rc = tool_produce(conf, argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "consume"))
+        rc = tool_consume(conf, argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "partition"))
+        rc = tool_partition(conf, argc - 2, argv + 2);
+    else rc = usage();
+    baton_conf_destroy(conf);
+    return rc;
+}
