@@ -234,7 +234,6 @@ static void ctl_usage(FILE *fp) {
     fflush(fp);
     baton_conf_print_keys(fp);
 }
-}
 
 /* ---- argument parsing --------------------------------------------------- */
 

@@ -45,21 +45,29 @@
  *    registered for is answered FAILED with error
  *    "Baton.UnknownActivityType".
  *
- *  - Rebalance: when partitions are revoked the worker finishes the
+ *  - Rebalance: when partitions are revoked the worker first finishes the
  *    activities already running on them, waits for their results to be
- *    acknowledged and commits, before giving the partitions up (inside the
- *    rebalance callback), so a rebalance never re-runs a finished
- *    activity.  Tasks fetched but not started are dropped and stay
- *    uncommitted: the next owner runs them.  The wait is bounded by half of
- *    max.poll.interval.ms; activities still running then are asked to stop
- *    (baton_activity_cancelled() turns true) and their tasks, uncommitted,
- *    run again at the next owner.  If the assignment was lost (session
- *    timeout) nothing is committed and the partitions are dropped at once.
- *    The default partition.assignment.strategy of a worker is
- *    cooperative-sticky, so only the partitions that move are revoked and
- *    the other partitions keep running; set
- *    kafka.consumer.partition.assignment.strategy to override.
- *
+ *    acknowledged and commits (inside the rebalance callback), so a
+ *    rebalance does not re-run activities that finish meanwhile.  Tasks
+ *    fetched but not started are dropped and stay uncommitted: the next
+ *    owner runs them.  The wait is bounded by half of the smaller of
+ *    session.timeout.ms and max.poll.interval.ms (3 s with the dev stack's
+ *    settings, 22.5 s with librdkafka's defaults): a member that stays
+ *    longer in the callback is evicted from the group (the broker waits for
+ *    its rejoin at most max.poll.interval.ms, librdkafka's mock cluster only
+ *    session.timeout.ms - 1 s), its commit fails and the whole group
+ *    stalls.  Activities still running then are cancelled
+ *    (baton_activity_cancelled() turns true), their offsets are not
+ *    committed, and the next owner runs them again: an activity longer
+ *    than that bound can run twice when partitions move (worker joins or
+ *    leaves), which the idempotency key is for.  If the assignment was lost
+ *    (session timeout) nothing is committed and nothing waits.
+ *    The assignment strategy is the kafka.c default (range, eager: every
+ *    member gives up all its partitions at each rebalance).  The SDK also
+ *    handles the cooperative protocol, but librdkafka < 2.3 aborts when a
+ *    cooperative-sticky consumer is destroyed between joining and its
+ *    first assignment (librdkafka issue #4312), and the mock cluster
+ *    asserts that all members of a group list the same first strategy.
  *  - Stop (baton_worker_stop, e.g. from SIGTERM) drains: no new task
  *    starts, running activities finish, their results are delivered and
  *    committed, the consumer leaves the group, run() returns BATON_OK.

@@ -123,6 +123,7 @@ struct part {
     size_t head, cnt, cap;
     int64_t next_offset; /* one past the last offset received; -1 none */
     int64_t committed;   /* last offset sent in a commit; -1 none */
+    int64_t resume;      /* commit offset when last revoked; -1 none */
 };
 
 struct baton_worker {
@@ -272,7 +273,7 @@ static part_t *part_get(baton_worker_t *w, int32_t id) {
         part_t *p = baton_calloc(1, sizeof *p);
         if (!p) return NULL;
         p->id = id;
-        p->next_offset = p->committed = -1;
+        p->next_offset = p->committed = p->resume = -1;
         w->parts[id] = p;
     }
     return w->parts[id];
@@ -846,6 +847,50 @@ static void wait_partitions(baton_worker_t *w,
     }
 }
 
+/* Sets the start offset of newly assigned partitions that this worker gave
+ * up last with more done than the group's committed offset says: a commit
+ * during a rebalance can be refused (librdkafka's mock cluster refuses
+ * every OffsetCommit while the group is joining or syncing), and starting
+ * from the committed offset would run those tasks again.  Starting at the
+ * larger of the two never skips a task: every offset below ours has its
+ * result acknowledged.  Thread: run (inside the rebalance callback). */
+static void resume_offsets(baton_worker_t *w, rd_kafka_t *rk,
+                           rd_kafka_topic_partition_list_t *l) {
+    rd_kafka_topic_partition_list_t *q = NULL;
+    rd_kafka_resp_err_t err;
+    for (int i = 0; i < l->cnt; i++) {
+        part_t *p = part_assigned(w, l->elems[i].partition);
+        if (!p || p->resume < 0) continue;
+        if (!q) q = rd_kafka_topic_partition_list_new(l->cnt);
+        rd_kafka_topic_partition_list_add(q, l->elems[i].topic, p->id);
+    }
+    if (!q) return;
+    if ((err = rd_kafka_committed(rk, q, 5000))) {
+        BATON_WARN(SUBSYS, "reading committed offsets: %s",
+                   rd_kafka_err2str(err));
+        q->cnt = 0;
+    }
+    for (int i = 0; i < q->cnt; i++) {
+        part_t *p = part_assigned(w, q->elems[i].partition);
+        if (!p || q->elems[i].err || q->elems[i].offset >= p->resume)
+            continue;
+        for (int k = 0; k < l->cnt; k++)
+            if (l->elems[k].partition == p->id)
+                l->elems[k].offset = p->resume;
+        p->next_offset = p->resume; /* committed by the next commit */
+        BATON_INFO(SUBSYS, "%s [%d]: resuming at offset %lld, past the "
+                           "committed %lld (its commit was refused during "
+                           "the rebalance)",
+                   w->task_topic, (int)p->id, (long long)p->resume,
+                   (long long)q->elems[i].offset);
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        part_t *p = part_assigned(w, l->elems[i].partition);
+        if (p) p->resume = -1;
+    }
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
 /* Thread: run (inside rd_kafka_consumer_poll / close). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *l, void *opaque) {
@@ -864,6 +909,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (p->assigned) part_release(w, p); /* eager re-assignment */
             p->assigned = 1;
         }
+        resume_offsets(w, rk, l);
         if (coop)
             error = rd_kafka_incremental_assign(rk, l);
         else
@@ -897,7 +943,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         if (!lost) {
             wait_partitions(w, l);
-            /* Commit what is done, for these partitions only. */
+            /* Commit what is done, for these partitions only (remembered
+             * below in case the commit is refused: see resume_offsets). */
             for (int i = 0; i < l->cnt; i++) {
                 part_t *p = part_assigned(w, l->elems[i].partition);
                 l->elems[i].offset =
@@ -922,7 +969,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         for (int i = 0; i < l->cnt; i++) {
             part_t *p = part_assigned(w, l->elems[i].partition);
-            if (p) part_release(w, p);
+            if (!p) continue;
+            p->resume = part_commit_offset(p);
+            part_release(w, p);
         }
         if (coop)
             error = rd_kafka_incremental_unassign(rk, l);
@@ -1061,21 +1110,26 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_CONSUMER, w->group,
                                     errstr, errlen)))
         goto fail;
-    if (!baton_conf_get(conf, "kafka.partition.assignment.strategy") &&
-        !baton_conf_get(conf, "kafka.consumer.partition.assignment.strategy"))
-        rd_kafka_conf_set(kc, "partition.assignment.strategy",
-                          "cooperative-sticky", err, sizeof err);
     if (!baton_conf_get(conf, "kafka.client.id") &&
         !baton_conf_get(conf, "kafka.consumer.client.id")) {
         snprintf(suffix, sizeof suffix, "baton-worker-%s", w->queue);
         rd_kafka_conf_set(kc, "client.id", suffix, err, sizeof err);
     }
+    /* How long a revocation waits for running activities: the group
+     * waits for this member's rejoin at most max.poll.interval.ms on a
+     * real broker, and session.timeout.ms - 1 s on the mock cluster; half
+     * of the smaller keeps the member in the group either way. */
     if (rd_kafka_conf_get(kc, "max.poll.interval.ms", buf, &sz) ==
             RD_KAFKA_CONF_OK &&
         !baton_parse_i64(buf, &mpi) && mpi > 0)
         w->revoke_wait_ms = (int)(mpi / 2);
     else
         w->revoke_wait_ms = 150000;
+    sz = sizeof buf;
+    if (rd_kafka_conf_get(kc, "session.timeout.ms", buf, &sz) ==
+            RD_KAFKA_CONF_OK &&
+        !baton_parse_i64(buf, &mpi) && mpi > 0 && mpi / 2 < w->revoke_wait_ms)
+        w->revoke_wait_ms = (int)(mpi / 2);
     rd_kafka_conf_set_opaque(kc, w);
     rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(kc, offset_commit_cb);
