@@ -17,7 +17,11 @@
  *     membership: rd_kafka_assign, group.id only because librdkafka wants
  *     one for assign) every partition at its high watermark, queried
  *     explicitly before anything is produced, so it sees every event of the
- *     bench's workflows and nothing older.  auto.offset.reset=error: if the
+ *     bench's workflows and nothing older.  It reads <prefix>.dlq the same
+ *     way: a DLQ message keyed by a workflow of the bench that has no event
+ *     yet is its START rejected by batond (unknown definition, bad input),
+ *     and that workflow fails at once ("rejected", reason logged) instead
+ *     of timing out.  auto.offset.reset=error: if the
  *     bench falls so far behind that the broker dropped events (the dev
  *     stack keeps ~5 MiB per partition), that is reported as events_lost
  *     and fails the run instead of being skipped.
@@ -77,8 +81,9 @@
  *             memory_used_before_bytes, memory_used_after_bytes,
  *             memory_per_waiting_workflow_bytes, snapshot_bytes_avg,
  *             history_bytes_avg, memory_probe_closed
- *   always:   type, concurrency, steps, id_prefix, produce_errors,
- *             events_lost, undecodable_events
+ *   always:   type, concurrency, steps, id_prefix, rejected (STARTs of
+ *             the run and the probe that batond sent to the DLQ),
+ *             produce_errors, events_lost, undecodable_events
  *
  * Exit status: 0 when every workflow completed, double_completions is 0, no
  * event was lost and the requested hop / memory measurements succeeded; 1
@@ -136,6 +141,7 @@ enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAIL = 1, BENCH_EXIT_USAGE = 2 };
 #define BENCH_SEEN_MAX_SEQ (1 << 20) /* seqs tracked for duplicates */
 #define BENCH_MAX_SETS 64
 #define BENCH_MAX_FIELDS 48
+#define BENCH_MAX_WORKFLOWS 100000000 /* each; the map indexes in 32 bits */
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -178,6 +184,7 @@ typedef enum {
     CLOSE_CANCELLED,
     CLOSE_TERMINATED,
     CLOSE_PRODUCE_ERROR, /* START not acknowledged by Kafka */
+    CLOSE_REJECTED,      /* START sent to the DLQ by batond */
 } bench_close_t;
 
 typedef struct bench_wf {
@@ -192,6 +199,7 @@ typedef struct bench_wf {
     uint8_t close_kind; /* bench_close_t */
     uint8_t probe;      /* memory-probe workflow, not part of the run */
     uint8_t waiting;    /* probe: snapshot seen with "pk":"signal" */
+    uint8_t any_event;  /* at least one event consumed */
 } bench_wf_t;
 
 typedef struct bench_field {
@@ -210,6 +218,7 @@ typedef struct bench {
     rd_kafka_t *consumer; /* events, assigned at the high watermarks */
     redisContext *redis;
     char commands_topic[256], events_topic[256], hop_topic[256];
+    char dlq_topic[256];
     int32_t command_partitions; /* of <prefix>.commands: snapshot keys */
     int64_t deadline_us;
 
@@ -226,7 +235,7 @@ typedef struct bench {
 
     /* counters */
     int64_t duplicate_events, double_completions, produce_errors;
-    int64_t events_lost, undecodable_events;
+    int64_t events_lost, undecodable_events, rejected;
 
     /* --hops */
     int hops_ok;
@@ -421,6 +430,10 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
     if (rc || o->help) return rc;
     if (optind < argc)
         return bench_usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->workflows > BENCH_MAX_WORKFLOWS || o->probe > BENCH_MAX_WORKFLOWS)
+        return bench_usage_error("--workflows and --memory-probe must be at "
+                                 "most %d",
+                                 BENCH_MAX_WORKFLOWS);
     if (!*o->type || !*o->signal_type)
         return bench_usage_error("--type and --signal-type must not be empty");
     {
@@ -516,6 +529,20 @@ static int bench_wf_seen(bench_wf_t *w, int64_t seq) {
     return 0;
 }
 
+/* Closes w without a closing event (START not delivered or rejected). */
+static void bench_wf_close_early(bench_t *b, bench_wf_t *w,
+                                 bench_close_t kind) {
+    w->phase = WF_CLOSED;
+    w->close_kind = (uint8_t)kind;
+    w->close_us = baton_mono_us();
+    if (w->probe) {
+        b->probe_closed++;
+    } else {
+        b->inflight--;
+        b->closed++;
+    }
+}
+
 /* ---- Kafka ------------------------------------------------------------------ */
 
 /* Delivery report (main thread, from rd_kafka_poll/flush).  A START that
@@ -530,17 +557,8 @@ static void bench_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
     b->produce_errors++;
     BATON_ERROR(SUBSYS, "producing to %s: %s", rd_kafka_topic_name(m->rkt),
                 rd_kafka_err2str(m->err));
-    if (w && w->phase == WF_RUNNING && w->close_kind == CLOSE_NONE) {
-        w->phase = WF_CLOSED;
-        w->close_kind = CLOSE_PRODUCE_ERROR;
-        w->close_us = baton_mono_us();
-        if (w->probe) {
-            b->probe_closed++;
-        } else {
-            b->inflight--;
-            b->closed++;
-        }
-    }
+    if (w && w->phase == WF_RUNNING)
+        bench_wf_close_early(b, w, CLOSE_PRODUCE_ERROR);
 }
 
 /* Produces value to topic (copied), retrying while the local queue is full
@@ -610,15 +628,7 @@ static int bench_start(bench_t *b, bench_wf_t *w, const char *type,
     if (!w->probe) b->inflight++;
     w->start_us = baton_mono_us();
     if (!bench_send_command(b, w, BATON_CMD_START, type, input)) return 0;
-    w->phase = WF_CLOSED;
-    w->close_kind = CLOSE_PRODUCE_ERROR;
-    w->close_us = baton_mono_us();
-    if (w->probe) {
-        b->probe_closed++;
-    } else {
-        b->inflight--;
-        b->closed++;
-    }
+    bench_wf_close_early(b, w, CLOSE_PRODUCE_ERROR);
     return -1;
 }
 
@@ -632,8 +642,30 @@ static bench_close_t bench_close_kind(const char *type) {
     return CLOSE_NONE;
 }
 
-/* Applies one consumed message of the events topic. */
-static void bench_on_event(bench_t *b, const rd_kafka_message_t *m) {
+/* A DLQ message keyed by one of our workflows that never produced an event
+ * is its START, rejected (unknown definition, invalid input ...): the
+ * workflow fails now instead of timing out, and the reason is logged. */
+static void bench_on_dlq(bench_t *b, const rd_kafka_message_t *m) {
+    bench_wf_t *w;
+    rd_kafka_headers_t *hdrs;
+    const void *reason = NULL;
+    size_t reason_len = 0;
+
+    if (!m->key || !(w = bench_wf_find(b, m->key, m->key_len)) ||
+        w->phase != WF_RUNNING || w->any_event)
+        return;
+    if (!rd_kafka_message_headers(m, &hdrs))
+        rd_kafka_header_get_last(hdrs, "baton-error", &reason, &reason_len);
+    if (b->rejected++ < 10)
+        BATON_ERROR(SUBSYS, "workflow %s rejected by batond (in %s): %.*s%s",
+                    w->id, b->dlq_topic, (int)reason_len,
+                    reason ? (const char *)reason : "no reason given",
+                    b->rejected == 10 ? " (not logging more)" : "");
+    bench_wf_close_early(b, w, CLOSE_REJECTED);
+}
+
+/* Applies one consumed message of the events or the DLQ topic. */
+static void bench_on_message(bench_t *b, const rd_kafka_message_t *m) {
     baton_event_t ev;
     char err[256];
     bench_wf_t *w;
@@ -654,6 +686,10 @@ static void bench_on_event(bench_t *b, const rd_kafka_message_t *m) {
         }
         return;
     }
+    if (!strcmp(rd_kafka_topic_name(m->rkt), b->dlq_topic)) {
+        bench_on_dlq(b, m);
+        return;
+    }
     if (baton_codec_decode_event(b->codec, m->payload, m->len,
                                  baton_kafka_msg_is_json(m), &ev, err,
                                  sizeof err)) {
@@ -667,6 +703,7 @@ static void bench_on_event(bench_t *b, const rd_kafka_message_t *m) {
     }
     w = bench_wf_find(b, ev.workflow_id, strlen(ev.workflow_id));
     if (!w || w->phase == WF_IDLE) goto done; /* not one of ours */
+    w->any_event = 1;
     if (bench_wf_seen(w, ev.seq)) {
         b->duplicate_events++;
         goto done;
@@ -695,9 +732,8 @@ static void bench_on_event(bench_t *b, const rd_kafka_message_t *m) {
             if (kind == CLOSE_COMPLETED) b->completed++;
             b->last_close_us = w->close_us;
         }
-    } else if (!w->probe && w->close_kind == CLOSE_PRODUCE_ERROR &&
-               kind == CLOSE_COMPLETED) {
-        b->completed++; /* the START did get through after all */
+    } else if (!w->probe && kind == CLOSE_COMPLETED) {
+        b->completed++; /* closed early, yet the START did get through */
     }
     w->close_kind = (uint8_t)kind;
 done:
@@ -713,7 +749,7 @@ static void bench_drain(bench_t *b, int timeout_ms, void (*after)(bench_t *)) {
     rd_kafka_poll(b->producer, 0);
     while (n < BENCH_DRAIN_MAX &&
            (m = rd_kafka_consumer_poll(b->consumer, n ? 0 : timeout_ms))) {
-        bench_on_event(b, m);
+        bench_on_message(b, m);
         rd_kafka_message_destroy(m);
         n++;
         if (after) after(b);
@@ -731,6 +767,7 @@ static int32_t bench_topic_partitions(rd_kafka_t *rk, const char *topic,
         rd_kafka_metadata(rk, 1, NULL, &md, BENCH_META_TIMEOUT_MS);
     int32_t cnt = -1;
 
+    errstr[0] = '\0';
     if (err) {
         baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
                      "metadata of the Kafka cluster: %s (is the stack "
@@ -756,38 +793,59 @@ static int32_t bench_topic_partitions(rd_kafka_t *rk, const char *topic,
     return cnt;
 }
 
-/* Queries the high watermark of every partition of topic on rk (or of
- * only_partition when >= 0) and assigns them there.  Returns 0 or -1
- * (logged). */
-static int bench_assign_at_end(rd_kafka_t *rk, const char *topic,
-                               int32_t only_partition) {
-    char err[512] = "";
-    int32_t cnt = bench_topic_partitions(rk, topic, err, sizeof err);
-    rd_kafka_topic_partition_list_t *parts;
-    rd_kafka_resp_err_t kerr;
-
-    if (cnt < 0) {
-        BATON_ERROR(SUBSYS, "%s", err);
+/* Adds every partition of topic (or only only_partition when >= 0) to
+ * parts at its high watermark, queried now.  Returns 0, or -1 with errstr
+ * (the topic does not exist, or a watermark query failed). */
+static int bench_add_at_end(rd_kafka_t *rk,
+                            rd_kafka_topic_partition_list_t *parts,
+                            const char *topic, int32_t only_partition,
+                            char *errstr, size_t errlen) {
+    int32_t cnt;
+    if ((cnt = bench_topic_partitions(rk, topic, errstr, errlen)) < 0)
         return -1;
-    }
-    parts = rd_kafka_topic_partition_list_new(cnt);
     for (int32_t p = 0; p < cnt; p++) {
         int64_t lo, hi;
+        rd_kafka_resp_err_t kerr;
         if (only_partition >= 0 && p != only_partition) continue;
         kerr = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
                                                 BENCH_META_TIMEOUT_MS);
         if (kerr) {
-            BATON_ERROR(SUBSYS, "high watermark of %s [%" PRId32 "]: %s",
-                        topic, p, rd_kafka_err2str(kerr));
-            rd_kafka_topic_partition_list_destroy(parts);
+            baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
+                         "high watermark of %s [%" PRId32 "]: %s", topic, p,
+                         rd_kafka_err2str(kerr));
             return -1;
         }
         rd_kafka_topic_partition_list_add(parts, topic, p)->offset = hi;
     }
+    return 0;
+}
+
+/* Assigns rk the partitions of topics[0..n) at their high watermarks
+ * (only_partition as above).  topics[0] is required; a later one that does
+ * not exist is left out with a warning.  Returns 0 or -1 (logged). */
+static int bench_assign_at_end(rd_kafka_t *rk, const char *const *topics,
+                               int n, int32_t only_partition) {
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(8);
+    rd_kafka_resp_err_t kerr;
+    char err[512];
+
+    for (int i = 0; i < n; i++) {
+        if (!bench_add_at_end(rk, parts, topics[i], only_partition, err,
+                              sizeof err))
+            continue;
+        if (!i) {
+            BATON_ERROR(SUBSYS, "%s", err);
+            rd_kafka_topic_partition_list_destroy(parts);
+            return -1;
+        }
+        BATON_WARN(SUBSYS, "not watching %s: %s", topics[i], err);
+    }
     kerr = rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (kerr) {
-        BATON_ERROR(SUBSYS, "assigning %s: %s", topic, rd_kafka_err2str(kerr));
+        BATON_ERROR(SUBSYS, "assigning %s: %s", topics[0],
+                    rd_kafka_err2str(kerr));
         return -1;
     }
     return 0;
@@ -923,7 +981,7 @@ static int bench_hops(bench_t *b) {
     int rc = -1;
 
     if (bench_hop_topic_ensure(b) || !(c = bench_consumer_new(b, "hop")) ||
-        bench_assign_at_end(c, b->hop_topic, 0))
+        bench_assign_at_end(c, (const char *const[]){b->hop_topic}, 1, 0))
         goto out;
     for (int i = -BENCH_HOP_WARMUP; i < BENCH_HOP_ROUNDS; i++) {
         char msg[BENCH_HOP_MSG_LEN];
@@ -1317,6 +1375,7 @@ static int bench_report(bench_t *b) {
     bench_field_int(f, &n, "concurrency", b->o.concurrency);
     bench_field_int(f, &n, "steps", b->o.steps);
     bench_field_str(f, &n, "id_prefix", b->o.id_prefix);
+    bench_field_int(f, &n, "rejected", b->rejected);
     bench_field_int(f, &n, "produce_errors", b->produce_errors);
     bench_field_int(f, &n, "events_lost", b->events_lost);
     bench_field_int(f, &n, "undecodable_events", b->undecodable_events);
@@ -1350,6 +1409,7 @@ static int bench_setup(bench_t *b) {
                 sizeof b->commands_topic);
     baton_topic(b->conf, "events", b->events_topic, sizeof b->events_topic);
     baton_topic(b->conf, "bench.hop", b->hop_topic, sizeof b->hop_topic);
+    baton_topic(b->conf, "dlq", b->dlq_topic, sizeof b->dlq_topic);
 
     if (bench_wfs_init(b)) return bench_fail("out of memory");
     if (!(b->codec = baton_codec_new(err, sizeof err)))
@@ -1359,11 +1419,13 @@ static int bench_setup(bench_t *b) {
         return BENCH_EXIT_FAIL;
     /* Connect the producer and check the commands topic before the clock
      * starts, so the first workflows do not pay for connection setup. */
-    err[0] = '\0';
     if ((b->command_partitions = bench_topic_partitions(
              b->producer, b->commands_topic, err, sizeof err)) < 1)
         return bench_fail("%s", err);
-    if (bench_assign_at_end(b->consumer, b->events_topic, -1))
+    if (bench_assign_at_end(b->consumer,
+                            (const char *const[]){b->events_topic,
+                                                  b->dlq_topic},
+                            2, -1))
         return BENCH_EXIT_FAIL;
     return 0;
 }

@@ -43,15 +43,15 @@ typedef struct baton_asl_catcher {
 } baton_asl_catcher_t;
 
 typedef struct baton_asl_state {
-    const char *name;             /* borrowed (key in States) */
+    const char *name; /* borrowed (key in States) */
     baton_asl_state_type_t type;
-    json_t *obj;                  /* borrowed: the state's object */
-    const char *next;             /* borrowed; NULL for End and terminals */
+    json_t *obj;      /* borrowed: the state's object */
+    const char *next; /* borrowed; NULL for End and terminals */
     /* Task */
     int is_signal;
-    char *queue;                  /* owned */
-    char *activity_type;          /* owned */
-    char *signal_name;            /* owned */
+    char *queue;                   /* owned */
+    char *activity_type;           /* owned */
+    char *signal_name;             /* owned */
     baton_asl_retrier_t *retriers; /* owned array */
     size_t n_retriers;
     baton_asl_catcher_t *catchers; /* owned array */
@@ -59,11 +59,11 @@ typedef struct baton_asl_state {
 } baton_asl_state_t;
 
 struct baton_asl_def {
-    char *name;                   /* owned */
-    json_t *root;                 /* owned: the whole document */
-    const char *start_at;         /* borrowed */
-    int32_t timeout_seconds;      /* 0 when none */
-    baton_asl_state_t *states;    /* owned array, in document order */
+    char *name;                /* owned */
+    json_t *root;              /* owned: the whole document */
+    const char *start_at;      /* borrowed */
+    int32_t timeout_seconds;   /* 0 when none */
+    baton_asl_state_t *states; /* owned array, in document order */
     size_t n_states;
 };
 
@@ -90,10 +90,10 @@ typedef enum {
 } baton_asl_cmp_type_t;
 
 typedef struct baton_asl_choice_op {
-    const char *name;          /* e.g. "NumericLessThanEqualsPath" */
+    const char *name; /* e.g. "NumericLessThanEqualsPath" */
     baton_asl_cmp_type_t type;
-    int rel;                   /* 0 =, -2 <, 2 >, -1 <=, 1 >=; TYPE: which */
-    int is_path;               /* the value is a Path to compare with */
+    int rel;     /* 0 =, -2 <, 2 >, -1 <=, 1 >=; TYPE: which */
+    int is_path; /* the value is a Path to compare with */
 } baton_asl_choice_op_t;
 
 /* Returns the operator named `name`, or NULL. */

@@ -19,30 +19,47 @@
 #include "path.h"
 
 enum { /* rel of the BATON_ASL_CMP_TYPE operators */
-    IS_NULL = 1,
-    IS_PRESENT,
-    IS_NUMERIC,
-    IS_STRING,
-    IS_BOOLEAN,
-    IS_TIMESTAMP,
+       IS_NULL = 1,
+       IS_PRESENT,
+       IS_NUMERIC,
+       IS_STRING,
+       IS_BOOLEAN,
+       IS_TIMESTAMP,
 };
 
-/* rel: 0 equals, -2 less than, 2 greater than, -1 <=, 1 >= */
-#define CMP_OPS(prefix, type)                                                \
-    {prefix "Equals", type, 0, 0}, {prefix "EqualsPath", type, 0, 1},        \
-        {prefix "LessThan", type, -2, 0},                                    \
-        {prefix "LessThanPath", type, -2, 1},                                \
-        {prefix "GreaterThan", type, 2, 0},                                  \
-        {prefix "GreaterThanPath", type, 2, 1},                              \
-        {prefix "LessThanEquals", type, -1, 0},                              \
-        {prefix "LessThanEqualsPath", type, -1, 1},                          \
-        {prefix "GreaterThanEquals", type, 1, 0},                            \
-        {prefix "GreaterThanEqualsPath", type, 1, 1}
-
+/* rel: 0 equals, -2 less than, 2 greater than, -1 <=, 1 >=; for the TYPE
+ * operators, which type they test. */
 static const baton_asl_choice_op_t ops[] = {
-    CMP_OPS("String", BATON_ASL_CMP_STRING),
-    CMP_OPS("Numeric", BATON_ASL_CMP_NUMERIC),
-    CMP_OPS("Timestamp", BATON_ASL_CMP_TIMESTAMP),
+    {"StringEquals", BATON_ASL_CMP_STRING, 0, 0},
+    {"StringEqualsPath", BATON_ASL_CMP_STRING, 0, 1},
+    {"StringLessThan", BATON_ASL_CMP_STRING, -2, 0},
+    {"StringLessThanPath", BATON_ASL_CMP_STRING, -2, 1},
+    {"StringGreaterThan", BATON_ASL_CMP_STRING, 2, 0},
+    {"StringGreaterThanPath", BATON_ASL_CMP_STRING, 2, 1},
+    {"StringLessThanEquals", BATON_ASL_CMP_STRING, -1, 0},
+    {"StringLessThanEqualsPath", BATON_ASL_CMP_STRING, -1, 1},
+    {"StringGreaterThanEquals", BATON_ASL_CMP_STRING, 1, 0},
+    {"StringGreaterThanEqualsPath", BATON_ASL_CMP_STRING, 1, 1},
+    {"NumericEquals", BATON_ASL_CMP_NUMERIC, 0, 0},
+    {"NumericEqualsPath", BATON_ASL_CMP_NUMERIC, 0, 1},
+    {"NumericLessThan", BATON_ASL_CMP_NUMERIC, -2, 0},
+    {"NumericLessThanPath", BATON_ASL_CMP_NUMERIC, -2, 1},
+    {"NumericGreaterThan", BATON_ASL_CMP_NUMERIC, 2, 0},
+    {"NumericGreaterThanPath", BATON_ASL_CMP_NUMERIC, 2, 1},
+    {"NumericLessThanEquals", BATON_ASL_CMP_NUMERIC, -1, 0},
+    {"NumericLessThanEqualsPath", BATON_ASL_CMP_NUMERIC, -1, 1},
+    {"NumericGreaterThanEquals", BATON_ASL_CMP_NUMERIC, 1, 0},
+    {"NumericGreaterThanEqualsPath", BATON_ASL_CMP_NUMERIC, 1, 1},
+    {"TimestampEquals", BATON_ASL_CMP_TIMESTAMP, 0, 0},
+    {"TimestampEqualsPath", BATON_ASL_CMP_TIMESTAMP, 0, 1},
+    {"TimestampLessThan", BATON_ASL_CMP_TIMESTAMP, -2, 0},
+    {"TimestampLessThanPath", BATON_ASL_CMP_TIMESTAMP, -2, 1},
+    {"TimestampGreaterThan", BATON_ASL_CMP_TIMESTAMP, 2, 0},
+    {"TimestampGreaterThanPath", BATON_ASL_CMP_TIMESTAMP, 2, 1},
+    {"TimestampLessThanEquals", BATON_ASL_CMP_TIMESTAMP, -1, 0},
+    {"TimestampLessThanEqualsPath", BATON_ASL_CMP_TIMESTAMP, -1, 1},
+    {"TimestampGreaterThanEquals", BATON_ASL_CMP_TIMESTAMP, 1, 0},
+    {"TimestampGreaterThanEqualsPath", BATON_ASL_CMP_TIMESTAMP, 1, 1},
     {"BooleanEquals", BATON_ASL_CMP_BOOLEAN, 0, 0},
     {"BooleanEqualsPath", BATON_ASL_CMP_BOOLEAN, 0, 1},
     {"StringMatches", BATON_ASL_CMP_MATCHES, 0, 0},
@@ -94,37 +111,51 @@ static baton_err_t check_op_value(const baton_asl_choice_op_t *op, json_t *v,
     const char *s = json_string_value(v);
     int64_t sec;
     int32_t ns;
+    baton_err_t err;
     if (op->is_path) {
-        if (!s) return rule_err(errstr, errlen, where, "%s must be a path", op->name);
-        if (baton_asl_path_check(s, 0, reason, sizeof(reason)))
-            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+        if (!s)
+            return rule_err(errstr, errlen, where, "%s must be a path",
+                            op->name);
+        err = baton_asl_path_check(s, 0, reason, sizeof(reason));
+        if (err == BATON_ERR_INVALID)
+            return baton_seterr(errstr, errlen, err,
                                 "%s: bad path '%s' in %s: %s", where, s,
                                 op->name, reason);
-        return BATON_OK;
+        return err;
     }
     switch (op->type) {
     case BATON_ASL_CMP_STRING:
-        if (!s) return rule_err(errstr, errlen, where, "%s must be a string", op->name);
+        if (!s)
+            return rule_err(errstr, errlen, where, "%s must be a string",
+                            op->name);
         break;
     case BATON_ASL_CMP_TIMESTAMP:
         if (!s || baton_asl_timestamp_parse(s, &sec, &ns))
-            return rule_err(errstr, errlen, where, "%s must be an RFC 3339 "
-                            "timestamp such as 2016-03-14T01:59:00Z", op->name);
+            return rule_err(errstr, errlen, where,
+                            "%s must be an RFC 3339 "
+                            "timestamp such as 2016-03-14T01:59:00Z",
+                            op->name);
         break;
     case BATON_ASL_CMP_MATCHES:
-        if (!s) return rule_err(errstr, errlen, where, "%s must be a string", op->name);
+        if (!s)
+            return rule_err(errstr, errlen, where, "%s must be a string",
+                            op->name);
         if (baton_asl_pattern_check(s))
-            return rule_err(errstr, errlen, where, "open escape in %s (only \\* and \\\\ "
-                            "are allowed)", op->name);
+            return rule_err(errstr, errlen, where,
+                            "open escape in %s (only \\* and \\\\ "
+                            "are allowed)",
+                            op->name);
         break;
     case BATON_ASL_CMP_NUMERIC:
         if (!json_is_number(v))
-            return rule_err(errstr, errlen, where, "%s must be a number", op->name);
+            return rule_err(errstr, errlen, where, "%s must be a number",
+                            op->name);
         break;
     case BATON_ASL_CMP_BOOLEAN:
     case BATON_ASL_CMP_TYPE:
         if (!json_is_boolean(v))
-            return rule_err(errstr, errlen, where, "%s must be true or false", op->name);
+            return rule_err(errstr, errlen, where, "%s must be true or false",
+                            op->name);
         break;
     }
     return BATON_OK;
@@ -133,16 +164,20 @@ static baton_err_t check_op_value(const baton_asl_choice_op_t *op, json_t *v,
 /* A Data-test Expression: Variable plus exactly one operator. */
 static baton_err_t check_data_test(json_t *rule, const char *where,
                                    char *errstr, size_t errlen) {
-    const char *key, *var = json_string_value(json_object_get(rule, "Variable"));
+    const char *key,
+        *var = json_string_value(json_object_get(rule, "Variable"));
     json_t *v;
     char reason[256];
     int n_ops = 0;
     baton_err_t err;
-    if (!var) return rule_err(errstr, errlen, where, "missing Variable (a path)");
-    if (baton_asl_path_check(var, 0, reason, sizeof(reason)))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+    if (!var)
+        return rule_err(errstr, errlen, where, "missing Variable (a path)");
+    err = baton_asl_path_check(var, 0, reason, sizeof(reason));
+    if (err == BATON_ERR_INVALID)
+        return baton_seterr(errstr, errlen, err,
                             "%s: bad path '%s' in Variable: %s", where, var,
                             reason);
+    if (err) return err;
     json_object_foreach(rule, key, v) {
         const baton_asl_choice_op_t *op;
         if (!strcmp(key, "Variable") || !strcmp(key, "Next") ||
@@ -151,7 +186,8 @@ static baton_err_t check_data_test(json_t *rule, const char *where,
         if (!(op = baton_asl_choice_op_find(key)))
             return rule_err(errstr, errlen, where, "unknown field '%s'", key);
         if (++n_ops > 1)
-            return rule_err(errstr, errlen, where, "more than one "
+            return rule_err(errstr, errlen, where,
+                            "more than one "
                             "comparison operator");
         if ((err = check_op_value(op, v, where, errstr, errlen))) return err;
     }
@@ -171,19 +207,24 @@ static baton_err_t check_boolean(json_t *rule, const char *op,
     baton_err_t err;
     json_object_foreach(rule, key, e) {
         if (strcmp(key, op) && strcmp(key, "Next") && strcmp(key, "Comment"))
-            return rule_err(errstr, errlen, where, "unknown field '%s' beside "
-                            "a boolean expression", key);
+            return rule_err(errstr, errlen, where,
+                            "unknown field '%s' beside "
+                            "a boolean expression",
+                            key);
     }
     if (!strcmp(op, "Not")) {
         if (!json_is_object(v))
-            return rule_err(errstr, errlen, where, "Not must be a rule (an "
+            return rule_err(errstr, errlen, where,
+                            "Not must be a rule (an "
                             "object)");
         snprintf(sub, sizeof(sub), "%s.Not", where);
         return baton_asl_choice_rule_check(v, 0, sub, errstr, errlen);
     }
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return rule_err(errstr, errlen, where, "%s must be a non-empty array "
-                        "of rules", op);
+        return rule_err(errstr, errlen, where,
+                        "%s must be a non-empty array "
+                        "of rules",
+                        op);
     json_array_foreach(v, i, e) {
         snprintf(sub, sizeof(sub), "%s.%s[%zu]", where, op, i);
         if ((err = baton_asl_choice_rule_check(e, 0, sub, errstr, errlen)))
@@ -205,12 +246,14 @@ baton_err_t baton_asl_choice_rule_check(json_t *rule, int top,
     if (top && !json_is_string(next))
         return rule_err(errstr, errlen, where, "missing Next");
     if (!top && next)
-        return rule_err(errstr, errlen, where, "Next is only allowed in a "
+        return rule_err(errstr, errlen, where,
+                        "Next is only allowed in a "
                         "top-level rule");
     for (i = 0; i < BATON_ARRAY_SIZE(bools); i++) {
         if (!json_object_get(rule, bools[i])) continue;
         if (op)
-            return rule_err(errstr, errlen, where, "more than one of And, "
+            return rule_err(errstr, errlen, where,
+                            "more than one of And, "
                             "Or, Not");
         op = bools[i];
     }
@@ -250,8 +293,8 @@ static int pattern_match(const char *p, const char *s, size_t n) {
 /* Compares two JSON strings byte-wise (UTF-8 order = code point order). */
 static int string_cmp(json_t *a, json_t *b) {
     size_t la = json_string_length(a), lb = json_string_length(b);
-    int c = memcmp(json_string_value(a), json_string_value(b),
-                   la < lb ? la : lb);
+    int c =
+        memcmp(json_string_value(a), json_string_value(b), la < lb ? la : lb);
     if (c) return c;
     return la < lb ? -1 : la > lb;
 }
@@ -345,9 +388,8 @@ static const baton_asl_choice_op_t *rule_op(json_t *rule, json_t **value) {
     return NULL;
 }
 
-static baton_err_t eval_rule(baton_asl_env_t *env, json_t *rule,
-                             json_t *input, int *result,
-                             baton_asl_fault_t *fault);
+static baton_err_t eval_rule(baton_asl_env_t *env, json_t *rule, json_t *input,
+                             int *result, baton_asl_fault_t *fault);
 
 /* And / Or: stops as soon as the result is known. */
 static baton_err_t eval_list(baton_asl_env_t *env, json_t *list, int is_and,
@@ -403,9 +445,8 @@ static baton_err_t eval_data_test(baton_asl_env_t *env, json_t *rule,
     return BATON_OK;
 }
 
-static baton_err_t eval_rule(baton_asl_env_t *env, json_t *rule,
-                             json_t *input, int *result,
-                             baton_asl_fault_t *fault) {
+static baton_err_t eval_rule(baton_asl_env_t *env, json_t *rule, json_t *input,
+                             int *result, baton_asl_fault_t *fault) {
     json_t *v;
     baton_err_t err;
     if ((v = json_object_get(rule, "And")))

@@ -68,8 +68,8 @@ void baton_asl_env_enter(baton_asl_env_t *env, const char *state_name,
     json_decref(env->context);
     env->context = NULL;
     env->state_name = state_name;
-    env->rng = env->ctx->seed ^ fnv1a(state_name) ^
-               (salt * 0xd1b54a32d192ed03ULL);
+    env->rng =
+        env->ctx->seed ^ fnv1a(state_name) ^ (salt * 0xd1b54a32d192ed03ULL);
 }
 
 void baton_asl_env_clear(baton_asl_env_t *env) {
@@ -104,8 +104,9 @@ static json_t *build_context(const baton_asl_env_t *env) {
     int bad = !root || !ex || !st || !sm;
     bad |= put(ex, "Id", str_or_null(c->workflow_id));
     bad |= put(ex, "Name", str_or_null(c->workflow_id));
-    bad |= put(ex, "Input", c->execution_input ? json_incref(c->execution_input)
-                                               : json_object());
+    bad |= put(ex, "Input",
+               c->execution_input ? json_incref(c->execution_input)
+                                  : json_object());
     bad |= put(ex, "StartTime", time_string(c->start_time_ms));
     bad |= put(st, "Name", str_or_null(env->state_name));
     bad |= put(st, "EnteredTime", time_string(c->now_ms));
@@ -137,9 +138,10 @@ baton_err_t baton_asl_env_select(baton_asl_env_t *env, const char *what,
     json_t *context = NULL;
     int is_ctx = baton_asl_path_is_context(path);
     baton_err_t err;
-    if (is_ctx && !(context = baton_asl_env_context(env))) return BATON_ERR_NOMEM;
-    err = baton_asl_path_select(path, doc, context, out, reason,
-                                sizeof(reason));
+    if (is_ctx && !(context = baton_asl_env_context(env)))
+        return BATON_ERR_NOMEM;
+    err =
+        baton_asl_path_select(path, doc, context, out, reason, sizeof(reason));
     if (err == BATON_ERR_NOTFOUND)
         return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
                                    "%s: path '%s' matched nothing in the %s",
@@ -147,8 +149,7 @@ baton_err_t baton_asl_env_select(baton_asl_env_t *env, const char *what,
                                    is_ctx ? "context object" : "input");
     if (err == BATON_ERR_INVALID)
         return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
-                                   "%s: bad path '%s': %s", what, path,
-                                   reason);
+                                   "%s: bad path '%s': %s", what, path, reason);
     return err;
 }
 
@@ -199,7 +200,8 @@ baton_err_t baton_asl_apply_result_path(baton_asl_env_t *env, json_t *spec,
         if (err == BATON_ERR_INVALID)
             return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
                                        "ResultPath '%s' cannot be applied to "
-                                       "the input: %s", path, reason);
+                                       "the input: %s",
+                                       path, reason);
         return err;
     }
     *out = copy;
@@ -214,8 +216,8 @@ static int is_dollar_key(const char *key) {
     return n > 2 && key[n - 2] == '.' && key[n - 1] == '$';
 }
 
-static baton_err_t tmpl_value(baton_asl_env_t *env, const char *what,
-                              json_t *v, json_t *input, json_t **out,
+static baton_err_t tmpl_value(baton_asl_env_t *env, const char *what, json_t *v,
+                              json_t *input, json_t **out,
                               baton_asl_fault_t *fault);
 
 /* Evaluates the value of a "key.$" field: a Path or an intrinsic call. */
@@ -288,8 +290,8 @@ static baton_err_t tmpl_array(baton_asl_env_t *env, const char *what,
     return BATON_OK;
 }
 
-static baton_err_t tmpl_value(baton_asl_env_t *env, const char *what,
-                              json_t *v, json_t *input, json_t **out,
+static baton_err_t tmpl_value(baton_asl_env_t *env, const char *what, json_t *v,
+                              json_t *input, json_t **out,
                               baton_asl_fault_t *fault) {
     if (json_is_object(v)) return tmpl_object(env, what, v, input, out, fault);
     if (json_is_array(v)) return tmpl_array(env, what, v, input, out, fault);
@@ -298,8 +300,8 @@ static baton_err_t tmpl_value(baton_asl_env_t *env, const char *what,
 }
 
 baton_err_t baton_asl_apply_template(baton_asl_env_t *env, const char *what,
-                                     json_t *tmpl, json_t *input,
-                                     json_t **out, baton_asl_fault_t *fault) {
+                                     json_t *tmpl, json_t *input, json_t **out,
+                                     baton_asl_fault_t *fault) {
     return tmpl_value(env, what, tmpl, input, out, fault);
 }
 
@@ -317,7 +319,8 @@ static baton_err_t check_dollar(const char *key, json_t *v, const char *field,
     if (!expr)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "%s field '%s' must be a string (a path or an "
-                            "intrinsic function)", field, key);
+                            "intrinsic function)",
+                            field, key);
     if (expr[0] == '$') {
         err = baton_asl_path_check(expr, 0, reason, sizeof(reason));
         if (err == BATON_ERR_INVALID)
@@ -344,9 +347,9 @@ static baton_err_t check_object(json_t *obj, const char *field, char *errstr,
             char *name = baton_strndup(key, strlen(key) - 2);
             if (!name) return BATON_ERR_NOMEM;
             if (json_object_get(obj, name))
-                err = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                   "%s has both '%s' and '%s'", field, name,
-                                   key);
+                err =
+                    baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                 "%s has both '%s' and '%s'", field, name, key);
             baton_free(name);
             if (!err) err = check_dollar(key, v, field, errstr, errlen);
         } else {
@@ -451,8 +454,8 @@ static int read_offset(const char *p, int64_t *off) {
         return 0;
     }
     if ((p[0] != '+' && p[0] != '-') || read_digits(p + 1, 2, &oh) ||
-        p[3] != ':' || read_digits(p + 4, 2, &om) || p[6] != '\0' ||
-        oh > 23 || om > 59)
+        p[3] != ':' || read_digits(p + 4, 2, &om) || p[6] != '\0' || oh > 23 ||
+        om > 59)
         return -1;
     *off = (int64_t)(oh * 3600 + om * 60) * (p[0] == '-' ? -1 : 1);
     return 0;
@@ -488,8 +491,8 @@ char *baton_asl_timestamp_format(int64_t ms, char *buf, size_t len) {
     int64_t rem = secs - days * 86400, y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, len, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y,
-             m, d, (unsigned)(rem / 3600), (unsigned)(rem % 3600 / 60),
+    snprintf(buf, len, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m,
+             d, (unsigned)(rem / 3600), (unsigned)(rem % 3600 / 60),
              (unsigned)(rem % 60), (unsigned)msec);
     return buf;
 }

@@ -85,16 +85,15 @@ baton_err_t baton_asl_apply_path(baton_asl_env_t *env, const char *what,
  * input kept).  Walking into a non-object is a States.Runtime fault. */
 baton_err_t baton_asl_apply_result_path(baton_asl_env_t *env, json_t *spec,
                                         json_t *raw_input, json_t *result,
-                                        json_t **out,
-                                        baton_asl_fault_t *fault);
+                                        json_t **out, baton_asl_fault_t *fault);
 
 /* Parameters / ResultSelector (`what`, for messages): evaluates the
  * payload template `tmpl` against `input`.  Fields named "x.$" take the
  * value of a Path or of an intrinsic function and lose the ".$"; nested
  * objects and arrays recurse; everything else is copied as is. */
 baton_err_t baton_asl_apply_template(baton_asl_env_t *env, const char *what,
-                                     json_t *tmpl, json_t *input,
-                                     json_t **out, baton_asl_fault_t *fault);
+                                     json_t *tmpl, json_t *input, json_t **out,
+                                     baton_asl_fault_t *fault);
 
 /* Validates a payload template for the definition: every "x.$" value is a
  * string holding a valid Path or intrinsic call, and no "x" sits beside an

@@ -44,24 +44,35 @@ static baton_err_t verr(vctx_t *v, const char *state, const char *fmt, ...) {
     if (state)
         return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID,
                             "%s: state '%s': %s", name, state, msg);
-    return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID, "%s: %s",
-                        name, msg);
+    return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID, "%s: %s", name,
+                        msg);
 }
 
 /* ---- field tables ---------------------------------------------------- */
 
-static const char *const task_fields[] = {
-    "Resource", "InputPath", "OutputPath", "Parameters", "ResultSelector",
-    "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath",
-    "HeartbeatSeconds", "HeartbeatSecondsPath", "Next", "End", NULL};
+static const char *const task_fields[] = {"Resource",
+                                          "InputPath",
+                                          "OutputPath",
+                                          "Parameters",
+                                          "ResultSelector",
+                                          "ResultPath",
+                                          "Retry",
+                                          "Catch",
+                                          "TimeoutSeconds",
+                                          "TimeoutSecondsPath",
+                                          "HeartbeatSeconds",
+                                          "HeartbeatSecondsPath",
+                                          "Next",
+                                          "End",
+                                          NULL};
 static const char *const pass_fields[] = {
-    "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Next",
-    "End", NULL};
+    "InputPath", "OutputPath", "Parameters", "ResultPath",
+    "Result",    "Next",       "End",        NULL};
 static const char *const choice_fields[] = {"InputPath", "OutputPath",
                                             "Choices", "Default", NULL};
 static const char *const wait_fields[] = {
-    "InputPath", "OutputPath", "Seconds", "Timestamp", "SecondsPath",
-    "TimestampPath", "Next", "End", NULL};
+    "InputPath",     "OutputPath", "Seconds", "Timestamp", "SecondsPath",
+    "TimestampPath", "Next",       "End",     NULL};
 static const char *const succeed_fields[] = {"InputPath", "OutputPath", NULL};
 static const char *const fail_fields[] = {"Error", "Cause", "ErrorPath",
                                           "CausePath", NULL};
@@ -97,8 +108,7 @@ static int known_state_field(const char *key) {
 
 /* Rejects fields that the state's type does not have. */
 static baton_err_t check_fields(vctx_t *v, const char *name, json_t *obj,
-                                const char *type,
-                                const char *const *allowed) {
+                                const char *type, const char *const *allowed) {
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
@@ -106,8 +116,8 @@ static baton_err_t check_fields(vctx_t *v, const char *name, json_t *obj,
             in_list(allowed, key))
             continue;
         if (known_state_field(key))
-            return verr(v, name, "field '%s' is not allowed in a %s state",
-                        key, type);
+            return verr(v, name, "field '%s' is not allowed in a %s state", key,
+                        type);
         return verr(v, name, "unknown field '%s'", key);
     }
     if (json_object_get(obj, "Comment") &&
@@ -119,9 +129,8 @@ static baton_err_t check_fields(vctx_t *v, const char *name, json_t *obj,
 /* ---- common field checks --------------------------------------------- */
 
 /* A transition target: must name a state.  *out is borrowed. */
-static baton_err_t check_target(vctx_t *v, const char *name,
-                                const char *field, json_t *val,
-                                const char **out) {
+static baton_err_t check_target(vctx_t *v, const char *name, const char *field,
+                                json_t *val, const char **out) {
     const char *s = json_string_value(val);
     if (!s) return verr(v, name, "%s must be a string (a state name)", field);
     if (!json_object_get(v->states, s))
@@ -149,22 +158,20 @@ static baton_err_t check_path(vctx_t *v, const char *name, json_t *obj,
     return err;
 }
 
-/* An optional integer field in [min, max]; *out keeps its default when the
- * field is absent. */
-static baton_err_t check_int(vctx_t *v, const char *name, json_t *obj,
-                             const char *field, int64_t min, int64_t max,
+/* An optional integer field in [min, INT32_MAX] (min is 0 or 1); *out
+ * keeps its default when the field is absent.  `where` prefixes the
+ * message ("Retry[0]"), or NULL. */
+static baton_err_t check_int(vctx_t *v, const char *name, const char *where,
+                             json_t *obj, const char *field, int64_t min,
                              int64_t *out) {
     json_t *val = json_object_get(obj, field);
     json_int_t i;
     if (!val) return BATON_OK;
     i = json_is_integer(val) ? json_integer_value(val) : min - 1;
-    if (i < min || i > max) {
-        if (max >= INT32_MAX)
-            return verr(v, name, "%s must be %s integer", field,
-                        min > 0 ? "a positive" : "a non-negative");
-        return verr(v, name, "%s must be an integer from %lld to %lld", field,
-                    (long long)min, (long long)max);
-    }
+    if (i < min || i > INT32_MAX)
+        return verr(v, name, "%s%s%s must be a %s integer", where ? where : "",
+                    where ? ": " : "", field,
+                    min > 0 ? "positive" : "non-negative");
     *out = i;
     return BATON_OK;
 }
@@ -198,8 +205,7 @@ static baton_err_t check_dataflow(vctx_t *v, baton_asl_state_t *st) {
     for (i = 0; i < BATON_ARRAY_SIZE(templates); i++) {
         json_t *t = json_object_get(st->obj, templates[i]);
         if (!t) continue;
-        err = baton_asl_template_check(t, templates[i], reason,
-                                       sizeof(reason));
+        err = baton_asl_template_check(t, templates[i], reason, sizeof(reason));
         if (err == BATON_ERR_INVALID) return verr(v, st->name, "%s", reason);
         if (err) return err;
     }
@@ -251,9 +257,11 @@ static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
     }
     return st->queue && st->activity_type ? BATON_OK : BATON_ERR_NOMEM;
 bad:
-    return verr(v, st->name, "unknown Resource '%s' (expected "
+    return verr(v, st->name,
+                "unknown Resource '%s' (expected "
                 "baton:activity:<queue>/<activity_type>, "
-                "baton:activity:<activity_type> or baton:signal:<name>)", r);
+                "baton:activity:<activity_type> or baton:signal:<name>)",
+                r);
 }
 
 /* TimeoutSeconds / HeartbeatSeconds and their *Path forms. */
@@ -261,21 +269,28 @@ static baton_err_t check_timeouts(vctx_t *v, baton_asl_state_t *st) {
     static const unsigned ref = BATON_ASL_PATH_REFERENCE;
     int64_t to = 0, hb = 0;
     baton_err_t err;
-    if ((err = check_int(v, st->name, st->obj, "TimeoutSeconds", 1, INT32_MAX, &to)) ||
-        (err = check_int(v, st->name, st->obj, "HeartbeatSeconds", 1, INT32_MAX, &hb)) ||
-        (err = check_path(v, st->name, st->obj, "TimeoutSecondsPath", ref, 0)) ||
-        (err = check_path(v, st->name, st->obj, "HeartbeatSecondsPath", ref, 0)))
+    if ((err =
+             check_int(v, st->name, NULL, st->obj, "TimeoutSeconds", 1, &to)) ||
+        (err = check_int(v, st->name, NULL, st->obj, "HeartbeatSeconds", 1,
+                         &hb)) ||
+        (err =
+             check_path(v, st->name, st->obj, "TimeoutSecondsPath", ref, 0)) ||
+        (err =
+             check_path(v, st->name, st->obj, "HeartbeatSecondsPath", ref, 0)))
         return err;
     if (json_object_get(st->obj, "TimeoutSeconds") &&
         json_object_get(st->obj, "TimeoutSecondsPath"))
-        return verr(v, st->name, "cannot have both TimeoutSeconds and "
+        return verr(v, st->name,
+                    "cannot have both TimeoutSeconds and "
                     "TimeoutSecondsPath");
     if (json_object_get(st->obj, "HeartbeatSeconds") &&
         json_object_get(st->obj, "HeartbeatSecondsPath"))
-        return verr(v, st->name, "cannot have both HeartbeatSeconds and "
+        return verr(v, st->name,
+                    "cannot have both HeartbeatSeconds and "
                     "HeartbeatSecondsPath");
     if (to && hb && hb >= to)
-        return verr(v, st->name, "HeartbeatSeconds must be smaller than "
+        return verr(v, st->name,
+                    "HeartbeatSeconds must be smaller than "
                     "TimeoutSeconds");
     return BATON_OK;
 }
@@ -288,12 +303,16 @@ static baton_err_t check_error_equals(vctx_t *v, const char *name,
     json_t *e;
     int has_all = 0;
     if (!json_is_array(ee) || json_array_size(ee) == 0)
-        return verr(v, name, "%s: ErrorEquals must be a non-empty array of "
-                    "error names", where);
+        return verr(v, name,
+                    "%s: ErrorEquals must be a non-empty array of "
+                    "error names",
+                    where);
     json_array_foreach(ee, i, e) {
         if (!json_is_string(e))
-            return verr(v, name, "%s: ErrorEquals must be a non-empty array "
-                        "of error names", where);
+            return verr(v, name,
+                        "%s: ErrorEquals must be a non-empty array "
+                        "of error names",
+                        where);
         if (!strcmp(json_string_value(e), "States.ALL")) has_all = 1;
     }
     if (has_all && json_array_size(ee) > 1)
@@ -320,11 +339,11 @@ static baton_err_t check_sub_fields(vctx_t *v, const char *name,
     return BATON_OK;
 }
 
-static baton_err_t parse_retrier(vctx_t *v, baton_asl_state_t *st,
-                                 json_t *r, size_t i, size_t n) {
+static baton_err_t parse_retrier(vctx_t *v, baton_asl_state_t *st, json_t *r,
+                                 size_t i, size_t n) {
     static const char *const fields[] = {
-        "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate",
-        "MaxDelaySeconds", "JitterStrategy", "Comment", NULL};
+        "ErrorEquals",     "IntervalSeconds", "MaxAttempts", "BackoffRate",
+        "MaxDelaySeconds", "JitterStrategy",  "Comment",     NULL};
     baton_asl_retrier_t *rt = &st->retriers[i];
     char where[32];
     int64_t interval = 1, attempts = 3, max_delay = 0;
@@ -333,11 +352,13 @@ static baton_err_t parse_retrier(vctx_t *v, baton_asl_state_t *st,
     snprintf(where, sizeof(where), "Retry[%zu]", i);
     if ((err = check_sub_fields(v, st->name, where, r, fields)) ||
         (err = check_error_equals(v, st->name, where,
-                                  json_object_get(r, "ErrorEquals"),
-                                  i + 1 == n, "retrier")) ||
-        (err = check_int(v, st->name, r, "IntervalSeconds", 1, INT32_MAX, &interval)) ||
-        (err = check_int(v, st->name, r, "MaxAttempts", 0, INT32_MAX, &attempts)) ||
-        (err = check_int(v, st->name, r, "MaxDelaySeconds", 1, INT32_MAX, &max_delay)))
+                                  json_object_get(r, "ErrorEquals"), i + 1 == n,
+                                  "retrier")) ||
+        (err = check_int(v, st->name, where, r, "IntervalSeconds", 1,
+                         &interval)) ||
+        (err = check_int(v, st->name, where, r, "MaxAttempts", 0, &attempts)) ||
+        (err = check_int(v, st->name, where, r, "MaxDelaySeconds", 1,
+                         &max_delay)))
         return err;
     rate = json_object_get(r, "BackoffRate");
     if (rate && (!json_is_number(rate) || json_number_value(rate) < 1.0))
@@ -360,8 +381,8 @@ static baton_err_t parse_retrier(vctx_t *v, baton_asl_state_t *st,
     return BATON_OK;
 }
 
-static baton_err_t parse_catcher(vctx_t *v, baton_asl_state_t *st,
-                                 json_t *c, size_t i, size_t n) {
+static baton_err_t parse_catcher(vctx_t *v, baton_asl_state_t *st, json_t *c,
+                                 size_t i, size_t n) {
     static const char *const fields[] = {"ErrorEquals", "Next", "ResultPath",
                                          "Comment", NULL};
     baton_asl_catcher_t *ct = &st->catchers[i];
@@ -371,8 +392,8 @@ static baton_err_t parse_catcher(vctx_t *v, baton_asl_state_t *st,
     snprintf(field, sizeof(field), "Catch[%zu].Next", i);
     if ((err = check_sub_fields(v, st->name, where, c, fields)) ||
         (err = check_error_equals(v, st->name, where,
-                                  json_object_get(c, "ErrorEquals"),
-                                  i + 1 == n, "catcher")))
+                                  json_object_get(c, "ErrorEquals"), i + 1 == n,
+                                  "catcher")))
         return err;
     if (!json_object_get(c, "Next"))
         return verr(v, st->name, "%s: missing Next", where);
@@ -385,11 +406,13 @@ static baton_err_t parse_catcher(vctx_t *v, baton_asl_state_t *st,
         char reason[256];
         const char *p = json_string_value(json_object_get(c, "ResultPath"));
         if (!p) return verr(v, st->name, "%s must be a path or null", field);
-        if (baton_asl_path_check(p, BATON_ASL_PATH_REFERENCE |
-                                        BATON_ASL_PATH_NO_CONTEXT,
-                                 reason, sizeof(reason)))
+        err = baton_asl_path_check(
+            p, BATON_ASL_PATH_REFERENCE | BATON_ASL_PATH_NO_CONTEXT, reason,
+            sizeof(reason));
+        if (err == BATON_ERR_INVALID)
             return verr(v, st->name, "bad path '%s' in %s: %s", p, field,
                         reason);
+        if (err) return err;
     }
     ct->error_equals = json_object_get(c, "ErrorEquals");
     ct->result_path = json_object_get(c, "ResultPath");
@@ -444,8 +467,8 @@ static baton_err_t check_choice(vctx_t *v, baton_asl_state_t *st) {
         return verr(v, st->name, "Choices must be a non-empty array of rules");
     json_array_foreach(choices, i, rule) {
         snprintf(where, sizeof(where), "Choices[%zu]", i);
-        err = baton_asl_choice_rule_check(rule, 1, where, reason,
-                                          sizeof(reason));
+        err =
+            baton_asl_choice_rule_check(rule, 1, where, reason, sizeof(reason));
         if (err == BATON_ERR_INVALID) return verr(v, st->name, "%s", reason);
         if (err) return err;
         snprintf(field, sizeof(field), "Choices[%zu].Next", i);
@@ -468,15 +491,19 @@ static baton_err_t check_wait(vctx_t *v, baton_asl_state_t *st) {
     for (i = 0; i < BATON_ARRAY_SIZE(modes); i++)
         n += json_object_get(st->obj, modes[i]) != NULL;
     if (n != 1)
-        return verr(v, st->name, "a Wait state needs exactly one of Seconds, "
+        return verr(v, st->name,
+                    "a Wait state needs exactly one of Seconds, "
                     "Timestamp, SecondsPath or TimestampPath");
-    if ((err = check_int(v, st->name, st->obj, "Seconds", 0, INT32_MAX, &secs)) ||
-        (err = check_path(v, st->name, st->obj, "SecondsPath", BATON_ASL_PATH_REFERENCE, 0)) ||
-        (err = check_path(v, st->name, st->obj, "TimestampPath", BATON_ASL_PATH_REFERENCE, 0)))
+    if ((err = check_int(v, st->name, NULL, st->obj, "Seconds", 0, &secs)) ||
+        (err = check_path(v, st->name, st->obj, "SecondsPath",
+                          BATON_ASL_PATH_REFERENCE, 0)) ||
+        (err = check_path(v, st->name, st->obj, "TimestampPath",
+                          BATON_ASL_PATH_REFERENCE, 0)))
         return err;
     if (ts && (!json_is_string(ts) ||
                baton_asl_timestamp_parse(json_string_value(ts), &sec, &ns)))
-        return verr(v, st->name, "Timestamp must be an RFC 3339 timestamp "
+        return verr(v, st->name,
+                    "Timestamp must be an RFC 3339 timestamp "
                     "such as 2016-03-14T01:59:00Z");
     return BATON_OK;
 }
@@ -488,21 +515,23 @@ static baton_err_t check_fail_path(vctx_t *v, baton_asl_state_t *st,
     json_t *lit = json_object_get(st->obj, literal);
     const char *s = json_string_value(val);
     char reason[512];
+    baton_err_t err;
     if (lit && !json_is_string(lit))
         return verr(v, st->name, "%s must be a string", literal);
     if (!val) return BATON_OK;
     if (lit)
-        return verr(v, st->name, "cannot have both %s and %s", literal,
-                    field);
+        return verr(v, st->name, "cannot have both %s and %s", literal, field);
     if (!s)
         return verr(v, st->name, "%s must be a path or an intrinsic function",
                     field);
-    if (s[0] == '$') return check_path(v, st->name, st->obj, field,
-                                       BATON_ASL_PATH_REFERENCE, 0);
-    if (baton_asl_intrinsic_check(s, reason, sizeof(reason)))
+    if (s[0] == '$')
+        return check_path(v, st->name, st->obj, field, BATON_ASL_PATH_REFERENCE,
+                          0);
+    err = baton_asl_intrinsic_check(s, reason, sizeof(reason));
+    if (err == BATON_ERR_INVALID)
         return verr(v, st->name, "bad intrinsic function in %s: %s", field,
                     reason);
-    return BATON_OK;
+    return err;
 }
 
 static baton_err_t check_fail(vctx_t *v, baton_asl_state_t *st) {
@@ -624,8 +653,8 @@ static baton_err_t check_reachable(vctx_t *v) {
             visit(def, json_string_value(json_object_get(rule, "Next")), seen,
                   queue, &tail);
         }
-        visit(def, json_string_value(json_object_get(st->obj, "Default")),
-              seen, queue, &tail);
+        visit(def, json_string_value(json_object_get(st->obj, "Default")), seen,
+              queue, &tail);
     }
     for (i = 0; i < def->n_states; i++) {
         if (seen[i]) continue;
@@ -641,9 +670,9 @@ out:
 
 /* Top-level fields. */
 static baton_err_t check_top(vctx_t *v, json_t *root) {
-    static const char *const fields[] = {"Comment", "StartAt", "States",
-                                         "Version", "TimeoutSeconds",
-                                         "QueryLanguage", NULL};
+    static const char *const fields[] = {
+        "Comment",        "StartAt",       "States", "Version",
+        "TimeoutSeconds", "QueryLanguage", NULL};
     const char *key, *start;
     json_t *val, *ql = json_object_get(root, "QueryLanguage");
     int64_t timeout = 0;
@@ -651,10 +680,13 @@ static baton_err_t check_top(vctx_t *v, json_t *root) {
     if (!json_is_object(root))
         return verr(v, NULL, "a definition must be a JSON object");
     json_object_foreach(root, key, val) {
-        if (!in_list(fields, key)) return verr(v, NULL, "unknown field '%s'", key);
+        if (!in_list(fields, key))
+            return verr(v, NULL, "unknown field '%s'", key);
     }
-    if (ql && (!json_is_string(ql) || strcmp(json_string_value(ql), "JSONPath")))
-        return verr(v, NULL, "QueryLanguage must be \"JSONPath\" (JSONata is "
+    if (ql &&
+        (!json_is_string(ql) || strcmp(json_string_value(ql), "JSONPath")))
+        return verr(v, NULL,
+                    "QueryLanguage must be \"JSONPath\" (JSONata is "
                     "not supported)");
     if (json_object_get(root, "Comment") &&
         !json_is_string(json_object_get(root, "Comment")))
@@ -662,7 +694,7 @@ static baton_err_t check_top(vctx_t *v, json_t *root) {
     if (json_object_get(root, "Version") &&
         !json_is_string(json_object_get(root, "Version")))
         return verr(v, NULL, "Version must be a string");
-    if ((err = check_int(v, NULL, root, "TimeoutSeconds", 1, INT32_MAX, &timeout)))
+    if ((err = check_int(v, NULL, NULL, root, "TimeoutSeconds", 1, &timeout)))
         return err;
     v->states = json_object_get(root, "States");
     if (!json_is_object(v->states) || json_object_size(v->states) == 0)
@@ -682,7 +714,8 @@ static baton_err_t parse_all(vctx_t *v, json_t *root) {
     json_t *obj;
     baton_err_t err;
     if ((err = check_top(v, root))) return err;
-    def->states = baton_calloc(json_object_size(v->states), sizeof(*def->states));
+    def->states =
+        baton_calloc(json_object_size(v->states), sizeof(*def->states));
     if (!def->states) return BATON_ERR_NOMEM;
     json_object_foreach(v->states, name, obj) {
         err = parse_state(v, name, obj, &def->states[def->n_states++]);
@@ -701,7 +734,8 @@ baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
     *out = NULL;
     if (!json_text)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: no definition text", name ? name : "definition");
+                            "%s: no definition text",
+                            name ? name : "definition");
     if (!(def = baton_calloc(1, sizeof(*def)))) return BATON_ERR_NOMEM;
     def->name = baton_strdup(name ? name : "definition");
     v.def = def;
@@ -714,8 +748,8 @@ baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
     }
     def->root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
     if (!def->root)
-        err = verr(&v, NULL, "not valid JSON: line %d column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+        err = verr(&v, NULL, "not valid JSON: line %d column %d: %s", jerr.line,
+                   jerr.column, jerr.text);
     else
         err = parse_all(&v, def->root);
     if (err) {

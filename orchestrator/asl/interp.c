@@ -68,8 +68,7 @@ static baton_err_t stop_fail(baton_asl_stop_t *out, const char *state,
     out->state = baton_strdup(state);
     out->error = baton_strdup(error ? error : "");
     out->cause = baton_strdup(cause ? cause : "");
-    return out->state && out->error && out->cause ? BATON_OK
-                                                  : BATON_ERR_NOMEM;
+    return out->state && out->error && out->cause ? BATON_OK : BATON_ERR_NOMEM;
 }
 
 /* Ends the run successfully with `output` (stolen). */
@@ -102,21 +101,19 @@ static baton_err_t finish(const baton_asl_state_t *st, json_t *output,
     return BATON_OK;
 }
 
-static baton_err_t exec_pass(baton_asl_env_t *env,
-                             const baton_asl_state_t *st, json_t *input,
-                             step_t *r, baton_asl_stop_t *out,
+static baton_err_t exec_pass(baton_asl_env_t *env, const baton_asl_state_t *st,
+                             json_t *input, step_t *r, baton_asl_stop_t *out,
                              baton_asl_fault_t *fault) {
     json_t *eff = NULL, *res = NULL, *comb = NULL, *output = NULL;
     json_t *result = field(st, "Result"), *params = field(st, "Parameters");
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input,
-                                           &eff, fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &eff, fault);
     if (!err) {
         if (result)
             res = json_incref(result);
         else if (params)
-            err = baton_asl_apply_template(env, "Parameters", params, eff,
-                                           &res, fault);
+            err = baton_asl_apply_template(env, "Parameters", params, eff, &res,
+                                           fault);
         else
             res = json_incref(eff);
     }
@@ -137,9 +134,8 @@ static baton_err_t exec_choice(baton_asl_env_t *env,
                                step_t *r, baton_asl_fault_t *fault) {
     json_t *eff = NULL, *output = NULL;
     const char *next = NULL;
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input,
-                                           &eff, fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &eff, fault);
     if (!err) err = baton_asl_choice_select(env, st->obj, eff, &next, fault);
     if (!err)
         err = baton_asl_apply_path(env, "OutputPath", field(st, "OutputPath"),
@@ -156,9 +152,8 @@ static baton_err_t exec_succeed(baton_asl_env_t *env,
                                 baton_asl_stop_t *out,
                                 baton_asl_fault_t *fault) {
     json_t *eff = NULL, *output = NULL;
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input,
-                                           &eff, fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &eff, fault);
     if (!err)
         err = baton_asl_apply_path(env, "OutputPath", field(st, "OutputPath"),
                                    eff, &output, fault);
@@ -170,9 +165,8 @@ static baton_err_t exec_succeed(baton_asl_env_t *env,
  * CausePath (a path or an intrinsic) resolved against the input.  *val is
  * a new reference to a string, or NULL when neither field is there. */
 static baton_err_t fail_text(baton_asl_env_t *env, const baton_asl_state_t *st,
-                             const char *lit, const char *pathf,
-                             json_t *input, json_t **val,
-                             baton_asl_fault_t *fault) {
+                             const char *lit, const char *pathf, json_t *input,
+                             json_t **val, baton_asl_fault_t *fault) {
     const char *expr = json_string_value(field(st, pathf));
     baton_err_t err;
     *val = NULL;
@@ -194,13 +188,12 @@ static baton_err_t fail_text(baton_asl_env_t *env, const baton_asl_state_t *st,
     return BATON_OK;
 }
 
-static baton_err_t exec_fail(baton_asl_env_t *env,
-                             const baton_asl_state_t *st, json_t *input,
-                             baton_asl_stop_t *out,
+static baton_err_t exec_fail(baton_asl_env_t *env, const baton_asl_state_t *st,
+                             json_t *input, baton_asl_stop_t *out,
                              baton_asl_fault_t *fault) {
     json_t *error = NULL, *cause = NULL;
-    baton_err_t err = fail_text(env, st, "Error", "ErrorPath", input, &error,
-                                fault);
+    baton_err_t err =
+        fail_text(env, st, "Error", "ErrorPath", input, &error, fault);
     if (!err)
         err = fail_text(env, st, "Cause", "CausePath", input, &cause, fault);
     if (!err)
@@ -231,15 +224,15 @@ static baton_err_t path_seconds(baton_asl_env_t *env, const char *what,
 
 /* TimeoutSeconds or TimeoutSecondsPath (0 when neither). */
 static baton_err_t task_seconds(baton_asl_env_t *env,
-                                const baton_asl_state_t *st,
-                                const char *name, const char *pathname,
-                                json_t *input, int32_t *out,
-                                baton_asl_fault_t *fault) {
+                                const baton_asl_state_t *st, const char *name,
+                                const char *pathname, json_t *input,
+                                int32_t *out, baton_asl_fault_t *fault) {
     const char *path = json_string_value(field(st, pathname));
     int64_t secs = 0;
     baton_err_t err;
     if (field(st, name)) secs = json_integer_value(field(st, name));
-    if (path && (err = path_seconds(env, pathname, path, input, 1, &secs, fault)))
+    if (path &&
+        (err = path_seconds(env, pathname, path, input, 1, &secs, fault)))
         return err;
     *out = secs > INT32_MAX ? INT32_MAX : (int32_t)secs;
     return BATON_OK;
@@ -262,15 +255,13 @@ static baton_err_t stop_task(const baton_asl_state_t *st, json_t *input,
     return out->queue && out->activity_type ? BATON_OK : BATON_ERR_NOMEM;
 }
 
-static baton_err_t exec_task(baton_asl_env_t *env,
-                             const baton_asl_state_t *st, json_t *input,
-                             baton_asl_stop_t *out,
+static baton_err_t exec_task(baton_asl_env_t *env, const baton_asl_state_t *st,
+                             json_t *input, baton_asl_stop_t *out,
                              baton_asl_fault_t *fault) {
     json_t *eff = NULL, *task_input = NULL, *params = field(st, "Parameters");
     int32_t timeout = 0, heartbeat = 0;
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input,
-                                           &eff, fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &eff, fault);
     if (!err && params)
         err = baton_asl_apply_template(env, "Parameters", params, eff,
                                        &task_input, fault);
@@ -281,8 +272,8 @@ static baton_err_t exec_task(baton_asl_env_t *env,
         err = task_seconds(env, st, "TimeoutSeconds", "TimeoutSecondsPath",
                            input, &timeout, fault);
     if (!err)
-        err = task_seconds(env, st, "HeartbeatSeconds",
-                           "HeartbeatSecondsPath", input, &heartbeat, fault);
+        err = task_seconds(env, st, "HeartbeatSeconds", "HeartbeatSecondsPath",
+                           input, &heartbeat, fault);
     if (err) {
         json_decref(task_input);
         return err;
@@ -299,9 +290,9 @@ static int64_t add_seconds(int64_t ms, int64_t secs) {
 }
 
 /* The absolute end of a Wait state's delay. */
-static baton_err_t wait_until(baton_asl_env_t *env,
-                              const baton_asl_state_t *st, json_t *eff,
-                              int64_t *until, baton_asl_fault_t *fault) {
+static baton_err_t wait_until(baton_asl_env_t *env, const baton_asl_state_t *st,
+                              json_t *eff, int64_t *until,
+                              baton_asl_fault_t *fault) {
     const char *ts = json_string_value(field(st, "Timestamp"));
     const char *spath = json_string_value(field(st, "SecondsPath"));
     const char *tpath = json_string_value(field(st, "TimestampPath"));
@@ -310,7 +301,8 @@ static baton_err_t wait_until(baton_asl_env_t *env,
     int32_t ns;
     baton_err_t err;
     if (field(st, "Seconds")) secs = json_integer_value(field(st, "Seconds"));
-    if (spath && (err = path_seconds(env, "SecondsPath", spath, eff, 0, &secs, fault)))
+    if (spath &&
+        (err = path_seconds(env, "SecondsPath", spath, eff, 0, &secs, fault)))
         return err;
     if (!ts && !tpath) {
         *until = add_seconds(env->ctx->now_ms, secs);
@@ -326,22 +318,21 @@ static baton_err_t wait_until(baton_asl_env_t *env,
     if (!ts || baton_asl_timestamp_parse(ts, &sec, &ns))
         err = baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
                                   "TimestampPath '%s' must select an RFC "
-                                  "3339 timestamp", tpath ? tpath : "");
+                                  "3339 timestamp",
+                                  tpath ? tpath : "");
     else
         *until = add_seconds(ns / 1000000, sec);
     json_decref(v);
     return err;
 }
 
-static baton_err_t exec_wait(baton_asl_env_t *env,
-                             const baton_asl_state_t *st, json_t *input,
-                             baton_asl_stop_t *out,
+static baton_err_t exec_wait(baton_asl_env_t *env, const baton_asl_state_t *st,
+                             json_t *input, baton_asl_stop_t *out,
                              baton_asl_fault_t *fault) {
     json_t *eff = NULL, *output = NULL;
     int64_t until = 0;
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input,
-                                           &eff, fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &eff, fault);
     if (!err) err = wait_until(env, st, eff, &until, fault);
     if (!err)
         err = baton_asl_apply_path(env, "OutputPath", field(st, "OutputPath"),
@@ -359,14 +350,14 @@ static baton_err_t exec_wait(baton_asl_env_t *env,
 }
 
 /* Runs one state: fills *out to stop the run, or *r to go on. */
-static baton_err_t exec_state(baton_asl_env_t *env,
-                              const baton_asl_state_t *st, json_t *input,
-                              step_t *r, baton_asl_stop_t *out,
+static baton_err_t exec_state(baton_asl_env_t *env, const baton_asl_state_t *st,
+                              json_t *input, step_t *r, baton_asl_stop_t *out,
                               baton_asl_fault_t *fault) {
     switch (st->type) {
     case BATON_ASL_STATE_PASS: return exec_pass(env, st, input, r, out, fault);
     case BATON_ASL_STATE_CHOICE: return exec_choice(env, st, input, r, fault);
-    case BATON_ASL_STATE_SUCCEED: return exec_succeed(env, st, input, out, fault);
+    case BATON_ASL_STATE_SUCCEED:
+        return exec_succeed(env, st, input, out, fault);
     case BATON_ASL_STATE_FAIL: return exec_fail(env, st, input, out, fault);
     case BATON_ASL_STATE_TASK: return exec_task(env, st, input, out, fault);
     case BATON_ASL_STATE_WAIT: return exec_wait(env, st, input, out, fault);
@@ -420,7 +411,8 @@ static baton_err_t run_fault(baton_asl_env_t *env, const baton_asl_state_t *st,
     baton_asl_fault_t f2;
     baton_err_t err;
     if (!c) return stop_fail(out, st->name, fault->error, fault->cause);
-    err = catch_output(env, c, raw, fault->error, fault->cause, &r->output, &f2);
+    err =
+        catch_output(env, c, raw, fault->error, fault->cause, &r->output, &f2);
     if (err == BATON_ERR_INVALID)
         return stop_fail(out, st->name, f2.error, f2.cause);
     r->next = c->next;
@@ -429,8 +421,8 @@ static baton_err_t run_fault(baton_asl_env_t *env, const baton_asl_state_t *st,
 
 /* The same after a Task: fills a NEXT_STATE (caught) or NEXT_FAIL. */
 static baton_err_t next_fault(baton_asl_env_t *env, const baton_asl_state_t *st,
-                              json_t *raw, const char *error,
-                              const char *cause, baton_asl_next_t *out) {
+                              json_t *raw, const char *error, const char *cause,
+                              baton_asl_next_t *out) {
     const baton_asl_catcher_t *c = find_catcher(st, error);
     baton_asl_fault_t f2;
     baton_err_t err = BATON_ERR_INVALID;
@@ -478,10 +470,10 @@ baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
     baton_err_t err = BATON_OK;
     memset(out, 0, sizeof(*out));
     if (!st || !input)
-        return baton_seterr(errstr, errlen, st ? BATON_ERR_INVALID : BATON_ERR_NOTFOUND,
-                            "%s: %s '%s'", def ? def->name : "?",
-                            st ? "no input for state" : "no state",
-                            state ? state : "(null)");
+        return baton_seterr(
+            errstr, errlen, st ? BATON_ERR_INVALID : BATON_ERR_NOTFOUND,
+            "%s: %s '%s'", def ? def->name : "?",
+            st ? "no input for state" : "no state", state ? state : "(null)");
     baton_asl_env_init(&env, ctx);
     cur = json_incref(input);
     for (n = 0; !err && !out->kind; n++) {
@@ -519,8 +511,7 @@ baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
 
 baton_err_t baton_asl_task_complete(const baton_asl_def_t *def,
                                     const char *state, json_t *state_input,
-                                    json_t *result,
-                                    const baton_asl_ctx_t *ctx,
+                                    json_t *result, const baton_asl_ctx_t *ctx,
                                     baton_asl_next_t *out, char *errstr,
                                     size_t errlen) {
     const baton_asl_state_t *st;
@@ -572,7 +563,8 @@ static int64_t retry_delay(const baton_asl_retrier_t *rt, int32_t used,
     double d = (double)rt->interval_ms;
     int64_t ms;
     int32_t i;
-    for (i = 0; i < used && d < (double)MAX_DELAY_MS; i++) d *= rt->backoff_rate;
+    for (i = 0; i < used && d < (double)MAX_DELAY_MS; i++)
+        d *= rt->backoff_rate;
     if (d > (double)MAX_DELAY_MS) d = (double)MAX_DELAY_MS;
     if (rt->max_delay_ms && d > (double)rt->max_delay_ms)
         d = (double)rt->max_delay_ms;
@@ -589,9 +581,9 @@ static baton_err_t task_fail(const baton_asl_def_t *def, const char *state,
                              json_t *state_input, const char *error,
                              const char *cause, const int32_t *counts,
                              size_t n_counts, int32_t uniform,
-                             int64_t retry_after_ms,
-                             const baton_asl_ctx_t *ctx, baton_asl_next_t *out,
-                             char *errstr, size_t errlen) {
+                             int64_t retry_after_ms, const baton_asl_ctx_t *ctx,
+                             baton_asl_next_t *out, char *errstr,
+                             size_t errlen) {
     const baton_asl_state_t *st;
     baton_asl_env_t env;
     size_t i;
@@ -606,8 +598,8 @@ static baton_err_t task_fail(const baton_asl_def_t *def, const char *state,
         if (used >= rt->max_attempts) break; /* exhausted: go to Catch */
         out->kind = BATON_ASL_NEXT_RETRY;
         out->retrier = (int32_t)i;
-        out->delay_ms = retry_delay(rt, used, retry_after_ms,
-                                    ctx ? ctx->seed : 0);
+        out->delay_ms =
+            retry_delay(rt, used, retry_after_ms, ctx ? ctx->seed : 0);
         return BATON_OK;
     }
     baton_asl_env_init(&env, ctx);

@@ -23,8 +23,8 @@
 #include "hash.h"
 #include "path.h"
 
-#define MAX_NESTING 10   /* nested calls in one field, as AWS allows */
-#define MAX_RANGE 1000   /* elements States.ArrayRange may build */
+#define MAX_NESTING 10 /* nested calls in one field, as AWS allows */
+#define MAX_RANGE 1000 /* elements States.ArrayRange may build */
 
 typedef enum {
     NODE_STRING = 1,
@@ -191,8 +191,7 @@ static void node_free(node_t *n) {
 }
 
 static void skip_ws(parser_t *ps) {
-    while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' ||
-           *ps->p == '\r')
+    while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
         ps->p++;
 }
 
@@ -211,8 +210,9 @@ static baton_err_t parse_string(parser_t *ps, node_t *n) {
     while (*p && *p != '\'') {
         if (*p == '\\') {
             if (!p[1] || !strchr("'{}\\", p[1]))
-                return perr(ps, "open escape '\\%c' in a string argument "
-                                "(only \\' \\{ \\} \\\\ are allowed)",
+                return perr(ps,
+                            "open escape '\\%c' in a string argument "
+                            "(only \\' \\{ \\} \\\\ are allowed)",
                             p[1] ? p[1] : ' ');
             n->raw[rl++] = p[0];
             n->raw[rl++] = p[1];
@@ -248,7 +248,8 @@ static baton_err_t parse_path(parser_t *ps, node_t *n) {
             depth++;
         } else if (*p == ']' && depth) {
             depth--;
-        } else if (!depth && (*p == ',' || *p == ')' || isspace((unsigned char)*p))) {
+        } else if (!depth &&
+                   (*p == ',' || *p == ')' || isspace((unsigned char)*p))) {
             break;
         }
     }
@@ -289,8 +290,10 @@ static baton_err_t parse_number(parser_t *ps, node_t *n) {
         long long v;
         errno = 0;
         v = strtoll(text, NULL, 10);
-        if (errno == ERANGE) is_real = 1;
-        else n->number = json_integer(v);
+        if (errno == ERANGE)
+            is_real = 1;
+        else
+            n->number = json_integer(v);
     }
     if (is_real) n->number = json_real(strtod(text, NULL));
     baton_free(text);
@@ -371,7 +374,8 @@ static size_t count_placeholders(const char *raw) {
 static baton_err_t check_arity(parser_t *ps, const node_t *n) {
     const fn_t *fn = n->fn;
     size_t got = n->n_args;
-    if ((int)got < fn->min_args || (fn->max_args >= 0 && (int)got > fn->max_args)) {
+    if ((int)got < fn->min_args ||
+        (fn->max_args >= 0 && (int)got > fn->max_args)) {
         if (fn->max_args < 0)
             return perr(ps, "%s takes at least %d argument%s, got %zu",
                         fn->name, fn->min_args, fn->min_args == 1 ? "" : "s",
@@ -385,9 +389,11 @@ static baton_err_t check_arity(parser_t *ps, const node_t *n) {
     if (fn->impl == fn_format && n->args[0]->kind == NODE_STRING) {
         size_t want = count_placeholders(n->args[0]->raw);
         if (want != got - 1)
-            return perr(ps, "States.Format has %zu '{}' placeholder%s but "
-                            "%zu value%s", want, want == 1 ? "" : "s",
-                        got - 1, got == 2 ? "" : "s");
+            return perr(ps,
+                        "States.Format has %zu '{}' placeholder%s but "
+                        "%zu value%s",
+                        want, want == 1 ? "" : "s", got - 1,
+                        got == 2 ? "" : "s");
     }
     return BATON_OK;
 }
@@ -443,8 +449,7 @@ static baton_err_t parse_call(parser_t *ps, node_t **out) {
         return perr(ps, "unknown intrinsic function '%.*s'",
                     (int)(ps->p - start), start);
     if (++ps->depth > MAX_NESTING)
-        return perr(ps, "more than %d nested intrinsic functions",
-                    MAX_NESTING);
+        return perr(ps, "more than %d nested intrinsic functions", MAX_NESTING);
     skip_ws(ps);
     if (*ps->p != '(') return perr(ps, "expected '(' after %s", fn->name);
     ps->p++;
@@ -521,8 +526,8 @@ static baton_err_t eval_node(baton_asl_env_t *env, const node_t *n,
     case NODE_NULL: v = json_null(); break;
     case NODE_BOOL: v = json_boolean(n->boolean); break;
     case NODE_PATH:
-        return baton_asl_env_select(env, "intrinsic argument", n->text,
-                                    input, out, fault);
+        return baton_asl_env_select(env, "intrinsic argument", n->text, input,
+                                    out, fault);
     case NODE_CALL: return eval_call(env, n, input, out, fault);
     }
     if (!v) return BATON_ERR_NOMEM;
@@ -562,8 +567,10 @@ static baton_err_t format_value(sbuf_t *b, json_t *v, size_t pos,
     case JSON_FALSE: snprintf(num, sizeof(num), "false"); break;
     case JSON_NULL: snprintf(num, sizeof(num), "null"); break;
     default:
-        return ifail(fault, "States.Format: value %zu is an object or an "
-                            "array", pos);
+        return ifail(fault,
+                     "States.Format: value %zu is an object or an "
+                     "array",
+                     pos);
     }
     sb_put(b, num, strlen(num));
     return BATON_OK;
@@ -606,9 +613,9 @@ static baton_err_t fn_format(baton_asl_env_t *env, const node_t *call,
     return err;
 }
 
-static baton_err_t fn_string_to_json(baton_asl_env_t *env,
-                                     const node_t *call, json_t **argv,
-                                     json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_string_to_json(baton_asl_env_t *env, const node_t *call,
+                                     json_t **argv, json_t **out,
+                                     baton_asl_fault_t *fault) {
     json_error_t jerr;
     (void)env;
     (void)call;
@@ -622,9 +629,9 @@ static baton_err_t fn_string_to_json(baton_asl_env_t *env,
     return BATON_OK;
 }
 
-static baton_err_t fn_json_to_string(baton_asl_env_t *env,
-                                     const node_t *call, json_t **argv,
-                                     json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_json_to_string(baton_asl_env_t *env, const node_t *call,
+                                     json_t **argv, json_t **out,
+                                     baton_asl_fault_t *fault) {
     size_t len = 0;
     char *s = dump_compact(argv[0], &len);
     (void)env;
@@ -668,15 +675,14 @@ static baton_err_t want_array(json_t **argv, size_t i, const char *fn,
 }
 
 /* Reads integer argument i of `fn` into *v. */
-static baton_err_t want_int(json_t **argv, size_t i, const char *fn,
-                            int64_t *v, baton_asl_fault_t *fault) {
+static baton_err_t want_int(json_t **argv, size_t i, const char *fn, int64_t *v,
+                            baton_asl_fault_t *fault) {
     if (arg_int(argv[i], v) == 0) return BATON_OK;
     return ifail(fault, "%s: argument %zu is not a number", fn, i + 1);
 }
 
-static baton_err_t fn_array_partition(baton_asl_env_t *env,
-                                      const node_t *call, json_t **argv,
-                                      json_t **out,
+static baton_err_t fn_array_partition(baton_asl_env_t *env, const node_t *call,
+                                      json_t **argv, json_t **out,
                                       baton_asl_fault_t *fault) {
     const char *fn = "States.ArrayPartition";
     int64_t size;
@@ -688,7 +694,8 @@ static baton_err_t fn_array_partition(baton_asl_env_t *env,
     if ((err = want_array(argv, 0, fn, fault)) ||
         (err = want_int(argv, 1, fn, &size, fault)))
         return err;
-    if (size <= 0) return ifail(fault, "%s: the chunk size must be positive", fn);
+    if (size <= 0)
+        return ifail(fault, "%s: the chunk size must be positive", fn);
     if (!(res = json_array())) return BATON_ERR_NOMEM;
     n = json_array_size(argv[0]);
     for (i = 0; i < n; i++) {
@@ -714,9 +721,9 @@ static int array_has(json_t *arr, json_t *v) {
     return 0;
 }
 
-static baton_err_t fn_array_contains(baton_asl_env_t *env,
-                                     const node_t *call, json_t **argv,
-                                     json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_array_contains(baton_asl_env_t *env, const node_t *call,
+                                     json_t **argv, json_t **out,
+                                     baton_asl_fault_t *fault) {
     baton_err_t err = want_array(argv, 0, "States.ArrayContains", fault);
     (void)env;
     (void)call;
@@ -750,7 +757,8 @@ static baton_err_t fn_array_range(baton_asl_env_t *env, const node_t *call,
                      MAX_RANGE);
     if (!(res = json_array())) return BATON_ERR_NOMEM;
     for (i = 0; i < n; i++) {
-        if (json_array_append_new(res, json_integer((int64_t)((uint64_t)a + i * (uint64_t)s)))) {
+        if (json_array_append_new(
+                res, json_integer((int64_t)((uint64_t)a + i * (uint64_t)s)))) {
             json_decref(res);
             return BATON_ERR_NOMEM;
         }
@@ -759,9 +767,9 @@ static baton_err_t fn_array_range(baton_asl_env_t *env, const node_t *call,
     return BATON_OK;
 }
 
-static baton_err_t fn_array_get_item(baton_asl_env_t *env,
-                                     const node_t *call, json_t **argv,
-                                     json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_array_get_item(baton_asl_env_t *env, const node_t *call,
+                                     json_t **argv, json_t **out,
+                                     baton_asl_fault_t *fault) {
     const char *fn = "States.ArrayGetItem";
     int64_t i;
     baton_err_t err;
@@ -818,16 +826,17 @@ static int b64_value(int c) {
     return p ? (int)(p - b64_alphabet) : -1;
 }
 
-static baton_err_t fn_base64_encode(baton_asl_env_t *env,
-                                    const node_t *call, json_t **argv,
-                                    json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_base64_encode(baton_asl_env_t *env, const node_t *call,
+                                    json_t **argv, json_t **out,
+                                    baton_asl_fault_t *fault) {
     const unsigned char *s;
     size_t n, i, o = 0;
     char *buf;
     (void)env;
     (void)call;
     if (!json_is_string(argv[0]))
-        return ifail(fault, "States.Base64Encode: the argument is not a string");
+        return ifail(fault,
+                     "States.Base64Encode: the argument is not a string");
     s = (const unsigned char *)json_string_value(argv[0]);
     n = json_string_length(argv[0]);
     if (!(buf = baton_malloc((n + 2) / 3 * 4 + 1))) return BATON_ERR_NOMEM;
@@ -871,9 +880,9 @@ static long b64_decode(const char *s, unsigned char *buf) {
     return o;
 }
 
-static baton_err_t fn_base64_decode(baton_asl_env_t *env,
-                                    const node_t *call, json_t **argv,
-                                    json_t **out, baton_asl_fault_t *fault) {
+static baton_err_t fn_base64_decode(baton_asl_env_t *env, const node_t *call,
+                                    json_t **argv, json_t **out,
+                                    baton_asl_fault_t *fault) {
     const char *fn = "States.Base64Decode";
     unsigned char *buf;
     long n;
@@ -890,7 +899,8 @@ static baton_err_t fn_base64_decode(baton_asl_env_t *env,
     }
     *out = new_string((const char *)buf, (size_t)n);
     baton_free(buf);
-    if (!*out) return ifail(fault, "%s: the decoded data is not UTF-8 text", fn);
+    if (!*out)
+        return ifail(fault, "%s: the decoded data is not UTF-8 text", fn);
     return BATON_OK;
 }
 
@@ -905,8 +915,7 @@ static baton_err_t fn_hash(baton_asl_env_t *env, const node_t *call,
     size_t len, dlen, i;
     (void)env;
     (void)call;
-    if (!alg)
-        return ifail(fault, "States.Hash: the algorithm is not a string");
+    if (!alg) return ifail(fault, "States.Hash: the algorithm is not a string");
     if (json_is_string(argv[0])) {
         data = json_string_value(argv[0]);
         len = json_string_length(argv[0]);
@@ -917,8 +926,10 @@ static baton_err_t fn_hash(baton_asl_env_t *env, const node_t *call,
     dlen = baton_asl_hash(alg, data, len, digest);
     baton_free(dumped);
     if (!dlen)
-        return ifail(fault, "States.Hash: unsupported algorithm '%s' (MD5, "
-                            "SHA-1, SHA-256, SHA-384 or SHA-512)", alg);
+        return ifail(fault,
+                     "States.Hash: unsupported algorithm '%s' (MD5, "
+                     "SHA-1, SHA-256, SHA-384 or SHA-512)",
+                     alg);
     for (i = 0; i < dlen; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     *out = json_string(hex);
     return *out ? BATON_OK : BATON_ERR_NOMEM;
@@ -946,7 +957,8 @@ static baton_err_t fn_math_random(baton_asl_env_t *env, const node_t *call,
     } else {
         r = baton_asl_env_random(env);
     }
-    *out = json_integer((json_int_t)((uint64_t)a + r % ((uint64_t)b - (uint64_t)a)));
+    *out = json_integer(
+        (json_int_t)((uint64_t)a + r % ((uint64_t)b - (uint64_t)a)));
     return *out ? BATON_OK : BATON_ERR_NOMEM;
 }
 
@@ -1008,7 +1020,8 @@ static baton_err_t fn_string_split(baton_asl_env_t *env, const node_t *call,
         size_t m = i < n ? utf8_len((unsigned char)s[i]) : 0;
         if (i + m > n) m = n - i;
         if (i == n || char_in(s + i, m, d, dn)) {
-            if (i > start && json_array_append_new(res, new_string(s + start, i - start))) {
+            if (i > start &&
+                json_array_append_new(res, new_string(s + start, i - start))) {
                 json_decref(res);
                 return BATON_ERR_NOMEM;
             }

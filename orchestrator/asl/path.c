@@ -24,8 +24,8 @@ typedef enum {
 
 typedef struct step {
     step_kind_t kind;
-    char *name;      /* NAME, owned */
-    int64_t index;   /* INDEX */
+    char *name;    /* NAME, owned */
+    int64_t index; /* INDEX */
     int64_t start, end, stride;
     int has_start, has_end;
     struct step *alts; /* UNION, owned */
@@ -214,8 +214,7 @@ static baton_err_t parse_bracket(const char **pp, step_t *s, char *errstr,
         s->kind = STEP_NAME;
         if ((err = parse_quoted(&p, &s->name, errstr, errlen))) return err;
         p = skip_ws(p);
-        if (*p == ',' && (err = parse_union(&p, s, errstr, errlen)))
-            return err;
+        if (*p == ',' && (err = parse_union(&p, s, errstr, errlen))) return err;
     } else if (*p == '?' || *p == '(') {
         return bad(errstr, errlen, "filters and scripts are not supported");
     } else {
@@ -309,21 +308,20 @@ static int path_is_reference(const path_t *p) {
     size_t i;
     for (i = 0; i < p->n; i++) {
         if (p->steps[i].kind == STEP_NAME) continue;
-        if (p->steps[i].kind == STEP_INDEX && p->steps[i].index >= 0)
-            continue;
+        if (p->steps[i].kind == STEP_INDEX && p->steps[i].index >= 0) continue;
         return 0;
     }
     return 1;
 }
 
-baton_err_t baton_asl_path_check(const char *path, unsigned flags,
-                                 char *errstr, size_t errlen) {
+baton_err_t baton_asl_path_check(const char *path, unsigned flags, char *errstr,
+                                 size_t errlen) {
     path_t p;
     baton_err_t err = path_compile(path, &p, errstr, errlen);
     if (err) return err;
     if ((flags & BATON_ASL_PATH_NO_CONTEXT) && p.context)
-        err = bad(errstr, errlen,
-                  "the context object '$$' cannot be used here");
+        err =
+            bad(errstr, errlen, "the context object '$$' cannot be used here");
     else if ((flags & BATON_ASL_PATH_REFERENCE) && !path_is_reference(&p))
         err = bad(errstr, errlen,
                   "a reference path may only name fields and indexes (no "
@@ -441,8 +439,8 @@ static baton_err_t walk_one(const path_t *p, json_t *root, json_t **out) {
 }
 
 baton_err_t baton_asl_path_select(const char *path, json_t *doc,
-                                  json_t *context, json_t **out,
-                                  char *errstr, size_t errlen) {
+                                  json_t *context, json_t **out, char *errstr,
+                                  size_t errlen) {
     path_t p;
     json_t *root, *v = NULL;
     baton_err_t err = path_compile(path, &p, errstr, errlen);
@@ -495,7 +493,8 @@ static json_t *set_descend(json_t *cur, const step_t *s, baton_err_t *err,
     if (!json_is_object(cur)) {
         *err = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "cannot add field '%s' to a value that is not "
-                            "an object", s->name);
+                            "an object",
+                            s->name);
         return NULL;
     }
     child = json_object_get(cur, s->name);
@@ -522,7 +521,8 @@ static baton_err_t set_last(json_t *cur, const step_t *s, json_t *value,
     if (!json_is_object(cur))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "cannot add field '%s' to a value that is not "
-                            "an object", s->name);
+                            "an object",
+                            s->name);
     return json_object_set(cur, s->name, value) ? BATON_ERR_NOMEM : BATON_OK;
 }
 

@@ -41,8 +41,8 @@ int baton_asl_path_is_context(const char *path);
 /* Checks the syntax of `path`.  Returns BATON_OK, or BATON_ERR_INVALID with
  * the reason in errstr (e.g. "deep scan '..' is not supported"), or
  * BATON_ERR_NOMEM. */
-baton_err_t baton_asl_path_check(const char *path, unsigned flags,
-                                 char *errstr, size_t errlen);
+baton_err_t baton_asl_path_check(const char *path, unsigned flags, char *errstr,
+                                 size_t errlen);
 
 /* Applies `path` to `doc` ("$...") or to `context` ("$$...").  Returns
  * BATON_OK with *out a NEW reference: the node itself for a definite path,
@@ -51,8 +51,8 @@ baton_err_t baton_asl_path_check(const char *path, unsigned flags,
  * NULL for a "$$" path); BATON_ERR_INVALID for a bad path (errstr);
  * BATON_ERR_NOMEM. */
 baton_err_t baton_asl_path_select(const char *path, json_t *doc,
-                                  json_t *context, json_t **out,
-                                  char *errstr, size_t errlen);
+                                  json_t *context, json_t **out, char *errstr,
+                                  size_t errlen);
 
 /* Like baton_asl_path_select for a definite path, but *out is BORROWED from
  * doc/context (valid while they live).  A path that may yield several

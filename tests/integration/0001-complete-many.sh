@@ -11,7 +11,7 @@ worker_up worker --concurrency 16
 WORKER=$LAST_PID
 
 out=$("$BIN/baton-bench" --workflows 120 --type steps3 --steps 3 \
-      --concurrency 20 --id-prefix t1- --timeout 180 --json) || fail "bench: $out"
+      --concurrency 20 --id-prefix t1 --timeout 180 --json) || fail "bench: $out"
 echo "$out"
 assert_eq "$(json_get "$out" completed)" 120 "completed workflows"
 assert_eq "$(json_get "$out" double_completions)" 0 "double completions"

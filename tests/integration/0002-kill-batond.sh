@@ -11,7 +11,7 @@ batond_up batond-0
 BATOND=$LAST_PID
 
 "$BIN/baton-bench" --workflows 300 --type steps3 --steps 3 --concurrency 30 \
-    --id-prefix t2- --timeout 400 --json > "$TEST_DIR/bench.json" &
+    --id-prefix t2 --timeout 400 --json > "$TEST_DIR/bench.json" &
 BENCH=$!
 KILLS=()
 for i in 1 2 3; do

@@ -42,9 +42,9 @@ static void fail_at(int line, const char *fmt, ...) {
     cur_failed = 1;
 }
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) fail_at(__LINE__, __VA_ARGS__);                         \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) fail_at(__LINE__, __VA_ARGS__);                           \
     } while (0)
 
 /* JSON values made by a test, released after it. */
@@ -58,16 +58,16 @@ static void pool_release(void) {
     while (defs_n) baton_asl_def_destroy(defs[--defs_n]);
 }
 
-#define RUN(fn)                                                              \
-    do {                                                                     \
-        cur_test = #fn;                                                      \
-        cur_failed = 0;                                                      \
-        fn();                                                                \
-        pool_release();                                                      \
-        if (cur_failed)                                                      \
-            n_failed++;                                                      \
-        else                                                                 \
-            n_passed++;                                                      \
+#define RUN(fn)                                                                \
+    do {                                                                       \
+        cur_test = #fn;                                                        \
+        cur_failed = 0;                                                        \
+        fn();                                                                  \
+        pool_release();                                                        \
+        if (cur_failed)                                                        \
+            n_failed++;                                                        \
+        else                                                                   \
+            n_passed++;                                                        \
     } while (0)
 
 /* Parses JSON text (any value); kept in the pool. */
@@ -176,27 +176,29 @@ static json_t *eval_expr(const char *expr, json_t *input, uint64_t seed,
     return keep(v);
 }
 
-#define CHECK_EXPR(expr, input, want)                                        \
-    do {                                                                     \
-        baton_asl_fault_t f_;                                                \
-        json_t *v_;                                                          \
-        memset(&f_, 0, sizeof(f_));                                          \
-        v_ = eval_expr((expr), J(input), 7, &f_);                            \
-        if (!v_) fail_at(__LINE__, "%s: %s %s", (expr), f_.error, f_.cause); \
-        else check_json(__LINE__, v_, (want));                               \
-        CHECK(baton_asl_intrinsic_check((expr), NULL, 0) == BATON_OK,        \
-              "%s: refused by the validator", (expr));                       \
+#define CHECK_EXPR(expr, input, want)                                          \
+    do {                                                                       \
+        baton_asl_fault_t f_;                                                  \
+        json_t *v_;                                                            \
+        memset(&f_, 0, sizeof(f_));                                            \
+        v_ = eval_expr((expr), J(input), 7, &f_);                              \
+        if (!v_)                                                               \
+            fail_at(__LINE__, "%s: %s %s", (expr), f_.error, f_.cause);        \
+        else                                                                   \
+            check_json(__LINE__, v_, (want));                                  \
+        CHECK(baton_asl_intrinsic_check((expr), NULL, 0) == BATON_OK,          \
+              "%s: refused by the validator", (expr));                         \
     } while (0)
 
-#define CHECK_EXPR_FAILS(expr, input, want_err)                                 \
-    do {                                                                     \
-        baton_asl_fault_t f_;                                                \
-        json_t *v_;                                                          \
-        memset(&f_, 0, sizeof(f_));                                          \
-        v_ = eval_expr((expr), J(input), 7, &f_);                            \
-        CHECK(!v_, "%s: should fail", (expr));                               \
-        CHECK(!strcmp(f_.error, (want_err)), "%s: error %s (%s), want %s",   \
-              (expr), f_.error, f_.cause, (want_err));                       \
+#define CHECK_EXPR_FAILS(expr, input, want_err)                                \
+    do {                                                                       \
+        baton_asl_fault_t f_;                                                  \
+        json_t *v_;                                                            \
+        memset(&f_, 0, sizeof(f_));                                            \
+        v_ = eval_expr((expr), J(input), 7, &f_);                              \
+        CHECK(!v_, "%s: should fail", (expr));                                 \
+        CHECK(!strcmp(f_.error, (want_err)), "%s: error %s (%s), want %s",     \
+              (expr), f_.error, f_.cause, (want_err));                         \
     } while (0)
 
 /* ---- paths ----------------------------------------------------------- */
@@ -263,9 +265,8 @@ static void test_path_multiple_values(void) {
 
 static void test_path_bad(void) {
     static const char *const bad[] = {
-        "",       "foo",         "$..",      "$..a",   "$.a..b", "$.",
-        "$[",     "$['a'",       "$[?(@.x)]", "$.a[x]", "$a",     "$.a\\",
-        "$[1:2:0]", "$['a]"};
+        "",      "foo",       "$..",    "$..a", "$.a..b", "$.",       "$[",
+        "$['a'", "$[?(@.x)]", "$.a[x]", "$a",   "$.a\\",  "$[1:2:0]", "$['a]"};
     char why[256];
     size_t i;
     for (i = 0; i < BATON_ARRAY_SIZE(bad); i++)
@@ -284,8 +285,8 @@ static void test_path_bad(void) {
     CHECK(baton_asl_path_check("$$.Execution.Id", BATON_ASL_PATH_NO_CONTEXT,
                                why, sizeof(why)) == BATON_ERR_INVALID,
           "$$ where the context is not allowed");
-    CHECK(baton_asl_path_check("$.a.b[0]['c d']", BATON_ASL_PATH_REFERENCE,
-                               why, sizeof(why)) == BATON_OK,
+    CHECK(baton_asl_path_check("$.a.b[0]['c d']", BATON_ASL_PATH_REFERENCE, why,
+                               sizeof(why)) == BATON_OK,
           "reference path refused: %s", why);
 }
 
@@ -301,12 +302,13 @@ static json_t *set(const char *doc, const char *path, const char *value) {
 
 static void test_path_set(void) {
     /* spec, "Input and Output Processing": ResultPath examples */
-    CHECK_JSON(set("{\"master\": {\"detail\": [1, 2, 3]}}", "$.master.detail",
-                   "6"),
-               "{\"master\": {\"detail\": 6}}");
-    CHECK_JSON(set("{\"master\": {\"detail\": [1, 2, 3]}}",
-                   "$.master.result.sum", "6"),
-               "{\"master\": {\"detail\": [1, 2, 3], \"result\": {\"sum\": 6}}}");
+    CHECK_JSON(
+        set("{\"master\": {\"detail\": [1, 2, 3]}}", "$.master.detail", "6"),
+        "{\"master\": {\"detail\": 6}}");
+    CHECK_JSON(
+        set("{\"master\": {\"detail\": [1, 2, 3]}}", "$.master.result.sum",
+            "6"),
+        "{\"master\": {\"detail\": [1, 2, 3], \"result\": {\"sum\": 6}}}");
     CHECK_JSON(set("{\"a\": 1}", "$.b.greeting", "\"Hi!\""),
                "{\"a\": 1, \"b\": {\"greeting\": \"Hi!\"}}");
     CHECK_JSON(set("{\"a\": 1}", "$", "[1]"), "[1]");
@@ -424,24 +426,25 @@ static void test_template_nested_arrays(void) {
 }
 
 static void test_context_object(void) {
-    baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\","
-        " \"Parameters\": {\"id.$\": \"$$.Execution.Id\", \"name.$\":"
-        " \"$$.Execution.Name\", \"input.$\": \"$$.Execution.Input.q\","
-        " \"start.$\": \"$$.Execution.StartTime\", \"entered.$\":"
-        " \"$$.State.EnteredTime\", \"state.$\": \"$$.State.Name\","
-        " \"retries.$\": \"$$.State.RetryCount\", \"sm.$\":"
-        " \"$$.StateMachine.Name\"}, \"End\": true}}}");
+    baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\","
+             " \"Parameters\": {\"id.$\": \"$$.Execution.Id\", \"name.$\":"
+             " \"$$.Execution.Name\", \"input.$\": \"$$.Execution.Input.q\","
+             " \"start.$\": \"$$.Execution.StartTime\", \"entered.$\":"
+             " \"$$.State.EnteredTime\", \"state.$\": \"$$.State.Name\","
+             " \"retries.$\": \"$$.State.RetryCount\", \"sm.$\":"
+             " \"$$.StateMachine.Name\"}, \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     if (!def) return;
     ctx.execution_input = J("{\"q\": \"hello\"}");
     ctx.retry_count = 2;
     CHECK(run(def, NULL, J("{}"), &ctx, &s) == BATON_OK, "run");
-    CHECK_JSON(s.output, "{\"id\": \"wf-1\", \"name\": \"wf-1\", \"input\":"
-                         " \"hello\", \"start\": \"2023-11-14T22:13:20.000Z\","
-                         " \"entered\": \"2023-11-14T22:13:21.000Z\", \"state\":"
-                         " \"P\", \"retries\": 2, \"sm\": \"demo\"}");
+    CHECK_JSON(s.output,
+               "{\"id\": \"wf-1\", \"name\": \"wf-1\", \"input\":"
+               " \"hello\", \"start\": \"2023-11-14T22:13:20.000Z\","
+               " \"entered\": \"2023-11-14T22:13:21.000Z\", \"state\":"
+               " \"P\", \"retries\": 2, \"sm\": \"demo\"}");
     baton_asl_stop_clear(&s);
 }
 
@@ -457,12 +460,12 @@ static void test_null_paths(void) {
         "\"C\": {\"Type\": \"Pass\", \"OutputPath\": null, \"Next\": \"D\"},"
         "\"D\": {\"Type\": \"Pass\", \"Result\": {\"r\": 1}, \"OutputPath\":"
         " \"$.r\", \"End\": true}}}");
-    baton_asl_def_t *def2 = LOAD(
-        "{\"StartAt\": \"A\", \"States\": {"
-        "\"A\": {\"Type\": \"Pass\", \"InputPath\": null, \"ResultPath\":"
-        " \"$.seen\", \"Next\": \"B\"},"
-        "\"B\": {\"Type\": \"Pass\", \"Result\": 42, \"ResultPath\": null,"
-        " \"End\": true}}}");
+    baton_asl_def_t *def2 =
+        LOAD("{\"StartAt\": \"A\", \"States\": {"
+             "\"A\": {\"Type\": \"Pass\", \"InputPath\": null, \"ResultPath\":"
+             " \"$.seen\", \"Next\": \"B\"},"
+             "\"B\": {\"Type\": \"Pass\", \"Result\": 42, \"ResultPath\": null,"
+             " \"End\": true}}}");
     baton_asl_def_t *def3 = LOAD(
         "{\"StartAt\": \"C\", \"States\": {"
         "\"C\": {\"Type\": \"Pass\", \"OutputPath\": null, \"End\": true}}}");
@@ -503,8 +506,9 @@ static void test_result_selector(void) {
           "complete: %s", err);
     CHECK(n.kind == BATON_ASL_NEXT_STATE, "kind %d", n.kind);
     CHECK_STR(n.next_state, "Done");
-    CHECK_JSON(n.output, "{\"ClusterId\": \"AKIAIOSFODNN7EXAMPLE\","
-                         " \"ResourceType\": \"elasticmapreduce\", \"Const\": 1}");
+    CHECK_JSON(n.output,
+               "{\"ClusterId\": \"AKIAIOSFODNN7EXAMPLE\","
+               " \"ResourceType\": \"elasticmapreduce\", \"Const\": 1}");
     baton_asl_next_clear(&n);
 }
 
@@ -518,13 +522,13 @@ static void test_dataflow_errors_and_catch(void) {
         " \"ErrorEquals\": [\"States.Runtime\"], \"ResultPath\": \"$.err\","
         " \"Next\": \"Recover\"}], \"End\": true},"
         "\"Recover\": {\"Type\": \"Pass\", \"End\": true}}}");
-    baton_asl_def_t *nocatch = LOAD(
-        "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\","
-        " \"InputPath\": \"$.nope\", \"End\": true}}}");
-    baton_asl_def_t *rp = LOAD(
-        "{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\","
-        " \"Resource\": \"baton:activity:x\", \"ResultPath\": \"$.r\","
-        " \"End\": true}}}");
+    baton_asl_def_t *nocatch =
+        LOAD("{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\","
+             " \"InputPath\": \"$.nope\", \"End\": true}}}");
+    baton_asl_def_t *rp =
+        LOAD("{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\","
+             " \"Resource\": \"baton:activity:x\", \"ResultPath\": \"$.r\","
+             " \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     baton_asl_next_t n;
@@ -592,8 +596,8 @@ static void test_intrinsics_spec_examples(void) {
                "{\"inputArray\": [1,2,3,4,5,6,7,8,9]}", "9");
     CHECK_EXPR("States.ArrayUnique($.inputArray)",
                "{\"inputArray\": [1,2,3,3,3,3,3,3,4]}", "[1,2,3,4]");
-    CHECK_EXPR("States.Base64Encode($.input)", "{\"input\": \"Data to encode\"}",
-               "\"RGF0YSB0byBlbmNvZGU=\"");
+    CHECK_EXPR("States.Base64Encode($.input)",
+               "{\"input\": \"Data to encode\"}", "\"RGF0YSB0byBlbmNvZGU=\"");
     CHECK_EXPR("States.Base64Decode($.base64)",
                "{\"base64\": \"RGF0YSB0byBlbmNvZGU=\"}", "\"Data to encode\"");
     CHECK_EXPR("States.Hash($.Data, $.Algorithm)",
@@ -622,12 +626,12 @@ static void test_intrinsics_more(void) {
                "\"{} x \\\\ true\"");
     CHECK_EXPR("States.Format('{} {} {}', 1.5, null, -3)", "{}",
                "\"1.5 null -3\"");
-    CHECK_EXPR("States.Format('no placeholders')", "{}",
-               "\"no placeholders\"");
+    CHECK_EXPR("States.Format('no placeholders')", "{}", "\"no placeholders\"");
     CHECK_EXPR("States.Hash('input data', 'MD5')", "{}",
                "\"812f45842bc6d66ee14572ce20db8e86\"");
-    CHECK_EXPR("States.Hash('input data', 'SHA-256')", "{}",
-               "\"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3\"");
+    CHECK_EXPR(
+        "States.Hash('input data', 'SHA-256')", "{}",
+        "\"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3\"");
     CHECK_EXPR("States.ArrayRange(5, 1, -2)", "{}", "[5, 3, 1]");
     CHECK_EXPR("States.ArrayRange(1, 5, -1)", "{}", "[]");
     CHECK_EXPR("States.ArrayGetItem(States.Array(1, 2), 1.2)", "{}", "2");
@@ -642,16 +646,17 @@ static void test_intrinsics_more(void) {
                "{\"a\": [{\"k\": [1]}], \"b\": {\"k\": [1]}}", "true");
     CHECK_EXPR("States.Base64Decode('YQ')", "{}", "\"a\"");
     CHECK_EXPR("States.StringToJson('[1, \"x\"]')", "{}", "[1, \"x\"]");
-    CHECK_EXPR("States.Format('{}.{}', States.ArrayGetItem(States.StringSplit("
-               "States.ArrayGetItem(States.StringSplit($.Arn, '/'), 2), '.'),"
-               " 0), States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
-               "States.StringSplit($.Arn, '/'), 2), '.'), 1))",
-               "{\"Arn\": \"arn:aws:imagebuilder:us-east-1:1:image-recipe/r/"
-               "1.0.2\"}",
-               "\"1.0\"");
+    CHECK_EXPR(
+        "States.Format('{}.{}', States.ArrayGetItem(States.StringSplit("
+        "States.ArrayGetItem(States.StringSplit($.Arn, '/'), 2), '.'),"
+        " 0), States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
+        "States.StringSplit($.Arn, '/'), 2), '.'), 1))",
+        "{\"Arn\": \"arn:aws:imagebuilder:us-east-1:1:image-recipe/r/"
+        "1.0.2\"}",
+        "\"1.0\"");
     CHECK_EXPR("States.Format('{}', $$.StateMachine.Name)", "{}", "\"demo\"");
-    CHECK_EXPR("States.Array($['a b'], $.c[0])",
-               "{\"a b\": 1, \"c\": [2]}", "[1, 2]");
+    CHECK_EXPR("States.Array($['a b'], $.c[0])", "{\"a b\": 1, \"c\": [2]}",
+               "[1, 2]");
 }
 
 static void test_intrinsics_failures(void) {
@@ -731,8 +736,8 @@ static void test_determinism(void) {
     json_t *u1 = eval_expr("States.UUID()", in, 42, &f);
     json_t *u2 = eval_expr("States.UUID()", in, 42, &f);
     json_t *u3 = eval_expr("States.UUID()", in, 43, &f);
-    json_t *two = eval_expr("States.Array(States.UUID(), States.UUID())", in,
-                            42, &f);
+    json_t *two =
+        eval_expr("States.Array(States.UUID(), States.UUID())", in, 42, &f);
     json_t *r1 = eval_expr("States.MathRandom($.start, $.end)", in, 42, &f);
     json_t *r2 = eval_expr("States.MathRandom($.start, $.end)", in, 42, &f);
     json_t *s1 = eval_expr("States.MathRandom(1, 1000000, 99)", in, 1, &f);
@@ -761,12 +766,13 @@ static void test_determinism(void) {
 
 static void test_uuid_in_run_is_per_state(void) {
     /* two states draw different UUIDs; rerunning draws the same ones */
-    baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"A\", \"States\": {"
-        "\"A\": {\"Type\": \"Pass\", \"Parameters\": {\"u.$\": \"States.UUID()\"},"
-        " \"ResultPath\": \"$.a\", \"Next\": \"B\"},"
-        "\"B\": {\"Type\": \"Pass\", \"Parameters\": {\"u.$\": \"States.UUID()\"},"
-        " \"ResultPath\": \"$.b\", \"End\": true}}}");
+    baton_asl_def_t *def = LOAD("{\"StartAt\": \"A\", \"States\": {"
+                                "\"A\": {\"Type\": \"Pass\", \"Parameters\": "
+                                "{\"u.$\": \"States.UUID()\"},"
+                                " \"ResultPath\": \"$.a\", \"Next\": \"B\"},"
+                                "\"B\": {\"Type\": \"Pass\", \"Parameters\": "
+                                "{\"u.$\": \"States.UUID()\"},"
+                                " \"ResultPath\": \"$.b\", \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(5);
     baton_asl_stop_t s1, s2;
     if (!def) return;
@@ -790,11 +796,12 @@ static const char *choose(const char *rules, const char *input) {
     baton_asl_def_t *def;
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
-    snprintf(text, sizeof(text),
-             "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
-             " \"Choices\": %s, \"Default\": \"No\"},"
-             " \"Yes\": {\"Type\": \"Succeed\"}, \"No\": {\"Type\": \"Succeed\"}}}",
-             rules);
+    snprintf(
+        text, sizeof(text),
+        "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
+        " \"Choices\": %s, \"Default\": \"No\"},"
+        " \"Yes\": {\"Type\": \"Succeed\"}, \"No\": {\"Type\": \"Succeed\"}}}",
+        rules);
     def = LOAD(text);
     if (!def) return "(refused)";
     if (run(def, NULL, J(input), &ctx, &s) != BATON_OK) return "(error)";
@@ -809,12 +816,12 @@ static const char *test1(const char *var, const char *op, const char *value,
                          const char *input) {
     char rules[1024];
     snprintf(rules, sizeof(rules),
-             "[{\"Variable\": \"%s\", \"%s\": %s, \"Next\": \"Yes\"}]", var,
-             op, value);
+             "[{\"Variable\": \"%s\", \"%s\": %s, \"Next\": \"Yes\"}]", var, op,
+             value);
     return choose(rules, input);
 }
 
-#define CHECK_CHOICE(var, op, value, input, want)                            \
+#define CHECK_CHOICE(var, op, value, input, want)                              \
     check_str(__LINE__, test1((var), (op), (value), (input)), (want))
 
 static void test_spec_choice_example(void) {
@@ -842,11 +849,13 @@ static void test_spec_choice_example(void) {
         {"{\"type\": \"Private\", \"value\": 22}", "ValueInTwenties"},
         {"{\"type\": \"Public\", \"value\": 22}", "Public"},
         {"{\"type\": \"Private\", \"value\": 35, \"rating\": 5,"
-         " \"auditThreshold\": 3}", "StartAudit"},
+         " \"auditThreshold\": 3}",
+         "StartAudit"},
         {"{\"type\": \"Private\", \"rating\": 1, \"auditThreshold\": 3}",
          "RecordEvent"},
         {"{\"type\": \"Private\", \"value\": \"22\", \"rating\": 1,"
-         " \"auditThreshold\": 3}", "RecordEvent"},
+         " \"auditThreshold\": 3}",
+         "RecordEvent"},
     };
     baton_asl_ctx_t ctx = ctx_make(1);
     size_t i;
@@ -886,21 +895,23 @@ static void test_choice_operators(void) {
     CHECK_CHOICE("$.b", "BooleanEquals", "true", in, "Yes");
     CHECK_CHOICE("$.b", "BooleanEquals", "false", in, "No");
     CHECK_CHOICE("$.b", "BooleanEqualsPath", "\"$.b\"", in, "Yes");
-    CHECK_CHOICE("$.t", "TimestampEquals", "\"2016-03-14T01:59:00Z\"", in, "Yes");
+    CHECK_CHOICE("$.t", "TimestampEquals", "\"2016-03-14T01:59:00Z\"", in,
+                 "Yes");
     CHECK_CHOICE("$.t", "TimestampEqualsPath", "\"$.t2\"", in, "Yes");
-    CHECK_CHOICE("$.t", "TimestampLessThan", "\"2016-03-14T01:59:00.001Z\"",
-                 in, "Yes");
+    CHECK_CHOICE("$.t", "TimestampLessThan", "\"2016-03-14T01:59:00.001Z\"", in,
+                 "Yes");
     CHECK_CHOICE("$.t", "TimestampGreaterThan", "\"2016-03-14T01:58:59Z\"", in,
                  "Yes");
     CHECK_CHOICE("$.t", "TimestampLessThanEquals", "\"2016-03-14T01:59:00Z\"",
                  in, "Yes");
-    CHECK_CHOICE("$.t", "TimestampGreaterThanEquals", "\"2017-01-01T00:00:00Z\"",
-                 in, "No");
+    CHECK_CHOICE("$.t", "TimestampGreaterThanEquals",
+                 "\"2017-01-01T00:00:00Z\"", in, "No");
     CHECK_CHOICE("$.t", "StringEquals", "\"2016-03-14T01:59:00Z\"", in, "Yes");
     /* wrong types compare false, not an error */
     CHECK_CHOICE("$.n", "StringEquals", "\"5\"", in, "No");
     CHECK_CHOICE("$.s", "NumericEquals", "5", in, "No");
-    CHECK_CHOICE("$.s", "TimestampEquals", "\"2016-03-14T01:59:00Z\"", in, "No");
+    CHECK_CHOICE("$.s", "TimestampEquals", "\"2016-03-14T01:59:00Z\"", in,
+                 "No");
     CHECK_CHOICE("$.z", "BooleanEquals", "false", in, "No");
 }
 
@@ -959,11 +970,12 @@ static void test_choice_boolean_and_default(void) {
                      " \"Next\": \"Yes\"}]",
                      in),
               "Yes");
-    CHECK_STR(choose("[{\"And\": [{\"Variable\": \"$.a\", \"NumericEquals\": 1},"
-                     " {\"Not\": {\"Variable\": \"$.b\", \"NumericEquals\": 2}}],"
-                     " \"Next\": \"Yes\"}]",
-                     in),
-              "No");
+    CHECK_STR(
+        choose("[{\"And\": [{\"Variable\": \"$.a\", \"NumericEquals\": 1},"
+               " {\"Not\": {\"Variable\": \"$.b\", \"NumericEquals\": 2}}],"
+               " \"Next\": \"Yes\"}]",
+               in),
+        "No");
     /* Or stops at the first true rule: the missing path is never read */
     CHECK_STR(choose("[{\"Or\": [{\"Variable\": \"$.a\", \"NumericEquals\": 1},"
                      " {\"Variable\": \"$.nope\", \"NumericEquals\": 2}],"
@@ -1011,11 +1023,12 @@ static baton_asl_def_t *retry_def(const char *retry, const char *catch) {
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
                  ", %s: {\"Type\": \"Succeed\"}", quoted);
     }
-    snprintf(text, sizeof(text),
-             "{\"StartAt\": \"X\", \"States\": {\"X\": {\"Type\": \"Task\","
-             " \"Resource\": \"baton:activity:x\", \"Retry\": %s, \"Catch\": %s,"
-             " \"Next\": \"Y\"}, \"Y\": {\"Type\": \"Succeed\"}%s}}",
-             retry, catch, extra);
+    snprintf(
+        text, sizeof(text),
+        "{\"StartAt\": \"X\", \"States\": {\"X\": {\"Type\": \"Task\","
+        " \"Resource\": \"baton:activity:x\", \"Retry\": %s, \"Catch\": %s,"
+        " \"Next\": \"Y\"}, \"Y\": {\"Type\": \"Succeed\"}%s}}",
+        retry, catch, extra);
     return LOAD(text);
 }
 
@@ -1023,14 +1036,15 @@ static baton_asl_def_t *retry_def(const char *retry, const char *catch) {
 static baton_asl_next_kind_t fail_once(const baton_asl_def_t *def,
                                        const char *error, int32_t attempt,
                                        int64_t hint, uint64_t seed,
-                                       int64_t *delay, baton_asl_next_t *keep_n) {
+                                       int64_t *delay,
+                                       baton_asl_next_t *keep_n) {
     baton_asl_ctx_t ctx = ctx_make(seed);
     baton_asl_next_t n;
     char err[256];
     baton_asl_next_kind_t k;
     if (baton_asl_task_fail(def, "X", J("{\"in\": 1}"), error, "because",
-                            attempt, hint, &ctx, &n, err, sizeof(err)) !=
-        BATON_OK)
+                            attempt, hint, &ctx, &n, err,
+                            sizeof(err)) != BATON_OK)
         return 0;
     k = n.kind;
     if (delay) *delay = n.delay_ms;
@@ -1046,7 +1060,8 @@ static void test_spec_retry_examples(void) {
      * MaxDelaySeconds 4, the second after 4 */
     baton_asl_def_t *a = retry_def(
         "[{\"ErrorEquals\": [\"States.Timeout\"], \"IntervalSeconds\": 3,"
-        " \"MaxAttempts\": 2, \"BackoffRate\": 2.0}]", "[]");
+        " \"MaxAttempts\": 2, \"BackoffRate\": 2.0}]",
+        "[]");
     baton_asl_def_t *b = retry_def(
         "[{\"ErrorEquals\": [\"States.Timeout\"], \"IntervalSeconds\": 3,"
         " \"MaxAttempts\": 2, \"BackoffRate\": 2.0, \"MaxDelaySeconds\": 4}]",
@@ -1054,15 +1069,18 @@ static void test_spec_retry_examples(void) {
     /* spec: retry any error except States.Timeout, default parameters */
     baton_asl_def_t *c = retry_def(
         "[{\"ErrorEquals\": [\"States.Timeout\"], \"MaxAttempts\": 0},"
-        " {\"ErrorEquals\": [\"States.ALL\"]}]", "[]");
+        " {\"ErrorEquals\": [\"States.ALL\"]}]",
+        "[]");
     baton_asl_next_t n;
     int64_t d = -1;
     if (!a || !b || !c) return;
     CHECK(fail_once(a, "States.Timeout", 1, 0, 1, &d, NULL) ==
-                  BATON_ASL_NEXT_RETRY && d == 3000,
+                  BATON_ASL_NEXT_RETRY &&
+              d == 3000,
           "first retry after 3 s, got %lld", (long long)d);
     CHECK(fail_once(a, "States.Timeout", 2, 0, 1, &d, NULL) ==
-                  BATON_ASL_NEXT_RETRY && d == 6000,
+                  BATON_ASL_NEXT_RETRY &&
+              d == 6000,
           "second retry after 6 s, got %lld", (long long)d);
     CHECK(fail_once(a, "States.Timeout", 3, 0, 1, &d, &n) ==
               BATON_ASL_NEXT_FAIL,
@@ -1073,7 +1091,8 @@ static void test_spec_retry_examples(void) {
     CHECK(fail_once(a, "Other", 1, 0, 1, &d, NULL) == BATON_ASL_NEXT_FAIL,
           "unmatched error is not retried");
     CHECK(fail_once(b, "States.Timeout", 2, 0, 1, &d, NULL) ==
-                  BATON_ASL_NEXT_RETRY && d == 4000,
+                  BATON_ASL_NEXT_RETRY &&
+              d == 4000,
           "capped at 4 s, got %lld", (long long)d);
     CHECK(fail_once(c, "States.Timeout", 1, 0, 1, &d, NULL) ==
               BATON_ASL_NEXT_FAIL,
@@ -1086,8 +1105,8 @@ static void test_spec_retry_examples(void) {
           "default backoff 2.0, got %lld", (long long)d);
     CHECK(fail_once(c, "Boom", 4, 0, 1, &d, NULL) == BATON_ASL_NEXT_FAIL,
           "default MaxAttempts 3");
-    CHECK(fail_once(c, "Boom", 1, 30000, 1, &d, NULL) ==
-                  BATON_ASL_NEXT_RETRY && d == 30000,
+    CHECK(fail_once(c, "Boom", 1, 30000, 1, &d, NULL) == BATON_ASL_NEXT_RETRY &&
+              d == 30000,
           "a longer retry_after hint wins, got %lld", (long long)d);
 }
 
@@ -1099,7 +1118,8 @@ static void test_spec_complex_retry(void) {
         " \"BackoffRate\": 2, \"MaxAttempts\": 2},"
         " {\"ErrorEquals\": [\"ErrorC\"], \"IntervalSeconds\": 5}]",
         "[{\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"Z\"}]");
-    static const char *const errors[] = {"ErrorA", "ErrorB", "ErrorC", "ErrorB"};
+    static const char *const errors[] = {"ErrorA", "ErrorB", "ErrorC",
+                                         "ErrorB"};
     static const int64_t waits[] = {1000, 2000, 5000};
     baton_asl_ctx_t ctx = ctx_make(1);
     int32_t counts[2] = {0, 0};
@@ -1108,8 +1128,8 @@ static void test_spec_complex_retry(void) {
     if (!def) return;
     for (i = 0; i < 4; i++) {
         baton_asl_next_t n;
-        CHECK(baton_asl_task_fail_per_retrier(def, "X", J("{}"), errors[i],
-                                              "c", counts, 2, 0, &ctx, &n, err,
+        CHECK(baton_asl_task_fail_per_retrier(def, "X", J("{}"), errors[i], "c",
+                                              counts, 2, 0, &ctx, &n, err,
                                               sizeof(err)) == BATON_OK,
               "task_fail: %s", err);
         if (i < 3) {
@@ -1131,9 +1151,10 @@ static void test_spec_catch_example(void) {
      * error output at $.error-info; anything else -> EndMachine with the
      * error output alone */
     baton_asl_def_t *def = retry_def(
-        "[]", "[{\"ErrorEquals\": [\"java.lang.Exception\"], \"ResultPath\":"
-              " \"$.error-info\", \"Next\": \"RecoveryState\"},"
-              " {\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"EndMachine\"}]");
+        "[]",
+        "[{\"ErrorEquals\": [\"java.lang.Exception\"], \"ResultPath\":"
+        " \"$.error-info\", \"Next\": \"RecoveryState\"},"
+        " {\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"EndMachine\"}]");
     baton_asl_next_t n;
     if (!def) return;
     CHECK(fail_once(def, "java.lang.Exception", 1, 0, 1, NULL, &n) ==
@@ -1167,15 +1188,15 @@ static void test_error_name_matching(void) {
               BATON_ASL_NEXT_STATE,
           "States.Timeout catches a heartbeat timeout");
     baton_asl_next_clear(&n);
-    CHECK(fail_once(def, "MyError", 2, 0, 1, NULL, NULL) ==
-              BATON_ASL_NEXT_FAIL,
+    CHECK(fail_once(def, "MyError", 2, 0, 1, NULL, NULL) == BATON_ASL_NEXT_FAIL,
           "retries exhausted, no catcher");
 }
 
 static void test_jitter(void) {
     baton_asl_def_t *def = retry_def(
         "[{\"ErrorEquals\": [\"States.ALL\"], \"IntervalSeconds\": 10,"
-        " \"MaxAttempts\": 5, \"JitterStrategy\": \"FULL\"}]", "[]");
+        " \"MaxAttempts\": 5, \"JitterStrategy\": \"FULL\"}]",
+        "[]");
     int64_t d1 = -1, d2 = -2, d3;
     int seed, varied = 0;
     if (!def) return;
@@ -1209,9 +1230,9 @@ static void test_catch_in_complete(void) {
           "complete: %s", err);
     CHECK(n.kind == BATON_ASL_NEXT_STATE, "kind %d", n.kind);
     CHECK_STR(n.next_state, "F");
-    CHECK(n.output && !strcmp(json_string_value(json_object_get(n.output,
-                                                                "Error")),
-                              "States.IntrinsicFailure"),
+    CHECK(n.output &&
+              !strcmp(json_string_value(json_object_get(n.output, "Error")),
+                      "States.IntrinsicFailure"),
           "error output");
     baton_asl_next_clear(&n);
     CHECK(baton_asl_task_complete(def, "F", J("{}"), J("{}"), &ctx, &n, err,
@@ -1259,8 +1280,7 @@ static void test_task_resources(void) {
     baton_asl_stop_clear(&s);
     baton_asl_next_clear(&n);
     /* a TimeoutSecondsPath that selects nothing is a runtime error */
-    CHECK(run(def, NULL, J("{\"topic\": \"k\"}"), &ctx, &s) == BATON_OK,
-          "run");
+    CHECK(run(def, NULL, J("{\"topic\": \"k\"}"), &ctx, &s) == BATON_OK, "run");
     CHECK(s.kind == BATON_ASL_STOP_FAIL && s.error &&
               !strcmp(s.error, "States.Runtime"),
           "kind %d", s.kind);
@@ -1273,12 +1293,14 @@ static void test_wait(void) {
         "\"W1\": {\"Type\": \"Wait\", \"Seconds\": 10, \"Next\": \"W2\"},"
         "\"W2\": {\"Type\": \"Wait\", \"Timestamp\": \"2016-03-14T01:59:00Z\","
         " \"Next\": \"W3\"},"
-        "\"W3\": {\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"Next\": \"W4\"},"
+        "\"W3\": {\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"Next\": "
+        "\"W4\"},"
         "\"W4\": {\"Type\": \"Wait\", \"TimestampPath\": \"$.expirydate\","
         " \"OutputPath\": \"$.s\", \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
-    json_t *in = J("{\"s\": 5, \"expirydate\": \"2016-03-14T01:59:00.250+02:00\"}");
+    json_t *in =
+        J("{\"s\": 5, \"expirydate\": \"2016-03-14T01:59:00.250+02:00\"}");
     if (!def) return;
     CHECK(run(def, NULL, in, &ctx, &s) == BATON_OK, "run");
     CHECK(s.kind == BATON_ASL_STOP_WAIT, "kind %d", s.kind);
@@ -1331,23 +1353,25 @@ static void test_fail_state(void) {
     CHECK_STR(s.error, "E1");
     CHECK_STR(s.cause, "code 7");
     baton_asl_stop_clear(&s);
-    def = LOAD("{\"StartAt\": \"H\", \"States\": {\"H\": {\"Type\": \"Fail\"}}}");
+    def =
+        LOAD("{\"StartAt\": \"H\", \"States\": {\"H\": {\"Type\": \"Fail\"}}}");
     if (!def) return;
     CHECK(run(def, NULL, J("{}"), &ctx, &s) == BATON_OK, "run");
-    CHECK(s.kind == BATON_ASL_STOP_FAIL && s.error && s.cause &&
-              !s.error[0] && !s.cause[0],
+    CHECK(s.kind == BATON_ASL_STOP_FAIL && s.error && s.cause && !s.error[0] &&
+              !s.cause[0],
           "no Error/Cause: empty strings");
     baton_asl_stop_clear(&s);
 }
 
 static void test_loop_guard(void) {
-    baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"Inc\", \"States\": {"
-        "\"Inc\": {\"Type\": \"Pass\", \"Parameters\": {\"n.$\":"
-        " \"States.MathAdd($.n, 1)\"}, \"Next\": \"Check\"},"
-        "\"Check\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\": \"$.n\","
-        " \"NumericLessThan\": 100000, \"Next\": \"Inc\"}], \"Default\":"
-        " \"Done\"}, \"Done\": {\"Type\": \"Succeed\"}}}");
+    baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"Inc\", \"States\": {"
+             "\"Inc\": {\"Type\": \"Pass\", \"Parameters\": {\"n.$\":"
+             " \"States.MathAdd($.n, 1)\"}, \"Next\": \"Check\"},"
+             "\"Check\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\": "
+             "\"$.n\","
+             " \"NumericLessThan\": 100000, \"Next\": \"Inc\"}], \"Default\":"
+             " \"Done\"}, \"Done\": {\"Type\": \"Succeed\"}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     if (!def) return;
@@ -1459,17 +1483,19 @@ static void test_validation_messages(void) {
                  " \"Retry\": [{\"ErrorEquals\": [\"States.ALL\"]},"
                  " {\"ErrorEquals\": [\"E\"]}], \"End\": true}",
                  "state 'X': Retry[0]: States.ALL must be in the last retrier");
-    REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
-                 " \"Catch\": [{\"ErrorEquals\": [\"States.ALL\", \"E\"],"
-                 " \"Next\": \"End\"}], \"End\": true}",
-                 "state 'X': Catch[0]: States.ALL must be alone in ErrorEquals");
+    REFUSE_STATE(
+        "{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
+        " \"Catch\": [{\"ErrorEquals\": [\"States.ALL\", \"E\"],"
+        " \"Next\": \"End\"}], \"End\": true}",
+        "state 'X': Catch[0]: States.ALL must be alone in ErrorEquals");
     REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
                  " \"Retry\": [{\"ErrorEquals\": []}], \"End\": true}",
                  "Retry[0]: ErrorEquals must be a non-empty array");
-    REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
-                 " \"Retry\": [{\"ErrorEquals\": [\"E\"], \"BackoffRate\": 0.5}],"
-                 " \"End\": true}",
-                 "Retry[0]: BackoffRate must be a number >= 1.0");
+    REFUSE_STATE(
+        "{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
+        " \"Retry\": [{\"ErrorEquals\": [\"E\"], \"BackoffRate\": 0.5}],"
+        " \"End\": true}",
+        "Retry[0]: BackoffRate must be a number >= 1.0");
     REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
                  " \"Retry\": [{\"ErrorEquals\": [\"E\"], \"Foo\": 1}],"
                  " \"End\": true}",
@@ -1519,10 +1545,11 @@ static void test_validation_messages(void) {
                  "\"Variable\": \"$.a\", \"IsNull\": true, \"Next\": \"End\"}],"
                  " \"Next\": \"End\"}]}",
                  "Choices[0].And[0]: Next is only allowed in a top-level rule");
-    REFUSE_STATE("{\"Type\": \"Choice\", \"Choices\": [{\"Not\": {"
-                 "\"Variable\": \"$.a\", \"TimestampEquals\": \"yesterday\"},"
-                 " \"Next\": \"End\"}]}",
-                 "Choices[0].Not: TimestampEquals must be an RFC 3339 timestamp");
+    REFUSE_STATE(
+        "{\"Type\": \"Choice\", \"Choices\": [{\"Not\": {"
+        "\"Variable\": \"$.a\", \"TimestampEquals\": \"yesterday\"},"
+        " \"Next\": \"End\"}]}",
+        "Choices[0].Not: TimestampEquals must be an RFC 3339 timestamp");
     REFUSE_STATE("{\"Type\": \"Choice\", \"Choices\": [{\"Variable\": \"$.a\","
                  " \"StringMatches\": \"a\\\\b\", \"Next\": \"End\"}]}",
                  "Choices[0]: open escape in StringMatches");
@@ -1589,16 +1616,20 @@ static void test_validation_accepts(void) {
     baton_asl_def_t *def = LOAD(
         "{\"Comment\": \"all fields\", \"StartAt\": \"T\", \"States\": {"
         "\"T\": {\"Type\": \"Task\", \"Comment\": \"c\", \"Resource\":"
-        " \"baton:activity:q.1/type-2\", \"InputPath\": \"$.a\", \"OutputPath\":"
+        " \"baton:activity:q.1/type-2\", \"InputPath\": \"$.a\", "
+        "\"OutputPath\":"
         " \"$\", \"Parameters\": {\"x.$\": \"$.y\", \"z.$\": \"States.UUID()\","
-        " \"c.$\": \"$$.Execution.Input\"}, \"ResultSelector\": {\"r.$\": \"$\"},"
+        " \"c.$\": \"$$.Execution.Input\"}, \"ResultSelector\": {\"r.$\": "
+        "\"$\"},"
         " \"ResultPath\": \"$.out\", \"Retry\": [{\"ErrorEquals\": [\"E\"],"
         " \"IntervalSeconds\": 2, \"MaxAttempts\": 0, \"BackoffRate\": 1,"
         " \"MaxDelaySeconds\": 9, \"JitterStrategy\": \"NONE\", \"Comment\":"
         " \"r\"}], \"Catch\": [{\"ErrorEquals\": [\"States.ALL\"], \"Next\":"
-        " \"F\", \"ResultPath\": null, \"Comment\": \"k\"}], \"TimeoutSeconds\":"
+        " \"F\", \"ResultPath\": null, \"Comment\": \"k\"}], "
+        "\"TimeoutSeconds\":"
         " 60, \"HeartbeatSecondsPath\": \"$.hb\", \"Next\": \"P\"},"
-        "\"P\": {\"Type\": \"Pass\", \"Result\": [1], \"ResultPath\": \"$.r[0]\","
+        "\"P\": {\"Type\": \"Pass\", \"Result\": [1], \"ResultPath\": "
+        "\"$.r[0]\","
         " \"Next\": \"C\"},"
         "\"C\": {\"Type\": \"Choice\", \"InputPath\": null, \"OutputPath\":"
         " null, \"Choices\": [{\"Comment\": \"rule\", \"Variable\": \"$.v\","
@@ -1618,8 +1649,8 @@ static char *read_workflow(const char *name) {
     char path[1024], err[256];
     const char *here = __FILE__, *cut = strstr(here, "tests/unit/test_asl.c");
     int root = cut ? (int)(cut - here) : 0;
-    snprintf(path, sizeof(path), "%.*sconfig/workflows/%s.asl.json", root,
-             here, name);
+    snprintf(path, sizeof(path), "%.*sconfig/workflows/%s.asl.json", root, here,
+             name);
     return baton_read_file(path, NULL, err, sizeof(err));
 }
 
@@ -1631,8 +1662,8 @@ static void test_workflow_research_lite(void) {
     baton_asl_next_t n;
     CHECK(text != NULL, "config/workflows/research-lite.asl.json not found");
     if (!text) return;
-    CHECK(baton_asl_def_parse("research-lite", text, &def, err,
-                              sizeof(err)) == BATON_OK,
+    CHECK(baton_asl_def_parse("research-lite", text, &def, err, sizeof(err)) ==
+              BATON_OK,
           "refused: %s", err);
     baton_free(text);
     if (!def) return;
@@ -1731,10 +1762,11 @@ static void test_workflow_steps3(void) {
 
 static void test_timestamps(void) {
     static const char *const bad[] = {
-        "2016-03-14t01:59:00Z", "2016-03-14T01:59:00z", "2016-03-14T01:59:00",
-        "2016-13-14T01:59:00Z", "2016-02-30T01:59:00Z", "2016-03-14T24:00:00Z",
-        "2016-03-14T01:59:00.Z", "2016-03-14T01:59:00+0200", "16-03-14T01:59:00Z",
-        "2016-03-14T01:59:00Zx"};
+        "2016-03-14t01:59:00Z",  "2016-03-14T01:59:00z",
+        "2016-03-14T01:59:00",   "2016-13-14T01:59:00Z",
+        "2016-02-30T01:59:00Z",  "2016-03-14T24:00:00Z",
+        "2016-03-14T01:59:00.Z", "2016-03-14T01:59:00+0200",
+        "16-03-14T01:59:00Z",    "2016-03-14T01:59:00Zx"};
     int64_t sec;
     int32_t ns;
     char buf[40];
@@ -1742,8 +1774,8 @@ static void test_timestamps(void) {
     CHECK(baton_asl_timestamp_parse("2016-03-14T01:59:00Z", &sec, &ns) == 0 &&
               sec == 1457920740 && ns == 0,
           "basic");
-    CHECK(baton_asl_timestamp_parse("2016-03-14T03:59:00.123456789+02:00",
-                                    &sec, &ns) == 0 &&
+    CHECK(baton_asl_timestamp_parse("2016-03-14T03:59:00.123456789+02:00", &sec,
+                                    &ns) == 0 &&
               sec == 1457920740 && ns == 123456789,
           "offset and fraction");
     CHECK(baton_asl_timestamp_parse("1969-12-31T23:59:59Z", &sec, &ns) == 0 &&
@@ -1752,8 +1784,8 @@ static void test_timestamps(void) {
     CHECK(baton_asl_timestamp_parse("2000-02-29T00:00:00Z", &sec, &ns) == 0,
           "leap day");
     for (i = 0; i < BATON_ARRAY_SIZE(bad); i++)
-        CHECK(baton_asl_timestamp_parse(bad[i], &sec, &ns) != 0,
-              "accepted %s", bad[i]);
+        CHECK(baton_asl_timestamp_parse(bad[i], &sec, &ns) != 0, "accepted %s",
+              bad[i]);
     CHECK_STR(baton_asl_timestamp_format(1457920740250LL, buf, sizeof(buf)),
               "2016-03-14T01:59:00.250Z");
     CHECK_STR(baton_asl_timestamp_format(-1, buf, sizeof(buf)),
