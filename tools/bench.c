@@ -960,6 +960,9 @@ static int bench_hop_topic_ensure(bench_t *b) {
                         BATON_WARN(SUBSYS, "creating %s: %s", b->hop_topic,
                                    rd_kafka_topic_result_error_string(tr[0]));
                     rd_kafka_event_destroy(ev);
+                } else {
+                    BATON_WARN(SUBSYS, "creating %s: no answer in %d ms",
+                               b->hop_topic, BENCH_META_TIMEOUT_MS);
                 }
                 rd_kafka_NewTopic_destroy(nt);
             } else {
@@ -1174,7 +1177,7 @@ static void bench_probe(bench_t *b) {
     int32_t nparts;
     char err[512];
 
-    if (!m) return;
+    if (!m || bench_stop) return;
     BATON_INFO(SUBSYS, "memory probe: %" PRId64 " workflows of %s", m,
                b->o.signal_type);
     if (!(b->redis = baton_redis_connect(baton_conf_get(b->conf, "redis.url"),

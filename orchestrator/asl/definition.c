@@ -50,32 +50,24 @@ static baton_err_t verr(vctx_t *v, const char *state, const char *fmt, ...) {
 
 /* ---- field tables ---------------------------------------------------- */
 
-static const char *const task_fields[] = {"Resource",
-                                          "InputPath",
-                                          "OutputPath",
-                                          "Parameters",
-                                          "ResultSelector",
-                                          "ResultPath",
-                                          "Retry",
-                                          "Catch",
-                                          "TimeoutSeconds",
-                                          "TimeoutSecondsPath",
-                                          "HeartbeatSeconds",
-                                          "HeartbeatSecondsPath",
-                                          "Next",
-                                          "End",
-                                          NULL};
+/* The fields each state type may have besides Type and Comment. */
+/* clang-format off */
+static const char *const task_fields[] = {
+    "Resource", "InputPath", "OutputPath", "Parameters", "ResultSelector",
+    "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath",
+    "HeartbeatSeconds", "HeartbeatSecondsPath", "Next", "End", NULL};
 static const char *const pass_fields[] = {
-    "InputPath", "OutputPath", "Parameters", "ResultPath",
-    "Result",    "Next",       "End",        NULL};
-static const char *const choice_fields[] = {"InputPath", "OutputPath",
-                                            "Choices", "Default", NULL};
+    "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Next",
+    "End", NULL};
+static const char *const choice_fields[] = {
+    "InputPath", "OutputPath", "Choices", "Default", NULL};
 static const char *const wait_fields[] = {
-    "InputPath",     "OutputPath", "Seconds", "Timestamp", "SecondsPath",
-    "TimestampPath", "Next",       "End",     NULL};
+    "InputPath", "OutputPath", "Seconds", "Timestamp", "SecondsPath",
+    "TimestampPath", "Next", "End", NULL};
 static const char *const succeed_fields[] = {"InputPath", "OutputPath", NULL};
-static const char *const fail_fields[] = {"Error", "Cause", "ErrorPath",
-                                          "CausePath", NULL};
+static const char *const fail_fields[] = {
+    "Error", "Cause", "ErrorPath", "CausePath", NULL};
+/* clang-format on */
 
 static const struct {
     const char *name;
@@ -267,31 +259,26 @@ bad:
 /* TimeoutSeconds / HeartbeatSeconds and their *Path forms. */
 static baton_err_t check_timeouts(vctx_t *v, baton_asl_state_t *st) {
     static const unsigned ref = BATON_ASL_PATH_REFERENCE;
+    const char *n = st->name;
+    json_t *o = st->obj;
     int64_t to = 0, hb = 0;
     baton_err_t err;
-    if ((err =
-             check_int(v, st->name, NULL, st->obj, "TimeoutSeconds", 1, &to)) ||
-        (err = check_int(v, st->name, NULL, st->obj, "HeartbeatSeconds", 1,
-                         &hb)) ||
-        (err =
-             check_path(v, st->name, st->obj, "TimeoutSecondsPath", ref, 0)) ||
-        (err =
-             check_path(v, st->name, st->obj, "HeartbeatSecondsPath", ref, 0)))
+    if ((err = check_int(v, n, NULL, o, "TimeoutSeconds", 1, &to)) ||
+        (err = check_int(v, n, NULL, o, "HeartbeatSeconds", 1, &hb)) ||
+        (err = check_path(v, n, o, "TimeoutSecondsPath", ref, 0)) ||
+        (err = check_path(v, n, o, "HeartbeatSecondsPath", ref, 0)))
         return err;
-    if (json_object_get(st->obj, "TimeoutSeconds") &&
-        json_object_get(st->obj, "TimeoutSecondsPath"))
-        return verr(v, st->name,
-                    "cannot have both TimeoutSeconds and "
-                    "TimeoutSecondsPath");
-    if (json_object_get(st->obj, "HeartbeatSeconds") &&
-        json_object_get(st->obj, "HeartbeatSecondsPath"))
-        return verr(v, st->name,
-                    "cannot have both HeartbeatSeconds and "
-                    "HeartbeatSecondsPath");
+    if (json_object_get(o, "TimeoutSeconds") &&
+        json_object_get(o, "TimeoutSecondsPath"))
+        return verr(v, n, "cannot have both TimeoutSeconds and "
+                          "TimeoutSecondsPath");
+    if (json_object_get(o, "HeartbeatSeconds") &&
+        json_object_get(o, "HeartbeatSecondsPath"))
+        return verr(v, n, "cannot have both HeartbeatSeconds and "
+                          "HeartbeatSecondsPath");
     if (to && hb && hb >= to)
-        return verr(v, st->name,
-                    "HeartbeatSeconds must be smaller than "
-                    "TimeoutSeconds");
+        return verr(v, n, "HeartbeatSeconds must be smaller than "
+                          "TimeoutSeconds");
     return BATON_OK;
 }
 

@@ -1042,6 +1042,7 @@ static baton_asl_next_kind_t fail_once(const baton_asl_def_t *def,
     baton_asl_next_t n;
     char err[256];
     baton_asl_next_kind_t k;
+    if (keep_n) memset(keep_n, 0, sizeof(*keep_n));
     if (baton_asl_task_fail(def, "X", J("{\"in\": 1}"), error, "because",
                             attempt, hint, &ctx, &n, err,
                             sizeof(err)) != BATON_OK)
