@@ -67,9 +67,28 @@
  * redis-start are done once the new redis-server answers PING.
  *
  * Measured on the build machine (2 vCPU, 1 broker, 5 topics x 8
- * partitions): start to stack file written ~15 ms, almost all of it
- * redis-server starting until it answers PING; the mock cluster and its
- * topics take under 2 ms.
+ * partitions, release build): start to stack file written 15-30 ms, most
+ * of it redis-server starting until it answers PING -- but about 1 s in
+ * roughly half of the starts.  The cause is the mock cluster: every
+ * rd_kafka_mock_* call (topic create here, broker-down and push-errors in
+ * the control channel) is an op its thread serves after poll(), and when
+ * the op's wakeup byte arrives between serving the op queue and draining
+ * the wakeup pipe it waits for the thread's next timer (up to 1 s).  Any
+ * one control command can therefore take up to a second; control.log says
+ * when it is done.
+ *
+ * Other things about the mock cluster (librdkafka 2.0.2) worth knowing:
+ *  - a group's first member waits 3 s for its assignment (the mock's
+ *    group.initial.rebalance.delay.ms), a member joining a stable group
+ *    session.timeout.ms - 1 s, and a member killed with -9 is replaced
+ *    after ~2 x session.timeout.ms (about 11 s with the 6 s set below);
+ *  - OffsetCommit is refused (REBALANCE_IN_PROGRESS) while the group is
+ *    joining or syncing, where a real broker accepts commits of the
+ *    current generation until the rejoin: a commit made in the rebalance
+ *    callback fails;
+ *  - the group protocol is the leader's first assignment strategy and the
+ *    mock asserts (aborting this process) if a member's first strategy
+ *    differs: all members of a group must list the same strategy first.
  *
  * Thread: everything here runs on the main thread; the mock cluster runs on
  * librdkafka's own threads.
@@ -409,6 +428,7 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
         signal(SIGPIPE, SIG_DFL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        closefrom(3); /* librdkafka's pipes are not close-on-exec */
         if (getppid() == 1) _exit(127); /* parent already gone */
         execvp(bin, argv);
         fprintf(stderr, "baton-devstack: exec %s: %s\n", bin, strerror(errno));
@@ -539,8 +559,8 @@ static int stack_file_write(devstack_t *ds, char *errstr, size_t errlen) {
         "# Latency settings for the embedded broker.  The consumer-only ones\n"
         "# are under kafka.consumer. so producers do not warn about them.\n"
         "# The mock holds an empty fetch for the whole fetch.wait.max.ms:\n"
-        "# 1 ms gives ~1 ms produce->consume instead of ~100 ms (250 with\n"
-        "# librdkafka's default of 500).\n"
+        "# 1 ms gives ~1 ms produce->consume; Baton's default (100 ms)\n"
+        "# would add up to 100 ms to every hop.\n"
         "kafka.consumer.fetch.wait.max.ms=1\n"
         "# A member joining a stable group waits about session.timeout.ms\n"
         "# on the mock (44 s with the default 45 s): keep it short.\n"
@@ -935,7 +955,8 @@ int main(int argc, char **argv) {
         return rc;
     }
     rc = 1;
-    if (signals_install() || paths_init(&ds, dir, stack_file, err, sizeof err) ||
+    if (signals_install() ||
+        paths_init(&ds, dir, stack_file, err, sizeof err) ||
         pid_file_check(&ds, err, sizeof err))
         goto fail;
     owner = 1;

@@ -57,7 +57,7 @@ typedef struct example {
 static int exec_log_fd = -1;
 static baton_worker_t *the_worker; /* for the signal handler */
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* The input parsed (NULL when it is not an object); caller decrefs. */
 static json_t *input_object(baton_activity_t *act) {
@@ -85,7 +85,7 @@ static const char *str_or(json_t *obj, const char *key, const char *def) {
     return s ? s : def;
 }
 
-/* ---- activities ----------------------------------------------------------- */
+/* ---- activities ---------------------------------------------------------- */
 
 static void act_noop(baton_activity_t *act) {
     const char *in = baton_activity_input(act);
@@ -177,8 +177,9 @@ static void act_summarize(baton_activity_t *act) {
 }
 
 static const example_t examples[] = {
-    {"noop", act_noop},     {"echo", act_echo},     {"sleep", act_sleep},
-    {"fail", act_fail},     {"search", act_search}, {"summarize", act_summarize},
+    {"noop", act_noop},     {"echo", act_echo},
+    {"sleep", act_sleep},   {"fail", act_fail},
+    {"search", act_search}, {"summarize", act_summarize},
 };
 
 /* Every activity runs through here: the handler, then the exec log line.
@@ -198,7 +199,7 @@ static void run_logged(baton_activity_t *act, void *opaque) {
         BATON_WARN(SUBSYS, "writing the exec log: %s", strerror(errno));
 }
 
-/* ---- main's steps ---------------------------------------------------------- */
+/* ---- main's steps -------------------------------------------------------- */
 
 static void usage(FILE *out) {
     fprintf(out, "usage: baton-worker-example [--config FILE] [--queue Q] "

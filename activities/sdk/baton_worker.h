@@ -47,31 +47,36 @@
  *
  *  - Rebalance: when partitions are revoked the worker first finishes the
  *    activities already running on them, waits for their results to be
- *    acknowledged and commits (inside the rebalance callback), so a
+ *    acknowledged and commits (inside the rebalance callback), so that a
  *    rebalance does not re-run activities that finish meanwhile.  Tasks
- *    fetched but not started are dropped and stay uncommitted: the next
- *    owner runs them.  The wait is bounded by half of the smaller of
+ *    fetched but not started are dropped, uncommitted: the next owner runs
+ *    them.  The wait is bounded by half of the smaller of
  *    session.timeout.ms and max.poll.interval.ms (3 s with the dev stack's
- *    settings, 22.5 s with librdkafka's defaults): a member that stays
- *    longer in the callback is evicted from the group (the broker waits for
- *    its rejoin at most max.poll.interval.ms, librdkafka's mock cluster only
- *    session.timeout.ms - 1 s), its commit fails and the whole group
- *    stalls.  Activities still running then are cancelled
- *    (baton_activity_cancelled() turns true), their offsets are not
- *    committed, and the next owner runs them again: an activity longer
- *    than that bound can run twice when partitions move (worker joins or
- *    leaves), which the idempotency key is for.  If the assignment was lost
- *    (session timeout) nothing is committed and nothing waits.
- *    The assignment strategy is the kafka.c default (range, eager: every
- *    member gives up all its partitions at each rebalance).  The SDK also
- *    handles the cooperative protocol, but librdkafka < 2.3 aborts when a
+ *    settings, 22.5 s with librdkafka's defaults): longer, and the member
+ *    is evicted (a broker waits for its rejoin at most max.poll.interval.ms,
+ *    librdkafka's mock cluster only session.timeout.ms - 1 s), its commit
+ *    fails and the group stalls.  Activities still running then are
+ *    cancelled (baton_activity_cancelled() turns true) and stay
+ *    uncommitted, so an activity longer than that bound can run twice when
+ *    partitions move (a worker joins or leaves): that is what the
+ *    idempotency key is for.  When a commit is refused (the mock cluster
+ *    refuses every commit while the group rebalances; a real broker
+ *    accepts it) and a partition comes back to the same worker, it resumes
+ *    after what it had done, not at the stale committed offset; a
+ *    partition that moves to another worker re-runs those tasks.  If the
+ *    assignment was lost (session timeout), nothing waits or commits.
+ *    Assignment strategy: the kafka.c default (range: eager, every member
+ *    gives up all its partitions at each rebalance).  The SDK also handles
+ *    the cooperative protocol, but librdkafka < 2.3 aborts when a
  *    cooperative-sticky consumer is destroyed between joining and its
- *    first assignment (librdkafka issue #4312), and the mock cluster
- *    asserts that all members of a group list the same first strategy.
+ *    first assignment (librdkafka issue #4312), and the mock cluster aborts
+ *    when group members list different first strategies.
+ *
  *  - Stop (baton_worker_stop, e.g. from SIGTERM) drains: no new task
- *    starts, running activities finish, their results are delivered and
- *    committed, the consumer leaves the group, run() returns BATON_OK.
- *    A second stop also asks running activities to cancel.
+ *    starts (fetched ones stay uncommitted), running activities finish,
+ *    their results are delivered and committed, the consumer leaves the
+ *    group, run() returns BATON_OK.  A second stop also cancels running
+ *    activities and waits at most 5 s more for acknowledgements.
  *
  * Threads: baton_worker_new/register/run/destroy on one application thread
  * (run blocks it: it is the Kafka poll loop); handlers on the worker's pool
@@ -96,15 +101,18 @@ typedef struct baton_activity baton_activity_t;
 
 /* An activity implementation.  Runs on a pool thread; may block as long as
  * the activity takes.  Report the outcome with baton_activity_complete or
- * baton_activity_fail before returning (or the SDK reports it failed with
- * error "Baton.NoResult").  opaque is the pointer given to register. */
+ * baton_activity_fail before returning (otherwise the SDK reports it failed
+ * with error "Baton.NoResult" -- or sends nothing when the worker cancelled
+ * it, see baton_activity_cancelled).  opaque is the pointer given to
+ * register. */
 typedef void (*baton_activity_fn)(baton_activity_t *act, void *opaque);
 
 /* ---- the worker -------------------------------------------------------- */
 
 /* Creates a worker for the queue worker.queue: builds its Kafka consumer
- * and producer (nothing connects until run).  conf is read during the call
- * only; the caller keeps ownership.  Returns the worker (destroy with
+ * and producer (they start connecting in the background; nothing is
+ * consumed until run).  conf is read during the call only; the caller
+ * keeps ownership.  Returns the worker (destroy with
  * baton_worker_destroy), or NULL with the reason in errstr (a bad kafka.*
  * property, no brokers configured, worker.concurrency < 1, out of memory).
  * Thread: any application thread. */

@@ -682,7 +682,7 @@ static void serve_done(baton_worker_t *w) {
     }
 }
 
-/* ---- pausing --------------------------------------------------------------- */
+/* ---- pausing ------------------------------------------------------------- */
 
 /* Pauses every assigned partition when the backlog is full or the worker
  * drains; resumes when the backlog is down to half.  Thread: run. */
@@ -708,7 +708,7 @@ static void update_pause(baton_worker_t *w) {
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* ---- consuming ------------------------------------------------------------- */
+/* ---- consuming ----------------------------------------------------------- */
 
 /* Sends an undecodable message to the DLQ with the reason.  Thread: run. */
 static void job_dead_letter(baton_worker_t *w, job_t *j,
@@ -808,7 +808,7 @@ static void handle_message(baton_worker_t *w, rd_kafka_message_t *m) {
     list_push(&w->backlog, j);
 }
 
-/* ---- rebalancing ---------------------------------------------------------- */
+/* ---- rebalancing --------------------------------------------------------- */
 
 /* Waits (serving the producer and the pool, never the consumer) until no
  * job of the partitions in l is running or unacknowledged, or until
@@ -1023,8 +1023,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
                   rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
         return;
     }
-    BATON_WARN(SUBSYS, "%s: %s: %s", rd_kafka_name(rk),
-               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    /* librdkafka logs each of these itself (log_cb below) and retries. */
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        BATON_WARN(SUBSYS, "%s: all brokers down: %s", rd_kafka_name(rk),
+                   reason);
+    else
+        BATON_DEBUG(SUBSYS, "%s: %s: %s", rd_kafka_name(rk),
+                    rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 /* librdkafka's own log lines.  Thread: any librdkafka thread. */
@@ -1040,7 +1045,7 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
         BATON_DEBUG("kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-/* ---- the worker ------------------------------------------------------------ */
+/* ---- the worker ---------------------------------------------------------- */
 
 static char *topic_dup(const baton_conf_t *conf, const char *suffix) {
     char buf[512];
@@ -1351,25 +1356,23 @@ void baton_worker_destroy(baton_worker_t *w) {
     if (w->producer) rd_kafka_destroy(w->producer); /* before freeing jobs:
                                                       * it may still hold
                                                       * their pointers */
-    /* Jobs: in partition rings, and orphans on the lists. */
+    /* Jobs: orphans (no partition) live only on the lists; every other
+     * job is owned by its partition's ring.  Lists first, rings after. */
+    {
+        job_list_t *lists[] = {&w->retry, &w->queue_in, &w->done,
+                               &w->backlog};
+        for (size_t i = 0; i < BATON_ARRAY_SIZE(lists); i++)
+            while ((j = list_pop(lists[i])))
+                if (!j->part) job_free(j);
+    }
     for (int32_t i = 0; i < w->parts_cap; i++) {
         part_t *p = w->parts[i];
         if (!p) continue;
-        for (size_t k = 0; k < p->cnt; k++) {
-            j = ring_at(p, k);
-            j->part = NULL;
-            job_free(j);
-        }
+        for (size_t k = 0; k < p->cnt; k++) job_free(ring_at(p, k));
         baton_free(p->ring);
         baton_free(p);
     }
     baton_free(w->parts);
-    while ((j = list_pop(&w->retry)))
-        if (!j->part) job_free(j);
-    while ((j = list_pop(&w->queue_in)))
-        if (!j->part) job_free(j);
-    while ((j = list_pop(&w->done)))
-        if (!j->part) job_free(j);
     for (int i = 0; w->codecs && i < w->concurrency; i++)
         baton_codec_destroy(w->codecs[i]);
     baton_free(w->codecs);
@@ -1390,7 +1393,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     baton_free(w);
 }
 
-/* ---- inside a handler -------------------------------------------------------- */
+/* ---- inside a handler ---------------------------------------------------- */
 
 const char *baton_activity_input(const baton_activity_t *a) {
     return a->task.input ? a->task.input : "null";
