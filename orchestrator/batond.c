@@ -106,13 +106,14 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
                            int32_t partition, const char *key, int json,
                            const char *error, const void *value, size_t len,
                            const char *id) {
-    outref_t *ref = baton_malloc(sizeof *ref + strlen(id) + 1);
+    size_t idlen = strlen(id);
+    outref_t *ref = baton_malloc(sizeof *ref + idlen + 1);
     rd_kafka_headers_t *hdrs = baton_kafka_headers_new(json);
     rd_kafka_resp_err_t err;
 
     if (!ref) return; /* stays in the outbox: re-sent on next assignment */
     ref->partition = src_part;
-    strcpy(ref->id, id);
+    memcpy(ref->id, id, idlen + 1);
     if (error) rd_kafka_header_add(hdrs, "baton-error", -1, error, -1);
     for (;;) {
         err = rd_kafka_producev(

@@ -18,6 +18,17 @@
 #include "config.h"
 #include "kafka.h"
 
+/* A whole decimal int option value, or exits with a usage error. */
+static int int_arg(const char *name, const char *s) {
+    int64_t v;
+    if (baton_parse_i64(s, &v) || v < -1 || v > 1000000000) {
+        fprintf(stderr, "baton-kafka: %s wants an integer, not '%s'\n", name,
+                s);
+        exit(2);
+    }
+    return (int)v;
+}
+
 static int usage(void) {
     fprintf(stderr, "usage: baton-kafka produce TOPIC [--partition N] "
                     "[--key K] [--json] < value\n"
@@ -39,7 +50,7 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--partition") && i + 1 < argc)
-            partition = atoi(argv[++i]);
+            partition = int_arg("--partition", argv[++i]);
         else if (!strcmp(argv[i], "--key") && i + 1 < argc)
             key = argv[++i];
         else if (!strcmp(argv[i], "--json"))
@@ -87,9 +98,9 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--count") && i + 1 < argc)
-            count = atoi(argv[++i]);
+            count = int_arg("--count", argv[++i]);
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-            timeout_s = atoi(argv[++i]);
+            timeout_s = int_arg("--timeout", argv[++i]);
         else
             return usage();
     }
