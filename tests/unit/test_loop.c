@@ -337,6 +337,51 @@ static void test_uncommitted_batch_drops_cache(void) {
     env_free(&e);
 }
 
+/* Out of memory at every allocation of a start and a result: the loop
+ * returns an error or carries on, never crashes, never leaks (LSan). */
+static void test_out_of_memory_sweep(void) {
+    int crashed_into_success = 0;
+    for (long n = 0; n < 400; n++) {
+        env_t e;
+        char err[512];
+        baton_command_t c = {0};
+        char *buf = NULL;
+        size_t len, nws;
+        const int32_t *parts;
+        const char *const *ids;
+        env_init(&e);
+        c.kind = BATON_CMD_START;
+        c.workflow_id = "wf-oom";
+        c.workflow_type = "steps";
+        c.payload = "{\"a\":[1,2,3]}";
+        baton_codec_encode_command(e.codec, &c, 0, &buf, &len, err,
+                                   sizeof err);
+        baton_loop_batch_begin(e.loop);
+        baton_alloc_fail_after(n);
+        if (!baton_loop_input(e.loop, BATON_SRC_COMMANDS,
+                              baton_partition_for("wf-oom", NPART), 0, buf,
+                              len, 0)) {
+            size_t m = baton_loop_missing(e.loop, &parts, &ids);
+            for (size_t i = 0; i < m; i++)
+                baton_loop_provide(e.loop, parts[i], ids[i], NULL, 0);
+            if (!baton_loop_apply(e.loop, 1000, err, sizeof err)) {
+                baton_wset_t *const *ws = baton_loop_wsets(e.loop, &nws);
+                for (size_t i = 0; i < nws; i++)
+                    for (size_t j = 0; j < ws[i]->nsnaps; j++) {
+                        size_t sl;
+                        baton_free(baton_snapshot_encode(ws[i]->snaps[j], &sl));
+                    }
+                crashed_into_success++;
+            }
+        }
+        baton_alloc_fail_after(-1);
+        baton_loop_batch_done(e.loop, 0);
+        baton_free(buf);
+        env_free(&e);
+    }
+    CHECK(crashed_into_success > 0, "the sweep reaches a full success");
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_happy_path_and_duplicates();
@@ -346,6 +391,7 @@ int main(void) {
     test_retry_through_timer();
     test_signal_before_wait();
     test_uncommitted_batch_drops_cache();
+    test_out_of_memory_sweep();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
