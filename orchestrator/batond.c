@@ -8,7 +8,7 @@
  *                     and timers from Redis, re-send the outbox, seek;
  *                     on revocation: flush the producer, drop the partition
  *   batond_batch      one turn of the loop: poll a batch, load what the
- *                     cache lacks, apply, write one MULTI/EXEC per
+ *                     cache lacks, apply, write one atomic fenced script per
  *                     partition, produce the outbox, commit offsets to Kafka
  *                     (for lag only: the offsets that count are in Redis)
  *
@@ -190,6 +190,7 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
         return baton_seterr(errstr, errlen, rc, "partition %d: %s", p,
                             baton_err2str(rc));
     }
+    baton_loop_set_epoch(b->loop, p, st.epoch);
     for (size_t i = 0; i < st.ntimers; i++)
         baton_loop_timer_arm(b->loop, p, st.timer_members[i], st.timer_due[i]);
     for (size_t i = 0; i < st.noutbox; i++) {
@@ -198,9 +199,10 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
                        m->error, m->value, m->value_len, m->id);
     }
     BATON_INFO("loop",
-               "took partition %d: next offsets commands=%lld results=%lld, "
-               "%zu timers, %zu outbox messages re-sent",
-               p, (long long)next[0], (long long)next[1], st.ntimers,
+               "took partition %d (epoch %lld): next offsets commands=%lld "
+               "results=%lld, %zu timers, %zu outbox messages re-sent",
+               p, (long long)st.epoch, (long long)next[0], (long long)next[1],
+               st.ntimers,
                st.noutbox);
     baton_part_state_clear(&st);
     return BATON_OK;
@@ -257,6 +259,22 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
 }
 
 static void batond_flush_deletes(batond_t *b);
+
+/* Drops the partitions a newer owner fenced us out of: their batch was not
+ * written and must not be produced; Kafka's rebalance will follow. */
+static void batond_drop_fenced(batond_t *b, baton_wset_t *const *ws,
+                               size_t n) {
+    int32_t fenced[1024];
+    size_t nf = 0;
+    for (size_t i = 0; i < n && nf < BATON_ARRAY_SIZE(fenced); i++)
+        if (ws[i]->fenced) fenced[nf++] = ws[i]->partition;
+    for (size_t i = 0; i < nf; i++) {
+        BATON_ERROR("loop", "partition %d belongs to another instance now: "
+                            "dropped without writing",
+                    fenced[i]);
+        baton_loop_partition_drop(b->loop, fenced[i]);
+    }
+}
 
 static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t *parts,
@@ -350,7 +368,7 @@ static baton_err_t batond_load(batond_t *b, char *errstr, size_t errlen) {
 static void batond_produce_outbox(batond_t *b, baton_wset_t *const *ws,
                                   size_t n) {
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ws[i]->nout; j++) {
+        for (size_t j = 0; !ws[i]->fenced && j < ws[i]->nout; j++) {
             baton_outmsg_t *m = &ws[i]->out[j];
             batond_produce(b, ws[i]->partition, m->topic, m->partition,
                            m->key, m->json, m->error, m->value, m->value_len,
@@ -387,6 +405,7 @@ static void batond_flush_deletes(batond_t *b) {
     if (baton_store_write(b->redis, ws, n, b->topic_ptrs, b->history_max,
                           b->ttl_s, err, sizeof err))
         BATON_WARN("redis", "deleting acknowledged outbox entries: %s", err);
+    batond_drop_fenced(b, ws, n);
     baton_loop_batch_done(b->loop, 1);
 }
 
@@ -437,13 +456,15 @@ static void batond_batch(batond_t *b) {
     if (!rc)
         rc = baton_store_write(b->redis, ws, n, b->topic_ptrs,
                                b->history_max, b->ttl_s, err, sizeof err);
-    if (rc) {
+    if (rc && rc != BATON_ERR_FENCED) {
         BATON_ERROR("loop", "batch of %zu inputs not applied: %s", b->nmsgs,
                     err);
         baton_loop_batch_done(b->loop, 0);
         b->need_resync = 1;
     } else {
+        /* Written everywhere but in fenced partitions, if any. */
         batond_produce_outbox(b, ws, n);
+        batond_drop_fenced(b, ws, n);
         produced_us = baton_mono_us();
         for (size_t i = 0; i < b->nmsgs; i++)
             if (batond_src_of(b, b->msgs[i]) == BATON_SRC_RESULTS)

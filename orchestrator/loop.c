@@ -271,6 +271,10 @@ baton_err_t baton_loop_partition_add(baton_loop_t *l, int32_t p,
     return BATON_OK;
 }
 
+void baton_loop_set_epoch(baton_loop_t *l, int32_t p, int64_t epoch) {
+    if (baton_loop_owns(l, p)) l->parts[p]->ws.epoch = epoch;
+}
+
 baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
                                  const char *member, int64_t due_ms) {
     if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;

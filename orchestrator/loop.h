@@ -17,7 +17,7 @@
  *   baton_loop_apply()        the engine applies every queued input, filling
  *                             one write set per partition
  *   baton_loop_wsets()        -> batond writes them (store.c) in one
- *                             MULTI/EXEC per partition, then produces the
+ *                             atomic write per partition, then produces the
  *                             outbox messages
  *   baton_loop_batch_done()   committed: offsets advance, new timers armed,
  *                             closed runs leave the cache; not committed:
@@ -54,6 +54,8 @@ void baton_loop_destroy(baton_loop_t *loop); /* NULL is a no-op */
 /* Takes partition p: next_offset[src] from Redis (-1 = none). */
 baton_err_t baton_loop_partition_add(baton_loop_t *loop, int32_t p,
                                      const int64_t next_offset[2]);
+/* The fencing token under which this instance owns p (store.h). */
+void baton_loop_set_epoch(baton_loop_t *loop, int32_t p, int64_t epoch);
 /* Arms a timer of partition p (from Redis on assignment). */
 baton_err_t baton_loop_timer_arm(baton_loop_t *loop, int32_t p,
                                  const char *member, int64_t due_ms);

@@ -3,15 +3,21 @@
  * partition load on assignment and the batch write.
  *
  * The batch write is the heart of exactly-once: for each partition one
- *   MULTI
+ * atomic script (FENCE_SCRIPT below; atomic as MULTI/EXEC) that first
+ * checks the partition's fencing token and then runs
  *     SET wf:<id> <snapshot>            (each workflow touched)
  *     RPUSH hist:<id> <event>...        (+ LTRIM to the cap, EXPIRE on close)
  *     HSET outbox <id> <record>...      (messages decided)
  *     HDEL outbox <id>...               (messages Kafka acknowledged)
  *     ZADD / ZREM timers ...
  *     HSET offsets <topic> <next>...    (inputs applied)
- *   EXEC
  * so state, outputs and "inputs applied" change together or not at all.
+ *
+ * Fencing: taking a partition over INCRs baton:{pN}:epoch; the value is
+ * this instance's token.  A write whose token is no longer the current one
+ * (a newer owner took the partition) changes nothing and is answered
+ * FENCED, so an instance that lost its partitions mid-batch can never write
+ * over the new owner's state.
  * All partitions' transactions go out in one pipeline: one round trip.
  */
 #include "store.h"
@@ -207,13 +213,28 @@ static baton_err_t load_timers(redisContext *c, int32_t p,
     return BATON_OK;
 }
 
+/* Takes the fencing token: from now on only this owner's writes apply. */
+static baton_err_t take_epoch(redisContext *c, int32_t p,
+                              baton_part_state_t *out, char *errstr,
+                              size_t errlen) {
+    char key[64];
+    redisReply *r = redisCommand(c, "INCR %s",
+                                 baton_store_key(key, sizeof key, p, "epoch"));
+    if (!r || r->type != REDIS_REPLY_INTEGER)
+        return reply_err(c, r, errstr, errlen, "taking the partition epoch");
+    out->epoch = r->integer;
+    freeReplyObject(r);
+    return BATON_OK;
+}
+
 baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
                                        const char *const topics[2],
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen) {
     baton_err_t rc;
     memset(out, 0, sizeof *out);
-    if ((rc = load_offsets(c, p, topics, out, errstr, errlen)) ||
+    if ((rc = take_epoch(c, p, out, errstr, errlen)) ||
+        (rc = load_offsets(c, p, topics, out, errstr, errlen)) ||
         (rc = load_outbox(c, p, out, errstr, errlen)) ||
         (rc = load_timers(c, p, out, errstr, errlen)))
         baton_part_state_clear(out);
@@ -255,40 +276,6 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
 
 /* ---- the batch write ---------------------------------------------------- */
 
-/* A growing argv for one variadic command. */
-typedef struct argvb {
-    const char **argv;
-    size_t *lens;
-    size_t n, cap;
-} argvb_t;
-
-static int argvb_add(argvb_t *a, const char *s, size_t len) {
-    if (a->n == a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : 32;
-        const char **na = baton_realloc(a->argv, ncap * sizeof(*na));
-        size_t *nl;
-        if (!na) return -1;
-        a->argv = na;
-        if (!(nl = baton_realloc(a->lens, ncap * sizeof(*nl)))) return -1;
-        a->lens = nl;
-        a->cap = ncap;
-    }
-    a->argv[a->n] = s;
-    a->lens[a->n++] = len;
-    return 0;
-}
-
-static void argvb_send(redisContext *c, argvb_t *a, size_t *cmds) {
-    redisAppendCommandArgv(c, (int)a->n, a->argv, a->lens);
-    a->n = 0;
-    (*cmds)++;
-}
-
-static void argvb_free(argvb_t *a) {
-    baton_free(a->argv);
-    baton_free(a->lens);
-}
-
 /* Strings that must live until the pipeline is sent. */
 typedef struct strpool {
     char **s;
@@ -326,13 +313,77 @@ static void pool_free(strpool_t *p) {
     baton_free(p->s);
 }
 
+/* A growing argv for one variadic command. */
+typedef struct argvb {
+    const char **argv;
+    size_t *lens;
+    size_t n, cap;
+    size_t cmd_start; /* where the command being built starts */
+    int fail;
+} argvb_t;
+
+static int argvb_add(argvb_t *a, const char *s, size_t len) {
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 32;
+        const char **na = baton_realloc(a->argv, ncap * sizeof(*na));
+        size_t *nl;
+        if (!na) return -1;
+        a->argv = na;
+        if (!(nl = baton_realloc(a->lens, ncap * sizeof(*nl)))) return -1;
+        a->lens = nl;
+        a->cap = ncap;
+    }
+    a->argv[a->n] = s;
+    a->lens[a->n++] = len;
+    return 0;
+}
+
+/* Ends the command started at cmd_start: the script reads each command as
+ * "<argc> <arg>...", so its argument count goes in front of it. */
+static void argvb_close(argvb_t *a, strpool_t *pool);
+
+/* Variadic commands are split every ARGS_PER_CMD arguments: Redis' Lua
+ * unpack() takes at most ~8000 values. */
+#define ARGS_PER_CMD 1000
+
+/* Before adding one more item of a variadic command whose first nhead
+ * arguments are its head (e.g. "HSET", key): starts a new command with
+ * the same head when the current one is full. */
+static void argvb_more(argvb_t *a, strpool_t *pool, size_t nhead) {
+    const char *head[4];
+    if (a->n - a->cmd_start < ARGS_PER_CMD) return;
+    for (size_t k = 0; k < nhead; k++) head[k] = a->argv[a->cmd_start + k];
+    argvb_close(a, pool);
+    for (size_t k = 0; k < nhead; k++) a->fail |= argvb_add(a, head[k], strlen(head[k]));
+}
+
+static void argvb_free(argvb_t *a) {
+    baton_free(a->argv);
+    baton_free(a->lens);
+}
+
+static void argvb_close(argvb_t *a, strpool_t *pool) {
+    size_t argc = a->n - a->cmd_start;
+    const char *count = pool_fmt(pool, "%zu", argc);
+    if (!count || argvb_add(a, "", 0)) {
+        a->fail = 1;
+        return;
+    }
+    memmove(&a->argv[a->cmd_start + 1], &a->argv[a->cmd_start],
+            argc * sizeof(*a->argv));
+    memmove(&a->lens[a->cmd_start + 1], &a->lens[a->cmd_start],
+            argc * sizeof(*a->lens));
+    a->argv[a->cmd_start] = count;
+    a->lens[a->cmd_start] = strlen(count);
+    a->cmd_start = a->n;
+}
+
 #define ADD(a, s) argvb_add((a), (s), strlen(s))
 
-/* Queues the commands of one partition's write set (inside MULTI). */
-static int queue_wset(redisContext *c, const baton_wset_t *ws,
-                      const char *const topics[2], int64_t history_max,
-                      int64_t ttl_s, strpool_t *pool, argvb_t *a,
-                      size_t *cmds) {
+/* Packs the commands of one partition's write set into the script args. */
+static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
+                      int64_t history_max, int64_t ttl_s, strpool_t *pool,
+                      argvb_t *a) {
     int32_t p = ws->partition;
     int fail = 0;
 
@@ -348,7 +399,7 @@ static int queue_wset(redisContext *c, const baton_wset_t *ws,
             fail |= ADD(a, "EX");
             fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
         }
-        argvb_send(c, a, cmds);
+        argvb_close(a, pool);
     }
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
@@ -360,22 +411,23 @@ static int queue_wset(redisContext *c, const baton_wset_t *ws,
         fail |= ADD(a, key);
         for (; j < ws->nhist && !strcmp(ws->hist[j].wf_id, ws->hist[i].wf_id);
              j++) {
+            argvb_more(a, pool, 2);
             fail |= ADD(a, ws->hist[j].json);
             close |= ws->hist[j].close;
         }
-        argvb_send(c, a, cmds);
+        argvb_close(a, pool);
         if (history_max > 0) {
             fail |= ADD(a, "LTRIM");
             fail |= ADD(a, key);
             fail |= ADD(a, pool_fmt(pool, "%lld", -(long long)history_max));
             fail |= ADD(a, "-1");
-            argvb_send(c, a, cmds);
+            argvb_close(a, pool);
         }
         if (close && ttl_s > 0) {
             fail |= ADD(a, "EXPIRE");
             fail |= ADD(a, key);
             fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
-            argvb_send(c, a, cmds);
+            argvb_close(a, pool);
         }
         i = j;
     }
@@ -387,33 +439,40 @@ static int queue_wset(redisContext *c, const baton_wset_t *ws,
             const char *rec =
                 pool_keep(pool, baton_outbox_record_encode(&ws->out[i], &len));
             if (!rec) return -1;
+            argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out[i].id);
             fail |= argvb_add(a, rec, len);
         }
-        argvb_send(c, a, cmds);
+        argvb_close(a, pool);
     }
     if (ws->nout_del) {
         fail |= ADD(a, "HDEL");
         fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:outbox", p));
-        for (size_t i = 0; i < ws->nout_del; i++)
+        for (size_t i = 0; i < ws->nout_del; i++) {
+            argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out_del[i]);
-        argvb_send(c, a, cmds);
+        }
+        argvb_close(a, pool);
     }
     if (ws->ntadd) {
         fail |= ADD(a, "ZADD");
         fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
         for (size_t i = 0; i < ws->ntadd; i++) {
+            argvb_more(a, pool, 2);
             fail |= ADD(a, pool_fmt(pool, "%lld",
                                     (long long)ws->tadd[i].due_ms));
             fail |= ADD(a, ws->tadd[i].member);
         }
-        argvb_send(c, a, cmds);
+        argvb_close(a, pool);
     }
     if (ws->ntdel) {
         fail |= ADD(a, "ZREM");
         fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
-        for (size_t i = 0; i < ws->ntdel; i++) fail |= ADD(a, ws->tdel[i]);
-        argvb_send(c, a, cmds);
+        for (size_t i = 0; i < ws->ntdel; i++) {
+            argvb_more(a, pool, 2);
+            fail |= ADD(a, ws->tdel[i]);
+        }
+        argvb_close(a, pool);
     }
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
@@ -421,10 +480,26 @@ static int queue_wset(redisContext *c, const baton_wset_t *ws,
         fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:offsets", p));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
-        argvb_send(c, a, cmds);
+        argvb_close(a, pool);
     }
-    return fail ? -1 : 0;
+    return fail || a->fail ? -1 : 0;
 }
+
+/* Checks the fencing token (KEYS[1] = baton:{pN}:epoch, ARGV[1] = ours),
+ * then runs the commands packed in ARGV[2..] as "<argc> <arg>...". */
+static const char FENCE_SCRIPT[] =
+    "local e = redis.call('GET', KEYS[1])\n"
+    "if e ~= ARGV[1] then\n"
+    "  return redis.error_reply('FENCED partition epoch is ' ..\n"
+    "                           tostring(e) .. ', ours ' .. ARGV[1])\n"
+    "end\n"
+    "local i, n = 2, #ARGV\n"
+    "while i <= n do\n"
+    "  local c = tonumber(ARGV[i])\n"
+    "  redis.call(unpack(ARGV, i + 1, i + c))\n"
+    "  i = i + c + 1\n"
+    "end\n"
+    "return 1\n";
 
 baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
                               size_t n, const char *const topics[2],
@@ -432,42 +507,59 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
                               char *errstr, size_t errlen) {
     strpool_t pool = {0};
     argvb_t a = {0};
-    size_t cmds = 0, sent = 0;
+    baton_wset_t **sent = baton_calloc(n + 1, sizeof(*sent));
+    size_t nsent = 0;
     baton_err_t rc = BATON_OK;
 
+    if (!sent)
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
+        ws[i]->fenced = 0;
         if (baton_wset_empty(ws[i])) continue;
-        redisAppendCommand(c, "MULTI");
-        cmds++;
-        if (queue_wset(c, ws[i], topics, history_max, ttl_s, &pool, &a,
-                       &cmds)) {
-            /* Out of memory half way: discard what was queued. */
-            redisAppendCommand(c, "DISCARD");
-            cmds++;
+        a.n = 0;
+        a.fail = 0;
+        a.fail |= ADD(&a, "EVAL");
+        a.fail |= ADD(&a, FENCE_SCRIPT);
+        a.fail |= ADD(&a, "1");
+        a.fail |= ADD(&a, pool_fmt(&pool, "baton:{p%d}:epoch",
+                                   ws[i]->partition));
+        a.fail |= ADD(&a, pool_fmt(&pool, "%lld", (long long)ws[i]->epoch));
+        a.cmd_start = a.n;
+        if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||
+            a.fail) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
                               "partition %d: out of memory building the "
                               "batch write",
                               ws[i]->partition);
             break;
         }
-        redisAppendCommand(c, "EXEC");
-        cmds++;
-        sent++;
+        redisAppendCommandArgv(c, (int)a.n, a.argv, a.lens);
+        sent[nsent++] = ws[i];
     }
-    for (size_t i = 0; i < cmds; i++) {
+    for (size_t i = 0; i < nsent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                               "writing batch: %s", c->errstr);
             break;
         }
-        /* EXEC answers an array; a nil or error EXEC means not applied. */
-        if (r->type == REDIS_REPLY_ERROR && !rc)
+        if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "FENCED", 6)) {
+            sent[i]->fenced = 1;
+            BATON_ERROR("redis", "partition %d: %s: another instance owns it",
+                        sent[i]->partition, r->str);
+            if (!rc)
+                rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
+                                  "partition %d: %s", sent[i]->partition,
+                                  r->str);
+        } else if (r->type == REDIS_REPLY_ERROR &&
+                   (!rc || rc == BATON_ERR_FENCED)) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
-                              "writing batch: %s", r->str);
+                              "writing batch of partition %d: %s",
+                              sent[i]->partition, r->str);
+        }
         freeReplyObject(r);
     }
-    (void)sent;
+    baton_free(sent);
     pool_free(&pool);
     argvb_free(&a);
     return rc;

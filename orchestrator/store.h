@@ -3,7 +3,7 @@
  * batch write.
  *
  * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
- * Cluster one partition's keys share a slot and one MULTI/EXEC covers them.
+ * Cluster one partition's keys share a slot and one atomic script covers them.
  * Only the instance that owns partition N touches its keys.
  *
  *   key                        type    holds
@@ -21,6 +21,9 @@
  *   baton:{pN}:timers          zset    member = "<kind>|<seq>|<attempt>|
  *                                      <workflow id>" (engine.h), score =
  *                                      due time (ms)
+ *   baton:{pN}:epoch           string  fencing token: INCR'd by each new
+ *                                      owner; a batch write applies only
+ *                                      when it still holds the current one
  *   baton:defs:<name>:<ver>    string  definition text of every version
  *                                      that ever ran (pins runs to it)
  *
@@ -76,8 +79,9 @@ void baton_outmsg_clear(baton_outmsg_t *m);
 struct baton_wset;
 struct baton_registry;
 
-/* What a partition's new owner reads on assignment. */
+/* What a partition's new owner takes and reads on assignment. */
 typedef struct baton_part_state {
+    int64_t epoch;          /* fencing token taken (INCR baton:{pN}:epoch) */
     int64_t next_offset[2]; /* commands, results; -1 = none stored */
     baton_outmsg_t *outbox; /* to re-send */
     size_t noutbox;
@@ -100,7 +104,9 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       size_t *lens, char *errstr,
                                       size_t errlen);
 
-/* Writes the write sets: one MULTI/EXEC per partition, all pipelined. */
+/* Writes the write sets: one atomic fenced script per partition, all
+ * pipelined.  A partition whose token is stale gets ws->fenced = 1 and is
+ * not written; the call then returns BATON_ERR_FENCED (others written). */
 baton_err_t baton_store_write(redisContext *c, struct baton_wset *const *ws,
                               size_t n, const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,

@@ -4,7 +4,7 @@
  * The engine records here everything that applying a batch of inputs
  * decided: snapshots to write, history events to append, messages for the
  * outbox, timers to add and remove, and the next offsets.  store.c turns a
- * write set into one MULTI/EXEC; then the outbox messages are produced.
+ * write set into one atomic fenced write; then the outbox messages are produced.
  * Pure data: no Kafka, no Redis.
  *
  * Output ids: before applying an input the loop calls baton_wset_begin()
@@ -40,6 +40,8 @@ typedef struct baton_timer_op {
 
 typedef struct baton_wset {
     int32_t partition;
+    int64_t epoch;  /* fencing token of this instance's ownership (store.h) */
+    int fenced;     /* set by the write: another instance owns it now */
     baton_snapshot_t **snaps; /* borrowed from the cache, written whole */
     size_t nsnaps, capsnaps;
     baton_hist_add_t *hist;
