@@ -568,8 +568,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         return rc;
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
     b->engine = baton_engine_new(b->reg, b->codec,
-                                 baton_conf_get(b->conf, "topic.prefix"),
-                                 b->history_max);
+                                 baton_conf_get(b->conf, "topic.prefix"));
     lc.topic_prefix = baton_conf_get(b->conf, "topic.prefix");
     lc.partition_cnt = b->partition_cnt;
     lc.payload_max = baton_conf_get_int(b->conf, "batond.payload.max");

@@ -13,17 +13,14 @@ struct baton_engine {
     baton_codec_t *codec;
     char topic_events[200];
     char topic_prefix[100];
-    int64_t history_max;
 };
 
 baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
-                                 const char *topic_prefix,
-                                 int64_t history_max) {
+                                 const char *topic_prefix) {
     baton_engine_t *e = baton_calloc(1, sizeof *e);
     if (!e) return NULL;
     e->reg = reg;
     e->codec = codec;
-    e->history_max = history_max;
     snprintf(e->topic_prefix, sizeof e->topic_prefix, "%s", topic_prefix);
     snprintf(e->topic_events, sizeof e->topic_events, "%s.events",
              topic_prefix);

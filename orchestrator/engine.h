@@ -31,8 +31,7 @@ typedef struct baton_engine baton_engine_t;
 
 /* reg and codec are borrowed and must outlive the engine. */
 baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
-                                 const char *topic_prefix,
-                                 int64_t history_max);
+                                 const char *topic_prefix);
 void baton_engine_destroy(baton_engine_t *e); /* NULL is a no-op */
 
 /* Applies a command.  *snap is the workflow's snapshot or NULL when it does

@@ -17,8 +17,7 @@
 typedef struct centry {
     struct centry *next;
     char *id;
-    baton_snapshot_t *snap;
-    int loaded; /* 1: snap (maybe NULL) reflects Redis */
+    baton_snapshot_t *snap; /* NULL: loaded, no such run */
 } centry_t;
 
 typedef struct cache {
@@ -494,7 +493,6 @@ baton_err_t baton_loop_provide(baton_loop_t *l, int32_t p, const char *id,
     char err[256];
     if (!baton_loop_owns(l, p) || !(e = cache_find(&l->parts[p]->cache, id)))
         return BATON_ERR_INVALID;
-    e->loaded = 1;
     if (!text) return BATON_OK;
     if (!(e->snap = baton_snapshot_decode(text, len, err, sizeof err))) {
         BATON_ERROR("loop", "partition %d: snapshot of '%s' is corrupt: %s", p,
@@ -607,8 +605,7 @@ baton_err_t baton_loop_outbox_done(baton_loop_t *l, int32_t p,
 /* After a commit: closed runs and "no such run" entries leave the cache;
  * past cache_max, everything goes (a simple, honest bound). */
 static int drop_after_commit(const centry_t *e, void *opaque) {
-    const baton_loop_t *l = opaque;
-    (void)l;
+    (void)opaque;
     return !e->snap || e->snap->status != BATON_WF_RUNNING;
 }
 
@@ -624,7 +621,7 @@ void baton_loop_batch_done(baton_loop_t *l, int committed) {
             for (size_t i = 0; i < pt->ws.ntadd; i++)
                 theap_push(&pt->timers, pt->ws.tadd[i].member,
                            pt->ws.tadd[i].due_ms);
-            cache_sweep(&pt->cache, drop_after_commit, l);
+            cache_sweep(&pt->cache, drop_after_commit, NULL);
         } else {
             cache_sweep(&pt->cache, drop_all, NULL);
         }

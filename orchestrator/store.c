@@ -308,6 +308,16 @@ static const char *pool_fmt(strpool_t *p, const char *fmt, ...) {
     return pool_keep(p, baton_strdup(buf));
 }
 
+/* A key name from the layout helpers above, kept in the pool. */
+static const char *pool_key(strpool_t *pool, int32_t p, const char *what,
+                            const char *id) {
+    char buf[1024];
+    if (!strcmp(what, "wf")) baton_store_key_wf(buf, sizeof buf, p, id);
+    else if (!strcmp(what, "hist")) baton_store_key_hist(buf, sizeof buf, p, id);
+    else baton_store_key(buf, sizeof buf, p, what);
+    return pool_keep(pool, baton_strdup(buf));
+}
+
 static void pool_free(strpool_t *p) {
     for (size_t i = 0; i < p->n; i++) baton_free(p->s[i]);
     baton_free(p->s);
@@ -393,7 +403,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
                                      baton_snapshot_encode(ws->snaps[i], &len));
         if (!text) return -1;
         fail |= ADD(a, "SET");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:wf:%s", p, ws->snaps[i]->id));
+        fail |= ADD(a, pool_key(pool, p, "wf", ws->snaps[i]->id));
         fail |= argvb_add(a, text, len);
         if (ws->snaps[i]->status != BATON_WF_RUNNING && ttl_s > 0) {
             fail |= ADD(a, "EX");
@@ -404,8 +414,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
-        const char *key = pool_fmt(pool, "baton:{p%d}:hist:%s", p,
-                                   ws->hist[i].wf_id);
+        const char *key = pool_key(pool, p, "hist", ws->hist[i].wf_id);
         int close = 0;
         fail |= ADD(a, "RPUSH");
         fail |= ADD(a, key);
@@ -433,7 +442,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout) {
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:outbox", p));
+        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
         for (size_t i = 0; i < ws->nout; i++) {
             size_t len;
             const char *rec =
@@ -447,7 +456,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout_del) {
         fail |= ADD(a, "HDEL");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:outbox", p));
+        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
         for (size_t i = 0; i < ws->nout_del; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out_del[i]);
@@ -456,7 +465,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntadd) {
         fail |= ADD(a, "ZADD");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
+        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
         for (size_t i = 0; i < ws->ntadd; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, pool_fmt(pool, "%lld",
@@ -467,7 +476,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntdel) {
         fail |= ADD(a, "ZREM");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:timers", p));
+        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
         for (size_t i = 0; i < ws->ntdel; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->tdel[i]);
@@ -477,7 +486,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_fmt(pool, "baton:{p%d}:offsets", p));
+        fail |= ADD(a, pool_key(pool, p, "offsets", NULL));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
         argvb_close(a, pool);
@@ -521,8 +530,7 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
         a.fail |= ADD(&a, "EVAL");
         a.fail |= ADD(&a, FENCE_SCRIPT);
         a.fail |= ADD(&a, "1");
-        a.fail |= ADD(&a, pool_fmt(&pool, "baton:{p%d}:epoch",
-                                   ws[i]->partition));
+        a.fail |= ADD(&a, pool_key(&pool, ws[i]->partition, "epoch", NULL));
         a.fail |= ADD(&a, pool_fmt(&pool, "%lld", (long long)ws[i]->epoch));
         a.cmd_start = a.n;
         if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||

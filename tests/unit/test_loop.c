@@ -72,7 +72,7 @@ static void env_init(env_t *e) {
     CHECK(!baton_registry_add(e->reg, "sig", DEF_SIGNAL, 1, NULL, err,
                               sizeof err), "sig: %s", err);
     e->codec = baton_codec_new(err, sizeof err);
-    e->engine = baton_engine_new(e->reg, e->codec, "baton", 100);
+    e->engine = baton_engine_new(e->reg, e->codec, "baton");
     e->loop = baton_loop_new(&lc, e->engine, e->codec);
     for (int p = 0; p < NPART; p++) baton_loop_partition_add(e->loop, p, none);
 }
