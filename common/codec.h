@@ -50,6 +50,21 @@ typedef struct baton_command {
     char *reason;        /* CANCEL/TERMINATE: free text */
     char *request_id;    /* optional, echoed into history */
     int64_t sent_at_ms;  /* 0 when unknown */
+    /* Added in schema version 2 (trailing, all optional; see
+     * schemas/command.avsc).  Set by batond itself for child runs: */
+    char *parent_id;          /* START of a child run: the parent workflow */
+    char *parent_task_id;     /* START of a child run: the task id of the
+                                 parent's pending step that the child's end
+                                 answers (a Result to baton.results, key =
+                                 parent_id) */
+    char *definition_version; /* START: run this version of workflow_type
+                                 (a child runs on its parent's version);
+                                 NULL = the newest */
+    char *branch;             /* START: path of the sub-state-machine to run
+                                 (a Parallel branch or Map iteration, see
+                                 baton_asl_def_sub); NULL = the whole one */
+    char *task_id;            /* CANCEL notices on baton.cancels: the
+                                 activity attempt that workers must stop */
 } baton_command_t;
 
 /* An activity task, produced by batond to baton.tasks.<queue>. */
@@ -87,6 +102,8 @@ typedef struct baton_result {
     int64_t retry_after_ms; /* FAILED: hint, 0 = none */
     char *worker;      /* optional worker identity */
     int64_t finished_at_ms;
+    int32_t non_retryable; /* FAILED: 1 = skip Retry, go to Catch (schema
+                              version 2, trailing, default false) */
 } baton_result_t;
 
 /* A workflow history event, produced to baton.events (key = workflow_id)

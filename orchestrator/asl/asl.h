@@ -77,6 +77,12 @@ typedef enum {
                                   time already past: continue now); no
                                   next_state means the Wait was the last
                                   state: the run succeeds with `output` */
+    BATON_ASL_STOP_CHILD,      /* a Task state runs a child workflow
+                                  (Resource baton:workflow:<name>) and
+                                  waits for its end */
+    BATON_ASL_STOP_FANOUT,     /* a Parallel or Map state: n_items sub-runs
+                                  (see baton_asl_fanout_item) whose outputs,
+                                  in index order, are the state's result */
 } baton_asl_stop_kind_t;
 
 /* Where a run stopped after baton_asl_run. */
@@ -91,8 +97,18 @@ typedef struct baton_asl_stop {
     json_t *task_input;    /* after InputPath and Parameters */
     int32_t timeout_seconds;
     int32_t heartbeat_seconds;
-    /* SIGNAL */
+    /* SIGNAL (timeout_seconds above is the Task's TimeoutSeconds: the
+       signal wait fails with States.Timeout after it; 0 = none) */
     char *signal_name;
+    /* CHILD: the child's definition name; its input is task_input,
+       timeout_seconds applies to the whole child run */
+    char *child_type;
+    /* FANOUT */
+    int is_map;                     /* 0: Parallel, 1: Map */
+    int64_t n_items;                /* branches, or items of the Map */
+    int32_t max_concurrency;        /* 0 = unlimited */
+    int64_t tolerated_failure_count;     /* Map; -1 = not set */
+    double tolerated_failure_percentage; /* Map; -1 = not set */
     /* SUCCEED */
     json_t *output;
     /* FAIL */
@@ -115,7 +131,34 @@ baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
                           json_t *input, const baton_asl_ctx_t *ctx,
                           baton_asl_stop_t *out, char *errstr, size_t errlen);
 
-/* The next step after a Task state. */
+/* The i-th sub-run of a FANOUT stop (0 <= i < n_items): `sub_path` is the
+ * path of the sub-state-machine to run (a baton_malloc'd string for
+ * baton_asl_def_sub, e.g. "Fan/1" for the 2nd branch of Parallel state
+ * "Fan", "Each" for the ItemProcessor of Map state "Each"; nested
+ * machines join with '/'; '/' and '%' inside state names are written %2F
+ * and %25), and `*input_new` its input (for Map: the item after
+ * ItemSelector/Parameters with $$.Map.Item.Index/Value; for Parallel: the
+ * state's effective input).  state_input is the FANOUT stop's
+ * state_input.  The same arguments always give the same answer, so the
+ * engine may compute items lazily (MaxConcurrency) without storing them. */
+baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
+                                  const char *state, json_t *state_input,
+                                  int64_t index, const baton_asl_ctx_t *ctx,
+                                  char **sub_path, json_t **input_new,
+                                  char *errstr, size_t errlen);
+
+/* The nested state machine at `path` (see baton_asl_fanout_item), or NULL
+ * when there is none.  The result is borrowed from def and is a full
+ * definition: baton_asl_run, _task_complete and _task_fail drive a
+ * sub-run exactly like a top-level run.  An empty path or NULL is def. */
+const baton_asl_def_t *baton_asl_def_sub(const baton_asl_def_t *def,
+                                         const char *path);
+
+/* The next step after a Task state (or a Parallel / Map state: their
+ * results and errors go through baton_asl_task_complete / _task_fail too,
+ * with the array of sub-run outputs as the result; a sub-run's failure
+ * is the state's error, States.ExceedToleratedFailureThreshold when a
+ * Map's tolerance is exceeded). */
 typedef enum {
     BATON_ASL_NEXT_STATE = 1, /* continue with baton_asl_run(next_state) */
     BATON_ASL_NEXT_END,       /* the Task was the last state: succeed */
