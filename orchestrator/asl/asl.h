@@ -97,6 +97,11 @@ typedef struct baton_asl_stop {
     json_t *task_input;    /* after InputPath and Parameters */
     int32_t timeout_seconds;
     int32_t heartbeat_seconds;
+    /* Activity timeouts beyond the spec, from the Resource URI's query
+       (baton:activity:q/t?scheduleToStartSeconds=N&scheduleToCloseSeconds=N):
+       0 = none.  Parsed by the interpreter; may stay 0 until it does. */
+    int32_t schedule_to_start_seconds;
+    int32_t schedule_to_close_seconds;
     /* SIGNAL (timeout_seconds above is the Task's TimeoutSeconds: the
        signal wait fails with States.Timeout after it; 0 = none) */
     char *signal_name;
