@@ -15,9 +15,22 @@
  *                          | branch 1 then a string
  *   "long" / "int"         zigzag varint                     int64_t / int32_t
  *   enum                   zigzag varint symbol index        C enum
+ *   "boolean"              one byte, 0 or 1                  int32_t
  *
  * fields follow each other in schema order with nothing in between, and the
  * record must end exactly at the end of the message.
+ *
+ * Versions.  Version 2 of the protocol added trailing fields with defaults
+ * to Command (parent_id, parent_task_id, definition_version, branch,
+ * task_id) and Result (non_retryable).  A version-1 writer stops after the
+ * last version-1 field, so the Avro decoder also accepts a record that ends
+ * at any field boundary at or after the envelope's last version-1 field
+ * (v1_fields in the table): the missing fields take their defaults.  Every
+ * such default (null, false, 0) is a single zero byte in Avro binary, so the
+ * decoder pads a short message with one zero byte per missing field and
+ * reads it as a whole record.  A message that ends inside a field, or
+ * before the end of the version-1 fields, is still truncated.  Encoders
+ * always write every field of the current version.
  *
  * JSON: one object with the same field names.  Nullable fields may be null,
  * absent or a plain string; fields with a schema default may be absent;
@@ -78,6 +91,7 @@ typedef enum {
     BATON_CODEC_F_LONG,     /* "long"                        int64_t */
     BATON_CODEC_F_INT,      /* "int"                         int32_t */
     BATON_CODEC_F_ENUM,     /* enum                          C enum  */
+    BATON_CODEC_F_BOOL,     /* "boolean"                     int32_t */
 } baton_codec_ftype_t;
 
 typedef struct {
@@ -94,7 +108,9 @@ typedef struct {
     const char *const *schema_text;
     const baton_codec_field_t *fields;
     size_t nfields;
-    size_t size; /* sizeof the C struct */
+    size_t v1_fields; /* fields of protocol version 1: a binary record may
+                         end after any field from this one on */
+    size_t size;      /* sizeof the C struct */
     /* Checks across fields, after the table-driven checks passed. */
     baton_err_t (*check)(const void *s, char *errstr, size_t errlen);
 } baton_codec_env_t;
@@ -127,7 +143,14 @@ static const baton_codec_field_t baton_codec_command_fields[] = {
     BATON_FIELD(baton_command_t, reason, OPT, 1),
     BATON_FIELD(baton_command_t, request_id, OPT, 1),
     BATON_FIELD(baton_command_t, sent_at_ms, LONG, 1),
+    /* version 2 */
+    BATON_FIELD(baton_command_t, parent_id, OPT, 1),
+    BATON_FIELD(baton_command_t, parent_task_id, OPT, 1),
+    BATON_FIELD(baton_command_t, definition_version, OPT, 1),
+    BATON_FIELD(baton_command_t, branch, OPT, 1),
+    BATON_FIELD(baton_command_t, task_id, OPT, 1),
 };
+#define BATON_CODEC_COMMAND_V1_FIELDS 8
 
 static const baton_codec_field_t baton_codec_task_fields[] = {
     BATON_FIELD(baton_task_t, task_id, STRING, 0),
@@ -155,7 +178,10 @@ static const baton_codec_field_t baton_codec_result_fields[] = {
     BATON_FIELD(baton_result_t, retry_after_ms, LONG, 1),
     BATON_FIELD(baton_result_t, worker, OPT, 1),
     BATON_FIELD(baton_result_t, finished_at_ms, LONG, 1),
+    /* version 2 */
+    BATON_FIELD(baton_result_t, non_retryable, BOOL, 1),
 };
+#define BATON_CODEC_RESULT_V1_FIELDS 9
 
 static const baton_codec_field_t baton_codec_event_fields[] = {
     BATON_FIELD(baton_event_t, workflow_id, STRING, 0),
@@ -177,15 +203,19 @@ static baton_err_t baton_codec_check_event(const void *s, char *errstr,
 
 static const baton_codec_env_t baton_codec_envs[BATON_CODEC_NENV] = {
     {"command", &baton_schema_command, baton_codec_command_fields,
-     BATON_ARRAY_SIZE(baton_codec_command_fields), sizeof(baton_command_t),
+     BATON_ARRAY_SIZE(baton_codec_command_fields),
+     BATON_CODEC_COMMAND_V1_FIELDS, sizeof(baton_command_t),
      baton_codec_check_command},
     {"task", &baton_schema_task, baton_codec_task_fields,
+     BATON_ARRAY_SIZE(baton_codec_task_fields),
      BATON_ARRAY_SIZE(baton_codec_task_fields), sizeof(baton_task_t),
      baton_codec_check_task},
     {"result", &baton_schema_result, baton_codec_result_fields,
-     BATON_ARRAY_SIZE(baton_codec_result_fields), sizeof(baton_result_t),
+     BATON_ARRAY_SIZE(baton_codec_result_fields),
+     BATON_CODEC_RESULT_V1_FIELDS, sizeof(baton_result_t),
      baton_codec_check_result},
     {"event", &baton_schema_event, baton_codec_event_fields,
+     BATON_ARRAY_SIZE(baton_codec_event_fields),
      BATON_ARRAY_SIZE(baton_codec_event_fields), sizeof(baton_event_t),
      baton_codec_check_event},
 };
@@ -241,7 +271,8 @@ static int64_t baton_codec_num_get(const void *s,
     int e;
     switch (f->type) {
     case BATON_CODEC_F_LONG: memcpy(&l, p, sizeof l); return l;
-    case BATON_CODEC_F_INT: memcpy(&i, p, sizeof i); return i;
+    case BATON_CODEC_F_INT:
+    case BATON_CODEC_F_BOOL: memcpy(&i, p, sizeof i); return i;
     default: memcpy(&e, p, sizeof e); return e;
     }
 }
@@ -253,7 +284,8 @@ static void baton_codec_num_set(void *s, const baton_codec_field_t *f,
     int e = (int)v;
     switch (f->type) {
     case BATON_CODEC_F_LONG: memcpy(p, &v, sizeof v); break;
-    case BATON_CODEC_F_INT: memcpy(p, &i, sizeof i); break;
+    case BATON_CODEC_F_INT:
+    case BATON_CODEC_F_BOOL: memcpy(p, &i, sizeof i); break;
     default: memcpy(p, &e, sizeof e); break;
     }
 }
@@ -426,6 +458,15 @@ static baton_err_t baton_codec_validate(const baton_codec_env_t *env,
     for (size_t i = 0; i < env->nfields; i++) {
         const baton_codec_field_t *f = &env->fields[i];
         const char *str;
+        if (f->type == BATON_CODEC_F_BOOL) {
+            int64_t v = baton_codec_num_get(s, f);
+            if (v != 0 && v != 1)
+                return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                    "%s: field '%s' must be 0 or 1, not "
+                                    "%" PRId64,
+                                    env->what, f->name, v);
+            continue;
+        }
         if (f->type == BATON_CODEC_F_ENUM) {
             int64_t v = baton_codec_num_get(s, f);
             if (v < 0 || (size_t)v >= baton_codec_nsymbols(f))
@@ -482,7 +523,67 @@ static baton_err_t baton_codec_nonneg(const char *what, const char *field,
                         field, v);
 }
 
-/* START needs the definition to run, SIGNAL the signal's name. */
+/* An optional string that, when given, must not be empty. */
+static baton_err_t baton_codec_not_empty(const char *what, const char *field,
+                                         const char *v, char *errstr,
+                                         size_t errlen) {
+    if (!v || *v) return BATON_OK;
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "%s: field '%s' is empty (null when not given)", what,
+                        field);
+}
+
+/* BATON_OK when id is a well-formed task id of workflow wf (both
+ * NUL-terminated); otherwise INVALID naming field. */
+static baton_err_t baton_codec_task_of(const char *what, const char *field,
+                                       const char *id, const char *wf,
+                                       const char *wf_field, char *errstr,
+                                       size_t errlen) {
+    size_t wlen;
+    if (baton_task_id_parse(id, &wlen, NULL, NULL))
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "%s: field '%s' is not "
+                            "<workflow_id>/<activity_seq>/<attempt>",
+                            what, field);
+    if (wlen != strlen(wf) || memcmp(id, wf, wlen) != 0)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "%s: field '%s' does not belong to field '%s'",
+                            what, field, wf_field);
+    return BATON_OK;
+}
+
+/* The version-2 fields of a START: a child run names its parent and the
+ * parent's step it answers (both or neither); a pinned version and a
+ * branch are non-empty when given. */
+static baton_err_t baton_codec_check_start(const baton_command_t *c,
+                                           char *errstr, size_t errlen) {
+    baton_err_t err;
+    if ((err = baton_codec_need("command", "workflow_type", c->workflow_type,
+                                "START", errstr, errlen)) ||
+        (err = baton_codec_not_empty("command", "definition_version",
+                                     c->definition_version, errstr,
+                                     errlen)) ||
+        (err = baton_codec_not_empty("command", "branch", c->branch, errstr,
+                                     errlen)))
+        return err;
+    if (!c->parent_id != !c->parent_task_id)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: fields 'parent_id' and "
+                            "'parent_task_id' go together (a child run "
+                            "names both)");
+    if (!c->parent_id) return BATON_OK;
+    if (!*c->parent_id || strlen(c->parent_id) > BATON_WORKFLOW_ID_MAX)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: field 'parent_id' must be 1 to %d "
+                            "bytes, not %zu",
+                            BATON_WORKFLOW_ID_MAX, strlen(c->parent_id));
+    return baton_codec_task_of("command", "parent_task_id", c->parent_task_id,
+                               c->parent_id, "parent_id", errstr, errlen);
+}
+
+/* START needs the definition to run, SIGNAL the signal's name; a CANCEL
+ * may name the activity attempt to stop (a notice on baton.cancels).
+ * Version-2 fields on other kinds are carried but mean nothing. */
 static baton_err_t baton_codec_check_command(const void *s, char *errstr,
                                              size_t errlen) {
     const baton_command_t *c = s;
@@ -490,11 +591,14 @@ static baton_err_t baton_codec_check_command(const void *s, char *errstr,
                                               errstr, errlen);
     if (err) return err;
     if (c->kind == BATON_CMD_START)
-        return baton_codec_need("command", "workflow_type", c->workflow_type,
-                                "START", errstr, errlen);
+        return baton_codec_check_start(c, errstr, errlen);
     if (c->kind == BATON_CMD_SIGNAL)
         return baton_codec_need("command", "name", c->name, "SIGNAL", errstr,
                                 errlen);
+    if (c->kind == BATON_CMD_CANCEL && c->task_id)
+        return baton_codec_task_of("command", "task_id", c->task_id,
+                                   c->workflow_id, "workflow_id", errstr,
+                                   errlen);
     return BATON_OK;
 }
 
@@ -564,21 +668,14 @@ static baton_err_t baton_codec_check_task(const void *s, char *errstr,
 static baton_err_t baton_codec_check_result(const void *s, char *errstr,
                                             size_t errlen) {
     const baton_result_t *r = s;
-    size_t wlen;
     baton_err_t err;
 
     if ((err = baton_codec_check_wf_id("result", r->workflow_id, errstr,
-                                       errlen)))
+                                       errlen)) ||
+        (err = baton_codec_task_of("result", "task_id", r->task_id,
+                                   r->workflow_id, "workflow_id", errstr,
+                                   errlen)))
         return err;
-    if (baton_task_id_parse(r->task_id, &wlen, NULL, NULL))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "result: field 'task_id' is not "
-                            "<workflow_id>/<activity_seq>/<attempt>");
-    if (wlen != strlen(r->workflow_id) ||
-        memcmp(r->task_id, r->workflow_id, wlen) != 0)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "result: field 'task_id' does not belong to "
-                            "field 'workflow_id'");
     if (r->kind == BATON_RESULT_FAILED &&
         (err = baton_codec_need("result", "error", r->error, "FAILED",
                                 errstr, errlen)))
@@ -656,8 +753,22 @@ static baton_err_t baton_codec_scan_field(const baton_codec_env_t *env,
                                           baton_codec_cur_t *c, char *errstr,
                                           size_t errlen) {
     int64_t v;
-    int rc = baton_codec_cur_long(c, &v);
+    int rc;
 
+    if (f->type == BATON_CODEC_F_BOOL) {
+        if (c->p >= c->end)
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "%s: truncated in field '%s'", env->what,
+                                f->name);
+        if (*c->p > 1)
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "%s: field '%s': boolean byte %u is not 0 "
+                                "or 1",
+                                env->what, f->name, (unsigned)*c->p);
+        c->p++;
+        return BATON_OK;
+    }
+    rc = baton_codec_cur_long(c, &v);
     if (rc == 0 && baton_codec_is_opt(f->type)) {
         if (v == 0) return BATON_OK; /* null */
         if (v != 1)
@@ -700,16 +811,26 @@ static baton_err_t baton_codec_scan_field(const baton_codec_env_t *env,
 }
 
 /* Proves buf[0..len) is exactly one well-formed record of the envelope's
- * schema, so avro_value_read can neither over-allocate nor leak. */
+ * schema, so avro_value_read can neither over-allocate nor leak.  A record
+ * of an earlier protocol version ends at a field boundary at or after the
+ * last version-1 field: *missing is then how many trailing fields it
+ * lacks (each read as one zero byte: its default), else 0. */
 static baton_err_t baton_codec_avro_scan(const baton_codec_env_t *env,
                                          const void *buf, size_t len,
-                                         char *errstr, size_t errlen) {
+                                         size_t *missing, char *errstr,
+                                         size_t errlen) {
     baton_codec_cur_t c = {buf, (const unsigned char *)buf + len};
     baton_err_t err;
-    for (size_t i = 0; i < env->nfields; i++)
+    *missing = 0;
+    for (size_t i = 0; i < env->nfields; i++) {
+        if (i >= env->v1_fields && c.p == c.end) {
+            *missing = env->nfields - i;
+            return BATON_OK;
+        }
         if ((err = baton_codec_scan_field(env, &env->fields[i], &c, errstr,
                                           errlen)))
             return err;
+    }
     if (c.p != c.end)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "%s: %zu trailing bytes after the record",
@@ -752,6 +873,10 @@ static baton_err_t baton_codec_avro_get(const baton_codec_env_t *env,
         if ((rval = avro_value_get_enum(fv, &e))) break;
         baton_codec_num_set(s, f, e);
         return BATON_OK;
+    case BATON_CODEC_F_BOOL:
+        if ((rval = avro_value_get_boolean(fv, &e))) break;
+        baton_codec_num_set(s, f, e != 0);
+        return BATON_OK;
     case BATON_CODEC_F_OPT:
     case BATON_CODEC_F_OPT_JSON:
         if ((rval = avro_value_get_discriminant(fv, &disc))) break;
@@ -775,12 +900,26 @@ static baton_err_t baton_codec_avro_decode(baton_codec_t *c, int which,
     const baton_codec_env_t *env = &baton_codec_envs[which];
     avro_value_t *rec = &c->avro[which].value;
     baton_err_t err;
+    size_t missing;
+    char *padded = NULL;
     int rval;
 
-    if ((err = baton_codec_avro_scan(env, buf, len, errstr, errlen)))
+    if ((err = baton_codec_avro_scan(env, buf, len, &missing, errstr,
+                                     errlen)))
         return err;
+    if (missing) { /* an earlier version's record: add the defaults */
+        if (!(padded = baton_malloc(len + missing)))
+            return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                                "%s: out of memory", env->what);
+        memcpy(padded, buf, len);
+        memset(padded + len, 0, missing);
+        buf = padded;
+        len += missing;
+    }
     avro_reader_memory_set_source(c->reader, buf, (int64_t)len);
-    if ((rval = avro_value_read(c->reader, rec)))
+    rval = avro_value_read(c->reader, rec);
+    baton_free(padded); /* avro-c copied what it keeps */
+    if (rval)
         return baton_codec_avro_fail(env, "reading Avro", rval, errstr,
                                      errlen);
     for (size_t i = 0; i < env->nfields; i++) {
@@ -820,6 +959,8 @@ static int baton_codec_avro_set(const baton_codec_field_t *f, const void *s,
         return avro_value_set_int(fv, (int32_t)baton_codec_num_get(s, f));
     case BATON_CODEC_F_ENUM:
         return avro_value_set_enum(fv, (int)baton_codec_num_get(s, f));
+    case BATON_CODEC_F_BOOL:
+        return avro_value_set_boolean(fv, baton_codec_num_get(s, f) != 0);
     case BATON_CODEC_F_OPT:
     case BATON_CODEC_F_OPT_JSON:
         str = baton_codec_str_get(s, f);
@@ -990,6 +1131,12 @@ static baton_err_t baton_codec_json_get(const baton_codec_env_t *env,
                                          errlen);
         baton_codec_num_set(s, f, json_integer_value(v));
         return BATON_OK;
+    case BATON_CODEC_F_BOOL:
+        if (!json_is_boolean(v))
+            return baton_codec_json_type(env, f, "true or false", errstr,
+                                         errlen);
+        baton_codec_num_set(s, f, json_is_true(v));
+        return BATON_OK;
     }
     return BATON_OK; /* cannot happen: every type is handled above */
 }
@@ -1036,6 +1183,8 @@ static json_t *baton_codec_json_value(const baton_codec_field_t *f,
         return json_integer(baton_codec_num_get(s, f));
     case BATON_CODEC_F_ENUM:
         return json_string(f->symbols[baton_codec_num_get(s, f)]);
+    case BATON_CODEC_F_BOOL:
+        return json_boolean(baton_codec_num_get(s, f) != 0);
     default:
         str = baton_codec_str_get(s, f);
         return str ? json_stringn(str, strlen(str)) : json_null();
@@ -1183,6 +1332,7 @@ static int baton_codec_type_matches(avro_schema_t fs,
                is_avro_string(avro_schema_union_branch(fs, 1));
     case BATON_CODEC_F_LONG: return is_avro_int64(fs);
     case BATON_CODEC_F_INT: return is_avro_int32(fs);
+    case BATON_CODEC_F_BOOL: return is_avro_boolean(fs);
     case BATON_CODEC_F_ENUM:
         n = baton_codec_nsymbols(f);
         if (!is_avro_enum(fs) ||

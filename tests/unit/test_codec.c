@@ -4,8 +4,10 @@
  * Round trips of every envelope in Avro binary and JSON, the lenient JSON
  * input forms, validation (missing fields, bad payload JSON, task ids),
  * hostile input (random bytes, every truncation, mutated valid messages,
- * hand-made Avro with lying lengths) and out-of-memory at every allocation
- * (Baton's own, then jansson's too; see test_oom_jansson).
+ * hand-made Avro with lying lengths), protocol version 1 messages (written
+ * by avro-c with the version-1 schema) decoding under version 2, and
+ * out-of-memory at every allocation (Baton's own, then jansson's too; see
+ * test_oom_jansson).
  * Meant to run under ASan/LSan: "never crash, never leak" is checked by the
  * sanitizers, the return codes by the checks here.
  *
@@ -13,6 +15,7 @@
  */
 #include "codec.h"
 
+#include <avro.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -66,6 +69,11 @@ static baton_command_t sample_command(void) {
     c.payload = "{\"items\":[1,2,3],\"note\":\"caf\\u00e9 \\\"q\\\"\"}";
     c.request_id = "req-1";
     c.sent_at_ms = INT64_C(1700000000123);
+    /* version 2: a child run of a pinned version, one branch of it */
+    c.parent_id = "parent/9";
+    c.parent_task_id = "parent/9/4/1";
+    c.definition_version = "3";
+    c.branch = "Fan/1";
     return c;
 }
 
@@ -97,6 +105,7 @@ static baton_result_t sample_result(void) {
     r.retry_after_ms = 1500;
     r.worker = "host-a:4242";
     r.finished_at_ms = INT64_MIN;
+    r.non_retryable = 1;
     return r;
 }
 
@@ -117,7 +126,11 @@ static int command_eq(const baton_command_t *a, const baton_command_t *b) {
            str_eq(a->name, b->name) && str_eq(a->payload, b->payload) &&
            str_eq(a->reason, b->reason) &&
            str_eq(a->request_id, b->request_id) &&
-           a->sent_at_ms == b->sent_at_ms;
+           a->sent_at_ms == b->sent_at_ms &&
+           str_eq(a->parent_id, b->parent_id) &&
+           str_eq(a->parent_task_id, b->parent_task_id) &&
+           str_eq(a->definition_version, b->definition_version) &&
+           str_eq(a->branch, b->branch) && str_eq(a->task_id, b->task_id);
 }
 
 static int task_eq(const baton_task_t *a, const baton_task_t *b) {
@@ -141,7 +154,8 @@ static int result_eq(const baton_result_t *a, const baton_result_t *b) {
            str_eq(a->cause, b->cause) &&
            a->retry_after_ms == b->retry_after_ms &&
            str_eq(a->worker, b->worker) &&
-           a->finished_at_ms == b->finished_at_ms;
+           a->finished_at_ms == b->finished_at_ms &&
+           a->non_retryable == b->non_retryable;
 }
 
 static int event_eq(const baton_event_t *a, const baton_event_t *b) {
@@ -191,6 +205,9 @@ static void test_round_trip(void) {
         ROUND_TRIP(command, &c, json);
         c = (baton_command_t){.kind = BATON_CMD_CANCEL, .workflow_id = "w"};
         ROUND_TRIP(command, &c, json);
+        c.task_id = "w/3/2"; /* a cancel notice for workers */
+        ROUND_TRIP(command, &c, json);
+        c.task_id = NULL;
         c.kind = BATON_CMD_TERMINATE;
         c.reason = "";
         ROUND_TRIP(command, &c, json);
@@ -202,6 +219,8 @@ static void test_round_trip(void) {
         t.input = "null";
         ROUND_TRIP(task, &t, json);
 
+        r.non_retryable = 0;
+        ROUND_TRIP(result, &r, json);
         r = (baton_result_t){.task_id = "x/1/1", .workflow_id = "x",
                              .kind = BATON_RESULT_COMPLETED,
                              .output = "\"done\""};
@@ -229,7 +248,7 @@ static void test_value_reuse(void) {
                                      sizeof errstr) == BATON_OK);
     CHECK(baton_codec_encode_command(codec, &bare, 0, &b2, &l2, errstr,
                                      sizeof errstr) == BATON_OK);
-    CHECK(l2 == 9); /* enum, "w" (2), five nulls, long 0 */
+    CHECK(l2 == 14); /* enum, "w" (2), five nulls, long 0, five nulls */
     CHECK(baton_codec_decode_command(codec, b1, l1, 0, &out, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_command_clear(&out);
@@ -237,6 +256,7 @@ static void test_value_reuse(void) {
                                      sizeof errstr) == BATON_OK);
     CHECK(command_eq(&out, &bare));
     CHECK(out.payload == NULL && out.workflow_type == NULL);
+    CHECK(out.parent_id == NULL && out.branch == NULL);
     baton_command_clear(&out);
     baton_free(b1);
     baton_free(b2);
@@ -591,7 +611,8 @@ static void put_str(avro_buf_t *a, const char *s, size_t n) {
     a->n += n;
 }
 
-/* A CANCEL command with the given workflow id bytes and payload text. */
+/* A version-1 command (it ends after sent_at_ms) with the given kind,
+ * workflow id bytes and payload text. */
 static avro_buf_t raw_command(int64_t kind, const char *wf, size_t wflen,
                               const char *payload) {
     avro_buf_t a = {.n = 0};
@@ -628,6 +649,8 @@ static void test_avro_hostile(void) {
     avro_buf_t a = raw_command(2, "w", 1, "{}");
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
 
+    for (int i = 0; i < 5; i++) put_long(&a, 0); /* the version-2 nulls */
+    CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     a.b[a.n++] = 0;
     expect_raw_invalid(&a, "1 trailing bytes");
     a = raw_command(4, "w", 1, NULL);
@@ -678,13 +701,18 @@ static void test_avro_hostile(void) {
                                      sizeof errstr) == BATON_ERR_INVALID);
 }
 
-/* Every proper prefix of a valid message is refused, in both encodings. */
-#define TRUNCATIONS(type, in)                                                \
+/* Every proper prefix of a valid message is refused, in both encodings,
+ * except Avro prefixes that end at a field boundary at or after the last
+ * version-1 field (min_ok: that length; SIZE_MAX when the envelope did not
+ * change): those are earlier versions' records.  Exactly `boundaries` of
+ * them must decode, to a record equal to the input with the missing
+ * fields at their defaults (checked by test_version1). */
+#define TRUNCATIONS(type, in, min_ok, boundaries)                            \
     do {                                                                     \
         for (int json_ = 0; json_ <= 1; json_++) {                           \
             char *buf_;                                                      \
             size_t len_;                                                     \
-            int bad_ = 0;                                                    \
+            int bad_ = 0, older_ = 0;                                        \
             CHECK(baton_codec_encode_##type(codec, (in), json_, &buf_,       \
                                             &len_, errstr,                   \
                                             sizeof errstr) == BATON_OK);     \
@@ -692,27 +720,327 @@ static void test_avro_hostile(void) {
                 baton_##type##_t o_;                                         \
                 char *cp_ = malloc(n_ ? n_ : 1); /* exact size for ASan */   \
                 memcpy(cp_, buf_, n_);                                       \
-                if (baton_codec_decode_##type(codec, cp_, n_, json_, &o_,    \
-                                              errstr, sizeof errstr) !=      \
-                    BATON_ERR_INVALID)                                       \
+                baton_err_t e_ = baton_codec_decode_##type(                  \
+                    codec, cp_, n_, json_, &o_, errstr, sizeof errstr);      \
+                if (e_ == BATON_OK && !json_ && n_ >= (min_ok))              \
+                    older_++;                                                \
+                else if (e_ != BATON_ERR_INVALID)                            \
                     bad_++;                                                  \
                 baton_##type##_clear(&o_);                                   \
                 free(cp_);                                                   \
             }                                                                \
             CHECK_ERR(bad_ == 0, #type " truncation");                       \
+            CHECK_ERR(older_ == (json_ ? 0 : (boundaries)),                  \
+                      #type " earlier-version prefixes");                    \
             baton_free(buf_);                                                \
         }                                                                    \
     } while (0)
+
+/* Length of the version-1 part of c's Avro encoding: the encoding with
+ * the version-2 fields at their defaults, less one byte per such field. */
+static size_t command_v1_len(const baton_command_t *c) {
+    baton_command_t v1 = *c;
+    char *buf;
+    size_t len = 0;
+    v1.parent_id = v1.parent_task_id = v1.definition_version = v1.branch =
+        v1.task_id = NULL;
+    CHECK(baton_codec_encode_command(codec, &v1, 0, &buf, &len, errstr,
+                                     sizeof errstr) == BATON_OK);
+    baton_free(buf);
+    return len - 5;
+}
+
+static size_t result_v1_len(const baton_result_t *r) {
+    baton_result_t v1 = *r;
+    char *buf;
+    size_t len = 0;
+    v1.non_retryable = 0;
+    CHECK(baton_codec_encode_result(codec, &v1, 0, &buf, &len, errstr,
+                                    sizeof errstr) == BATON_OK);
+    baton_free(buf);
+    return len - 1;
+}
 
 static void test_truncation(void) {
     baton_command_t c = sample_command();
     baton_task_t t = sample_task();
     baton_result_t r = sample_result();
     baton_event_t e = sample_event();
-    TRUNCATIONS(command, &c);
-    TRUNCATIONS(task, &t);
-    TRUNCATIONS(result, &r);
-    TRUNCATIONS(event, &e);
+    /* sample_command has 4 of the 5 version-2 fields.  Prefixes ending
+     * after the v1 fields, after parent_task_id, definition_version and
+     * branch decode; the one ending after parent_id alone is refused by
+     * validation (parent_id needs parent_task_id). */
+    TRUNCATIONS(command, &c, command_v1_len(&c), 4);
+    TRUNCATIONS(task, &t, SIZE_MAX, 0);
+    TRUNCATIONS(result, &r, result_v1_len(&r), 1);
+    TRUNCATIONS(event, &e, SIZE_MAX, 0);
+}
+
+/* ---- protocol version 1 ------------------------------------------------- */
+
+/* The compiled-in schema text with only its first nfields fields: the
+ * version-1 schema.  NULL on failure. */
+static avro_schema_t v1_schema(const char *text, size_t nfields) {
+    json_t *root = json_loads(text, 0, NULL);
+    json_t *fields = json_object_get(root, "fields");
+    avro_schema_t sch = NULL;
+    char *v1;
+    while (json_array_size(fields) > nfields)
+        json_array_remove(fields, json_array_size(fields) - 1);
+    v1 = json_dumps(root, JSON_COMPACT);
+    if (v1 && avro_schema_from_json_length(v1, strlen(v1), &sch)) sch = NULL;
+    free(v1);
+    json_decref(root);
+    return sch;
+}
+
+/* Sets field name of record rec: a string, null (s NULL) for a union, or a
+ * long. */
+static int v1_set(avro_value_t *rec, const char *name, const char *s,
+                  int64_t l, int is_long) {
+    avro_value_t f, br;
+    if (avro_value_get_by_name(rec, name, &f, NULL)) return -1;
+    if (is_long) return avro_value_set_long(&f, l);
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        if (avro_value_set_branch(&f, s ? 1 : 0, &br)) return -1;
+        return s ? avro_value_set_string(&br, s) : avro_value_set_null(&br);
+    }
+    return avro_value_set_string(&f, s);
+}
+
+/* Writes rec with avro-c into a malloc'd buffer. */
+static unsigned char *v1_write(avro_value_t *rec, size_t *len) {
+    unsigned char *buf;
+    avro_writer_t wr;
+    if (avro_value_sizeof(rec, len)) return NULL;
+    buf = malloc(*len ? *len : 1);
+    wr = avro_writer_memory((char *)buf, (int64_t)*len);
+    if (avro_value_write(wr, rec)) {
+        free(buf);
+        buf = NULL;
+    }
+    avro_writer_free(wr);
+    return buf;
+}
+
+/* A command written by a version-1 writer (avro-c with the old schema). */
+static unsigned char *v1_command(const baton_command_t *c, size_t *len) {
+    avro_schema_t sch = v1_schema(baton_schema_command, 8);
+    avro_value_iface_t *cls = sch ? avro_generic_class_from_schema(sch) : NULL;
+    avro_value_t rec, kind;
+    unsigned char *buf = NULL;
+    if (cls && !avro_generic_value_new(cls, &rec)) {
+        if (!avro_value_get_by_name(&rec, "kind", &kind, NULL) &&
+            !avro_value_set_enum(&kind, (int)c->kind) &&
+            !v1_set(&rec, "workflow_id", c->workflow_id, 0, 0) &&
+            !v1_set(&rec, "workflow_type", c->workflow_type, 0, 0) &&
+            !v1_set(&rec, "name", c->name, 0, 0) &&
+            !v1_set(&rec, "payload", c->payload, 0, 0) &&
+            !v1_set(&rec, "reason", c->reason, 0, 0) &&
+            !v1_set(&rec, "request_id", c->request_id, 0, 0) &&
+            !v1_set(&rec, "sent_at_ms", NULL, c->sent_at_ms, 1))
+            buf = v1_write(&rec, len);
+        avro_value_decref(&rec);
+    }
+    if (cls) avro_value_iface_decref(cls);
+    if (sch) avro_schema_decref(sch);
+    return buf;
+}
+
+static unsigned char *v1_result(const baton_result_t *r, size_t *len) {
+    avro_schema_t sch = v1_schema(baton_schema_result, 9);
+    avro_value_iface_t *cls = sch ? avro_generic_class_from_schema(sch) : NULL;
+    avro_value_t rec, kind;
+    unsigned char *buf = NULL;
+    if (cls && !avro_generic_value_new(cls, &rec)) {
+        if (!avro_value_get_by_name(&rec, "kind", &kind, NULL) &&
+            !avro_value_set_enum(&kind, (int)r->kind) &&
+            !v1_set(&rec, "task_id", r->task_id, 0, 0) &&
+            !v1_set(&rec, "workflow_id", r->workflow_id, 0, 0) &&
+            !v1_set(&rec, "output", r->output, 0, 0) &&
+            !v1_set(&rec, "error", r->error, 0, 0) &&
+            !v1_set(&rec, "cause", r->cause, 0, 0) &&
+            !v1_set(&rec, "retry_after_ms", NULL, r->retry_after_ms, 1) &&
+            !v1_set(&rec, "worker", r->worker, 0, 0) &&
+            !v1_set(&rec, "finished_at_ms", NULL, r->finished_at_ms, 1))
+            buf = v1_write(&rec, len);
+        avro_value_decref(&rec);
+    }
+    if (cls) avro_value_iface_decref(cls);
+    if (sch) avro_schema_decref(sch);
+    return buf;
+}
+
+/* Version-1 messages decode with the version-2 fields at their defaults;
+ * a message cut inside a version-2 field is still truncated. */
+static void test_version1(void) {
+    baton_command_t c = sample_command(), out;
+    baton_result_t r = sample_result(), rout;
+    unsigned char *buf, ext[1200];
+    size_t len = 0;
+
+    c.parent_id = c.parent_task_id = c.definition_version = c.branch = NULL;
+    r.non_retryable = 0;
+
+    buf = v1_command(&c, &len);
+    CHECK(buf != NULL && len == command_v1_len(&c));
+    CHECK_ERR(buf && baton_codec_decode_command(codec, buf, len, 0, &out,
+                                                errstr, sizeof errstr) ==
+                         BATON_OK,
+              errstr);
+    CHECK(buf && command_eq(&c, &out) && out.task_id == NULL);
+    baton_command_clear(&out);
+    if (buf) {
+        /* cut inside the version-1 fields: truncated */
+        CHECK(baton_codec_decode_command(codec, buf, len - 1, 0, &out, errstr,
+                                         sizeof errstr) == BATON_ERR_INVALID);
+        CHECK_ERR(strstr(errstr, "truncated in field 'sent_at_ms'"), errstr);
+        baton_command_clear(&out);
+        /* a version-2 prefix: parent_id given, parent_task_id cut off in
+         * its union branch, then in its string */
+        memcpy(ext, buf, len);
+        ext[len] = 2; /* branch 1 */
+        ext[len + 1] = 2 * 2;
+        memcpy(ext + len + 2, "pa", 2);
+        ext[len + 4] = 2;
+        CHECK(baton_codec_decode_command(codec, ext, len + 5, 0, &out, errstr,
+                                         sizeof errstr) == BATON_ERR_INVALID);
+        CHECK_ERR(strstr(errstr, "truncated in field 'parent_task_id'"),
+                  errstr);
+        baton_command_clear(&out);
+        ext[len + 5] = 2 * 6; /* 6 bytes claimed, 2 there */
+        memcpy(ext + len + 6, "pa", 2);
+        CHECK(baton_codec_decode_command(codec, ext, len + 8, 0, &out, errstr,
+                                         sizeof errstr) == BATON_ERR_INVALID);
+        CHECK_ERR(strstr(errstr, "'parent_task_id': string length 6"),
+                  errstr);
+        baton_command_clear(&out);
+        /* ... and with parent_id alone at a boundary: decoded, then
+         * refused by validation (a child run names both) */
+        CHECK(baton_codec_decode_command(codec, ext, len + 4, 0, &out, errstr,
+                                         sizeof errstr) == BATON_ERR_INVALID);
+        CHECK_ERR(strstr(errstr, "go together"), errstr);
+        baton_command_clear(&out);
+    }
+    free(buf);
+
+    for (int k = 0; k < 3; k++) {
+        r.kind = (baton_result_kind_t)k;
+        r.error = k == BATON_RESULT_FAILED ? "E" : NULL;
+        buf = v1_result(&r, &len);
+        CHECK(buf != NULL && len == result_v1_len(&r));
+        CHECK_ERR(buf && baton_codec_decode_result(codec, buf, len, 0, &rout,
+                                                   errstr, sizeof errstr) ==
+                             BATON_OK,
+                  errstr);
+        CHECK(buf && result_eq(&r, &rout) && rout.non_retryable == 0);
+        baton_result_clear(&rout);
+        if (buf) { /* a boolean byte other than 0 or 1 */
+            memcpy(ext, buf, len);
+            ext[len] = 1;
+            CHECK(baton_codec_decode_result(codec, ext, len + 1, 0, &rout,
+                                            errstr, sizeof errstr) == BATON_OK &&
+                  rout.non_retryable == 1);
+            baton_result_clear(&rout);
+            ext[len] = 2;
+            CHECK(baton_codec_decode_result(codec, ext, len + 1, 0, &rout,
+                                            errstr, sizeof errstr) ==
+                  BATON_ERR_INVALID);
+            CHECK_ERR(strstr(errstr, "'non_retryable': boolean byte 2"),
+                      errstr);
+            baton_result_clear(&rout);
+        }
+        free(buf);
+    }
+}
+
+/* The version-2 fields in JSON, and their validation. */
+static void test_version2_json(void) {
+    baton_command_t c;
+    baton_result_t r;
+    char *buf;
+    size_t len;
+    json_t *root;
+    const char *res_nr = "{\"task_id\":\"w/1/1\",\"workflow_id\":\"w\","
+                         "\"kind\":\"FAILED\",\"error\":\"Fatal\","
+                         "\"non_retryable\":true}";
+
+    CHECK_ERR(baton_codec_decode_result(codec, res_nr, strlen(res_nr), 1, &r,
+                                        errstr, sizeof errstr) == BATON_OK,
+              errstr);
+    CHECK(r.non_retryable == 1);
+    CHECK(baton_codec_encode_result(codec, &r, 1, &buf, &len, errstr,
+                                    sizeof errstr) == BATON_OK);
+    root = json_loadb(buf, len, 0, NULL);
+    CHECK(json_is_true(json_object_get(root, "non_retryable")));
+    json_decref(root);
+    baton_free(buf);
+    r.non_retryable = 0;
+    CHECK(baton_codec_encode_result(codec, &r, 1, &buf, &len, errstr,
+                                    sizeof errstr) == BATON_OK);
+    root = json_loadb(buf, len, 0, NULL);
+    CHECK(json_is_false(json_object_get(root, "non_retryable")));
+    json_decref(root);
+    baton_free(buf);
+    r.non_retryable = 2; /* an encoder refuses what is not 0 or 1 */
+    CHECK(baton_codec_encode_result(codec, &r, 0, &buf, &len, errstr,
+                                    sizeof errstr) == BATON_ERR_INVALID);
+    baton_result_clear(&r);
+    expect_result_invalid("{\"task_id\":\"w/1/1\",\"workflow_id\":\"w\","
+                          "\"kind\":\"FAILED\",\"error\":\"F\","
+                          "\"non_retryable\":1}",
+                          "'non_retryable' must be true or false");
+
+    CHECK_ERR(dec_cmd_json("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                           "\"workflow_type\":\"t\",\"parent_id\":\"p\","
+                           "\"parent_task_id\":\"p/2/1\","
+                           "\"definition_version\":\"7\",\"branch\":\"B/0\"}",
+                           &c) == BATON_OK,
+              errstr);
+    CHECK(str_eq(c.parent_id, "p") && str_eq(c.parent_task_id, "p/2/1") &&
+          str_eq(c.definition_version, "7") && str_eq(c.branch, "B/0"));
+    baton_command_clear(&c);
+    CHECK_ERR(dec_cmd_json("{\"kind\":\"CANCEL\",\"workflow_id\":\"a/b\","
+                           "\"task_id\":\"a/b/3/12\",\"reason\":\"x\"}",
+                           &c) == BATON_OK,
+              errstr);
+    CHECK(str_eq(c.task_id, "a/b/3/12"));
+    baton_command_clear(&c);
+
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"parent_id\":\"p\"}",
+                       "'parent_id' and 'parent_task_id' go together");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"parent_task_id\":\"p/1/1\"}",
+                       "go together");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"parent_id\":\"p\","
+                       "\"parent_task_id\":\"q/1/1\"}",
+                       "'parent_task_id' does not belong to field "
+                       "'parent_id'");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"parent_id\":\"p\","
+                       "\"parent_task_id\":\"p/1\"}",
+                       "'parent_task_id' is not <workflow_id>");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"parent_id\":\"\","
+                       "\"parent_task_id\":\"/1/1\"}",
+                       "'parent_id' must be 1 to 256 bytes");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"branch\":\"\"}",
+                       "'branch' is empty");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"definition_version\":\"\"}",
+                       "'definition_version' is empty");
+    expect_cmd_invalid("{\"kind\":\"START\",\"workflow_id\":\"c\","
+                       "\"workflow_type\":\"t\",\"branch\":7}",
+                       "'branch' must be a string");
+    expect_cmd_invalid("{\"kind\":\"CANCEL\",\"workflow_id\":\"w\","
+                       "\"task_id\":\"w/1/0\"}",
+                       "'task_id' is not <workflow_id>");
+    expect_cmd_invalid("{\"kind\":\"CANCEL\",\"workflow_id\":\"w\","
+                       "\"task_id\":\"v/1/1\"}",
+                       "'task_id' does not belong to field 'workflow_id'");
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -1023,6 +1351,8 @@ int main(void) {
     test_kind_names();
     test_avro_hostile();
     test_truncation();
+    test_version1();
+    test_version2_json();
     test_garbage();
     test_mutations();
     test_oom();
