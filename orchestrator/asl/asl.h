@@ -29,7 +29,18 @@
  *   baton:activity:<activity_type>           the same on queue "default"
  *   baton:signal:<name>                      a durable wait for a signal;
  *                                            the payload is the result
+ *   baton:workflow:<name>                    a child workflow run to its
+ *                                            end (STOP_CHILD); its output
+ *                                            is the result
+ *   baton:append                             appends to a list in the
+ *                                            state, inline (no stop):
+ *                                            Parameters {"Path": "$.list",
+ *                                            "Value"|"Value.$"|"Values.$"}
  * Any other Resource is refused at validation.
+ *
+ * Parallel and Map states stop the run with STOP_FANOUT; each branch or
+ * iteration is a sub-run of a nested definition (baton_asl_fanout_item,
+ * baton_asl_def_sub) and their outputs come back as one result.
  *
  * Ownership: json_t arguments are borrowed (never stolen) unless the name
  * says _new; json_t results in out-structs are new references owned by the
@@ -66,6 +77,12 @@ const char *baton_asl_def_name(const baton_asl_def_t *def);
 const char *baton_asl_def_start_at(const baton_asl_def_t *def);
 /* TimeoutSeconds of the whole state machine, 0 when none. */
 int32_t baton_asl_def_timeout_seconds(const baton_asl_def_t *def);
+/* The top-level definition of a nested one (baton_asl_def_sub); a
+ * top-level definition is its own top.  Borrowed. */
+const baton_asl_def_t *baton_asl_def_top(const baton_asl_def_t *def);
+/* The sub-path of a nested definition from its top ("" at the top).
+ * baton_asl_def_sub(baton_asl_def_top(d), baton_asl_def_path(d)) == d. */
+const char *baton_asl_def_path(const baton_asl_def_t *def);
 
 typedef enum {
     BATON_ASL_STOP_TASK = 1,   /* a Task state waits for an activity */
@@ -108,9 +125,12 @@ typedef struct baton_asl_stop {
     /* CHILD: the child's definition name; its input is task_input,
        timeout_seconds applies to the whole child run */
     char *child_type;
-    /* FANOUT */
+    /* FANOUT (task_input, for information: Parallel: the branches' input;
+       Map: the items array before ItemSelector) */
     int is_map;                     /* 0: Parallel, 1: Map */
-    int64_t n_items;                /* branches, or items of the Map */
+    int64_t n_items;                /* branches, or items of the Map; 0 for
+                                       a Map over an empty array: its result
+                                       is [] at once */
     int32_t max_concurrency;        /* 0 = unlimited */
     int64_t tolerated_failure_count;     /* Map; -1 = not set */
     double tolerated_failure_percentage; /* Map; -1 = not set */
@@ -145,16 +165,22 @@ baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
  * ItemSelector/Parameters with $$.Map.Item.Index/Value; for Parallel: the
  * state's effective input).  state_input is the FANOUT stop's
  * state_input.  The same arguments always give the same answer, so the
- * engine may compute items lazily (MaxConcurrency) without storing them. */
+ * engine may compute items lazily (MaxConcurrency) without storing them.
+ * When def is itself nested, sub_path is still the whole path from the
+ * top-level definition (it starts with baton_asl_def_path(def)): resolve
+ * it with baton_asl_def_sub(baton_asl_def_top(def), sub_path).
+ * baton_asl_run has evaluated every item before stopping, so with the same
+ * ctx this cannot fail but for misuse (BATON_ERR_NOTFOUND: no such state
+ * or index) or out of memory. */
 baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
                                   const char *state, json_t *state_input,
                                   int64_t index, const baton_asl_ctx_t *ctx,
                                   char **sub_path, json_t **input_new,
                                   char *errstr, size_t errlen);
 
-/* The nested state machine at `path` (see baton_asl_fanout_item), or NULL
- * when there is none.  The result is borrowed from def and is a full
- * definition: baton_asl_run, _task_complete and _task_fail drive a
+/* The nested state machine at `path` (see baton_asl_fanout_item) below
+ * def, or NULL when there is none.  The result is borrowed from def and is
+ * a full definition: baton_asl_run, _task_complete and _task_fail drive a
  * sub-run exactly like a top-level run.  An empty path or NULL is def. */
 const baton_asl_def_t *baton_asl_def_sub(const baton_asl_def_t *def,
                                          const char *path);
@@ -224,5 +250,17 @@ baton_err_t baton_asl_task_fail_per_retrier(
     const char *error, const char *cause, const int32_t *retry_counts,
     size_t n_counts, int64_t retry_after_ms, const baton_asl_ctx_t *ctx,
     baton_asl_next_t *out, char *errstr, size_t errlen);
+
+/* The definition as a Mermaid flowchart ("flowchart TD"): states as nodes
+ * (Task, Pass, Wait rectangles, Choice a rhombus, Succeed rounded, Fail a
+ * stadium), edges for Next, Choice rules (labelled with a short form of
+ * the rule), Default, Catch (dotted, labelled with the error names) and
+ * Retry (a dotted loop), Parallel branches and Map processors as
+ * subgraphs, start and end nodes.  `highlight` (NULL: none) names a state
+ * to mark ("Name" at the top level, "<sub path>/Name" inside a nested
+ * machine, e.g. "Fan/1/Lookup").  *out is a baton_malloc'd string owned by
+ * the caller.  Returns BATON_OK or BATON_ERR_NOMEM. */
+baton_err_t baton_asl_graph_mermaid(const baton_asl_def_t *def,
+                                    const char *highlight, char **out);
 
 #endif /* BATON_ASL_H */

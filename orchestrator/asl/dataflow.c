@@ -9,7 +9,8 @@
  *                       input, "StartTime": "2024-01-02T03:04:05.678Z" },
  *     "State":        { "Name", "EnteredTime": now_ms as above,
  *                       "RetryCount" },
- *     "StateMachine": { "Id", "Name": workflow_type } }
+ *     "StateMachine": { "Id", "Name": workflow_type },
+ *     "Map":          { "Item": { "Index", "Value" } } }  (ItemSelector only)
  *
  * Randomness (States.UUID, States.MathRandom) comes from a splitmix64
  * generator seeded from ctx->seed, the state name and the transition
@@ -72,6 +73,15 @@ void baton_asl_env_enter(baton_asl_env_t *env, const char *state_name,
         env->ctx->seed ^ fnv1a(state_name) ^ (salt * 0xd1b54a32d192ed03ULL);
 }
 
+void baton_asl_env_set_item(baton_asl_env_t *env, int64_t index,
+                            json_t *value) {
+    json_decref(env->context);
+    env->context = NULL;
+    env->has_item = value != NULL;
+    env->item_index = index;
+    env->item_value = value;
+}
+
 void baton_asl_env_clear(baton_asl_env_t *env) {
     json_decref(env->context);
     env->context = NULL;
@@ -116,6 +126,11 @@ static json_t *build_context(const baton_asl_env_t *env) {
     bad |= put(root, "Execution", json_incref(ex));
     bad |= put(root, "State", json_incref(st));
     bad |= put(root, "StateMachine", json_incref(sm));
+    if (env->has_item)
+        bad |= put(root, "Map",
+                   json_pack("{s:{s:I,s:O}}", "Item", "Index",
+                             (json_int_t)env->item_index, "Value",
+                             env->item_value));
     json_decref(ex);
     json_decref(st);
     json_decref(sm);
@@ -191,14 +206,14 @@ baton_err_t baton_asl_apply_result_path(baton_asl_env_t *env, json_t *spec,
         return BATON_OK;
     }
     if (!path)
-        return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
+        return baton_asl_fault_set(fault, BATON_ASL_ERR_RESULT_PATH,
                                    "ResultPath must be a path or null");
     if (!(copy = json_deep_copy(raw_input))) return BATON_ERR_NOMEM;
     err = baton_asl_path_set(&copy, path, result, reason, sizeof(reason));
     if (err) {
         json_decref(copy);
         if (err == BATON_ERR_INVALID)
-            return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
+            return baton_asl_fault_set(fault, BATON_ASL_ERR_RESULT_PATH,
                                        "ResultPath '%s' cannot be applied to "
                                        "the input: %s",
                                        path, reason);
@@ -226,13 +241,23 @@ static baton_err_t tmpl_dollar(baton_asl_env_t *env, const char *what,
                                json_t **out, baton_asl_fault_t *fault) {
     const char *expr = json_string_value(v);
     char where[256];
+    baton_err_t err;
     snprintf(where, sizeof(where), "%s field '%s'", what, key);
     if (!expr)
-        return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
+        return baton_asl_fault_set(fault, BATON_ASL_ERR_PARAMETER_PATH,
                                    "%s: the value must be a string", where);
-    if (expr[0] == '$')
-        return baton_asl_env_select(env, where, expr, input, out, fault);
-    return baton_asl_intrinsic_eval(env, expr, input, out, fault);
+    if (expr[0] != '$')
+        err = baton_asl_intrinsic_eval(env, expr, input, out, fault);
+    else
+        err = baton_asl_env_select(env, where, expr, input, out, fault);
+    /* spec: "If the path is legal but cannot be applied successfully, the
+     * interpreter fails the machine execution with an Error Name of
+     * States.ParameterPathFailure" -- also a Path argument of an
+     * intrinsic; the intrinsic's own failures stay IntrinsicFailure. */
+    if (err == BATON_ERR_INVALID && !strcmp(fault->error, BATON_ASL_ERR_RUNTIME))
+        snprintf(fault->error, sizeof(fault->error), "%s",
+                 BATON_ASL_ERR_PARAMETER_PATH);
+    return err;
 }
 
 static baton_err_t tmpl_object(baton_asl_env_t *env, const char *what,

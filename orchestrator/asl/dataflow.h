@@ -29,6 +29,10 @@
 #define BATON_ASL_ERR_RUNTIME "States.Runtime"
 #define BATON_ASL_ERR_INTRINSIC "States.IntrinsicFailure"
 #define BATON_ASL_ERR_NO_CHOICE "States.NoChoiceMatched"
+/* spec "JSONPath Runtime Errors": ResultPath cannot apply to the input */
+#define BATON_ASL_ERR_RESULT_PATH "States.ResultPathMatchFailure"
+/* spec "Payload Template": a legal path that cannot be applied */
+#define BATON_ASL_ERR_PARAMETER_PATH "States.ParameterPathFailure"
 
 /* A runtime error of the language: what Catch matches on. */
 typedef struct baton_asl_fault {
@@ -48,6 +52,10 @@ typedef struct baton_asl_env {
     const char *state_name; /* borrowed */
     json_t *context;        /* owned, NULL until needed */
     uint64_t rng;           /* splitmix64 state */
+    /* A Map's ItemSelector: $$.Map.Item.Index / Value (has_item set) */
+    int has_item;
+    int64_t item_index;
+    json_t *item_value; /* borrowed */
 } baton_asl_env_t;
 
 void baton_asl_env_init(baton_asl_env_t *env, const baton_asl_ctx_t *ctx);
@@ -62,6 +70,11 @@ void baton_asl_env_clear(baton_asl_env_t *env);
 uint64_t baton_asl_env_random(baton_asl_env_t *env);
 /* splitmix64 step: advances *state and returns 64 mixed bits. */
 uint64_t baton_asl_splitmix64(uint64_t *state);
+
+/* Sets (value non-NULL, borrowed) or clears $$.Map.Item for the
+ * following evaluations; drops the cached context object. */
+void baton_asl_env_set_item(baton_asl_env_t *env, int64_t index,
+                            json_t *value);
 
 /* The context object `$$` of the current state (borrowed from env, built on
  * first use); NULL when out of memory. */
@@ -82,7 +95,8 @@ baton_err_t baton_asl_apply_path(baton_asl_env_t *env, const char *what,
 
 /* ResultPath: places `result` into a copy of `raw_input` (NULL spec: the
  * result replaces the input; JSON null: the result is discarded and the
- * input kept).  Walking into a non-object is a States.Runtime fault. */
+ * input kept).  Walking into a non-object is a States.ResultPathMatchFailure
+ * fault (spec, "JSONPath Runtime Errors"). */
 baton_err_t baton_asl_apply_result_path(baton_asl_env_t *env, json_t *spec,
                                         json_t *raw_input, json_t *result,
                                         json_t **out, baton_asl_fault_t *fault);
@@ -90,7 +104,9 @@ baton_err_t baton_asl_apply_result_path(baton_asl_env_t *env, json_t *spec,
 /* Parameters / ResultSelector (`what`, for messages): evaluates the
  * payload template `tmpl` against `input`.  Fields named "x.$" take the
  * value of a Path or of an intrinsic function and lose the ".$"; nested
- * objects and arrays recurse; everything else is copied as is. */
+ * objects and arrays recurse; everything else is copied as is.  A path
+ * that cannot be applied is States.ParameterPathFailure, a failing
+ * intrinsic States.IntrinsicFailure (spec, "Payload Template"). */
 baton_err_t baton_asl_apply_template(baton_asl_env_t *env, const char *what,
                                      json_t *tmpl, json_t *input, json_t **out,
                                      baton_asl_fault_t *fault);

@@ -8,9 +8,13 @@
  * calls, Retry/Catch, Choice rules, Wait times, the Task Resource URIs
  * Baton understands, that every transition names a state and that every
  * state is reachable from StartAt.  The first problem found (in document
- * order) is reported as "<name>: state 'X': <problem>".
+ * order) is reported as "<name>: state 'X': <problem>"; inside a Parallel
+ * branch or a Map's ItemProcessor the path leads there: "<name>: state
+ * 'Fan': Branches[1]: state 'B': <problem>".
  *
- * Parallel and Map are recognised and refused ("not supported yet").
+ * The same code parses nested state machines (baton_asl_machine_parse,
+ * called back by fanout.c for Parallel and Map): each is a definition of
+ * its own whose state names are scoped to it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +27,7 @@
 
 #define MAX_STATE_NAME 80 /* characters, per the spec */
 
-/* Validation context of one definition. */
+/* Validation context of one state machine (top-level or nested). */
 typedef struct vctx {
     baton_asl_def_t *def;
     json_t *states; /* the States object (borrowed) */
@@ -31,21 +35,20 @@ typedef struct vctx {
     size_t errlen;
 } vctx_t;
 
-/* Reports a problem of state `state` (NULL: of the whole definition). */
+/* Reports a problem of state `state` (NULL: of the whole machine), without
+ * the definition's name: baton_asl_def_parse puts it in front. */
 static baton_err_t verr(vctx_t *v, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static baton_err_t verr(vctx_t *v, const char *state, const char *fmt, ...) {
-    char msg[768];
-    const char *name = v->def->name ? v->def->name : "definition";
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (state)
         return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID,
-                            "%s: state '%s': %s", name, state, msg);
-    return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID, "%s: %s", name,
-                        msg);
+                            "state '%s': %s", state, msg);
+    return baton_seterr(v->errstr, v->errlen, BATON_ERR_INVALID, "%s", msg);
 }
 
 /* ---- field tables ---------------------------------------------------- */
@@ -67,11 +70,21 @@ static const char *const wait_fields[] = {
 static const char *const succeed_fields[] = {"InputPath", "OutputPath", NULL};
 static const char *const fail_fields[] = {
     "Error", "Cause", "ErrorPath", "CausePath", NULL};
+static const char *const parallel_fields[] = {
+    "Branches", "InputPath", "OutputPath", "Parameters", "ResultSelector",
+    "ResultPath", "Retry", "Catch", "Next", "End", NULL};
+static const char *const map_fields[] = {
+    "ItemProcessor", "Iterator", "ItemsPath", "ItemSelector", "Parameters",
+    "ItemReader", "ItemBatcher", "ResultWriter", "MaxConcurrency",
+    "MaxConcurrencyPath", "ToleratedFailureCount",
+    "ToleratedFailureCountPath", "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath", "Label", "InputPath", "OutputPath",
+    "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End", NULL};
 /* clang-format on */
 
 static const struct {
     const char *name;
-    baton_asl_state_type_t type; /* 0: recognised, not supported yet */
+    baton_asl_state_type_t type;
     const char *const *fields;
 } state_types[] = {
     {"Task", BATON_ASL_STATE_TASK, task_fields},
@@ -80,8 +93,8 @@ static const struct {
     {"Wait", BATON_ASL_STATE_WAIT, wait_fields},
     {"Succeed", BATON_ASL_STATE_SUCCEED, succeed_fields},
     {"Fail", BATON_ASL_STATE_FAIL, fail_fields},
-    {"Parallel", 0, NULL},
-    {"Map", 0, NULL},
+    {"Parallel", BATON_ASL_STATE_PARALLEL, parallel_fields},
+    {"Map", BATON_ASL_STATE_MAP, map_fields},
 };
 
 static int in_list(const char *const *list, const char *key) {
@@ -220,19 +233,37 @@ static int good_name(const char *s, size_t n) {
     return 1;
 }
 
-/* Splits the Resource URI into queue/activity type or signal name. */
+/* Takes the name after `prefix` in Resource r into *out (owned).  Returns
+ * 1 when r starts with prefix (*err set), 0 when it does not. */
+static int resource_name(const char *r, const char *prefix, char **out,
+                         baton_err_t *err) {
+    size_t n = strlen(prefix);
+    const char *rest = r + n;
+    if (strncmp(r, prefix, n) != 0) return 0;
+    *err = BATON_ERR_INVALID;
+    if (!good_name(rest, strlen(rest))) return 1;
+    *out = baton_strdup(rest);
+    *err = *out ? BATON_OK : BATON_ERR_NOMEM;
+    return 1;
+}
+
+/* Splits the Resource URI into queue/activity type, signal name, child
+ * workflow name, or recognises baton:append. */
 static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
-    static const char act[] = "baton:activity:", sig[] = "baton:signal:";
+    static const char act[] = "baton:activity:";
     const char *r = json_string_value(json_object_get(st->obj, "Resource"));
     const char *rest, *slash;
+    baton_err_t err = BATON_OK;
     if (!r) return verr(v, st->name, "missing Resource (a string)");
-    if (strncmp(r, sig, sizeof(sig) - 1) == 0) {
-        rest = r + sizeof(sig) - 1;
-        if (!good_name(rest, strlen(rest))) goto bad;
-        st->is_signal = 1;
-        st->signal_name = baton_strdup(rest);
-        return st->signal_name ? BATON_OK : BATON_ERR_NOMEM;
+    if (!strcmp(r, "baton:append")) {
+        st->task_kind = BATON_ASL_TASK_APPEND;
+        return BATON_OK;
     }
+    st->task_kind = BATON_ASL_TASK_SIGNAL;
+    if (resource_name(r, "baton:signal:", &st->signal_name, &err)) goto out;
+    st->task_kind = BATON_ASL_TASK_CHILD;
+    if (resource_name(r, "baton:workflow:", &st->child_type, &err)) goto out;
+    st->task_kind = BATON_ASL_TASK_ACTIVITY;
     if (strncmp(r, act, sizeof(act) - 1) != 0) goto bad;
     rest = r + sizeof(act) - 1;
     slash = strchr(rest, '/');
@@ -248,11 +279,14 @@ static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
         st->activity_type = baton_strdup(rest);
     }
     return st->queue && st->activity_type ? BATON_OK : BATON_ERR_NOMEM;
+out:
+    if (err != BATON_ERR_INVALID) return err;
 bad:
     return verr(v, st->name,
                 "unknown Resource '%s' (expected "
                 "baton:activity:<queue>/<activity_type>, "
-                "baton:activity:<activity_type> or baton:signal:<name>)",
+                "baton:activity:<activity_type>, baton:signal:<name>, "
+                "baton:workflow:<name> or baton:append)",
                 r);
 }
 
@@ -436,10 +470,34 @@ static baton_err_t parse_handlers(vctx_t *v, baton_asl_state_t *st) {
 }
 
 static baton_err_t parse_task(vctx_t *v, baton_asl_state_t *st) {
+    char reason[768];
     baton_err_t err;
     if ((err = parse_resource(v, st)) || (err = check_timeouts(v, st)))
         return err;
+    if (st->task_kind == BATON_ASL_TASK_APPEND) {
+        err = baton_asl_append_check(st->obj, reason, sizeof(reason));
+        if (err == BATON_ERR_INVALID) return verr(v, st->name, "%s", reason);
+        if (err) return err;
+    }
+    if (st->task_kind == BATON_ASL_TASK_CHILD &&
+        (json_object_get(st->obj, "HeartbeatSeconds") ||
+         json_object_get(st->obj, "HeartbeatSecondsPath")))
+        return verr(v, st->name,
+                    "a child workflow (baton:workflow:) sends no heartbeats: "
+                    "use TimeoutSeconds");
     return parse_handlers(v, st);
+}
+
+/* Parallel and Map: Next/End, Retry/Catch, then their own fields and
+ * nested machines (fanout.c). */
+static baton_err_t parse_fanout(vctx_t *v, baton_asl_state_t *st) {
+    char reason[1024];
+    baton_err_t err;
+    if ((err = check_transition(v, st)) || (err = parse_handlers(v, st)))
+        return err;
+    err = baton_asl_fanout_check(v->def, st, reason, sizeof(reason));
+    if (err == BATON_ERR_INVALID) return verr(v, st->name, "%s", reason);
+    return err;
 }
 
 /* ---- Choice, Wait, Fail ---------------------------------------------- */
@@ -552,10 +610,6 @@ static int find_type(vctx_t *v, const char *name, json_t *obj,
                    : verr(v, name, "Type must be a string");
         return -1;
     }
-    if (!state_types[i].type) {
-        *err = verr(v, name, "%s is not supported yet", state_types[i].name);
-        return -1;
-    }
     return (int)i;
 }
 
@@ -586,6 +640,8 @@ static baton_err_t parse_state(vctx_t *v, const char *name, json_t *obj,
     case BATON_ASL_STATE_CHOICE: return check_choice(v, st);
     case BATON_ASL_STATE_FAIL: return check_fail(v, st);
     case BATON_ASL_STATE_SUCCEED: return BATON_OK;
+    case BATON_ASL_STATE_PARALLEL:
+    case BATON_ASL_STATE_MAP: return parse_fanout(v, st);
     }
     return BATON_OK;
 }
@@ -655,8 +711,9 @@ out:
     return err;
 }
 
-/* Top-level fields. */
-static baton_err_t check_top(vctx_t *v, json_t *root) {
+/* Top-level fields (a nested machine's own fields are checked by
+ * fanout.c; here only StartAt and States matter for it). */
+static baton_err_t check_top(vctx_t *v, json_t *root, int top_fields) {
     static const char *const fields[] = {
         "Comment",        "StartAt",       "States", "Version",
         "TimeoutSeconds", "QueryLanguage", NULL};
@@ -667,7 +724,7 @@ static baton_err_t check_top(vctx_t *v, json_t *root) {
     if (!json_is_object(root))
         return verr(v, NULL, "a definition must be a JSON object");
     json_object_foreach(root, key, val) {
-        if (!in_list(fields, key))
+        if (top_fields && !in_list(fields, key))
             return verr(v, NULL, "unknown field '%s'", key);
     }
     if (ql &&
@@ -695,12 +752,12 @@ static baton_err_t check_top(vctx_t *v, json_t *root) {
     return BATON_OK;
 }
 
-static baton_err_t parse_all(vctx_t *v, json_t *root) {
+static baton_err_t parse_all(vctx_t *v, json_t *root, int top_fields) {
     baton_asl_def_t *def = v->def;
     const char *name;
     json_t *obj;
     baton_err_t err;
-    if ((err = check_top(v, root))) return err;
+    if ((err = check_top(v, root, top_fields))) return err;
     def->states =
         baton_calloc(json_object_size(v->states), sizeof(*def->states));
     if (!def->states) return BATON_ERR_NOMEM;
@@ -711,35 +768,30 @@ static baton_err_t parse_all(vctx_t *v, json_t *root) {
     return check_reachable(v);
 }
 
-baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
-                                baton_asl_def_t **out, char *errstr,
-                                size_t errlen) {
-    baton_asl_def_t *def;
-    json_error_t jerr;
+baton_err_t baton_asl_machine_parse(const char *name,
+                                    const baton_asl_def_t *top,
+                                    const char *path, json_t *obj,
+                                    int allow_top_fields,
+                                    baton_asl_def_t **out, char *errstr,
+                                    size_t errlen) {
+    baton_asl_def_t *def = baton_calloc(1, sizeof(*def));
     vctx_t v;
     baton_err_t err;
     *out = NULL;
-    if (!json_text)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: no definition text",
-                            name ? name : "definition");
-    if (!(def = baton_calloc(1, sizeof(*def)))) return BATON_ERR_NOMEM;
+    if (!def) return BATON_ERR_NOMEM;
     def->name = baton_strdup(name ? name : "definition");
+    def->path = baton_strdup(path ? path : "");
+    def->top = top ? top : def;
+    def->root = json_incref(obj);
+    if (!def->name || !def->path) {
+        baton_asl_def_destroy(def);
+        return BATON_ERR_NOMEM;
+    }
     v.def = def;
     v.states = NULL;
     v.errstr = errstr;
     v.errlen = errlen;
-    if (!def->name) {
-        baton_asl_def_destroy(def);
-        return BATON_ERR_NOMEM;
-    }
-    def->root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!def->root)
-        err = verr(&v, NULL, "not valid JSON: line %d column %d: %s", jerr.line,
-                   jerr.column, jerr.text);
-    else
-        err = parse_all(&v, def->root);
-    if (err) {
+    if ((err = parse_all(&v, obj, allow_top_fields))) {
         baton_asl_def_destroy(def);
         return err;
     }
@@ -747,20 +799,51 @@ baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
     return BATON_OK;
 }
 
+baton_err_t baton_asl_def_parse(const char *name, const char *json_text,
+                                baton_asl_def_t **out, char *errstr,
+                                size_t errlen) {
+    const char *n = name ? name : "definition";
+    char msg[1024] = "";
+    json_error_t jerr;
+    json_t *root;
+    baton_err_t err;
+    *out = NULL;
+    if (!json_text)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "%s: no definition text", n);
+    root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "%s: not valid JSON: line %d column %d: %s", n,
+                            jerr.line, jerr.column, jerr.text);
+    err = baton_asl_machine_parse(n, NULL, "", root, 1, out, msg, sizeof(msg));
+    json_decref(root);
+    if (err == BATON_ERR_INVALID)
+        return baton_seterr(errstr, errlen, err, "%s: %s", n, msg);
+    if (err)
+        return baton_seterr(errstr, errlen, err, "%s: %s", n,
+                            baton_err2str(err));
+    return BATON_OK;
+}
+
 void baton_asl_def_destroy(baton_asl_def_t *def) {
-    size_t i;
+    size_t i, j;
     if (!def) return;
     for (i = 0; i < def->n_states; i++) {
         baton_asl_state_t *st = &def->states[i];
         baton_free(st->queue);
         baton_free(st->activity_type);
         baton_free(st->signal_name);
+        baton_free(st->child_type);
         baton_free(st->retriers);
         baton_free(st->catchers);
+        for (j = 0; j < st->n_subs; j++) baton_asl_def_destroy(st->subs[j]);
+        baton_free(st->subs);
     }
     baton_free(def->states);
     json_decref(def->root);
     baton_free(def->name);
+    baton_free(def->path);
     baton_free(def);
 }
 

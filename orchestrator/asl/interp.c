@@ -8,10 +8,15 @@
  *   Choice   InputPath -> first matching rule (or Default) -> OutputPath
  *   Succeed  InputPath -> OutputPath, the run ends
  *   Fail     Error/ErrorPath, Cause/CausePath, the run ends
+ *   Task baton:append   InputPath -> Parameters -> the list extended in
+ *                       the raw input -> OutputPath (append.c)
  *
  * and stops at a Task (after InputPath and Parameters: the engine
- * dispatches the activity or waits for the signal), at a Wait (the engine
- * sets a timer) or at the end of the run.  A runtime error of the language
+ * dispatches the activity, waits for the signal or starts the child
+ * workflow), at a Parallel or Map (FANOUT, fanout.c: the engine runs the
+ * branches / iterations as sub-runs), at a Wait (the engine sets a timer)
+ * or at the end of the run.  The results and errors of Tasks, Parallel
+ * and Map states come back through baton_asl_task_complete / _task_fail.  A runtime error of the language
  * in a Task's data flow goes through the Task's Catch (never Retry: the
  * same input would fail the same way); elsewhere it fails the run.  A run
  * that makes MAX_TRANSITIONS transitions without stopping fails with
@@ -44,6 +49,7 @@ void baton_asl_stop_clear(baton_asl_stop_t *s) {
     baton_free(s->activity_type);
     json_decref(s->task_input);
     baton_free(s->signal_name);
+    baton_free(s->child_type);
     json_decref(s->output);
     baton_free(s->error);
     baton_free(s->cause);
@@ -238,17 +244,23 @@ static baton_err_t task_seconds(baton_asl_env_t *env,
     return BATON_OK;
 }
 
-/* Fills the TASK / SIGNAL stop; task_input is stolen. */
+/* Fills the TASK / SIGNAL / CHILD stop; task_input is stolen. */
 static baton_err_t stop_task(const baton_asl_state_t *st, json_t *input,
                              json_t *task_input, baton_asl_stop_t *out) {
-    out->kind = st->is_signal ? BATON_ASL_STOP_SIGNAL : BATON_ASL_STOP_TASK;
+    out->kind = st->task_kind == BATON_ASL_TASK_SIGNAL  ? BATON_ASL_STOP_SIGNAL
+                : st->task_kind == BATON_ASL_TASK_CHILD ? BATON_ASL_STOP_CHILD
+                                                        : BATON_ASL_STOP_TASK;
     out->state = baton_strdup(st->name);
     out->state_input = json_incref(input);
     out->task_input = task_input;
     if (!out->state) return BATON_ERR_NOMEM;
-    if (st->is_signal) {
+    if (st->task_kind == BATON_ASL_TASK_SIGNAL) {
         out->signal_name = baton_strdup(st->signal_name);
         return out->signal_name ? BATON_OK : BATON_ERR_NOMEM;
+    }
+    if (st->task_kind == BATON_ASL_TASK_CHILD) {
+        out->child_type = baton_strdup(st->child_type);
+        return out->child_type ? BATON_OK : BATON_ERR_NOMEM;
     }
     out->queue = baton_strdup(st->queue);
     out->activity_type = baton_strdup(st->activity_type);
@@ -349,6 +361,17 @@ static baton_err_t exec_wait(baton_asl_env_t *env, const baton_asl_state_t *st,
     return BATON_OK;
 }
 
+/* Task baton:append: inline, like a Pass (append.c). */
+static baton_err_t exec_append(baton_asl_env_t *env,
+                               const baton_asl_state_t *st, json_t *input,
+                               step_t *r, baton_asl_stop_t *out,
+                               baton_asl_fault_t *fault) {
+    json_t *output = NULL;
+    baton_err_t err = baton_asl_append_exec(env, st->obj, input, &output,
+                                            fault);
+    return err ? err : finish(st, output, r, out);
+}
+
 /* Runs one state: fills *out to stop the run, or *r to go on. */
 static baton_err_t exec_state(baton_asl_env_t *env, const baton_asl_state_t *st,
                               json_t *input, step_t *r, baton_asl_stop_t *out,
@@ -359,8 +382,14 @@ static baton_err_t exec_state(baton_asl_env_t *env, const baton_asl_state_t *st,
     case BATON_ASL_STATE_SUCCEED:
         return exec_succeed(env, st, input, out, fault);
     case BATON_ASL_STATE_FAIL: return exec_fail(env, st, input, out, fault);
-    case BATON_ASL_STATE_TASK: return exec_task(env, st, input, out, fault);
+    case BATON_ASL_STATE_TASK:
+        if (st->task_kind == BATON_ASL_TASK_APPEND)
+            return exec_append(env, st, input, r, out, fault);
+        return exec_task(env, st, input, out, fault);
     case BATON_ASL_STATE_WAIT: return exec_wait(env, st, input, out, fault);
+    case BATON_ASL_STATE_PARALLEL:
+    case BATON_ASL_STATE_MAP:
+        return baton_asl_fanout_exec(env, st, input, out, fault);
     }
     return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME, "bad state type");
 }
@@ -445,7 +474,8 @@ static baton_err_t next_fault(baton_asl_env_t *env, const baton_asl_state_t *st,
 
 /* ---- public ---------------------------------------------------------- */
 
-/* Looks up a Task state for task_complete / task_fail. */
+/* Looks up the state for task_complete / task_fail: a Task that waits
+ * (not baton:append, which never stops), a Parallel or a Map. */
 static baton_err_t task_state(const baton_asl_def_t *def, const char *state,
                               const baton_asl_state_t **st, char *errstr,
                               size_t errlen) {
@@ -454,9 +484,15 @@ static baton_err_t task_state(const baton_asl_def_t *def, const char *state,
         return baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
                             "%s: no state '%s'", def ? def->name : "?",
                             state ? state : "(null)");
-    if ((*st)->type != BATON_ASL_STATE_TASK)
+    if ((*st)->type == BATON_ASL_STATE_PARALLEL ||
+        (*st)->type == BATON_ASL_STATE_MAP)
+        return BATON_OK;
+    if ((*st)->type != BATON_ASL_STATE_TASK ||
+        (*st)->task_kind == BATON_ASL_TASK_APPEND)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: state '%s' is not a Task", def->name, state);
+                            "%s: state '%s' is not a Task, Parallel or Map "
+                            "that waits for a result",
+                            def->name, state);
     return BATON_OK;
 }
 

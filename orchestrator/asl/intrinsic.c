@@ -66,6 +66,9 @@ static const fn_t *fn_find(const char *name, size_t len);
 static baton_err_t fn_format(baton_asl_env_t *env, const node_t *call,
                              json_t **argv, json_t **out,
                              baton_asl_fault_t *fault);
+static baton_err_t fn_json_to_string(baton_asl_env_t *env, const node_t *call,
+                                     json_t **argv, json_t **out,
+                                     baton_asl_fault_t *fault);
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -107,8 +110,9 @@ static baton_err_t ifail(baton_asl_fault_t *f, const char *fmt, ...) {
     return BATON_ERR_INVALID;
 }
 
-/* Reads an integer argument; a real is rounded to the nearest integer, as
- * Step Functions does.  Returns 0, or -1 when v is not a number. */
+/* Reads an integer argument (the spec: "MUST be integers"; a JSON real
+ * with no fraction, such as 4.0, is the same number).  Returns 0, or -1
+ * when v is not an integral number in the int64 range. */
 static int arg_int(json_t *v, int64_t *out) {
     double d;
     if (json_is_integer(v)) {
@@ -117,9 +121,18 @@ static int arg_int(json_t *v, int64_t *out) {
     }
     if (!json_is_real(v)) return -1;
     d = json_real_value(v);
-    if (!(d > -9.2e18 && d < 9.2e18)) return -1;
-    *out = d >= 0 ? (int64_t)(d + 0.5) : -(int64_t)(-d + 0.5);
+    if (!(d > -9.2e18 && d < 9.2e18) || d != (double)(int64_t)d) return -1;
+    *out = (int64_t)d;
     return 0;
+}
+
+#define MAX_DATA_CHARS 10000 /* spec: Base64Encode/Decode and Hash input */
+
+/* Counts the UTF-8 characters of s[0..n). */
+static size_t utf8_count(const char *s, size_t n) {
+    size_t i, c = 0;
+    for (i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
 }
 
 /* Formats a real in its shortest round-tripping form ("2.5", "0.1"). */
@@ -386,6 +399,8 @@ static baton_err_t check_arity(parser_t *ps, const node_t *n) {
         return perr(ps, "%s takes %d to %d arguments, got %zu", fn->name,
                     fn->min_args, fn->max_args, got);
     }
+    if (fn->impl == fn_json_to_string && n->args[0]->kind != NODE_PATH)
+        return perr(ps, "States.JsonToString takes a Path ($...)");
     if (fn->impl == fn_format && n->args[0]->kind == NODE_STRING) {
         size_t want = count_placeholders(n->args[0]->raw);
         if (want != got - 1)
@@ -678,7 +693,7 @@ static baton_err_t want_array(json_t **argv, size_t i, const char *fn,
 static baton_err_t want_int(json_t **argv, size_t i, const char *fn, int64_t *v,
                             baton_asl_fault_t *fault) {
     if (arg_int(argv[i], v) == 0) return BATON_OK;
-    return ifail(fault, "%s: argument %zu is not a number", fn, i + 1);
+    return ifail(fault, "%s: argument %zu is not an integer", fn, i + 1);
 }
 
 static baton_err_t fn_array_partition(baton_asl_env_t *env, const node_t *call,
@@ -839,6 +854,11 @@ static baton_err_t fn_base64_encode(baton_asl_env_t *env, const node_t *call,
                      "States.Base64Encode: the argument is not a string");
     s = (const unsigned char *)json_string_value(argv[0]);
     n = json_string_length(argv[0]);
+    if (utf8_count((const char *)s, n) > MAX_DATA_CHARS)
+        return ifail(fault,
+                     "States.Base64Encode: the string is longer than "
+                     "%d characters",
+                     MAX_DATA_CHARS);
     if (!(buf = baton_malloc((n + 2) / 3 * 4 + 1))) return BATON_ERR_NOMEM;
     for (i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)s[i] << 16;
@@ -890,6 +910,9 @@ static baton_err_t fn_base64_decode(baton_asl_env_t *env, const node_t *call,
     (void)call;
     if (!json_is_string(argv[0]))
         return ifail(fault, "%s: the argument is not a string", fn);
+    if (json_string_length(argv[0]) > MAX_DATA_CHARS)
+        return ifail(fault, "%s: the string is longer than %d characters", fn,
+                     MAX_DATA_CHARS);
     buf = baton_malloc(json_string_length(argv[0]) + 1);
     if (!buf) return BATON_ERR_NOMEM;
     n = b64_decode(json_string_value(argv[0]), buf);
@@ -922,6 +945,12 @@ static baton_err_t fn_hash(baton_asl_env_t *env, const node_t *call,
     } else {
         if (!(dumped = dump_compact(argv[0], &len))) return BATON_ERR_NOMEM;
         data = dumped;
+    }
+    if (utf8_count(data, len) > MAX_DATA_CHARS) {
+        baton_free(dumped);
+        return ifail(fault,
+                     "States.Hash: the data is longer than %d characters",
+                     MAX_DATA_CHARS);
     }
     dlen = baton_asl_hash(alg, data, len, digest);
     baton_free(dumped);
@@ -973,8 +1002,8 @@ static baton_err_t fn_math_add(baton_asl_env_t *env, const node_t *call,
     if ((err = want_int(argv, 0, fn, &a, fault)) ||
         (err = want_int(argv, 1, fn, &b, fault)))
         return err;
-    if (a < INT32_MIN || a > INT32_MAX || b < INT32_MIN || b > INT32_MAX)
-        return ifail(fault, "%s: the values must be 32-bit integers", fn);
+    if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b))
+        return ifail(fault, "%s: the sum overflows a 64-bit integer", fn);
     *out = json_integer(a + b);
     return *out ? BATON_OK : BATON_ERR_NOMEM;
 }
@@ -1076,7 +1105,8 @@ static baton_err_t merge_deep(json_t *dst, json_t *src) {
 }
 
 /* States.JsonMerge(a, b, deep): b's fields win; `deep` merges nested
- * objects too (AWS accepts only false; true is a Baton extension). */
+ * objects too.  Both modes are in the spec's Appendix B ("false to do a
+ * shallow merge, and true to do a deep merge"); AWS accepts only false. */
 static baton_err_t fn_json_merge(baton_asl_env_t *env, const node_t *call,
                                  json_t **argv, json_t **out,
                                  baton_asl_fault_t *fault) {

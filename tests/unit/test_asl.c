@@ -513,13 +513,15 @@ static void test_result_selector(void) {
 }
 
 static void test_dataflow_errors_and_catch(void) {
-    /* a Parameters path that matches nothing: States.Runtime, through the
-     * Task's Catch (ResultPath puts the error output beside the input) */
+    /* a Parameters path that matches nothing: States.ParameterPathFailure
+     * (spec, "Payload Template"), through the Task's Catch (ResultPath puts
+     * the error output beside the input) */
     baton_asl_def_t *def = LOAD(
         "{\"StartAt\": \"T\", \"States\": {"
         "\"T\": {\"Type\": \"Task\", \"Resource\": \"baton:activity:x\","
         " \"Parameters\": {\"v.$\": \"$.missing\"}, \"Catch\": [{"
-        " \"ErrorEquals\": [\"States.Runtime\"], \"ResultPath\": \"$.err\","
+        " \"ErrorEquals\": [\"States.ParameterPathFailure\"],"
+        " \"ResultPath\": \"$.err\","
         " \"Next\": \"Recover\"}], \"End\": true},"
         "\"Recover\": {\"Type\": \"Pass\", \"End\": true}}}");
     baton_asl_def_t *nocatch =
@@ -540,7 +542,7 @@ static void test_dataflow_errors_and_catch(void) {
     CHECK(json_is_object(json_object_get(s.output, "err")) &&
               !strcmp(json_string_value(json_object_get(
                           json_object_get(s.output, "err"), "Error")),
-                      "States.Runtime") &&
+                      "States.ParameterPathFailure") &&
               json_integer_value(json_object_get(s.output, "a")) == 1,
           "error output at $.err");
     baton_asl_stop_clear(&s);
@@ -555,7 +557,7 @@ static void test_dataflow_errors_and_catch(void) {
                                   sizeof(err)) == BATON_OK,
           "complete: %s", err);
     CHECK(n.kind == BATON_ASL_NEXT_FAIL, "kind %d", n.kind);
-    CHECK_STR(n.error, "States.Runtime");
+    CHECK_STR(n.error, "States.ResultPathMatchFailure");
     baton_asl_next_clear(&n);
 }
 
@@ -634,7 +636,7 @@ static void test_intrinsics_more(void) {
         "\"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3\"");
     CHECK_EXPR("States.ArrayRange(5, 1, -2)", "{}", "[5, 3, 1]");
     CHECK_EXPR("States.ArrayRange(1, 5, -1)", "{}", "[]");
-    CHECK_EXPR("States.ArrayGetItem(States.Array(1, 2), 1.2)", "{}", "2");
+    CHECK_EXPR("States.ArrayGetItem(States.Array(1, 2), 1.0)", "{}", "2");
     CHECK_EXPR("States.StringSplit('a,,b,', ',')", "{}", "[\"a\", \"b\"]");
     CHECK_EXPR("States.StringSplit('é|ü', '|')", "{}", "[\"é\", \"ü\"]");
     CHECK_EXPR("States.JsonMerge($.a, $.b, true)",
@@ -667,7 +669,9 @@ static void test_intrinsics_failures(void) {
     CHECK_EXPR_FAILS("States.Hash('x', 'CRC32')", in,
                      "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.MathRandom(5, 5)", in, "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.MathAdd(3000000000, 1)", in,
+    CHECK_EXPR_FAILS("States.MathAdd(9223372036854775807, 1)", in,
+                     "States.IntrinsicFailure");
+    CHECK_EXPR_FAILS("States.ArrayGetItem($.arr, 1.2)", in,
                      "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.StringToJson('{oops')", in,
                      "States.IntrinsicFailure");
@@ -682,7 +686,8 @@ static void test_intrinsics_failures(void) {
                      "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.JsonMerge($.arr, $.arr, false)", in,
                      "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.Array($.missing)", in, "States.Runtime");
+    CHECK_EXPR_FAILS("States.Array($.missing)", in,
+                     "States.ParameterPathFailure");
 }
 
 static void test_intrinsics_syntax(void) {
@@ -1451,9 +1456,9 @@ static void test_validation_messages(void) {
     REFUSE_STATE("{\"Type\": \"Task\", \"End\": true}",
                  "state 'X': missing Resource");
     REFUSE_STATE("{\"Type\": \"Parallel\", \"Branches\": [], \"End\": true}",
-                 "state 'X': Parallel is not supported yet");
+                 "state 'X': Branches must be a non-empty array");
     REFUSE_STATE("{\"Type\": \"Map\", \"End\": true}",
-                 "state 'X': Map is not supported yet");
+                 "state 'X': a Map state needs an ItemProcessor");
     REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:a\","
                  " \"Result\": 1, \"End\": true}",
                  "state 'X': field 'Result' is not allowed in a Task state");
