@@ -10,12 +10,28 @@
  *   noop       output = the input ({} when the input is null)
  *   echo       output = the input
  *   sleep      {"ms": N}: sleeps N ms, checking for cancellation every
- *              20 ms (returns without a result when cancelled, so the task
- *              runs again elsewhere) and heartbeating when the task asks
- *              for heartbeats; output {"slept_ms": N}
+ *              20 ms and heartbeating when the task asks for heartbeats;
+ *              output {"slept_ms": N}.  Cancelled, it stops early and
+ *              returns without a result (the SDK then answers
+ *              "Baton.Cancelled" for a cancellation notice, or leaves the
+ *              task for redelivery when the worker itself gave it up)
+ *   hang       {"ms": N}: the same without ever heartbeating (to trip
+ *              heartbeat and start-to-close timeouts); output {"hung_ms": N}
+ *   heartbeat  {"ms": N, "every_ms": E, "details": {...}}: runs N ms,
+ *              heartbeating every E ms (default 100) with details
+ *              {"progress": n} (n = 1, 2 ...; merged into "details" when
+ *              given); stops early, without a result, when cancelled.
+ *              Output {"heartbeats": n, "heartbeat_details": <the
+ *              heartbeat_details this attempt started with, or null>,
+ *              "attempt": k}
  *   fail       {"times": N, "error": "X", "retry_after_ms": R}: fails with
  *              error X (default "Example.Failure") on attempts <= N, then
  *              completes with {"attempt": k}
+ *   ratelimit  {"times": N, "retry_after_ms": R}: fails attempts <= N with
+ *              error "RateLimited" and retry_after_ms R (default 1000),
+ *              then completes with {"attempt": k}
+ *   fatal      {"error": "X"}: fails with error X (default "Example.Fatal")
+ *              marked non-retryable (Result.non_retryable = true)
  *   search     {"query": "..."}: {"query": ..., "sources": [3 canned
  *              sources about the query]}, deterministic
  *   summarize  {"query": "...", "sources": [...]}: {"summary": "..."},
@@ -24,7 +40,11 @@
  * --exec-log FILE: every execution (whatever its outcome) appends one line
  * "<task_id> <pid> <start_ms> <end_ms>" with one write() to FILE opened
  * O_APPEND, so several workers can share the file and tests count
- * executions.  An execution killed midway writes nothing.
+ * executions.  An execution killed midway writes nothing, nor does a task
+ * the SDK did not run because it was cancelled before it started.  (Four
+ * columns exactly: tests/integration/0002 splits lines into four.  Whether
+ * an execution was cancelled shows in its result, "Baton.Cancelled", and
+ * in the worker's log.)
  *
  * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
  * usage errors.
@@ -116,6 +136,96 @@ static void act_sleep(baton_activity_t *act) {
     complete_new(act, json_pack("{sI}", "slept_ms", (json_int_t)ms));
 }
 
+/* Sleeps up to ms in steps of 20 ms, returning early when cancelled.
+ * Returns the ms slept, or -1 when cancelled. */
+static int64_t nap(baton_activity_t *act, int64_t ms) {
+    int64_t start = baton_now_ms(), slept;
+    while ((slept = baton_now_ms() - start) < ms) {
+        int64_t left = ms - slept;
+        struct timespec ts = {0, (long)(left < 20 ? left : 20) * 1000000L};
+        if (baton_activity_cancelled(act)) return -1;
+        nanosleep(&ts, NULL);
+    }
+    return slept;
+}
+
+static void act_hang(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t ms = in ? json_integer_value(json_object_get(in, "ms")) : 0;
+    json_decref(in);
+    if (nap(act, ms) < 0) return; /* cancelled: no result */
+    complete_new(act, json_pack("{sI}", "hung_ms", ms));
+}
+
+/* The heartbeat details of step n: {"progress": n} merged into the
+ * input's "details" object when there is one.  Caller frees the text. */
+static char *progress_details(json_t *in, json_int_t n) {
+    json_t *base = in ? json_object_get(in, "details") : NULL;
+    json_t *d = json_is_object(base) ? json_deep_copy(base) : json_object();
+    char *text = NULL;
+    if (d && !json_object_set_new(d, "progress", json_integer(n)))
+        text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return text;
+}
+
+static void act_heartbeat(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t ms = in ? json_integer_value(json_object_get(in, "ms")) : 0;
+    json_int_t every = in ? json_integer_value(json_object_get(in, "every_ms"))
+                          : 0;
+    const char *prev = baton_activity_heartbeat_details(act);
+    json_t *started_with = prev ? json_loads(prev, JSON_DECODE_ANY, NULL)
+                                : NULL;
+    int64_t start = baton_now_ms();
+    json_int_t n = 0;
+
+    if (every <= 0) every = 100;
+    while (baton_now_ms() - start < ms) {
+        int64_t left = ms - (baton_now_ms() - start);
+        char *details = progress_details(in, ++n);
+        if (details) baton_activity_heartbeat(act, details);
+        free(details);
+        if (nap(act, left < every ? left : every) < 0) {
+            json_decref(started_with);
+            json_decref(in);
+            return; /* cancelled: no result */
+        }
+    }
+    complete_new(act, json_pack("{sIsosi}", "heartbeats", n,
+                                "heartbeat_details",
+                                started_with ? started_with : json_null(),
+                                "attempt", (int)baton_activity_attempt(act)));
+    json_decref(in);
+}
+
+static void act_ratelimit(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t times = in ? json_integer_value(json_object_get(in, "times"))
+                          : 0;
+    json_t *ra = in ? json_object_get(in, "retry_after_ms") : NULL;
+    int32_t attempt = baton_activity_attempt(act);
+    if (attempt <= times) {
+        char cause[128];
+        snprintf(cause, sizeof cause, "rate limited on attempt %d of %lld",
+                 (int)attempt, (long long)times);
+        baton_activity_fail(act, "RateLimited", cause,
+                            json_is_integer(ra) ? json_integer_value(ra)
+                                                : 1000);
+    } else {
+        complete_new(act, json_pack("{si}", "attempt", (int)attempt));
+    }
+    json_decref(in);
+}
+
+static void act_fatal(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    baton_activity_fail_flags(act, str_or(in, "error", "Example.Fatal"),
+                              "failing for good on purpose", 0,
+                              BATON_FAIL_NON_RETRYABLE);
+    json_decref(in);
+}
+
 static void act_fail(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_int_t times = in ? json_integer_value(json_object_get(in, "times"))
@@ -177,9 +287,11 @@ static void act_summarize(baton_activity_t *act) {
 }
 
 static const example_t examples[] = {
-    {"noop", act_noop},     {"echo", act_echo},
-    {"sleep", act_sleep},   {"fail", act_fail},
-    {"search", act_search}, {"summarize", act_summarize},
+    {"noop", act_noop},         {"echo", act_echo},
+    {"sleep", act_sleep},       {"hang", act_hang},
+    {"heartbeat", act_heartbeat}, {"fail", act_fail},
+    {"ratelimit", act_ratelimit}, {"fatal", act_fatal},
+    {"search", act_search},     {"summarize", act_summarize},
 };
 
 /* Every activity runs through here: the handler, then the exec log line.
@@ -204,8 +316,8 @@ static void run_logged(baton_activity_t *act, void *opaque) {
 static void usage(FILE *out) {
     fprintf(out, "usage: baton-worker-example [--config FILE] [--queue Q] "
                  "[--concurrency N] [--exec-log FILE]\n"
-                 "Runs the example activities: noop echo sleep fail search "
-                 "summarize.\n");
+                 "Runs the example activities: noop echo sleep hang "
+                 "heartbeat fail ratelimit fatal search summarize.\n");
 }
 
 static int parse_flags(int argc, char **argv, options_t *o) {

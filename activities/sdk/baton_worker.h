@@ -72,6 +72,24 @@
  *    first assignment (librdkafka issue #4312), and the mock cluster aborts
  *    when group members list different first strategies.
  *
+ *  - Cancellation notices (wire protocol version 2): batond produces a
+ *    Command of kind CANCEL with task_id = the attempt to stop to
+ *    <topic.prefix>.cancels when it gives an attempt up (workflow cancelled
+ *    or terminated, attempt timed out).  Every worker instance reads every
+ *    notice (all partitions assigned, no group membership, from the end of
+ *    the topic as the worker starts, or from its beginning if the topic
+ *    appears later; cancels.h).  A running task named by a notice sees
+ *    baton_activity_cancelled() & BATON_CANCEL_ORCHESTRATOR and should
+ *    return; a fetched task not started yet is not run at all (the last
+ *    4096 notices are remembered, so a notice that overtakes its task
+ *    counts too).  The result is still produced, so the task's offset is
+ *    committed as usual: what the handler reported, or FAILED
+ *    "Baton.Cancelled" when it reported nothing or never ran.  batond
+ *    ignores it as stale (it gave the attempt up before sending the
+ *    notice).  Heartbeats of a cancelled task are not sent.  A worker
+ *    started after a notice was produced does not know it: such a task
+ *    runs, and its result is ignored as stale.
+ *
  *  - Stop (baton_worker_stop, e.g. from SIGTERM) drains: no new task
  *    starts (fetched ones stay uncommitted), running activities finish,
  *    their results are delivered and committed, the consumer leaves the
@@ -193,29 +211,58 @@ baton_err_t baton_activity_complete(baton_activity_t *act,
 
 /* Reports failure.  error is the ASL error name Retry/Catch match on (NULL
  * = "States.TaskFailed"); cause is free text (may be NULL);
- * retry_after_ms is a hint for the retry delay (0 = the policy decides).
- * Strings are copied.  Returns BATON_OK, BATON_ERR_INVALID when the
- * activity already reported, BATON_ERR_NOMEM. */
+ * retry_after_ms is a hint for the retry delay (0 = the policy decides;
+ * e.g. a rate-limited API said "come back in 30 s": 30000; batond waits at
+ * least that long before the next attempt).  Strings are copied.  Returns
+ * BATON_OK, BATON_ERR_INVALID when the activity already reported,
+ * BATON_ERR_NOMEM. */
 baton_err_t baton_activity_fail(baton_activity_t *act, const char *error,
                                 const char *cause, int64_t retry_after_ms);
 
+/* Flags of baton_activity_fail_flags. */
+#define BATON_FAIL_NON_RETRYABLE 0x1 /* final: batond skips the state's
+                                        Retry rules (Catch still applies);
+                                        Result.non_retryable = true */
+
+/* baton_activity_fail with flags (BATON_FAIL_*, or 0 = the same as
+ * baton_activity_fail).  BATON_ERR_INVALID also for unknown flags. */
+baton_err_t baton_activity_fail_flags(baton_activity_t *act,
+                                      const char *error, const char *cause,
+                                      int64_t retry_after_ms, int flags);
+
 /* Tells the orchestrator the activity is alive, with optional progress
  * details (JSON, copied; NULL = none) that a later attempt receives as
- * baton_activity_heartbeat_details.  Sent at once as a HEARTBEAT result,
- * but at most one per second per activity: a call within a second of the
- * last one sent is skipped (and returns BATON_OK), so call it freely in a
- * loop.  Returns BATON_OK, BATON_ERR_INVALID when details is not JSON,
- * BATON_ERR_KAFKA when the producer refused the message. */
+ * baton_activity_heartbeat_details.  Sent as a HEARTBEAT result (output =
+ * details) to the task's result_partition, throttled per activity to at
+ * most one per interval, the interval being a third of the task's
+ * heartbeat_seconds (1 s when it has none; never under 100 ms): a call
+ * less than an interval after the last heartbeat sent is held back, and
+ * the SDK sends the latest held-back details itself once the interval has
+ * passed (unless the handler returned by then).  So call it freely in a
+ * loop: the rate stays bounded and the last details always reach batond,
+ * at most one interval late.  Nothing is sent for a task cancelled by the
+ * orchestrator.  Returns BATON_OK (also when held back), BATON_ERR_INVALID
+ * when details is not JSON, BATON_ERR_NOMEM, BATON_ERR_KAFKA when the
+ * producer refused a heartbeat sent at once. */
 baton_err_t baton_activity_heartbeat(baton_activity_t *act,
                                      const char *details_json);
 
-/* Non-zero once the activity should give up: the worker is stopping for
- * good (second stop) or losing the partition, or the task's deadline has
- * passed (the orchestrator has already timed the attempt out).  A handler
- * that then returns without reporting sends nothing when the worker asked
- * (the task stays uncommitted and runs again elsewhere), and
- * "Baton.NoResult" when the deadline passed.  Cheap; poll it in loops.
- * Thread: the handler's. */
+/* Why baton_activity_cancelled says stop (bits; several may be set). */
+#define BATON_CANCEL_WORKER 0x1       /* the worker stops for good (second
+                                         stop) or loses the partition */
+#define BATON_CANCEL_ORCHESTRATOR 0x2 /* a cancellation notice named this
+                                         attempt: batond gave it up */
+#define BATON_CANCEL_DEADLINE 0x4     /* the task's deadline has passed:
+                                         batond timed the attempt out */
+
+/* Non-zero (BATON_CANCEL_* bits) once the activity should give up.  A
+ * handler that then returns without reporting sends: FAILED
+ * "Baton.Cancelled" for BATON_CANCEL_ORCHESTRATOR (the offset is
+ * committed: the task is over), otherwise nothing for BATON_CANCEL_WORKER
+ * (the task stays uncommitted and runs again elsewhere), otherwise
+ * "Baton.NoResult" (the deadline passed).  A report made anyway is sent
+ * (batond ignores it as stale).  Cheap; poll it in loops.  Thread: the
+ * handler's. */
 int baton_activity_cancelled(const baton_activity_t *act);
 
 #endif /* BATON_WORKER_H */

@@ -32,7 +32,20 @@
  * Wakeups: the run thread sleeps in poll() on a pipe that librdkafka writes
  * to when the consumer or producer queue gets something
  * (rd_kafka_queue_io_event_enable), that pool threads write to when a job
- * is done, and that baton_worker_stop writes to; plus a 100 ms backstop.
+ * is done, that the cancellation listener writes to after a new notice,
+ * and that baton_worker_stop writes to; plus a 100 ms backstop.
+ *
+ * Cancellation (wire protocol version 2): the listener thread (cancels.c)
+ * keeps the task ids of recent notices; the run thread flags the jobs they
+ * name (job->cancel |= BATON_CANCEL_ORCHESTRATOR) when the set changes and
+ * when it dispatches a job, and a flagged job that has not started is
+ * answered "Baton.Cancelled" without running its handler.  The worker's
+ * own reasons (second stop, revocation timeout) set BATON_CANCEL_WORKER.
+ *
+ * Heartbeats: sent from the handler's thread when the task's last one is
+ * at least an interval (heartbeat_seconds / 3) old; otherwise the details
+ * wait in the job (under hb_mu) and the run thread sends the latest once
+ * the interval has passed (flush_heartbeats), until the handler returns.
  */
 #include "baton_worker.h"
 
@@ -48,13 +61,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cancels.h"
 #include "codec.h"
 #include "kafka.h"
 
 #define SUBSYS "worker"
 #define LOOP_WAIT_MS 100          /* backstop of the run loop's sleep */
 #define COMMIT_INTERVAL_US 100000 /* async commits at most this often */
-#define HEARTBEAT_MIN_INTERVAL_US 1000000
+#define HEARTBEAT_DEFAULT_INTERVAL_US 1000000 /* heartbeat_seconds 0 */
+#define HEARTBEAT_MIN_INTERVAL_US 100000      /* never more than 10/s */
 #define HARD_STOP_GRACE_US 5000000 /* second stop: wait this for acks */
 #define FLUSH_TIMEOUT_MS 10000
 
@@ -87,7 +102,8 @@ struct baton_activity {
     baton_task_t task;     /* decoded task (zeroed for DLQ jobs) */
     const handler_t *handler; /* NULL: unknown activity type */
     int64_t deadline_ms;   /* 0 = none */
-    atomic_int cancel;     /* set by the run thread: the worker asks */
+    atomic_int cancel;     /* BATON_CANCEL_WORKER / _ORCHESTRATOR bits,
+                              set by the run thread */
 
     /* set by the handler (pool thread) */
     baton_codec_t *codec;  /* the pool thread's, while running */
@@ -95,8 +111,16 @@ struct baton_activity {
     baton_result_kind_t kind;
     char *output, *error, *cause;
     int64_t retry_after_ms;
-    int64_t last_hb_us;
+    int non_retryable;
     int64_t started_us;
+
+    /* heartbeats: throttled, the latest held back is sent by the run
+     * thread once the interval has passed (see baton_activity_heartbeat);
+     * under w->hb_mu */
+    int64_t last_hb_us;    /* when the last one was produced; 0 = never */
+    int hb_pending;        /* hb_details waits to be sent */
+    char *hb_details;      /* JSON text, or NULL for none */
+    int hb_closed;         /* the handler returned: send nothing more */
 
     /* the message to produce: a result, or the task itself to the DLQ */
     int to_dlq;
@@ -171,6 +195,14 @@ struct baton_worker {
     /* stop and wakeups */
     atomic_int stop_cnt;
     int wake[2];
+
+    /* cancellation notices (cancels.c) */
+    baton_cancels_t *cancels;
+    uint64_t cancels_seen; /* generation last applied to the jobs */
+
+    /* heartbeats held back by the throttle */
+    pthread_mutex_t hb_mu;
+    atomic_int hb_pending_cnt;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -240,6 +272,7 @@ static void job_free(job_t *j) {
     baton_free(j->output);
     baton_free(j->error);
     baton_free(j->cause);
+    baton_free(j->hb_details);
     baton_free(j->out_buf);
     baton_free(j->out_key);
     if (j->out_headers) rd_kafka_headers_destroy(j->out_headers);
@@ -547,6 +580,7 @@ static void job_encode_result(baton_worker_t *w, job_t *j,
     r.error = j->error;
     r.cause = j->cause;
     r.retry_after_ms = j->retry_after_ms;
+    r.non_retryable = j->kind == BATON_RESULT_FAILED && j->non_retryable;
     r.worker = w->id;
     r.finished_at_ms = baton_now_ms();
     j->out_buf = NULL;
@@ -560,6 +594,7 @@ static void job_encode_result(baton_worker_t *w, job_t *j,
         r.error = "Baton.ResultEncoding";
         r.cause = e;
         r.retry_after_ms = 0;
+        r.non_retryable = 0;
         j->kind = BATON_RESULT_FAILED;
         j->out_buf = NULL;
         if (baton_codec_encode_result(codec, &r, j->json, &j->out_buf,
@@ -582,14 +617,61 @@ static void job_encode_result(baton_worker_t *w, job_t *j,
     }
 }
 
-/* Runs one job on a pool thread: the handler, then the answer. */
+/* Stops the job's heartbeats once its handler returned: a held-back one
+ * is dropped (the result follows).  Thread: pool. */
+static void job_close_heartbeats(baton_worker_t *w, job_t *j) {
+    pthread_mutex_lock(&w->hb_mu);
+    j->hb_closed = 1;
+    if (j->hb_pending) atomic_fetch_sub(&w->hb_pending_cnt, 1);
+    j->hb_pending = 0;
+    baton_free(j->hb_details);
+    j->hb_details = NULL;
+    pthread_mutex_unlock(&w->hb_mu);
+}
+
+/* What the handler did not report itself: a cancelled attempt answers
+ * FAILED "Baton.Cancelled" (batond ignores it as stale: it gave the attempt
+ * up before sending the notice; the result lets the task's offset be
+ * committed), a task the worker itself gave up is left for redelivery
+ * (returns 0: nothing to send), anything else is "Baton.NoResult".
+ * Returns 1 when there is a result to send.  Thread: pool. */
+static int job_default_outcome(job_t *j) {
+    int why = atomic_load(&j->cancel);
+    if (why & BATON_CANCEL_ORCHESTRATOR) {
+        baton_activity_fail(j, "Baton.Cancelled",
+                            "the orchestrator cancelled this attempt "
+                            "(notice on the cancels topic)",
+                            0);
+        return 1;
+    }
+    if (why & BATON_CANCEL_WORKER) {
+        BATON_INFO(SUBSYS, "task %s cancelled by the worker without a "
+                           "result: left for redelivery",
+                   j->task.task_id);
+        return 0;
+    }
+    baton_activity_fail(j, "Baton.NoResult",
+                        baton_activity_cancelled(j)
+                            ? "the handler returned without reporting after "
+                              "the activity's deadline passed"
+                            : "the handler returned without reporting a "
+                              "result",
+                        0);
+    return 1;
+}
+
+/* Runs one job on a pool thread: the handler (unless a cancellation
+ * notice came first), then the answer. */
 static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     int64_t t0 = baton_mono_us();
     j->codec = codec;
     j->started_us = t0;
     BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started",
                 j->task.task_id, j->task.activity_type, (int)j->task.attempt);
-    if (j->handler) {
+    if (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) {
+        BATON_INFO(SUBSYS, "task %s cancelled before it started: not run",
+                   j->task.task_id);
+    } else if (j->handler) {
         j->handler->fn(j, j->handler->opaque);
     } else {
         char cause[512];
@@ -598,21 +680,10 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
                  j->task.activity_type, w->id, w->queue);
         baton_activity_fail(j, "Baton.UnknownActivityType", cause, 0);
     }
-    if (!j->reported) {
-        if (atomic_load(&j->cancel)) {
-            BATON_INFO(SUBSYS, "task %s cancelled by the worker without a "
-                               "result: left for redelivery",
-                       j->task.task_id);
-            j->codec = NULL;
-            return; /* out_buf NULL: nothing to send */
-        }
-        baton_activity_fail(
-            j, "Baton.NoResult",
-            baton_activity_cancelled(j)
-                ? "the handler returned without reporting after the "
-                  "activity's deadline passed"
-                : "the handler returned without reporting a result",
-            0);
+    job_close_heartbeats(w, j);
+    if (!j->reported && !job_default_outcome(j)) {
+        j->codec = NULL;
+        return; /* out_buf NULL: nothing to send */
     }
     job_encode_result(w, j, codec);
     j->codec = NULL;
@@ -652,6 +723,8 @@ static void dispatch(baton_worker_t *w) {
     job_t *j;
     if (w->stopping || w->fatal) return;
     while (w->running < w->concurrency && (j = list_pop(&w->backlog))) {
+        if (baton_cancels_contains(w->cancels, j->task.task_id))
+            atomic_fetch_or(&j->cancel, BATON_CANCEL_ORCHESTRATOR);
         j->state = JOB_RUNNING;
         w->running++;
         pthread_mutex_lock(&w->mu);
@@ -679,6 +752,65 @@ static void serve_done(baton_worker_t *w) {
         }
         w->out_pending++;
         job_produce(w, j);
+    }
+}
+
+/* After new cancellation notices: flags the running and fetched tasks
+ * they name (a fetched one is then answered without running; dispatch
+ * checks the notices again for tasks fetched later).  Thread: run. */
+static void apply_cancels(baton_worker_t *w) {
+    uint64_t gen = baton_cancels_generation(w->cancels);
+    if (gen == w->cancels_seen) return;
+    w->cancels_seen = gen;
+    for (int32_t i = 0; i < w->parts_cap; i++) {
+        part_t *p = w->parts[i];
+        for (size_t k = 0; p && k < p->cnt; k++) {
+            job_t *j = ring_at(p, k);
+            if ((j->state != JOB_RUNNING && j->state != JOB_BACKLOG) ||
+                !j->task.task_id ||
+                (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) ||
+                !baton_cancels_contains(w->cancels, j->task.task_id))
+                continue;
+            atomic_fetch_or(&j->cancel, BATON_CANCEL_ORCHESTRATOR);
+            BATON_INFO(SUBSYS, "task %s cancelled by the orchestrator%s",
+                       j->task.task_id,
+                       j->state == JOB_RUNNING ? ": its handler is told"
+                                               : " before it started");
+        }
+    }
+}
+
+static baton_err_t heartbeat_send(baton_worker_t *w, job_t *j,
+                                  baton_codec_t *codec, const char *details);
+static int64_t heartbeat_interval_us(const job_t *j);
+
+/* Sends the heartbeats the throttle held back, once their interval has
+ * passed (the latest details of each running task).  Thread: run. */
+static void flush_heartbeats(baton_worker_t *w) {
+    int64_t now;
+    if (!atomic_load(&w->hb_pending_cnt)) return;
+    now = baton_mono_us();
+    for (int32_t i = 0; i < w->parts_cap; i++) {
+        part_t *p = w->parts[i];
+        for (size_t k = 0; p && k < p->cnt; k++) {
+            job_t *j = ring_at(p, k);
+            char *details = NULL;
+            int due;
+            if (j->state != JOB_RUNNING) continue;
+            pthread_mutex_lock(&w->hb_mu);
+            due = j->hb_pending && !j->hb_closed &&
+                  now - j->last_hb_us >= heartbeat_interval_us(j);
+            if (due) {
+                details = j->hb_details;
+                j->hb_details = NULL;
+                j->hb_pending = 0;
+                j->last_hb_us = now;
+                atomic_fetch_sub(&w->hb_pending_cnt, 1);
+            }
+            pthread_mutex_unlock(&w->hb_mu);
+            if (due) heartbeat_send(w, j, w->codec, details);
+            baton_free(details);
+        }
     }
 }
 
@@ -843,7 +975,7 @@ static void wait_partitions(baton_worker_t *w,
     for (int i = 0; i < l->cnt; i++) {
         part_t *p = part_assigned(w, l->elems[i].partition);
         for (size_t k = 0; p && k < p->cnt; k++)
-            atomic_store(&ring_at(p, k)->cancel, 1);
+            atomic_fetch_or(&ring_at(p, k)->cancel, BATON_CANCEL_WORKER);
     }
 }
 
@@ -1047,6 +1179,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
 
 /* ---- the worker ---------------------------------------------------------- */
 
+/* wake() for the cancellation listener.  Thread: the listener's. */
+static void wake_opaque(void *w) { wake(w); }
+
 static char *topic_dup(const baton_conf_t *conf, const char *suffix) {
     char buf[512];
     return baton_strdup(baton_topic(conf, suffix, buf, sizeof buf));
@@ -1068,7 +1203,9 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     }
     w->wake[0] = w->wake[1] = -1;
     atomic_init(&w->stop_cnt, 0);
+    atomic_init(&w->hb_pending_cnt, 0);
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->hb_mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (conc < 1 || conc > 10000) {
         baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
@@ -1166,6 +1303,11 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     w->producer_q = rd_kafka_queue_get_main(w->producer);
     rd_kafka_queue_io_event_enable(w->consumer_q, w->wake[1], "c", 1);
     rd_kafka_queue_io_event_enable(w->producer_q, w->wake[1], "p", 1);
+
+    /* The listener for cancellation notices (started by run). */
+    if (!(w->cancels = baton_cancels_new(conf, wake_opaque, w, errstr,
+                                         errlen)))
+        goto fail;
     return w;
 fail:
     baton_worker_destroy(w);
@@ -1261,7 +1403,7 @@ static void check_stop(baton_worker_t *w) {
         for (int32_t i = 0; i < w->parts_cap; i++) {
             part_t *p = w->parts[i];
             for (size_t k = 0; p && k < p->cnt; k++)
-                atomic_store(&ring_at(p, k)->cancel, 1);
+                atomic_fetch_or(&ring_at(p, k)->cancel, BATON_CANCEL_WORKER);
         }
     }
 }
@@ -1272,7 +1414,7 @@ static void cancel_everything(baton_worker_t *w) {
     for (int32_t i = 0; i < w->parts_cap; i++) {
         part_t *p = w->parts[i];
         for (size_t k = 0; p && k < p->cnt; k++)
-            atomic_store(&ring_at(p, k)->cancel, 1);
+            atomic_fetch_or(&ring_at(p, k)->cancel, BATON_CANCEL_WORKER);
     }
 }
 
@@ -1283,7 +1425,9 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
 
     assert(w && !w->started);
     w->started = 1;
-    if ((rc = pool_start(w))) goto out;
+    if ((rc = pool_start(w)) ||
+        (rc = baton_cancels_start(w->cancels, w->errstr, sizeof w->errstr)))
+        goto out;
     sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, w->task_topic,
                                       RD_KAFKA_PARTITION_UA);
@@ -1306,6 +1450,8 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
         serve_done(w);
         produce_retries(w);
         check_stop(w);
+        apply_cancels(w);
+        flush_heartbeats(w);
         dispatch(w);
         while ((m = rd_kafka_consumer_poll(w->consumer, 0))) {
             handle_message(w, m);
@@ -1343,6 +1489,8 @@ out:
 void baton_worker_destroy(baton_worker_t *w) {
     job_t *j;
     if (!w) return;
+    baton_cancels_destroy(w->cancels); /* its thread wakes us: first */
+    w->cancels = NULL;
     if (w->thread_cnt) pool_join(w);
     if (w->consumer_q) {
         rd_kafka_queue_io_event_enable(w->consumer_q, -1, NULL, 0);
@@ -1383,6 +1531,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     if (w->wake[0] >= 0) close(w->wake[0]);
     if (w->wake[1] >= 0) close(w->wake[1]);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->hb_mu);
     pthread_cond_destroy(&w->cv);
     baton_free(w->queue);
     baton_free(w->task_topic);
@@ -1424,8 +1573,10 @@ int64_t baton_activity_deadline_ms(const baton_activity_t *a) {
 }
 
 int baton_activity_cancelled(const baton_activity_t *a) {
-    return atomic_load(&((baton_activity_t *)a)->cancel) ||
-           (a->deadline_ms && baton_now_ms() >= a->deadline_ms);
+    int why = atomic_load(&((baton_activity_t *)a)->cancel);
+    if (a->deadline_ms && baton_now_ms() >= a->deadline_ms)
+        why |= BATON_CANCEL_DEADLINE;
+    return why;
 }
 
 baton_err_t baton_activity_complete(baton_activity_t *a,
@@ -1443,7 +1594,14 @@ baton_err_t baton_activity_complete(baton_activity_t *a,
 
 baton_err_t baton_activity_fail(baton_activity_t *a, const char *error,
                                 const char *cause, int64_t retry_after_ms) {
+    return baton_activity_fail_flags(a, error, cause, retry_after_ms, 0);
+}
+
+baton_err_t baton_activity_fail_flags(baton_activity_t *a, const char *error,
+                                      const char *cause,
+                                      int64_t retry_after_ms, int flags) {
     char *e, *c = NULL;
+    if (flags & ~BATON_FAIL_NON_RETRYABLE) return BATON_ERR_INVALID;
     if (a->reported) return BATON_ERR_INVALID;
     if (!(e = baton_strdup(error && *error ? error : "States.TaskFailed")) ||
         (cause && !(c = baton_strdup(cause)))) {
@@ -1453,32 +1611,40 @@ baton_err_t baton_activity_fail(baton_activity_t *a, const char *error,
     a->error = e;
     a->cause = c;
     a->retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0;
+    a->non_retryable = (flags & BATON_FAIL_NON_RETRYABLE) != 0;
     a->kind = BATON_RESULT_FAILED;
     a->reported = 1;
     return BATON_OK;
 }
 
-baton_err_t baton_activity_heartbeat(baton_activity_t *a,
-                                     const char *details_json) {
-    baton_worker_t *w = a->w;
+/* The throttle's interval for j: a third of its heartbeat_seconds (so
+ * that even a heartbeat held back a whole interval arrives well in time),
+ * 1 s when the task asks for none, never under 100 ms. */
+static int64_t heartbeat_interval_us(const job_t *j) {
+    int64_t us = j->task.heartbeat_seconds > 0
+                     ? (int64_t)j->task.heartbeat_seconds * 1000000 / 3
+                     : HEARTBEAT_DEFAULT_INTERVAL_US;
+    return us < HEARTBEAT_MIN_INTERVAL_US ? HEARTBEAT_MIN_INTERVAL_US : us;
+}
+
+/* Produces one HEARTBEAT result for j (fire and forget: a lost heartbeat
+ * is made up by the next).  details: JSON text or NULL.  Thread: the
+ * handler's (its codec) or run (w->codec). */
+static baton_err_t heartbeat_send(baton_worker_t *w, job_t *a,
+                                  baton_codec_t *codec, const char *details) {
     baton_result_t r = {0};
     rd_kafka_headers_t *h;
     rd_kafka_resp_err_t err;
-    int64_t now = baton_mono_us();
     char *buf = NULL, e[512];
     size_t len = 0;
 
-    assert(a->codec); /* only inside the handler */
-    if (details_json && !json_valid(details_json)) return BATON_ERR_INVALID;
-    if (a->last_hb_us && now - a->last_hb_us < HEARTBEAT_MIN_INTERVAL_US)
-        return BATON_OK;
     r.task_id = a->task.task_id;
     r.workflow_id = a->task.workflow_id;
     r.kind = BATON_RESULT_HEARTBEAT;
-    r.output = (char *)(details_json ? details_json : "null");
+    r.output = (char *)(details ? details : "null");
     r.worker = w->id;
     r.finished_at_ms = baton_now_ms();
-    if (baton_codec_encode_result(a->codec, &r, a->json, &buf, &len, e,
+    if (baton_codec_encode_result(codec, &r, a->json, &buf, &len, e,
                                   sizeof e)) {
         BATON_WARN(SUBSYS, "encoding a heartbeat of task %s: %s",
                    a->task.task_id, e);
@@ -1498,6 +1664,43 @@ baton_err_t baton_activity_heartbeat(baton_activity_t *a,
                    rd_kafka_err2str(err));
         return BATON_ERR_KAFKA;
     }
-    a->last_hb_us = now;
     return BATON_OK;
+}
+
+/* Sends at once when the last heartbeat of this task is at least one
+ * interval old; otherwise keeps details as the one to send when the
+ * interval has passed (replacing any held back before), which the run
+ * thread does (flush_heartbeats).  So at most one heartbeat per interval
+ * leaves, and the latest details always do, at most one interval late. */
+baton_err_t baton_activity_heartbeat(baton_activity_t *a,
+                                     const char *details_json) {
+    baton_worker_t *w = a->w;
+    int64_t now = baton_mono_us();
+    char *copy = NULL;
+    int send_now;
+
+    assert(a->codec); /* only inside the handler */
+    if (details_json && !json_valid(details_json)) return BATON_ERR_INVALID;
+    if (atomic_load(&a->cancel) & BATON_CANCEL_ORCHESTRATOR)
+        return BATON_OK; /* the attempt is over for batond */
+    pthread_mutex_lock(&w->hb_mu);
+    send_now = !a->last_hb_us ||
+               now - a->last_hb_us >= heartbeat_interval_us(a);
+    if (send_now) {
+        a->last_hb_us = now;
+        if (a->hb_pending) atomic_fetch_sub(&w->hb_pending_cnt, 1);
+        a->hb_pending = 0;
+        baton_free(a->hb_details);
+        a->hb_details = NULL;
+    } else if (details_json && !(copy = baton_strdup(details_json))) {
+        pthread_mutex_unlock(&w->hb_mu);
+        return BATON_ERR_NOMEM;
+    } else {
+        if (!a->hb_pending) atomic_fetch_add(&w->hb_pending_cnt, 1);
+        a->hb_pending = 1;
+        baton_free(a->hb_details);
+        a->hb_details = copy;
+    }
+    pthread_mutex_unlock(&w->hb_mu);
+    return send_now ? heartbeat_send(w, a, a->codec, details_json) : BATON_OK;
 }
