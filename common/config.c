@@ -46,6 +46,9 @@ static const conf_key_t conf_keys[] = {
      "history events kept in Redis per workflow (oldest dropped)"},
     {"batond.history.ttl.s", KEY_INT, "604800",
      "seconds a closed workflow's history and snapshot are kept"},
+    {"batond.timers.horizon.s", KEY_INT, "300",
+     "timers due within this many seconds are kept in memory; later ones "
+     "stay in Redis until they come near"},
     {"batond.payload.max", KEY_INT, "262144",
      "largest JSON payload accepted in a command or result (bytes)"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},

@@ -85,6 +85,8 @@ typedef struct batond {
     const char *topic_ptrs[2];
     int32_t partition_cnt;
     int64_t batch_max, history_max, ttl_s;
+    int64_t horizon_ms;      /* timers kept in memory (batond.timers.*) */
+    int64_t next_slice_ms;   /* when to read the next slice of timers */
     rd_kafka_message_t **msgs;
     int64_t *polled_us;
     size_t nmsgs;
@@ -180,8 +182,9 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
                                          int64_t next[2], char *errstr,
                                          size_t errlen) {
     baton_part_state_t st;
-    baton_err_t rc = baton_store_load_partition(b->redis, p, b->topic_ptrs,
-                                                &st, errstr, errlen);
+    baton_err_t rc = baton_store_load_partition(
+        b->redis, p, b->topic_ptrs, baton_now_ms() + b->horizon_ms, &st,
+        errstr, errlen);
     if (rc) return rc;
     next[0] = st.next_offset[0];
     next[1] = st.next_offset[1];
@@ -191,6 +194,7 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
                             baton_err2str(rc));
     }
     baton_loop_set_epoch(b->loop, p, st.epoch);
+    baton_loop_set_timers_upto(b->loop, p, st.timers_upto);
     for (size_t i = 0; i < st.ntimers; i++)
         baton_loop_timer_arm(b->loop, p, st.timer_members[i], st.timer_due[i]);
     for (size_t i = 0; i < st.noutbox; i++) {
@@ -205,6 +209,36 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
                st.ntimers,
                st.noutbox);
     baton_part_state_clear(&st);
+    return BATON_OK;
+}
+
+/* Moves the timer horizon of every owned partition forward: the timers
+ * that came near are read from Redis and armed.  Runs every quarter
+ * horizon, or at once while a slice came back cut by its cap. */
+static baton_err_t batond_timer_slices(batond_t *b, char *errstr,
+                                       size_t errlen) {
+    int64_t now = baton_now_ms(), upto = now + b->horizon_ms;
+    int cut = 0;
+    if (now < b->next_slice_ms) return BATON_OK;
+    for (int32_t p = 0; p < b->partition_cnt; p++) {
+        baton_part_state_t st;
+        int64_t from = baton_loop_timers_upto(b->loop, p);
+        baton_err_t rc;
+        if (!baton_loop_owns(b->loop, p) || from >= upto) continue;
+        memset(&st, 0, sizeof st);
+        rc = baton_store_load_timers(b->redis, p, from, upto, &st, errstr,
+                                     errlen);
+        if (!rc) {
+            for (size_t i = 0; i < st.ntimers; i++)
+                baton_loop_timer_arm(b->loop, p, st.timer_members[i],
+                                     st.timer_due[i]);
+            baton_loop_set_timers_upto(b->loop, p, st.timers_upto);
+            cut |= st.timers_upto < upto;
+        }
+        baton_part_state_clear(&st);
+        if (rc) return rc;
+    }
+    b->next_slice_ms = cut ? now : now + b->horizon_ms / 4;
     return BATON_OK;
 }
 
@@ -441,6 +475,11 @@ static void batond_batch(batond_t *b) {
     int64_t now, produced_us;
 
     baton_loop_batch_begin(b->loop);
+    if ((rc = batond_timer_slices(b, err, sizeof err))) {
+        BATON_ERROR("loop", "reading timers: %s", err);
+        b->need_resync = 1;
+        return;
+    }
     batond_poll_batch(b);
     now = baton_now_ms();
     for (size_t i = 0; i < b->nmsgs && !rc; i++) {
@@ -546,6 +585,9 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     b->batch_max = baton_conf_get_int(b->conf, "batond.batch.max");
     b->history_max = baton_conf_get_int(b->conf, "batond.history.max");
     b->ttl_s = baton_conf_get_int(b->conf, "batond.history.ttl.s");
+    b->horizon_ms = baton_conf_get_int(b->conf, "batond.timers.horizon.s") *
+                    1000;
+    if (b->horizon_ms < 1000) b->horizon_ms = 1000;
     baton_topic(b->conf, "commands", b->topics[0], sizeof b->topics[0]);
     baton_topic(b->conf, "results", b->topics[1], sizeof b->topics[1]);
     b->topic_ptrs[0] = b->topics[0];

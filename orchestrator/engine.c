@@ -1,19 +1,15 @@
 /*
  * engine.c -- applying commands, results and timers to workflow snapshots
  * (engine.h).  The ASL interpreter decides where a run goes; this file
- * keeps the snapshot, the pending activity and the history in step with it.
+ * keeps the snapshot and the history in step with it, and hands what the
+ * run waits for to engine_task.c (activities) and engine_child.c (child
+ * runs, Parallel, Map).  engine_int.h has the map of the three files.
  */
-#include "engine.h"
+#include "engine_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-struct baton_engine {
-    baton_registry_t *reg;
-    baton_codec_t *codec;
-    char topic_events[200];
-    char topic_prefix[100];
-};
 
 baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
                                  const char *topic_prefix) {
@@ -23,6 +19,12 @@ baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
     e->codec = codec;
     snprintf(e->topic_prefix, sizeof e->topic_prefix, "%s", topic_prefix);
     snprintf(e->topic_events, sizeof e->topic_events, "%s.events",
+             topic_prefix);
+    snprintf(e->topic_commands, sizeof e->topic_commands, "%s.commands",
+             topic_prefix);
+    snprintf(e->topic_results, sizeof e->topic_results, "%s.results",
+             topic_prefix);
+    snprintf(e->topic_cancels, sizeof e->topic_cancels, "%s.cancels",
              topic_prefix);
     return e;
 }
@@ -34,11 +36,41 @@ const baton_defn_t *baton_engine_defn(baton_engine_t *e,
     return baton_registry_get(e->reg, s->type, s->ver);
 }
 
+int baton_engine_knows(baton_engine_t *e, const char *name, const char *ver) {
+    return baton_registry_get(e->reg, name, ver) != NULL;
+}
+
+const baton_asl_def_t *baton_engine_machine(const baton_defn_t *d,
+                                            const baton_snapshot_t *s) {
+    return s->branch ? baton_asl_def_sub(d->def, s->branch) : d->def;
+}
+
+void baton_engine_set_str(char **dst, const char *v) {
+    baton_free(*dst);
+    *dst = v ? baton_strdup(v) : NULL;
+}
+
+void baton_engine_timer_member(char *buf, size_t len, char kind, int64_t seq,
+                               int32_t attempt, const char *wf_id) {
+    snprintf(buf, len, "%c|%lld|%d|%s", kind, (long long)seq, attempt, wf_id);
+}
+
+void baton_engine_ctx(const baton_snapshot_t *s, int64_t now, int32_t attempt,
+                      baton_asl_ctx_t *ctx) {
+    memset(ctx, 0, sizeof *ctx);
+    ctx->workflow_id = s->id;
+    ctx->workflow_type = s->type;
+    ctx->start_time_ms = s->started_ms;
+    ctx->execution_input = s->input;
+    ctx->now_ms = now;
+    ctx->retry_count = attempt > 0 ? attempt - 1 : 0;
+    ctx->seed = (uint64_t)baton_murmur2(s->id, strlen(s->id)) << 32 ^
+                (uint64_t)(s->hseq * 1000003 + attempt);
+}
+
 /* ---- history ---------------------------------------------------------- */
 
-/* Records event `type` of workflow s: appended to its Redis history and
- * produced to baton.events.  data is stolen (may be NULL). */
-static baton_err_t emit_event(baton_engine_t *e, baton_snapshot_t *s,
+baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
                               baton_wset_t *ws, const char *type,
                               const char *state, json_t *data, int64_t now,
                               int close) {
@@ -81,33 +113,75 @@ out:
     return rc;
 }
 
-/* ---- closing ---------------------------------------------------------- */
+/* ---- the pending step ------------------------------------------------- */
 
-static void set_str(char **dst, const char *v) {
-    baton_free(*dst);
-    *dst = v ? baton_strdup(v) : NULL;
+baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
+                                 baton_wset_t *ws, int cancel_work,
+                                 const char *reason, int64_t now) {
+    char member[600];
+    baton_err_t rc = BATON_OK;
+    (void)now;
+
+    switch (s->pend) {
+    case BATON_PEND_RETRY:
+        baton_engine_timer_member(member, sizeof member, 'r', s->pend_seq,
+                                  s->pend_attempt, s->id);
+        rc = baton_wset_timer_del(ws, member);
+        break;
+    case BATON_PEND_WAIT:
+        baton_engine_timer_member(member, sizeof member, 'w', s->pend_seq, 0,
+                                  s->id);
+        rc = baton_wset_timer_del(ws, member);
+        break;
+    case BATON_PEND_TASK:
+        if (cancel_work == BATON_WORK_CANCEL)
+            rc = baton_engine_task_cancel(e, s, ws, reason);
+        break;
+    case BATON_PEND_CHILD:
+    case BATON_PEND_FANOUT:
+        if (cancel_work != BATON_WORK_KEEP)
+            rc = baton_engine_child_cancel(
+                e, s, ws, cancel_work == BATON_WORK_TERMINATE, reason);
+        break;
+    case BATON_PEND_SIGNAL:
+    case BATON_PEND_NONE: break;
+    }
+    if (!rc && s->pend != BATON_PEND_RETRY && s->pend != BATON_PEND_WAIT &&
+        s->pend != BATON_PEND_NONE) {
+        baton_engine_timer_member(member, sizeof member, 't', s->pend_seq,
+                                  s->pend == BATON_PEND_TASK ? s->pend_attempt
+                                                             : 0,
+                                  s->id);
+        rc = baton_wset_timer_del(ws, member);
+    }
+    baton_snapshot_clear_pending(s);
+    return rc;
 }
 
-static baton_err_t close_run(baton_engine_t *e, baton_snapshot_t *s,
-                             baton_wset_t *ws, baton_wf_status_t st,
-                             json_t *output, const char *error,
-                             const char *cause, int64_t now) {
+/* ---- closing ---------------------------------------------------------- */
+
+baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
+                               baton_wset_t *ws, baton_wf_status_t st,
+                               json_t *output, const char *error,
+                               const char *cause, int cancel_work,
+                               int64_t now) {
     static const char *types[] = {NULL, "WorkflowCompleted", "WorkflowFailed",
                                   "WorkflowCancelled", "WorkflowTerminated"};
     json_t *data;
+    baton_err_t rc;
 
-    if (s->pend == BATON_PEND_RETRY || s->pend == BATON_PEND_WAIT) {
+    if ((rc = baton_engine_release(e, s, ws, cancel_work, error, now)))
+        return rc;
+    if (s->deadline_ms) {
         char member[600];
-        snprintf(member, sizeof member, "%c|%lld|%d|%s",
-                 s->pend == BATON_PEND_RETRY ? 'r' : 'w',
-                 (long long)s->pend_seq, s->pend_attempt, s->id);
-        baton_wset_timer_del(ws, member);
+        baton_engine_timer_member(member, sizeof member, 'x', 0, 0, s->id);
+        if ((rc = baton_wset_timer_del(ws, member))) return rc;
+        s->deadline_ms = 0;
     }
-    baton_snapshot_clear_pending(s);
     s->status = st;
     s->closed_ms = now;
-    set_str(&s->error, error);
-    set_str(&s->cause, cause);
+    baton_engine_set_str(&s->error, error);
+    baton_engine_set_str(&s->cause, cause);
     json_decref(s->output);
     s->output = output ? json_incref(output) : NULL;
     json_decref(s->state_input);
@@ -116,96 +190,123 @@ static baton_err_t close_run(baton_engine_t *e, baton_snapshot_t *s,
         data = json_pack("{sO}", "output", output ? output : json_null());
     else
         data = json_pack("{ss?ss?}", "error", error, "cause", cause);
-    return emit_event(e, s, ws, types[st], s->pos, data, now, 1);
+    if ((rc = baton_engine_emit(e, s, ws, types[st], s->pos, data, now, 1)))
+        return rc;
+    return s->parent_id ? baton_engine_child_report(e, s, ws) : BATON_OK;
 }
 
 /* ---- advancing a run -------------------------------------------------- */
 
-static void make_ctx(const baton_snapshot_t *s, int64_t now, int32_t attempt,
-                     baton_asl_ctx_t *ctx) {
-    memset(ctx, 0, sizeof *ctx);
-    ctx->workflow_id = s->id;
-    ctx->workflow_type = s->type;
-    ctx->start_time_ms = s->started_ms;
-    ctx->execution_input = s->input;
-    ctx->now_ms = now;
-    ctx->retry_count = attempt > 0 ? attempt - 1 : 0;
-    ctx->seed = (uint64_t)baton_murmur2(s->id, strlen(s->id)) << 32 ^
-                (uint64_t)(s->hseq * 1000003 + attempt);
-}
-
-/* Produces the task of the pending activity (attempt s->pend_attempt). */
-static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
-                             baton_wset_t *ws, const baton_asl_stop_t *stop,
-                             int64_t now) {
-    baton_task_t t = {0};
-    char task_id[600], ikey[600], topic[300], err[256], *buf = NULL;
-    size_t len;
-    baton_err_t rc;
-    json_t *data;
-
-    snprintf(task_id, sizeof task_id, "%s/%lld/%d", s->id,
-             (long long)s->pend_seq, s->pend_attempt);
-    snprintf(ikey, sizeof ikey, "%s/%lld", s->id, (long long)s->pend_seq);
-    snprintf(topic, sizeof topic, "%s.tasks.%s", e->topic_prefix, stop->queue);
-    t.task_id = task_id;
-    t.idempotency_key = ikey;
-    t.workflow_id = s->id;
-    t.activity_seq = s->pend_seq;
-    t.attempt = s->pend_attempt;
-    t.activity_type = stop->activity_type;
-    t.queue = stop->queue;
-    t.input = json_dumps(stop->task_input, JSON_COMPACT | JSON_ENCODE_ANY);
-    t.result_partition = ws->partition;
-    t.scheduled_at_ms = now;
-    t.timeout_seconds = stop->timeout_seconds;
-    t.heartbeat_seconds = stop->heartbeat_seconds;
-    if (!t.input) return BATON_ERR_NOMEM;
-    rc = baton_codec_encode_task(e->codec, &t, 0, &buf, &len, err, sizeof err);
-    if (!rc) rc = baton_wset_msg(ws, topic, -1, s->id, 0, buf, len);
-    data = json_pack("{sIsisssssO}", "seq", (json_int_t)s->pend_seq,
-                     "attempt", s->pend_attempt, "queue", stop->queue, "type",
-                     stop->activity_type, "input", stop->task_input);
-    free(t.input);
-    if (rc) {
-        json_decref(data);
-        return rc;
-    }
-    return emit_event(e, s, ws, "ActivityScheduled", stop->state, data, now,
-                      0);
-}
-
-static baton_err_t run_from(baton_engine_t *e, const baton_defn_t *d,
-                            baton_snapshot_t *s, baton_wset_t *ws,
-                            const char *state, json_t *input, int64_t now,
-                            char *errstr, size_t errlen);
-
-/* A Task state got its result (an activity's output or a signal's
- * payload): continue the run after it. */
-static baton_err_t after_task(baton_engine_t *e, const baton_defn_t *d,
-                              baton_snapshot_t *s, baton_wset_t *ws,
-                              baton_asl_next_t *next, int64_t now,
-                              char *errstr, size_t errlen) {
-    baton_err_t rc = BATON_OK;
+baton_err_t baton_engine_after_step(baton_engine_t *e, const baton_defn_t *d,
+                                    baton_snapshot_t *s, baton_wset_t *ws,
+                                    baton_asl_next_t *next, int64_t now,
+                                    char *errstr, size_t errlen) {
     switch (next->kind) {
     case BATON_ASL_NEXT_STATE:
-        rc = run_from(e, d, s, ws, next->next_state, next->output, now,
-                      errstr, errlen);
-        break;
+        return baton_engine_run_from(e, d, s, ws, next->next_state,
+                                     next->output, now, errstr, errlen);
     case BATON_ASL_NEXT_END:
-        rc = close_run(e, s, ws, BATON_WF_SUCCEEDED, next->output, NULL,
-                       NULL, now);
-        break;
+        return baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, next->output,
+                                  NULL, NULL, BATON_WORK_KEEP, now);
     case BATON_ASL_NEXT_FAIL:
-        rc = close_run(e, s, ws, BATON_WF_FAILED, NULL, next->error,
-                       next->cause, now);
-        break;
-    case BATON_ASL_NEXT_RETRY: /* only task failures retry */
-        rc = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                          "state '%s': retry decided for a completed task",
-                          s->pos ? s->pos : "?");
-        break;
+        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                  next->error, next->cause, BATON_WORK_KEEP,
+                                  now);
+    case BATON_ASL_NEXT_RETRY: break;
     }
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "state '%s': retry decided for a completed step",
+                        s->pos ? s->pos : "?");
+}
+
+/* Retry counts of the pending step as a C array (n entries). */
+static int32_t *retry_counts(const baton_snapshot_t *s, size_t *n) {
+    size_t cnt = s->pend_retries ? json_array_size(s->pend_retries) : 0;
+    int32_t *c = baton_calloc(cnt + 1, sizeof *c);
+    if (!c) return NULL;
+    for (size_t i = 0; i < cnt; i++)
+        c[i] = (int32_t)json_integer_value(json_array_get(s->pend_retries, i));
+    *n = cnt;
+    return c;
+}
+
+/* The array of retry counts after retrier `idx` granted one more. */
+static json_t *retry_counts_bump(const baton_snapshot_t *s, int32_t idx) {
+    json_t *a = s->pend_retries ? json_deep_copy(s->pend_retries)
+                                : json_array();
+    if (!a || idx < 0) return a;
+    while (json_array_size(a) <= (size_t)idx)
+        json_array_append_new(a, json_integer(0));
+    json_array_set_new(
+        a, (size_t)idx,
+        json_integer(json_integer_value(json_array_get(a, (size_t)idx)) + 1));
+    return a;
+}
+
+/* Backoff over: the step starts again when the 'r' timer fires. */
+static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
+                                  baton_wset_t *ws, const baton_asl_next_t *nx,
+                                  int64_t now) {
+    int64_t seq = s->pend_seq, first = s->pend_first_ms;
+    int32_t attempt = s->pend_attempt > 0 ? s->pend_attempt + 1 : 2;
+    json_t *counts = retry_counts_bump(s, nx->retrier);
+    json_t *details = s->pend_hb_details ? json_incref(s->pend_hb_details)
+                                         : NULL;
+    char member[600];
+    baton_err_t rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
+
+    s->pend = BATON_PEND_RETRY;
+    s->pend_seq = seq;
+    s->pend_attempt = attempt;
+    s->pend_first_ms = first;
+    s->pend_due_ms = now + nx->delay_ms;
+    s->pend_retries = counts;
+    s->pend_hb_details = details;
+    if (rc) return rc;
+    if (!counts) return BATON_ERR_NOMEM;
+    baton_engine_timer_member(member, sizeof member, 'r', seq, attempt, s->id);
+    if ((rc = baton_wset_timer_add(ws, member, s->pend_due_ms))) return rc;
+    return baton_engine_emit(
+        e, s, ws, "RetryScheduled", s->pos,
+        json_pack("{sIsisIsI}", "seq", (json_int_t)seq, "attempt", attempt,
+                  "due", (json_int_t)s->pend_due_ms, "delay",
+                  (json_int_t)nx->delay_ms),
+        now, 0);
+}
+
+baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
+                                     baton_snapshot_t *s, baton_wset_t *ws,
+                                     const char *error, const char *cause,
+                                     int64_t retry_after_ms, int no_retry,
+                                     int64_t now, char *errstr,
+                                     size_t errlen) {
+    enum { EXHAUSTED = 256 }; /* "every retrier used up": no Retry */
+    const baton_asl_def_t *m = baton_engine_machine(d, s);
+    baton_asl_ctx_t ctx;
+    baton_asl_next_t next = {0};
+    size_t n = 0;
+    int32_t *counts = NULL, exhausted[EXHAUSTED];
+    json_t *si = s->state_input ? json_incref(s->state_input) : NULL;
+    baton_err_t rc;
+
+    if (no_retry) {
+        for (size_t i = 0; i < EXHAUSTED; i++) exhausted[i] = INT32_MAX;
+    } else if (!(counts = retry_counts(s, &n))) {
+        json_decref(si);
+        return BATON_ERR_NOMEM;
+    }
+    baton_engine_ctx(s, now, s->pend_attempt, &ctx);
+    rc = baton_asl_task_fail_per_retrier(
+        m, s->pos, si, error, cause, no_retry ? exhausted : counts,
+        no_retry ? EXHAUSTED : n, retry_after_ms, &ctx, &next, errstr, errlen);
+    baton_free(counts);
+    json_decref(si);
+    if (!rc && next.kind == BATON_ASL_NEXT_RETRY)
+        rc = schedule_retry(e, s, ws, &next, now);
+    else if (!rc && !(rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP,
+                                                NULL, now)))
+        rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr, errlen);
+    baton_asl_next_clear(&next);
     return rc;
 }
 
@@ -220,82 +321,124 @@ static json_t *take_signal(baton_snapshot_t *s, const char *name) {
     return payload;
 }
 
+/* The pending signal wait (or Task) got its payload / result. */
+static baton_err_t step_completed(baton_engine_t *e, const baton_defn_t *d,
+                                  baton_snapshot_t *s, baton_wset_t *ws,
+                                  json_t *result, int64_t now, char *errstr,
+                                  size_t errlen) {
+    baton_asl_ctx_t ctx;
+    baton_asl_next_t next = {0};
+    json_t *si = s->state_input ? json_incref(s->state_input) : NULL;
+    baton_err_t rc;
+
+    baton_engine_ctx(s, now, s->pend_attempt, &ctx);
+    rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
+    if (!rc)
+        rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
+                                     result, &ctx, &next, errstr, errlen);
+    json_decref(si);
+    if (!rc) rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr,
+                                          errlen);
+    baton_asl_next_clear(&next);
+    return rc;
+}
+
+static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
+                               baton_snapshot_t *s, baton_wset_t *ws,
+                               const baton_asl_stop_t *stop, int64_t now,
+                               char *errstr, size_t errlen) {
+    json_t *payload = take_signal(s, stop->signal_name);
+    baton_err_t rc;
+
+    s->pend = BATON_PEND_SIGNAL;
+    s->pend_seq = ++s->aseq;
+    s->pend_start_ms = now;
+    s->pend_timeout_s = stop->timeout_seconds;
+    s->pend_signal = baton_strdup(stop->signal_name);
+    if (!s->pend_signal) {
+        json_decref(payload);
+        return BATON_ERR_NOMEM;
+    }
+    if (payload) { /* it came before the wait: hand it over now */
+        rc = step_completed(e, d, s, ws, payload, now, errstr, errlen);
+        json_decref(payload);
+        return rc;
+    }
+    if (stop->timeout_seconds > 0 &&
+        (rc = baton_engine_arm_deadline(
+             s, ws, now + (int64_t)stop->timeout_seconds * 1000)))
+        return rc;
+    return baton_engine_emit(
+        e, s, ws, "SignalWaitStarted", stop->state,
+        json_pack("{sssi}", "name", stop->signal_name, "timeout",
+                  stop->timeout_seconds),
+        now, 0);
+}
+
+static baton_err_t start_wait(baton_engine_t *e, baton_snapshot_t *s,
+                              baton_wset_t *ws, const baton_asl_stop_t *stop,
+                              int64_t now) {
+    char member[600];
+    baton_err_t rc;
+    s->pend = BATON_PEND_WAIT;
+    s->pend_due_ms = stop->wait_until_ms;
+    s->pend_seq = ++s->aseq;
+    baton_engine_set_str(&s->pos, stop->next_state);
+    json_decref(s->state_input);
+    s->state_input = stop->output ? json_incref(stop->output) : NULL;
+    baton_engine_timer_member(member, sizeof member, 'w', s->pend_seq, 0,
+                              s->id);
+    if ((rc = baton_wset_timer_add(ws, member, stop->wait_until_ms))) return rc;
+    return baton_engine_emit(
+        e, s, ws, "WaitStarted", stop->state,
+        json_pack("{sI}", "until", (json_int_t)stop->wait_until_ms), now, 0);
+}
+
 /* The run stopped at a state that waits: record what it waits for. */
 static baton_err_t on_stop(baton_engine_t *e, const baton_defn_t *d,
                            baton_snapshot_t *s, baton_wset_t *ws,
                            baton_asl_stop_t *stop, int64_t now, char *errstr,
                            size_t errlen) {
     baton_snapshot_clear_pending(s);
-    set_str(&s->pos, stop->state);
+    baton_engine_set_str(&s->pos, stop->state);
     json_decref(s->state_input);
     s->state_input = stop->state_input ? json_incref(stop->state_input) : NULL;
 
     switch (stop->kind) {
     case BATON_ASL_STOP_TASK:
-        s->pend = BATON_PEND_TASK;
-        s->pend_seq = ++s->aseq;
-        s->pend_attempt = 1;
-        s->pend_queue = baton_strdup(stop->queue);
-        s->pend_type = baton_strdup(stop->activity_type);
-        return send_task(e, s, ws, stop, now);
-    case BATON_ASL_STOP_SIGNAL: {
-        json_t *payload = take_signal(s, stop->signal_name);
-        baton_asl_ctx_t ctx;
-        baton_asl_next_t next = {0};
-        baton_err_t rc;
-        if (!payload) {
-            s->pend = BATON_PEND_SIGNAL;
-            s->pend_signal = baton_strdup(stop->signal_name);
-            return emit_event(e, s, ws, "SignalWaitStarted", stop->state,
-                              json_pack("{ss}", "name", stop->signal_name),
-                              now, 0);
-        }
-        make_ctx(s, now, 0, &ctx);
-        rc = baton_asl_task_complete(d->def, stop->state, stop->state_input,
-                                     payload, &ctx, &next, errstr, errlen);
-        json_decref(payload);
-        if (!rc) rc = after_task(e, d, s, ws, &next, now, errstr, errlen);
-        baton_asl_next_clear(&next);
-        return rc;
-    }
-    case BATON_ASL_STOP_WAIT: {
-        char member[600];
-        s->pend = BATON_PEND_WAIT;
-        s->pend_due_ms = stop->wait_until_ms;
-        s->pend_seq = ++s->aseq;
-        set_str(&s->pos, stop->next_state);
-        json_decref(s->state_input);
-        s->state_input = stop->output ? json_incref(stop->output) : NULL;
-        snprintf(member, sizeof member, "w|%lld|0|%s", (long long)s->pend_seq,
-                 s->id);
-        baton_wset_timer_add(ws, member, stop->wait_until_ms);
-        return emit_event(e, s, ws, "WaitStarted", stop->state,
-                          json_pack("{sI}", "until",
-                                    (json_int_t)stop->wait_until_ms),
-                          now, 0);
-    }
+        return baton_engine_task_begin(e, s, ws, stop, ++s->aseq, 1, now);
+    case BATON_ASL_STOP_SIGNAL:
+        return wait_signal(e, d, s, ws, stop, now, errstr, errlen);
+    case BATON_ASL_STOP_WAIT:
+        return start_wait(e, s, ws, stop, now);
+    case BATON_ASL_STOP_CHILD:
+    case BATON_ASL_STOP_FANOUT:
+        return baton_engine_child_begin(e, d, s, ws, stop, now, errstr,
+                                        errlen);
     case BATON_ASL_STOP_SUCCEED:
-        return close_run(e, s, ws, BATON_WF_SUCCEEDED, stop->output, NULL,
-                         NULL, now);
+        return baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, stop->output,
+                                  NULL, NULL, BATON_WORK_KEEP, now);
     case BATON_ASL_STOP_FAIL:
-        return close_run(e, s, ws, BATON_WF_FAILED, NULL, stop->error,
-                         stop->cause, now);
+        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                  stop->error, stop->cause, BATON_WORK_KEEP,
+                                  now);
     }
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                         "interpreter stopped with unknown kind %d",
                         (int)stop->kind);
 }
 
-static baton_err_t run_from(baton_engine_t *e, const baton_defn_t *d,
-                            baton_snapshot_t *s, baton_wset_t *ws,
-                            const char *state, json_t *input, int64_t now,
-                            char *errstr, size_t errlen) {
+baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
+                                  baton_snapshot_t *s, baton_wset_t *ws,
+                                  const char *state, json_t *input,
+                                  int64_t now, char *errstr, size_t errlen) {
     baton_asl_ctx_t ctx;
     baton_asl_stop_t stop = {0};
     baton_err_t rc;
 
-    make_ctx(s, now, 0, &ctx);
-    rc = baton_asl_run(d->def, state, input, &ctx, &stop, errstr, errlen);
+    baton_engine_ctx(s, now, 0, &ctx);
+    rc = baton_asl_run(baton_engine_machine(d, s), state, input, &ctx, &stop,
+                       errstr, errlen);
     if (!rc) rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     baton_asl_stop_clear(&stop);
     return rc;
@@ -303,49 +446,123 @@ static baton_err_t run_from(baton_engine_t *e, const baton_defn_t *d,
 
 /* ---- commands --------------------------------------------------------- */
 
+/* The definition a START runs: a pinned version, or the current one. */
+static baton_err_t start_defn(baton_engine_t *e, const baton_command_t *cmd,
+                              const baton_defn_t **out, char *errstr,
+                              size_t errlen) {
+    if (!cmd->workflow_type)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "START of '%s' names no workflow_type",
+                            cmd->workflow_id);
+    *out = cmd->definition_version
+               ? baton_registry_get(e->reg, cmd->workflow_type,
+                                    cmd->definition_version)
+               : baton_registry_current(e->reg, cmd->workflow_type);
+    if (*out) return BATON_OK;
+    if (cmd->definition_version)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "START of '%s': workflow type '%s' has no "
+                            "version %s",
+                            cmd->workflow_id, cmd->workflow_type,
+                            cmd->definition_version);
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "START of '%s': unknown workflow type '%s'",
+                        cmd->workflow_id, cmd->workflow_type);
+}
+
+static baton_snapshot_t *start_snapshot(const baton_command_t *cmd,
+                                        const baton_defn_t *d, json_t *input,
+                                        int64_t now) {
+    baton_snapshot_t *s = baton_snapshot_new();
+    if (!s) return NULL;
+    s->id = baton_strdup(cmd->workflow_id);
+    s->type = baton_strdup(d->name);
+    s->ver = baton_strdup(d->ver);
+    s->status = BATON_WF_RUNNING;
+    s->input = json_incref(input);
+    s->started_ms = now;
+    s->parent_id = cmd->parent_id ? baton_strdup(cmd->parent_id) : NULL;
+    s->parent_task_id =
+        cmd->parent_task_id ? baton_strdup(cmd->parent_task_id) : NULL;
+    s->branch = cmd->branch ? baton_strdup(cmd->branch) : NULL;
+    if (!s->id || !s->type || !s->ver ||
+        (cmd->parent_id && !s->parent_id) ||
+        (cmd->parent_task_id && !s->parent_task_id) ||
+        (cmd->branch && !s->branch)) {
+        baton_snapshot_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Arms the run's execution deadline (the machine's TimeoutSeconds). */
+static baton_err_t arm_execution_deadline(baton_snapshot_t *s,
+                                          baton_wset_t *ws,
+                                          const baton_asl_def_t *m,
+                                          int64_t now) {
+    char member[600];
+    int32_t t = baton_asl_def_timeout_seconds(m);
+    if (t <= 0) return BATON_OK;
+    s->deadline_ms = now + (int64_t)t * 1000;
+    baton_engine_timer_member(member, sizeof member, 'x', 0, 0, s->id);
+    return baton_wset_timer_add(ws, member, s->deadline_ms);
+}
+
 static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
                              const baton_command_t *cmd, int64_t now,
                              baton_wset_t *ws, char *errstr, size_t errlen) {
     const baton_defn_t *d;
+    const baton_asl_def_t *m;
     baton_snapshot_t *s;
     json_t *input;
     json_error_t jerr;
     baton_err_t rc;
 
     if (*snap) return BATON_OK; /* duplicate start: the run exists */
-    if (!cmd->workflow_type)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "START of '%s' names no workflow_type",
-                            cmd->workflow_id);
-    if (!(d = baton_registry_current(e->reg, cmd->workflow_type)))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "START of '%s': unknown workflow type '%s'",
-                            cmd->workflow_id, cmd->workflow_type);
+    if ((rc = start_defn(e, cmd, &d, errstr, errlen))) return rc;
     input = cmd->payload ? json_loads(cmd->payload, JSON_DECODE_ANY, &jerr)
                          : json_object();
     if (!input)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "START of '%s': input is not JSON: %s",
                             cmd->workflow_id, jerr.text);
-    if (!(s = baton_snapshot_new())) {
-        json_decref(input);
-        return BATON_ERR_NOMEM;
-    }
-    s->id = baton_strdup(cmd->workflow_id);
-    s->type = baton_strdup(d->name);
-    s->ver = baton_strdup(d->ver);
-    s->status = BATON_WF_RUNNING;
-    s->input = input;
-    s->started_ms = now;
+    s = start_snapshot(cmd, d, input, now);
+    json_decref(input);
+    if (!s) return BATON_ERR_NOMEM;
     *snap = s;
     if ((rc = baton_wset_snapshot(ws, s))) return rc;
-    rc = emit_event(e, s, ws, "WorkflowStarted", NULL,
-                    json_pack("{sssssO}", "type", d->name, "version", d->ver,
-                              "input", input),
-                    now, 0);
+    rc = baton_engine_emit(
+        e, s, ws, "WorkflowStarted", NULL,
+        json_pack("{sssssOss?ss?}", "type", d->name, "version", d->ver, "input",
+                  s->input, "parent", s->parent_id, "branch", s->branch),
+        now, 0);
     if (rc) return rc;
-    return run_from(e, d, s, ws, baton_asl_def_start_at(d->def), input, now,
-                    errstr, errlen);
+    if (!(m = baton_engine_machine(d, s))) /* a branch that does not exist */
+        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                  "States.Runtime",
+                                  "the definition has no such branch",
+                                  BATON_WORK_KEEP, now);
+    if ((rc = arm_execution_deadline(s, ws, m, now))) return rc;
+    return baton_engine_run_from(e, d, s, ws, baton_asl_def_start_at(m),
+                                 s->input, now, errstr, errlen);
+}
+
+/* Keeps a signal nobody waits for yet, for the wait that will come. */
+static baton_err_t buffer_signal(baton_snapshot_t *s, const char *name,
+                                 json_t *payload) {
+    json_t *list;
+    if (!s->signals && !(s->signals = json_object())) {
+        json_decref(payload);
+        return BATON_ERR_NOMEM;
+    }
+    if (!(list = json_object_get(s->signals, name))) {
+        list = json_array();
+        if (json_object_set_new(s->signals, name, list)) {
+            json_decref(payload);
+            return BATON_ERR_NOMEM;
+        }
+    }
+    return json_array_append_new(list, payload) ? BATON_ERR_NOMEM : BATON_OK;
 }
 
 static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
@@ -371,34 +588,32 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
         return baton_wset_snapshot(ws, s);
     }
     if ((rc = baton_wset_snapshot(ws, s)) ||
-        (rc = emit_event(e, s, ws, "SignalReceived", s->pos,
-                         json_pack("{sssO}", "name", cmd->name, "payload",
-                                   payload),
-                         now, 0))) {
+        (rc = baton_engine_emit(e, s, ws, "SignalReceived", s->pos,
+                                json_pack("{sssO}", "name", cmd->name,
+                                          "payload", payload),
+                                now, 0))) {
         json_decref(payload);
         return rc;
     }
     if (s->pend == BATON_PEND_SIGNAL && !strcmp(s->pend_signal, cmd->name)) {
-        baton_asl_ctx_t ctx;
-        baton_asl_next_t next = {0};
-        make_ctx(s, now, 0, &ctx);
-        baton_snapshot_clear_pending(s);
-        rc = baton_asl_task_complete(d->def, s->pos, s->state_input, payload,
-                                     &ctx, &next, errstr, errlen);
-        if (!rc) rc = after_task(e, d, s, ws, &next, now, errstr, errlen);
-        baton_asl_next_clear(&next);
+        rc = step_completed(e, d, s, ws, payload, now, errstr, errlen);
         json_decref(payload);
         return rc;
     }
-    /* Not awaited yet: keep it for the wait that will come. */
-    if (!s->signals && !(s->signals = json_object())) {
-        json_decref(payload);
-        return BATON_ERR_NOMEM;
-    }
-    if (!json_object_get(s->signals, cmd->name))
-        json_object_set_new(s->signals, cmd->name, json_array());
-    json_array_append_new(json_object_get(s->signals, cmd->name), payload);
-    return BATON_OK;
+    return buffer_signal(s, cmd->name, payload);
+}
+
+static baton_err_t cmd_stop(baton_engine_t *e, baton_snapshot_t *s,
+                            const baton_command_t *cmd, int64_t now,
+                            baton_wset_t *ws) {
+    int cancel = cmd->kind == BATON_CMD_CANCEL;
+    baton_err_t rc;
+    if (s->status != BATON_WF_RUNNING) return BATON_OK;
+    if ((rc = baton_wset_snapshot(ws, s))) return rc;
+    return baton_engine_close(
+        e, s, ws, cancel ? BATON_WF_CANCELLED : BATON_WF_TERMINATED, NULL,
+        cancel ? "Baton.Cancelled" : "Baton.Terminated", cmd->reason,
+        cancel ? BATON_WORK_CANCEL : BATON_WORK_TERMINATE, now);
 }
 
 baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
@@ -422,15 +637,7 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
         return cmd_signal(e, s, cmd, now, ws, errstr, errlen);
     case BATON_CMD_CANCEL:
     case BATON_CMD_TERMINATE:
-        if (s->status != BATON_WF_RUNNING) return BATON_OK;
-        baton_wset_snapshot(ws, s);
-        return close_run(e, s, ws,
-                         cmd->kind == BATON_CMD_CANCEL ? BATON_WF_CANCELLED
-                                                       : BATON_WF_TERMINATED,
-                         NULL,
-                         cmd->kind == BATON_CMD_CANCEL ? "Baton.Cancelled"
-                                                       : "Baton.Terminated",
-                         cmd->reason, now);
+        return cmd_stop(e, s, cmd, now, ws);
     case BATON_CMD_START: break;
     }
     return BATON_OK;
@@ -438,99 +645,34 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
 
 /* ---- results ---------------------------------------------------------- */
 
-/* Whether r is the result of the attempt the run waits for. */
-static int result_is_current(const baton_snapshot_t *s,
-                             const baton_result_t *r) {
+/* Which pending step r answers: 0 none (stale), 1 the activity attempt,
+ * 2 a child run (*index set: 0 for a child workflow, the item for a
+ * fan-out). */
+static int result_target(const baton_snapshot_t *s, const baton_result_t *r,
+                         int64_t *index) {
     size_t idlen;
     int64_t seq;
-    int32_t attempt;
-    if (!s || s->status != BATON_WF_RUNNING || s->pend != BATON_PEND_TASK)
+    int32_t att;
+    if (!s || s->status != BATON_WF_RUNNING) return 0;
+    if (baton_task_id_parse(r->task_id, &idlen, &seq, &att)) return 0;
+    if (idlen != strlen(s->id) || memcmp(r->task_id, s->id, idlen) ||
+        seq != s->pend_seq)
         return 0;
-    if (baton_task_id_parse(r->task_id, &idlen, &seq, &attempt)) return 0;
-    return idlen == strlen(s->id) && !memcmp(r->task_id, s->id, idlen) &&
-           seq == s->pend_seq && attempt == s->pend_attempt;
-}
-
-static baton_err_t result_completed(baton_engine_t *e, const baton_defn_t *d,
-                                    baton_snapshot_t *s,
-                                    const baton_result_t *r, int64_t now,
-                                    baton_wset_t *ws, char *errstr,
-                                    size_t errlen) {
-    json_error_t jerr;
-    json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
-                             &jerr);
-    baton_asl_ctx_t ctx;
-    baton_asl_next_t next = {0};
-    baton_err_t rc;
-
-    if (!out)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "result %s: output is not JSON: %s", r->task_id,
-                            jerr.text);
-    rc = emit_event(e, s, ws, "ActivityCompleted", s->pos,
-                    json_pack("{sIsisO}", "seq", (json_int_t)s->pend_seq,
-                              "attempt", s->pend_attempt, "output", out),
-                    now, 0);
-    make_ctx(s, now, s->pend_attempt, &ctx);
-    if (!rc)
-        rc = baton_asl_task_complete(d->def, s->pos, s->state_input, out,
-                                     &ctx, &next, errstr, errlen);
-    json_decref(out);
-    if (!rc) {
-        baton_snapshot_clear_pending(s);
-        rc = after_task(e, d, s, ws, &next, now, errstr, errlen);
+    if (s->pend == BATON_PEND_TASK)
+        return att == s->pend_attempt ? 1 : 0;
+    if (r->kind == BATON_RESULT_HEARTBEAT) return 0;
+    if (s->pend == BATON_PEND_CHILD && att == 1) {
+        *index = 0;
+        return 2;
     }
-    baton_asl_next_clear(&next);
-    return rc;
-}
-
-static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
-                                  baton_wset_t *ws, int64_t seq,
-                                  int32_t attempt, int64_t delay_ms,
-                                  int64_t now) {
-    char member[600];
-    baton_snapshot_clear_pending(s);
-    s->pend = BATON_PEND_RETRY;
-    s->pend_seq = seq;
-    s->pend_attempt = attempt;
-    s->pend_due_ms = now + delay_ms;
-    snprintf(member, sizeof member, "r|%lld|%d|%s", (long long)seq, attempt,
-             s->id);
-    baton_wset_timer_add(ws, member, s->pend_due_ms);
-    return emit_event(e, s, ws, "ActivityRetryScheduled", s->pos,
-                      json_pack("{sIsisI}", "seq", (json_int_t)seq, "attempt",
-                                attempt, "due", (json_int_t)s->pend_due_ms),
-                      now, 0);
-}
-
-static baton_err_t result_failed(baton_engine_t *e, const baton_defn_t *d,
-                                 baton_snapshot_t *s, const baton_result_t *r,
-                                 int64_t now, baton_wset_t *ws, char *errstr,
-                                 size_t errlen) {
-    const char *error = r->error && *r->error ? r->error : "States.TaskFailed";
-    int64_t seq = s->pend_seq;
-    int32_t attempt = s->pend_attempt;
-    baton_asl_ctx_t ctx;
-    baton_asl_next_t next = {0};
-    baton_err_t rc;
-
-    rc = emit_event(e, s, ws, "ActivityFailed", s->pos,
-                    json_pack("{sIsisss?}", "seq", (json_int_t)seq, "attempt",
-                              attempt, "error", error, "cause", r->cause),
-                    now, 0);
-    make_ctx(s, now, attempt, &ctx);
-    if (!rc)
-        rc = baton_asl_task_fail(d->def, s->pos, s->state_input, error,
-                                 r->cause, attempt, r->retry_after_ms, &ctx,
-                                 &next, errstr, errlen);
-    if (!rc && next.kind == BATON_ASL_NEXT_RETRY)
-        rc = schedule_retry(e, s, ws, seq, attempt + 1, next.delay_ms, now);
-    else if (!rc) {
-        baton_snapshot_clear_pending(s);
-        rc = after_task(e, d, s, ws, &next, now, errstr, errlen);
+    if (s->pend == BATON_PEND_FANOUT && att >= 1 && att <= s->pend_next) {
+        char key[24];
+        snprintf(key, sizeof key, "%d", att - 1);
+        if (s->pend_outputs && json_object_get(s->pend_outputs, key)) return 0;
+        *index = att - 1;
+        return 2;
     }
-    baton_asl_next_clear(&next);
-    return rc;
+    return 0;
 }
 
 baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *s,
@@ -538,11 +680,13 @@ baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *s,
                                 baton_wset_t *ws, char *errstr,
                                 size_t errlen) {
     const baton_defn_t *d;
+    int64_t index = 0;
+    int target;
     baton_err_t rc;
 
     if (!s) return BATON_OK; /* no such workflow: nothing to change */
-    if (r->kind == BATON_RESULT_HEARTBEAT) return BATON_OK;
-    if (!result_is_current(s, r)) {
+    if (!(target = result_target(s, r, &index))) {
+        if (r->kind == BATON_RESULT_HEARTBEAT) return BATON_OK;
         s->stale++;
         BATON_DEBUG("engine", "stale result %s for %s ignored", r->task_id,
                     s->id);
@@ -553,9 +697,10 @@ baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *s,
                             "definition %s version %s is not loaded", s->type,
                             s->ver);
     if ((rc = baton_wset_snapshot(ws, s))) return rc;
-    if (r->kind == BATON_RESULT_COMPLETED)
-        return result_completed(e, d, s, r, now, ws, errstr, errlen);
-    return result_failed(e, d, s, r, now, ws, errstr, errlen);
+    if (target == 1)
+        return baton_engine_task_result(e, d, s, ws, r, now, errstr, errlen);
+    return baton_engine_child_result(e, d, s, ws, r, index, now, errstr,
+                                     errlen);
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -564,7 +709,8 @@ int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
                              int32_t *attempt, const char **wf_id) {
     char *end;
     long long v;
-    if ((member[0] != 'r' && member[0] != 'w') || member[1] != '|') return -1;
+    if (!strchr("rwtx", member[0]) || !member[0] || member[1] != '|')
+        return -1;
     *kind = member[0];
     v = strtoll(member + 2, &end, 10);
     if (*end != '|') return -1;
@@ -574,6 +720,81 @@ int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
     *attempt = (int32_t)v;
     *wf_id = end + 1;
     return 0;
+}
+
+/* Retry backoff over: the same state runs again (a Task keeps its step
+ * number and takes the next attempt; the retry counts carry over). */
+static baton_err_t retry_fired(baton_engine_t *e, const baton_defn_t *d,
+                               baton_snapshot_t *s, baton_wset_t *ws,
+                               int64_t now, char *errstr, size_t errlen) {
+    baton_asl_ctx_t ctx;
+    baton_asl_stop_t stop = {0};
+    int64_t seq = s->pend_seq, first = s->pend_first_ms;
+    int32_t attempt = s->pend_attempt;
+    json_t *counts = s->pend_retries ? json_incref(s->pend_retries) : NULL;
+    json_t *details =
+        s->pend_hb_details ? json_incref(s->pend_hb_details) : NULL;
+    baton_err_t rc;
+
+    baton_engine_ctx(s, now, attempt, &ctx);
+    /* Re-entering the state recomputes its input (the task input, the
+     * items of a Map ...). */
+    rc = baton_asl_run(baton_engine_machine(d, s), s->pos, s->state_input,
+                       &ctx, &stop, errstr, errlen);
+    if (!rc && stop.kind == BATON_ASL_STOP_TASK) {
+        baton_snapshot_clear_pending(s);
+        s->pend_first_ms = first;
+        s->pend_hb_details = details;
+        details = NULL;
+        rc = baton_engine_task_begin(e, s, ws, &stop, seq, attempt, now);
+    } else if (!rc) {
+        rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
+    }
+    /* A retried step keeps counting its retries. */
+    if (!rc && s->status == BATON_WF_RUNNING && s->pend != BATON_PEND_NONE &&
+        counts) {
+        json_decref(s->pend_retries);
+        s->pend_retries = json_incref(counts);
+    }
+    json_decref(counts);
+    json_decref(details);
+    baton_asl_stop_clear(&stop);
+    return rc;
+}
+
+static baton_err_t wait_fired(baton_engine_t *e, const baton_defn_t *d,
+                              baton_snapshot_t *s, baton_wset_t *ws,
+                              int64_t now, char *errstr, size_t errlen) {
+    json_t *input =
+        s->state_input ? json_incref(s->state_input) : json_object();
+    char *pos = s->pos ? baton_strdup(s->pos) : NULL;
+    baton_err_t rc;
+
+    baton_snapshot_clear_pending(s);
+    rc = baton_engine_emit(e, s, ws, "WaitEnded", NULL, NULL, now, 0);
+    /* A Wait with End: true leaves no next state: the run succeeds. */
+    if (!rc)
+        rc = pos ? baton_engine_run_from(e, d, s, ws, pos, input, now, errstr,
+                                         errlen)
+                 : baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, input,
+                                      NULL, NULL, BATON_WORK_KEEP, now);
+    json_decref(input);
+    baton_free(pos);
+    return rc;
+}
+
+/* The machine's TimeoutSeconds ran out: the run fails with States.Timeout
+ * and whatever it was waiting for is cancelled. */
+static baton_err_t execution_deadline(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws, int64_t now) {
+    char cause[128];
+    if (!s->deadline_ms || now < s->deadline_ms) return BATON_OK;
+    s->deadline_ms = 0; /* the timer is gone already */
+    snprintf(cause, sizeof cause,
+             "the run exceeded its TimeoutSeconds (started at %lld)",
+             (long long)s->started_ms);
+    return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                              "States.Timeout", cause, BATON_WORK_CANCEL, now);
 }
 
 baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *s,
@@ -588,49 +809,23 @@ baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *s,
 
     if ((rc = baton_wset_timer_del(ws, member))) return rc;
     if (baton_timer_member_parse(member, &kind, &seq, &attempt, &wf) || !s ||
-        s->status != BATON_WF_RUNNING || s->pend_seq != seq)
+        s->status != BATON_WF_RUNNING)
         return BATON_OK; /* stale timer */
+    if (kind != 'x' && s->pend_seq != seq) return BATON_OK;
     if (!(d = baton_engine_defn(e, s)))
         return baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
                             "definition %s version %s is not loaded", s->type,
                             s->ver);
+    if ((rc = baton_wset_snapshot(ws, s))) return rc;
+    if (kind == 'x') return execution_deadline(e, s, ws, now);
     if (kind == 'r' && s->pend == BATON_PEND_RETRY &&
-        s->pend_attempt == attempt) {
-        baton_asl_ctx_t ctx;
-        baton_asl_stop_t stop = {0};
-        make_ctx(s, now, attempt, &ctx);
-        baton_wset_snapshot(ws, s);
-        /* Re-entering the Task state recomputes its task input. */
-        rc = baton_asl_run(d->def, s->pos, s->state_input, &ctx, &stop,
-                           errstr, errlen);
-        if (!rc && stop.kind == BATON_ASL_STOP_TASK) {
-            baton_snapshot_clear_pending(s);
-            s->pend = BATON_PEND_TASK;
-            s->pend_seq = seq;
-            s->pend_attempt = attempt;
-            s->pend_queue = baton_strdup(stop.queue);
-            s->pend_type = baton_strdup(stop.activity_type);
-            rc = send_task(e, s, ws, &stop, now);
-        } else if (!rc) {
-            rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
-        }
-        baton_asl_stop_clear(&stop);
-        return rc;
-    }
-    if (kind == 'w' && s->pend == BATON_PEND_WAIT) {
-        json_t *input = s->state_input ? json_incref(s->state_input)
-                                       : json_object();
-        char *pos = s->pos ? baton_strdup(s->pos) : NULL;
-        baton_wset_snapshot(ws, s);
-        baton_snapshot_clear_pending(s);
-        emit_event(e, s, ws, "WaitEnded", NULL, NULL, now, 0);
-        /* A Wait with End: true leaves no next state: the run succeeds. */
-        rc = pos ? run_from(e, d, s, ws, pos, input, now, errstr, errlen)
-                 : close_run(e, s, ws, BATON_WF_SUCCEEDED, input, NULL, NULL,
-                             now);
-        json_decref(input);
-        baton_free(pos);
-        return rc;
-    }
+        s->pend_attempt == attempt)
+        return retry_fired(e, d, s, ws, now, errstr, errlen);
+    if (kind == 'w' && s->pend == BATON_PEND_WAIT)
+        return wait_fired(e, d, s, ws, now, errstr, errlen);
+    if (kind == 't' && (s->pend == BATON_PEND_TASK
+                            ? s->pend_attempt == attempt
+                            : attempt == 0))
+        return baton_engine_deadline(e, d, s, ws, now, errstr, errlen);
     return BATON_OK;
 }

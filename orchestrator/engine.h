@@ -15,7 +15,13 @@
  *  - a signal that arrives before the run waits for it is kept in the
  *    snapshot and handed over when the wait starts: none is lost;
  *  - CANCEL and TERMINATE close a running workflow; late results of its
- *    activities are then stale.
+ *    activities are then stale.  CANCEL tells the workers of its pending
+ *    activity (baton.cancels) and cancels its child runs; TERMINATE
+ *    terminates its child runs and tells no worker;
+ *  - a run whose definition has TimeoutSeconds fails with States.Timeout
+ *    when it runs out; activity timeouts and heartbeats: engine_task.c;
+ *  - child runs (child workflows, Parallel branches, Map iterations)
+ *    report their end to their parent: engine_child.c.
  *
  * Thread: batond's loop thread.
  */
@@ -50,7 +56,9 @@ baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *snap,
                                 size_t errlen);
 
 /* Timer members: "<kind>|<seq>|<attempt>|<workflow id>", kind 'r' (retry
- * backoff over) or 'w' (Wait state over).  Parses one; 0 ok, -1 bad. */
+ * backoff over), 'w' (Wait state over), 't' (deadline of the pending
+ * step) or 'x' (the run's execution deadline); engine_int.h has more.
+ * Parses one; 0 ok, -1 bad. */
 int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
                              int32_t *attempt, const char **wf_id);
 
@@ -63,5 +71,8 @@ baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *snap,
  * Redis into the registry first). */
 const baton_defn_t *baton_engine_defn(baton_engine_t *e,
                                       const baton_snapshot_t *snap);
+
+/* Whether version ver of definition name is loaded. */
+int baton_engine_knows(baton_engine_t *e, const char *name, const char *ver);
 
 #endif /* BATON_ENGINE_H */

@@ -171,6 +171,7 @@ typedef struct part {
     int64_t next_offset[BATON_SRC_TOPICS];
     cache_t cache;
     theap_t timers;
+    int64_t timers_upto; /* every timer due by then is in `timers` */
     baton_wset_t ws;
 } part_t;
 
@@ -265,6 +266,7 @@ baton_err_t baton_loop_partition_add(baton_loop_t *l, int32_t p,
     pt->id = p;
     for (int i = 0; i < BATON_SRC_TOPICS; i++)
         pt->next_offset[i] = next_offset[i];
+    pt->timers_upto = INT64_MAX;
     baton_wset_init(&pt->ws, p);
     l->parts[p] = pt;
     return BATON_OK;
@@ -279,6 +281,14 @@ baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
     if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;
     return theap_push(&l->parts[p]->timers, member, due_ms) ? BATON_ERR_NOMEM
                                                             : BATON_OK;
+}
+
+void baton_loop_set_timers_upto(baton_loop_t *l, int32_t p, int64_t upto) {
+    if (baton_loop_owns(l, p)) l->parts[p]->timers_upto = upto;
+}
+
+int64_t baton_loop_timers_upto(const baton_loop_t *l, int32_t p) {
+    return baton_loop_owns(l, p) ? l->parts[p]->timers_upto : INT64_MAX;
 }
 
 int baton_loop_owns(const baton_loop_t *l, int32_t p) {
@@ -502,6 +512,14 @@ baton_err_t baton_loop_provide(baton_loop_t *l, int32_t p, const char *id,
     return BATON_OK;
 }
 
+/* A START pinned to a definition version the registry lacks. */
+static int pinned_start_missing(const baton_loop_t *l, const qinput_t *q) {
+    return q->src == BATON_SRC_COMMANDS && q->cmd.kind == BATON_CMD_START &&
+           q->cmd.workflow_type && q->cmd.definition_version &&
+           !baton_engine_knows(l->engine, q->cmd.workflow_type,
+                               q->cmd.definition_version);
+}
+
 int baton_loop_missing_def(baton_loop_t *l, const char **name,
                            const char **ver) {
     for (size_t i = 0; i < l->nq; i++) {
@@ -511,6 +529,11 @@ int baton_loop_missing_def(baton_loop_t *l, const char **name,
         if (e && e->snap && !baton_engine_defn(l->engine, e->snap)) {
             *name = e->snap->type;
             *ver = e->snap->ver;
+            return 1;
+        }
+        if (pinned_start_missing(l, &l->q[i])) { /* a branch's child run */
+            *name = l->q[i].cmd.workflow_type;
+            *ver = l->q[i].cmd.definition_version;
             return 1;
         }
     }
@@ -527,8 +550,11 @@ void baton_loop_def_unavailable(baton_loop_t *l, const char *name,
         centry_t *e;
         if (q->done) continue;
         e = cache_find(&l->parts[q->p]->cache, q->wf_id);
-        if (!e || !e->snap || strcmp(e->snap->type, name) ||
-            strcmp(e->snap->ver, ver))
+        if ((!e || !e->snap || strcmp(e->snap->type, name) ||
+             strcmp(e->snap->ver, ver)) &&
+            !(pinned_start_missing(l, q) &&
+              !strcmp(q->cmd.workflow_type, name) &&
+              !strcmp(q->cmd.definition_version, ver)))
             continue;
         q->done = 1;
         if (q->src != BATON_SRC_TIMERS) {
@@ -618,9 +644,12 @@ void baton_loop_batch_done(baton_loop_t *l, int committed) {
             for (int i = 0; i < BATON_SRC_TOPICS; i++)
                 if (pt->ws.next_offset[i] >= 0)
                     pt->next_offset[i] = pt->ws.next_offset[i];
+            /* Timers beyond the horizon stay in Redis only: the next
+             * slice read (batond) brings them in. */
             for (size_t i = 0; i < pt->ws.ntadd; i++)
-                theap_push(&pt->timers, pt->ws.tadd[i].member,
-                           pt->ws.tadd[i].due_ms);
+                if (pt->ws.tadd[i].due_ms <= pt->timers_upto)
+                    theap_push(&pt->timers, pt->ws.tadd[i].member,
+                               pt->ws.tadd[i].due_ms);
             cache_sweep(&pt->cache, drop_after_commit, NULL);
         } else {
             cache_sweep(&pt->cache, drop_all, NULL);

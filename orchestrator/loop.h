@@ -59,6 +59,12 @@ void baton_loop_set_epoch(baton_loop_t *loop, int32_t p, int64_t epoch);
 /* Arms a timer of partition p (from Redis on assignment). */
 baton_err_t baton_loop_timer_arm(baton_loop_t *loop, int32_t p,
                                  const char *member, int64_t due_ms);
+/* The horizon of p's armed timers: every timer of p due at or before it
+ * is armed in memory; later ones live in Redis only until batond reads
+ * the next slice (store.h baton_store_load_timers) and moves it.  New
+ * timers beyond it are not armed.  INT64_MAX (the default) arms all. */
+void baton_loop_set_timers_upto(baton_loop_t *loop, int32_t p, int64_t upto);
+int64_t baton_loop_timers_upto(const baton_loop_t *loop, int32_t p);
 void baton_loop_partition_drop(baton_loop_t *loop, int32_t p);
 int baton_loop_owns(const baton_loop_t *loop, int32_t p);
 int64_t baton_loop_next_offset(const baton_loop_t *loop, int32_t p,

@@ -11,7 +11,8 @@
 
 static const char *status_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
                                      "CANCELLED", "TERMINATED"};
-static const char *pend_names[] = {NULL, "task", "signal", "retry", "wait"};
+static const char *pend_names[] = {NULL,   "task",  "signal", "retry",
+                                   "wait", "child", "fanout"};
 
 const char *baton_wf_status_name(baton_wf_status_t st) {
     return (size_t)st < BATON_ARRAY_SIZE(status_names) ? status_names[st]
@@ -40,6 +41,16 @@ void baton_snapshot_clear_pending(baton_snapshot_t *s) {
     baton_free(s->pend_type);
     baton_free(s->pend_signal);
     s->pend_queue = s->pend_type = s->pend_signal = NULL;
+    s->pend_start_ms = s->pend_first_ms = s->pend_hb_ms = 0;
+    json_decref(s->pend_hb_details);
+    json_decref(s->pend_retries);
+    json_decref(s->pend_outputs);
+    s->pend_hb_details = s->pend_retries = s->pend_outputs = NULL;
+    s->pend_timeout_s = s->pend_hb_s = s->pend_s2s_s = s->pend_s2c_s = 0;
+    s->pend_n = s->pend_next = s->pend_failed = 0;
+    s->pend_max_conc = s->pend_is_map = 0;
+    s->pend_tol_count = 0;
+    s->pend_tol_pct = 0;
 }
 
 void baton_snapshot_destroy(baton_snapshot_t *s) {
@@ -51,6 +62,9 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     baton_free(s->pos);
     baton_free(s->error);
     baton_free(s->cause);
+    baton_free(s->parent_id);
+    baton_free(s->parent_task_id);
+    baton_free(s->branch);
     json_decref(s->input);
     json_decref(s->state_input);
     json_decref(s->output);
@@ -67,6 +81,37 @@ static int set_int(json_t *o, const char *k, int64_t v) {
 }
 static int set_json(json_t *o, const char *k, json_t *v) {
     return v ? json_object_set(o, k, v) : 0;
+}
+
+static int encode_pending(json_t *o, const baton_snapshot_t *s) {
+    int rc = 0;
+    rc |= set_str(o, "pk", pend_names[s->pend]);
+    rc |= set_int(o, "pseq", s->pend_seq);
+    rc |= set_int(o, "patt", s->pend_attempt);
+    rc |= set_str(o, "pq", s->pend_queue);
+    rc |= set_str(o, "pat", s->pend_type);
+    rc |= set_int(o, "pdue", s->pend_due_ms);
+    rc |= set_str(o, "psig", s->pend_signal);
+    rc |= set_int(o, "pst", s->pend_start_ms);
+    rc |= set_int(o, "pst0", s->pend_first_ms);
+    rc |= set_int(o, "phb", s->pend_hb_ms);
+    rc |= set_json(o, "phd", s->pend_hb_details);
+    rc |= set_int(o, "pto", s->pend_timeout_s);
+    rc |= set_int(o, "phbs", s->pend_hb_s);
+    rc |= set_int(o, "ps2s", s->pend_s2s_s);
+    rc |= set_int(o, "ps2c", s->pend_s2c_s);
+    rc |= set_json(o, "prc", s->pend_retries);
+    if (s->pend == BATON_PEND_FANOUT) {
+        rc |= json_object_set_new(o, "pn", json_integer(s->pend_n));
+        rc |= set_int(o, "pnx", s->pend_next);
+        rc |= set_int(o, "pmc", s->pend_max_conc);
+        rc |= set_int(o, "pim", s->pend_is_map);
+        rc |= json_object_set_new(o, "ptc", json_integer(s->pend_tol_count));
+        rc |= json_object_set_new(o, "ptp", json_real(s->pend_tol_pct));
+        rc |= set_int(o, "pfc", s->pend_failed);
+    }
+    rc |= set_json(o, "pco", s->pend_outputs);
+    return rc;
 }
 
 char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
@@ -89,15 +134,11 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "t0", s->started_ms);
     rc |= set_int(o, "t1", s->closed_ms);
     rc |= set_int(o, "aseq", s->aseq);
-    if (s->pend) {
-        rc |= set_str(o, "pk", pend_names[s->pend]);
-        rc |= set_int(o, "pseq", s->pend_seq);
-        rc |= set_int(o, "patt", s->pend_attempt);
-        rc |= set_str(o, "pq", s->pend_queue);
-        rc |= set_str(o, "pat", s->pend_type);
-        rc |= set_int(o, "pdue", s->pend_due_ms);
-        rc |= set_str(o, "psig", s->pend_signal);
-    }
+    if (s->pend) rc |= encode_pending(o, s);
+    rc |= set_str(o, "par", s->parent_id);
+    rc |= set_str(o, "ptid", s->parent_task_id);
+    rc |= set_str(o, "br", s->branch);
+    rc |= set_int(o, "tx", s->deadline_ms);
     if (s->signals && json_object_size(s->signals))
         rc |= set_json(o, "sig", s->signals);
     rc |= set_int(o, "hseq", s->hseq);
@@ -145,6 +186,27 @@ static json_t *get_json(dec_t *d, const char *k) {
     return v ? json_incref(v) : NULL;
 }
 
+/* Like get_json, but the value must be of the given jansson type. */
+static json_t *get_typed(dec_t *d, const char *k, json_type type) {
+    json_t *v = get_json(d, k);
+    if (v && json_typeof(v) != type) {
+        if (!d->bad) d->bad = k;
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+static double get_real(dec_t *d, const char *k) {
+    json_t *v = json_object_get(d->o, k);
+    if (!v) return 0;
+    if (!json_is_number(v)) {
+        if (!d->bad) d->bad = k;
+        return 0;
+    }
+    return json_number_value(v);
+}
+
 static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     char *pk = get_str(d, "pk", 0);
     if (!pk) return;
@@ -158,6 +220,23 @@ static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     s->pend_type = get_str(d, "pat", 0);
     s->pend_due_ms = get_int(d, "pdue");
     s->pend_signal = get_str(d, "psig", 0);
+    s->pend_start_ms = get_int(d, "pst");
+    s->pend_first_ms = get_int(d, "pst0");
+    s->pend_hb_ms = get_int(d, "phb");
+    s->pend_hb_details = get_json(d, "phd");
+    s->pend_timeout_s = (int32_t)get_int(d, "pto");
+    s->pend_hb_s = (int32_t)get_int(d, "phbs");
+    s->pend_s2s_s = (int32_t)get_int(d, "ps2s");
+    s->pend_s2c_s = (int32_t)get_int(d, "ps2c");
+    s->pend_retries = get_typed(d, "prc", JSON_ARRAY);
+    s->pend_n = get_int(d, "pn");
+    s->pend_next = get_int(d, "pnx");
+    s->pend_max_conc = (int32_t)get_int(d, "pmc");
+    s->pend_is_map = (int32_t)get_int(d, "pim");
+    s->pend_tol_count = get_int(d, "ptc");
+    s->pend_tol_pct = get_real(d, "ptp");
+    s->pend_failed = get_int(d, "pfc");
+    s->pend_outputs = get_typed(d, "pco", JSON_OBJECT);
 }
 
 baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
@@ -196,6 +275,10 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->closed_ms = get_int(&d, "t1");
     s->aseq = get_int(&d, "aseq");
     decode_pending(&d, s);
+    s->parent_id = get_str(&d, "par", 0);
+    s->parent_task_id = get_str(&d, "ptid", 0);
+    s->branch = get_str(&d, "br", 0);
+    s->deadline_ms = get_int(&d, "tx");
     s->signals = get_json(&d, "sig");
     if (s->signals && !json_is_object(s->signals) && !d.bad) d.bad = "sig";
     s->hseq = get_int(&d, "hseq");

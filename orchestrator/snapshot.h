@@ -24,13 +24,36 @@
  *   t1       int      close time
  *   aseq     int      last activity sequence number used
  *   pk       string   what the run waits for: "task", "signal", "retry",
- *                     "wait" (absent when nothing)
- *   pseq     int      task/retry: activity sequence of the pending task
+ *                     "wait", "child", "fanout" (absent when nothing)
+ *   pseq     int      sequence number of the pending step (every step that
+ *                     waits takes a new one from aseq)
  *   patt     int      task/retry: its attempt number (1-based)
  *   pq       string   task: queue
- *   pat      string   task: activity type
+ *   pat      string   task: activity type; child: the child's definition
  *   pdue     int      retry/wait: due time (ms)
  *   psig     string   signal: name awaited
+ *   pst      int      task: when this attempt was scheduled; signal/child/
+ *                     fanout: when the wait started
+ *   pst0     int      task: when the first attempt was scheduled
+ *   phb      int      task: last heartbeat of this attempt (0 = none yet)
+ *   phd      any      task: details of the last heartbeat (any attempt)
+ *   pto      int      TimeoutSeconds of the pending step (0 = none)
+ *   phbs     int      task: HeartbeatSeconds
+ *   ps2s     int      task: schedule-to-start seconds
+ *   ps2c     int      task: schedule-to-close seconds
+ *   prc      array    task/retry: retries granted per Retry entry
+ *   pn       int      fanout: number of sub-runs
+ *   pnx      int      fanout: sub-runs started so far (indexes 0..pnx-1)
+ *   pmc      int      fanout: MaxConcurrency (0 = unlimited)
+ *   pim      int      fanout: 1 for Map, 0 for Parallel
+ *   ptc      int      fanout: tolerated failure count (-1 = not set)
+ *   ptp      real     fanout: tolerated failure percentage (-1 = not set)
+ *   pfc      int      fanout: sub-runs failed so far
+ *   pco      object   fanout/child: outputs of finished sub-runs by index
+ *   par      string   a child run: its parent's workflow id
+ *   ptid     string   a child run: the parent task id its end answers
+ *   br       string   a child run of Parallel/Map: the sub-state-machine
+ *   tx       int      execution deadline (ms; 0 = none)
  *   sig      object   signals received but not yet awaited:
  *                     {"name": [payload, ...]}
  *   hseq     int      last history event sequence number
@@ -59,6 +82,8 @@ typedef enum {
     BATON_PEND_SIGNAL,
     BATON_PEND_RETRY,
     BATON_PEND_WAIT,
+    BATON_PEND_CHILD,
+    BATON_PEND_FANOUT,
 } baton_pend_kind_t;
 
 typedef struct baton_snapshot {
@@ -82,6 +107,27 @@ typedef struct baton_snapshot {
     char *pend_type;
     int64_t pend_due_ms;
     char *pend_signal;
+    int64_t pend_start_ms;
+    int64_t pend_first_ms;
+    int64_t pend_hb_ms;
+    json_t *pend_hb_details;   /* owned, NULL when none */
+    int32_t pend_timeout_s;
+    int32_t pend_hb_s;
+    int32_t pend_s2s_s;
+    int32_t pend_s2c_s;
+    json_t *pend_retries;      /* owned array, NULL when none */
+    int64_t pend_n;
+    int64_t pend_next;
+    int32_t pend_max_conc;
+    int32_t pend_is_map;
+    int64_t pend_tol_count;
+    double pend_tol_pct;
+    int64_t pend_failed;
+    json_t *pend_outputs;      /* owned object, NULL when none */
+    char *parent_id;
+    char *parent_task_id;
+    char *branch;
+    int64_t deadline_ms;
     json_t *signals;     /* owned object, NULL when none buffered */
     int64_t hseq;
     int64_t stale;

@@ -189,27 +189,63 @@ static baton_err_t load_outbox(redisContext *c, int32_t p,
     return BATON_OK;
 }
 
-static baton_err_t load_timers(redisContext *c, int32_t p,
-                               baton_part_state_t *out, char *errstr,
-                               size_t errlen) {
-    char key[64];
-    redisReply *r =
-        redisCommand(c, "ZRANGE %s 0 -1 WITHSCORES",
-                     baton_store_key(key, sizeof key, p, "timers"));
-    size_t n;
+/* Appends the (member, score) pairs of a WITHSCORES reply whose score
+ * is below `below` (INT64_MAX: all) to out's timers. */
+static int take_timers(redisReply *r, int64_t below, baton_part_state_t *out) {
+    size_t n = r->elements / 2, base = out->ntimers;
+    char **m = baton_realloc(out->timer_members, (base + n + 1) * sizeof *m);
+    int64_t *d;
+    if (!m) return -1;
+    out->timer_members = m;
+    if (!(d = baton_realloc(out->timer_due, (base + n + 1) * sizeof *d)))
+        return -1;
+    out->timer_due = d;
+    for (size_t i = 0; i < n; i++) {
+        int64_t due = strtoll(r->element[2 * i + 1]->str, NULL, 10);
+        if (due >= below) break;
+        if (!(m[out->ntimers] = baton_strdup(r->element[2 * i]->str)))
+            return -1;
+        d[out->ntimers++] = due;
+    }
+    return 0;
+}
+
+baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
+                                    int64_t after_ms, int64_t upto_ms,
+                                    baton_part_state_t *out, char *errstr,
+                                    size_t errlen) {
+    char key[64], from[32], to[32];
+    redisReply *r;
+    int64_t cut = INT64_MAX;
+
+    for (size_t i = 0; i < out->ntimers; i++) baton_free(out->timer_members[i]);
+    out->ntimers = 0;
+    baton_store_key(key, sizeof key, p, "timers");
+    if (after_ms == INT64_MIN)
+        snprintf(from, sizeof from, "-inf");
+    else
+        snprintf(from, sizeof from, "(%lld", (long long)after_ms);
+    snprintf(to, sizeof to, "%lld", (long long)upto_ms);
+    r = redisCommand(c, "ZRANGEBYSCORE %s %s %s WITHSCORES LIMIT 0 %d", key,
+                     from, to, BATON_STORE_TIMERS_MAX + 1);
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return reply_err(c, r, errstr, errlen, "reading timers");
-    n = r->elements / 2;
-    out->timer_members = baton_calloc(n + 1, sizeof(char *));
-    out->timer_due = baton_calloc(n + 1, sizeof(int64_t));
-    if (!out->timer_members || !out->timer_due)
+    if (r->elements / 2 > BATON_STORE_TIMERS_MAX) /* cut before the last */
+        cut = strtoll(r->element[r->elements - 1]->str, NULL, 10);
+    if (take_timers(r, cut, out))
         return reply_err(c, r, errstr, errlen, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        out->timer_members[i] = baton_strdup(r->element[2 * i]->str);
-        out->timer_due[i] = strtoll(r->element[2 * i + 1]->str, NULL, 10);
-    }
-    out->ntimers = n;
     freeReplyObject(r);
+    out->timers_upto = cut == INT64_MAX ? upto_ms : cut - 1;
+    if (cut == INT64_MAX || out->ntimers) return BATON_OK;
+    /* More than the cap share one due time: take that millisecond whole. */
+    r = redisCommand(c, "ZRANGEBYSCORE %s %lld %lld WITHSCORES", key,
+                     (long long)cut, (long long)cut);
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return reply_err(c, r, errstr, errlen, "reading timers");
+    if (take_timers(r, INT64_MAX, out))
+        return reply_err(c, r, errstr, errlen, "out of memory");
+    freeReplyObject(r);
+    out->timers_upto = cut;
     return BATON_OK;
 }
 
@@ -229,6 +265,7 @@ static baton_err_t take_epoch(redisContext *c, int32_t p,
 
 baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
                                        const char *const topics[2],
+                                       int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen) {
     baton_err_t rc;
@@ -236,7 +273,8 @@ baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
     if ((rc = take_epoch(c, p, out, errstr, errlen)) ||
         (rc = load_offsets(c, p, topics, out, errstr, errlen)) ||
         (rc = load_outbox(c, p, out, errstr, errlen)) ||
-        (rc = load_timers(c, p, out, errstr, errlen)))
+        (rc = baton_store_load_timers(c, p, INT64_MIN, timers_upto, out,
+                                      errstr, errlen)))
         baton_part_state_clear(out);
     return rc;
 }

@@ -85,16 +85,33 @@ typedef struct baton_part_state {
     int64_t next_offset[2]; /* commands, results; -1 = none stored */
     baton_outmsg_t *outbox; /* to re-send */
     size_t noutbox;
-    char **timer_members;   /* every pending timer */
+    char **timer_members;   /* the timers due up to timers_upto */
     int64_t *timer_due;
     size_t ntimers;
+    int64_t timers_upto;    /* every timer due at or before it is loaded */
 } baton_part_state_t;
 
+/* Takes partition p over: the epoch, offsets, outbox, and the timers due
+ * up to timers_upto (at most BATON_STORE_TIMERS_MAX of them: timers_upto
+ * in *out may come back lower). */
 baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
                                        const char *const topics[2],
+                                       int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen);
 void baton_part_state_clear(baton_part_state_t *st);
+
+/* batond keeps in memory only the timers due within its horizon; this
+ * reads the next slice: timers due in (after_ms, upto_ms], at most
+ * BATON_STORE_TIMERS_MAX, earliest first, into out->timer_* (cleared
+ * first).  out->timers_upto is set to where the slice really ends: upto_ms,
+ * or lower when the cap cut it (never cutting a due time in two, so the
+ * next slice from there misses nothing). */
+#define BATON_STORE_TIMERS_MAX 10000
+baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
+                                    int64_t after_ms, int64_t upto_ms,
+                                    baton_part_state_t *out, char *errstr,
+                                    size_t errlen);
 
 /* GETs the snapshots of ids[i] in partitions parts[i], pipelined.
  * texts[i]/lens[i] are set (baton_malloc'd) or NULL when absent. */

@@ -121,8 +121,27 @@ baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id) {
     return BATON_OK;
 }
 
+/* Removes `member` from a list of member strings (order kept). */
+static void drop_member(char **list, size_t *n, const char *member) {
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(list[i], member)) {
+            baton_free(list[i]);
+            memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof *list);
+            (*n)--;
+            return;
+        }
+}
+
+/* Timer operations of one batch are net: the store applies all adds, then
+ * all removals, so the last operation on a member must be the only one. */
 baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
                                  int64_t due_ms) {
+    drop_member(ws->tdel, &ws->ntdel, member);
+    for (size_t i = 0; i < ws->ntadd; i++)
+        if (!strcmp(ws->tadd[i].member, member)) {
+            ws->tadd[i].due_ms = due_ms;
+            return BATON_OK;
+        }
     if (GROW(ws, tadd)) return BATON_ERR_NOMEM;
     if (!(ws->tadd[ws->ntadd].member = baton_strdup(member)))
         return BATON_ERR_NOMEM;
@@ -131,6 +150,14 @@ baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
 }
 
 baton_err_t baton_wset_timer_del(baton_wset_t *ws, const char *member) {
+    for (size_t i = 0; i < ws->ntadd; i++)
+        if (!strcmp(ws->tadd[i].member, member)) {
+            baton_free(ws->tadd[i].member);
+            memmove(&ws->tadd[i], &ws->tadd[i + 1],
+                    (ws->ntadd - i - 1) * sizeof *ws->tadd);
+            ws->ntadd--;
+            break;
+        }
     if (GROW(ws, tdel)) return BATON_ERR_NOMEM;
     if (!(ws->tdel[ws->ntdel] = baton_strdup(member))) return BATON_ERR_NOMEM;
     ws->ntdel++;

@@ -9,24 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codec.h"
-#include "engine.h"
-#include "loop.h"
-#include "registry.h"
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, "\n");                                           \
-        }                                                                    \
-    } while (0)
-
-#define NPART 4
+#include "loop_env.h"
 
 static const char *DEF_STEPS =
     "{\"StartAt\":\"A\",\"States\":{"
@@ -48,135 +31,28 @@ static const char *DEF_SIGNAL =
     "\"W\":{\"Type\":\"Task\",\"Resource\":\"baton:signal:go\","
     "\"ResultPath\":\"$.sig\",\"End\":true}}}";
 
-typedef struct env {
-    baton_registry_t *reg;
-    baton_codec_t *codec;
-    baton_engine_t *engine;
-    baton_loop_t *loop;
-    int64_t offset[2][NPART];
-    /* what the last batch decided, summed over partitions */
-    int tasks, events, dlq, forwards, closes;
-    char last_task[256];
-} env_t;
+static const env_def_t DEFS[] = {{"steps", NULL},
+                                  {"retry", NULL},
+                                  {"sig", NULL},
+                                  {NULL, NULL}};
 
-static void env_init(env_t *e) {
-    char err[512];
-    baton_loop_conf_t lc = {"baton", NPART, 1000, 1000};
-    int64_t none[2] = {-1, -1};
-    memset(e, 0, sizeof *e);
-    e->reg = baton_registry_new();
-    CHECK(!baton_registry_add(e->reg, "steps", DEF_STEPS, 1, NULL, err,
-                              sizeof err), "steps: %s", err);
-    CHECK(!baton_registry_add(e->reg, "retry", DEF_RETRY, 1, NULL, err,
-                              sizeof err), "retry: %s", err);
-    CHECK(!baton_registry_add(e->reg, "sig", DEF_SIGNAL, 1, NULL, err,
-                              sizeof err), "sig: %s", err);
-    e->codec = baton_codec_new(err, sizeof err);
-    e->engine = baton_engine_new(e->reg, e->codec, "baton");
-    e->loop = baton_loop_new(&lc, e->engine, e->codec);
-    for (int p = 0; p < NPART; p++) baton_loop_partition_add(e->loop, p, none);
+static void env_init_std(env_t *e) {
+    env_def_t defs[4];
+    memcpy(defs, DEFS, sizeof defs);
+    defs[0].text = DEF_STEPS;
+    defs[1].text = DEF_RETRY;
+    defs[2].text = DEF_SIGNAL;
+    env_init(e, defs);
 }
 
-static void env_free(env_t *e) {
-    baton_loop_destroy(e->loop);
-    baton_engine_destroy(e->engine);
-    baton_codec_destroy(e->codec);
-    baton_registry_destroy(e->reg);
-}
-
-/* Loads what the loop lacks (nothing exists in this fake Redis: every run
- * the test needs stays in the cache), applies, inspects, commits. */
-static void env_run(env_t *e, int commit) {
-    const int32_t *parts;
-    const char *const *ids;
-    size_t n = baton_loop_missing(e->loop, &parts, &ids), nws;
-    baton_wset_t *const *ws;
-    char err[512];
-    for (size_t i = 0; i < n; i++)
-        baton_loop_provide(e->loop, parts[i], ids[i], NULL, 0);
-    CHECK(!baton_loop_apply(e->loop, baton_now_ms(), err, sizeof err),
-          "apply: %s", err);
-    e->tasks = e->events = e->dlq = e->forwards = e->closes = 0;
-    ws = baton_loop_wsets(e->loop, &nws);
-    for (size_t i = 0; i < nws; i++) {
-        for (size_t j = 0; j < ws[i]->nout; j++) {
-            baton_outmsg_t *m = &ws[i]->out[j];
-            if (!strncmp(m->topic, "baton.tasks.", 12)) {
-                baton_task_t t;
-                e->tasks++;
-                if (!baton_codec_decode_task(e->codec, m->value, m->value_len,
-                                             0, &t, err, sizeof err))
-                    snprintf(e->last_task, sizeof e->last_task, "%s",
-                             t.task_id);
-                baton_task_clear(&t);
-            } else if (!strcmp(m->topic, "baton.events"))
-                e->events++;
-            else if (!strcmp(m->topic, "baton.dlq")) {
-                e->dlq++;
-                CHECK(m->error && *m->error, "DLQ message without reason");
-            } else
-                e->forwards++;
-        }
-        for (size_t j = 0; j < ws[i]->nhist; j++)
-            e->closes += ws[i]->hist[j].close;
-    }
-    baton_loop_batch_done(e->loop, commit);
-    baton_loop_batch_begin(e->loop);
-}
-
-static void feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
-                 size_t len, int json) {
-    int64_t off = e->offset[src][p]++;
-    CHECK(!baton_loop_input(e->loop, src, p, off, buf, len, json),
-          "input rejected");
-}
-
-static void send_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
-                     const char *type, const char *name, const char *payload) {
-    baton_command_t c = {0};
-    char *buf, err[256];
-    size_t len;
-    c.kind = kind;
-    c.workflow_id = (char *)id;
-    c.workflow_type = (char *)type;
-    c.name = (char *)name;
-    c.payload = (char *)payload;
-    CHECK(!baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
-                                      sizeof err), "encode: %s", err);
-    feed(e, BATON_SRC_COMMANDS, baton_partition_for(id, NPART), buf, len, 0);
-    /* the loop borrows the buffer until batch_done: keep it alive */
-    static char *keep[64];
-    static int nkeep;
-    baton_free(keep[nkeep % 64]);
-    keep[nkeep++ % 64] = buf;
-}
-
-static void send_result(env_t *e, const char *task_id, const char *wf,
-                        baton_result_kind_t kind, const char *out) {
-    baton_result_t r = {0};
-    char *buf, err[256];
-    size_t len;
-    r.task_id = (char *)task_id;
-    r.workflow_id = (char *)wf;
-    r.kind = kind;
-    r.output = (char *)out;
-    r.error = kind == BATON_RESULT_FAILED ? "Boom" : NULL;
-    CHECK(!baton_codec_encode_result(e->codec, &r, 0, &buf, &len, err,
-                                     sizeof err), "encode: %s", err);
-    feed(e, BATON_SRC_RESULTS, baton_partition_for(wf, NPART), buf, len, 0);
-    static char *keep[64];
-    static int nkeep;
-    baton_free(keep[nkeep % 64]);
-    keep[nkeep++ % 64] = buf;
-}
-
-static const baton_snapshot_t *snap(env_t *e, const char *id) {
-    return baton_loop_cached(e->loop, baton_partition_for(id, NPART), id);
-}
+#define send_cmd env_cmd
+#define send_result env_simple_result
+#define snap env_snap
+#define feed env_feed
 
 static void test_happy_path_and_duplicates(void) {
     env_t e;
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     send_cmd(&e, BATON_CMD_START, "wf-1", "steps", NULL, "{\"x\":1}");
     env_run(&e, 1);
@@ -214,7 +90,7 @@ static void test_offsets_are_applied_once(void) {
     env_t e;
     int32_t p = baton_partition_for("wf-2", NPART);
     int64_t next[2] = {5, -1};
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_partition_add(e.loop, p, next);
     baton_loop_batch_begin(e.loop);
     e.offset[BATON_SRC_COMMANDS][p] = 3; /* offsets 3 and 4 were applied */
@@ -237,7 +113,7 @@ static void test_bad_input(void) {
     const char *json = "{\"kind\":\"START\",\"workflow_id\":\"wf-3\","
                        "\"workflow_type\":\"nope\"}";
     char big[2048];
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     feed(&e, BATON_SRC_COMMANDS, 0, garbage, sizeof garbage - 1, 0);
     feed(&e, BATON_SRC_RESULTS, 1, garbage, sizeof garbage - 1, 1);
@@ -269,7 +145,7 @@ static void test_forwarding(void) {
     size_t len;
     int32_t right = baton_partition_for("wf-4", NPART),
             wrong = (right + 1) % NPART;
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     c.kind = BATON_CMD_START;
     c.workflow_id = "wf-4";
@@ -285,7 +161,7 @@ static void test_forwarding(void) {
 
 static void test_retry_through_timer(void) {
     env_t e;
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     send_cmd(&e, BATON_CMD_START, "wf-5", "retry", NULL, "{}");
     env_run(&e, 1);
@@ -311,7 +187,7 @@ static void test_retry_through_timer(void) {
 
 static void test_signal_before_wait(void) {
     env_t e;
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     send_cmd(&e, BATON_CMD_START, "wf-6", "sig", NULL, "{}");
     send_cmd(&e, BATON_CMD_SIGNAL, "wf-6", NULL, "go", "{\"ok\":true}");
@@ -326,7 +202,7 @@ static void test_signal_before_wait(void) {
 
 static void test_uncommitted_batch_drops_cache(void) {
     env_t e;
-    env_init(&e);
+    env_init_std(&e);
     baton_loop_batch_begin(e.loop);
     send_cmd(&e, BATON_CMD_START, "wf-7", "steps", NULL, "{}");
     env_run(&e, 0);
@@ -349,7 +225,7 @@ static void test_out_of_memory_sweep(void) {
         size_t len, nws;
         const int32_t *parts;
         const char *const *ids;
-        env_init(&e);
+        env_init_std(&e);
         c.kind = BATON_CMD_START;
         c.workflow_id = "wf-oom";
         c.workflow_type = "steps";
@@ -392,6 +268,6 @@ int main(void) {
     test_signal_before_wait();
     test_uncommitted_batch_drops_cache();
     test_out_of_memory_sweep();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    printf("%d passed, %d failed\n", env_passed, env_failed);
+    return env_failed ? 1 : 0;
 }

@@ -1,0 +1,140 @@
+/*
+ * engine_int.h -- what the engine's files share (not a public interface).
+ *
+ * The engine (engine.h) is split by what a run waits for:
+ *
+ *   engine.c        the engine object, history, closing a run, advancing
+ *                   a run through the interpreter, commands and timers;
+ *   engine_task.c   activities: scheduling attempts, results, heartbeats,
+ *                   the four activity timeouts, Retry with its per-retrier
+ *                   counts and retry-after hints, cancel notices to workers;
+ *   engine_child.c  child runs: a Task on baton:workflow:<name>, and the
+ *                   branches of Parallel and iterations of Map, each run as
+ *                   a workflow of its own that reports its end to its
+ *                   parent through baton.results.
+ *
+ * Every "pending step" (snapshot.h, pk) has a sequence number; its timers
+ * are "<kind>|<seq>|<attempt>|<workflow id>" in baton:{pN}:timers:
+ *   r  retry backoff over          w  Wait state over
+ *   t  deadline of the pending step (activity timeouts, signal-wait and
+ *      child time-outs; re-armed when a heartbeat moves it)
+ *   x  the run's execution deadline (seq and attempt 0)
+ */
+#ifndef BATON_ENGINE_INT_H
+#define BATON_ENGINE_INT_H
+
+#include "engine.h"
+
+struct baton_engine {
+    baton_registry_t *reg;
+    baton_codec_t *codec;
+    char topic_prefix[100];
+    char topic_events[200];
+    char topic_commands[200];
+    char topic_results[200];
+    char topic_cancels[200];
+};
+
+/* ---- engine.c ---------------------------------------------------------- */
+
+void baton_engine_set_str(char **dst, const char *v);
+void baton_engine_ctx(const baton_snapshot_t *s, int64_t now, int32_t attempt,
+                      baton_asl_ctx_t *ctx);
+/* The state machine a run executes: its definition, or the branch of it
+ * (Parallel / Map) that a child run was started on.  NULL: no such
+ * branch. */
+const baton_asl_def_t *baton_engine_machine(const baton_defn_t *d,
+                                            const baton_snapshot_t *s);
+void baton_engine_timer_member(char *buf, size_t len, char kind, int64_t seq,
+                               int32_t attempt, const char *wf_id);
+
+/* Records history event `type` (data stolen, may be NULL). */
+baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
+                              baton_wset_t *ws, const char *type,
+                              const char *state, json_t *data, int64_t now,
+                              int close);
+/* Ends the run: releases its pending step (cancel_work as for
+ * baton_engine_release), records the end, reports to a parent. */
+baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
+                               baton_wset_t *ws, baton_wf_status_t st,
+                               json_t *output, const char *error,
+                               const char *cause, int cancel_work,
+                               int64_t now);
+/* Runs from `state` until the run waits or ends. */
+baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
+                                  baton_snapshot_t *s, baton_wset_t *ws,
+                                  const char *state, json_t *input,
+                                  int64_t now, char *errstr, size_t errlen);
+/* Continues after the pending step got its result (next from
+ * baton_asl_task_complete / _task_fail, never NEXT_RETRY). */
+baton_err_t baton_engine_after_step(baton_engine_t *e, const baton_defn_t *d,
+                                    baton_snapshot_t *s, baton_wset_t *ws,
+                                    baton_asl_next_t *next, int64_t now,
+                                    char *errstr, size_t errlen);
+/* The pending step failed with `error`: Retry (a backoff timer; the step
+ * starts again when it fires), else Catch, else the run fails.
+ * no_retry skips Retry (non-retryable errors, schedule-to-close). */
+baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
+                                     baton_snapshot_t *s, baton_wset_t *ws,
+                                     const char *error, const char *cause,
+                                     int64_t retry_after_ms, int no_retry,
+                                     int64_t now, char *errstr,
+                                     size_t errlen);
+/* Forgets the pending step: removes its timers and tells its workers /
+ * child runs to stop (cancel_work: BATON_WORK_KEEP, _CANCEL or
+ * _TERMINATE: child runs are terminated, workers are not told).  Keeps
+ * nothing of it. */
+enum { BATON_WORK_KEEP = 0, BATON_WORK_CANCEL = 1, BATON_WORK_TERMINATE = 2 };
+baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
+                                 baton_wset_t *ws, int cancel_work,
+                                 const char *reason, int64_t now);
+
+/* ---- engine_task.c ----------------------------------------------------- */
+
+/* Schedules attempt `attempt` of the activity of `stop` as step `seq`. */
+baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
+                                    baton_wset_t *ws,
+                                    const baton_asl_stop_t *stop,
+                                    int64_t seq, int32_t attempt,
+                                    int64_t now);
+/* A COMPLETED / FAILED / HEARTBEAT result of the pending attempt. */
+baton_err_t baton_engine_task_result(baton_engine_t *e,
+                                     const baton_defn_t *d,
+                                     baton_snapshot_t *s, baton_wset_t *ws,
+                                     const baton_result_t *r, int64_t now,
+                                     char *errstr, size_t errlen);
+/* The 't' timer of a pending activity, signal wait or child run fired. */
+baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
+                                  baton_snapshot_t *s, baton_wset_t *ws,
+                                  int64_t now, char *errstr, size_t errlen);
+/* Arms (or moves) the 't' timer of the pending step at due_ms. */
+baton_err_t baton_engine_arm_deadline(baton_snapshot_t *s, baton_wset_t *ws,
+                                      int64_t due_ms);
+/* Tells workers to stop the pending attempt (baton.cancels). */
+baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
+                                     baton_wset_t *ws, const char *reason);
+
+/* ---- engine_child.c ---------------------------------------------------- */
+
+/* The run stopped at a child-workflow Task or a Parallel / Map state. */
+baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
+                                     baton_snapshot_t *s, baton_wset_t *ws,
+                                     const baton_asl_stop_t *stop,
+                                     int64_t now, char *errstr,
+                                     size_t errlen);
+/* A child run of the pending step ended (r is its report). */
+baton_err_t baton_engine_child_result(baton_engine_t *e,
+                                      const baton_defn_t *d,
+                                      baton_snapshot_t *s, baton_wset_t *ws,
+                                      const baton_result_t *r, int64_t index,
+                                      int64_t now, char *errstr,
+                                      size_t errlen);
+/* Cancels (or terminates) the child runs of the pending step. */
+baton_err_t baton_engine_child_cancel(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws, int terminate,
+                                      const char *reason);
+/* A child run ended: reports its end to its parent. */
+baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws);
+
+#endif /* BATON_ENGINE_INT_H */

@@ -1,0 +1,257 @@
+/*
+ * loop_env.c -- the fake batond of the loop and engine unit tests
+ * (loop_env.h).
+ */
+#include "loop_env.h"
+
+#include <string.h>
+
+int env_passed, env_failed;
+
+void env_init(env_t *e, const env_def_t *defs) {
+    char err[512];
+    baton_loop_conf_t lc = {"baton", NPART, 1000, 1000};
+    int64_t none[2] = {-1, -1};
+    memset(e, 0, sizeof *e);
+    e->reg = baton_registry_new();
+    for (const env_def_t *d = defs; d && d->name; d++)
+        CHECK(!baton_registry_add(e->reg, d->name, d->text, 1, NULL, err,
+                                  sizeof err),
+              "%s: %s", d->name, err);
+    e->codec = baton_codec_new(err, sizeof err);
+    e->engine = baton_engine_new(e->reg, e->codec, "baton");
+    e->loop = baton_loop_new(&lc, e->engine, e->codec);
+    for (int p = 0; p < NPART; p++) baton_loop_partition_add(e->loop, p, none);
+    e->written = json_object();
+    baton_loop_batch_begin(e->loop);
+}
+
+static void drop_out(env_t *e) {
+    for (int i = 0; i < e->nout; i++) baton_free(e->out[i].value);
+    e->nout = 0;
+}
+
+void env_free(env_t *e) {
+    drop_out(e);
+    for (int i = 0; i < e->nheld; i++) baton_free(e->held[i]);
+    for (size_t i = 0; i < e->ndecoded; i++)
+        baton_snapshot_destroy(e->decoded[i]);
+    baton_free(e->decoded);
+    json_decref(e->written);
+    baton_loop_destroy(e->loop);
+    baton_engine_destroy(e->engine);
+    baton_codec_destroy(e->codec);
+    baton_registry_destroy(e->reg);
+}
+
+int64_t env_now(const env_t *e) { return baton_now_ms() + e->skew_ms; }
+
+static void keep_out(env_t *e, const baton_outmsg_t *m) {
+    env_msg_t *k;
+    if (e->nout >= ENV_MAX_OUT) {
+        CHECK(0, "more than %d messages to pump", ENV_MAX_OUT);
+        return;
+    }
+    k = &e->out[e->nout++];
+    snprintf(k->topic, sizeof k->topic, "%s", m->topic);
+    k->value = baton_strndup(m->value, m->value_len);
+    k->len = m->value_len;
+}
+
+static void note_task(env_t *e, const baton_outmsg_t *m) {
+    baton_task_t t;
+    char err[256];
+    e->tasks++;
+    if (!baton_codec_decode_task(e->codec, m->value, m->value_len, 0, &t, err,
+                                 sizeof err))
+        snprintf(e->last_task, sizeof e->last_task, "%s", t.task_id);
+    baton_task_clear(&t);
+}
+
+static void note_cancel(env_t *e, const baton_outmsg_t *m) {
+    baton_command_t c;
+    char err[256];
+    e->cancels++;
+    if (!baton_codec_decode_command(e->codec, m->value, m->value_len, 0, &c,
+                                    err, sizeof err))
+        snprintf(e->last_cancel, sizeof e->last_cancel, "%s",
+                 c.task_id ? c.task_id : "");
+    baton_command_clear(&c);
+}
+
+static void note_out(env_t *e, const baton_outmsg_t *m) {
+    if (!strncmp(m->topic, "baton.tasks.", 12))
+        note_task(e, m);
+    else if (!strcmp(m->topic, "baton.events"))
+        e->events++;
+    else if (!strcmp(m->topic, "baton.dlq")) {
+        e->dlq++;
+        CHECK(m->error && *m->error, "DLQ message without reason");
+    } else if (!strcmp(m->topic, "baton.cancels"))
+        note_cancel(e, m);
+    else {
+        if (m->partition >= 0) e->forwards++; /* wrong-partition input */
+        keep_out(e, m);
+    }
+}
+
+void env_run(env_t *e, int commit) {
+    const int32_t *parts;
+    const char *const *ids;
+    size_t n = baton_loop_missing(e->loop, &parts, &ids), nws;
+    baton_wset_t *const *ws;
+    char err[512];
+    for (size_t i = 0; i < n; i++)
+        baton_loop_provide(e->loop, parts[i], ids[i], NULL, 0);
+    CHECK(!baton_loop_apply(e->loop, env_now(e), err, sizeof err),
+          "apply: %s", err);
+    e->tasks = e->events = e->dlq = e->forwards = e->closes = e->cancels = 0;
+    ws = baton_loop_wsets(e->loop, &nws);
+    for (size_t i = 0; i < nws; i++) {
+        for (size_t j = 0; j < ws[i]->nout; j++) note_out(e, &ws[i]->out[j]);
+        for (size_t j = 0; j < ws[i]->nsnaps && commit; j++) {
+            size_t len;
+            char *t = baton_snapshot_encode(ws[i]->snaps[j], &len);
+            CHECK(t != NULL, "snapshot encodes");
+            if (t)
+                json_object_set_new(e->written, ws[i]->snaps[j]->id,
+                                    json_string(t));
+            baton_free(t);
+        }
+        for (size_t j = 0; j < ws[i]->nhist; j++)
+            e->closes += ws[i]->hist[j].close;
+    }
+    baton_loop_batch_done(e->loop, commit);
+    baton_loop_batch_begin(e->loop);
+    for (int i = 0; i < e->nheld; i++) baton_free(e->held[i]);
+    e->nheld = 0;
+}
+
+static void feed_held(env_t *e, baton_src_t src, int32_t p, char *buf,
+                      size_t len);
+
+/* The workflow id of a kept message, for its partition. */
+static char *kept_key(env_t *e, const env_msg_t *m, baton_src_t *src) {
+    char err[256], *id = NULL;
+    if (!strcmp(m->topic, "baton.commands")) {
+        baton_command_t c;
+        *src = BATON_SRC_COMMANDS;
+        if (!baton_codec_decode_command(e->codec, m->value, m->len, 0, &c, err,
+                                        sizeof err))
+            id = baton_strdup(c.workflow_id);
+        baton_command_clear(&c);
+    } else {
+        baton_result_t r;
+        *src = BATON_SRC_RESULTS;
+        if (!baton_codec_decode_result(e->codec, m->value, m->len, 0, &r, err,
+                                       sizeof err))
+            id = baton_strdup(r.workflow_id);
+        baton_result_clear(&r);
+    }
+    return id;
+}
+
+int env_pump(env_t *e, int rounds) {
+    int fed = 0;
+    while (rounds-- > 0 && e->nout) {
+        env_msg_t batch[ENV_MAX_OUT];
+        int n = e->nout;
+        memcpy(batch, e->out, sizeof(env_msg_t) * (size_t)n);
+        e->nout = 0;
+        for (int i = 0; i < n; i++) {
+            baton_src_t src;
+            char *id = kept_key(e, &batch[i], &src);
+            CHECK(id != NULL, "kept message on %s decodes", batch[i].topic);
+            if (id)
+                feed_held(e, src, baton_partition_for(id, NPART),
+                          batch[i].value, batch[i].len);
+            else
+                baton_free(batch[i].value);
+            baton_free(id);
+            fed++;
+        }
+        env_run(e, 1);
+    }
+    return fed;
+}
+
+size_t env_advance(env_t *e, int64_t ms) {
+    e->skew_ms += ms;
+    return baton_loop_due_timers(e->loop, env_now(e));
+}
+
+void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
+              size_t len, int json) {
+    int64_t off = e->offset[src][p]++;
+    CHECK(!baton_loop_input(e->loop, src, p, off, buf, len, json),
+          "input rejected");
+}
+
+/* Feeds a buffer of the env's own: the loop borrows it until the batch is
+ * done, then env_run frees it. */
+static void feed_held(env_t *e, baton_src_t src, int32_t p, char *buf,
+                      size_t len) {
+    if (e->nheld >= ENV_MAX_OUT) {
+        CHECK(0, "more than %d inputs in one batch", ENV_MAX_OUT);
+        baton_free(buf);
+        return;
+    }
+    e->held[e->nheld++] = buf;
+    env_feed(e, src, p, buf, len, 0);
+}
+
+void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
+             const char *type, const char *name, const char *payload) {
+    baton_command_t c = {0};
+    char *buf, err[256];
+    size_t len;
+    c.kind = kind;
+    c.workflow_id = (char *)id;
+    c.workflow_type = (char *)type;
+    c.name = (char *)name;
+    c.payload = (char *)payload;
+    CHECK(!baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
+                                      sizeof err), "encode: %s", err);
+    feed_held(e, BATON_SRC_COMMANDS, baton_partition_for(id, NPART), buf, len);
+}
+
+void env_result(env_t *e, const baton_result_t *r) {
+    char *buf, err[256];
+    size_t len;
+    CHECK(!baton_codec_encode_result(e->codec, r, 0, &buf, &len, err,
+                                     sizeof err), "encode: %s", err);
+    feed_held(e, BATON_SRC_RESULTS, baton_partition_for(r->workflow_id, NPART),
+              buf, len);
+}
+
+void env_simple_result(env_t *e, const char *task_id, const char *wf,
+                       baton_result_kind_t kind, const char *out) {
+    baton_result_t r = {0};
+    r.task_id = (char *)task_id;
+    r.workflow_id = (char *)wf;
+    r.kind = kind;
+    r.output = (char *)out;
+    r.error = kind == BATON_RESULT_FAILED ? "Boom" : NULL;
+    env_result(e, &r);
+}
+
+const baton_snapshot_t *env_snap(env_t *e, const char *id) {
+    const baton_snapshot_t *s =
+        baton_loop_cached(e->loop, baton_partition_for(id, NPART), id);
+    const char *text = json_string_value(json_object_get(e->written, id));
+    baton_snapshot_t *d, **grown;
+    char err[256];
+    if (s || !text) return s;
+    if (!(d = baton_snapshot_decode(text, strlen(text), err, sizeof err))) {
+        CHECK(0, "snapshot of %s decodes: %s", id, err);
+        return NULL;
+    }
+    grown = baton_realloc(e->decoded, (e->ndecoded + 1) * sizeof *grown);
+    if (!grown) {
+        baton_snapshot_destroy(d);
+        return NULL;
+    }
+    e->decoded = grown;
+    e->decoded[e->ndecoded++] = d;
+    return d;
+}

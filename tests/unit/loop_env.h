@@ -1,0 +1,94 @@
+/*
+ * loop_env.h -- a fake batond for the unit tests of the loop and engine:
+ * a registry, the engine and the loop over NPART partitions, with Kafka
+ * replaced by arrays and Redis by the loop's cache (nothing is ever
+ * loaded: every run a test needs stays cached).
+ *
+ * env_run() applies what was fed at the env's clock (baton_now_ms() +
+ * skew_ms), sums what the batch decided, and keeps the commands, results
+ * and cancel notices it produced so env_pump() can feed them back in, as
+ * Kafka would deliver them.
+ */
+#ifndef BATON_TEST_LOOP_ENV_H
+#define BATON_TEST_LOOP_ENV_H
+
+#include <stdio.h>
+
+#include "codec.h"
+#include "engine.h"
+#include "loop.h"
+#include "registry.h"
+
+extern int env_passed, env_failed;
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) env_passed++;                                              \
+        else {                                                               \
+            env_failed++;                                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, "\n");                                           \
+        }                                                                    \
+    } while (0)
+
+#define NPART 4
+#define ENV_MAX_OUT 512
+
+typedef struct env_def {
+    const char *name;
+    const char *text;
+} env_def_t;
+
+typedef struct env_msg {
+    char topic[64];
+    char *value; /* baton_malloc'd copy */
+    size_t len;
+} env_msg_t;
+
+typedef struct env {
+    baton_registry_t *reg;
+    baton_codec_t *codec;
+    baton_engine_t *engine;
+    baton_loop_t *loop;
+    int64_t offset[2][NPART];
+    int64_t skew_ms; /* the env's clock runs this far ahead */
+    /* what the last batch decided, summed over partitions */
+    int tasks, events, dlq, forwards, closes, cancels;
+    char last_task[256];
+    char last_cancel[256]; /* task_id of the last cancel notice */
+    /* produced commands and results, for env_pump */
+    env_msg_t out[ENV_MAX_OUT];
+    int nout;
+    /* encoded inputs the loop borrows until the batch is done */
+    char *held[ENV_MAX_OUT];
+    int nheld;
+    /* the last snapshot text written of each run (closed runs leave the
+     * loop's cache), and the decoded copies handed out by env_snap */
+    json_t *written;
+    baton_snapshot_t **decoded;
+    size_t ndecoded;
+} env_t;
+
+void env_init(env_t *e, const env_def_t *defs);
+void env_free(env_t *e);
+int64_t env_now(const env_t *e);
+/* Applies the fed inputs and due timers; commit or abandon the batch. */
+void env_run(env_t *e, int commit);
+/* Feeds the kept commands and results back in and runs, until none is
+ * left (at most `rounds` times).  Returns how many were fed. */
+int env_pump(env_t *e, int rounds);
+/* Moves the clock ahead and fires the timers due by then. */
+size_t env_advance(env_t *e, int64_t ms);
+/* Feeds an encoded input; buf is borrowed until the next env_run. */
+void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
+              size_t len, int json);
+void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
+             const char *type, const char *name, const char *payload);
+void env_result(env_t *e, const baton_result_t *r);
+/* A COMPLETED / FAILED ("Boom") / HEARTBEAT result. */
+void env_simple_result(env_t *e, const char *task_id, const char *wf,
+                       baton_result_kind_t kind, const char *out);
+/* The run as cached, or as last written (NULL: never written). */
+const baton_snapshot_t *env_snap(env_t *e, const char *id);
+
+#endif /* BATON_TEST_LOOP_ENV_H */

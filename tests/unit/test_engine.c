@@ -1,0 +1,454 @@
+/*
+ * test_engine.c -- the failure model and child runs of the engine, driven
+ * through the loop without Kafka or Redis (loop_env.h): activity timeouts
+ * and heartbeats, Retry with per-retrier counts, retry-after hints and
+ * non-retryable errors, cancellation and termination, execution and
+ * signal-wait time-outs, child workflows, Parallel and Map.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop_env.h"
+
+#define Q(...) #__VA_ARGS__
+
+static const char *DEF_HB = Q({
+    "StartAt" : "Work",
+    "States" : {
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:default/long",
+            "TimeoutSeconds" : 60,
+            "HeartbeatSeconds" : 5,
+            "Retry" : [ {
+                "ErrorEquals" : ["States.HeartbeatTimeout"],
+                "IntervalSeconds" : 1,
+                "MaxAttempts" : 1
+            } ],
+            "Catch" : [ {
+                "ErrorEquals" : ["States.ALL"],
+                "ResultPath" : "$.error",
+                "Next" : "Fallback"
+            } ],
+            "End" : true
+        },
+        "Fallback" : {"Type" : "Pass", "End" : true}
+    }
+});
+
+static const char *DEF_RETRIERS = Q({
+    "StartAt" : "Call",
+    "States" : {
+        "Call" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:llm/chat",
+            "Retry" : [
+                {"ErrorEquals" : ["A"], "IntervalSeconds" : 1, "MaxAttempts" : 1},
+                {"ErrorEquals" : ["B"], "IntervalSeconds" : 1, "MaxAttempts" : 1},
+                {
+                    "ErrorEquals" : ["RateLimited"],
+                    "IntervalSeconds" : 1,
+                    "MaxAttempts" : 5
+                }
+            ],
+            "Catch" : [ {
+                "ErrorEquals" : ["States.ALL"],
+                "ResultPath" : "$.error",
+                "Next" : "Caught"
+            } ],
+            "End" : true
+        },
+        "Caught" : {"Type" : "Pass", "End" : true}
+    }
+});
+
+static const char *DEF_TIMEOUT = Q({
+    "StartAt" : "Work",
+    "TimeoutSeconds" : 30,
+    "States" : {
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:default/long",
+            "End" : true
+        }
+    }
+});
+
+static const char *DEF_APPROVAL = Q({
+    "StartAt" : "Approve",
+    "States" : {
+        "Approve" : {
+            "Type" : "Task",
+            "Resource" : "baton:signal:approve",
+            "TimeoutSeconds" : 10,
+            "ResultPath" : "$.approval",
+            "Catch" : [ {
+                "ErrorEquals" : ["States.Timeout"],
+                "ResultPath" : "$.error",
+                "Next" : "TimedOut"
+            } ],
+            "End" : true
+        },
+        "TimedOut" : {
+            "Type" : "Pass",
+            "Result" : "timed out",
+            "ResultPath" : "$.outcome",
+            "End" : true
+        }
+    }
+});
+
+static const char *DEF_PARENT = Q({
+    "StartAt" : "Call",
+    "States" : {
+        "Call" : {
+            "Type" : "Task",
+            "Resource" : "baton:workflow:kid",
+            "ResultPath" : "$.kid",
+            "End" : true
+        }
+    }
+});
+
+static const char *DEF_KID = Q({
+    "StartAt" : "Double",
+    "States" : {
+        "Double" : {
+            "Type" : "Pass",
+            "Parameters" : {"got.$" : "$.n", "kid" : true},
+            "End" : true
+        }
+    }
+});
+
+static const char *DEF_PAR = Q({
+    "StartAt" : "Fan",
+    "States" : {
+        "Fan" : {
+            "Type" : "Parallel",
+            "Branches" : [
+                {
+                    "StartAt" : "One",
+                    "States" : {"One" : {"Type" : "Pass", "Result" : 1, "End" : true}}
+                },
+                {
+                    "StartAt" : "Two",
+                    "States" : {
+                        "Two" : {
+                            "Type" : "Task",
+                            "Resource" : "baton:activity:default/two",
+                            "End" : true
+                        }
+                    }
+                }
+            ],
+            "ResultPath" : "$.fan",
+            "Catch" : [ {
+                "ErrorEquals" : ["States.ALL"],
+                "ResultPath" : "$.error",
+                "Next" : "Failed"
+            } ],
+            "End" : true
+        },
+        "Failed" : {"Type" : "Pass", "End" : true}
+    }
+});
+
+static const char *DEF_MAP = Q({
+    "StartAt" : "Each",
+    "States" : {
+        "Each" : {
+            "Type" : "Map",
+            "ItemsPath" : "$.items",
+            "MaxConcurrency" : 2,
+            "ToleratedFailureCount" : 1,
+            "ItemProcessor" : {
+                "StartAt" : "Work",
+                "States" : {
+                    "Work" : {
+                        "Type" : "Task",
+                        "Resource" : "baton:activity:default/item",
+                        "End" : true
+                    }
+                }
+            },
+            "ResultPath" : "$.results",
+            "End" : true
+        }
+    }
+});
+
+static void init(env_t *e) {
+    env_def_t defs[] = {{"hb", DEF_HB},           {"retriers", DEF_RETRIERS},
+                        {"timeout", DEF_TIMEOUT}, {"approval", DEF_APPROVAL},
+                        {"parent", DEF_PARENT},   {"kid", DEF_KID},
+                        {"par", DEF_PAR},         {"map", DEF_MAP},
+                        {NULL, NULL}};
+    env_init(e, defs);
+}
+
+static void fail_with(env_t *e, const char *task_id, const char *wf,
+                      const char *error, int64_t retry_after, int fatal) {
+    baton_result_t r = {0};
+    r.task_id = (char *)task_id;
+    r.workflow_id = (char *)wf;
+    r.kind = BATON_RESULT_FAILED;
+    r.error = (char *)error;
+    r.retry_after_ms = retry_after;
+    r.non_retryable = fatal;
+    env_result(e, &r);
+}
+
+/* Whether the run's output has .error.Error == error. */
+static int caught(env_t *e, const char *id, const char *error) {
+    const baton_snapshot_t *s = env_snap(e, id);
+    json_t *err;
+    if (!s || s->status != BATON_WF_SUCCEEDED || !s->output) return 0;
+    err = json_object_get(json_object_get(s->output, "error"), "Error");
+    return err && !strcmp(json_string_value(err), error);
+}
+
+static void test_heartbeat_timeout_retries_then_catches(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "hb-1", "hb", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(e.tasks == 1, "first attempt scheduled");
+    /* Heartbeats keep the attempt alive past HeartbeatSeconds. */
+    for (int i = 0; i < 3; i++) {
+        env_advance(&e, 4000);
+        env_simple_result(&e, "hb-1/1/1", "hb-1", BATON_RESULT_HEARTBEAT,
+                          "{\"progress\":1}");
+        env_run(&e, 1);
+        CHECK(e.cancels == 0 && e.tasks == 0,
+              "a beating attempt is not timed out (%d)", i);
+    }
+    CHECK(json_is_object(env_snap(&e, "hb-1")->pend_hb_details),
+          "heartbeat details are kept");
+    env_advance(&e, 6000); /* no beat for 6 s > 5 s */
+    env_run(&e, 1);
+    CHECK(e.cancels == 1 && !strcmp(e.last_cancel, "hb-1/1/1"),
+          "the timed-out attempt is cancelled at the workers (%s)",
+          e.last_cancel);
+    CHECK(env_snap(&e, "hb-1")->pend == BATON_PEND_RETRY,
+          "States.HeartbeatTimeout goes to Retry");
+    env_advance(&e, 1500);
+    env_run(&e, 1);
+    CHECK(e.tasks == 1 && !strcmp(e.last_task, "hb-1/1/2"),
+          "attempt 2 scheduled (%s)", e.last_task);
+    /* The late result of attempt 1 is stale. */
+    env_simple_result(&e, "hb-1/1/1", "hb-1", BATON_RESULT_COMPLETED, "1");
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "hb-1")->stale == 1 &&
+              env_snap(&e, "hb-1")->status == BATON_WF_RUNNING,
+          "late result of a timed-out attempt is ignored");
+    env_advance(&e, 61000); /* start-to-close this time */
+    env_run(&e, 1);
+    CHECK(caught(&e, "hb-1", "States.HeartbeatTimeout") ||
+              caught(&e, "hb-1", "States.Timeout"),
+          "retries used up: Catch takes the timeout");
+    env_free(&e);
+}
+
+static void test_per_retrier_counts(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "rt-1", "retriers", NULL, "{}");
+    env_run(&e, 1);
+    fail_with(&e, "rt-1/1/1", "rt-1", "A", 0, 0);
+    env_run(&e, 1);
+    env_advance(&e, 2000);
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_task, "rt-1/1/2"), "A retried (%s)", e.last_task);
+    /* B has its own count: retried although this is attempt 2. */
+    fail_with(&e, "rt-1/1/2", "rt-1", "B", 0, 0);
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "rt-1")->pend == BATON_PEND_RETRY,
+          "B's retrier still has its attempt");
+    env_advance(&e, 2000);
+    env_run(&e, 1);
+    fail_with(&e, "rt-1/1/3", "rt-1", "A", 0, 0);
+    env_run(&e, 1);
+    CHECK(caught(&e, "rt-1", "A"), "A's retrier is used up: caught");
+    env_free(&e);
+}
+
+static void test_retry_after_and_non_retryable(void) {
+    env_t e;
+    int64_t due;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "ra-1", "retriers", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "nr-1", "retriers", NULL, "{}");
+    env_run(&e, 1);
+    fail_with(&e, "ra-1/1/1", "ra-1", "RateLimited", 30000, 0);
+    fail_with(&e, "nr-1/1/1", "nr-1", "RateLimited", 0, 1);
+    env_run(&e, 1);
+    due = env_snap(&e, "ra-1")->pend_due_ms;
+    CHECK(env_snap(&e, "ra-1")->pend == BATON_PEND_RETRY &&
+              due >= env_now(&e) + 29000,
+          "a retry-after hint longer than the backoff wins (%lld)",
+          (long long)(due - env_now(&e)));
+    CHECK(caught(&e, "nr-1", "RateLimited"),
+          "a non-retryable error skips Retry and is caught");
+    env_advance(&e, 5000);
+    env_run(&e, 1);
+    CHECK(e.tasks == 0, "no retry before the hint");
+    env_advance(&e, 26000);
+    env_run(&e, 1);
+    CHECK(e.tasks == 1, "retried after the hint");
+    env_free(&e);
+}
+
+static void test_cancel_and_terminate(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "c-1", "hb", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "t-1", "hb", NULL, "{}");
+    env_run(&e, 1);
+    env_cmd(&e, BATON_CMD_CANCEL, "c-1", NULL, NULL, NULL);
+    env_run(&e, 1);
+    CHECK(e.cancels == 1 &&
+              env_snap(&e, "c-1")->status == BATON_WF_CANCELLED,
+          "cancel closes the run and tells the workers");
+    CHECK(!strcmp(e.last_cancel, "c-1/1/1"), "cancel names the attempt (%s)",
+          e.last_cancel);
+    env_cmd(&e, BATON_CMD_TERMINATE, "t-1", NULL, NULL, NULL);
+    env_run(&e, 1);
+    CHECK(e.cancels == 0 && e.closes == 1,
+          "terminate closes without telling workers");
+    /* Their timers, if still armed in memory, change nothing. */
+    env_advance(&e, 120000);
+    env_run(&e, 1);
+    CHECK(e.events == 0 && e.tasks == 0 && e.cancels == 0,
+          "no timer of a closed run acts");
+    env_free(&e);
+}
+
+static void test_execution_and_signal_timeouts(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "x-1", "timeout", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "ap-1", "approval", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "ap-2", "approval", NULL, "{}");
+    env_run(&e, 1);
+    env_cmd(&e, BATON_CMD_SIGNAL, "ap-2", NULL, "approve", "{\"ok\":true}");
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "ap-2")->status == BATON_WF_SUCCEEDED,
+          "a signal in time completes the gate");
+    env_advance(&e, 9000);
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "ap-1")->status == BATON_WF_RUNNING,
+          "the gate is not timed out early");
+    env_advance(&e, 2000);
+    env_run(&e, 1);
+    CHECK(caught(&e, "ap-1", "States.Timeout"),
+          "the signal wait times out into Catch");
+    env_advance(&e, 20000);
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "x-1")->status == BATON_WF_FAILED &&
+              !strcmp(env_snap(&e, "x-1")->error, "States.Timeout"),
+          "the run's TimeoutSeconds fails it with States.Timeout");
+    CHECK(e.cancels == 1, "and its pending activity is cancelled");
+    env_free(&e);
+}
+
+static void test_child_workflow(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "p-1", "parent", NULL, "{\"n\":7}");
+    env_run(&e, 1);
+    CHECK(env_pump(&e, 5) == 2, "one START of the child, one report");
+    s = env_snap(&e, "p-1");
+    CHECK(s && s->status == BATON_WF_SUCCEEDED, "the parent completes");
+    CHECK(s && json_integer_value(json_object_get(
+                   json_object_get(s->output, "kid"), "got")) == 7,
+          "with the child's output at its ResultPath");
+    CHECK(env_snap(&e, "p-1:1") &&
+              !strcmp(env_snap(&e, "p-1:1")->parent_id, "p-1"),
+          "the child knows its parent");
+    env_free(&e);
+}
+
+static void test_parallel(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    json_t *want;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "par-1", "par", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "par-2", "par", NULL, "{}");
+    env_run(&e, 1);
+    env_pump(&e, 5);
+    CHECK(env_snap(&e, "par-1")->pend == BATON_PEND_FANOUT,
+          "the parent waits for the branch with an activity");
+    env_simple_result(&e, "par-1:1:1/1/1", "par-1:1:1",
+                      BATON_RESULT_COMPLETED, "2");
+    env_simple_result(&e, "par-2:1:1/1/1", "par-2:1:1", BATON_RESULT_FAILED,
+                      NULL);
+    env_run(&e, 1);
+    env_pump(&e, 5);
+    s = env_snap(&e, "par-1");
+    want = json_pack("[ii]", 1, 2);
+    CHECK(s->status == BATON_WF_SUCCEEDED &&
+              json_equal(json_object_get(s->output, "fan"), want),
+          "branch outputs in branch order");
+    json_decref(want);
+    CHECK(caught(&e, "par-2", "Boom"), "a failing branch fails the state");
+    env_free(&e);
+}
+
+static void test_map_concurrency_and_tolerance(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    char tid[64], wf[32];
+    int running = 0, max_running = 0, done = 0;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "m-1", "map", NULL,
+            "{\"items\":[10,20,30,40,50]}");
+    env_run(&e, 1);
+    /* Complete items as they are scheduled; item 2 fails (tolerated). */
+    for (int round = 0; round < 20 && done < 5; round++) {
+        env_pump(&e, 1);
+        s = env_snap(&e, "m-1");
+        running = s && s->pend == BATON_PEND_FANOUT
+                      ? (int)(s->pend_next - json_object_size(s->pend_outputs))
+                      : 0;
+        if (running > max_running) max_running = running;
+        for (int i = 0; i < 5; i++) {
+            const baton_snapshot_t *c;
+            snprintf(wf, sizeof wf, "m-1:1:%d", i);
+            c = env_snap(&e, wf);
+            if (!c || c->pend != BATON_PEND_TASK) continue;
+            snprintf(tid, sizeof tid, "%s/1/1", wf);
+            env_simple_result(&e, tid, wf,
+                              i == 2 ? BATON_RESULT_FAILED
+                                     : BATON_RESULT_COMPLETED,
+                              "\"ok\"");
+            done++;
+        }
+        env_run(&e, 1);
+    }
+    env_pump(&e, 5);
+    s = env_snap(&e, "m-1");
+    CHECK(max_running == 2, "MaxConcurrency 2 holds (%d)", max_running);
+    CHECK(s->status == BATON_WF_SUCCEEDED, "one failure is tolerated");
+    CHECK(json_array_size(json_object_get(s->output, "results")) == 5 &&
+              json_is_object(json_array_get(
+                  json_object_get(s->output, "results"), 2)),
+          "the failed item's slot holds its error");
+    env_free(&e);
+}
+
+int main(void) {
+    baton_log_configure("error", NULL);
+    test_heartbeat_timeout_retries_then_catches();
+    test_per_retrier_counts();
+    test_retry_after_and_non_retryable();
+    test_cancel_and_terminate();
+    test_execution_and_signal_timeouts();
+    test_child_workflow();
+    test_parallel();
+    test_map_concurrency_and_tolerance();
+    printf("%d passed, %d failed\n", env_passed, env_failed);
+    return env_failed ? 1 : 0;
+}
