@@ -1,15 +1,18 @@
 /*
  * batonctl.c -- the operator CLI: start, signal, cancel and terminate
  * workflows, look at them (describe, result, history, list) and at the
- * backlog of every consumer group (lag).
+ * backlog of every consumer group (lag); offline, check definition files
+ * (validate) and draw them (graph).
  *
  * Where it fits: commands are produced to <topic.prefix>.commands exactly as
  * any Kafka client would (key = workflow id, partition = murmur2(id) like
  * Kafka's Java client, Avro or JSON envelope of common/codec.h), so batonctl
  * needs no private channel to batond.  Reads go straight to batond's Redis
  * keys (layout in orchestrator/store.h, snapshot fields in
- * orchestrator/snapshot.h); the JSON is read here with jansson, no
- * orchestrator code is linked.  Lag reads committed offsets of the groups
+ * orchestrator/snapshot.h); the JSON is read here with jansson.  The only
+ * orchestrator code linked is the workflow-language library (asl.h): the
+ * same parser as batond for validate, and its Mermaid flowchart for graph
+ * and describe --graph.  Lag reads committed offsets of the groups
  * `batond.group` and baton.worker.<queue> without joining them.
  *
  * Every read command builds its answer as one JSON value and then renders it
@@ -48,6 +51,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "asl.h"
 #include "baton_common.h"
 #include "codec.h"
 #include "config.h"
@@ -72,6 +76,8 @@ enum {
     CTL_O_REASON = 1 << 4,
     CTL_O_WAIT = 1 << 5,
     CTL_O_STATUS = 1 << 6,
+    CTL_O_GRAPH = 1 << 7,
+    CTL_O_HIGHLIGHT = 1 << 8,
 };
 
 typedef struct ctl ctl_t;
@@ -80,10 +86,12 @@ typedef int (*ctl_cmd_fn_t)(ctl_t *ctl);
 typedef struct ctl_cmd {
     const char *name;
     const char *synopsis; /* after the name, for --help */
-    int npos;             /* positional arguments after the name */
+    int npos;             /* positional arguments after the name; -1: one
+                             or more (o.args) */
     unsigned opts;        /* CTL_O_* accepted */
     ctl_cmd_fn_t fn;
     const char *help;
+    int offline; /* needs no configuration, Kafka or Redis */
 } ctl_cmd_t;
 
 /* A -X key=value or a flag that maps to a config key, applied in order. */
@@ -97,6 +105,10 @@ typedef struct ctl_opts {
     const ctl_cmd_t *cmd;
     const char *pos[4];
     int npos;
+    char **args; /* npos -1: all the positional arguments */
+    int nargs;
+    int graph;             /* describe --graph */
+    const char *highlight; /* graph --highlight STATE */
     unsigned given; /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */
@@ -141,29 +153,36 @@ static int ctl_cmd_result(ctl_t *ctl);
 static int ctl_cmd_history(ctl_t *ctl);
 static int ctl_cmd_list(ctl_t *ctl);
 static int ctl_cmd_lag(ctl_t *ctl);
+static int ctl_cmd_validate(ctl_t *ctl);
+static int ctl_cmd_graph(ctl_t *ctl);
 
 static const ctl_cmd_t ctl_cmds[] = {
     {"start", "TYPE [--id ID] [--input JSON] [--json]", 1,
      CTL_O_ID | CTL_O_INPUT | CTL_O_JSON, ctl_cmd_start,
-     "start a workflow of definition TYPE; prints its id"},
+     "start a workflow of definition TYPE; prints its id", 0},
     {"signal", "ID NAME [--payload JSON] [--json]", 2,
      CTL_O_PAYLOAD | CTL_O_JSON, ctl_cmd_signal,
-     "send signal NAME to a workflow"},
+     "send signal NAME to a workflow", 0},
     {"cancel", "ID [--reason TEXT] [--json]", 1, CTL_O_REASON | CTL_O_JSON,
-     ctl_cmd_cancel, "ask a workflow to cancel (Catch can handle it)"},
+     ctl_cmd_cancel, "ask a workflow to cancel (Catch can handle it)", 0},
     {"terminate", "ID [--reason TEXT] [--json]", 1,
      CTL_O_REASON | CTL_O_JSON, ctl_cmd_terminate,
-     "stop a workflow at once"},
-    {"describe", "ID", 1, 0, ctl_cmd_describe,
-     "status, position, state and what a workflow waits for"},
+     "stop a workflow at once", 0},
+    {"describe", "ID [--graph]", 1, CTL_O_GRAPH, ctl_cmd_describe,
+     "status, position, state and what a workflow waits for (--graph: its "
+     "definition as a Mermaid flowchart, current state marked)", 0},
     {"result", "ID [--wait SECONDS]", 1, CTL_O_WAIT, ctl_cmd_result,
-     "print a workflow's output once it closed (waiting up to SECONDS)"},
+     "print a workflow's output once it closed (waiting up to SECONDS)", 0},
     {"history", "ID", 1, 0, ctl_cmd_history,
-     "print a workflow's history events"},
+     "print a workflow's history events", 0},
     {"list", "[--status STATUS]", 0, CTL_O_STATUS, ctl_cmd_list,
-     "list workflows (RUNNING SUCCEEDED FAILED CANCELLED TERMINATED)"},
+     "list workflows (RUNNING SUCCEEDED FAILED CANCELLED TERMINATED)", 0},
     {"lag", "", 0, 0, ctl_cmd_lag,
-     "consumer lag of batond and of every task queue's workers"},
+     "consumer lag of batond and of every task queue's workers", 0},
+    {"validate", "FILE...", -1, 0, ctl_cmd_validate,
+     "check definition files offline with batond's parser", 1},
+    {"graph", "FILE [--highlight STATE]", 1, CTL_O_HIGHLIGHT, ctl_cmd_graph,
+     "print a definition as a Mermaid flowchart", 1},
 };
 
 static const char *const ctl_statuses[] = {"RUNNING", "SUCCEEDED", "FAILED",
@@ -253,6 +272,8 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_REASON: return "--reason";
     case CTL_O_WAIT: return "--wait";
     case CTL_O_STATUS: return "--status";
+    case CTL_O_GRAPH: return "--graph";
+    case CTL_O_HIGHLIGHT: return "--highlight";
     }
     return "?";
 }
@@ -320,6 +341,11 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
     case 'p': o->given |= CTL_O_PAYLOAD; o->payload = arg; return CTL_EXIT_OK;
     case 'R': o->given |= CTL_O_REASON; o->reason = arg; return CTL_EXIT_OK;
     case 's': o->given |= CTL_O_STATUS; o->status = arg; return CTL_EXIT_OK;
+    case 'g': o->given |= CTL_O_GRAPH; o->graph = 1; return CTL_EXIT_OK;
+    case 'H':
+        o->given |= CTL_O_HIGHLIGHT;
+        o->highlight = arg;
+        return CTL_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return ctl_parse_seconds("--wait", arg, &o->wait_s);
@@ -335,10 +361,12 @@ static int ctl_check_cmd(ctl_opts_t *o, int argc, char **argv, int first) {
     if (!(o->cmd = ctl_cmd_find(argv[first])))
         return ctl_usage_error("unknown command '%s'", argv[first]);
     o->npos = argc - first - 1;
-    if (o->npos != o->cmd->npos)
+    if (o->cmd->npos < 0 ? o->npos < 1 : o->npos != o->cmd->npos)
         return ctl_usage_error("usage: " CTL_PROG " %s %s", o->cmd->name,
                                o->cmd->synopsis);
-    for (int i = 0; i < o->npos; i++) o->pos[i] = argv[first + 1 + i];
+    o->args = argv + first + 1;
+    o->nargs = o->npos;
+    for (int i = 0; i < o->npos && i < 4; i++) o->pos[i] = argv[first + 1 + i];
     if ((stray = o->given & ~o->cmd->opts))
         return ctl_usage_error("%s does not apply to '%s'",
                                ctl_opt_name(stray & -stray), o->cmd->name);
@@ -362,6 +390,8 @@ static int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"reason", required_argument, NULL, 'R'},
         {"status", required_argument, NULL, 's'},
         {"wait", required_argument, NULL, 'w'},
+        {"graph", no_argument, NULL, 'g'},
+        {"highlight", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;
@@ -1064,6 +1094,38 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     return o;
 }
 
+/* Adds d["graph"]: the run's definition (its text from Redis,
+ * baton:defs:<type>:<version>, as orchestrator/store.h lays it out) as a
+ * Mermaid flowchart with the current state marked.  Returns an exit code
+ * (the failure printed). */
+static int ctl_describe_graph(ctl_t *ctl, const json_t *snap, json_t *d) {
+    const char *type = ctl_snap_str(snap, "type", NULL);
+    const char *ver = ctl_snap_str(snap, "ver", NULL);
+    char errstr[1024], *mermaid = NULL;
+    baton_asl_def_t *def = NULL;
+    redisReply *r;
+    int rc = CTL_EXIT_OK;
+    if (!type || !ver)
+        return ctl_fail("the snapshot names no definition (type, ver)");
+    if (!(r = ctl_redis_cmd(ctl, "reading the definition",
+                            "GET baton:defs:%s:%s", type, ver)))
+        return CTL_EXIT_FAIL;
+    if (r->type != REDIS_REPLY_STRING)
+        rc = ctl_fail("definition %s version %s is not in Redis "
+                      "(baton:defs:%s:%s)",
+                      type, ver, type, ver);
+    else if (baton_asl_def_parse(type, r->str, &def, errstr, sizeof errstr))
+        rc = ctl_fail("definition %s version %s: %s", type, ver, errstr);
+    else if (baton_asl_graph_mermaid(def, ctl_snap_str(snap, "pos", NULL),
+                                     &mermaid) ||
+             json_object_set_new(d, "graph", json_string(mermaid)))
+        rc = ctl_fail("out of memory");
+    freeReplyObject(r);
+    baton_free(mermaid);
+    baton_asl_def_destroy(def);
+    return rc;
+}
+
 static int ctl_cmd_describe(ctl_t *ctl) {
     static const ctl_field_t fields[] = {
         {"id", "id", CTL_FMT_PLAIN},
@@ -1086,11 +1148,18 @@ static int ctl_cmd_describe(ctl_t *ctl) {
     if (found < 0) return CTL_EXIT_FAIL;
     if (!found) return ctl_fail("workflow '%s' not found", id);
     d = ctl_describe_json(snap, ctl->wf_partition);
+    if (d && ctl->o.graph && (rc = ctl_describe_graph(ctl, snap, d))) {
+        json_decref(snap);
+        json_decref(d);
+        return rc;
+    }
     json_decref(snap);
     if (!d) return ctl_fail("out of memory");
     rc = ctl->o.json_out ? ctl_print_json(d)
                          : ctl_print_fields(d, fields,
                                             BATON_ARRAY_SIZE(fields));
+    if (rc == CTL_EXIT_OK && !ctl->o.json_out && ctl->o.graph)
+        printf("\n%s", json_string_value(json_object_get(d, "graph")));
     json_decref(d);
     return rc;
 }
@@ -1517,6 +1586,133 @@ static int ctl_cmd_lag(ctl_t *ctl) {
     return rc;
 }
 
+/* ---- validate, graph (offline) ------------------------------------------ */
+
+/* Reads a whole file into *text (baton_malloc'd, NUL-terminated).  Returns
+ * 0, or -1 with the reason in errstr. */
+static int ctl_read_file(const char *path, char **text, char *errstr,
+                         size_t errlen) {
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL, *nb;
+    size_t len = 0, cap = 0, n;
+    int failed = 0;
+    *text = NULL;
+    if (!fp) {
+        snprintf(errstr, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap = cap ? cap * 2 : 8192;
+            if (!(nb = baton_realloc(buf, cap))) {
+                snprintf(errstr, errlen, "out of memory");
+                failed = 1;
+                break;
+            }
+            buf = nb;
+        }
+        if ((n = fread(buf + len, 1, cap - len - 1, fp)) == 0) break;
+        len += n;
+    }
+    if (!failed && ferror(fp)) {
+        snprintf(errstr, errlen, "read error");
+        failed = 1;
+    }
+    fclose(fp);
+    if (failed) {
+        baton_free(buf);
+        return -1;
+    }
+    buf[len] = '\0';
+    *text = buf;
+    return 0;
+}
+
+/* The definition name batond gives a file: its base name without
+ * ".asl.json" or ".json" (orchestrator/registry.c). */
+static void ctl_def_name(const char *path, char *buf, size_t len) {
+    static const char *const exts[] = {".asl.json", ".json"};
+    const char *base = strrchr(path, '/');
+    size_t n;
+    base = base ? base + 1 : path;
+    n = strlen(base);
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(exts); i++) {
+        size_t e = strlen(exts[i]);
+        if (n > e && !strcmp(base + n - e, exts[i])) {
+            n -= e;
+            break;
+        }
+    }
+    snprintf(buf, len, "%.*s", (int)n, base);
+}
+
+/* Reads and parses a definition file.  Returns 0 with *def, or -1 with the
+ * problem in errstr. */
+static int ctl_load_def(const char *path, baton_asl_def_t **def, char *errstr,
+                        size_t errlen) {
+    char name[256], *text;
+    baton_err_t err;
+    *def = NULL;
+    if (ctl_read_file(path, &text, errstr, errlen)) return -1;
+    ctl_def_name(path, name, sizeof name);
+    err = baton_asl_def_parse(name, text, def, errstr, errlen);
+    baton_free(text);
+    return err ? -1 : 0;
+}
+
+static int ctl_cmd_validate(ctl_t *ctl) {
+    json_t *rows = json_array();
+    int bad = 0, rc;
+    if (!rows) return ctl_fail("out of memory");
+    for (int i = 0; i < ctl->o.nargs; i++) {
+        const char *file = ctl->o.args[i];
+        char errstr[1024];
+        baton_asl_def_t *def = NULL;
+        int ok = ctl_load_def(file, &def, errstr, sizeof errstr) == 0;
+        baton_asl_def_destroy(def);
+        bad |= !ok;
+        if (!ctl->o.json_out)
+            printf("%s: %s\n", file, ok ? "ok" : errstr);
+        else if (json_array_append_new(
+                     rows, ok ? json_pack("{ss sb}", "file", file, "ok", 1)
+                              : json_pack("{ss sb ss}", "file", file, "ok", 0,
+                                          "error", errstr))) {
+            json_decref(rows);
+            return ctl_fail("out of memory");
+        }
+    }
+    rc = ctl->o.json_out ? ctl_print_json(rows) : CTL_EXIT_OK;
+    json_decref(rows);
+    return rc ? rc : bad ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
+
+static int ctl_cmd_graph(ctl_t *ctl) {
+    const char *file = ctl->o.pos[0];
+    char errstr[1024], *mermaid = NULL;
+    baton_asl_def_t *def = NULL;
+    json_t *o;
+    int rc;
+    if (ctl_load_def(file, &def, errstr, sizeof errstr))
+        return ctl_fail("%s: %s", file, errstr);
+    if (baton_asl_graph_mermaid(def, ctl->o.highlight, &mermaid)) {
+        baton_asl_def_destroy(def);
+        return ctl_fail("out of memory");
+    }
+    if (!ctl->o.json_out) {
+        fputs(mermaid, stdout);
+        rc = CTL_EXIT_OK;
+    } else if (!(o = json_pack("{ss ss ss}", "file", file, "definition",
+                               baton_asl_def_name(def), "mermaid", mermaid))) {
+        rc = ctl_fail("out of memory");
+    } else {
+        rc = ctl_print_json(o);
+        json_decref(o);
+    }
+    baton_free(mermaid);
+    baton_asl_def_destroy(def);
+    return rc;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -1528,7 +1724,8 @@ int main(int argc, char **argv) {
     rc = ctl_parse_args(&ctl.o, argc, argv);
     if (rc == CTL_EXIT_OK && ctl.o.help)
         ctl_usage(stdout);
-    else if (rc == CTL_EXIT_OK && (rc = ctl_configure(&ctl)) == CTL_EXIT_OK)
+    else if (rc == CTL_EXIT_OK &&
+             (ctl.o.cmd->offline || (rc = ctl_configure(&ctl)) == CTL_EXIT_OK))
         rc = ctl.o.cmd->fn(&ctl);
     ctl_cleanup(&ctl);
     if (fflush(stdout) == EOF && rc == CTL_EXIT_OK)
