@@ -5,7 +5,8 @@
 # details reach the next attempt; a retry-after hint delays the retry; a
 # non-retryable error skips Retry; cancel stops the running activity;
 # terminate closes at once; the run's TimeoutSeconds and a signal wait's
-# TimeoutSeconds fire.  Every fact is read from the worker's execution log
+# TimeoutSeconds fire, also when batond keeps only 1 s of timers in
+# memory.  Every fact is read from the worker's execution log
 # and the run's history, not from batond's word.
 source "$(dirname "$0")/lib.sh"
 WF="$TEST_DIR/workflows"
@@ -69,7 +70,9 @@ cat >"$WF/gate.asl.json" <<'J'
 J
 
 stack_up "$TEST_DIR" 4 default
-WORKFLOWS_DIR="$WF" batond_up batond
+# A 1 s timer horizon: every timer here beyond 1 s lives in Redis only
+# until batond reads it in a later slice (batond.timers.horizon.s).
+WORKFLOWS_DIR="$WF" batond_up batond --set batond.timers.horizon.s=1
 worker_up worker --queue default --concurrency 16 --exec-log "$EXEC"
 # The worker must be consuming before the clocks below start.
 ctl start warm --id f-warm >/dev/null

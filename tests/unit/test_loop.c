@@ -82,7 +82,11 @@ static void test_happy_path_and_duplicates(void) {
     send_result(&e, "wf-1/2/1", "wf-1", BATON_RESULT_COMPLETED, "{\"r\":2}");
     env_run(&e, 1);
     CHECK(e.closes == 1, "workflow closes once, got %d", e.closes);
-    CHECK(snap(&e, "wf-1") == NULL, "closed runs leave the cache");
+    CHECK(baton_loop_cached(e.loop, baton_partition_for("wf-1", NPART),
+                            "wf-1") == NULL,
+          "closed runs leave the cache");
+    CHECK(snap(&e, "wf-1")->status == BATON_WF_SUCCEEDED,
+          "the closed run was written");
     env_free(&e);
 }
 
