@@ -5,6 +5,7 @@
 #   make demo     run an example workflow end to end on the embedded dev stack
 #   make test     build with ASan+UBSan and run every unit and integration test
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack
+#   make bench-timers M=200000: batond memory with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
 
@@ -13,7 +14,7 @@ K ?= 3
 C ?= 50
 JOBS ?= 2
 
-.PHONY: all deps build build-asan test demo bench dev dev-stop clean format
+.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format
 
 all: build
 
@@ -36,6 +37,9 @@ demo: build
 
 bench: build
 	scripts/bench.sh $(N) $(K) $(C)
+
+bench-timers: build
+	scripts/bench-timers.sh $(M)
 
 dev: build
 	scripts/dev.sh start
