@@ -87,3 +87,21 @@ import json, sys
 for e in json.load(sys.stdin):
     print(e["type"], e.get("state") or "-")'
 }
+
+# peak_overlap TYPE ID_PREFIX: the most executions of TYPE (task ids
+# starting with ID_PREFIX) that ran at the same time, from $EXEC_LOG.
+peak_overlap() {
+  /usr/bin/python3 -c '
+import sys
+ev = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 5 and f[4] == sys.argv[2] and f[0].startswith(sys.argv[3]):
+        ev += [(int(f[2]), 1), (int(f[3]), -1)]
+ev.sort(key=lambda e: (e[0], e[1]))
+n = peak = 0
+for _, d in ev:
+    n += d
+    peak = max(peak, n)
+print(peak)' "$EXEC_LOG" "$1" "$2"
+}
