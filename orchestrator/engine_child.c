@@ -76,17 +76,6 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     return rc;
 }
 
-/* The full branch path of a sub-machine of the machine s runs. */
-static char *branch_path(const baton_snapshot_t *s, const char *sub) {
-    size_t n;
-    char *p;
-    if (!s->branch) return baton_strdup(sub);
-    n = strlen(s->branch) + strlen(sub) + 2;
-    if (!(p = baton_malloc(n))) return NULL;
-    snprintf(p, n, "%s/%s", s->branch, sub);
-    return p;
-}
-
 static int64_t fanout_done(const baton_snapshot_t *s) {
     return s->pend_outputs ? (int64_t)json_object_size(s->pend_outputs) : 0;
 }
@@ -104,7 +93,7 @@ static baton_err_t start_more(baton_engine_t *e, const baton_defn_t *d,
     while (s->pend_next < s->pend_n &&
            (s->pend_max_conc <= 0 ||
             s->pend_next - fanout_done(s) < s->pend_max_conc)) {
-        char *sub = NULL, *path;
+        char *sub = NULL;
         json_t *input = NULL;
         baton_err_t rc = baton_asl_fanout_item(m, s->pos, s->state_input,
                                                s->pend_next, &ctx, &sub,
@@ -114,11 +103,10 @@ static baton_err_t start_more(baton_engine_t *e, const baton_defn_t *d,
             return BATON_OK;
         }
         if (rc) return rc;
-        path = branch_path(s, sub);
-        rc = path ? start_child(e, s, ws, s->pend_next, path, input, now)
-                  : BATON_ERR_NOMEM;
+        /* sub is the path from the top of the definition, also when s
+         * itself runs a branch: the child resolves it from the top. */
+        rc = start_child(e, s, ws, s->pend_next, sub, input, now);
         baton_free(sub);
-        baton_free(path);
         json_decref(input);
         if (rc) return rc;
         s->pend_next++;

@@ -178,12 +178,45 @@ static const char *DEF_MAP = Q({
     }
 });
 
+/* A Map whose iterations each run a Parallel: branch paths nest. */
+static const char *DEF_NESTED = Q({
+    "StartAt" : "Each",
+    "States" : {
+        "Each" : {
+            "Type" : "Map",
+            "ItemsPath" : "$.items",
+            "ItemProcessor" : {
+                "StartAt" : "Both",
+                "States" : {
+                    "Both" : {
+                        "Type" : "Parallel",
+                        "Branches" : [
+                            {
+                                "StartAt" : "Same",
+                                "States" : {"Same" : {"Type" : "Pass", "End" : true}}
+                            },
+                            {
+                                "StartAt" : "Tag",
+                                "States" : {
+                                    "Tag" : {"Type" : "Pass", "Result" : "tag", "End" : true}
+                                }
+                            }
+                        ],
+                        "End" : true
+                    }
+                }
+            },
+            "End" : true
+        }
+    }
+});
+
 static void init(env_t *e) {
     env_def_t defs[] = {{"hb", DEF_HB},           {"retriers", DEF_RETRIERS},
                         {"timeout", DEF_TIMEOUT}, {"approval", DEF_APPROVAL},
                         {"parent", DEF_PARENT},   {"kid", DEF_KID},
                         {"par", DEF_PAR},         {"map", DEF_MAP},
-                        {NULL, NULL}};
+                        {"nested", DEF_NESTED},   {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -439,6 +472,25 @@ static void test_map_concurrency_and_tolerance(void) {
     env_free(&e);
 }
 
+static void test_nested_fanout(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    json_t *want;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "n-1", "nested", NULL, "{\"items\":[1,2]}");
+    env_run(&e, 1);
+    env_pump(&e, 10);
+    s = env_snap(&e, "n-1");
+    want = json_pack("[[i,s],[i,s]]", 1, "tag", 2, "tag");
+    CHECK(s && s->status == BATON_WF_SUCCEEDED && json_equal(s->output, want),
+          "Map of Parallel: [[item, tag], ...]");
+    json_decref(want);
+    CHECK(env_snap(&e, "n-1:1:0:1:1") &&
+              env_snap(&e, "n-1:1:0:1:1")->status == BATON_WF_SUCCEEDED,
+          "grandchild runs ran");
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_heartbeat_timeout_retries_then_catches();
@@ -449,6 +501,7 @@ int main(void) {
     test_child_workflow();
     test_parallel();
     test_map_concurrency_and_tolerance();
+    test_nested_fanout();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
