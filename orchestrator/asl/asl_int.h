@@ -70,6 +70,8 @@ typedef struct baton_asl_state {
     char *activity_type;           /* owned */
     char *signal_name;             /* owned */
     char *child_type;              /* owned */
+    int32_t schedule_to_start_s;   /* Resource query; 0 = none */
+    int32_t schedule_to_close_s;   /* Resource query; 0 = none */
     /* Task, Parallel, Map */
     baton_asl_retrier_t *retriers; /* owned array */
     size_t n_retriers;

@@ -247,12 +247,49 @@ static int resource_name(const char *r, const char *prefix, char **out,
     return 1;
 }
 
+/* The activity timeouts beyond the spec, from the query of an activity's
+ * Resource URI: "scheduleToStartSeconds=N&scheduleToCloseSeconds=N". */
+static baton_err_t parse_query(vctx_t *v, baton_asl_state_t *st,
+                               const char *q) {
+    while (*q) {
+        const char *amp = strchr(q, '&'), *eq;
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        int64_t secs;
+        char key[64], val[32];
+        eq = memchr(q, '=', len);
+        if (!eq || (size_t)(eq - q) >= sizeof key ||
+            len - (size_t)(eq - q) - 1 >= sizeof val)
+            return verr(v, st->name,
+                        "Resource query '%.*s' is not key=value", (int)len,
+                        q);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - q), q);
+        snprintf(val, sizeof val, "%.*s", (int)(len - (size_t)(eq - q) - 1),
+                 eq + 1);
+        if (baton_parse_i64(val, &secs) || secs < 1 || secs > INT32_MAX)
+            return verr(v, st->name,
+                        "Resource query %s: '%s' is not a positive number "
+                        "of seconds",
+                        key, val);
+        if (!strcmp(key, "scheduleToStartSeconds"))
+            st->schedule_to_start_s = (int32_t)secs;
+        else if (!strcmp(key, "scheduleToCloseSeconds"))
+            st->schedule_to_close_s = (int32_t)secs;
+        else
+            return verr(v, st->name,
+                        "unknown Resource query key '%s' (expected "
+                        "scheduleToStartSeconds or scheduleToCloseSeconds)",
+                        key);
+        q += len + (amp ? 1 : 0);
+    }
+    return BATON_OK;
+}
+
 /* Splits the Resource URI into queue/activity type, signal name, child
  * workflow name, or recognises baton:append. */
 static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
     static const char act[] = "baton:activity:";
     const char *r = json_string_value(json_object_get(st->obj, "Resource"));
-    const char *rest, *slash;
+    const char *rest, *slash, *query, *end;
     baton_err_t err = BATON_OK;
     if (!r) return verr(v, st->name, "missing Resource (a string)");
     if (!strcmp(r, "baton:append")) {
@@ -266,19 +303,22 @@ static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
     st->task_kind = BATON_ASL_TASK_ACTIVITY;
     if (strncmp(r, act, sizeof(act) - 1) != 0) goto bad;
     rest = r + sizeof(act) - 1;
-    slash = strchr(rest, '/');
+    query = strchr(rest, '?');
+    end = query ? query : rest + strlen(rest);
+    slash = memchr(rest, '/', (size_t)(end - rest));
     if (slash) {
         if (!good_name(rest, (size_t)(slash - rest)) ||
-            !good_name(slash + 1, strlen(slash + 1)))
+            !good_name(slash + 1, (size_t)(end - slash - 1)))
             goto bad;
         st->queue = baton_strndup(rest, (size_t)(slash - rest));
-        st->activity_type = baton_strdup(slash + 1);
+        st->activity_type = baton_strndup(slash + 1, (size_t)(end - slash - 1));
     } else {
-        if (!good_name(rest, strlen(rest))) goto bad;
+        if (!good_name(rest, (size_t)(end - rest))) goto bad;
         st->queue = baton_strdup("default");
-        st->activity_type = baton_strdup(rest);
+        st->activity_type = baton_strndup(rest, (size_t)(end - rest));
     }
-    return st->queue && st->activity_type ? BATON_OK : BATON_ERR_NOMEM;
+    if (!st->queue || !st->activity_type) return BATON_ERR_NOMEM;
+    return query ? parse_query(v, st, query + 1) : BATON_OK;
 out:
     if (err != BATON_ERR_INVALID) return err;
 bad:

@@ -264,6 +264,8 @@ static baton_err_t stop_task(const baton_asl_state_t *st, json_t *input,
     }
     out->queue = baton_strdup(st->queue);
     out->activity_type = baton_strdup(st->activity_type);
+    out->schedule_to_start_seconds = st->schedule_to_start_s;
+    out->schedule_to_close_seconds = st->schedule_to_close_s;
     return out->queue && out->activity_type ? BATON_OK : BATON_ERR_NOMEM;
 }
 

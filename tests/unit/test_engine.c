@@ -178,6 +178,28 @@ static const char *DEF_MAP = Q({
     }
 });
 
+static const char *DEF_SCHED = Q({
+    "StartAt" : "Work",
+    "States" : {
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:gpu/render?scheduleToStartSeconds=2&scheduleToCloseSeconds=10",
+            "Retry" : [ {
+                "ErrorEquals" : ["States.Timeout"],
+                "IntervalSeconds" : 1,
+                "MaxAttempts" : 5
+            } ],
+            "Catch" : [ {
+                "ErrorEquals" : ["States.ALL"],
+                "ResultPath" : "$.error",
+                "Next" : "Late"
+            } ],
+            "End" : true
+        },
+        "Late" : {"Type" : "Pass", "End" : true}
+    }
+});
+
 /* A Map whose iterations each run a Parallel: branch paths nest. */
 static const char *DEF_NESTED = Q({
     "StartAt" : "Each",
@@ -216,7 +238,8 @@ static void init(env_t *e) {
                         {"timeout", DEF_TIMEOUT}, {"approval", DEF_APPROVAL},
                         {"parent", DEF_PARENT},   {"kid", DEF_KID},
                         {"par", DEF_PAR},         {"map", DEF_MAP},
-                        {"nested", DEF_NESTED},   {NULL, NULL}};
+                        {"nested", DEF_NESTED},   {"sched", DEF_SCHED},
+                        {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -472,6 +495,41 @@ static void test_map_concurrency_and_tolerance(void) {
     env_free(&e);
 }
 
+static void test_schedule_to_start_and_close(void) {
+    env_t e;
+    char err[256];
+    baton_asl_def_t *def = NULL;
+    init(&e);
+    CHECK(baton_asl_def_parse("bad",
+                              "{\"StartAt\":\"A\",\"States\":{\"A\":{"
+                              "\"Type\":\"Task\",\"Resource\":"
+                              "\"baton:activity:q/t?retries=3\",\"End\":true}}}",
+                              &def, err, sizeof err) == BATON_ERR_INVALID &&
+              strstr(err, "retries"),
+          "an unknown Resource query key is refused, named (%s)", err);
+    env_cmd(&e, BATON_CMD_START, "s-1", "sched", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_task, "s-1/1/1"), "scheduled on its queue");
+    env_advance(&e, 2500); /* nobody picked it up within 2 s */
+    env_run(&e, 1);
+    CHECK(e.cancels == 1 && env_snap(&e, "s-1")->pend == BATON_PEND_RETRY,
+          "schedule-to-start raises States.Timeout into Retry");
+    env_advance(&e, 1500);
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_task, "s-1/1/2"), "attempt 2 (%s)", e.last_task);
+    env_simple_result(&e, "s-1/1/2", "s-1", BATON_RESULT_HEARTBEAT, NULL);
+    env_run(&e, 1);
+    env_advance(&e, 3000); /* started: schedule-to-start is over */
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "s-1")->pend == BATON_PEND_TASK,
+          "a started attempt is not timed out by schedule-to-start");
+    env_advance(&e, 3500); /* 10.5 s after the first scheduling */
+    env_run(&e, 1);
+    CHECK(caught(&e, "s-1", "States.Timeout"),
+          "schedule-to-close is final: not retried, caught");
+    env_free(&e);
+}
+
 static void test_nested_fanout(void) {
     env_t e;
     const baton_snapshot_t *s;
@@ -502,6 +560,7 @@ int main(void) {
     test_parallel();
     test_map_concurrency_and_tolerance();
     test_nested_fanout();
+    test_schedule_to_start_and_close();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
