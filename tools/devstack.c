@@ -4,6 +4,12 @@
  *
  *   baton-devstack [--dir DIR] [--partitions N] [--queues a,b] [--brokers N]
  *                  [--stack-file FILE] [--config FILE]
+ *                  [--session-timeout-ms MS] [--heartbeat-ms MS]
+ *
+ * --session-timeout-ms and --heartbeat-ms (defaults 6000 and 500) are the
+ * consumer settings written to the stack file: they bound how long the
+ * group takes to hand a dead member's partitions over (see below and
+ * README.md, "Failover").
  *
  * Runs in the foreground until SIGTERM or SIGINT and hosts:
  *
@@ -56,6 +62,13 @@
  *                                rd_kafka_err2name: NOT_LEADER_FOR_PARTITION,
  *                                _TRANSPORT = disconnect the client, ...)
  *   clear-errors <api>           drop errors pushed for api
+ *   leader <topic> <part> <id>   move the partition's leadership to broker
+ *                                id (-1: leaderless); clients get
+ *                                NOT_LEADER_FOR_PARTITION and refresh their
+ *                                metadata (the log is the cluster's, so
+ *                                nothing is lost: needs --brokers >= 2)
+ *   coordinator <group> <id>     move the group's coordinator to broker id
+ *                                (the group's members and state stay)
  *   redis-kill                   kill -9 redis-server, no restart
  *   redis-start                  start redis-server again (same port, AOF)
  *   redis-restart                kill -9 redis-server and start it again on
@@ -139,6 +152,8 @@ typedef struct devstack {
     const char *queues;
     int partitions;
     int brokers;
+    int session_timeout_ms; /* written to the stack file for consumers */
+    int heartbeat_ms;
 
     /* Kafka */
     rd_kafka_t *rk; /* the handle the mock cluster lives on */
@@ -563,16 +578,19 @@ static int stack_file_write(devstack_t *ds, char *errstr, size_t errlen) {
         "# would add up to 100 ms to every hop.\n"
         "kafka.consumer.fetch.wait.max.ms=1\n"
         "# A member joining a stable group waits about session.timeout.ms\n"
-        "# on the mock (44 s with the default 45 s): keep it short.\n"
-        "kafka.consumer.session.timeout.ms=6000\n"
+        "# on the mock (44 s with the default 45 s), and a member killed\n"
+        "# with -9 is replaced after about 2 x session.timeout.ms: keep it\n"
+        "# short (baton-devstack --session-timeout-ms).\n"
+        "kafka.consumer.session.timeout.ms=%d\n"
         "# Must stay well under session.timeout.ms; short so that\n"
-        "# rebalances start and finish quickly.\n"
-        "kafka.consumer.heartbeat.interval.ms=500\n"
+        "# rebalances start and finish quickly (--heartbeat-ms).\n"
+        "kafka.consumer.heartbeat.interval.ms=%d\n"
         "# Consumers notice topics created after they subscribed (a task\n"
         "# queue auto-created by its first task) within a second.\n"
         "kafka.consumer.topic.metadata.refresh.interval.ms=1000\n",
         when, (int)getpid(), (int)ds->redis_pid, ds->control_path,
-        ds->bootstraps, ds->redis_dir, ds->redis_port);
+        ds->bootstraps, ds->redis_dir, ds->redis_port, ds->session_timeout_ms,
+        ds->heartbeat_ms);
     return write_atomic(ds->stack_file, text, errstr, errlen);
 }
 
@@ -702,6 +720,18 @@ static int control_exec(devstack_t *ds, char *line, char *errstr,
         int16_t api;
         if (argc != 2 || parse_api_key(argv[1], &api)) goto usage;
         rd_kafka_mock_clear_request_errors(ds->mcluster, api);
+    } else if (!strcmp(argv[0], "leader")) {
+        int64_t part;
+        if (argc != 4 || baton_parse_i64(argv[2], &part) || part < 0 ||
+            part > INT32_MAX || parse_broker(argv[3], &broker))
+            goto usage;
+        err = rd_kafka_mock_partition_set_leader(ds->mcluster, argv[1],
+                                                 (int32_t)part, broker);
+    } else if (!strcmp(argv[0], "coordinator")) {
+        if (argc != 3 || parse_broker(argv[2], &broker) || broker < 1)
+            goto usage;
+        err = rd_kafka_mock_coordinator_set(ds->mcluster, "group", argv[1],
+                                            broker);
     } else if (!strcmp(argv[0], "redis-kill")) {
         if (argc != 1) goto usage;
         redis_stop(ds, 1);
@@ -725,7 +755,8 @@ usage:
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                         "unknown command or bad arguments (commands: "
                         "broker-down ID, broker-up ID, rtt ID MS, push-errors "
-                        "API CNT ERR, clear-errors API, redis-kill, "
+                        "API CNT ERR, clear-errors API, leader TOPIC "
+                        "PARTITION ID, coordinator GROUP ID, redis-kill, "
                         "redis-start, redis-restart)"),
            -1;
 }
@@ -818,6 +849,8 @@ static void usage(FILE *out) {
             "usage: baton-devstack [--dir DIR] [--partitions N] [--queues "
             "a,b] [--brokers N]\n"
             "                      [--stack-file FILE] [--config FILE]\n"
+            "                      [--session-timeout-ms MS] [--heartbeat-ms "
+            "MS]\n"
             "Runs the embedded Kafka (librdkafka mock cluster) and a private "
             "redis-server\n"
             "until SIGTERM/SIGINT; writes their addresses to the stack file "
@@ -839,15 +872,19 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         {"brokers", required_argument, NULL, 'b'},
         {"stack-file", required_argument, NULL, 's'},
         {"config", required_argument, NULL, 'c'},
+        {"session-timeout-ms", required_argument, NULL, 'S'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *partitions = NULL, *queues = NULL, *brokers = "1";
+    const char *session = "6000", *heartbeat = "500";
     char err[512];
     int64_t v;
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:h", opts, NULL)) !=
+           -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
         case 'p': partitions = optarg; break;
@@ -855,6 +892,8 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         case 'b': brokers = optarg; break;
         case 's': *stack_file = optarg; break;
         case 'c': *config_path = optarg; break;
+        case 'S': session = optarg; break;
+        case 'H': heartbeat = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }
@@ -887,6 +926,19 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         return 2;
     }
     ds->brokers = (int)v;
+    if (baton_parse_i64(session, &v) || v < 100 || v > 3600000) {
+        fprintf(stderr,
+                "baton-devstack: --session-timeout-ms must be 100..3600000\n");
+        return 2;
+    }
+    ds->session_timeout_ms = (int)v;
+    if (baton_parse_i64(heartbeat, &v) || v < 10 ||
+        v >= ds->session_timeout_ms) {
+        fprintf(stderr, "baton-devstack: --heartbeat-ms must be 10 ms or more "
+                        "and less than --session-timeout-ms\n");
+        return 2;
+    }
+    ds->heartbeat_ms = (int)v;
     ds->queues = baton_conf_get(conf, "devstack.queues");
     ds->prefix = baton_conf_get(conf, "topic.prefix");
     return 0;

@@ -1,0 +1,1092 @@
+/*
+ * chaos.c -- baton-chaos: the load and the checker of the fault-injection
+ * suite (scripts/chaos.sh drives the processes and the faults; docs/chaos.md
+ * is the guide).
+ *
+ *   baton-chaos load  --dir DIR [--rate R] [--duration S] [--seed N]
+ *                     [--id-prefix P] [--type NAME] [--signal-delay-ms MS]
+ *                     [-c FILE]
+ *   baton-chaos check --dir DIR [--id-prefix P] [--batonctl PATH]
+ *                     [--sample N] [--json] [-c FILE]
+ *
+ * load: starts R workflows a second for S seconds (definition --type,
+ * default chaos-mix, ids <P>-<seq>), each with a seeded random input
+ * {"token", "ms" 50..800, "times" 0..2, "wait" 1..2}, and sends each the
+ * signal "go" with payload {"token"} 0..--signal-delay-ms after its start
+ * (so some signals arrive before the wait and are buffered, some after).
+ * Commands are Avro envelopes on <prefix>.commands keyed by workflow id,
+ * produced by an idempotent producer with a 10 min message time-out, so
+ * broker faults delay them but do not lose or duplicate them.  Every
+ * command is recorded in DIR/load.log when produced:
+ *
+ *   start <id> <token> <ms> <times> <wait> <time_ms>
+ *   signal <id> <token> <time_ms>
+ *   undelivered <id> <START|SIGNAL> <reason>     (delivery failed for good)
+ *
+ * check: reads DIR/load.log, DIR/exec.log (the workers' --exec-log: one
+ * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
+ * (chaos.sh: "<time_ms> <kind> <detail>" per fault) and, from Redis, each
+ * workflow's snapshot baton:{pN}:wf:<id> and history baton:{pN}:hist:<id>.
+ * The invariants (docs/chaos.md explains each):
+ *
+ *   complete     status SUCCEEDED, exactly one closing event, which is
+ *                WorkflowCompleted
+ *   history      event seqs 1..n without gap or repeat
+ *   once         per activity step and attempt at most one
+ *                ActivityScheduled, at most one outcome (Completed or
+ *                Failed), and exactly one ActivityCompleted per step
+ *   signal       exactly one SignalReceived "go", carrying the token sent
+ *   timers       one WaitStarted and one WaitEnded, not before its "until";
+ *                each ActivityRetryScheduled followed by exactly one
+ *                ActivityScheduled of that attempt, not before its "due"
+ *   results      the output holds every result: work.slept_ms = ms,
+ *                flaky.attempt = times + 1, signal.token = echo.token =
+ *                token
+ *   executions   every execution in the exec log belongs to an attempt the
+ *                history scheduled; a task executed more than once is a
+ *                duplicate, justified only when a fault happened while it
+ *                was in flight: its first execution started at most
+ *                --inflight-ms (10 s) before the fault or 2 s after it,
+ *                and the re-execution started after the fault
+ *   batonctl     (--batonctl) for --sample workflows, `batonctl -o json
+ *                describe` says SUCCEEDED and `history` has as many events
+ *                as Redis
+ *
+ * It prints a table (faults by kind, workflows, signals, executions,
+ * duplicates and how many a fault justified, violations) and the first
+ * violations, or one JSON object with --json.  Exit status: 0 when every
+ * started workflow completed and no invariant is violated, 1 otherwise, 2
+ * for usage errors.
+ *
+ * Thread: single-threaded (plus librdkafka's threads in load).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "baton_common.h"
+#include "codec.h"
+#include "config.h"
+#include "kafka.h"
+#include "redis.h"
+
+#define PROG "baton-chaos"
+#define SUBSYS "chaos"
+#define ID_MAX 128
+#define TOKEN_MAX 64
+#define MAX_FAULT_KINDS 32
+#define MAX_VIOLATIONS_SHOWN 20
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct opts {
+    const char *cmd, *dir, *config, *type, *batonctl;
+    char prefix[64];
+    double rate;
+    int64_t duration_s, seed, signal_delay_ms, sample, inflight_ms;
+    int json;
+} opts_t;
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* ---- seeded random numbers (splitmix64) -------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rng_next(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+/* Uniform in [lo, hi]. */
+static int64_t rng_range(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo + 1));
+}
+
+/* ======================================================================== */
+/* load                                                                     */
+/* ======================================================================== */
+
+typedef struct load_sig {
+    char id[ID_MAX];
+    char token[TOKEN_MAX];
+    int64_t due_ms;
+    int sent;
+} load_sig_t;
+
+typedef struct load {
+    const opts_t *o;
+    baton_conf_t *conf;
+    baton_codec_t *codec;
+    rd_kafka_t *producer;
+    char topic[256];
+    FILE *log;
+    load_sig_t *sigs;
+    size_t nsigs, cap;
+    int64_t produced, delivered, undelivered;
+} load_t;
+
+/* Delivery report: a command Kafka refused for good is logged, so the
+ * checker does not expect its workflow (or its signal). */
+static void load_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                             void *opaque) {
+    load_t *l = opaque;
+    (void)rk;
+    if (!m->err) {
+        l->delivered++;
+        return;
+    }
+    l->undelivered++;
+    fprintf(l->log, "undelivered %.*s %s %s\n", (int)m->key_len,
+            (const char *)m->key, m->_private ? "START" : "SIGNAL",
+            rd_kafka_err2name(m->err));
+    BATON_ERROR(SUBSYS, "command to %.*s not delivered: %s", (int)m->key_len,
+                (const char *)m->key, rd_kafka_err2str(m->err));
+}
+
+/* Produces one command; START messages carry a non-NULL opaque so the
+ * delivery report can tell them apart.  Returns 0 or -1. */
+static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
+                     const char *payload) {
+    baton_command_t cmd = {0};
+    char *buf = NULL, err[512];
+    size_t len;
+    rd_kafka_resp_err_t kerr;
+
+    cmd.kind = kind;
+    cmd.workflow_id = (char *)id;
+    cmd.workflow_type = kind == BATON_CMD_START ? (char *)l->o->type : NULL;
+    cmd.name = kind == BATON_CMD_SIGNAL ? "go" : NULL;
+    cmd.payload = (char *)payload;
+    cmd.sent_at_ms = baton_now_ms();
+    if (baton_codec_encode_command(l->codec, &cmd, 0, &buf, &len, err,
+                                   sizeof err)) {
+        BATON_ERROR(SUBSYS, "encoding %s of %s: %s", baton_cmd_kind_name(kind),
+                    id, err);
+        return -1;
+    }
+    for (;;) {
+        kerr = rd_kafka_producev(
+            l->producer, RD_KAFKA_V_TOPIC(l->topic),
+            RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(buf, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE(kind == BATON_CMD_START ? (void *)l : NULL),
+            RD_KAFKA_V_END);
+        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+        rd_kafka_poll(l->producer, 50);
+    }
+    baton_free(buf);
+    if (kerr) {
+        BATON_ERROR(SUBSYS, "producing %s of %s: %s",
+                    baton_cmd_kind_name(kind), id, rd_kafka_err2str(kerr));
+        return -1;
+    }
+    l->produced++;
+    return 0;
+}
+
+/* Starts workflow number i with a random input and schedules its signal. */
+static int load_start_one(load_t *l, int64_t i) {
+    load_sig_t *s;
+    char input[256];
+    int64_t ms = rng_range(50, 800), times = rng_range(0, 2),
+            wait = rng_range(1, 2), now = baton_now_ms();
+
+    if (l->nsigs == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        load_sig_t *n = baton_realloc(l->sigs, cap * sizeof *n);
+        if (!n) return -1;
+        l->sigs = n;
+        l->cap = cap;
+    }
+    s = &l->sigs[l->nsigs];
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s-%06" PRId64, l->o->prefix, i);
+    snprintf(s->token, sizeof s->token, "%" PRId64 "-%" PRId64 "-%08" PRIx64,
+             l->o->seed, i, (uint64_t)(rng_next() & 0xffffffffU));
+    s->due_ms = now + rng_range(0, l->o->signal_delay_ms);
+    snprintf(input, sizeof input,
+             "{\"token\":\"%s\",\"ms\":%" PRId64 ",\"times\":%" PRId64
+             ",\"wait\":%" PRId64 "}",
+             s->token, ms, times, wait);
+    if (load_send(l, BATON_CMD_START, s->id, input)) return -1;
+    fprintf(l->log, "start %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+                    "\n",
+            s->id, s->token, ms, times, wait, now);
+    l->nsigs++;
+    return 0;
+}
+
+/* Sends every signal that is due (all of them when force). */
+static int load_send_due(load_t *l, int force) {
+    int64_t now = baton_now_ms();
+    for (size_t i = 0; i < l->nsigs; i++) {
+        load_sig_t *s = &l->sigs[i];
+        char payload[128];
+        if (s->sent || (!force && s->due_ms > now)) continue;
+        snprintf(payload, sizeof payload, "{\"token\":\"%s\"}", s->token);
+        if (load_send(l, BATON_CMD_SIGNAL, s->id, payload)) return -1;
+        fprintf(l->log, "signal %s %s %" PRId64 "\n", s->id, s->token,
+                baton_now_ms());
+        s->sent = 1;
+    }
+    return 0;
+}
+
+static int load_setup(load_t *l, char *err, size_t errlen) {
+    rd_kafka_conf_t *kc;
+    char path[512];
+
+    if (!(l->codec = baton_codec_new(err, errlen))) return -1;
+    baton_topic(l->conf, "commands", l->topic, sizeof l->topic);
+    if (!(kc = baton_kafka_conf_new(l->conf, BATON_KAFKA_PRODUCER, NULL, err,
+                                    errlen)))
+        return -1;
+    /* Ride out broker faults: librdkafka retries (idempotently) for up to
+     * 10 minutes before giving a message up. */
+    if (rd_kafka_conf_set(kc, "message.timeout.ms", "600000", err, errlen)) {
+        rd_kafka_conf_destroy(kc);
+        return -1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(kc, load_on_delivery);
+    rd_kafka_conf_set_opaque(kc, l);
+    if (!(l->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err,
+                                        errlen)))
+        return -1;
+    snprintf(path, sizeof path, "%s/load.log", l->o->dir);
+    if (!(l->log = fopen(path, "a"))) {
+        snprintf(err, errlen, "opening %.400s: %m", path);
+        return -1;
+    }
+    setvbuf(l->log, NULL, _IOLBF, 0);
+    return 0;
+}
+
+static int cmd_load(const opts_t *o, baton_conf_t *conf) {
+    load_t l = {.o = o, .conf = conf};
+    char err[1024];
+    int64_t t0 = baton_mono_us(), i = 0, flush_left;
+    int rc = EXIT_FAIL;
+
+    if (load_setup(&l, err, sizeof err)) {
+        fprintf(stderr, PROG ": load: %s\n", err);
+        goto out;
+    }
+    BATON_INFO(SUBSYS, "starting %.1f %s workflows/s for %" PRId64
+                       " s, seed %" PRId64,
+               o->rate, o->type, o->duration_s, o->seed);
+    while (!stop_flag) {
+        int64_t elapsed_us = baton_mono_us() - t0;
+        int64_t want = (int64_t)((double)elapsed_us / 1e6 * o->rate) + 1;
+        if (elapsed_us >= o->duration_s * 1000000LL) break;
+        while (i < want && !stop_flag)
+            if (load_start_one(&l, i++)) goto out;
+        if (load_send_due(&l, 0)) goto out;
+        rd_kafka_poll(l.producer, 20);
+    }
+    /* The last signals fall due within signal_delay_ms. */
+    while (!stop_flag && l.nsigs &&
+           baton_now_ms() <= l.sigs[l.nsigs - 1].due_ms) {
+        if (load_send_due(&l, 0)) goto out;
+        rd_kafka_poll(l.producer, 20);
+    }
+    if (load_send_due(&l, 1)) goto out;
+    for (flush_left = 600; flush_left > 0 && rd_kafka_outq_len(l.producer);
+         flush_left--)
+        rd_kafka_flush(l.producer, 1000);
+    BATON_INFO(SUBSYS, "%" PRId64 " workflows started, %" PRId64
+                       " commands produced, %" PRId64 " delivered, %" PRId64
+                       " undelivered",
+               i, l.produced, l.delivered, l.undelivered);
+    rc = l.undelivered || rd_kafka_outq_len(l.producer) ? EXIT_FAIL : EXIT_OK;
+out:
+    if (l.producer) rd_kafka_destroy(l.producer);
+    if (l.log) fclose(l.log);
+    baton_codec_destroy(l.codec);
+    baton_free(l.sigs);
+    return rc;
+}
+
+/* ======================================================================== */
+/* check                                                                    */
+/* ======================================================================== */
+
+typedef struct wf {
+    char id[ID_MAX];
+    char token[TOKEN_MAX];
+    int64_t ms, times, wait, start_ms;
+    int signals_sent;
+    int undelivered;
+    int partition; /* -1: no snapshot found */
+    int completed;
+} wf_t;
+
+typedef struct exec_rec {
+    char task_id[ID_MAX + 32];
+    int pid;
+    int64_t start_ms, end_ms;
+} exec_rec_t;
+
+typedef struct fault {
+    int64_t t_ms;
+    char kind[32];
+} fault_t;
+
+typedef struct check {
+    const opts_t *o;
+    wf_t *wfs;
+    size_t nwfs, wcap;
+    exec_rec_t *execs;
+    size_t nexecs, ecap;
+    fault_t *faults;
+    size_t nfaults, fcap;
+    redisContext *redis;
+    json_t *violations; /* array of strings */
+    int64_t nviolations;
+    /* figures */
+    int64_t completed, incomplete, signals_sent, signals_delivered;
+    int64_t tasks_executed, executions, duplicates, justified;
+    int64_t justified_by[MAX_FAULT_KINDS];
+    char kinds[MAX_FAULT_KINDS][32];
+    int64_t kind_cnt[MAX_FAULT_KINDS];
+    int nkinds;
+    json_t *scheduled; /* task ids the histories scheduled: {id: 1} */
+    int64_t batonctl_checked;
+} check_t;
+
+/* Records a violation (printf-style). */
+static void violation(check_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void violation(check_t *c, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    c->nviolations++;
+    json_array_append_new(c->violations, json_string(buf));
+}
+
+/* Grows *arr (of elem-sized items) to hold one more; NULL on OOM. */
+static void *grow(void **arr, size_t *n, size_t *cap, size_t elem) {
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        void *p = baton_realloc(*arr, nc * elem);
+        if (!p) return NULL;
+        *arr = p;
+        *cap = nc;
+    }
+    return (char *)*arr + (*n)++ * elem;
+}
+
+static int wf_cmp(const void *a, const void *b) {
+    return strcmp(((const wf_t *)a)->id, ((const wf_t *)b)->id);
+}
+
+static wf_t *wf_find(check_t *c, const char *id) {
+    wf_t key;
+    snprintf(key.id, sizeof key.id, "%s", id);
+    return bsearch(&key, c->wfs, c->nwfs, sizeof *c->wfs, wf_cmp);
+}
+
+static FILE *open_in(const opts_t *o, const char *name, int must) {
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", o->dir, name);
+    if (!(f = fopen(path, "r")) && must)
+        fprintf(stderr, PROG ": check: opening %s: %m\n", path);
+    return f;
+}
+
+/* DIR/load.log: the workflows started and the signals sent. */
+static int read_load_log(check_t *c) {
+    FILE *f = open_in(c->o, "load.log", 1);
+    char line[1024], id[ID_MAX], token[TOKEN_MAX], what[16];
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        wf_t *w;
+        if (sscanf(line, "start %127s %63s", id, token) == 2) {
+            if (!(w = grow((void **)&c->wfs, &c->nwfs, &c->wcap, sizeof *w)))
+                break;
+            memset(w, 0, sizeof *w);
+            if (sscanf(line, "start %127s %63s %" SCNd64 " %" SCNd64
+                             " %" SCNd64 " %" SCNd64,
+                       w->id, w->token, &w->ms, &w->times, &w->wait,
+                       &w->start_ms) != 6)
+                c->nwfs--;
+            w->partition = -1;
+        }
+    }
+    qsort(c->wfs, c->nwfs, sizeof *c->wfs, wf_cmp);
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        wf_t *w;
+        if (sscanf(line, "signal %127s %63s", id, token) == 2 &&
+            (w = wf_find(c, id))) {
+            w->signals_sent++;
+            c->signals_sent++;
+        } else if (sscanf(line, "undelivered %127s %15s", id, what) == 2 &&
+                   (w = wf_find(c, id))) {
+            w->undelivered = 1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+/* DIR/exec.log: every execution of a task of this run. */
+static int read_exec_log(check_t *c) {
+    FILE *f = open_in(c->o, "exec.log", 0);
+    char line[1024];
+    size_t plen = strlen(c->o->prefix);
+    if (!f) return 0; /* no activity ran at all: the checks will say so */
+    while (fgets(line, sizeof line, f)) {
+        exec_rec_t r, *e;
+        if (sscanf(line, "%159s %d %" SCNd64 " %" SCNd64, r.task_id, &r.pid,
+                   &r.start_ms, &r.end_ms) != 4 ||
+            strncmp(r.task_id, c->o->prefix, plen) || r.task_id[plen] != '-')
+            continue;
+        if (!(e = grow((void **)&c->execs, &c->nexecs, &c->ecap, sizeof *e)))
+            break;
+        *e = r;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Counts a fault of kind (the table's rows). */
+static int kind_index(check_t *c, const char *kind) {
+    for (int i = 0; i < c->nkinds; i++)
+        if (!strcmp(c->kinds[i], kind)) return i;
+    if (c->nkinds == MAX_FAULT_KINDS) return MAX_FAULT_KINDS - 1;
+    snprintf(c->kinds[c->nkinds], sizeof c->kinds[0], "%s", kind);
+    return c->nkinds++;
+}
+
+/* DIR/faults.log: "<time_ms> <kind> <detail...>". */
+static int read_faults_log(check_t *c) {
+    FILE *f = open_in(c->o, "faults.log", 0);
+    char line[1024];
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f)) {
+        fault_t *ft;
+        if (!(ft = grow((void **)&c->faults, &c->nfaults, &c->fcap,
+                        sizeof *ft)))
+            break;
+        if (sscanf(line, "%" SCNd64 " %31s", &ft->t_ms, ft->kind) != 2) {
+            c->nfaults--;
+            continue;
+        }
+        c->kind_cnt[kind_index(c, ft->kind)]++;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* ---- Redis ---------------------------------------------------------------- */
+
+/* Fills each workflow's partition from the snapshot keys (SCAN). */
+static int find_partitions(check_t *c) {
+    char cursor[32] = "0", pattern[128];
+    snprintf(pattern, sizeof pattern, "baton:{p*}:wf:%s-*", c->o->prefix);
+    do {
+        redisReply *r = redisCommand(c->redis, "SCAN %s MATCH %s COUNT 1000",
+                                     cursor, pattern);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            fprintf(stderr, PROG ": check: SCAN: %s\n",
+                    r ? r->str : c->redis->errstr);
+            if (r) freeReplyObject(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            const char *key = r->element[1]->element[i]->str;
+            int part;
+            char id[ID_MAX];
+            wf_t *w;
+            if (sscanf(key, "baton:{p%d}:wf:%127s", &part, id) == 2 &&
+                (w = wf_find(c, id)))
+                w->partition = part;
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0"));
+    return 0;
+}
+
+/* GET or LRANGE of key; the reply (NULL on error, said on stderr). */
+static redisReply *redis_read(check_t *c, const char *cmd, const char *key) {
+    redisReply *r = !strcmp(cmd, "GET")
+                        ? redisCommand(c->redis, "GET %s", key)
+                        : redisCommand(c->redis, "LRANGE %s 0 -1", key);
+    if (!r) fprintf(stderr, PROG ": check: %s %s: %s\n", cmd, key,
+                    c->redis->errstr);
+    return r;
+}
+
+/* ---- one workflow's history ----------------------------------------------- */
+
+/* What one history says, event by event. */
+typedef struct hist_sum {
+    int closes, completed_events, starts, signals, wait_started, wait_ended;
+    int64_t wait_until, wait_ended_at;
+    int signal_bad;          /* SignalReceived without the token sent */
+    char bad_token[TOKEN_MAX]; /* the last wrong one */
+} hist_sum_t;
+
+#define MAX_STEPS 16
+#define MAX_ATTEMPTS 16
+
+typedef struct step_sum {
+    int scheduled[MAX_ATTEMPTS];
+    int64_t scheduled_at[MAX_ATTEMPTS];
+    int outcomes[MAX_ATTEMPTS];
+    int retries[MAX_ATTEMPTS]; /* ActivityRetryScheduled for attempt k */
+    int64_t due[MAX_ATTEMPTS];
+    int completed;
+} step_sum_t;
+
+static int64_t jint(json_t *o, const char *k) {
+    return json_integer_value(json_object_get(o, k));
+}
+
+/* Folds one event into the sums; checks seq continuity. */
+static void fold_event(check_t *c, const wf_t *w, json_t *ev, int64_t want_seq,
+                       hist_sum_t *h, step_sum_t *steps) {
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    json_t *data = json_object_get(ev, "data");
+    int64_t seq = jint(data, "seq"), att = jint(data, "attempt");
+    int in_range = seq >= 1 && seq < MAX_STEPS && att >= 1 &&
+                   att < MAX_ATTEMPTS;
+    step_sum_t *s = in_range ? &steps[seq] : NULL;
+
+    if (jint(ev, "seq") != want_seq)
+        violation(c, "%s: history event %" PRId64 " has seq %" PRId64
+                     " (events repeated or lost)",
+                  w->id, want_seq, jint(ev, "seq"));
+    if (!type) return;
+    if (!strncmp(type, "Workflow", 8) && strcmp(type, "WorkflowStarted")) {
+        h->closes++;
+        h->completed_events += !strcmp(type, "WorkflowCompleted");
+    } else if (!strcmp(type, "WorkflowStarted")) {
+        h->starts++;
+    } else if (!strcmp(type, "SignalReceived")) {
+        const char *tok = json_string_value(
+            json_object_get(json_object_get(data, "payload"), "token"));
+        h->signals++;
+        if (!tok || strcmp(tok, w->token)) {
+            h->signal_bad++;
+            snprintf(h->bad_token, sizeof h->bad_token, "%s",
+                     tok ? tok : "missing");
+        }
+    } else if (!strcmp(type, "WaitStarted")) {
+        h->wait_started++;
+        h->wait_until = jint(data, "until");
+    } else if (!strcmp(type, "WaitEnded")) {
+        h->wait_ended++;
+        h->wait_ended_at = jint(ev, "time");
+    } else if (!strncmp(type, "Activity", 8) && !s) {
+        violation(c, "%s: %s with step %" PRId64 " attempt %" PRId64
+                     " out of range",
+                  w->id, type, seq, att);
+    } else if (!strcmp(type, "ActivityScheduled")) {
+        s->scheduled[att]++;
+        s->scheduled_at[att] = jint(ev, "time");
+    } else if (!strcmp(type, "ActivityCompleted")) {
+        s->outcomes[att]++;
+        s->completed++;
+    } else if (!strcmp(type, "ActivityFailed")) {
+        s->outcomes[att]++;
+    } else if (!strcmp(type, "ActivityRetryScheduled")) {
+        s->retries[att]++;
+        s->due[att] = jint(data, "due");
+    }
+}
+
+/* The per-step invariants: scheduled once, one outcome, one completion,
+ * every retry timer fired once and not early.  Records the scheduled task
+ * ids for the execution check. */
+static void check_steps(check_t *c, const wf_t *w, step_sum_t *steps) {
+    for (int q = 1; q < MAX_STEPS; q++) {
+        step_sum_t *s = &steps[q];
+        int any = 0;
+        for (int a = 1; a < MAX_ATTEMPTS; a++) {
+            char tid[ID_MAX + 32];
+            if (!s->scheduled[a] && !s->retries[a] && !s->outcomes[a])
+                continue;
+            any = 1;
+            if (s->scheduled[a] > 1 || s->outcomes[a] > 1 || s->retries[a] > 1)
+                violation(c, "%s: step %d attempt %d applied more than once "
+                             "(scheduled %d, outcomes %d, retries %d)",
+                          w->id, q, a, s->scheduled[a], s->outcomes[a],
+                          s->retries[a]);
+            if (s->retries[a] && s->scheduled[a] != 1)
+                violation(c, "%s: retry timer of step %d attempt %d fired %d "
+                             "times",
+                          w->id, q, a, s->scheduled[a]);
+            else if (s->retries[a] && s->scheduled_at[a] < s->due[a])
+                violation(c, "%s: retry of step %d attempt %d ran %" PRId64
+                             " ms before its due time",
+                          w->id, q, a, s->due[a] - s->scheduled_at[a]);
+            snprintf(tid, sizeof tid, "%s/%d/%d", w->id, q, a);
+            if (s->scheduled[a]) json_object_set_new(c->scheduled, tid,
+                                                     json_true());
+        }
+        if (any && s->completed != 1)
+            violation(c, "%s: step %d completed %d times", w->id, q,
+                      s->completed);
+    }
+}
+
+/* Output fields against the input the load chose. */
+static void check_output(check_t *c, const wf_t *w, json_t *out) {
+    const char *sig = json_string_value(json_object_get(
+        json_object_get(out, "signal"), "token"));
+    const char *echo = json_string_value(
+        json_object_get(json_object_get(out, "echo"), "token"));
+    if (jint(json_object_get(out, "work"), "slept_ms") != w->ms)
+        violation(c, "%s: result of Work lost (output.work = %s)", w->id,
+                  json_object_get(out, "work") ? "wrong" : "missing");
+    if (jint(json_object_get(out, "flaky"), "attempt") != w->times + 1)
+        violation(c, "%s: Flaky completed at attempt %" PRId64 ", want %" PRId64,
+                  w->id, jint(json_object_get(out, "flaky"), "attempt"),
+                  w->times + 1);
+    if (!sig || strcmp(sig, w->token))
+        violation(c, "%s: output.signal.token is %s, want %s", w->id,
+                  sig ? sig : "missing", w->token);
+    if (!echo || strcmp(echo, w->token))
+        violation(c, "%s: output.echo.token is %s, want %s", w->id,
+                  echo ? echo : "missing", w->token);
+}
+
+/* The workflow-level invariants of one history. */
+static void check_history_sums(check_t *c, wf_t *w, const hist_sum_t *h) {
+    if (h->starts != 1)
+        violation(c, "%s: %d WorkflowStarted events", w->id, h->starts);
+    if (h->closes > 1 || h->completed_events > 1)
+        violation(c, "%s: closed %d times (%d WorkflowCompleted)", w->id,
+                  h->closes, h->completed_events);
+    if (w->completed && h->signals != 1)
+        violation(c, "%s: signal received %d times, sent %d", w->id,
+                  h->signals, w->signals_sent);
+    if (h->signal_bad)
+        violation(c, "%s: signal payload %s is not the token sent (%s)", w->id,
+                  h->bad_token, w->token);
+    c->signals_delivered += h->signals;
+    if (w->completed && (h->wait_started != 1 || h->wait_ended != 1))
+        violation(c, "%s: Wait timer started %d, fired %d times", w->id,
+                  h->wait_started, h->wait_ended);
+    if (h->wait_ended && h->wait_ended_at < h->wait_until)
+        violation(c, "%s: Wait timer fired %" PRId64 " ms early", w->id,
+                  h->wait_until - h->wait_ended_at);
+}
+
+static void check_history(check_t *c, wf_t *w, redisReply *hist) {
+    hist_sum_t h = {0};
+    step_sum_t steps[MAX_STEPS];
+    memset(steps, 0, sizeof steps);
+    for (size_t i = 0; i < hist->elements; i++) {
+        json_error_t jerr;
+        json_t *ev = json_loads(hist->element[i]->str, 0, &jerr);
+        if (!ev) {
+            violation(c, "%s: history event %zu is not JSON: %s", w->id, i + 1,
+                      jerr.text);
+            continue;
+        }
+        fold_event(c, w, ev, (int64_t)i + 1, &h, steps);
+        json_decref(ev);
+    }
+    check_history_sums(c, w, &h);
+    check_steps(c, w, steps);
+}
+
+/* Snapshot and history of one workflow. */
+static int check_workflow(check_t *c, wf_t *w) {
+    char key[256];
+    redisReply *snap, *hist;
+    json_t *s = NULL;
+    const char *st;
+
+    if (w->partition < 0) {
+        violation(c, "%s: started (%s) but no snapshot in Redis", w->id,
+                  w->undelivered ? "START undelivered" : "START delivered");
+        c->incomplete++;
+        return 0;
+    }
+    snprintf(key, sizeof key, "baton:{p%d}:wf:%s", w->partition, w->id);
+    if (!(snap = redis_read(c, "GET", key))) return -1;
+    snprintf(key, sizeof key, "baton:{p%d}:hist:%s", w->partition, w->id);
+    if (!(hist = redis_read(c, "LRANGE", key))) {
+        freeReplyObject(snap);
+        return -1;
+    }
+    if (snap->type == REDIS_REPLY_STRING)
+        s = json_loads(snap->str, 0, NULL);
+    st = json_string_value(json_object_get(s, "st"));
+    w->completed = st && !strcmp(st, "SUCCEEDED");
+    if (w->completed) {
+        c->completed++;
+        check_output(c, w, json_object_get(s, "out"));
+    } else {
+        c->incomplete++;
+        violation(c, "%s: status %s at state %s (not completed)", w->id,
+                  st ? st : "unreadable",
+                  json_string_value(json_object_get(s, "pos"))
+                      ? json_string_value(json_object_get(s, "pos"))
+                      : "-");
+    }
+    if (hist->type == REDIS_REPLY_ARRAY) check_history(c, w, hist);
+    json_decref(s);
+    freeReplyObject(snap);
+    freeReplyObject(hist);
+    return 0;
+}
+
+/* ---- executions ----------------------------------------------------------- */
+
+static int exec_cmp(const void *a, const void *b) {
+    const exec_rec_t *x = a, *y = b;
+    int r = strcmp(x->task_id, y->task_id);
+    if (r) return r;
+    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+/* The latest fault that can explain a re-execution of a task whose first
+ * execution started at first and whose re-execution started at again, or
+ * -1. */
+static int justifying_fault(const check_t *c, int64_t first, int64_t again) {
+    int best = -1;
+    for (size_t i = 0; i < c->nfaults; i++) {
+        const fault_t *f = &c->faults[i];
+        if (f->t_ms <= again && first >= f->t_ms - c->o->inflight_ms &&
+            first <= f->t_ms + 2000)
+            best = (int)i;
+    }
+    return best;
+}
+
+static void check_executions(check_t *c) {
+    qsort(c->execs, c->nexecs, sizeof *c->execs, exec_cmp);
+    c->executions = (int64_t)c->nexecs;
+    for (size_t i = 0; i < c->nexecs;) {
+        size_t j = i + 1;
+        while (j < c->nexecs && !strcmp(c->execs[j].task_id,
+                                        c->execs[i].task_id))
+            j++;
+        c->tasks_executed++;
+        if (!json_object_get(c->scheduled, c->execs[i].task_id))
+            violation(c, "task %s ran (pid %d at %" PRId64 ") but its "
+                         "workflow never scheduled that attempt",
+                      c->execs[i].task_id, c->execs[i].pid,
+                      c->execs[i].start_ms);
+        for (size_t k = i + 1; k < j; k++) {
+            int f = justifying_fault(c, c->execs[i].start_ms,
+                                     c->execs[k].start_ms);
+            c->duplicates++;
+            if (f >= 0) {
+                c->justified++;
+                c->justified_by[kind_index(c, c->faults[f].kind)]++;
+            } else {
+                violation(c, "task %s ran again at %" PRId64 " (first run at "
+                             "%" PRId64 "), no fault while it was in flight",
+                          c->execs[k].task_id, c->execs[k].start_ms,
+                          c->execs[i].start_ms);
+            }
+        }
+        i = j;
+    }
+}
+
+/* ---- batonctl cross-check ------------------------------------------------- */
+
+/* Runs `batonctl -o json <what> <id>`; its parsed stdout or NULL. */
+static json_t *batonctl_json(const check_t *c, const char *what,
+                             const char *id) {
+    char cmd[1024], *buf = NULL;
+    size_t len = 0;
+    FILE *p;
+    json_t *j;
+    snprintf(cmd, sizeof cmd, "'%s' -o json %s '%s' 2>/dev/null",
+             c->o->batonctl, what, id);
+    if (!(p = popen(cmd, "r"))) return NULL;
+    if (getdelim(&buf, &len, '\0', p) < 0) {
+        free(buf);
+        buf = NULL;
+    }
+    pclose(p);
+    j = buf ? json_loads(buf, 0, NULL) : NULL;
+    free(buf);
+    return j;
+}
+
+static void check_batonctl(check_t *c) {
+    size_t step;
+    if (!c->o->batonctl || !c->nwfs || c->o->sample <= 0) return;
+    step = c->nwfs / (size_t)c->o->sample;
+    if (!step) step = 1;
+    for (size_t i = 0; i < c->nwfs; i += step) {
+        wf_t *w = &c->wfs[i];
+        json_t *d, *h;
+        const char *st;
+        char key[256];
+        redisReply *r;
+        if (w->partition < 0) continue; /* already a violation */
+        d = batonctl_json(c, "describe", w->id);
+        h = batonctl_json(c, "history", w->id);
+        st = json_string_value(json_object_get(d, "status"));
+        snprintf(key, sizeof key, "baton:{p%d}:hist:%s", w->partition, w->id);
+        r = redisCommand(c->redis, "LLEN %s", key);
+        if (!st || (w->completed && strcmp(st, "SUCCEEDED")))
+            violation(c, "%s: batonctl describe says %s", w->id,
+                      st ? st : "nothing");
+        if (!json_is_array(h) || !r || r->type != REDIS_REPLY_INTEGER ||
+            (long long)json_array_size(h) != r->integer)
+            violation(c, "%s: batonctl history has %zu events, Redis %lld",
+                      w->id, json_array_size(h),
+                      r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1);
+        if (r) freeReplyObject(r);
+        json_decref(d);
+        json_decref(h);
+        c->batonctl_checked++;
+    }
+}
+
+/* ---- the report ----------------------------------------------------------- */
+
+static void report_text(const check_t *c) {
+    size_t nv = json_array_size(c->violations);
+    printf("faults injected\n");
+    for (int i = 0; i < c->nkinds; i++)
+        if (c->kind_cnt[i])
+            printf("  %-22s %6" PRId64 "\n", c->kinds[i], c->kind_cnt[i]);
+    printf("workflows started        %6zu\n", c->nwfs);
+    printf("workflows completed      %6" PRId64 "\n", c->completed);
+    printf("workflows not completed  %6" PRId64 "\n", c->incomplete);
+    printf("signals sent / received  %6" PRId64 " / %" PRId64 "\n",
+           c->signals_sent, c->signals_delivered);
+    printf("tasks executed           %6" PRId64 " (%" PRId64
+           " executions)\n",
+           c->tasks_executed, c->executions);
+    printf("duplicate executions     %6" PRId64 " (justified by a fault in "
+           "flight: %" PRId64 ")\n",
+           c->duplicates, c->justified);
+    for (int i = 0; i < c->nkinds; i++)
+        if (c->justified_by[i])
+            printf("  after %-16s %6" PRId64 "\n", c->kinds[i],
+                   c->justified_by[i]);
+    printf("batonctl cross-checked   %6" PRId64 "\n", c->batonctl_checked);
+    printf("violations               %6" PRId64 "\n", c->nviolations);
+    for (size_t i = 0; i < nv && i < MAX_VIOLATIONS_SHOWN; i++)
+        printf("  VIOLATION %s\n",
+               json_string_value(json_array_get(c->violations, i)));
+    if (nv > MAX_VIOLATIONS_SHOWN)
+        printf("  ... and %zu more\n", nv - MAX_VIOLATIONS_SHOWN);
+}
+
+static void report_json(const check_t *c) {
+    json_t *o = json_object(), *faults = json_object(), *just = json_object();
+    char *text;
+    for (int i = 0; i < c->nkinds; i++) {
+        if (c->kind_cnt[i])
+            json_object_set_new(faults, c->kinds[i],
+                                json_integer(c->kind_cnt[i]));
+        if (c->justified_by[i])
+            json_object_set_new(just, c->kinds[i],
+                                json_integer(c->justified_by[i]));
+    }
+    json_object_set_new(o, "faults", faults);
+    json_object_set_new(o, "workflows_started", json_integer((json_int_t)c->nwfs));
+    json_object_set_new(o, "workflows_completed", json_integer(c->completed));
+    json_object_set_new(o, "workflows_incomplete", json_integer(c->incomplete));
+    json_object_set_new(o, "signals_sent", json_integer(c->signals_sent));
+    json_object_set_new(o, "signals_received",
+                        json_integer(c->signals_delivered));
+    json_object_set_new(o, "tasks_executed", json_integer(c->tasks_executed));
+    json_object_set_new(o, "executions", json_integer(c->executions));
+    json_object_set_new(o, "duplicate_executions", json_integer(c->duplicates));
+    json_object_set_new(o, "duplicates_justified", json_integer(c->justified));
+    json_object_set_new(o, "justified_by", just);
+    json_object_set_new(o, "batonctl_checked",
+                        json_integer(c->batonctl_checked));
+    json_object_set_new(o, "violations", json_integer(c->nviolations));
+    json_object_set(o, "violation_list", c->violations);
+    if ((text = json_dumps(o, JSON_COMPACT))) printf("%s\n", text);
+    free(text);
+    json_decref(o);
+}
+
+static int cmd_check(const opts_t *o, baton_conf_t *conf) {
+    check_t c = {.o = o};
+    char err[512];
+    int rc = EXIT_FAIL;
+
+    c.violations = json_array();
+    c.scheduled = json_object();
+    if (!c.violations || !c.scheduled) goto out;
+    if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c))
+        goto out;
+    if (!(c.redis = baton_redis_connect(baton_conf_get(conf, "redis.url"),
+                                        5000, err, sizeof err))) {
+        fprintf(stderr, PROG ": check: %s\n", err);
+        goto out;
+    }
+    if (find_partitions(&c)) goto out;
+    for (size_t i = 0; i < c.nwfs; i++)
+        if (check_workflow(&c, &c.wfs[i])) goto out;
+    check_executions(&c);
+    check_batonctl(&c);
+    if (!c.nwfs) violation(&c, "no workflow was started (load.log empty)");
+    if (o->json) report_json(&c);
+    else report_text(&c);
+    rc = c.nviolations || c.incomplete ? EXIT_FAIL : EXIT_OK;
+out:
+    if (c.redis) redisFree(c.redis);
+    json_decref(c.violations);
+    json_decref(c.scheduled);
+    baton_free(c.wfs);
+    baton_free(c.execs);
+    baton_free(c.faults);
+    return rc;
+}
+
+/* ======================================================================== */
+/* main                                                                     */
+/* ======================================================================== */
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: baton-chaos load  --dir DIR [--rate R] [--duration S] "
+            "[--seed N]\n"
+            "                         [--id-prefix P] [--type NAME] "
+            "[--signal-delay-ms MS] [-c FILE]\n"
+            "       baton-chaos check --dir DIR [--id-prefix P] [--batonctl "
+            "PATH] [--sample N]\n"
+            "                         [--inflight-ms MS] [--json] [-c FILE]\n"
+            "The load and the checker of the fault-injection suite "
+            "(docs/chaos.md).\n");
+}
+
+static int parse_num(const char *name, const char *s, int64_t lo, int64_t hi,
+                     int64_t *out) {
+    if (baton_parse_i64(s, out) || *out < lo || *out > hi) {
+        fprintf(stderr, PROG ": %s must be %" PRId64 "..%" PRId64 ", not '%s'\n",
+                name, lo, hi, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, opts_t *o) {
+    static const struct option lo[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"rate", required_argument, NULL, 'R'},
+        {"duration", required_argument, NULL, 'D'},
+        {"seed", required_argument, NULL, 's'},
+        {"id-prefix", required_argument, NULL, 'p'},
+        {"type", required_argument, NULL, 't'},
+        {"signal-delay-ms", required_argument, NULL, 'g'},
+        {"batonctl", required_argument, NULL, 'B'},
+        {"sample", required_argument, NULL, 'n'},
+        {"inflight-ms", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int ch;
+    char *end;
+    *o = (opts_t){.type = "chaos-mix", .rate = 4, .duration_s = 60,
+                  .seed = 1, .signal_delay_ms = 4000, .sample = 10,
+                  .inflight_ms = 10000};
+    snprintf(o->prefix, sizeof o->prefix, "chaos");
+    if (argc < 2 || argv[1][0] == '-') return -1;
+    o->cmd = argv[1];
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'd': o->dir = optarg; break;
+        case 'R':
+            o->rate = strtod(optarg, &end);
+            if (*end || o->rate <= 0 || o->rate > 1000) {
+                fprintf(stderr, PROG ": --rate must be in (0, 1000]\n");
+                return -1;
+            }
+            break;
+        case 'D':
+            if (parse_num("--duration", optarg, 1, 86400, &o->duration_s))
+                return -1;
+            break;
+        case 's':
+            if (parse_num("--seed", optarg, 0, INT64_MAX, &o->seed)) return -1;
+            break;
+        case 'p': snprintf(o->prefix, sizeof o->prefix, "%s", optarg); break;
+        case 't': o->type = optarg; break;
+        case 'g':
+            if (parse_num("--signal-delay-ms", optarg, 0, 3600000,
+                          &o->signal_delay_ms))
+                return -1;
+            break;
+        case 'B': o->batonctl = optarg; break;
+        case 'n':
+            if (parse_num("--sample", optarg, 0, 100000, &o->sample))
+                return -1;
+            break;
+        case 'i':
+            if (parse_num("--inflight-ms", optarg, 0, 3600000,
+                          &o->inflight_ms))
+                return -1;
+            break;
+        case 'j': o->json = 1; break;
+        case 'c': o->config = optarg; break;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        default: return -1;
+        }
+    }
+    if (optind < argc || !o->dir) {
+        fprintf(stderr, PROG ": %s\n",
+                o->dir ? "unexpected argument" : "--dir is required");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    opts_t o;
+    baton_conf_t *conf;
+    char err[512];
+    int rc;
+
+    baton_log_set_program(PROG);
+    if (parse_opts(argc, argv, &o) ||
+        (strcmp(o.cmd, "load") && strcmp(o.cmd, "check"))) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!(conf = baton_conf_new())) return EXIT_FAIL;
+    if (baton_conf_load_default(conf, o.config, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        baton_conf_destroy(conf);
+        return EXIT_USAGE;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    rng_state = (uint64_t)o.seed;
+    rc = !strcmp(o.cmd, "load") ? cmd_load(&o, conf) : cmd_check(&o, conf);
+    baton_conf_destroy(conf);
+    return rc;
+}
