@@ -23,6 +23,7 @@ void env_init(env_t *e, const env_def_t *defs) {
     e->loop = baton_loop_new(&lc, e->engine, e->codec);
     for (int p = 0; p < NPART; p++) baton_loop_partition_add(e->loop, p, none);
     e->written = json_object();
+    e->oom_after = -1;
     baton_loop_batch_begin(e->loop);
 }
 
@@ -96,18 +97,26 @@ static void note_out(env_t *e, const baton_outmsg_t *m) {
 }
 
 void env_run(env_t *e, int commit) {
+    char err[512];
+    baton_err_t rc = env_try_run(e, commit, err, sizeof err);
+    CHECK(!rc, "apply: %s", err);
+}
+
+baton_err_t env_try_run(env_t *e, int commit, char *err, size_t errlen) {
     const int32_t *parts;
     const char *const *ids;
     size_t n = baton_loop_missing(e->loop, &parts, &ids), nws;
     baton_wset_t *const *ws;
-    char err[512];
+    baton_err_t rc;
     for (size_t i = 0; i < n; i++)
         baton_loop_provide(e->loop, parts[i], ids[i], NULL, 0);
-    CHECK(!baton_loop_apply(e->loop, env_now(e), err, sizeof err),
-          "apply: %s", err);
+    if (e->oom_after >= 0) baton_alloc_fail_after(e->oom_after);
+    rc = baton_loop_apply(e->loop, env_now(e), err, errlen);
+    baton_alloc_fail_after(-1);
+    if (rc) commit = 0; /* as batond: a failed batch is not written */
     e->tasks = e->events = e->dlq = e->forwards = e->closes = e->cancels = 0;
     ws = baton_loop_wsets(e->loop, &nws);
-    for (size_t i = 0; i < nws; i++) {
+    for (size_t i = 0; i < nws && !rc; i++) {
         for (size_t j = 0; j < ws[i]->nout; j++) note_out(e, &ws[i]->out[j]);
         for (size_t j = 0; j < ws[i]->nsnaps && commit; j++) {
             size_t len;
@@ -125,6 +134,7 @@ void env_run(env_t *e, int commit) {
     baton_loop_batch_begin(e->loop);
     for (int i = 0; i < e->nheld; i++) baton_free(e->held[i]);
     e->nheld = 0;
+    return rc;
 }
 
 static void feed_held(env_t *e, baton_src_t src, int32_t p, char *buf,
@@ -151,25 +161,29 @@ static char *kept_key(env_t *e, const env_msg_t *m, baton_src_t *src) {
     return id;
 }
 
+int env_refeed(env_t *e) {
+    env_msg_t batch[ENV_MAX_OUT];
+    int n = e->nout;
+    memcpy(batch, e->out, sizeof(env_msg_t) * (size_t)n);
+    e->nout = 0;
+    for (int i = 0; i < n; i++) {
+        baton_src_t src;
+        char *id = kept_key(e, &batch[i], &src);
+        CHECK(id != NULL, "kept message on %s decodes", batch[i].topic);
+        if (id)
+            feed_held(e, src, baton_partition_for(id, NPART), batch[i].value,
+                      batch[i].len);
+        else
+            baton_free(batch[i].value);
+        baton_free(id);
+    }
+    return n;
+}
+
 int env_pump(env_t *e, int rounds) {
     int fed = 0;
     while (rounds-- > 0 && e->nout) {
-        env_msg_t batch[ENV_MAX_OUT];
-        int n = e->nout;
-        memcpy(batch, e->out, sizeof(env_msg_t) * (size_t)n);
-        e->nout = 0;
-        for (int i = 0; i < n; i++) {
-            baton_src_t src;
-            char *id = kept_key(e, &batch[i], &src);
-            CHECK(id != NULL, "kept message on %s decodes", batch[i].topic);
-            if (id)
-                feed_held(e, src, baton_partition_for(id, NPART),
-                          batch[i].value, batch[i].len);
-            else
-                baton_free(batch[i].value);
-            baton_free(id);
-            fed++;
-        }
+        fed += env_refeed(e);
         env_run(e, 1);
     }
     return fed;

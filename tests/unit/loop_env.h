@@ -52,6 +52,8 @@ typedef struct env {
     baton_loop_t *loop;
     int64_t offset[2][NPART];
     int64_t skew_ms; /* the env's clock runs this far ahead */
+    long oom_after;  /* >= 0: allocations in each apply fail after this
+                        many (baton_alloc_fail_after); the env's own never */
     /* what the last batch decided, summed over partitions */
     int tasks, events, dlq, forwards, closes, cancels;
     char last_task[256];
@@ -74,6 +76,11 @@ void env_free(env_t *e);
 int64_t env_now(const env_t *e);
 /* Applies the fed inputs and due timers; commit or abandon the batch. */
 void env_run(env_t *e, int commit);
+/* The same without checking: returns the apply's error (the batch is then
+ * abandoned, as batond does). */
+baton_err_t env_try_run(env_t *e, int commit, char *err, size_t errlen);
+/* Feeds the kept commands and results back in (not run yet). */
+int env_refeed(env_t *e);
 /* Feeds the kept commands and results back in and runs, until none is
  * left (at most `rounds` times).  Returns how many were fed. */
 int env_pump(env_t *e, int rounds);

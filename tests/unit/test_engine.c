@@ -549,6 +549,38 @@ static void test_nested_fanout(void) {
     env_free(&e);
 }
 
+/* Out of memory at every allocation of a Map run through its children,
+ * a heartbeat timeout and a cancel: errors come back, nothing crashes or
+ * leaks (LSan in the ASan build). */
+static void test_out_of_memory_sweep(void) {
+    int reached_the_end = 0;
+    for (long n = 0; n < 3000 && !reached_the_end; n++) {
+        env_t e;
+        char err[512];
+        baton_err_t rc;
+        init(&e);
+        e.oom_after = n;
+        env_cmd(&e, BATON_CMD_START, "o-1", "map", NULL,
+                "{\"items\":[1,2,3]}");
+        env_cmd(&e, BATON_CMD_START, "o-2", "hb", NULL, "{}");
+        env_cmd(&e, BATON_CMD_START, "o-3", "par", NULL, "{}");
+        rc = env_try_run(&e, 1, err, sizeof err);
+        for (int round = 0; !rc && round < 4 && e.nout; round++) {
+            env_refeed(&e);
+            rc = env_try_run(&e, 1, err, sizeof err);
+        }
+        if (!rc) {
+            env_cmd(&e, BATON_CMD_CANCEL, "o-3", NULL, NULL, NULL);
+            e.skew_ms += 6000;
+            baton_loop_due_timers(e.loop, env_now(&e));
+            rc = env_try_run(&e, 1, err, sizeof err);
+        }
+        if (!rc) reached_the_end = 1;
+        env_free(&e);
+    }
+    CHECK(reached_the_end, "the sweep reaches a run without failure");
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_heartbeat_timeout_retries_then_catches();
@@ -561,6 +593,7 @@ int main(void) {
     test_map_concurrency_and_tolerance();
     test_nested_fanout();
     test_schedule_to_start_and_close();
+    test_out_of_memory_sweep();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
