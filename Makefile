@@ -8,13 +8,17 @@
 #   make bench-timers M=200000: batond memory with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
+#   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (docs/chaos.md)
 
 N ?= 2000
 K ?= 3
 C ?= 50
 JOBS ?= 2
+DURATION ?= 300
+SEED ?=
+CHAOS_BIN ?= build/bin
 
-.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format
+.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format chaos
 
 all: build
 
@@ -40,6 +44,9 @@ bench: build
 
 bench-timers: build
 	scripts/bench-timers.sh $(M)
+
+chaos: build
+	BATON_BIN=$(CHAOS_BIN) scripts/chaos.sh $(DURATION) $(SEED)
 
 dev: build
 	scripts/dev.sh start

@@ -15,13 +15,16 @@
 #
 # The bound rests on the consumer group settings the dev stack writes
 # (README.md "Failover"): the embedded broker expires a dead member after
-# session.timeout.ms, then waits session.timeout.ms - 1 s for the others
-# to rejoin, so the handover is about 2 x session.timeout.ms.  This test
-# runs with 1500 ms / heartbeat 250 ms (FAILOVER_SESSION_MS and
-# FAILOVER_HEARTBEAT_MS override; FAILOVER_BOUND_MS the bound).
+# session.timeout.ms (checked once a second), then waits
+# session.timeout.ms - 1 s for the others to rejoin, so the handover is
+# about 2 x session.timeout.ms.  The session cannot go below ~3.5 s on the
+# embedded broker: a group's first member waits 3 s for its assignment
+# without heartbeating and would be expired first.  This test runs with
+# 4000 ms / heartbeat 500 ms and a bound of 2 x session + 3 s
+# (FAILOVER_SESSION_MS, FAILOVER_HEARTBEAT_MS, FAILOVER_BOUND_MS override).
 source "$(dirname "$0")/lib.sh"
-SESSION_MS=${FAILOVER_SESSION_MS:-1500}
-HEARTBEAT_MS=${FAILOVER_HEARTBEAT_MS:-250}
+SESSION_MS=${FAILOVER_SESSION_MS:-4000}
+HEARTBEAT_MS=${FAILOVER_HEARTBEAT_MS:-500}
 BOUND_MS=${FAILOVER_BOUND_MS:-$((2 * SESSION_MS + 3000))}
 N=${FAILOVER_WORKFLOWS:-300}
 DEVSTACK_ARGS="--session-timeout-ms $SESSION_MS --heartbeat-ms $HEARTBEAT_MS"
