@@ -7,7 +7,8 @@
  *                     [--id-prefix P] [--type NAME] [--signal-delay-ms MS]
  *                     [-c FILE]
  *   baton-chaos check --dir DIR [--id-prefix P] [--batonctl PATH]
- *                     [--sample N] [--json] [-c FILE]
+ *                     [--sample N] [--inflight-ms MS] [--rebalance-ms MS]
+ *                     [--json] [-c FILE]
  *
  * load: starts R workflows a second for S seconds (definition --type,
  * default chaos-mix, ids <P>-<seq>), each with a seeded random input
@@ -46,8 +47,10 @@
  *                history scheduled; a task executed more than once is a
  *                duplicate, justified only when a fault happened while it
  *                was in flight: its first execution started at most
- *                --inflight-ms (10 s) before the fault or 2 s after it,
- *                and the re-execution started after the fault
+ *                --inflight-ms (10 s) before the fault or shortly after
+ *                it (2 s; --rebalance-ms, 10 s, for worker and broker
+ *                faults, which act until the worker group has
+ *                rebalanced), and the re-execution started after it
  *   batonctl     (--batonctl) for --sample workflows, `batonctl -o json
  *                describe` says SUCCEEDED and `history` has as many events
  *                as Redis
@@ -97,6 +100,7 @@ typedef struct opts {
     char prefix[64];
     double rate;
     int64_t duration_s, seed, signal_delay_ms, sample, inflight_ms;
+    int64_t rebalance_ms;
     int json;
 } opts_t;
 
@@ -767,6 +771,20 @@ static int exec_cmp(const void *a, const void *b) {
     return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
 }
 
+/* How long after a fault of this kind a task that starts can still be
+ * run again because of it.  Faults that make a worker group rebalance
+ * (a worker dies or joins; a broker fault that can expire members) act
+ * until the rebalance is over: the embedded broker refuses offset commits
+ * while the group rejoins, up to 2 x session.timeout.ms after the fault
+ * (README "Failover"), so a task finished then is delivered again.  The
+ * others (batond, Redis, leader, latency) act at once: what they re-send
+ * was decided before them. */
+static int64_t fault_reach_ms(const check_t *c, const char *kind) {
+    if (!strncmp(kind, "worker-", 7) || !strncmp(kind, "broker-", 7))
+        return c->o->rebalance_ms;
+    return 2000;
+}
+
 /* The latest fault that can explain a re-execution of a task whose first
  * execution started at first and whose re-execution started at again, or
  * -1. */
@@ -775,7 +793,7 @@ static int justifying_fault(const check_t *c, int64_t first, int64_t again) {
     for (size_t i = 0; i < c->nfaults; i++) {
         const fault_t *f = &c->faults[i];
         if (f->t_ms <= again && first >= f->t_ms - c->o->inflight_ms &&
-            first <= f->t_ms + 2000)
+            first <= f->t_ms + fault_reach_ms(c, f->kind))
             best = (int)i;
     }
     return best;
@@ -988,7 +1006,8 @@ static void usage(FILE *out) {
             "[--signal-delay-ms MS] [-c FILE]\n"
             "       baton-chaos check --dir DIR [--id-prefix P] [--batonctl "
             "PATH] [--sample N]\n"
-            "                         [--inflight-ms MS] [--json] [-c FILE]\n"
+            "                         [--inflight-ms MS] [--rebalance-ms MS] "
+            "[--json] [-c FILE]\n"
             "The load and the checker of the fault-injection suite "
             "(docs/chaos.md).\n");
 }
@@ -1015,6 +1034,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         {"batonctl", required_argument, NULL, 'B'},
         {"sample", required_argument, NULL, 'n'},
         {"inflight-ms", required_argument, NULL, 'i'},
+        {"rebalance-ms", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
@@ -1023,7 +1043,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
     char *end;
     *o = (opts_t){.type = "chaos-mix", .rate = 4, .duration_s = 60,
                   .seed = 1, .signal_delay_ms = 4000, .sample = 10,
-                  .inflight_ms = 10000};
+                  .inflight_ms = 10000, .rebalance_ms = 10000};
     snprintf(o->prefix, sizeof o->prefix, "chaos");
     if (argc < 2 || argv[1][0] == '-') return -1;
     o->cmd = argv[1];
@@ -1060,6 +1080,11 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         case 'i':
             if (parse_num("--inflight-ms", optarg, 0, 3600000,
                           &o->inflight_ms))
+                return -1;
+            break;
+        case 'r':
+            if (parse_num("--rebalance-ms", optarg, 0, 3600000,
+                          &o->rebalance_ms))
                 return -1;
             break;
         case 'j': o->json = 1; break;
