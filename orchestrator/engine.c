@@ -134,7 +134,8 @@ baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
         rc = baton_wset_timer_del(ws, member);
         break;
     case BATON_PEND_TASK:
-        if (cancel_work == BATON_WORK_CANCEL)
+        rc = baton_engine_task_forget(s, ws);
+        if (!rc && cancel_work == BATON_WORK_CANCEL)
             rc = baton_engine_task_cancel(e, s, ws, reason);
         break;
     case BATON_PEND_CHILD:

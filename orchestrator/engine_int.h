@@ -110,6 +110,9 @@ baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
 /* Arms (or moves) the 't' timer of the pending step at due_ms. */
 baton_err_t baton_engine_arm_deadline(baton_snapshot_t *s, baton_wset_t *ws,
                                       int64_t due_ms);
+/* The pending attempt is over: its task leaves the outbox (never re-sent
+ * after a handover, even if its delivery was not recorded yet). */
+baton_err_t baton_engine_task_forget(baton_snapshot_t *s, baton_wset_t *ws);
 /* Tells workers to stop the pending attempt (baton.cancels). */
 baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
                                      baton_wset_t *ws, const char *reason);

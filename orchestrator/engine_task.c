@@ -16,6 +16,11 @@
  * A timeout raises States.Timeout (States.HeartbeatTimeout for the
  * heartbeat) into Retry/Catch like any failure, and workers are told to
  * stop the attempt through baton.cancels; its late result is stale.
+ *
+ * A task's outbox entry is "T<task_id>"; the write that ends the attempt
+ * (its result, a timeout, the run's end) removes it, so a batond that dies
+ * before the delivery report's own removal is written does not re-send,
+ * after its successor takes over, a task whose result is already in.
  */
 #include "engine_int.h"
 
@@ -165,7 +170,11 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
         return BATON_ERR_NOMEM;
     }
     rc = baton_codec_encode_task(e->codec, &t, 0, &buf, &len, err, sizeof err);
-    if (!rc) rc = baton_wset_msg(ws, topic, -1, s->id, 0, buf, len);
+    if (!rc) {
+        char out_id[610];
+        snprintf(out_id, sizeof out_id, "T%s", task_id);
+        rc = baton_wset_msg_as(ws, out_id, topic, -1, s->id, 0, buf, len);
+    }
     free(t.input);
     free(details);
     return rc;
@@ -199,6 +208,14 @@ baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
                   "queue", stop->queue, "type", stop->activity_type, "input",
                   stop->task_input),
         now, 0);
+}
+
+baton_err_t baton_engine_task_forget(baton_snapshot_t *s, baton_wset_t *ws) {
+    char task_id[600], out_id[610];
+    if (s->pend != BATON_PEND_TASK) return BATON_OK;
+    task_ids(s, task_id, sizeof task_id, NULL, 0);
+    snprintf(out_id, sizeof out_id, "T%s", task_id);
+    return baton_wset_outbox_done(ws, out_id);
 }
 
 baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,

@@ -93,13 +93,21 @@ baton_err_t baton_wset_hist(baton_wset_t *ws, const char *wf_id, char *json,
 baton_err_t baton_wset_msg(baton_wset_t *ws, const char *topic,
                            int32_t partition, const char *key, int json,
                            char *value, size_t value_len) {
-    baton_outmsg_t *m;
     char id[200];
+    snprintf(id, sizeof id, "%c%s.%d", ws->cur_src, ws->cur_ref, ws->cur_k++);
+    return baton_wset_msg_as(ws, id, topic, partition, key, json, value,
+                             value_len);
+}
+
+baton_err_t baton_wset_msg_as(baton_wset_t *ws, const char *id,
+                              const char *topic, int32_t partition,
+                              const char *key, int json, char *value,
+                              size_t value_len) {
+    baton_outmsg_t *m;
     if (GROW(ws, out)) {
         baton_free(value);
         return BATON_ERR_NOMEM;
     }
-    snprintf(id, sizeof id, "%c%s.%d", ws->cur_src, ws->cur_ref, ws->cur_k++);
     m = &ws->out[ws->nout];
     memset(m, 0, sizeof *m);
     m->id = baton_strdup(id);

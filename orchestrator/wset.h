@@ -80,6 +80,13 @@ baton_err_t baton_wset_hist(baton_wset_t *ws, const char *wf_id, char *json,
 baton_err_t baton_wset_msg(baton_wset_t *ws, const char *topic,
                            int32_t partition, const char *key, int json,
                            char *value, size_t value_len);
+/* The same under a given output id (unique and deterministic, like the
+ * default ones): an activity task is "T<task_id>", so that the write that
+ * ends the attempt can remove it from the outbox (engine_task.c). */
+baton_err_t baton_wset_msg_as(baton_wset_t *ws, const char *id,
+                              const char *topic, int32_t partition,
+                              const char *key, int json, char *value,
+                              size_t value_len);
 baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id);
 baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
                                  int64_t due_ms);

@@ -118,6 +118,9 @@ baton_err_t env_try_run(env_t *e, int commit, char *err, size_t errlen) {
     ws = baton_loop_wsets(e->loop, &nws);
     for (size_t i = 0; i < nws && !rc; i++) {
         for (size_t j = 0; j < ws[i]->nout; j++) note_out(e, &ws[i]->out[j]);
+        for (size_t j = 0; j < ws[i]->nout_del; j++)
+            snprintf(e->last_outbox_del, sizeof e->last_outbox_del, "%s",
+                     ws[i]->out_del[j]);
         for (size_t j = 0; j < ws[i]->nsnaps && commit; j++) {
             size_t len;
             char *t = baton_snapshot_encode(ws[i]->snaps[j], &len);

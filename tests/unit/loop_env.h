@@ -58,6 +58,7 @@ typedef struct env {
     int tasks, events, dlq, forwards, closes, cancels;
     char last_task[256];
     char last_cancel[256]; /* task_id of the last cancel notice */
+    char last_outbox_del[256]; /* last outbox entry the batch removes */
     /* produced commands and results, for env_pump */
     env_msg_t out[ENV_MAX_OUT];
     int nout;

@@ -306,6 +306,22 @@ static void test_heartbeat_timeout_retries_then_catches(void) {
     env_free(&e);
 }
 
+/* The write that applies a result also removes the task from the outbox:
+ * a batond killed before the delivery report's removal is written must
+ * not have its successor re-send a task whose result is in. */
+static void test_result_removes_task_from_outbox(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "ob-1", "retriers", NULL, "{}");
+    env_run(&e, 1);
+    env_simple_result(&e, "ob-1/1/1", "ob-1", BATON_RESULT_COMPLETED, "1");
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_outbox_del, "Tob-1/1/1"),
+          "the task's outbox entry goes with its result (%s)",
+          e.last_outbox_del);
+    env_free(&e);
+}
+
 static void test_per_retrier_counts(void) {
     env_t e;
     init(&e);
@@ -585,6 +601,7 @@ int main(void) {
     baton_log_configure("error", NULL);
     test_heartbeat_timeout_retries_then_catches();
     test_per_retrier_counts();
+    test_result_removes_task_from_outbox();
     test_retry_after_and_non_retryable();
     test_cancel_and_terminate();
     test_execution_and_signal_timeouts();
