@@ -9,6 +9,9 @@
 #                                        ("TimeoutSeconds": 86400) by
 #                                        SIGNAL_TIMEOUT seconds; exports
 #                                        WORKFLOWS_DIR
+#   patterns_variant NAME NEW SECONDS    writes $WORKFLOWS_DIR/NEW.asl.json, a
+#                                        copy of NAME whose 24 h signal waits
+#                                        time out after SECONDS
 #   patterns_up [PARTITIONS]             dev stack (queues llm, tools, docs)
 #                                        and batond; sets BATOND
 #   agent_worker_up NAME QUEUE [ARGS...] a baton-agent-worker on QUEUE
@@ -36,6 +39,11 @@ patterns_workflows() {
       >"$TEST_DIR/workflows/$(basename "$f")"
   done
   export WORKFLOWS_DIR=$TEST_DIR/workflows
+}
+
+patterns_variant() {
+  sed "s/\"TimeoutSeconds\": 86400/\"TimeoutSeconds\": $3/" \
+    "config/workflows/$1.asl.json" >"$WORKFLOWS_DIR/$2.asl.json"
 }
 
 patterns_up() {
@@ -71,7 +79,8 @@ await_signal_wait() {
     ctl describe "$id" -o json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-sys.exit(0 if sys.argv[1] in json.dumps(d.get("pending")) else 1)' "$name" && return 0
+sys.exit(0 if sys.argv[1] in json.dumps(d.get("pending")) else 1)' "$name" 2>/dev/null &&
+      return 0
     sleep 0.1
   done
   fail "$id is not waiting for signal $name: $(ctl describe "$id" -o json 2>&1)"
