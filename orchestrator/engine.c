@@ -198,10 +198,12 @@ baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
 
 /* ---- advancing a run -------------------------------------------------- */
 
-baton_err_t baton_engine_after_step(baton_engine_t *e, const baton_defn_t *d,
-                                    baton_snapshot_t *s, baton_wset_t *ws,
-                                    baton_asl_next_t *next, int64_t now,
-                                    char *errstr, size_t errlen) {
+/* Continues after the pending step got its result (next from
+ * baton_asl_task_complete / _task_fail, never NEXT_RETRY). */
+static baton_err_t after_step(baton_engine_t *e, const baton_defn_t *d,
+                              baton_snapshot_t *s, baton_wset_t *ws,
+                              baton_asl_next_t *next, int64_t now,
+                              char *errstr, size_t errlen) {
     switch (next->kind) {
     case BATON_ASL_NEXT_STATE:
         return baton_engine_run_from(e, d, s, ws, next->next_state,
@@ -306,7 +308,7 @@ baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
         rc = schedule_retry(e, s, ws, &next, now);
     else if (!rc && !(rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP,
                                                 NULL, now)))
-        rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr, errlen);
+        rc = after_step(e, d, s, ws, &next, now, errstr, errlen);
     baton_asl_next_clear(&next);
     return rc;
 }
@@ -322,11 +324,11 @@ static json_t *take_signal(baton_snapshot_t *s, const char *name) {
     return payload;
 }
 
-/* The pending signal wait (or Task) got its payload / result. */
-static baton_err_t step_completed(baton_engine_t *e, const baton_defn_t *d,
-                                  baton_snapshot_t *s, baton_wset_t *ws,
-                                  json_t *result, int64_t now, char *errstr,
-                                  size_t errlen) {
+baton_err_t baton_engine_step_completed(baton_engine_t *e,
+                                        const baton_defn_t *d,
+                                        baton_snapshot_t *s, baton_wset_t *ws,
+                                        json_t *result, int64_t now,
+                                        char *errstr, size_t errlen) {
     baton_asl_ctx_t ctx;
     baton_asl_next_t next = {0};
     json_t *si = s->state_input ? json_incref(s->state_input) : NULL;
@@ -338,7 +340,7 @@ static baton_err_t step_completed(baton_engine_t *e, const baton_defn_t *d,
         rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
                                      result, &ctx, &next, errstr, errlen);
     json_decref(si);
-    if (!rc) rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr,
+    if (!rc) rc = after_step(e, d, s, ws, &next, now, errstr,
                                           errlen);
     baton_asl_next_clear(&next);
     return rc;
@@ -361,7 +363,8 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
         return BATON_ERR_NOMEM;
     }
     if (payload) { /* it came before the wait: hand it over now */
-        rc = step_completed(e, d, s, ws, payload, now, errstr, errlen);
+        rc = baton_engine_step_completed(e, d, s, ws, payload, now, errstr,
+                                         errlen);
         json_decref(payload);
         return rc;
     }
@@ -597,7 +600,8 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
         return rc;
     }
     if (s->pend == BATON_PEND_SIGNAL && !strcmp(s->pend_signal, cmd->name)) {
-        rc = step_completed(e, d, s, ws, payload, now, errstr, errlen);
+        rc = baton_engine_step_completed(e, d, s, ws, payload, now, errstr,
+                                         errlen);
         json_decref(payload);
         return rc;
     }

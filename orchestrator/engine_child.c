@@ -118,9 +118,7 @@ static baton_err_t start_more(baton_engine_t *e, const baton_defn_t *d,
 static baton_err_t fanout_complete(baton_engine_t *e, const baton_defn_t *d,
                                    baton_snapshot_t *s, baton_wset_t *ws,
                                    int64_t now, char *errstr, size_t errlen) {
-    json_t *arr = json_array(), *si;
-    baton_asl_ctx_t ctx;
-    baton_asl_next_t next = {0};
+    json_t *arr = json_array();
     baton_err_t rc;
 
     if (!arr) return BATON_ERR_NOMEM;
@@ -132,18 +130,22 @@ static baton_err_t fanout_complete(baton_engine_t *e, const baton_defn_t *d,
             return BATON_ERR_NOMEM;
         }
     }
-    si = s->state_input ? json_incref(s->state_input) : NULL;
-    baton_engine_ctx(s, now, s->pend_attempt, &ctx);
-    rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
-    if (!rc)
-        rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
-                                     arr, &ctx, &next, errstr, errlen);
+    rc = baton_engine_step_completed(e, d, s, ws, arr, now, errstr, errlen);
     json_decref(arr);
-    json_decref(si);
-    if (!rc)
-        rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr, errlen);
-    baton_asl_next_clear(&next);
     return rc;
+}
+
+/* An item's input could not be computed (errstr says why): the state
+ * fails with States.Runtime and the items already started are cancelled. */
+static baton_err_t fail_bad_item(baton_engine_t *e, const baton_defn_t *d,
+                                 baton_snapshot_t *s, baton_wset_t *ws,
+                                 int64_t now, char *errstr, size_t errlen) {
+    char cause[512];
+    baton_err_t rc;
+    snprintf(cause, sizeof cause, "%s", errstr);
+    if ((rc = baton_engine_child_cancel(e, s, ws, 0, cause))) return rc;
+    return baton_engine_step_failed(e, d, s, ws, "States.Runtime", cause, 0,
+                                    0, now, errstr, errlen);
 }
 
 static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
@@ -172,14 +174,7 @@ static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
     if (rc) return rc;
     if (s->pend_n == 0) return fanout_complete(e, d, s, ws, now, errstr, errlen);
     if ((rc = start_more(e, d, s, ws, now, &bad, errstr, errlen))) return rc;
-    if (!bad) return BATON_OK;
-    {
-        char cause[512];
-        snprintf(cause, sizeof cause, "%s", errstr);
-        if ((rc = baton_engine_child_cancel(e, s, ws, 0, cause))) return rc;
-        return baton_engine_step_failed(e, d, s, ws, "States.Runtime", cause,
-                                        0, 0, now, errstr, errlen);
-    }
+    return bad ? fail_bad_item(e, d, s, ws, now, errstr, errlen) : BATON_OK;
 }
 
 static baton_err_t begin_child(baton_engine_t *e, const baton_defn_t *d,
@@ -289,40 +284,18 @@ static baton_err_t fanout_result(baton_engine_t *e, const baton_defn_t *d,
     if (fanout_done(s) == s->pend_n)
         return fanout_complete(e, d, s, ws, now, errstr, errlen);
     if ((rc = start_more(e, d, s, ws, now, &bad, errstr, errlen))) return rc;
-    if (!bad) return BATON_OK;
-    {
-        char cause[512];
-        snprintf(cause, sizeof cause, "%s", errstr);
-        if ((rc = baton_engine_child_cancel(e, s, ws, 0, cause))) return rc;
-        return baton_engine_step_failed(e, d, s, ws, "States.Runtime", cause,
-                                        0, 0, now, errstr, errlen);
-    }
+    return bad ? fail_bad_item(e, d, s, ws, now, errstr, errlen) : BATON_OK;
 }
 
 static baton_err_t child_done(baton_engine_t *e, const baton_defn_t *d,
                               baton_snapshot_t *s, baton_wset_t *ws,
                               const baton_result_t *r, json_t *out,
                               int64_t now, char *errstr, size_t errlen) {
-    json_t *si;
-    baton_asl_ctx_t ctx;
-    baton_asl_next_t next = {0};
-    baton_err_t rc;
-
     if (r->kind == BATON_RESULT_FAILED)
         return baton_engine_step_failed(
             e, d, s, ws, r->error && *r->error ? r->error : "States.TaskFailed",
             r->cause, 0, 0, now, errstr, errlen);
-    si = s->state_input ? json_incref(s->state_input) : NULL;
-    baton_engine_ctx(s, now, s->pend_attempt, &ctx);
-    rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
-    if (!rc)
-        rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
-                                     out, &ctx, &next, errstr, errlen);
-    json_decref(si);
-    if (!rc)
-        rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr, errlen);
-    baton_asl_next_clear(&next);
-    return rc;
+    return baton_engine_step_completed(e, d, s, ws, out, now, errstr, errlen);
 }
 
 baton_err_t baton_engine_child_result(baton_engine_t *e,

@@ -65,12 +65,14 @@ baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
                                   const char *state, json_t *input,
                                   int64_t now, char *errstr, size_t errlen);
-/* Continues after the pending step got its result (next from
- * baton_asl_task_complete / _task_fail, never NEXT_RETRY). */
-baton_err_t baton_engine_after_step(baton_engine_t *e, const baton_defn_t *d,
-                                    baton_snapshot_t *s, baton_wset_t *ws,
-                                    baton_asl_next_t *next, int64_t now,
-                                    char *errstr, size_t errlen);
+/* The pending step got its result (an activity's output, a signal's
+ * payload, a child's output, the array of a fan-out): releases it and
+ * continues through ResultSelector/ResultPath/OutputPath. */
+baton_err_t baton_engine_step_completed(baton_engine_t *e,
+                                        const baton_defn_t *d,
+                                        baton_snapshot_t *s, baton_wset_t *ws,
+                                        json_t *result, int64_t now,
+                                        char *errstr, size_t errlen);
 /* The pending step failed with `error`: Retry (a backoff timer; the step
  * starts again when it fires), else Catch, else the run fails.
  * no_retry skips Retry (non-retryable errors, schedule-to-close). */

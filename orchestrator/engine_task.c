@@ -264,33 +264,22 @@ static baton_err_t on_completed(baton_engine_t *e, const baton_defn_t *d,
     json_error_t jerr;
     json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
                              &jerr);
-    json_t *si = s->state_input ? json_incref(s->state_input) : NULL;
-    baton_asl_ctx_t ctx;
-    baton_asl_next_t next = {0};
     baton_err_t rc;
 
-    if (!out) {
-        json_decref(si);
+    if (!out)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "result %s: output is not JSON: %s", r->task_id,
                             jerr.text);
-    }
     rc = baton_engine_emit(e, s, ws, "ActivityCompleted", s->pos,
                            json_pack("{sIsisOss?}", "seq",
                                      (json_int_t)s->pend_seq, "attempt",
                                      s->pend_attempt, "output", out, "worker",
                                      r->worker),
                            now, 0);
-    baton_engine_ctx(s, now, s->pend_attempt, &ctx);
-    if (!rc) rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
     if (!rc)
-        rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
-                                     out, &ctx, &next, errstr, errlen);
+        rc = baton_engine_step_completed(e, d, s, ws, out, now, errstr,
+                                         errlen);
     json_decref(out);
-    json_decref(si);
-    if (!rc)
-        rc = baton_engine_after_step(e, d, s, ws, &next, now, errstr, errlen);
-    baton_asl_next_clear(&next);
     return rc;
 }
 
