@@ -4,7 +4,7 @@
  * and definitions released after each test, LOAD/REFUSE of definitions,
  * run(), and CHECK_EXPR for intrinsic functions evaluated in a payload
  * template.  Header-only (each test program is one translation unit);
- * the same helpers as tests/unit/test_asl.c.
+ * used by test_asl.c, test_asl_conformance.c, test_asl_ext.c.
  */
 #ifndef BATON_TEST_ASL_HARNESS_H
 #define BATON_TEST_ASL_HARNESS_H
