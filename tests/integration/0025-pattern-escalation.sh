@@ -29,11 +29,6 @@ assert_eq "$(cat "$TEST_DIR/notify.log")" \
   "the human's notification"
 pass "the CRM failed 3 times, 1 s apart; the on-call human was notified once"
 
-# Let batond write the deletion of the acknowledged outbox entries first:
-# a kill -9 within ~200 ms of the notification's result being applied
-# re-sends the notify.human task, and the human is paged twice (engine bug,
-# repro: tests/integration/pending/0025b-escalation-kill-after-result.sh).
-sleep 1
 proc_kill9 "$BATOND"
 batond_up batond-restarted
 BATOND=$LAST_PID
