@@ -136,24 +136,11 @@ static void act_sleep(baton_activity_t *act) {
     complete_new(act, json_pack("{sI}", "slept_ms", (json_int_t)ms));
 }
 
-/* Sleeps up to ms in steps of 20 ms, returning early when cancelled.
- * Returns the ms slept, or -1 when cancelled. */
-static int64_t nap(baton_activity_t *act, int64_t ms) {
-    int64_t start = baton_now_ms(), slept;
-    while ((slept = baton_now_ms() - start) < ms) {
-        int64_t left = ms - slept;
-        struct timespec ts = {0, (long)(left < 20 ? left : 20) * 1000000L};
-        if (baton_activity_cancelled(act)) return -1;
-        nanosleep(&ts, NULL);
-    }
-    return slept;
-}
-
 static void act_hang(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_int_t ms = in ? json_integer_value(json_object_get(in, "ms")) : 0;
     json_decref(in);
-    if (nap(act, ms) < 0) return; /* cancelled: no result */
+    if (baton_activity_sleep(act, ms)) return; /* cancelled: no result */
     complete_new(act, json_pack("{sI}", "hung_ms", ms));
 }
 
@@ -186,7 +173,7 @@ static void act_heartbeat(baton_activity_t *act) {
         char *details = progress_details(in, ++n);
         if (details) baton_activity_heartbeat(act, details);
         free(details);
-        if (nap(act, left < every ? left : every) < 0) {
+        if (baton_activity_sleep(act, left < every ? left : every)) {
             json_decref(started_with);
             json_decref(in);
             return; /* cancelled: no result */
@@ -349,21 +336,11 @@ static int parse_flags(int argc, char **argv, options_t *o) {
 
 /* Config file / environment, then the flags.  NULL after printing why. */
 static baton_conf_t *load_config(const options_t *o) {
-    baton_conf_t *conf = baton_conf_new();
     char err[512];
-    if (!conf) {
-        fprintf(stderr, "baton-worker-example: out of memory\n");
-        return NULL;
-    }
-    if (baton_conf_load_default(conf, o->config, err, sizeof err) ||
-        (o->queue && baton_conf_set(conf, "worker.queue", o->queue, err,
-                                    sizeof err)) ||
-        (o->concurrency && baton_conf_set(conf, "worker.concurrency",
-                                          o->concurrency, err, sizeof err))) {
-        fprintf(stderr, "baton-worker-example: %s\n", err);
-        baton_conf_destroy(conf);
-        return NULL;
-    }
+    baton_conf_t *conf = baton_worker_conf_load(o->config, o->queue,
+                                                o->concurrency, err,
+                                                sizeof err);
+    if (!conf) fprintf(stderr, "%s: %s\n", "baton-worker-example", err);
     return conf;
 }
 

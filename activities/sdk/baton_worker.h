@@ -265,4 +265,17 @@ baton_err_t baton_activity_heartbeat(baton_activity_t *act,
  * handler's. */
 int baton_activity_cancelled(const baton_activity_t *act);
 
+/* Sleeps ms milliseconds, waking every 20 ms to look at
+ * baton_activity_cancelled: returns 0 after the full sleep, or its
+ * BATON_CANCEL_* bits as soon as the activity should give up.  Thread:
+ * the handler's. */
+int baton_activity_sleep(const baton_activity_t *act, int64_t ms);
+
+/* The configuration of a worker process: the config file (NULL: the
+ * default order of config.h), then the --queue and --concurrency flags
+ * when not NULL.  NULL with errstr naming the bad file, line or value. */
+baton_conf_t *baton_worker_conf_load(const char *file, const char *queue,
+                                     const char *concurrency, char *errstr,
+                                     size_t errlen);
+
 #endif /* BATON_WORKER_H */

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cancels.h"
@@ -1577,6 +1578,37 @@ int baton_activity_cancelled(const baton_activity_t *a) {
     if (a->deadline_ms && baton_now_ms() >= a->deadline_ms)
         why |= BATON_CANCEL_DEADLINE;
     return why;
+}
+
+int baton_activity_sleep(const baton_activity_t *act, int64_t ms) {
+    int64_t start = baton_now_ms(), slept;
+    while ((slept = baton_now_ms() - start) < ms) {
+        int64_t left = ms - slept;
+        struct timespec ts = {0, (long)(left < 20 ? left : 20) * 1000000L};
+        int why = baton_activity_cancelled(act);
+        if (why) return why;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+baton_conf_t *baton_worker_conf_load(const char *file, const char *queue,
+                                     const char *concurrency, char *errstr,
+                                     size_t errlen) {
+    baton_conf_t *conf = baton_conf_new();
+    if (!conf) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (baton_conf_load_default(conf, file, errstr, errlen) ||
+        (queue &&
+         baton_conf_set(conf, "worker.queue", queue, errstr, errlen)) ||
+        (concurrency && baton_conf_set(conf, "worker.concurrency",
+                                       concurrency, errstr, errlen))) {
+        baton_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
 }
 
 baton_err_t baton_activity_complete(baton_activity_t *a,

@@ -157,18 +157,6 @@ static void text_add(text_t *t, const char *fmt, ...) {
     }
 }
 
-/* Sleeps ms in steps of 20 ms; returns -1 when cancelled meanwhile. */
-static int nap(baton_activity_t *act, int64_t ms) {
-    int64_t start = baton_now_ms(), slept;
-    while ((slept = baton_now_ms() - start) < ms) {
-        int64_t left = ms - slept;
-        struct timespec ts = {0, (long)(left < 20 ? left : 20) * 1000000L};
-        if (baton_activity_cancelled(act)) return -1;
-        nanosleep(&ts, NULL);
-    }
-    return 0;
-}
-
 /* ---- the scripted LLM ------------------------------------------------------ */
 
 static void llm_plan(baton_activity_t *act, json_t *in) {
@@ -536,7 +524,7 @@ static void run_logged(baton_activity_t *act, void *opaque) {
     json_t *in = json_loads(baton_activity_input(act), JSON_DECODE_ANY, NULL);
     char line[1024];
     int n;
-    if (a->sleep_ms > 0 && nap(act, a->sleep_ms) < 0) {
+    if (a->sleep_ms > 0 && baton_activity_sleep(act, a->sleep_ms)) {
         json_decref(in);
         return; /* cancelled: no result */
     }
@@ -618,21 +606,11 @@ static int parse_flags(int argc, char **argv, options_t *o) {
 
 /* Config file / environment, then the flags.  NULL after printing why. */
 static baton_conf_t *load_config(const options_t *o) {
-    baton_conf_t *conf = baton_conf_new();
     char err[512];
-    if (!conf) {
-        fprintf(stderr, "baton-agent-worker: out of memory\n");
-        return NULL;
-    }
-    if (baton_conf_load_default(conf, o->config, err, sizeof err) ||
-        (o->queue && baton_conf_set(conf, "worker.queue", o->queue, err,
-                                    sizeof err)) ||
-        (o->concurrency && baton_conf_set(conf, "worker.concurrency",
-                                          o->concurrency, err, sizeof err))) {
-        fprintf(stderr, "baton-agent-worker: %s\n", err);
-        baton_conf_destroy(conf);
-        return NULL;
-    }
+    baton_conf_t *conf = baton_worker_conf_load(o->config, o->queue,
+                                                o->concurrency, err,
+                                                sizeof err);
+    if (!conf) fprintf(stderr, "%s: %s\n", "baton-agent-worker", err);
     return conf;
 }
 
