@@ -354,9 +354,11 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     s->pend = BATON_PEND_SIGNAL;
-    s->pend_seq = ++s->aseq;
-    s->pend_start_ms = now;
-    s->pend_timeout_s = stop->timeout_seconds;
+    if (stop->timeout_seconds > 0) { /* only a timed wait needs a clock */
+        s->pend_seq = ++s->aseq;
+        s->pend_start_ms = now;
+        s->pend_timeout_s = stop->timeout_seconds;
+    }
     s->pend_signal = baton_strdup(stop->signal_name);
     if (!s->pend_signal) {
         json_decref(payload);
@@ -374,8 +376,10 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
         return rc;
     return baton_engine_emit(
         e, s, ws, "SignalWaitStarted", stop->state,
-        json_pack("{sssi}", "name", stop->signal_name, "timeout",
-                  stop->timeout_seconds),
+        stop->timeout_seconds > 0
+            ? json_pack("{sssi}", "name", stop->signal_name, "timeout",
+                        stop->timeout_seconds)
+            : json_pack("{ss}", "name", stop->signal_name),
         now, 0);
 }
 
