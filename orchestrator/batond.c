@@ -633,12 +633,14 @@ static void batond_write_stats(batond_t *b) {
     snprintf(line, sizeof line,
              "{\"inputs\":%lld,\"applied\":%lld,\"skipped\":%lld,\"dlq\":%lld,"
              "\"forwarded\":%lld,\"timers\":%lld,\"batches\":%lld,"
-             "\"step_us_p50\":%lld,\"step_us_p99\":%lld,\"steps\":%lld}",
+             "\"step_us_p50\":%lld,\"step_us_p99\":%lld,\"steps\":%lld,"
+             "\"timers_armed_max\":%lld}",
              (long long)s->inputs, (long long)s->applied,
              (long long)s->skipped, (long long)s->dlq,
              (long long)s->forwarded, (long long)s->timers_fired,
              (long long)s->batches, (long long)lat_pct(&b->step_lat, 50),
-             (long long)lat_pct(&b->step_lat, 99), (long long)b->step_lat.n);
+             (long long)lat_pct(&b->step_lat, 99), (long long)b->step_lat.n,
+             (long long)s->timers_armed_max);
     BATON_INFO("main", "stats %s", line);
     if (b->stats_file && (f = fopen(b->stats_file, "w"))) {
         fprintf(f, "%s\n", line);

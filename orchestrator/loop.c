@@ -276,11 +276,21 @@ void baton_loop_set_epoch(baton_loop_t *l, int32_t p, int64_t epoch) {
     if (baton_loop_owns(l, p)) l->parts[p]->ws.epoch = epoch;
 }
 
+/* Updates the peak of timers held in memory (stats). */
+static void note_armed(baton_loop_t *l) {
+    int64_t n = 0;
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++)
+        if (l->parts[p]) n += (int64_t)l->parts[p]->timers.n;
+    if (n > l->stats.timers_armed_max) l->stats.timers_armed_max = n;
+}
+
 baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
                                  const char *member, int64_t due_ms) {
     if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;
-    return theap_push(&l->parts[p]->timers, member, due_ms) ? BATON_ERR_NOMEM
-                                                            : BATON_OK;
+    if (theap_push(&l->parts[p]->timers, member, due_ms))
+        return BATON_ERR_NOMEM;
+    note_armed(l);
+    return BATON_OK;
 }
 
 void baton_loop_set_timers_upto(baton_loop_t *l, int32_t p, int64_t upto) {
@@ -650,6 +660,7 @@ void baton_loop_batch_done(baton_loop_t *l, int committed) {
                 if (pt->ws.tadd[i].due_ms <= pt->timers_upto)
                     theap_push(&pt->timers, pt->ws.tadd[i].member,
                                pt->ws.tadd[i].due_ms);
+            if (pt->ws.ntadd) note_armed(l);
             cache_sweep(&pt->cache, drop_after_commit, NULL);
         } else {
             cache_sweep(&pt->cache, drop_all, NULL);

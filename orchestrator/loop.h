@@ -45,6 +45,7 @@ typedef struct baton_loop_conf {
 typedef struct baton_loop_stats {
     int64_t inputs, applied, skipped, dlq, forwarded, timers_fired;
     int64_t batches, cache_hits, cache_misses;
+    int64_t timers_armed_max; /* most timers held in memory at once */
 } baton_loop_stats_t;
 
 baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
