@@ -5,7 +5,7 @@
 #   make demo     run an example workflow end to end on the embedded dev stack
 #   make test     build with ASan+UBSan and run every unit and integration test
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack
-#   make bench-timers M=200000: batond memory with M pending 24 h timers
+#   make bench-timers M=100000: timers batond holds with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
 #   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (docs/chaos.md)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-timers M=200000: batond's memory with M runs waiting on a
+# make bench-timers M=100000: batond's memory with M runs waiting on a
 # signal with a 24 h TimeoutSeconds (one pending timer each), measured
 # twice on the dev stack: with the default timer horizon (timers beyond
 # 300 s stay in Redis) and with a horizon that keeps them all in memory.
@@ -9,7 +9,7 @@
 # dominated by Kafka client buffers at these counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-M=${1:-200000}
+M=${1:-100000}
 source scripts/stack-lib.sh
 DIR=build/bench-timers
 trap stack_down EXIT
