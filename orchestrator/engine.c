@@ -541,7 +541,7 @@ static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
     if ((rc = baton_wset_snapshot(ws, s))) return rc;
     rc = baton_engine_emit(
         e, s, ws, "WorkflowStarted", NULL,
-        json_pack("{sssssOss?ss?}", "type", d->name, "version", d->ver, "input",
+        json_pack("{sssssOss*ss*}", "type", d->name, "version", d->ver, "input",
                   s->input, "parent", s->parent_id, "branch", s->branch),
         now, 0);
     if (rc) return rc;

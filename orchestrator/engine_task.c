@@ -271,7 +271,7 @@ static baton_err_t on_completed(baton_engine_t *e, const baton_defn_t *d,
                             "result %s: output is not JSON: %s", r->task_id,
                             jerr.text);
     rc = baton_engine_emit(e, s, ws, "ActivityCompleted", s->pos,
-                           json_pack("{sIsisOss?}", "seq",
+                           json_pack("{sIsisOss*}", "seq",
                                      (json_int_t)s->pend_seq, "attempt",
                                      s->pend_attempt, "output", out, "worker",
                                      r->worker),
@@ -292,7 +292,7 @@ static baton_err_t on_failed(baton_engine_t *e, const baton_defn_t *d,
 
     rc = baton_engine_emit(
         e, s, ws, "ActivityFailed", s->pos,
-        json_pack("{sIsissss?sIsbss?}", "seq", (json_int_t)s->pend_seq,
+        json_pack("{sIsissss*sIsbss*}", "seq", (json_int_t)s->pend_seq,
                   "attempt", s->pend_attempt, "error", error, "cause",
                   r->cause, "retry_after_ms", (json_int_t)r->retry_after_ms,
                   "non_retryable", r->non_retryable != 0, "worker",
