@@ -68,6 +68,18 @@ void baton_engine_ctx(const baton_snapshot_t *s, int64_t now, int32_t attempt,
                 (uint64_t)(s->hseq * 1000003 + attempt);
 }
 
+json_t *baton_engine_result_output(const baton_result_t *r, char *errstr,
+                                   size_t errlen) {
+    json_error_t jerr;
+    json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
+                             &jerr);
+    if (!out)
+        baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                     "result %s: output is not JSON: %s", r->task_id,
+                     jerr.text);
+    return out;
+}
+
 /* ---- history ---------------------------------------------------------- */
 
 baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,

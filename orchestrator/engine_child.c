@@ -305,15 +305,10 @@ baton_err_t baton_engine_child_result(baton_engine_t *e,
                                       int64_t now, char *errstr,
                                       size_t errlen) {
     char id[CHILD_ID_MAX + 64];
-    json_error_t jerr;
-    json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
-                             &jerr);
+    json_t *out = baton_engine_result_output(r, errstr, errlen);
     baton_err_t rc;
 
-    if (!out)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "child result %s: output is not JSON: %s",
-                            r->task_id, jerr.text);
+    if (!out) return BATON_ERR_INVALID;
     child_id(s, index, id, sizeof id);
     rc = baton_engine_emit(
         e, s, ws,

@@ -48,6 +48,10 @@ const baton_asl_def_t *baton_engine_machine(const baton_defn_t *d,
 void baton_engine_timer_member(char *buf, size_t len, char kind, int64_t seq,
                                int32_t attempt, const char *wf_id);
 
+/* The output of a result as JSON (a new reference; JSON null when it has
+ * none), or NULL with errstr naming the result when it is not JSON. */
+json_t *baton_engine_result_output(const baton_result_t *r, char *errstr,
+                                   size_t errlen);
 /* Records history event `type` (data stolen, may be NULL). */
 baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
                               baton_wset_t *ws, const char *type,

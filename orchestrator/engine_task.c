@@ -261,15 +261,10 @@ static baton_err_t on_completed(baton_engine_t *e, const baton_defn_t *d,
                                 baton_snapshot_t *s, baton_wset_t *ws,
                                 const baton_result_t *r, int64_t now,
                                 char *errstr, size_t errlen) {
-    json_error_t jerr;
-    json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
-                             &jerr);
+    json_t *out = baton_engine_result_output(r, errstr, errlen);
     baton_err_t rc;
 
-    if (!out)
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "result %s: output is not JSON: %s", r->task_id,
-                            jerr.text);
+    if (!out) return BATON_ERR_INVALID;
     rc = baton_engine_emit(e, s, ws, "ActivityCompleted", s->pos,
                            json_pack("{sIsisOss*}", "seq",
                                      (json_int_t)s->pend_seq, "attempt",
