@@ -314,7 +314,7 @@ baton_err_t baton_engine_child_result(baton_engine_t *e,
         e, s, ws,
         r->kind == BATON_RESULT_COMPLETED ? "ChildCompleted" : "ChildFailed",
         s->pos,
-        json_pack("{sssIss*ss*}", "id", id, "index", (json_int_t)index,
+        json_pack("{sssIss?ss?}", "id", id, "index", (json_int_t)index,
                   "error", r->error, "cause", r->cause),
         now, 0);
     if (!rc)
