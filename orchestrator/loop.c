@@ -205,6 +205,7 @@ struct baton_loop {
     const char **miss_id;
     size_t nmiss, capmiss;
     baton_loop_stats_t stats;
+    int64_t armed; /* timers in the heaps of all partitions */
 };
 
 baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
@@ -234,10 +235,18 @@ static void qinput_clear(qinput_t *q) {
     baton_free(q->timer);
 }
 
+/* Counts timers armed (delta > 0) or gone (< 0); keeps the peak. */
+static void note_armed(baton_loop_t *l, int64_t delta) {
+    l->armed += delta;
+    if (l->armed > l->stats.timers_armed_max)
+        l->stats.timers_armed_max = l->armed;
+}
+
 void baton_loop_partition_drop(baton_loop_t *l, int32_t p) {
     part_t *pt;
     if (p < 0 || p >= l->conf.partition_cnt || !(pt = l->parts[p])) return;
     cache_free(&pt->cache);
+    note_armed(l, -(int64_t)pt->timers.n);
     theap_free(&pt->timers);
     baton_wset_reset(&pt->ws);
     baton_free(pt);
@@ -276,20 +285,12 @@ void baton_loop_set_epoch(baton_loop_t *l, int32_t p, int64_t epoch) {
     if (baton_loop_owns(l, p)) l->parts[p]->ws.epoch = epoch;
 }
 
-/* Updates the peak of timers held in memory (stats). */
-static void note_armed(baton_loop_t *l) {
-    int64_t n = 0;
-    for (int32_t p = 0; p < l->conf.partition_cnt; p++)
-        if (l->parts[p]) n += (int64_t)l->parts[p]->timers.n;
-    if (n > l->stats.timers_armed_max) l->stats.timers_armed_max = n;
-}
-
 baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
                                  const char *member, int64_t due_ms) {
     if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;
     if (theap_push(&l->parts[p]->timers, member, due_ms))
         return BATON_ERR_NOMEM;
-    note_armed(l);
+    note_armed(l, 1);
     return BATON_OK;
 }
 
@@ -438,6 +439,7 @@ size_t baton_loop_due_timers(baton_loop_t *l, int64_t now_ms) {
         part_t *pt = l->parts[p];
         while (pt && pt->timers.n && pt->timers.t[0].due <= now_ms) {
             timer_t_ t = theap_pop(&pt->timers);
+            note_armed(l, -1);
             qinput_t *q = queue_new(l);
             char kind;
             int64_t seq;
@@ -657,10 +659,10 @@ void baton_loop_batch_done(baton_loop_t *l, int committed) {
             /* Timers beyond the horizon stay in Redis only: the next
              * slice read (batond) brings them in. */
             for (size_t i = 0; i < pt->ws.ntadd; i++)
-                if (pt->ws.tadd[i].due_ms <= pt->timers_upto)
-                    theap_push(&pt->timers, pt->ws.tadd[i].member,
-                               pt->ws.tadd[i].due_ms);
-            if (pt->ws.ntadd) note_armed(l);
+                if (pt->ws.tadd[i].due_ms <= pt->timers_upto &&
+                    !theap_push(&pt->timers, pt->ws.tadd[i].member,
+                                pt->ws.tadd[i].due_ms))
+                    note_armed(l, 1);
             cache_sweep(&pt->cache, drop_after_commit, NULL);
         } else {
             cache_sweep(&pt->cache, drop_all, NULL);

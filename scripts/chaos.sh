@@ -27,7 +27,8 @@
 # so does this script.  The seed (printed) fixes the fault schedule and the
 # load's inputs; process timing still varies from run to run.
 #
-# Environment: CHAOS_DIR (default a new /tmp/baton-chaos.XXXXXX, kept),
+# Environment: CHAOS_DIR (default a new /tmp/baton-chaos.XXXXXX, removed
+# after a passing run, kept with its logs after a failing one),
 # CHAOS_RATE (workflows/s, default 4), CHAOS_BATONDS (3), CHAOS_WORKERS (2),
 # CHAOS_SESSION_MS (consumer session.timeout.ms, default 4000),
 # BATON_BIN (binaries, default build/bin).
@@ -223,5 +224,13 @@ echo "chaos: seed $SEED, duration $DURATION s"
 rc=0
 "$BIN/baton-chaos" check --dir "$DIR" --id-prefix chaos --batonctl "$BIN/batonctl" \
     --sample 10 || rc=$?
-[ $rc -eq 0 ] && echo "chaos: PASS (seed $SEED)" || echo "chaos: FAIL (seed $SEED, logs in $DIR)"
+if [ $rc -eq 0 ]; then
+  echo "chaos: PASS (seed $SEED)"
+  if [ -z "${CHAOS_DIR:-}" ]; then # our own folder: nothing to look at
+    stack_down
+    rm -rf "$DIR"
+  fi
+else
+  echo "chaos: FAIL (seed $SEED, logs in $DIR)"
+fi
 exit $rc
