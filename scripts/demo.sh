@@ -32,7 +32,7 @@ id2=slow-$$
 "$BIN/batonctl" start slow-steps --id "$id2" --input '{}'
 sleep 0.7
 "$BIN/batonctl" describe "$id2" || true
-kill -9 "$BATOND"
+proc_kill9 "$BATOND"
 echo "batond (pid $BATOND) killed with SIGKILL"
 sleep 1
 batond_up batond-restarted

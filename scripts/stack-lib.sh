@@ -10,11 +10,17 @@
 #                                        waits until it is done; 1 on error
 #   batond_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
 #   worker_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
-#   proc_stop PID                        SIGTERM, wait (20 s), then SIGKILL
-#   proc_kill9 PID                       kill -9 and reap
-#   stack_down                           stops everything started here
+#   proc_stop PID                        SIGTERM, wait (20 s), then SIGKILL;
+#                                        returns the process's exit status
+#   proc_kill9 PID                       kill -9 and reap (a kill on purpose:
+#                                        its status is not checked)
+#   stack_down                           stops everything started here, then
+#                                        checks it: 1 when a process exited
+#                                        non-zero (or had to be SIGKILLed) or
+#                                        a log holds a sanitizer report
 BIN=${BATON_BIN:-build/bin}
 STACK_PIDS=()
+declare -A STACK_NAME=() STACK_STATUS=() STACK_KILLED=()
 STACK_DIR=
 STACK_CONTROL_N=0
 
@@ -27,6 +33,7 @@ stack_up() {
   "$BIN/baton-devstack" --dir "$STACK_DIR" --partitions "$parts" --queues "$queues" \
       ${DEVSTACK_ARGS:-} >"$STACK_DIR/devstack.log" 2>&1 &
   STACK_PIDS+=($!)
+  STACK_NAME[$!]=devstack
   local i
   for i in $(seq 1 400); do
     [ -f "$STACK_DIR/stack.conf" ] && break
@@ -61,6 +68,7 @@ _bg() {
   "$@" >>"$STACK_DIR/$name.log" 2>&1 &
   LAST_PID=$!
   STACK_PIDS+=($LAST_PID)
+  STACK_NAME[$LAST_PID]=$name
 }
 
 batond_up() {
@@ -74,31 +82,70 @@ worker_up() {
 }
 
 # Stops one process: SIGTERM, then SIGKILL after 20 s.  Returns its exit
-# status when it exited on its own (for checks of clean shutdown).
+# status (also when it had died before: bash keeps the status of its
+# children), and remembers it for stack_down's check.
 proc_stop() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  local pid=$1 i st
+  if [ -n "${STACK_STATUS[$pid]:-}" ]; then return "${STACK_STATUS[$pid]}"; fi
   if kill -0 "$pid" 2>/dev/null; then
-    echo "process $pid did not stop in 20 s: SIGKILL" >&2
-    kill -9 "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 200); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "process $pid (${STACK_NAME[$pid]:-?}) did not stop in 20 s: SIGKILL" >&2
+      kill -9 "$pid" 2>/dev/null || true
+    fi
   fi
-  wait "$pid" 2>/dev/null
+  st=0
+  wait "$pid" 2>/dev/null || st=$?
+  STACK_STATUS[$pid]=$st
+  return "$st"
 }
 
+# A kill on purpose: its exit status is not a finding.
 proc_kill9() {
+  STACK_KILLED[$1]=1
   kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
 
+# Sanitizer reports in a log: AddressSanitizer, LeakSanitizer,
+# UndefinedBehaviorSanitizer (runtime error), ThreadSanitizer.
+STACK_SANITIZER_RE='ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|: runtime error: '
+
+# Prints the sanitizer reports found in the logs of every process started
+# here; 1 when there is one.
+stack_sanitizer_check() {
+  local f found=0
+  for f in "$STACK_DIR"/*.log; do
+    [ -f "$f" ] || continue
+    if grep -qE "$STACK_SANITIZER_RE" "$f"; then
+      echo "---- sanitizer report in $f ----" >&2
+      grep -nE -A 30 "$STACK_SANITIZER_RE" "$f" | head -n 120 >&2
+      found=1
+    fi
+  done
+  return $found
+}
+
+# Stops everything started here (newest first) and checks it: every process
+# not killed on purpose must have exited 0, and no log may hold a sanitizer
+# report.  Returns 1 (after printing the findings) otherwise.
 stack_down() {
-  local i
+  local i pid st rc=0
   for (( i=${#STACK_PIDS[@]}-1; i>=0; i-- )); do
-    proc_stop "${STACK_PIDS[$i]}" || true
+    pid=${STACK_PIDS[$i]}
+    if [ -n "${STACK_KILLED[$pid]:-}" ]; then continue; fi
+    st=0
+    proc_stop "$pid" || st=$?
+    if [ "$st" -ne 0 ]; then
+      echo "FINDING: ${STACK_NAME[$pid]:-process} (pid $pid) exited with status $st" >&2
+      rc=1
+    fi
   done
   STACK_PIDS=()
+  if [ -n "$STACK_DIR" ]; then stack_sanitizer_check || rc=1; fi
+  return $rc
 }

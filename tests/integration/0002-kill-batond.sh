@@ -16,7 +16,7 @@ BENCH=$!
 KILLS=()
 for i in 1 2 3; do
   sleep 3
-  kill -9 "$BATOND"
+  proc_kill9 "$BATOND"
   KILLS+=($(date +%s%3N))
   echo "kill -9 batond ($BATOND) at ${KILLS[-1]}"
   sleep 0.5

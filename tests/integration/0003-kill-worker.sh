@@ -11,7 +11,7 @@ WA=$LAST_PID
 sleep 3   # let worker-a join its group and get the partitions
 ctl start slow-steps --id t3-1 --input '{}' >/dev/null
 sleep 0.25 # the first activity (400 ms) is running now
-kill -9 "$WA"
+proc_kill9 "$WA"
 echo "worker-a killed during the first activity"
 worker_up worker-b --concurrency 4 --exec-log "$EXEC"
 res=$(ctl result t3-1 --wait 90) || fail "workflow did not complete: $res"

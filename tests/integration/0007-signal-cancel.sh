@@ -18,7 +18,7 @@ ctl start wait-signal --id t7-3 --input '{}' >/dev/null
 for _ in $(seq 1 100); do
   ctl describe t7-3 -o json 2>/dev/null | grep -q approve && break; sleep 0.05
 done
-kill -9 "$BATOND"
+proc_kill9 "$BATOND"
 batond_up batond-restarted
 ctl signal t7-3 approve --payload '"yes"' >/dev/null
 res=$(ctl result t7-3 --wait 60) || fail "approval forgotten across kill -9: $res"

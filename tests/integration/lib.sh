@@ -11,7 +11,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 _test_cleanup() {
   local rc=$?
-  stack_down
+  # Every daemon is checked at the end: exit status and sanitizer reports.
+  stack_down || { echo "FAIL: a process started by the test failed its end check (above)" >&2; rc=1; }
   if [ $rc -ne 0 ]; then
     echo "---- logs of the failed test ($TEST_DIR) ----" >&2
     for f in "$TEST_DIR"/*.log; do
