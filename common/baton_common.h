@@ -55,6 +55,13 @@ void baton_alloc_fail_after(long n);
 /* ---- clock ------------------------------------------------------------ */
 
 int64_t baton_now_ms(void);   /* wall clock, ms since the epoch */
+/* t + d in ms, saturated at INT64_MIN / INT64_MAX instead of overflowing:
+ * every deadline is computed with it, so no input can wrap a clock. */
+static inline int64_t baton_time_add(int64_t t, int64_t d) {
+    if (d > 0 && t > INT64_MAX - d) return INT64_MAX;
+    if (d < 0 && t < INT64_MIN - d) return INT64_MIN;
+    return t + d;
+}
 int64_t baton_mono_us(void);  /* monotonic clock, microseconds */
 
 /* ---- partitioning ----------------------------------------------------- */

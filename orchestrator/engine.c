@@ -264,6 +264,7 @@ static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
                                   int64_t now) {
     int64_t seq = s->pend_seq, first = s->pend_first_ms;
     int32_t attempt = s->pend_attempt > 0 ? s->pend_attempt + 1 : 2;
+    int32_t s2c = s->pend_s2c_s; /* the budget counts during the pause */
     json_t *counts = retry_counts_bump(s, nx->retrier);
     json_t *details = s->pend_hb_details ? json_incref(s->pend_hb_details)
                                          : NULL;
@@ -274,13 +275,17 @@ static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
     s->pend_seq = seq;
     s->pend_attempt = attempt;
     s->pend_first_ms = first;
-    s->pend_due_ms = now + nx->delay_ms;
+    s->pend_due_ms = baton_time_add(now, nx->delay_ms);
+    s->pend_s2c_s = s2c;
     s->pend_retries = counts;
     s->pend_hb_details = details;
     if (rc) return rc;
     if (!counts) return BATON_ERR_NOMEM;
     baton_engine_timer_member(member, sizeof member, 'r', seq, attempt, s->id);
     if ((rc = baton_wset_timer_add(ws, member, s->pend_due_ms))) return rc;
+    /* A schedule-to-close budget that ends before the next attempt fails
+     * the step when it ends, not when the attempt would start. */
+    if ((rc = baton_engine_arm_retry_budget(s, ws))) return rc;
     return baton_engine_emit(
         e, s, ws, "RetryScheduled", s->pos,
         json_pack("{sIsisIsI}", "seq", (json_int_t)seq, "attempt", attempt,

@@ -116,6 +116,11 @@ baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
 /* Arms (or moves) the 't' timer of the pending step at due_ms. */
 baton_err_t baton_engine_arm_deadline(baton_snapshot_t *s, baton_wset_t *ws,
                                       int64_t due_ms);
+/* A retry pause of s (pend RETRY) began: arms the 't' timer at the end of
+ * the step's schedule-to-close budget when that comes before the next
+ * attempt, so the budget fails the step then, with no further attempt. */
+baton_err_t baton_engine_arm_retry_budget(baton_snapshot_t *s,
+                                          baton_wset_t *ws);
 /* The pending attempt is over: its task leaves the outbox (never re-sent
  * after a handover, even if its delivery was not recorded yet). */
 baton_err_t baton_engine_task_forget(baton_snapshot_t *s, baton_wset_t *ws);

@@ -24,6 +24,7 @@
  */
 #include "engine_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static void consider(deadline_t *dl, int32_t seconds, int64_t from,
                      const char *error, const char *what, int final) {
     int64_t due;
     if (seconds <= 0) return;
-    due = from + (int64_t)seconds * 1000;
+    due = baton_time_add(from, (int64_t)seconds * 1000);
     if (due < dl->due) {
         dl->due = due;
         dl->error = error;
@@ -62,7 +63,7 @@ static void consider(deadline_t *dl, int32_t seconds, int64_t from,
 /* The nearest deadline of the pending step. */
 static deadline_t nearest_deadline(const baton_snapshot_t *s) {
     deadline_t dl = {INT64_MAX, NULL, NULL, 0, 0};
-    if (s->pend != BATON_PEND_TASK) {
+    if (s->pend != BATON_PEND_TASK && s->pend != BATON_PEND_RETRY) {
         consider(&dl, s->pend_timeout_s, s->pend_start_ms, "States.Timeout",
                  s->pend == BATON_PEND_SIGNAL ? "signal-wait" : "child-run",
                  0);
@@ -70,6 +71,7 @@ static deadline_t nearest_deadline(const baton_snapshot_t *s) {
     }
     consider(&dl, s->pend_s2c_s, s->pend_first_ms, "States.Timeout",
              "schedule-to-close", 1);
+    if (s->pend == BATON_PEND_RETRY) return dl; /* nothing else runs */
     consider(&dl, s->pend_timeout_s, s->pend_start_ms, "States.Timeout",
              "start-to-close", 0);
     consider(&dl, s->pend_hb_s,
@@ -90,6 +92,16 @@ baton_err_t baton_engine_arm_deadline(baton_snapshot_t *s, baton_wset_t *ws,
     return baton_wset_timer_add(ws, member, due_ms);
 }
 
+baton_err_t baton_engine_arm_retry_budget(baton_snapshot_t *s,
+                                          baton_wset_t *ws) {
+    deadline_t dl;
+    assert(s->pend == BATON_PEND_RETRY);
+    dl = nearest_deadline(s);
+    return dl.due == INT64_MAX || dl.due > s->pend_due_ms
+               ? BATON_OK
+               : baton_engine_arm_deadline(s, ws, dl.due);
+}
+
 /* (Re)arms the 't' timer at the nearest deadline, if any. */
 static baton_err_t arm_nearest(baton_snapshot_t *s, baton_wset_t *ws) {
     deadline_t dl = nearest_deadline(s);
@@ -108,7 +120,14 @@ baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
     if (now < dl.due) /* a heartbeat moved it: wait on */
         return baton_engine_arm_deadline(s, ws, dl.due);
     snprintf(cause, sizeof cause, "%s timeout: %d s", dl.what, dl.seconds);
-    if (s->pend == BATON_PEND_TASK) {
+    if (s->pend == BATON_PEND_RETRY) { /* the budget ran out in a pause */
+        rc = baton_engine_emit(
+            e, s, ws, "ActivityTimedOut", s->pos,
+            json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq,
+                      "attempt", s->pend_attempt, "timeout", dl.what, "error",
+                      dl.error),
+            now, 0);
+    } else if (s->pend == BATON_PEND_TASK) {
         rc = baton_engine_emit(
             e, s, ws, "ActivityTimedOut", s->pos,
             json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq,

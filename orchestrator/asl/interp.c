@@ -595,7 +595,10 @@ baton_err_t baton_asl_task_complete(const baton_asl_def_t *def,
 
 /* The retry delay after `used` earlier retries of retrier rt: Interval *
  * BackoffRate^used, capped by MaxDelaySeconds, full jitter drawn from the
- * seed, then at least the worker's retry_after hint. */
+ * seed, then at least the worker's retry_after hint.  The hint is a
+ * worker's word, so it is capped like the rest: by MaxDelaySeconds when the
+ * retrier has one, by MAX_DELAY_MS always (a hint near INT64_MAX must not
+ * overflow the clock or park a run for ever). */
 static int64_t retry_delay(const baton_asl_retrier_t *rt, int32_t used,
                            int64_t hint, uint64_t seed) {
     double d = (double)rt->interval_ms;
@@ -611,6 +614,8 @@ static int64_t retry_delay(const baton_asl_retrier_t *rt, int32_t used,
         uint64_t s = seed ^ ((uint64_t)(used + 1) * 0x9e3779b97f4a7c15ULL);
         ms = (int64_t)(baton_asl_splitmix64(&s) % (uint64_t)(ms + 1));
     }
+    if (hint > MAX_DELAY_MS) hint = MAX_DELAY_MS;
+    if (rt->max_delay_ms && hint > rt->max_delay_ms) hint = rt->max_delay_ms;
     return hint > ms ? hint : ms;
 }
 

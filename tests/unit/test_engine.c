@@ -233,13 +233,39 @@ static const char *DEF_NESTED = Q({
     }
 });
 
+/* A 2 s budget over all attempts, a 1 s start-to-close and a 2 s pause
+ * between attempts: the budget ends during the first pause. */
+static const char *DEF_BUDGET = Q({
+    "StartAt" : "Work",
+    "States" : {
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:default/work?scheduleToCloseSeconds=2",
+            "TimeoutSeconds" : 1,
+            "Retry" : [
+                {"ErrorEquals" : ["Capped"], "MaxDelaySeconds" : 5,
+                 "MaxAttempts" : 3},
+                {"ErrorEquals" : ["States.ALL"], "IntervalSeconds" : 2,
+                 "MaxAttempts" : 3}
+            ],
+            "Catch" : [ {
+                "ErrorEquals" : ["States.ALL"],
+                "ResultPath" : "$.error",
+                "Next" : "Late"
+            } ],
+            "End" : true
+        },
+        "Late" : {"Type" : "Pass", "End" : true}
+    }
+});
+
 static void init(env_t *e) {
     env_def_t defs[] = {{"hb", DEF_HB},           {"retriers", DEF_RETRIERS},
                         {"timeout", DEF_TIMEOUT}, {"approval", DEF_APPROVAL},
                         {"parent", DEF_PARENT},   {"kid", DEF_KID},
                         {"par", DEF_PAR},         {"map", DEF_MAP},
                         {"nested", DEF_NESTED},   {"sched", DEF_SCHED},
-                        {NULL, NULL}};
+                        {"budget", DEF_BUDGET},   {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -546,6 +572,56 @@ static void test_schedule_to_start_and_close(void) {
     env_free(&e);
 }
 
+/* Issue 11: a schedule-to-close budget that runs out while a retry waits
+ * fails the step then; the next attempt is never sent. */
+static void test_budget_ends_during_retry_pause(void) {
+    env_t e;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "bp-1", "budget", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_task, "bp-1/1/1"), "attempt 1 sent (%s)", e.last_task);
+    env_advance(&e, 1100); /* start-to-close (1 s): retry in 2 s, at 3.1 s */
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "bp-1")->pend == BATON_PEND_RETRY,
+          "the timed-out attempt waits for its retry");
+    env_advance(&e, 1000); /* 2.1 s: the 2 s budget is over */
+    env_run(&e, 1);
+    CHECK(caught(&e, "bp-1", "States.Timeout"),
+          "the budget fails the step during the pause, caught as "
+          "States.Timeout");
+    env_advance(&e, 5000);
+    env_run(&e, 1);
+    CHECK(e.tasks == 0 && !strcmp(e.last_task, "bp-1/1/1"),
+          "no attempt after the budget (last task %s, %d sent)", e.last_task,
+          e.tasks);
+    env_free(&e);
+}
+
+/* Issue 11: a worker's retry hint is capped by MaxDelaySeconds, and one near
+ * INT64_MAX neither overflows the clock (UBSan aborts this test if it
+ * does) nor parks the run beyond the engine's one-year cap. */
+static void test_retry_hint_is_capped(void) {
+    env_t e;
+    int64_t delay;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "hc-1", "budget", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "hc-2", "retriers", NULL, "{}");
+    env_run(&e, 1);
+    fail_with(&e, "hc-1/1/1", "hc-1", "Capped", INT64_MAX, 0);
+    fail_with(&e, "hc-2/1/1", "hc-2", "RateLimited", INT64_MAX - 1, 0);
+    env_run(&e, 1);
+    delay = env_snap(&e, "hc-1")->pend_due_ms - env_now(&e);
+    CHECK(env_snap(&e, "hc-1")->pend == BATON_PEND_RETRY && delay > 4900 && delay <= 5000,
+          "a hint beyond MaxDelaySeconds waits MaxDelaySeconds (%lld ms)",
+          (long long)delay);
+    delay = env_snap(&e, "hc-2")->pend_due_ms - env_now(&e);
+    CHECK(env_snap(&e, "hc-2")->pend == BATON_PEND_RETRY && delay > 0 &&
+              delay <= 366LL * 86400 * 1000,
+          "a hint near INT64_MAX is capped at one year (%lld ms)",
+          (long long)delay);
+    env_free(&e);
+}
+
 static void test_nested_fanout(void) {
     env_t e;
     const baton_snapshot_t *s;
@@ -610,6 +686,8 @@ int main(void) {
     test_map_concurrency_and_tolerance();
     test_nested_fanout();
     test_schedule_to_start_and_close();
+    test_budget_ends_during_retry_pause();
+    test_retry_hint_is_capped();
     test_out_of_memory_sweep();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
