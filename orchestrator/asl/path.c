@@ -387,7 +387,8 @@ static baton_err_t step_collect(const step_t *s, json_t *node, json_t *acc) {
         n = (int64_t)json_array_size(node);
         a = s->has_start ? slice_bound(s->start, n) : 0;
         b = s->has_end ? slice_bound(s->end, n) : n;
-        for (j = a; j < b; j += s->stride)
+        /* j + stride may not fit in int64_t ([::9223372036854775000]) */
+        for (j = a; j < b; j = s->stride < b - j ? j + s->stride : b)
             if (json_array_append(acc, json_array_get(node, (size_t)j)))
                 return BATON_ERR_NOMEM;
         return BATON_OK;

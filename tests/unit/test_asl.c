@@ -73,6 +73,10 @@ static void test_path_multiple_values(void) {
     CHECK_JSON(sel("$.a[0:2]", a), "[1, 2]");
     CHECK_JSON(sel("$.a[*]", a), "[1, 2, 3, 4]");
     CHECK_JSON(sel("$.a[::2]", a), "[1, 3]");
+    /* issue 11: a stride near INT64_MAX must not overflow (UBSan) */
+    CHECK_JSON(sel("$[9::9223372036854775799]",
+                   J("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]")),
+               "[9]");
     CHECK_JSON(sel("$.vals[-3:]", vals), "[30, 40, 50]");
     CHECK_JSON(sel("$.*", J("{\"x\": 1, \"y\": 2}")), "[1, 2]");
     CHECK_JSON(sel("$[*].n", J("[{\"n\": 1}, {\"m\": 2}, {\"n\": 3}]")),
