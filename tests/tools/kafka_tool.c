@@ -8,6 +8,7 @@
  *       prints one line per message: partition offset key header=value...
  *       then the value (newlines escaped as \n)
  *   baton-kafka partition TOPIC KEY
+ *   baton-kafka --help
  *
  * Connection settings as every Baton binary (config.h); exit codes and
  * diagnostics of common/cli.h.
@@ -30,8 +31,9 @@ static int int_arg(const char *name, const char *s) {
     return (int)v;
 }
 
-static int usage(void) {
-    fprintf(stderr, "usage: baton-kafka produce TOPIC [--partition N] "
+/* Prints the synopsis on out; returns the exit code of a usage error. */
+static int usage(FILE *out) {
+    fprintf(out, "usage: baton-kafka produce TOPIC [--partition N] "
                     "[--key K] [--json] < value\n"
                     "       baton-kafka consume TOPIC [--count N] "
                     "[--timeout S]\n"
@@ -57,7 +59,7 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
         else if (!strcmp(argv[i], "--json"))
             json = 1;
         else
-            return usage();
+            return usage(stderr);
     }
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     sizeof err)) ||
@@ -102,7 +104,7 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout_s = int_arg("--timeout", argv[++i]);
         else
-            return usage();
+            return usage(stderr);
     }
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_CONSUMER, "baton-kafka",
                                     err, sizeof err)) ||
@@ -156,7 +158,7 @@ static int tool_partition(baton_conf_t *conf, int argc, char **argv) {
     rd_kafka_conf_t *kc;
     rd_kafka_t *rk;
     int32_t pc;
-    if (argc != 2) return usage();
+    if (argc != 2) return usage(stderr);
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     sizeof err)) ||
         !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
@@ -175,9 +177,14 @@ int main(int argc, char **argv) {
     baton_conf_t *conf = baton_conf_new();
     char err[512];
     int rc;
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        baton_conf_destroy(conf);
+        usage(stdout);
+        return BATON_CLI_EXIT_OK;
+    }
     if (argc < 3) {
         baton_conf_destroy(conf);
-        return usage();
+        return usage(stderr);
     }
     if (!conf) return baton_cli_fail(KT_PROG, "out of memory");
     if (baton_conf_load_default(conf, NULL, err, sizeof err)) {
@@ -189,7 +196,7 @@ int main(int argc, char **argv) {
         rc = tool_consume(conf, argc - 2, argv + 2);
     else if (!strcmp(argv[1], "partition"))
         rc = tool_partition(conf, argc - 2, argv + 2);
-    else rc = usage();
+    else rc = usage(stderr);
     baton_conf_destroy(conf);
     return rc;
 }
