@@ -1,9 +1,11 @@
 /*
  * bench.c -- baton-bench: the load generator behind `make bench` and the
- * integration tests.  It drives workflows through a running Baton (batond +
- * workers on Kafka + Redis) exactly as a client would and reports
+ * integration tests.  It drives workflows through a running Baton (batond
+ * + workers on Kafka + Redis) exactly as a client would and reports
  * throughput, latency and two correctness counters in a form a script can
- * check (--json: one JSON object on stdout).
+ * check (--json: one JSON object on stdout).  bench/ holds it with the
+ * scripts that run it on the dev stack: bench.sh (`make bench`) and
+ * bench-timers.sh (`make bench-timers`).
  *
  *   baton-bench [--workflows N] [--type NAME] [--concurrency C]
  *               [--input JSON] [--id-prefix STR] [--timeout SECONDS]
@@ -257,7 +259,7 @@ static void bench_usage(void) {
     fprintf(stderr,
             "Usage: " BENCH_PROG " [options]\n"
             "Drives workflows through a running Baton and reports throughput,\n"
-            "latency and correctness counters (see tools/bench.c).\n"
+            "latency and correctness counters (see bench/bench.c).\n"
             "\n"
             "  --workflows N        workflows to run (default 2000)\n"
             "  --type NAME          workflow definition (default steps3)\n"
