@@ -8,7 +8,7 @@
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
-#   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (docs/chaos.md)
+#   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (tests/chaos/)
 
 N ?= 2000
 K ?= 3
@@ -46,7 +46,7 @@ bench-timers: build
 	bench/bench-timers.sh $(M)
 
 chaos: build
-	BATON_BIN=$(CHAOS_BIN) scripts/chaos.sh $(DURATION) $(SEED)
+	BATON_BIN=$(CHAOS_BIN) tests/chaos/chaos.sh $(DURATION) $(SEED)
 
 dev: build
 	scripts/dev.sh start

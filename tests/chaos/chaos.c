@@ -1,6 +1,6 @@
 /*
  * chaos.c -- baton-chaos: the load and the checker of the fault-injection
- * suite (scripts/chaos.sh drives the processes and the faults; docs/chaos.md
+ * suite (chaos.sh drives the processes and the faults; README.md
  * is the guide).
  *
  *   baton-chaos load  --dir DIR [--rate R] [--duration S] [--seed N]
@@ -28,7 +28,7 @@
  * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
  * (chaos.sh: "<time_ms> <kind> <detail>" per fault) and, from Redis, each
  * workflow's snapshot baton:{pN}:wf:<id> and history baton:{pN}:hist:<id>.
- * The invariants (docs/chaos.md explains each):
+ * The invariants (tests/chaos/README.md explains each):
  *
  *   complete     status SUCCEEDED, exactly one closing event, which is
  *                WorkflowCompleted
@@ -1008,7 +1008,7 @@ static void usage(FILE *out) {
             "                         [--inflight-ms MS] [--rebalance-ms MS] "
             "[--json] [-c FILE]\n"
             "The load and the checker of the fault-injection suite "
-            "(docs/chaos.md).\n");
+            "(tests/chaos/README.md).\n");
 }
 
 /* A whole integer option value in [lo, hi]; 0, or -1 (printed). */
