@@ -1108,7 +1108,8 @@ int main(int argc, char **argv) {
         usage(stderr);
         return BATON_CLI_EXIT_USAGE;
     }
-    if (!(conf = baton_conf_new())) return baton_cli_fail(PROG, "out of memory");
+    if (!(conf = baton_conf_new()))
+        return baton_cli_fail(PROG, "out of memory");
     if (baton_conf_load_default(conf, o.config, err, sizeof err)) {
         baton_conf_destroy(conf);
         return baton_cli_usage_error(PROG, "%s", err);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 
@@ -128,13 +129,34 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
             return BATON_CLI_EXIT_USAGE;
         o->timeout_ms = secs < 0.001 ? 1 : (int)(secs * 1000);
         return BATON_CLI_EXIT_OK;
-    case 'I': o->given |= CTL_O_ID; o->id = arg; return BATON_CLI_EXIT_OK;
-    case 'i': o->given |= CTL_O_INPUT; o->input = arg; return BATON_CLI_EXIT_OK;
-    case 'j': o->given |= CTL_O_JSON; o->json_envelope = 1; return BATON_CLI_EXIT_OK;
-    case 'p': o->given |= CTL_O_PAYLOAD; o->payload = arg; return BATON_CLI_EXIT_OK;
-    case 'R': o->given |= CTL_O_REASON; o->reason = arg; return BATON_CLI_EXIT_OK;
-    case 's': o->given |= CTL_O_STATUS; o->status = arg; return BATON_CLI_EXIT_OK;
-    case 'g': o->given |= CTL_O_GRAPH; o->graph = 1; return BATON_CLI_EXIT_OK;
+    case 'I':
+        o->given |= CTL_O_ID;
+        o->id = arg;
+        return BATON_CLI_EXIT_OK;
+    case 'i':
+        o->given |= CTL_O_INPUT;
+        o->input = arg;
+        return BATON_CLI_EXIT_OK;
+    case 'j':
+        o->given |= CTL_O_JSON;
+        o->json_envelope = 1;
+        return BATON_CLI_EXIT_OK;
+    case 'p':
+        o->given |= CTL_O_PAYLOAD;
+        o->payload = arg;
+        return BATON_CLI_EXIT_OK;
+    case 'R':
+        o->given |= CTL_O_REASON;
+        o->reason = arg;
+        return BATON_CLI_EXIT_OK;
+    case 's':
+        o->given |= CTL_O_STATUS;
+        o->status = arg;
+        return BATON_CLI_EXIT_OK;
+    case 'g':
+        o->given |= CTL_O_GRAPH;
+        o->graph = 1;
+        return BATON_CLI_EXIT_OK;
     case 'H':
         o->given |= CTL_O_HIGHLIGHT;
         o->highlight = arg;

@@ -133,13 +133,13 @@ int ctl_cmd_lag(ctl_t *ctl);
 int ctl_cmd_validate(ctl_t *ctl);
 int ctl_cmd_graph(ctl_t *ctl);
 
-/* ---- output.c -------------------------------------------------------------- */
+/* ---- output.c ------------------------------------------------------------ */
 
 int ctl_print_json(const json_t *v);
 int ctl_print_fields(const json_t *obj, const ctl_field_t *f, size_t nf);
 int ctl_print_table(const json_t *rows, const ctl_field_t *f, size_t nf);
 
-/* ---- kafka_io.c ------------------------------------------------------------ */
+/* ---- kafka_io.c ---------------------------------------------------------- */
 
 __attribute__((format(printf, 2, 3))) int ctl_kafka_fail(
     rd_kafka_resp_err_t err, const char *fmt, ...);
@@ -148,7 +148,7 @@ rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group, char *errstr,
 int32_t ctl_partition_count(ctl_t *ctl);
 int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd);
 
-/* ---- redis_io.c ------------------------------------------------------------ */
+/* ---- redis_io.c ---------------------------------------------------------- */
 
 redisContext *ctl_redis(ctl_t *ctl);
 __attribute__((format(printf, 3, 4))) redisReply *ctl_redis_cmd(

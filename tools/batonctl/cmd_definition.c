@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
 #include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"

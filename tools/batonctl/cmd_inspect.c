@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
 #include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"
@@ -342,7 +343,8 @@ static int ctl_list_page(ctl_t *ctl, const redisReply *keys,
                         ctl_snap_status(snap), "position",
                         ctl_field_or_null(snap, "pos"));
         json_decref(snap);
-        if (rc == BATON_CLI_EXIT_OK && (!row || json_array_append_new(rows, row)))
+        if (rc == BATON_CLI_EXIT_OK &&
+            (!row || json_array_append_new(rows, row)))
             rc = ctl_fail("out of memory"); /* keep reading the replies */
     }
     return rc;

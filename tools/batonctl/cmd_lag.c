@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 #include "kafka.h"
@@ -157,7 +158,8 @@ int ctl_cmd_lag(ctl_t *ctl) {
         rc = ctl_lag_group(ctl, meta, md,
                            baton_conf_get(ctl->conf, "batond.group"),
                            batond_topics, 2, rows, &total);
-    if (rc == BATON_CLI_EXIT_OK) rc = ctl_lag_workers(ctl, meta, md, rows, &total);
+    if (rc == BATON_CLI_EXIT_OK)
+        rc = ctl_lag_workers(ctl, meta, md, rows, &total);
     if (rc == BATON_CLI_EXIT_OK && !ctl->o.json_out)
         rc = ctl_lag_print_text(rows, total);
     else if (rc == BATON_CLI_EXIT_OK) {

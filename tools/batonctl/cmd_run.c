@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 

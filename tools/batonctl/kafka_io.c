@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 #include "kafka.h"
@@ -224,7 +225,8 @@ int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd) {
                  cmd->workflow_id, errstr);
     else if (!(rk = ctl_producer_new(ctl, errstr, sizeof errstr)))
         ctl_fail("%s", errstr);
-    else if ((rc = ctl_produce(ctl, rk, cmd, buf, len, &d)) == BATON_CLI_EXIT_OK)
+    else if ((rc = ctl_produce(ctl, rk, cmd, buf, len, &d)) ==
+             BATON_CLI_EXIT_OK)
         rc = ctl_print_sent(ctl, cmd, &d);
     if (rk) rd_kafka_destroy(rk);
     baton_free(buf);

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 #include "kafka.h"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 

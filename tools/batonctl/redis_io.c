@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
 #include "baton_common.h"
 #include "batonctl.h"
 #include "kafka.h"
