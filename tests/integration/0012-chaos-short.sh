@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 0012: a short run of the fault-injection suite (tests/chaos/chaos.sh,
-# tests/chaos/README.md): 45 s of seeded faults -- kill -9 of batond and of workers
-# mid-activity (restarted), kill -9 and restart of redis-server, Kafka
+# tests/chaos/README.md): 45 s of seeded faults -- kill -9 of batond and of
+# workers mid-activity (restarted), kill -9 and restart of redis-server, Kafka
 # request errors, a broker down, partition leader moves, added latency --
 # under a steady load of workflows with activities, retries, Wait timers
 # and signals.  Then every workflow must complete, and baton-chaos check
