@@ -4,11 +4,11 @@
 #
 #   make demo     run an example workflow end to end on the embedded dev stack
 #   make test     build with ASan+UBSan and run every unit and integration test
-#   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack
+#   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
-#   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (docs/chaos.md)
+#   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (tests/chaos/)
 
 N ?= 2000
 K ?= 3
@@ -40,13 +40,13 @@ demo: build
 	scripts/demo.sh
 
 bench: build
-	scripts/bench.sh $(N) $(K) $(C)
+	bench/bench.sh $(N) $(K) $(C)
 
 bench-timers: build
-	scripts/bench-timers.sh $(M)
+	bench/bench-timers.sh $(M)
 
 chaos: build
-	BATON_BIN=$(CHAOS_BIN) scripts/chaos.sh $(DURATION) $(SEED)
+	BATON_BIN=$(CHAOS_BIN) tests/chaos/chaos.sh $(DURATION) $(SEED)
 
 dev: build
 	scripts/dev.sh start

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# 0012: a short run of the fault-injection suite (scripts/chaos.sh,
-# docs/chaos.md): 45 s of seeded faults -- kill -9 of batond and of workers
-# mid-activity (restarted), kill -9 and restart of redis-server, Kafka
+# 0012: a short run of the fault-injection suite (tests/chaos/chaos.sh,
+# tests/chaos/README.md): 45 s of seeded faults -- kill -9 of batond and of
+# workers mid-activity (restarted), kill -9 and restart of redis-server, Kafka
 # request errors, a broker down, partition leader moves, added latency --
 # under a steady load of workflows with activities, retries, Wait timers
 # and signals.  Then every workflow must complete, and baton-chaos check
@@ -12,6 +12,6 @@
 source "$(dirname "$0")/lib.sh"
 SEED=${CHAOS_SEED:-20261122}
 CHAOS_DIR=$TEST_DIR CHAOS_RATE=${CHAOS_RATE:-3} \
-  bash scripts/chaos.sh "${CHAOS_DURATION:-45}" "$SEED" 2>&1 | tee "$TEST_DIR/chaos.out" || true
+  bash tests/chaos/chaos.sh "${CHAOS_DURATION:-45}" "$SEED" 2>&1 | tee "$TEST_DIR/chaos.out" || true
 grep -q "^chaos: PASS" "$TEST_DIR/chaos.out" || fail "chaos run failed (seed $SEED)"
 pass "chaos run: every workflow completed, no violation (seed $SEED)"

@@ -8,34 +8,37 @@
  *       prints one line per message: partition offset key header=value...
  *       then the value (newlines escaped as \n)
  *   baton-kafka partition TOPIC KEY
+ *   baton-kafka --help
  *
- * Connection settings as every Baton binary (config.h).
+ * Connection settings as every Baton binary (config.h); exit codes and
+ * diagnostics of common/cli.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define KT_PROG "baton-kafka"
+
+#include "cli.h"
 #include "config.h"
 #include "kafka.h"
 
 /* A whole decimal int option value, or exits with a usage error. */
 static int int_arg(const char *name, const char *s) {
     int64_t v;
-    if (baton_parse_i64(s, &v) || v < -1 || v > 1000000000) {
-        fprintf(stderr, "baton-kafka: %s wants an integer, not '%s'\n", name,
-                s);
-        exit(2);
-    }
+    if (baton_cli_parse_int(KT_PROG, name, s, -1, 1000000000, &v))
+        exit(BATON_CLI_EXIT_USAGE);
     return (int)v;
 }
 
-static int usage(void) {
-    fprintf(stderr, "usage: baton-kafka produce TOPIC [--partition N] "
+/* Prints the synopsis on out; returns the exit code of a usage error. */
+static int usage(FILE *out) {
+    fprintf(out, "usage: baton-kafka produce TOPIC [--partition N] "
                     "[--key K] [--json] < value\n"
                     "       baton-kafka consume TOPIC [--count N] "
                     "[--timeout S]\n"
                     "       baton-kafka partition TOPIC KEY\n");
-    return 2;
+    return BATON_CLI_EXIT_USAGE;
 }
 
 static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
@@ -56,13 +59,12 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
         else if (!strcmp(argv[i], "--json"))
             json = 1;
         else
-            return usage();
+            return usage(stderr);
     }
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     sizeof err)) ||
         !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
-        return 1;
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
                           RD_KAFKA_V_PARTITION(partition),
@@ -73,8 +75,8 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
                           RD_KAFKA_V_END);
     if (!e && rd_kafka_flush(rk, 10000)) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
     rd_kafka_destroy(rk);
-    if (e) fprintf(stderr, "baton-kafka: produce: %s\n", rd_kafka_err2str(e));
-    return e ? 1 : 0;
+    if (e) return baton_cli_fail(KT_PROG, "produce: %s", rd_kafka_err2str(e));
+    return BATON_CLI_EXIT_OK;
 }
 
 static void print_escaped(const char *p, size_t n) {
@@ -102,19 +104,17 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout_s = int_arg("--timeout", argv[++i]);
         else
-            return usage();
+            return usage(stderr);
     }
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_CONSUMER, "baton-kafka",
                                     err, sizeof err)) ||
         !(rk = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, err, sizeof err))) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
-        return 1;
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     if ((pc = baton_kafka_partition_count(rk, topic, 10000, err, sizeof err)) <
         0) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
         rd_kafka_destroy(rk);
-        return 1;
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     parts = rd_kafka_topic_partition_list_new(pc);
     for (int32_t p = 0; p < pc; p++)
@@ -158,18 +158,16 @@ static int tool_partition(baton_conf_t *conf, int argc, char **argv) {
     rd_kafka_conf_t *kc;
     rd_kafka_t *rk;
     int32_t pc;
-    if (argc != 2) return usage();
+    if (argc != 2) return usage(stderr);
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     sizeof err)) ||
         !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
-        return 1;
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     pc = baton_kafka_partition_count(rk, argv[0], 10000, err, sizeof err);
     rd_kafka_destroy(rk);
     if (pc < 0) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
-        return 1;
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     printf("%d\n", baton_partition_for(argv[1], pc));
     return 0;
@@ -179,18 +177,26 @@ int main(int argc, char **argv) {
     baton_conf_t *conf = baton_conf_new();
     char err[512];
     int rc;
-    if (argc < 3) return usage();
-    if (baton_conf_load_default(conf, NULL, err, sizeof err)) {
-        fprintf(stderr, "baton-kafka: %s\n", err);
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         baton_conf_destroy(conf);
-        return 1;
+        usage(stdout);
+        return BATON_CLI_EXIT_OK;
+    }
+    if (argc < 3) {
+        baton_conf_destroy(conf);
+        return usage(stderr);
+    }
+    if (!conf) return baton_cli_fail(KT_PROG, "out of memory");
+    if (baton_conf_load_default(conf, NULL, err, sizeof err)) {
+        baton_conf_destroy(conf);
+        return baton_cli_fail(KT_PROG, "%s", err);
     }
     if (!strcmp(argv[1], "produce")) rc = tool_produce(conf, argc - 2, argv + 2);
     else if (!strcmp(argv[1], "consume"))
         rc = tool_consume(conf, argc - 2, argv + 2);
     else if (!strcmp(argv[1], "partition"))
         rc = tool_partition(conf, argc - 2, argv + 2);
-    else rc = usage();
+    else rc = usage(stderr);
     baton_conf_destroy(conf);
     return rc;
 }

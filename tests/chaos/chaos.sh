@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# chaos.sh -- the fault-injection suite (`make chaos DURATION=300`, and
-# tests/integration/0012-chaos-short.sh for a short run; docs/chaos.md).
+# tests/chaos/chaos.sh -- the fault-injection suite (`make chaos DURATION=300`, and
+# tests/integration/0012-chaos-short.sh for a short run; README.md here).
 #
-#   scripts/chaos.sh [DURATION_S] [SEED]
+#   tests/chaos/chaos.sh [DURATION_S] [SEED]
 #
 # Starts a private dev stack (3 mock brokers, 8 partitions), CHAOS_BATONDS
 # batond instances and CHAOS_WORKERS example workers (sharing one exec
@@ -33,7 +33,7 @@
 # CHAOS_SESSION_MS (consumer session.timeout.ms, default 4000),
 # BATON_BIN (binaries, default build/bin).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/stack-lib.sh
 
 DURATION=${1:-${DURATION:-60}}

@@ -1,9 +1,11 @@
 /*
  * bench.c -- baton-bench: the load generator behind `make bench` and the
- * integration tests.  It drives workflows through a running Baton (batond +
- * workers on Kafka + Redis) exactly as a client would and reports
+ * integration tests.  It drives workflows through a running Baton (batond
+ * + workers on Kafka + Redis) exactly as a client would and reports
  * throughput, latency and two correctness counters in a form a script can
- * check (--json: one JSON object on stdout).
+ * check (--json: one JSON object on stdout).  bench/ holds it with the
+ * scripts that run it on the dev stack: bench.sh (`make bench`) and
+ * bench-timers.sh (`make bench-timers`).
  *
  *   baton-bench [--workflows N] [--type NAME] [--concurrency C]
  *               [--input JSON] [--id-prefix STR] [--timeout SECONDS]
@@ -112,6 +114,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "baton_common.h"
+#include "cli.h"
 #include "codec.h"
 #include "config.h"
 #include "kafka.h"
@@ -119,8 +122,6 @@
 
 #define BENCH_PROG "baton-bench"
 #define SUBSYS "bench"
-
-enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAIL = 1, BENCH_EXIT_USAGE = 2 };
 
 #define BENCH_ID_MAX 256           /* codec.h: ids are 1..256 bytes */
 #define BENCH_META_TIMEOUT_MS 5000 /* metadata and watermark look-ups */
@@ -139,16 +140,10 @@ enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAIL = 1, BENCH_EXIT_USAGE = 2 };
 #define BENCH_CANCEL_GRACE_US (5 * 1000000LL)
 #define BENCH_FLUSH_MS 10000
 #define BENCH_SEEN_MAX_SEQ (1 << 20) /* seqs tracked for duplicates */
-#define BENCH_MAX_SETS 64
 #define BENCH_MAX_FIELDS 48
 #define BENCH_MAX_WORKFLOWS 100000000 /* each; the map indexes in 32 bits */
 
 /* ---- options ------------------------------------------------------------ */
-
-typedef struct bench_set {
-    const char *key;
-    const char *value;
-} bench_set_t;
 
 typedef struct bench_opts {
     int64_t workflows;      /* N */
@@ -163,9 +158,7 @@ typedef struct bench_opts {
     int64_t probe;          /* M, 0 = no memory probe */
     const char *signal_type;
     const char *config_path;
-    bench_set_t sets[BENCH_MAX_SETS]; /* -b, -r, -X in order */
-    char *set_copies[BENCH_MAX_SETS]; /* -X "key=value" copies, split */
-    int nsets;
+    baton_cli_sets_t sets; /* -b, -r, -X in order */
     int help;
 } bench_opts_t;
 
@@ -258,34 +251,15 @@ static void bench_on_signal(int sig) {
 
 /* ---- diagnostics ---------------------------------------------------------- */
 
-/* Prints "baton-bench: <message>" on stderr; returns BENCH_EXIT_FAIL. */
-__attribute__((format(printf, 1, 2))) static int bench_fail(const char *fmt,
-                                                            ...) {
-    va_list ap;
-    fprintf(stderr, BENCH_PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return BENCH_EXIT_FAIL;
-}
-
-__attribute__((format(printf, 1, 2))) static int bench_usage_error(
-    const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, BENCH_PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '" BENCH_PROG " --help' for more information.\n");
-    return BENCH_EXIT_USAGE;
-}
+/* The bench's diagnostics: "baton-bench: <message>" on stderr (cli.h). */
+#define bench_fail(...) baton_cli_fail(BENCH_PROG, __VA_ARGS__)
+#define bench_usage_error(...) baton_cli_usage_error(BENCH_PROG, __VA_ARGS__)
 
 static void bench_usage(void) {
     fprintf(stderr,
             "Usage: " BENCH_PROG " [options]\n"
             "Drives workflows through a running Baton and reports throughput,\n"
-            "latency and correctness counters (see tools/bench.c).\n"
+            "latency and correctness counters (see bench/bench.c).\n"
             "\n"
             "  --workflows N        workflows to run (default 2000)\n"
             "  --type NAME          workflow definition (default steps3)\n"
@@ -317,24 +291,7 @@ static void bench_usage(void) {
 
 static int bench_parse_int(const char *flag, const char *arg, int64_t min,
                            int64_t *out) {
-    if (baton_parse_i64(arg, out) || *out < min)
-        return bench_usage_error("%s wants an integer >= %" PRId64
-                                 ", not '%s'",
-                                 flag, min, arg);
-    return 0;
-}
-
-static int bench_add_set(bench_opts_t *o, const char *key, const char *value,
-                         char *copy) {
-    if (o->nsets == BENCH_MAX_SETS) {
-        baton_free(copy);
-        return bench_usage_error("too many -b/-r/-X options");
-    }
-    o->set_copies[o->nsets] = copy;
-    o->sets[o->nsets].key = key;
-    o->sets[o->nsets].value = value;
-    o->nsets++;
-    return 0;
+    return baton_cli_parse_int(BENCH_PROG, flag, arg, min, INT64_MAX, out);
 }
 
 enum {
@@ -408,21 +365,13 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
         case OPT_SIGNAL_TYPE: o->signal_type = optarg; break;
         case 'c': o->config_path = optarg; break;
         case 'b':
-            rc = bench_add_set(o, "kafka.bootstrap.servers", optarg, NULL);
+            rc = baton_cli_sets_add(BENCH_PROG, &o->sets,
+                                    "kafka.bootstrap.servers", optarg);
             break;
-        case 'r': rc = bench_add_set(o, "redis.url", optarg, NULL); break;
-        case 'X': {
-            char *copy = baton_strdup(optarg), *eq;
-            if (!copy) return bench_fail("out of memory");
-            if (!(eq = strchr(copy, '=')) || eq == copy) {
-                baton_free(copy);
-                return bench_usage_error("-X wants key=value, not '%s'",
-                                         optarg);
-            }
-            *eq = '\0';
-            rc = bench_add_set(o, copy, eq + 1, copy);
+        case 'r':
+            rc = baton_cli_sets_add(BENCH_PROG, &o->sets, "redis.url", optarg);
             break;
-        }
+        case 'X': rc = baton_cli_sets_add_x(BENCH_PROG, &o->sets, optarg); break;
         case 'h': o->help = 1; break;
         default: return bench_usage_error("bad command line");
         }
@@ -1388,7 +1337,7 @@ static int bench_report(bench_t *b) {
     ok = b->completed == b->o.workflows && b->double_completions == 0 &&
          b->events_lost == 0 && !bench_stop && (!b->o.hops || b->hops_ok) &&
          (!b->o.probe || b->probe_ok);
-    return ok ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+    return ok ? BATON_CLI_EXIT_OK : BATON_CLI_EXIT_FAIL;
 }
 
 /* ---- setup and teardown -------------------------------------------------------------- */
@@ -1396,18 +1345,9 @@ static int bench_report(bench_t *b) {
 static int bench_setup(bench_t *b) {
     char err[512];
 
-    if (!(b->conf = baton_conf_new())) return bench_fail("out of memory");
-    if (baton_conf_load_default(b->conf, b->o.config_path, err, sizeof err))
-        return bench_fail("%s", err);
-    for (int i = 0; i < b->o.nsets; i++)
-        if (baton_conf_set(b->conf, b->o.sets[i].key, b->o.sets[i].value, err,
-                           sizeof err))
-            return bench_usage_error("%s", err);
-    if (baton_log_configure(baton_conf_get(b->conf, "log.level"),
-                            baton_conf_get(b->conf, "log.debug")))
-        return bench_usage_error("log.level must be error, warn, info or "
-                                 "debug, not '%s'",
-                                 baton_conf_get(b->conf, "log.level"));
+    int rc = baton_cli_conf_load(BENCH_PROG, b->o.config_path, &b->o.sets,
+                                 &b->conf);
+    if (rc) return rc;
     baton_topic(b->conf, "commands", b->commands_topic,
                 sizeof b->commands_topic);
     baton_topic(b->conf, "events", b->events_topic, sizeof b->events_topic);
@@ -1419,7 +1359,7 @@ static int bench_setup(bench_t *b) {
         return bench_fail("%s", err);
     if (!(b->producer = bench_producer_new(b)) ||
         !(b->consumer = bench_consumer_new(b, "events")))
-        return BENCH_EXIT_FAIL;
+        return BATON_CLI_EXIT_FAIL;
     /* Connect the producer and check the commands topic before the clock
      * starts, so the first workflows do not pay for connection setup. */
     if ((b->command_partitions = bench_topic_partitions(
@@ -1429,7 +1369,7 @@ static int bench_setup(bench_t *b) {
                             (const char *const[]){b->events_topic,
                                                   b->dlq_topic},
                             2, -1))
-        return BENCH_EXIT_FAIL;
+        return BATON_CLI_EXIT_FAIL;
     return 0;
 }
 
@@ -1446,7 +1386,7 @@ static void bench_teardown(bench_t *b) {
     baton_codec_destroy(b->codec);
     bench_wfs_free(b);
     baton_conf_destroy(b->conf);
-    for (int i = 0; i < b->o.nsets; i++) baton_free(b->o.set_copies[i]);
+    baton_cli_sets_clear(&b->o.sets);
 }
 
 int main(int argc, char **argv) {
@@ -1457,7 +1397,7 @@ int main(int argc, char **argv) {
     baton_log_set_program(BENCH_PROG);
     if ((rc = bench_parse_args(&b.o, argc, argv)) || b.o.help) {
         if (b.o.help) bench_usage();
-        for (int i = 0; i < b.o.nsets; i++) baton_free(b.o.set_copies[i]);
+        baton_cli_sets_clear(&b.o.sets);
         return rc;
     }
     sa.sa_handler = bench_on_signal;

@@ -1,6 +1,6 @@
 /*
  * chaos.c -- baton-chaos: the load and the checker of the fault-injection
- * suite (scripts/chaos.sh drives the processes and the faults; docs/chaos.md
+ * suite (chaos.sh drives the processes and the faults; README.md
  * is the guide).
  *
  *   baton-chaos load  --dir DIR [--rate R] [--duration S] [--seed N]
@@ -28,7 +28,7 @@
  * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
  * (chaos.sh: "<time_ms> <kind> <detail>" per fault) and, from Redis, each
  * workflow's snapshot baton:{pN}:wf:<id> and history baton:{pN}:hist:<id>.
- * The invariants (docs/chaos.md explains each):
+ * The invariants (tests/chaos/README.md explains each):
  *
  *   complete     status SUCCEEDED, exactly one closing event, which is
  *                WorkflowCompleted
@@ -81,6 +81,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "baton_common.h"
+#include "cli.h"
 #include "codec.h"
 #include "config.h"
 #include "kafka.h"
@@ -92,8 +93,6 @@
 #define TOKEN_MAX 64
 #define MAX_FAULT_KINDS 32
 #define MAX_VIOLATIONS_SHOWN 20
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct opts {
     const char *cmd, *dir, *config, *type, *batonctl;
@@ -287,10 +286,10 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
     load_t l = {.o = o, .conf = conf};
     char err[1024];
     int64_t t0 = baton_mono_us(), i = 0, flush_left;
-    int rc = EXIT_FAIL;
+    int rc = BATON_CLI_EXIT_FAIL;
 
     if (load_setup(&l, err, sizeof err)) {
-        fprintf(stderr, PROG ": load: %s\n", err);
+        baton_cli_fail(PROG, "load: %s", err);
         goto out;
     }
     BATON_INFO(SUBSYS, "starting %.1f %s workflows/s for %" PRId64
@@ -319,7 +318,7 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
                        " commands produced, %" PRId64 " delivered, %" PRId64
                        " undelivered",
                i, l.produced, l.delivered, l.undelivered);
-    rc = l.undelivered || rd_kafka_outq_len(l.producer) ? EXIT_FAIL : EXIT_OK;
+    rc = l.undelivered || rd_kafka_outq_len(l.producer) ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
 out:
     if (l.producer) rd_kafka_destroy(l.producer);
     if (l.log) fclose(l.log);
@@ -963,7 +962,7 @@ static void report_json(const check_t *c) {
 static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     check_t c = {.o = o};
     char err[512];
-    int rc = EXIT_FAIL;
+    int rc = BATON_CLI_EXIT_FAIL;
 
     c.violations = json_array();
     c.scheduled = json_object();
@@ -972,7 +971,7 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
         goto out;
     if (!(c.redis = baton_redis_connect(baton_conf_get(conf, "redis.url"),
                                         5000, err, sizeof err))) {
-        fprintf(stderr, PROG ": check: %s\n", err);
+        baton_cli_fail(PROG, "check: %s", err);
         goto out;
     }
     if (find_partitions(&c)) goto out;
@@ -983,7 +982,7 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     if (!c.nwfs) violation(&c, "no workflow was started (load.log empty)");
     if (o->json) report_json(&c);
     else report_text(&c);
-    rc = c.nviolations || c.incomplete ? EXIT_FAIL : EXIT_OK;
+    rc = c.nviolations || c.incomplete ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
 out:
     if (c.redis) redisFree(c.redis);
     json_decref(c.violations);
@@ -1009,17 +1008,13 @@ static void usage(FILE *out) {
             "                         [--inflight-ms MS] [--rebalance-ms MS] "
             "[--json] [-c FILE]\n"
             "The load and the checker of the fault-injection suite "
-            "(docs/chaos.md).\n");
+            "(tests/chaos/README.md).\n");
 }
 
+/* A whole integer option value in [lo, hi]; 0, or -1 (printed). */
 static int parse_num(const char *name, const char *s, int64_t lo, int64_t hi,
                      int64_t *out) {
-    if (baton_parse_i64(s, out) || *out < lo || *out > hi) {
-        fprintf(stderr, PROG ": %s must be %" PRId64 "..%" PRId64 ", not '%s'\n",
-                name, lo, hi, s);
-        return -1;
-    }
-    return 0;
+    return baton_cli_parse_int(PROG, name, s, lo, hi, out) ? -1 : 0;
 }
 
 static int parse_opts(int argc, char **argv, opts_t *o) {
@@ -1054,7 +1049,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         case 'R':
             o->rate = strtod(optarg, &end);
             if (*end || o->rate <= 0 || o->rate > 1000) {
-                fprintf(stderr, PROG ": --rate must be in (0, 1000]\n");
+                baton_cli_fail(PROG, "--rate must be in (0, 1000]");
                 return -1;
             }
             break;
@@ -1089,13 +1084,13 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
             break;
         case 'j': o->json = 1; break;
         case 'c': o->config = optarg; break;
-        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'h': usage(stdout); exit(BATON_CLI_EXIT_OK);
         default: return -1;
         }
     }
     if (optind < argc || !o->dir) {
-        fprintf(stderr, PROG ": %s\n",
-                o->dir ? "unexpected argument" : "--dir is required");
+        baton_cli_fail(PROG, "%s",
+                       o->dir ? "unexpected argument" : "--dir is required");
         return -1;
     }
     return 0;
@@ -1111,13 +1106,13 @@ int main(int argc, char **argv) {
     if (parse_opts(argc, argv, &o) ||
         (strcmp(o.cmd, "load") && strcmp(o.cmd, "check"))) {
         usage(stderr);
-        return EXIT_USAGE;
+        return BATON_CLI_EXIT_USAGE;
     }
-    if (!(conf = baton_conf_new())) return EXIT_FAIL;
+    if (!(conf = baton_conf_new()))
+        return baton_cli_fail(PROG, "out of memory");
     if (baton_conf_load_default(conf, o.config, err, sizeof err)) {
-        fprintf(stderr, PROG ": %s\n", err);
         baton_conf_destroy(conf);
-        return EXIT_USAGE;
+        return baton_cli_usage_error(PROG, "%s", err);
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);

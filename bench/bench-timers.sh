@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# make bench-timers M=100000: batond's memory with M runs waiting on a
-# signal with a 24 h TimeoutSeconds (one pending timer each), measured
-# twice on the dev stack: with the default timer horizon (timers beyond
-# 300 s stay in Redis) and with a horizon that keeps them all in memory.
-# The snapshot cache is capped (batond.cache.max=1000) so that what is
-# compared is the timers.  Prints, for each run, the most timers batond
+# bench/bench-timers.sh -- make bench-timers M=100000: batond's memory with M
+# runs waiting on a signal with a 24 h TimeoutSeconds (one pending timer
+# each), measured twice on the dev stack: with the default timer horizon
+# (timers beyond 300 s stay in Redis) and with a horizon that keeps them all
+# in memory. The snapshot cache is capped (batond.cache.max=1000) so that what
+# is compared is the timers.  Prints, for each run, the most timers batond
 # held in memory at once (its stats) and its peak RSS (VmHWM), which is
 # dominated by Kafka client buffers at these counts.
 set -euo pipefail

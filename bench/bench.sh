@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make bench N=2000 K=3 C=50: N workflows of K no-op activity steps with C in
-# flight on the dev stack (broker, Redis, batond and one worker all on this
-# machine), then one workflow at a time for latency, then the Redis memory
-# of workflows waiting on a signal.  Prints the figures; stops everything.
+# bench/bench.sh -- make bench N=2000 K=3 C=50: N workflows of K no-op
+# activity steps with C in flight on the dev stack (broker, Redis, batond and
+# one worker all on this machine), then one workflow at a time for latency,
+# then the Redis memory of workflows waiting on a signal.  Prints the figures;
+# stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}; K=${2:-3}; C=${3:-50}
