@@ -164,7 +164,12 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     if (!baton_conf_get(conf, "kafka.client.id") &&
         !baton_conf_get(conf, "kafka.consumer.client.id")) {
         snprintf(suffix, sizeof suffix, "baton-worker-%s", w->queue);
-        rd_kafka_conf_set(kc, "client.id", suffix, err, sizeof err);
+        if (rd_kafka_conf_set(kc, "client.id", suffix, err, sizeof err) !=
+            RD_KAFKA_CONF_OK) {
+            baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                         "consumer client.id '%s': %s", suffix, err);
+            goto fail;
+        }
     }
     /* How long a revocation waits for running activities: the group
      * waits for this member's rejoin at most max.poll.interval.ms on a
@@ -197,7 +202,12 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     if (!baton_conf_get(conf, "kafka.client.id") &&
         !baton_conf_get(conf, "kafka.producer.client.id")) {
         snprintf(suffix, sizeof suffix, "baton-worker-%s", w->queue);
-        rd_kafka_conf_set(kp, "client.id", suffix, err, sizeof err);
+        if (rd_kafka_conf_set(kp, "client.id", suffix, err, sizeof err) !=
+            RD_KAFKA_CONF_OK) {
+            baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                         "producer client.id '%s': %s", suffix, err);
+            goto fail;
+        }
     }
     rd_kafka_conf_set_opaque(kp, w);
     rd_kafka_conf_set_dr_msg_cb(kp, baton_worker_dr_msg_cb);
@@ -219,6 +229,8 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         goto fail;
     return w;
 fail:
+    if (kc) rd_kafka_conf_destroy(kc);
+    if (kp) rd_kafka_conf_destroy(kp);
     baton_worker_destroy(w);
     return NULL;
 }
