@@ -90,6 +90,12 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
  */
 static void wake_opaque(void *w) { baton_worker_wake(w); }
 
+int baton_worker_revoke_wait_ms(int64_t max_poll_ms, int64_t session_ms) {
+    int64_t ms = max_poll_ms > 0 ? max_poll_ms / 2 : 150000;
+    if (session_ms > 0 && session_ms / 2 < ms) ms = session_ms / 2;
+    return (int)ms;
+}
+
 static char *topic_dup(const baton_conf_t *conf, const char *suffix) {
     char buf[512];
     return baton_strdup(baton_topic(conf, suffix, buf, sizeof buf));
@@ -103,7 +109,7 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     size_t sz = sizeof buf;
     int64_t conc = baton_conf_get_int(conf, "worker.concurrency");
     const char *id = baton_conf_get(conf, "worker.id");
-    int64_t mpi = 0;
+    int64_t mpi = 0, sto = 0;
 
     if (!w) {
         baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
@@ -175,17 +181,16 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
      * waits for this member's rejoin at most max.poll.interval.ms on a
      * real broker, and session.timeout.ms - 1 s on the mock cluster; half
      * of the smaller keeps the member in the group either way. */
-    if (rd_kafka_conf_get(kc, "max.poll.interval.ms", buf, &sz) ==
-            RD_KAFKA_CONF_OK &&
-        !baton_parse_i64(buf, &mpi) && mpi > 0)
-        w->revoke_wait_ms = (int)(mpi / 2);
-    else
-        w->revoke_wait_ms = 150000;
+    if (rd_kafka_conf_get(kc, "max.poll.interval.ms", buf, &sz) !=
+            RD_KAFKA_CONF_OK ||
+        baton_parse_i64(buf, &mpi))
+        mpi = 0;
     sz = sizeof buf;
-    if (rd_kafka_conf_get(kc, "session.timeout.ms", buf, &sz) ==
-            RD_KAFKA_CONF_OK &&
-        !baton_parse_i64(buf, &mpi) && mpi > 0 && mpi / 2 < w->revoke_wait_ms)
-        w->revoke_wait_ms = (int)(mpi / 2);
+    if (rd_kafka_conf_get(kc, "session.timeout.ms", buf, &sz) !=
+            RD_KAFKA_CONF_OK ||
+        baton_parse_i64(buf, &sto))
+        sto = 0;
+    w->revoke_wait_ms = baton_worker_revoke_wait_ms(mpi, sto);
     rd_kafka_conf_set_opaque(kc, w);
     rd_kafka_conf_set_rebalance_cb(kc, baton_worker_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(kc, baton_worker_offset_commit_cb);

@@ -43,11 +43,40 @@ oom:
     j->state = JOB_ABANDONED;
 }
 
+int baton_worker_job_decode(baton_worker_t *w, job_t *j, const void *payload,
+                            size_t len, char *why, size_t whylen) {
+    char e[512];
+    if (!payload || !len) {
+        snprintf(why, whylen, "empty message: expected an activity task");
+        return -1;
+    }
+    if (baton_codec_decode_task(w->codec, payload, len, j->json, &j->task, e,
+                                sizeof e)) {
+        snprintf(why, whylen, "undecodable %s task: %s",
+                 j->json ? "JSON" : "Avro", e);
+        baton_task_clear(&j->task);
+        memset(&j->task, 0, sizeof j->task);
+        return -1;
+    }
+    if (j->task.result_partition < 0) {
+        snprintf(why, whylen, "negative result_partition");
+        baton_task_clear(&j->task);
+        memset(&j->task, 0, sizeof j->task);
+        return -1;
+    }
+    j->handler = baton_worker_handler_find(w, j->task.activity_type);
+    if (j->task.timeout_seconds > 0)
+        j->deadline_ms = (j->task.scheduled_at_ms > 0 ? j->task.scheduled_at_ms
+                                                      : baton_now_ms()) +
+                         (int64_t)j->task.timeout_seconds * 1000;
+    return 0;
+}
+
 /* One message from the consumer.  Thread: run. */
 void baton_worker_handle_message(baton_worker_t *w, rd_kafka_message_t *m) {
     part_t *p;
     job_t *j;
-    char e[512];
+    char why[600];
 
     if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
@@ -80,31 +109,10 @@ void baton_worker_handle_message(baton_worker_t *w, rd_kafka_message_t *m) {
     j->json = baton_kafka_msg_is_json(m);
     atomic_init(&j->cancel, 0);
 
-    if (!m->payload || !m->len) {
-        job_dead_letter(w, j, m, "empty message: expected an activity task");
-        return;
-    }
-    if (baton_codec_decode_task(w->codec, m->payload, m->len, j->json,
-                                &j->task, e, sizeof e)) {
-        char why[600];
-        snprintf(why, sizeof why, "undecodable %s task: %s",
-                 j->json ? "JSON" : "Avro", e);
-        baton_task_clear(&j->task);
-        memset(&j->task, 0, sizeof j->task);
+    if (baton_worker_job_decode(w, j, m->payload, m->len, why, sizeof why)) {
         job_dead_letter(w, j, m, why);
         return;
     }
-    if (j->task.result_partition < 0) {
-        baton_task_clear(&j->task);
-        memset(&j->task, 0, sizeof j->task);
-        job_dead_letter(w, j, m, "negative result_partition");
-        return;
-    }
-    j->handler = baton_worker_handler_find(w, j->task.activity_type);
-    if (j->task.timeout_seconds > 0)
-        j->deadline_ms = (j->task.scheduled_at_ms > 0 ? j->task.scheduled_at_ms
-                                                      : baton_now_ms()) +
-                         (int64_t)j->task.timeout_seconds * 1000;
     j->state = JOB_BACKLOG;
     baton_worker_list_push(&w->backlog, j);
 }

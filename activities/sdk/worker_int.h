@@ -230,6 +230,11 @@ void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err,
                             const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* How long a revocation waits for running activities (ms): half of the
+ * smaller of max.poll.interval.ms and session.timeout.ms (<= 0: unknown;
+ * 150 s when both are).  Pure. */
+int baton_worker_revoke_wait_ms(int64_t max_poll_ms, int64_t session_ms);
+
 /* ---- worker_activity.c ---------------------------------------------------
  */
 
@@ -269,6 +274,12 @@ void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,
  */
 
 void baton_worker_handle_message(baton_worker_t *w, rd_kafka_message_t *m);
+/* Decodes a task message (j->json says which encoding) into j->task, finds
+ * its handler (NULL: unknown type) and its deadline.  Returns 0, or -1
+ * with why saying what is wrong (j->task zeroed: the message goes to the
+ * DLQ).  Pure: w's codec, no Kafka.  Thread: run. */
+int baton_worker_job_decode(baton_worker_t *w, job_t *j, const void *payload,
+                            size_t len, char *why, size_t whylen);
 
 /* ---- worker_partitions.c -------------------------------------------------
  */
@@ -284,6 +295,10 @@ void baton_worker_part_release(baton_worker_t *w, part_t *p);
 rd_kafka_topic_partition_list_t *baton_worker_assigned_list(baton_worker_t *w,
                                                             int for_commit);
 void baton_worker_commit_offsets(baton_worker_t *w, int sync);
+/* Whether the partitions should be paused: always while stopping or
+ * after a fatal error; else from prefetch fetched ahead on, until the
+ * backlog is down to half (hysteresis).  Pure. */
+int baton_worker_pause_wanted(const baton_worker_t *w);
 void baton_worker_update_pause(baton_worker_t *w);
 void baton_worker_offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t *l,

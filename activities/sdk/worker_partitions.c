@@ -159,17 +159,17 @@ void baton_worker_commit_offsets(baton_worker_t *w, int sync) {
 /* ---- pausing -------------------------------------------------------------
  */
 
+int baton_worker_pause_wanted(const baton_worker_t *w) {
+    if (w->stopping || w->fatal) return 1;
+    if (!w->paused) return w->backlog.cnt >= w->prefetch;
+    return w->backlog.cnt > w->prefetch / 2;
+}
+
 /* Pauses every assigned partition when the backlog is full or the worker
  * drains; resumes when the backlog is down to half.  Thread: run. */
 void baton_worker_update_pause(baton_worker_t *w) {
-    int want;
+    int want = baton_worker_pause_wanted(w);
     rd_kafka_topic_partition_list_t *l;
-    if (w->stopping || w->fatal)
-        want = 1;
-    else if (!w->paused)
-        want = w->backlog.cnt >= w->prefetch;
-    else
-        want = w->backlog.cnt > w->prefetch / 2;
     if (want == w->paused) return;
     w->paused = want;
     if (!(l = baton_worker_assigned_list(w, 0))) return;
