@@ -55,6 +55,9 @@ static const conf_key_t conf_keys[] = {
     {"worker.concurrency", KEY_INT, "8",
      "activities a worker runs at once"},
     {"worker.id", KEY_STR, NULL, "worker identity reported in results"},
+    {"worker.cancels.fetch.wait.max.ms", KEY_INT, "200",
+     "fetch.wait.max.ms of a worker's cancellation listener (the task "
+     "consumers' is kafka.consumer.fetch.wait.max.ms)"},
     {"devstack.partitions", KEY_INT, "8",
      "partitions of every topic the dev stack creates"},
     {"devstack.queues", KEY_STR, "default",

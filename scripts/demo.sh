@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: the embedded dev stack, batond and the example worker; one
+# make demo: the embedded dev stack, batond and the example worker
+# (activities/examples/example_worker.c, the one to copy); one
 # research workflow end to end (result and history), then a run whose
 # orchestrator is killed with SIGKILL half way and restarted: it resumes
 # where it was.  Everything started here is stopped by pid at the end.
@@ -16,7 +17,8 @@ stack_up "$DIR" 4 default
 grep -E '^(kafka.bootstrap.servers|redis.url)' "$BATON_STACK_FILE"
 batond_up batond
 BATOND=$LAST_PID
-worker_up worker --concurrency 4 --exec-log "$DIR/exec.log"
+# The example worker, not the tests' worker_up (baton-test-worker).
+_bg worker "$BIN/baton-worker-example" --concurrency 4
 
 say "batonctl start research-lite"
 id=research-$$
@@ -40,6 +42,6 @@ echo "batond restarted (pid $LAST_PID)"
 "$BIN/batonctl" result "$id2" --wait 60
 say "history of $id2: every step once"
 "$BIN/batonctl" history "$id2"
-say "activity executions recorded by the worker"
-grep -c "^$id2/" "$DIR/exec.log" | sed 's/^/executions: /'
+say "activity executions logged by the worker"
+grep -c "task $id2/" "$DIR/worker.log" | sed 's/^/executions: /'
 say "demo done; stopping everything"

@@ -78,7 +78,7 @@ batond_up() {
 
 worker_up() {
   local name=$1; shift
-  _bg "$name" "$BIN/baton-worker-example" "$@"
+  _bg "$name" "$BIN/baton-test-worker" "$@"
 }
 
 # Stops one process: SIGTERM, then SIGKILL after 20 s.  Returns its exit

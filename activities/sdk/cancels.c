@@ -29,7 +29,7 @@
 #define SUBSYS "worker"
 #define BATON_CANCELS_BUCKETS 8192
 #define POLL_MS 200
-#define FETCH_WAIT_MS "200"
+#define FETCH_WAIT_MS "200" /* default of worker.cancels.fetch.wait.max.ms */
 #define METADATA_TIMEOUT_MS 2000
 #define RETRY_MISSING_US 1000000  /* topic missing: look again after 1 s */
 #define RECHECK_US 30000000       /* topic there: look for new partitions */
@@ -240,6 +240,42 @@ static void *cancels_main(void *arg) {
     return NULL;
 }
 
+/* Sets what the listener's consumer does differently from the task
+ * consumers, never overriding what the user set:
+ *
+ *   client.id          "baton-worker-cancels" unless kafka.client.id or
+ *                      kafka.consumer.client.id is set;
+ *   fetch.wait.max.ms  worker.cancels.fetch.wait.max.ms when set, else
+ *                      FETCH_WAIT_MS.  A notice may wait this long on a
+ *                      broker that holds empty fetches for the whole wait
+ *                      (the dev stack's, whose kafka.consumer.fetch.wait.
+ *                      max.ms = 1 is meant for the task consumers): one
+ *                      idle fetch per 200 ms instead of one per 1 ms.
+ *
+ * Returns BATON_OK, or BATON_ERR_CONFIG with errstr naming the setting
+ * and librdkafka's reason.  kc stays the caller's.  Thread: any. */
+static baton_err_t cancels_conf_tune(const baton_conf_t *conf,
+                                     rd_kafka_conf_t *kc, char *errstr,
+                                     size_t errlen) {
+    const char *wait = baton_conf_get(conf, "worker.cancels.fetch.wait.max.ms");
+    char err[512];
+
+    if (!baton_conf_get(conf, "kafka.client.id") &&
+        !baton_conf_get(conf, "kafka.consumer.client.id") &&
+        rd_kafka_conf_set(kc, "client.id", "baton-worker-cancels", err,
+                          sizeof err) != RD_KAFKA_CONF_OK)
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "cancellation listener: client.id: %s", err);
+    if (!wait) wait = FETCH_WAIT_MS;
+    if (rd_kafka_conf_set(kc, "fetch.wait.max.ms", wait, err, sizeof err) !=
+        RD_KAFKA_CONF_OK)
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "cancellation listener: "
+                            "worker.cancels.fetch.wait.max.ms = '%s': %s",
+                            wait, err);
+    return BATON_OK;
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 baton_cancels_t *baton_cancels_new(const baton_conf_t *conf,
@@ -276,15 +312,10 @@ baton_cancels_t *baton_cancels_new(const baton_conf_t *conf,
               baton_topic(conf, "worker.cancels", buf, sizeof buf), errstr,
               errlen)))
         goto fail;
-    if (!baton_conf_get(conf, "kafka.client.id") &&
-        !baton_conf_get(conf, "kafka.consumer.client.id"))
-        rd_kafka_conf_set(kc, "client.id", "baton-worker-cancels", err,
-                          sizeof err);
-    /* A notice may wait this long on a broker that holds empty fetches for
-     * the whole wait (the dev stack's, whose config says 1 ms for the task
-     * consumers' sake): one idle fetch per 200 ms instead of per 1 ms. */
-    rd_kafka_conf_set(kc, "fetch.wait.max.ms", FETCH_WAIT_MS, err,
-                      sizeof err);
+    if (cancels_conf_tune(conf, kc, errstr, errlen)) {
+        rd_kafka_conf_destroy(kc);
+        goto fail;
+    }
     if (!(c->consumer = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr,
                                         errlen)))
         goto fail;

@@ -2,8 +2,8 @@
  * hash.h -- the message digests of the States.Hash intrinsic function
  * (MD5, SHA-1, SHA-256, SHA-384, SHA-512), one-shot over a buffer.
  *
- * Part of the ASL interpreter (intrinsic.c); self-contained so Baton needs
- * no crypto library.  These are checksums for payload data, not a security
+ * Part of the ASL interpreter (intrinsic.c), computed by OpenSSL's
+ * libcrypto (hash.c).  These are checksums for payload data, not a security
  * boundary.  Pure functions, any thread.
  */
 #ifndef BATON_ASL_HASH_H

@@ -1,7 +1,7 @@
 # patterns-lib.sh -- sourced (after lib.sh) by the agent-pattern tests
 # 0020-0026: the shipped examples of config/workflows/ run on a private dev
 # stack with the real batond and baton-agent-worker processes (the scripted
-# LLM stand-in, tests/tools/agent_worker.c), one worker per queue.
+# LLM stand-in, tests/workers/agent_worker.c), one worker per queue.
 #
 #   patterns_workflows [SIGNAL_TIMEOUT]  copies config/workflows/*.json into
 #                                        $TEST_DIR/workflows, replacing the

@@ -4,7 +4,8 @@
  * tool-loop,router,billing,technical,escalation,batch-analysis}.asl.json)
  * with a deterministic, scripted stand-in for the LLM, so that the
  * integration tests 0020-0026 can assert exact outputs.  Built on the
- * worker SDK (activities/sdk/baton_worker.h).
+ * worker SDK (activities/sdk/baton_worker.h) and the test harness
+ * (harness.h).
  *
  *   baton-agent-worker [--config FILE] [--queue Q] [--concurrency N]
  *                      [--exec-log FILE] [--sleep TYPE=MS]...
@@ -68,7 +69,7 @@
  *
  * --exec-log FILE: every execution appends "<task_id> <pid> <start_ms>
  * <end_ms> <activity_type>" with one write() to FILE opened O_APPEND (the
- * four columns of baton-worker-example, then the type), so several workers
+ * four columns of baton-test-worker, then the type), so several workers
  * share one file and the tests count executions per type.
  *
  * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
@@ -79,7 +80,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +87,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "baton_worker.h"
+#include "harness.h"
 
-#define SUBSYS "agent"
+#define PROG "baton-agent-worker"
 #define MAX_SLEEPS 16
 
 typedef struct options {
@@ -105,24 +105,12 @@ typedef struct activity {
 
 static int exec_log_fd = -1, notify_log_fd = -1;
 static const char *artifact_dir;
-static baton_worker_t *the_worker; /* for the signal handler */
 
 /* ---- helpers ------------------------------------------------------------- */
 
 /* Completes with the JSON value (stolen). */
 static void complete_new(baton_activity_t *act, json_t *out) {
-    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (text)
-        baton_activity_complete(act, text);
-    else
-        baton_activity_fail(act, "Agent.OutOfMemory", "encoding output", 0);
-    free(text);
-    json_decref(out);
-}
-
-static const char *str_or(json_t *obj, const char *key, const char *def) {
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : def;
+    harness_complete_new(act, out, "Agent.OutOfMemory");
 }
 
 static json_int_t int_or(json_t *obj, const char *key, json_int_t def) {
@@ -160,7 +148,7 @@ static void text_add(text_t *t, const char *fmt, ...) {
 /* ---- the scripted LLM ------------------------------------------------------ */
 
 static void llm_plan(baton_activity_t *act, json_t *in) {
-    const char *goal = str_or(in, "goal", "the goal");
+    const char *goal = harness_str_or(in, "goal", "the goal");
     json_int_t n = int_or(in, "max_tasks", 3);
     json_t *tasks = json_array();
     if (n < 1) n = 1;
@@ -181,8 +169,8 @@ static size_t synth_inputs(json_t *list, text_t *t, json_t *citations) {
     size_t i, n = 0;
     json_t *item;
     json_array_foreach(list, i, item) {
-        const char *name = str_or(item, "title", str_or(item, "output", NULL));
-        const char *url = str_or(item, "url", NULL);
+        const char *name = harness_str_or(item, "title", harness_str_or(item, "output", NULL));
+        const char *url = harness_str_or(item, "url", NULL);
         if (!name) continue;
         text_add(t, "%s%s", n ? "; " : "", name);
         if (url) json_array_append_new(citations, json_string(url));
@@ -192,7 +180,7 @@ static size_t synth_inputs(json_t *list, text_t *t, json_t *citations) {
 }
 
 static void llm_synthesize(baton_activity_t *act, json_t *in) {
-    const char *subject = str_or(in, "topic", str_or(in, "goal", "the task"));
+    const char *subject = harness_str_or(in, "topic", harness_str_or(in, "goal", "the task"));
     json_t *citations = json_array();
     text_t body = {0};
     size_t n = synth_inputs(json_object_get(in, "sources"), &body, citations);
@@ -225,8 +213,8 @@ static const char *first_user(json_t *messages) {
     size_t i;
     json_t *m;
     json_array_foreach(messages, i, m)
-        if (!strcmp(str_or(m, "role", ""), "user"))
-            return str_or(m, "content", "");
+        if (!strcmp(harness_str_or(m, "role", ""), "user"))
+            return harness_str_or(m, "content", "");
     return "";
 }
 
@@ -236,7 +224,7 @@ static long tool_rounds(json_t *messages) {
     json_t *m;
     long n = 0;
     json_array_foreach(messages, i, m)
-        if (!strcmp(str_or(m, "role", ""), "assistant") &&
+        if (!strcmp(harness_str_or(m, "role", ""), "assistant") &&
             json_array_size(json_object_get(m, "tool_calls")) > 0)
             n++;
     return n;
@@ -276,8 +264,8 @@ static json_t *final_answer(json_t *messages, const char *question,
     q[k] = '\0';
     text_add(&t, "Answer to '%s' after %ld tool rounds:", q, rounds);
     json_array_foreach(messages, i, m)
-        if (!strcmp(str_or(m, "role", ""), "tool"))
-            text_add(&t, "%s %s", n++ ? "," : "", str_or(m, "content", "?"));
+        if (!strcmp(harness_str_or(m, "role", ""), "tool"))
+            text_add(&t, "%s %s", n++ ? "," : "", harness_str_or(m, "content", "?"));
     out = t.oom ? NULL
                 : json_pack("{sssss[]}", "role", "assistant", "content", t.s,
                             "tool_calls");
@@ -321,7 +309,7 @@ static void llm_classify(baton_activity_t *act, json_t *in) {
                                           "payment", "billing"};
     static const char *const technical[] = {"error", "crash", "bug",
                                             "login", "install"};
-    const char *text = str_or(in, "text", "");
+    const char *text = harness_str_or(in, "text", "");
     for (size_t i = 0; i < BATON_ARRAY_SIZE(billing); i++)
         if (contains_word(text, billing[i])) {
             complete_new(act, json_pack("{ssss}", "route", "billing",
@@ -338,11 +326,11 @@ static void llm_classify(baton_activity_t *act, json_t *in) {
 }
 
 static void llm_reply(baton_activity_t *act, json_t *in) {
-    const char *team = str_or(in, "team", "support");
+    const char *team = harness_str_or(in, "team", "support");
     char *ctx = json_dumps(json_object_get(in, "context"),
                            JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
     text_t t = {0};
-    text_add(&t, "[%s] Re: %s -- %s", team, str_or(in, "request", ""),
+    text_add(&t, "[%s] Re: %s -- %s", team, harness_str_or(in, "request", ""),
              ctx ? ctx : "no context");
     free(ctx);
     if (t.oom)
@@ -357,7 +345,7 @@ static void llm_reply(baton_activity_t *act, json_t *in) {
 static void web_search(baton_activity_t *act, json_t *in) {
     static const char *const kinds[] = {"overview", "tutorial", "pitfalls",
                                         "benchmarks", "case study"};
-    const char *q = str_or(in, "query", "durable execution");
+    const char *q = harness_str_or(in, "query", "durable execution");
     json_int_t n = int_or(in, "max_results", 3);
     json_t *sources = json_array();
     char slug[128];
@@ -382,13 +370,13 @@ static void web_search(baton_activity_t *act, json_t *in) {
 static void task_run(baton_activity_t *act, json_t *in) {
     json_t *task = json_object_get(in, "task");
     char out[600];
-    snprintf(out, sizeof out, "done: %s", str_or(task, "title", "?"));
-    complete_new(act, json_pack("{ssss}", "task", str_or(task, "id", "?"),
+    snprintf(out, sizeof out, "done: %s", harness_str_or(task, "title", "?"));
+    complete_new(act, json_pack("{ssss}", "task", harness_str_or(task, "id", "?"),
                                 "output", out));
 }
 
 static void tool_call(baton_activity_t *act, json_t *in) {
-    const char *name = str_or(in, "name", "");
+    const char *name = harness_str_or(in, "name", "");
     json_t *args = json_object_get(in, "arguments");
     char content[256];
     if (!strcmp(name, "calc")) {
@@ -396,7 +384,7 @@ static void tool_call(baton_activity_t *act, json_t *in) {
         snprintf(content, sizeof content, "%lld*%lld=%lld", (long long)a,
                  (long long)b, (long long)(a * b));
     } else if (!strcmp(name, "lookup")) {
-        snprintf(content, sizeof content, "%s:ok", str_or(args, "key", "?"));
+        snprintf(content, sizeof content, "%s:ok", harness_str_or(args, "key", "?"));
     } else {
         char cause[300];
         snprintf(cause, sizeof cause, "no tool named '%s'", name);
@@ -405,7 +393,7 @@ static void tool_call(baton_activity_t *act, json_t *in) {
         return;
     }
     complete_new(act, json_pack("{ssssssss}", "role", "tool", "tool_call_id",
-                                str_or(in, "id", "?"), "name", name,
+                                harness_str_or(in, "id", "?"), "name", name,
                                 "content", content));
 }
 
@@ -424,13 +412,13 @@ static void crm_lookup(baton_activity_t *act, json_t *in) {
 }
 
 static void notify_human(baton_activity_t *act, json_t *in) {
-    const char *channel = str_or(in, "channel", "on-call");
+    const char *channel = harness_str_or(in, "channel", "on-call");
     char ticket[300], line[1024];
     int n;
     snprintf(ticket, sizeof ticket, "ESC-%s",
              baton_activity_workflow_id(act));
     n = snprintf(line, sizeof line, "%s %s %s\n", ticket, channel,
-                 str_or(in, "message", ""));
+                 harness_str_or(in, "message", ""));
     if (notify_log_fd >= 0 && n > 0 && (size_t)n < sizeof line &&
         write(notify_log_fd, line, (size_t)n) != n) {
         baton_activity_fail(act, "Agent.NotifyFailed", strerror(errno), 0);
@@ -467,8 +455,8 @@ static int write_artifact(const char *name, const char *content, char *path,
 }
 
 static void artifact_store(baton_activity_t *act, json_t *in) {
-    const char *name = str_or(in, "name", "artifact");
-    const char *content = str_or(in, "content", "");
+    const char *name = harness_str_or(in, "name", "artifact");
+    const char *content = harness_str_or(in, "content", "");
     char path[1024], cause[1200], uri[1100];
     if (!artifact_dir) {
         snprintf(uri, sizeof uri, "mem://%s", name);
@@ -499,7 +487,7 @@ static void doc_list(baton_activity_t *act, json_t *in) {
 }
 
 static void doc_summarize(baton_activity_t *act, json_t *in) {
-    const char *doc = str_or(in, "doc", "?");
+    const char *doc = harness_str_or(in, "doc", "?");
     char summary[128];
     snprintf(summary, sizeof summary, "summary of %s", doc);
     complete_new(act, json_pack("{sssIss}", "doc", doc, "index",
@@ -522,21 +510,13 @@ static void run_logged(baton_activity_t *act, void *opaque) {
     const activity_t *a = opaque;
     int64_t start = baton_now_ms();
     json_t *in = json_loads(baton_activity_input(act), JSON_DECODE_ANY, NULL);
-    char line[1024];
-    int n;
     if (a->sleep_ms > 0 && baton_activity_sleep(act, a->sleep_ms)) {
         json_decref(in);
         return; /* cancelled: no result */
     }
     a->fn(act, json_is_object(in) ? in : NULL);
     json_decref(in);
-    if (exec_log_fd < 0) return;
-    n = snprintf(line, sizeof line, "%s %d %lld %lld %s\n",
-                 baton_activity_task_id(act), (int)getpid(),
-                 (long long)start, (long long)baton_now_ms(), a->type);
-    if (n > 0 && (size_t)n < sizeof line &&
-        write(exec_log_fd, line, (size_t)n) != n)
-        BATON_WARN(SUBSYS, "writing the exec log: %s", strerror(errno));
+    harness_exec_log(exec_log_fd, act, start, a->type);
 }
 
 /* ---- main's steps -------------------------------------------------------- */
@@ -604,49 +584,12 @@ static int parse_flags(int argc, char **argv, options_t *o) {
     return 0;
 }
 
-/* Config file / environment, then the flags.  NULL after printing why. */
-static baton_conf_t *load_config(const options_t *o) {
-    char err[512];
-    baton_conf_t *conf = baton_worker_conf_load(o->config, o->queue,
-                                                o->concurrency, err,
-                                                sizeof err);
-    if (!conf) fprintf(stderr, "%s: %s\n", "baton-agent-worker", err);
-    return conf;
-}
-
-/* Opens an append-only log; -1 after printing why. */
-static int open_log(const char *path, int *fd) {
-    if (!path) return 0;
-    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (*fd < 0) {
-        fprintf(stderr, "baton-agent-worker: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int register_handlers(baton_worker_t *w) {
     for (size_t i = 0; i < BATON_ARRAY_SIZE(activities); i++)
         if (baton_worker_register(w, activities[i].type, run_logged,
                                   &activities[i]))
             return -1;
     return 0;
-}
-
-static void on_signal(int sig) {
-    (void)sig;
-    baton_worker_stop(the_worker);
-}
-
-static void install_signals(baton_worker_t *w) {
-    struct sigaction sa;
-    the_worker = w;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
 }
 
 static void close_logs(void) {
@@ -656,40 +599,18 @@ static void close_logs(void) {
 
 int main(int argc, char **argv) {
     options_t opt;
-    baton_conf_t *conf;
-    baton_worker_t *w;
-    char err[512];
     int rc;
 
-    baton_log_set_program("baton-agent-worker");
+    baton_log_set_program(PROG);
     if ((rc = parse_flags(argc, argv, &opt))) return rc;
     artifact_dir = opt.artifact_dir;
-    if (!(conf = load_config(&opt))) return 2;
-    if (open_log(opt.exec_log, &exec_log_fd) ||
-        open_log(opt.notify_log, &notify_log_fd)) {
-        baton_conf_destroy(conf);
+    if (harness_open_log(PROG, opt.exec_log, &exec_log_fd) ||
+        harness_open_log(PROG, opt.notify_log, &notify_log_fd)) {
         close_logs();
         return 1;
     }
-    w = baton_worker_new(conf, err, sizeof err);
-    baton_conf_destroy(conf);
-    if (!w) {
-        fprintf(stderr, "baton-agent-worker: %s\n", err);
-        close_logs();
-        return 1;
-    }
-    if (register_handlers(w)) {
-        fprintf(stderr, "baton-agent-worker: registering handlers failed\n");
-        baton_worker_destroy(w);
-        close_logs();
-        return 1;
-    }
-    install_signals(w);
-    rc = baton_worker_run(w) ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "baton-agent-worker: %s\n", baton_worker_errstr(w));
-    the_worker = NULL;
-    baton_worker_destroy(w);
+    rc = harness_run(PROG, opt.config, opt.queue, opt.concurrency,
+                     register_handlers);
     close_logs();
     return rc;
 }

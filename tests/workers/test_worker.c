@@ -1,9 +1,12 @@
 /*
- * noop_worker.c -- baton-worker-example: a worker built on the SDK
- * (baton_worker.h), with the activities the demo and the tests use.
+ * test_worker.c -- baton-test-worker: the worker the integration tests,
+ * the chaos suite and the benchmark run, built on the SDK (baton_worker.h)
+ * and the test harness (harness.h).  Its activities fail, hang, heartbeat
+ * and rate-limit on demand; the worker a user would copy is
+ * activities/examples/example_worker.c.
  *
- *   baton-worker-example [--config FILE] [--queue Q] [--concurrency N]
- *                        [--exec-log FILE]
+ *   baton-test-worker [--config FILE] [--queue Q] [--concurrency N]
+ *                     [--exec-log FILE]
  *
  * Activities (input and output are JSON):
  *
@@ -49,20 +52,17 @@
  * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
  * usage errors.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "baton_worker.h"
+#include "harness.h"
 
-#define SUBSYS "example"
+#define PROG "baton-test-worker"
 
 typedef struct options {
     const char *config, *queue, *concurrency, *exec_log;
@@ -75,7 +75,6 @@ typedef struct example {
 } example_t;
 
 static int exec_log_fd = -1;
-static baton_worker_t *the_worker; /* for the signal handler */
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -91,18 +90,7 @@ static json_t *input_object(baton_activity_t *act) {
 
 /* Completes with the JSON value (stolen). */
 static void complete_new(baton_activity_t *act, json_t *out) {
-    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (text)
-        baton_activity_complete(act, text);
-    else
-        baton_activity_fail(act, "Example.OutOfMemory", "encoding output", 0);
-    free(text);
-    json_decref(out);
-}
-
-static const char *str_or(json_t *obj, const char *key, const char *def) {
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : def;
+    harness_complete_new(act, out, "Example.OutOfMemory");
 }
 
 /* ---- activities ---------------------------------------------------------- */
@@ -207,7 +195,7 @@ static void act_ratelimit(baton_activity_t *act) {
 
 static void act_fatal(baton_activity_t *act) {
     json_t *in = input_object(act);
-    baton_activity_fail_flags(act, str_or(in, "error", "Example.Fatal"),
+    baton_activity_fail_flags(act, harness_str_or(in, "error", "Example.Fatal"),
                               "failing for good on purpose", 0,
                               BATON_FAIL_NON_RETRYABLE);
     json_decref(in);
@@ -223,7 +211,7 @@ static void act_fail(baton_activity_t *act) {
         snprintf(cause, sizeof cause, "failing attempt %d of %lld on purpose",
                  (int)attempt, (long long)times);
         baton_activity_fail(
-            act, str_or(in, "error", "Example.Failure"), cause,
+            act, harness_str_or(in, "error", "Example.Failure"), cause,
             in ? json_integer_value(json_object_get(in, "retry_after_ms"))
                : 0);
     } else {
@@ -235,7 +223,7 @@ static void act_fail(baton_activity_t *act) {
 static void act_search(baton_activity_t *act) {
     static const char *const kinds[] = {"overview", "tutorial", "pitfalls"};
     json_t *in = input_object(act);
-    const char *q = str_or(in, "query", "durable execution");
+    const char *q = harness_str_or(in, "query", "durable execution");
     json_t *sources = json_array();
     for (size_t i = 0; i < BATON_ARRAY_SIZE(kinds); i++) {
         char title[512], url[512], snippet[768], slug[128];
@@ -259,10 +247,10 @@ static void act_search(baton_activity_t *act) {
 static void act_summarize(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_t *sources = in ? json_object_get(in, "sources") : NULL;
-    const char *q = str_or(in, "query", NULL);
+    const char *q = harness_str_or(in, "query", NULL);
     size_t n = json_is_array(sources) ? json_array_size(sources) : 0;
     char summary[1024];
-    if (!q && n) q = str_or(json_array_get(sources, 0), "title", NULL);
+    if (!q && n) q = harness_str_or(json_array_get(sources, 0), "title", NULL);
     snprintf(summary, sizeof summary,
              "Summary of %zu source%s about %s: the topic is well covered; "
              "start with the overview, follow the tutorial, and mind the "
@@ -286,24 +274,16 @@ static const example_t examples[] = {
 static void run_logged(baton_activity_t *act, void *opaque) {
     const example_t *ex = opaque;
     int64_t start = baton_now_ms();
-    char line[1024];
-    int n;
     ex->fn(act);
-    if (exec_log_fd < 0) return;
-    n = snprintf(line, sizeof line, "%s %d %lld %lld\n",
-                 baton_activity_task_id(act), (int)getpid(),
-                 (long long)start, (long long)baton_now_ms());
-    if (n > 0 && (size_t)n < sizeof line &&
-        write(exec_log_fd, line, (size_t)n) != n)
-        BATON_WARN(SUBSYS, "writing the exec log: %s", strerror(errno));
+    harness_exec_log(exec_log_fd, act, start, NULL);
 }
 
 /* ---- main's steps -------------------------------------------------------- */
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: baton-worker-example [--config FILE] [--queue Q] "
+    fprintf(out, "usage: " PROG " [--config FILE] [--queue Q] "
                  "[--concurrency N] [--exec-log FILE]\n"
-                 "Runs the example activities: noop echo sleep hang "
+                 "Runs the test activities: noop echo sleep hang "
                  "heartbeat fail ratelimit fatal search summarize.\n");
 }
 
@@ -334,28 +314,6 @@ static int parse_flags(int argc, char **argv, options_t *o) {
     return 0;
 }
 
-/* Config file / environment, then the flags.  NULL after printing why. */
-static baton_conf_t *load_config(const options_t *o) {
-    char err[512];
-    baton_conf_t *conf = baton_worker_conf_load(o->config, o->queue,
-                                                o->concurrency, err,
-                                                sizeof err);
-    if (!conf) fprintf(stderr, "%s: %s\n", "baton-worker-example", err);
-    return conf;
-}
-
-static int open_exec_log(const options_t *o) {
-    if (!o->exec_log) return 0;
-    exec_log_fd = open(o->exec_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                       0644);
-    if (exec_log_fd < 0) {
-        fprintf(stderr, "baton-worker-example: %s: %s\n", o->exec_log,
-                strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int register_handlers(baton_worker_t *w) {
     for (size_t i = 0; i < BATON_ARRAY_SIZE(examples); i++)
         if (baton_worker_register(w, examples[i].type, run_logged,
@@ -364,53 +322,15 @@ static int register_handlers(baton_worker_t *w) {
     return 0;
 }
 
-static void on_signal(int sig) {
-    (void)sig;
-    baton_worker_stop(the_worker);
-}
-
-static void install_signals(baton_worker_t *w) {
-    struct sigaction sa;
-    the_worker = w;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
-
 int main(int argc, char **argv) {
     options_t opt;
-    baton_conf_t *conf;
-    baton_worker_t *w;
-    char err[512];
     int rc;
 
-    baton_log_set_program("baton-worker-example");
+    baton_log_set_program(PROG);
     if ((rc = parse_flags(argc, argv, &opt))) return rc;
-    if (!(conf = load_config(&opt))) return 2;
-    if (open_exec_log(&opt)) {
-        baton_conf_destroy(conf);
-        return 1;
-    }
-    if (!(w = baton_worker_new(conf, err, sizeof err))) {
-        fprintf(stderr, "baton-worker-example: %s\n", err);
-        baton_conf_destroy(conf);
-        return 1;
-    }
-    baton_conf_destroy(conf);
-    if (register_handlers(w)) {
-        fprintf(stderr, "baton-worker-example: registering handlers failed\n");
-        baton_worker_destroy(w);
-        return 1;
-    }
-    install_signals(w);
-    rc = baton_worker_run(w) ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "baton-worker-example: %s\n", baton_worker_errstr(w));
-    the_worker = NULL;
-    baton_worker_destroy(w);
+    if (harness_open_log(PROG, opt.exec_log, &exec_log_fd)) return 1;
+    rc = harness_run(PROG, opt.config, opt.queue, opt.concurrency,
+                     register_handlers);
     if (exec_log_fd >= 0) close(exec_log_fd);
     return rc;
 }
