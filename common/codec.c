@@ -42,7 +42,6 @@ extern const char *baton_schema_event;
 
 #define BATON_WORKFLOW_ID_MAX 256
 /* Kafka topic names are at most 249 bytes; "baton.tasks." takes 12. */
-#define BATON_QUEUE_NAME_MAX (249 - 12)
 
 _Static_assert(sizeof(baton_cmd_kind_t) == sizeof(int),
                "enum fields are copied as int");
@@ -523,7 +522,7 @@ static int baton_codec_idem_key_ok(const char *key, const char *wf,
     return strncmp(key, wf, n) == 0 && strcmp(key + n, tail) == 0;
 }
 
-static int baton_codec_queue_ok(const char *q) {
+int baton_codec_queue_ok(const char *q) {
     size_t n = strlen(q);
     if (n == 0 || n > BATON_QUEUE_NAME_MAX) return 0;
     return strspn(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -726,8 +725,13 @@ baton_err_t baton_codec_decode_result(baton_codec_t *c, const void *buf,
                                       size_t len, int json,
                                       baton_result_t *out, char *errstr,
                                       size_t errlen) {
-    return baton_codec_decode(c, BATON_CODEC_RESULT, buf, len, json, out,
-                              errstr, errlen);
+    baton_err_t err = baton_codec_decode(c, BATON_CODEC_RESULT, buf, len,
+                                         json, out, errstr, errlen);
+    /* A hint is a worker's word: capped here, and again by the retrier's
+     * MaxDelaySeconds, so no value can overflow a deadline. */
+    if (!err && out->retry_after_ms > BATON_RETRY_AFTER_MAX_MS)
+        out->retry_after_ms = BATON_RETRY_AFTER_MAX_MS;
+    return err;
 }
 
 baton_err_t baton_codec_decode_event(baton_codec_t *c, const void *buf,

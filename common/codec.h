@@ -32,6 +32,17 @@
 #define BATON_CONTENT_TYPE_JSON "application/json"
 #define BATON_CONTENT_TYPE_AVRO "application/vnd.baton.avro"
 
+/* A queue name becomes the Kafka topic <prefix>.tasks.<queue>: Kafka's
+ * topic characters and length (249) minus room for the prefix. */
+#define BATON_QUEUE_NAME_MAX (249 - 12)
+/* The longest retry hint a result may carry (one year): larger ones are
+ * cut to it when decoded. */
+#define BATON_RETRY_AFTER_MAX_MS (366LL * 86400 * 1000)
+
+/* 1 when q is a queue name: 1 to BATON_QUEUE_NAME_MAX of [A-Za-z0-9._-]
+ * (the workflow validator and the task decoder apply the same rule). */
+int baton_codec_queue_ok(const char *q);
+
 typedef enum {
     BATON_CMD_START = 0,
     BATON_CMD_SIGNAL,
@@ -99,7 +110,8 @@ typedef struct baton_result {
     char *output;      /* COMPLETED: JSON; HEARTBEAT: details JSON */
     char *error;       /* FAILED: error name, e.g. "States.TaskFailed" */
     char *cause;       /* FAILED: free text */
-    int64_t retry_after_ms; /* FAILED: hint, 0 = none */
+    int64_t retry_after_ms; /* FAILED: hint, 0 = none; decoding caps it at
+                               BATON_RETRY_AFTER_MAX_MS */
     char *worker;      /* optional worker identity */
     int64_t finished_at_ms;
     int32_t non_retryable; /* FAILED: 1 = skip Retry, go to Catch (schema

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "asl_int.h"
+#include "codec.h"
 #include "intrinsic.h"
 #include "path.h"
 
@@ -312,6 +313,12 @@ static baton_err_t parse_resource(vctx_t *v, baton_asl_state_t *st) {
             goto bad;
         st->queue = baton_strndup(rest, (size_t)(slash - rest));
         st->activity_type = baton_strndup(slash + 1, (size_t)(end - slash - 1));
+        if (st->queue && !baton_codec_queue_ok(st->queue))
+            return verr(v, st->name,
+                        "queue '%s' in Resource '%s': a queue names the Kafka "
+                        "topic <prefix>.tasks.<queue>, so it must be 1 to %d "
+                        "of [A-Za-z0-9._-]",
+                        st->queue, r, BATON_QUEUE_NAME_MAX);
     } else {
         if (!good_name(rest, (size_t)(end - rest))) goto bad;
         st->queue = baton_strdup("default");

@@ -1275,6 +1275,11 @@ static void test_validation_messages(void) {
     REFUSE_STATE("{\"Type\": \"Task\", \"Resource\": \"baton:activity:q/\","
                  " \"End\": true}",
                  "unknown Resource 'baton:activity:q/'");
+    /* issue 12: a queue is a Kafka topic name: ':' passed here and broke
+     * at run time (START to the DLQ, the run RUNNING for ever) */
+    REFUSE_STATE("{\"Type\": \"Task\", \"Resource\":"
+                 " \"baton:activity:a:b/x\", \"End\": true}",
+                 "state 'X': queue 'a:b' in Resource 'baton:activity:a:b/x'");
     REFUSE_STATE("{\"Type\": \"Task\", \"End\": true}",
                  "state 'X': missing Resource");
     REFUSE_STATE("{\"Type\": \"Parallel\", \"Branches\": [], \"End\": true}",

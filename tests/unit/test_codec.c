@@ -332,6 +332,20 @@ static void test_json_plain(void) {
     CHECK(str_eq(r.output, "{\"ok\":true}"));
     CHECK(r.error == NULL);
     baton_result_clear(&r);
+
+    /* issue 11: a retry hint near INT64_MAX is cut to a year at decode */
+    {
+        const char *hint =
+            "{\"task_id\":\"w/1/1\",\"workflow_id\":\"w\","
+            "\"kind\":\"FAILED\",\"error\":\"E\","
+            "\"retry_after_ms\":9223372036854775807}";
+        CHECK_ERR(baton_codec_decode_result(codec, hint, strlen(hint), 1, &r,
+                                            errstr, sizeof errstr) ==
+                      BATON_OK,
+                  errstr);
+        CHECK(r.retry_after_ms == BATON_RETRY_AFTER_MAX_MS);
+        baton_result_clear(&r);
+    }
 }
 
 /* The JSON encoding is one object with every field, payloads as strings. */
