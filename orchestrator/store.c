@@ -26,26 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "registry.h"
 #include "wset.h"
-
-const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
-                               const char *id) {
-    snprintf(buf, len, "baton:{p%d}:wf:%s", p, id);
-    return buf;
-}
-
-const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
-                                 const char *id) {
-    snprintf(buf, len, "baton:{p%d}:hist:%s", p, id);
-    return buf;
-}
-
-const char *baton_store_key(char *buf, size_t len, int32_t p,
-                            const char *what) {
-    snprintf(buf, len, "baton:{p%d}:%s", p, what);
-    return buf;
-}
 
 /* ---- outbox records --------------------------------------------------- */
 
@@ -147,9 +130,9 @@ static baton_err_t load_offsets(redisContext *c, int32_t p,
                                 const char *const topics[2],
                                 baton_part_state_t *out, char *errstr,
                                 size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HMGET %s %s %s",
-                                 baton_store_key(key, sizeof key, p, "offsets"),
+                                 baton_keys_offsets(key, sizeof key, p),
                                  topics[0], topics[1]);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
         return reply_err(c, r, errstr, errlen, "reading offsets");
@@ -166,9 +149,9 @@ static baton_err_t load_offsets(redisContext *c, int32_t p,
 static baton_err_t load_outbox(redisContext *c, int32_t p,
                                baton_part_state_t *out, char *errstr,
                                size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HGETALL %s",
-                                 baton_store_key(key, sizeof key, p, "outbox"));
+                                 baton_keys_outbox(key, sizeof key, p));
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return reply_err(c, r, errstr, errlen, "reading outbox");
     out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outmsg_t));
@@ -214,13 +197,13 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
                                     int64_t after_ms, int64_t upto_ms,
                                     baton_part_state_t *out, char *errstr,
                                     size_t errlen) {
-    char key[64], from[32], to[32];
+    char key[BATON_KEYS_LEN], from[32], to[32];
     redisReply *r;
     int64_t cut = INT64_MAX;
 
     for (size_t i = 0; i < out->ntimers; i++) baton_free(out->timer_members[i]);
     out->ntimers = 0;
-    baton_store_key(key, sizeof key, p, "timers");
+    baton_keys_timers(key, sizeof key, p);
     if (after_ms == INT64_MIN)
         snprintf(from, sizeof from, "-inf");
     else
@@ -253,9 +236,9 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
 static baton_err_t take_epoch(redisContext *c, int32_t p,
                               baton_part_state_t *out, char *errstr,
                               size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "INCR %s",
-                                 baton_store_key(key, sizeof key, p, "epoch"));
+                                 baton_keys_epoch(key, sizeof key, p));
     if (!r || r->type != REDIS_REPLY_INTEGER)
         return reply_err(c, r, errstr, errlen, "taking the partition epoch");
     out->epoch = r->integer;
@@ -286,11 +269,12 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       const char *const *ids, char **texts,
                                       size_t *lens, char *errstr,
                                       size_t errlen) {
-    char key[512];
+    char key[BATON_KEYS_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"GET", baton_store_key_wf(key, sizeof key,
-                                                         parts[i], ids[i])};
+        const char *argv[2] = {"GET", baton_keys_wf(key, sizeof key, parts[i],
+                                                    ids[i])};
+        if (!argv[1]) argv[1] = ""; /* an id too long: no such run */
         redisAppendCommandArgv(c, 2, argv, NULL);
     }
     for (size_t i = 0; i < n; i++) {
@@ -346,14 +330,10 @@ static const char *pool_fmt(strpool_t *p, const char *fmt, ...) {
     return pool_keep(p, baton_strdup(buf));
 }
 
-/* A key name from the layout helpers above, kept in the pool. */
-static const char *pool_key(strpool_t *pool, int32_t p, const char *what,
-                            const char *id) {
-    char buf[1024];
-    if (!strcmp(what, "wf")) baton_store_key_wf(buf, sizeof buf, p, id);
-    else if (!strcmp(what, "hist")) baton_store_key_hist(buf, sizeof buf, p, id);
-    else baton_store_key(buf, sizeof buf, p, what);
-    return pool_keep(pool, baton_strdup(buf));
+/* A key name formatted by keys.h, kept in the pool; NULL when it does not
+ * fit or memory ran out (the write then fails as a whole). */
+static const char *pool_key(strpool_t *pool, const char *key) {
+    return key ? pool_keep(pool, baton_strdup(key)) : NULL;
 }
 
 static void pool_free(strpool_t *p) {
@@ -426,13 +406,18 @@ static void argvb_close(argvb_t *a, strpool_t *pool) {
     a->cmd_start = a->n;
 }
 
-#define ADD(a, s) argvb_add((a), (s), strlen(s))
+/* A NULL string (a key that did not fit, memory out) fails the build. */
+static int argvb_add_str(argvb_t *a, const char *s) {
+    return s ? argvb_add(a, s, strlen(s)) : -1;
+}
+#define ADD(a, s) argvb_add_str((a), (s))
 
 /* Packs the commands of one partition's write set into the script args. */
 static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
                       int64_t history_max, int64_t ttl_s, strpool_t *pool,
                       argvb_t *a) {
     int32_t p = ws->partition;
+    char kb[BATON_KEYS_LEN];
     int fail = 0;
 
     for (size_t i = 0; i < ws->nsnaps; i++) {
@@ -441,7 +426,8 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
                                      baton_snapshot_encode(ws->snaps[i], &len));
         if (!text) return -1;
         fail |= ADD(a, "SET");
-        fail |= ADD(a, pool_key(pool, p, "wf", ws->snaps[i]->id));
+        fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
+                                              ws->snaps[i]->id)));
         fail |= argvb_add(a, text, len);
         if (ws->snaps[i]->status != BATON_WF_RUNNING && ttl_s > 0) {
             fail |= ADD(a, "EX");
@@ -452,7 +438,8 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
-        const char *key = pool_key(pool, p, "hist", ws->hist[i].wf_id);
+        const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, p,
+                                                        ws->hist[i].wf_id));
         int close = 0;
         fail |= ADD(a, "RPUSH");
         fail |= ADD(a, key);
@@ -480,7 +467,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout) {
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->nout; i++) {
             size_t len;
             const char *rec =
@@ -494,7 +481,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout_del) {
         fail |= ADD(a, "HDEL");
-        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->nout_del; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out_del[i]);
@@ -503,7 +490,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntadd) {
         fail |= ADD(a, "ZADD");
-        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->ntadd; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, pool_fmt(pool, "%lld",
@@ -514,7 +501,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntdel) {
         fail |= ADD(a, "ZREM");
-        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->ntdel; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->tdel[i]);
@@ -524,7 +511,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, p, "offsets", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, p)));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
         argvb_close(a, pool);
@@ -557,6 +544,7 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
     baton_wset_t **sent = baton_calloc(n + 1, sizeof(*sent));
     size_t nsent = 0;
     baton_err_t rc = BATON_OK;
+    char kb[BATON_KEYS_LEN];
 
     if (!sent)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
@@ -568,7 +556,8 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
         a.fail |= ADD(&a, "EVAL");
         a.fail |= ADD(&a, FENCE_SCRIPT);
         a.fail |= ADD(&a, "1");
-        a.fail |= ADD(&a, pool_key(&pool, ws[i]->partition, "epoch", NULL));
+        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb,
+                                                         ws[i]->partition)));
         a.fail |= ADD(&a, pool_fmt(&pool, "%lld", (long long)ws[i]->epoch));
         a.cmd_start = a.n;
         if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||
@@ -617,9 +606,13 @@ baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
                                  char *errstr, size_t errlen) {
     for (size_t i = 0; i < baton_registry_count(reg); i++) {
         const baton_defn_t *d = baton_registry_at(reg, i);
-        char key[600];
+        char key[BATON_KEYS_LEN];
         redisReply *r;
-        snprintf(key, sizeof key, "baton:defs:%s:%s", d->name, d->ver);
+        if (!baton_keys_def(key, sizeof key, d->name, d->ver))
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "storing definitions: name or version of "
+                                "%s is too long",
+                                d->name);
         r = redisCommand(c, "SET %s %s NX", key, d->text);
         if (!r || r->type == REDIS_REPLY_ERROR)
             return reply_err(c, r, errstr, errlen, "storing definitions");
@@ -630,8 +623,15 @@ baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
 
 char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
                           char *errstr, size_t errlen) {
-    redisReply *r = redisCommand(c, "GET baton:defs:%s:%s", name, ver);
+    char key[BATON_KEYS_LEN];
+    redisReply *r;
     char *text = NULL;
+    if (!baton_keys_def(key, sizeof key, name, ver)) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
+                     "definition %s version %s: name too long", name, ver);
+        return NULL;
+    }
+    r = redisCommand(c, "GET %s", key);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         reply_err(c, r, errstr, errlen, "loading definition");
         return NULL;

@@ -1,35 +1,9 @@
 /*
- * store.h -- batond's Redis edge: the key layout and the one-transaction
- * batch write.
+ * store.h -- batond's Redis edge: reading a partition's state on
+ * assignment and the one-transaction fenced batch write.
  *
- * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
- * Cluster one partition's keys share a slot and one atomic script covers them.
- * Only the instance that owns partition N touches its keys.
- *
- *   key                        type    holds
- *   baton:{pN}:wf:<id>         string  workflow snapshot, JSON (snapshot.h)
- *   baton:{pN}:hist:<id>       list    history events, JSON objects
- *                                      {"seq","type","time","state","data"}
- *                                      oldest first, capped at
- *                                      batond.history.max; expires
- *                                      batond.history.ttl.s after close
- *   baton:{pN}:offsets         hash    field = source topic name, value =
- *                                      next offset to apply (decimal)
- *   baton:{pN}:outbox          hash    field = output id, value = an
- *                                      outbox record (below); removed once
- *                                      Kafka acknowledged the message
- *   baton:{pN}:timers          zset    member = "<kind>|<seq>|<attempt>|
- *                                      <workflow id>" (engine.h), score =
- *                                      due time (ms)
- *   baton:{pN}:epoch           string  fencing token: INCR'd by each new
- *                                      owner; a batch write applies only
- *                                      when it still holds the current one
- *   baton:defs:<name>:<ver>    string  definition text of every version
- *                                      that ever ran (pins runs to it)
- *
- * Output ids are deterministic: "<src><offset>.<k>" is the k-th output of
- * the input at <offset> of source <src> ('c' commands, 'r' results, 't'
- * timers), so re-applying an input could only overwrite its own entries.
+ * The key layout (every key name, what it holds, the output ids) is
+ * defined in common/keys.h; this module only reads and writes those keys.
  *
  * Outbox record (binary-safe string, lengths in decimal):
  *   <len>:<topic> <len>:<key> <len>:<error> <partition>:<flags>:<value>
@@ -58,14 +32,6 @@ typedef struct baton_outmsg {
     char *value;
     size_t value_len;
 } baton_outmsg_t;
-
-/* Formats key names; return buf. */
-const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
-                               const char *id);
-const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
-                                 const char *id);
-const char *baton_store_key(char *buf, size_t len, int32_t p,
-                            const char *what);
 
 /* Serialises m as an outbox record (baton_malloc'd, *len set). */
 char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len);

@@ -9,7 +9,7 @@
  *
  * Output ids: before applying an input the loop calls baton_wset_begin()
  * with the input's source and offset; every message added then gets the id
- * "<src><offset>.<k>" (store.h), so ids are unique and deterministic.
+ * "<src><offset>.<k>" (common/keys.h), so ids are unique and deterministic.
  *
  * Thread: batond's loop thread.
  */
