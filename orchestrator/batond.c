@@ -198,7 +198,7 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
     for (size_t i = 0; i < st.ntimers; i++)
         baton_loop_timer_arm(b->loop, p, st.timer_members[i], st.timer_due[i]);
     for (size_t i = 0; i < st.noutbox; i++) {
-        baton_outmsg_t *m = &st.outbox[i];
+        baton_outbox_msg_t *m = &st.outbox[i];
         batond_produce(b, p, m->topic, m->partition, m->key, m->json,
                        m->error, m->value, m->value_len, m->id);
     }
@@ -403,7 +403,7 @@ static void batond_produce_outbox(batond_t *b, baton_wset_t *const *ws,
                                   size_t n) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; !ws[i]->fenced && j < ws[i]->nout; j++) {
-            baton_outmsg_t *m = &ws[i]->out[j];
+            baton_outbox_msg_t *m = &ws[i]->out[j];
             batond_produce(b, ws[i]->partition, m->topic, m->partition,
                            m->key, m->json, m->error, m->value, m->value_len,
                            m->id);

@@ -1,6 +1,6 @@
 /*
- * store.c -- batond's Redis edge (store.h): key names, outbox records, the
- * partition load on assignment and the batch write.
+ * store.c -- batond's Redis edge (store.h): the partition load on
+ * assignment and the batch write, over the keys of common/keys.h.
  *
  * The batch write is the heart of exactly-once: for each partition one
  * atomic script (FENCE_SCRIPT below; atomic as MULTI/EXEC) that first
@@ -30,85 +30,11 @@
 #include "registry.h"
 #include "wset.h"
 
-/* ---- outbox records --------------------------------------------------- */
-
-void baton_outmsg_clear(baton_outmsg_t *m) {
-    baton_free(m->id);
-    baton_free(m->topic);
-    baton_free(m->key);
-    baton_free(m->error);
-    baton_free(m->value);
-    memset(m, 0, sizeof *m);
-}
-
-char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len) {
-    size_t tl = strlen(m->topic), kl = m->key ? strlen(m->key) : 0,
-           el = m->error ? strlen(m->error) : 0;
-    size_t cap = tl + kl + el + m->value_len + 96;
-    char *rec = baton_malloc(cap);
-    int n;
-    if (!rec) return NULL;
-    n = snprintf(rec, cap, "%zu:%s %zu:%s %zu:%s %d:%c:", tl, m->topic, kl,
-                 m->key ? m->key : "", el, m->error ? m->error : "",
-                 m->partition, m->json ? 'j' : 'a');
-    if (n < 0 || (size_t)n + m->value_len > cap) {
-        baton_free(rec);
-        return NULL;
-    }
-    memcpy(rec + n, m->value, m->value_len);
-    *len = (size_t)n + m->value_len;
-    return rec;
-}
-
-/* Reads "<len>:<bytes><sep>" at *p; returns a new string or NULL. */
-static char *rec_field(const char **p, const char *end, char sep) {
-    char *colon;
-    unsigned long long n = strtoull(*p, &colon, 10);
-    char *s;
-    if (colon >= end || *colon != ':' || n > (size_t)(end - colon - 1))
-        return NULL;
-    if (colon + 1 + n >= end || colon[1 + n] != sep) return NULL;
-    s = baton_strndup(colon + 1, (size_t)n);
-    *p = colon + 2 + n;
-    return s;
-}
-
-int baton_outbox_record_decode(const char *rec, size_t len,
-                               baton_outmsg_t *m) {
-    const char *p = rec, *end = rec + len;
-    char *num_end;
-    long part;
-    memset(m, 0, sizeof *m);
-    if (!(m->topic = rec_field(&p, end, ' '))) goto bad;
-    if (!(m->key = rec_field(&p, end, ' '))) goto bad;
-    if (!(m->error = rec_field(&p, end, ' '))) goto bad;
-    part = strtol(p, &num_end, 10);
-    if (num_end + 3 > end || num_end[0] != ':' || num_end[2] != ':') goto bad;
-    m->partition = (int32_t)part;
-    m->json = num_end[1] == 'j';
-    p = num_end + 3;
-    m->value_len = (size_t)(end - p);
-    if (!(m->value = baton_malloc(m->value_len + 1))) goto bad;
-    memcpy(m->value, p, m->value_len);
-    if (!*m->key) {
-        baton_free(m->key);
-        m->key = NULL;
-    }
-    if (!*m->error) {
-        baton_free(m->error);
-        m->error = NULL;
-    }
-    return 0;
-bad:
-    baton_outmsg_clear(m);
-    return -1;
-}
-
 /* ---- partition load ----------------------------------------------------- */
 
 void baton_part_state_clear(baton_part_state_t *st) {
     for (size_t i = 0; i < st->noutbox; i++)
-        baton_outmsg_clear(&st->outbox[i]);
+        baton_outbox_msg_clear(&st->outbox[i]);
     for (size_t i = 0; i < st->ntimers; i++) baton_free(st->timer_members[i]);
     baton_free(st->outbox);
     baton_free(st->timer_members);
@@ -154,11 +80,11 @@ static baton_err_t load_outbox(redisContext *c, int32_t p,
                                  baton_keys_outbox(key, sizeof key, p));
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return reply_err(c, r, errstr, errlen, "reading outbox");
-    out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outmsg_t));
+    out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outbox_msg_t));
     if (!out->outbox) return reply_err(c, r, errstr, errlen, "out of memory");
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        baton_outmsg_t *m = &out->outbox[out->noutbox];
-        if (baton_outbox_record_decode(r->element[i + 1]->str,
+        baton_outbox_msg_t *m = &out->outbox[out->noutbox];
+        if (baton_outbox_decode(r->element[i + 1]->str,
                                        r->element[i + 1]->len, m)) {
             BATON_ERROR("redis", "partition %d: outbox entry %s is corrupt; "
                                  "left in place",
@@ -471,7 +397,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
         for (size_t i = 0; i < ws->nout; i++) {
             size_t len;
             const char *rec =
-                pool_keep(pool, baton_outbox_record_encode(&ws->out[i], &len));
+                pool_keep(pool, baton_outbox_encode(&ws->out[i], &len));
             if (!rec) return -1;
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out[i].id);

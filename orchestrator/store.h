@@ -5,11 +5,6 @@
  * The key layout (every key name, what it holds, the output ids) is
  * defined in common/keys.h; this module only reads and writes those keys.
  *
- * Outbox record (binary-safe string, lengths in decimal):
- *   <len>:<topic> <len>:<key> <len>:<error> <partition>:<flags>:<value>
- * flags: "j" when the value is a JSON envelope, "a" for Avro; error is the
- * DLQ reason (header baton-error), empty for other messages.
- *
  * Thread: everything here runs on batond's loop thread.
  */
 #ifndef BATON_STORE_H
@@ -18,27 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "baton_common.h"
-
-typedef struct baton_store baton_store_t;
-
-/* One message decided by the engine: produced after the batch commits. */
-typedef struct baton_outmsg {
-    char *id;        /* output id (see above) */
-    char *topic;
-    int32_t partition; /* -1 = by key (murmur2) */
-    char *key;
-    char *error;     /* DLQ reason, or NULL */
-    int json;
-    char *value;
-    size_t value_len;
-} baton_outmsg_t;
-
-/* Serialises m as an outbox record (baton_malloc'd, *len set). */
-char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len);
-/* Parses an outbox record into m (strings owned by m); 0 ok, -1 bad. */
-int baton_outbox_record_decode(const char *rec, size_t len,
-                               baton_outmsg_t *m);
-void baton_outmsg_clear(baton_outmsg_t *m);
+#include "outbox.h"
 
 /* ---- batond's Redis operations (all on the loop thread) ------------- */
 
@@ -49,7 +24,7 @@ struct baton_registry;
 typedef struct baton_part_state {
     int64_t epoch;          /* fencing token taken (INCR baton:{pN}:epoch) */
     int64_t next_offset[2]; /* commands, results; -1 = none stored */
-    baton_outmsg_t *outbox; /* to re-send */
+    baton_outbox_msg_t *outbox; /* to re-send */
     size_t noutbox;
     char **timer_members;   /* the timers due up to timers_upto */
     int64_t *timer_due;

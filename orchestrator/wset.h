@@ -18,7 +18,7 @@
 
 #include "baton_common.h"
 #include "snapshot.h"
-#include "store.h"
+#include "outbox.h"
 
 typedef enum {
     BATON_SRC_COMMANDS = 0,
@@ -46,7 +46,7 @@ typedef struct baton_wset {
     size_t nsnaps, capsnaps;
     baton_hist_add_t *hist;
     size_t nhist, caphist;
-    baton_outmsg_t *out;
+    baton_outbox_msg_t *out;
     size_t nout, capout;
     char **out_del;            /* outbox ids acknowledged by Kafka */
     size_t nout_del, capout_del;

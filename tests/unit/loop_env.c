@@ -47,7 +47,7 @@ void env_free(env_t *e) {
 
 int64_t env_now(const env_t *e) { return baton_now_ms() + e->skew_ms; }
 
-static void keep_out(env_t *e, const baton_outmsg_t *m) {
+static void keep_out(env_t *e, const baton_outbox_msg_t *m) {
     env_msg_t *k;
     if (e->nout >= ENV_MAX_OUT) {
         CHECK(0, "more than %d messages to pump", ENV_MAX_OUT);
@@ -59,7 +59,7 @@ static void keep_out(env_t *e, const baton_outmsg_t *m) {
     k->len = m->value_len;
 }
 
-static void note_task(env_t *e, const baton_outmsg_t *m) {
+static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     baton_task_t t;
     char err[256];
     e->tasks++;
@@ -69,7 +69,7 @@ static void note_task(env_t *e, const baton_outmsg_t *m) {
     baton_task_clear(&t);
 }
 
-static void note_cancel(env_t *e, const baton_outmsg_t *m) {
+static void note_cancel(env_t *e, const baton_outbox_msg_t *m) {
     baton_command_t c;
     char err[256];
     e->cancels++;
@@ -80,7 +80,7 @@ static void note_cancel(env_t *e, const baton_outmsg_t *m) {
     baton_command_clear(&c);
 }
 
-static void note_out(env_t *e, const baton_outmsg_t *m) {
+static void note_out(env_t *e, const baton_outbox_msg_t *m) {
     if (!strncmp(m->topic, "baton.tasks.", 12))
         note_task(e, m);
     else if (!strcmp(m->topic, "baton.events"))
