@@ -462,12 +462,13 @@ static const char FENCE_SCRIPT[] =
     "return 1\n";
 
 baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
-                              size_t n, const char *const topics[2],
+                              size_t n, const int64_t *epochs,
+                              const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
-                              char *errstr, size_t errlen) {
+                              int *fenced, char *errstr, size_t errlen) {
     strpool_t pool = {0};
     argvb_t a = {0};
-    baton_wset_t **sent = baton_calloc(n + 1, sizeof(*sent));
+    size_t *sent = baton_calloc(n + 1, sizeof(*sent)); /* indexes into ws */
     size_t nsent = 0;
     baton_err_t rc = BATON_OK;
     char kb[BATON_KEYS_LEN];
@@ -475,7 +476,7 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
     if (!sent)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        ws[i]->fenced = 0;
+        fenced[i] = 0;
         if (baton_wset_empty(ws[i])) continue;
         a.n = 0;
         a.fail = 0;
@@ -484,7 +485,8 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
         a.fail |= ADD(&a, "1");
         a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb,
                                                          ws[i]->partition)));
-        a.fail |= ADD(&a, pool_fmt(&pool, "%lld", (long long)ws[i]->epoch));
+        a.fail |= ADD(&a, pool_fmt(&pool, "%lld",
+                                   (long long)epochs[ws[i]->partition]));
         a.cmd_start = a.n;
         if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||
             a.fail) {
@@ -495,28 +497,29 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
             break;
         }
         redisAppendCommandArgv(c, (int)a.n, a.argv, a.lens);
-        sent[nsent++] = ws[i];
+        sent[nsent++] = i;
     }
-    for (size_t i = 0; i < nsent; i++) {
+    for (size_t k = 0; k < nsent; k++) {
         redisReply *r = NULL;
+        size_t i = sent[k];
         if (redisGetReply(c, (void **)&r) != REDIS_OK) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                               "writing batch: %s", c->errstr);
             break;
         }
         if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "FENCED", 6)) {
-            sent[i]->fenced = 1;
+            fenced[i] = 1;
             BATON_ERROR("redis", "partition %d: %s: another instance owns it",
-                        sent[i]->partition, r->str);
+                        ws[i]->partition, r->str);
             if (!rc)
                 rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
-                                  "partition %d: %s", sent[i]->partition,
+                                  "partition %d: %s", ws[i]->partition,
                                   r->str);
         } else if (r->type == REDIS_REPLY_ERROR &&
                    (!rc || rc == BATON_ERR_FENCED)) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                               "writing batch of partition %d: %s",
-                              sent[i]->partition, r->str);
+                              ws[i]->partition, r->str);
         }
         freeReplyObject(r);
     }

@@ -63,12 +63,17 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       size_t errlen);
 
 /* Writes the write sets: one atomic fenced script per partition, all
- * pipelined.  A partition whose token is stale gets ws->fenced = 1 and is
- * not written; the call then returns BATON_ERR_FENCED (others written). */
+ * pipelined.  epochs[p] is the fencing token this instance took for
+ * partition p (baton_part_state_t.epoch) for every ws[i]->partition: the
+ * token stays in batond's edge state and is attached here, never carried
+ * by the write set.  fenced[i] is set to 1 when ws[i]'s token is stale (a
+ * newer owner took the partition): that set is not written, and the call
+ * returns BATON_ERR_FENCED (the others are written); else fenced[i] = 0. */
 baton_err_t baton_store_write(redisContext *c, struct baton_wset *const *ws,
-                              size_t n, const char *const topics[2],
+                              size_t n, const int64_t *epochs,
+                              const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
-                              char *errstr, size_t errlen);
+                              int *fenced, char *errstr, size_t errlen);
 
 /* Stores the text of every registry version (SET NX). */
 baton_err_t baton_store_put_defs(redisContext *c,

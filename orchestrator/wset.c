@@ -28,7 +28,6 @@ void baton_wset_init(baton_wset_t *ws, int32_t partition) {
 
 void baton_wset_reset(baton_wset_t *ws) {
     int32_t p = ws->partition;
-    int64_t epoch = ws->epoch;
     for (size_t i = 0; i < ws->nhist; i++) {
         baton_free(ws->hist[i].wf_id);
         baton_free(ws->hist[i].json);
@@ -44,7 +43,6 @@ void baton_wset_reset(baton_wset_t *ws) {
     baton_free(ws->tadd);
     baton_free(ws->tdel);
     baton_wset_init(ws, p);
-    ws->epoch = epoch;
 }
 
 int baton_wset_empty(const baton_wset_t *ws) {

@@ -40,8 +40,6 @@ typedef struct baton_timer_op {
 
 typedef struct baton_wset {
     int32_t partition;
-    int64_t epoch;  /* fencing token of this instance's ownership (store.h) */
-    int fenced;     /* set by the write: another instance owns it now */
     baton_snapshot_t **snaps; /* borrowed from the cache, written whole */
     size_t nsnaps, capsnaps;
     baton_hist_add_t *hist;
