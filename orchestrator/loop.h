@@ -63,10 +63,10 @@ baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
                              baton_engine_t *engine, baton_codec_t *codec);
 void baton_loop_destroy(baton_loop_t *loop); /* NULL is a no-op */
 
-/* Takes partition p: next_offset[src] from Redis (-1 = none). */
+/* Takes partition p: next_offset[src] as the store holds them (-1 = none). */
 baton_err_t baton_loop_partition_add(baton_loop_t *loop, int32_t p,
                                      const int64_t next_offset[2]);
-/* Arms a timer of partition p (from Redis on assignment). */
+/* Arms a timer of partition p (read from the store on assignment). */
 baton_err_t baton_loop_timer_arm(baton_loop_t *loop, int32_t p,
                                  const char *member, int64_t due_ms);
 /* The horizon of p's armed timers: every timer of p due at or before it

@@ -3,9 +3,15 @@
  *
  * The engine records here everything that applying a batch of inputs
  * decided: snapshots to write, history events to append, messages for the
- * outbox, timers to add and remove, and the next offsets.  store.c turns a
- * write set into one atomic fenced write; then the outbox messages are produced.
- * Pure data: no Kafka, no Redis.
+ * outbox, timers to add and remove, and the next offsets.  The loop hands
+ * the sets to its port (loop.h): in batond, store.c turns each into one
+ * atomic write fenced by the partition's token, which batond keeps and
+ * attaches there (no token travels in a write set); then the outbox
+ * messages are produced.
+ * Pure data: no Kafka, no Redis -- and the build checks it: before
+ * baton_core is built, orchestrator/core_purity.sh fails on any include of
+ * hiredis, librdkafka, kafka.h, redis.h or store.h in this file or the rest
+ * of the core.
  *
  * Output ids: before applying an input the loop calls baton_wset_begin()
  * with the input's source and offset; every message added then gets the id
