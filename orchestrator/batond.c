@@ -4,13 +4,17 @@
  *
  *   main()            parse flags, load config and definitions, connect,
  *                     subscribe, run the loop until SIGTERM, drain, exit
- *   batond_rebalance  on assignment: read each partition's offsets, outbox
+ *   batond_rebalance  on assignment: take each partition's fencing token
+ *                     (kept here, in epochs[]), read its offsets, outbox
  *                     and timers from Redis, re-send the outbox, seek;
  *                     on revocation: flush the producer, drop the partition
- *   batond_batch      one turn of the loop: poll a batch, load what the
- *                     cache lacks, apply, write one atomic fenced script per
- *                     partition, produce the outbox, commit offsets to Kafka
- *                     (for lag only: the offsets that count are in Redis)
+ *   batond_port_*     the loop's port (loop.h) over Kafka and Redis: poll,
+ *                     load snapshots and definitions, write one atomic
+ *                     fenced script per partition (store.c, with the
+ *                     token), produce, commit offsets to Kafka (for lag
+ *                     only: the offsets that count are in Redis)
+ *   batond_batch      one turn: baton_loop_run_batch over that port, and
+ *                     a re-read of Redis state when the batch was abandoned
  *
  * One thread does everything; librdkafka's own threads do the network I/O.
  */
@@ -87,11 +91,13 @@ typedef struct batond {
     int64_t batch_max, history_max, ttl_s;
     int64_t horizon_ms;      /* timers kept in memory (batond.timers.*) */
     int64_t next_slice_ms;   /* when to read the next slice of timers */
+    int64_t *epochs;         /* [partition_cnt]: fencing tokens taken */
     rd_kafka_message_t **msgs;
+    baton_loop_msg_t *lmsgs; /* the same, as the loop's port hands them */
     int64_t *polled_us;
     size_t nmsgs;
     int64_t last_commit_us;
-    int need_resync;
+    baton_loop_port_t port;
     lat_hist_t step_lat;
     const char *stats_file;
 } batond_t;
@@ -193,12 +199,12 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
         return baton_seterr(errstr, errlen, rc, "partition %d: %s", p,
                             baton_err2str(rc));
     }
-    baton_loop_set_epoch(b->loop, p, st.epoch);
+    b->epochs[p] = st.epoch;
     baton_loop_set_timers_upto(b->loop, p, st.timers_upto);
     for (size_t i = 0; i < st.ntimers; i++)
         baton_loop_timer_arm(b->loop, p, st.timer_members[i], st.timer_due[i]);
     for (size_t i = 0; i < st.noutbox; i++) {
-        baton_outmsg_t *m = &st.outbox[i];
+        baton_outbox_msg_t *m = &st.outbox[i];
         batond_produce(b, p, m->topic, m->partition, m->key, m->json,
                        m->error, m->value, m->value_len, m->id);
     }
@@ -294,22 +300,6 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
 
 static void batond_flush_deletes(batond_t *b);
 
-/* Drops the partitions a newer owner fenced us out of: their batch was not
- * written and must not be produced; Kafka's rebalance will follow. */
-static void batond_drop_fenced(batond_t *b, baton_wset_t *const *ws,
-                               size_t n) {
-    int32_t fenced[1024];
-    size_t nf = 0;
-    for (size_t i = 0; i < n && nf < BATON_ARRAY_SIZE(fenced); i++)
-        if (ws[i]->fenced) fenced[nf++] = ws[i]->partition;
-    for (size_t i = 0; i < nf; i++) {
-        BATON_ERROR("loop", "partition %d belongs to another instance now: "
-                            "dropped without writing",
-                    fenced[i]);
-        baton_loop_partition_drop(b->loop, fenced[i]);
-    }
-}
-
 static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t *parts,
                              void *opaque) {
@@ -329,25 +319,32 @@ static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
-/* ---- one batch ---------------------------------------------------------- */
+/* ---- the loop's port: one batch over Kafka and Redis ------------------ */
 
 static int batond_src_of(batond_t *b, const rd_kafka_message_t *m) {
     const char *t = rd_kafka_topic_name(m->rkt);
     return !strcmp(t, b->topics[0]) ? BATON_SRC_COMMANDS : BATON_SRC_RESULTS;
 }
 
-static void batond_poll_batch(batond_t *b) {
-    int64_t now = baton_now_ms(), next_timer = baton_loop_next_timer(b->loop);
-    int timeout = 100;
-    if (next_timer != INT64_MAX)
-        timeout = next_timer <= now ? 0
-                                    : (int)(next_timer - now < 100
-                                                ? next_timer - now
-                                                : 100);
+/* port.prepare: the next slice of timers when it is due. */
+static baton_err_t batond_port_prepare(void *ctx, char *errstr,
+                                       size_t errlen) {
+    batond_t *b = ctx;
+    char err[512];
+    baton_err_t rc = batond_timer_slices(b, err, sizeof err);
+    return rc ? baton_seterr(errstr, errlen, rc, "reading timers: %s", err)
+              : BATON_OK;
+}
+
+/* port.poll: up to batond.batch.max messages, waiting only for the first. */
+static size_t batond_port_poll(void *ctx, int timeout_ms,
+                               const baton_loop_msg_t **msgs) {
+    batond_t *b = ctx;
     b->nmsgs = 0;
     while ((int64_t)b->nmsgs < b->batch_max) {
         rd_kafka_message_t *m =
-            rd_kafka_consumer_poll(b->consumer, b->nmsgs ? 0 : timeout);
+            rd_kafka_consumer_poll(b->consumer, b->nmsgs ? 0 : timeout_ms);
+        baton_loop_msg_t *lm;
         if (!m) break;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -356,58 +353,75 @@ static void batond_poll_batch(batond_t *b) {
             continue;
         }
         b->polled_us[b->nmsgs] = baton_mono_us();
+        lm = &b->lmsgs[b->nmsgs];
+        lm->src = (baton_src_t)batond_src_of(b, m);
+        lm->partition = m->partition;
+        lm->offset = m->offset;
+        lm->value = m->payload;
+        lm->len = m->len;
+        lm->json = baton_kafka_msg_is_json(m);
         b->msgs[b->nmsgs++] = m;
     }
+    *msgs = b->lmsgs;
+    return b->nmsgs;
 }
 
-static baton_err_t batond_load(batond_t *b, char *errstr, size_t errlen) {
-    const int32_t *parts;
-    const char *const *ids;
-    size_t n = baton_loop_missing(b->loop, &parts, &ids);
-    const char *name, *ver;
-    baton_err_t rc = BATON_OK;
-
-    if (n) {
-        char **texts = baton_calloc(n, sizeof(char *));
-        size_t *lens = baton_calloc(n, sizeof(size_t));
-        if (!texts || !lens)
-            rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                              "out of memory");
-        else
-            rc = baton_store_get_snapshots(b->redis, n, parts, ids, texts,
-                                           lens, errstr, errlen);
-        for (size_t i = 0; !rc && i < n; i++)
-            baton_loop_provide(b->loop, parts[i], ids[i], texts[i], lens[i]);
-        for (size_t i = 0; texts && i < n; i++) baton_free(texts[i]);
-        baton_free(texts);
-        baton_free(lens);
-        if (rc) return rc;
-    }
-    while (baton_loop_missing_def(b->loop, &name, &ver)) {
-        char err[512];
-        char *text = baton_store_get_def(b->redis, name, ver, err, sizeof err);
-        if (text && !baton_registry_add(b->reg, name, text, 0, NULL, err,
-                                        sizeof err)) {
-            BATON_INFO("loop", "loaded definition %s version %s from Redis",
-                       name, ver);
-        } else {
-            BATON_ERROR("loop", "%s", err);
-            baton_loop_def_unavailable(b->loop, name, ver);
-        }
-        baton_free(text);
-    }
-    return BATON_OK;
+static int64_t batond_port_now_ms(void *ctx) {
+    (void)ctx;
+    return baton_now_ms();
 }
 
-static void batond_produce_outbox(batond_t *b, baton_wset_t *const *ws,
-                                  size_t n) {
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; !ws[i]->fenced && j < ws[i]->nout; j++) {
-            baton_outmsg_t *m = &ws[i]->out[j];
-            batond_produce(b, ws[i]->partition, m->topic, m->partition,
-                           m->key, m->json, m->error, m->value, m->value_len,
-                           m->id);
-        }
+static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
+                                              const int32_t *parts,
+                                              const char *const *ids,
+                                              char **texts, size_t *lens,
+                                              char *errstr, size_t errlen) {
+    batond_t *b = ctx;
+    return baton_store_get_snapshots(b->redis, n, parts, ids, texts, lens,
+                                     errstr, errlen);
+}
+
+/* port.load_def: a version some run pins, from Redis into the registry. */
+static baton_err_t batond_port_load_def(void *ctx, const char *name,
+                                        const char *ver, char *errstr,
+                                        size_t errlen) {
+    batond_t *b = ctx;
+    char *text = baton_store_get_def(b->redis, name, ver, errstr, errlen);
+    baton_err_t rc;
+    if (!text) return BATON_ERR_NOTFOUND;
+    rc = baton_registry_add(b->reg, name, text, 0, NULL, errstr, errlen);
+    baton_free(text);
+    return rc;
+}
+
+/* port.write: one atomic script per partition, under the epochs batond took
+ * on assignment. */
+static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
+                                     size_t n, int *fenced, char *errstr,
+                                     size_t errlen) {
+    batond_t *b = ctx;
+    return baton_store_write(b->redis, ws, n, b->epochs, b->topic_ptrs,
+                             b->history_max, b->ttl_s, fenced, errstr,
+                             errlen);
+}
+
+static void batond_port_produce(void *ctx, int32_t p,
+                                const baton_outbox_msg_t *m) {
+    batond_produce(ctx, p, m->topic, m->partition, m->key, m->json, m->error,
+                   m->value, m->value_len, m->id);
+}
+
+/* port.release: step latency of the results applied, then the messages
+ * go back to librdkafka. */
+static void batond_port_release(void *ctx, int committed) {
+    batond_t *b = ctx;
+    int64_t produced_us = baton_mono_us();
+    for (size_t i = 0; committed && i < b->nmsgs; i++)
+        if (batond_src_of(b, b->msgs[i]) == BATON_SRC_RESULTS)
+            lat_add(&b->step_lat, produced_us - b->polled_us[i]);
+    for (size_t i = 0; i < b->nmsgs; i++) rd_kafka_message_destroy(b->msgs[i]);
+    b->nmsgs = 0;
+    rd_kafka_poll(b->producer, 0);
 }
 
 /* Commits the Redis-held offsets to Kafka too, at most twice a second: only
@@ -429,18 +443,27 @@ static void batond_commit_kafka(batond_t *b, int force) {
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Writes only the acknowledged-outbox deletions (idle or revoking). */
+static void batond_port_commit(void *ctx) { batond_commit_kafka(ctx, 0); }
+
+static void batond_port_init(batond_t *b) {
+    b->port.ctx = b;
+    b->port.prepare = batond_port_prepare;
+    b->port.poll = batond_port_poll;
+    b->port.now_ms = batond_port_now_ms;
+    b->port.load_snapshots = batond_port_load_snapshots;
+    b->port.load_def = batond_port_load_def;
+    b->port.write = batond_port_write;
+    b->port.produce = batond_port_produce;
+    b->port.release = batond_port_release;
+    b->port.commit = batond_port_commit;
+}
+
+/* Writes only the acknowledged-outbox deletions (revoking). */
 static void batond_flush_deletes(batond_t *b) {
-    size_t n;
-    baton_wset_t *const *ws;
     char err[512];
     rd_kafka_poll(b->producer, 0);
-    ws = baton_loop_wsets(b->loop, &n);
-    if (baton_store_write(b->redis, ws, n, b->topic_ptrs, b->history_max,
-                          b->ttl_s, err, sizeof err))
+    if (baton_loop_flush(b->loop, &b->port, err, sizeof err))
         BATON_WARN("redis", "deleting acknowledged outbox entries: %s", err);
-    batond_drop_fenced(b, ws, n);
-    baton_loop_batch_done(b->loop, 1);
 }
 
 /* Redis failed mid-batch: whether the transaction applied is unknown, so
@@ -464,57 +487,14 @@ static void batond_resync(batond_t *b) {
         batond_assign(b, parts);
         rd_kafka_topic_partition_list_destroy(parts);
     }
-    b->need_resync = 0;
 }
 
+/* One turn: the loop runs the batch sequence over batond's port (loop.h);
+ * a batch it had to abandon means Redis' state is unknown: re-read it. */
 static void batond_batch(batond_t *b) {
     char err[1024];
-    baton_err_t rc = BATON_OK;
-    size_t n, ntimers;
-    baton_wset_t *const *ws;
-    int64_t now, produced_us;
-
-    baton_loop_batch_begin(b->loop);
-    if ((rc = batond_timer_slices(b, err, sizeof err))) {
-        BATON_ERROR("loop", "reading timers: %s", err);
-        b->need_resync = 1;
-        return;
-    }
-    batond_poll_batch(b);
-    now = baton_now_ms();
-    for (size_t i = 0; i < b->nmsgs && !rc; i++) {
-        rd_kafka_message_t *m = b->msgs[i];
-        rc = baton_loop_input(b->loop, (baton_src_t)batond_src_of(b, m),
-                              m->partition, m->offset, m->payload, m->len,
-                              baton_kafka_msg_is_json(m));
-    }
-    ntimers = baton_loop_due_timers(b->loop, now);
-    if (!rc && (b->nmsgs || ntimers)) rc = batond_load(b, err, sizeof err);
-    if (!rc) rc = baton_loop_apply(b->loop, now, err, sizeof err);
-    ws = baton_loop_wsets(b->loop, &n);
-    if (!rc)
-        rc = baton_store_write(b->redis, ws, n, b->topic_ptrs,
-                               b->history_max, b->ttl_s, err, sizeof err);
-    if (rc && rc != BATON_ERR_FENCED) {
-        BATON_ERROR("loop", "batch of %zu inputs not applied: %s", b->nmsgs,
-                    err);
-        baton_loop_batch_done(b->loop, 0);
-        b->need_resync = 1;
-    } else {
-        /* Written everywhere but in fenced partitions, if any. */
-        batond_produce_outbox(b, ws, n);
-        batond_drop_fenced(b, ws, n);
-        produced_us = baton_mono_us();
-        for (size_t i = 0; i < b->nmsgs; i++)
-            if (batond_src_of(b, b->msgs[i]) == BATON_SRC_RESULTS)
-                lat_add(&b->step_lat, produced_us - b->polled_us[i]);
-        baton_loop_batch_done(b->loop, 1);
-    }
-    for (size_t i = 0; i < b->nmsgs; i++) rd_kafka_message_destroy(b->msgs[i]);
-    b->nmsgs = 0;
-    rd_kafka_poll(b->producer, 0);
-    if (b->need_resync) batond_resync(b);
-    else batond_commit_kafka(b, 0);
+    if (baton_loop_run_batch(b->loop, &b->port, err, sizeof err))
+        batond_resync(b);
 }
 
 /* ---- setup and teardown ------------------------------------------------- */
@@ -609,6 +589,8 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     if ((rc = baton_store_put_defs(b->redis, b->reg, errstr, errlen)))
         return rc;
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
+    if (!(b->epochs = baton_calloc((size_t)b->partition_cnt, sizeof(int64_t))))
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     b->engine = baton_engine_new(b->reg, b->codec,
                                  baton_conf_get(b->conf, "topic.prefix"));
     lc.topic_prefix = baton_conf_get(b->conf, "topic.prefix");
@@ -617,8 +599,10 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     lc.cache_max = baton_conf_get_int(b->conf, "batond.cache.max");
     b->loop = baton_loop_new(&lc, b->engine, b->codec);
     b->msgs = baton_calloc((size_t)b->batch_max, sizeof(*b->msgs));
+    b->lmsgs = baton_calloc((size_t)b->batch_max, sizeof(*b->lmsgs));
     b->polled_us = baton_calloc((size_t)b->batch_max, sizeof(int64_t));
-    if (!b->engine || !b->loop || !b->msgs || !b->polled_us)
+    batond_port_init(b);
+    if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     BATON_INFO("main", "%zu definitions loaded, %d partitions, Redis at %s",
                baton_registry_count(b->reg), b->partition_cnt,
@@ -665,7 +649,9 @@ static void batond_teardown(batond_t *b) {
     baton_registry_destroy(b->reg);
     if (b->redis) redisFree(b->redis);
     baton_free(b->msgs);
+    baton_free(b->lmsgs);
     baton_free(b->polled_us);
+    baton_free(b->epochs);
     baton_conf_destroy(b->conf);
 }
 

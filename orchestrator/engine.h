@@ -5,7 +5,8 @@
  * result or a fired timer) and the time, the engine updates the snapshot
  * through the ASL interpreter and records in the partition's write set what
  * must follow: history events, activity tasks, timers.  It never touches
- * Kafka or Redis, so every rule below is unit-tested on its own.
+ * Kafka or Redis (the build checks its includes: core_purity.sh), so every
+ * rule below is unit-tested on its own.
  *
  * Rules (DESIGN.md "Guarantees"):
  *  - START of an id that exists changes nothing (a duplicate start);
@@ -67,8 +68,8 @@ baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *snap,
                                const char *member, int64_t now_ms,
                                baton_wset_t *ws, char *errstr, size_t errlen);
 
-/* Definition of a snapshot, or NULL (the loop then loads the version from
- * Redis into the registry first). */
+/* Definition of a snapshot, or NULL (the loop then has its port load the
+ * version into the registry first: from Redis, in batond). */
 const baton_defn_t *baton_engine_defn(baton_engine_t *e,
                                       const baton_snapshot_t *snap);
 

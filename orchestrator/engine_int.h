@@ -14,7 +14,8 @@
  *                   parent through baton.results.
  *
  * Every "pending step" (snapshot.h, pk) has a sequence number; its timers
- * are "<kind>|<seq>|<attempt>|<workflow id>" in baton:{pN}:timers:
+ * are "<kind>|<seq>|<attempt>|<workflow id>" in baton:{pN}:timers
+ * (common/keys.h):
  *   r  retry backoff over          w  Wait state over
  *   t  deadline of the pending step (activity timeouts, signal-wait and
  *      child time-outs; re-armed when a heartbeat moves it)

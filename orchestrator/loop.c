@@ -197,6 +197,7 @@ struct baton_loop {
     baton_codec_t *codec;
     part_t **parts; /* [partition_cnt], NULL = not owned */
     baton_wset_t **wsets;
+    int *fenced; /* [partition_cnt]: the port's write says which sets */
     size_t nwsets;
     qinput_t *q;
     size_t nq, capq;
@@ -222,7 +223,8 @@ baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
     snprintf(l->topic_dlq, sizeof l->topic_dlq, "%s.dlq", conf->topic_prefix);
     l->parts = baton_calloc((size_t)conf->partition_cnt, sizeof(part_t *));
     l->wsets = baton_calloc((size_t)conf->partition_cnt, sizeof(baton_wset_t *));
-    if (!l->parts || !l->wsets) {
+    l->fenced = baton_calloc((size_t)conf->partition_cnt + 1, sizeof(int));
+    if (!l->parts || !l->wsets || !l->fenced) {
         baton_loop_destroy(l);
         return NULL;
     }
@@ -260,6 +262,7 @@ void baton_loop_destroy(baton_loop_t *l) {
         baton_loop_partition_drop(l, p);
     baton_free(l->parts);
     baton_free(l->wsets);
+    baton_free(l->fenced);
     baton_free(l->q);
     baton_free(l->miss_p);
     baton_free(l->miss_id);
@@ -279,10 +282,6 @@ baton_err_t baton_loop_partition_add(baton_loop_t *l, int32_t p,
     baton_wset_init(&pt->ws, p);
     l->parts[p] = pt;
     return BATON_OK;
-}
-
-void baton_loop_set_epoch(baton_loop_t *l, int32_t p, int64_t epoch) {
-    if (baton_loop_owns(l, p)) l->parts[p]->ws.epoch = epoch;
 }
 
 baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
@@ -686,6 +685,149 @@ void baton_loop_batch_done(baton_loop_t *l, int committed) {
         for (int32_t p = 0; p < l->conf.partition_cnt; p++)
             if (l->parts[p]) cache_sweep(&l->parts[p]->cache, drop_all, NULL);
     baton_loop_batch_begin(l);
+}
+
+/* ---- the batch sequence over a port ----------------------------------- */
+
+/* How long a poll may wait: until the next armed timer, at most
+ * BATON_LOOP_POLL_MAX_MS. */
+static int poll_timeout(const baton_loop_t *l, int64_t now) {
+    int64_t next = baton_loop_next_timer(l);
+    if (next == INT64_MAX || next - now >= BATON_LOOP_POLL_MAX_MS)
+        return BATON_LOOP_POLL_MAX_MS;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+/* Loads the snapshots the cache lacks through the port. */
+static baton_err_t load_snapshots(baton_loop_t *l,
+                                  const baton_loop_port_t *port, char *errstr,
+                                  size_t errlen) {
+    const int32_t *parts;
+    const char *const *ids;
+    size_t n = baton_loop_missing(l, &parts, &ids);
+    char **texts;
+    size_t *lens;
+    baton_err_t rc;
+    if (!n) return BATON_OK;
+    texts = baton_calloc(n, sizeof(char *));
+    lens = baton_calloc(n, sizeof(size_t));
+    if (!texts || !lens)
+        rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    else
+        rc = port->load_snapshots(port->ctx, n, parts, ids, texts, lens,
+                                  errstr, errlen);
+    for (size_t i = 0; !rc && i < n; i++)
+        baton_loop_provide(l, parts[i], ids[i], texts[i], lens[i]);
+    for (size_t i = 0; texts && i < n; i++) baton_free(texts[i]);
+    baton_free(texts);
+    baton_free(lens);
+    return rc;
+}
+
+/* Loads the definition versions cached runs need; those the port cannot
+ * find send their inputs to the DLQ. */
+static void load_defs(baton_loop_t *l, const baton_loop_port_t *port) {
+    const char *name, *ver;
+    while (baton_loop_missing_def(l, &name, &ver)) {
+        char err[512] = "";
+        baton_err_t rc = port->load_def(port->ctx, name, ver, err, sizeof err);
+        if (baton_engine_knows(l->engine, name, ver)) {
+            BATON_INFO("loop", "loaded definition %s version %s from the "
+                               "store", name, ver);
+            continue;
+        }
+        if (!rc) /* the port said yes but did not add it: no endless loop */
+            snprintf(err, sizeof err, "definition %s version %s: loaded, "
+                                      "yet not in the registry", name, ver);
+        BATON_ERROR("loop", "%s", err);
+        baton_loop_def_unavailable(l, name, ver);
+    }
+}
+
+/* Produces the outbox of the written sets and drops the fenced partitions
+ * (their batch was not written and must not be produced; the group's
+ * rebalance follows). */
+static void after_write(baton_loop_t *l, const baton_loop_port_t *port,
+                        baton_wset_t *const *ws, size_t n) {
+    int32_t gone[1024];
+    size_t ngone = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (l->fenced[i]) {
+            if (ngone < BATON_ARRAY_SIZE(gone)) gone[ngone++] = ws[i]->partition;
+            continue;
+        }
+        for (size_t j = 0; j < ws[i]->nout && port->produce; j++)
+            port->produce(port->ctx, ws[i]->partition, &ws[i]->out[j]);
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        BATON_ERROR("loop", "partition %d belongs to another instance now: "
+                            "dropped without writing",
+                    gone[i]);
+        baton_loop_partition_drop(l, gone[i]);
+    }
+}
+
+/* Writes the write sets; BATON_OK or BATON_ERR_FENCED mean written (but in
+ * the fenced partitions). */
+static baton_err_t write_sets(baton_loop_t *l, const baton_loop_port_t *port,
+                              baton_wset_t *const **ws, size_t *n,
+                              char *errstr, size_t errlen) {
+    *ws = baton_loop_wsets(l, n);
+    memset(l->fenced, 0, (size_t)l->conf.partition_cnt * sizeof(int));
+    return port->write(port->ctx, *ws, *n, l->fenced, errstr, errlen);
+}
+
+baton_err_t baton_loop_run_batch(baton_loop_t *l,
+                                 const baton_loop_port_t *port, char *errstr,
+                                 size_t errlen) {
+    const baton_loop_msg_t *msgs = NULL;
+    baton_wset_t *const *ws;
+    size_t nmsgs = 0, ntimers, nws;
+    baton_err_t rc = BATON_OK;
+    int64_t now;
+
+    if (port->prepare) rc = port->prepare(port->ctx, errstr, errlen);
+    if (!rc) {
+        nmsgs = port->poll(port->ctx, poll_timeout(l, port->now_ms(port->ctx)),
+                           &msgs);
+        now = port->now_ms(port->ctx);
+        for (size_t i = 0; i < nmsgs && !rc; i++)
+            if ((rc = baton_loop_input(l, msgs[i].src, msgs[i].partition,
+                                       msgs[i].offset, msgs[i].value,
+                                       msgs[i].len, msgs[i].json)))
+                baton_seterr(errstr, errlen, rc, "queueing input %s[%d]@%lld",
+                             l->topics[msgs[i].src], msgs[i].partition,
+                             (long long)msgs[i].offset);
+        ntimers = baton_loop_due_timers(l, now);
+        if (!rc && (l->nq || ntimers)) {
+            rc = load_snapshots(l, port, errstr, errlen);
+            if (!rc) load_defs(l, port);
+        }
+        if (!rc) rc = baton_loop_apply(l, now, errstr, errlen);
+        if (!rc) rc = write_sets(l, port, &ws, &nws, errstr, errlen);
+    }
+    if (rc && rc != BATON_ERR_FENCED) {
+        BATON_ERROR("loop", "batch of %zu inputs not applied: %s", nmsgs,
+                    errstr);
+        baton_loop_batch_done(l, 0);
+        port->release(port->ctx, 0);
+        return rc;
+    }
+    after_write(l, port, ws, nws);
+    baton_loop_batch_done(l, 1);
+    port->release(port->ctx, 1);
+    if (port->commit) port->commit(port->ctx);
+    return BATON_OK;
+}
+
+baton_err_t baton_loop_flush(baton_loop_t *l, const baton_loop_port_t *port,
+                             char *errstr, size_t errlen) {
+    baton_wset_t *const *ws;
+    size_t n;
+    baton_err_t rc = write_sets(l, port, &ws, &n, errstr, errlen);
+    if (!rc || rc == BATON_ERR_FENCED) after_write(l, port, ws, n);
+    baton_loop_batch_done(l, 1);
+    return rc;
 }
 
 const baton_loop_stats_t *baton_loop_stats(const baton_loop_t *l) {

@@ -1,28 +1,39 @@
 /*
  * loop.h -- the batched processing loop of DESIGN.md, as pure logic.
  *
- * batond (batond.c) owns the edges: it polls Kafka, talks to Redis and
- * produces.  This module owns the decisions, per batch:
+ * The edges (polling Kafka, talking to Redis, producing) sit behind a port
+ * (baton_loop_port_t below): batond implements it over Kafka and Redis
+ * (batond.c, store.c), the unit tests in memory (tests/unit/loop_env.c).
+ * This module owns the decisions and the order of the steps: one call of
+ * baton_loop_run_batch() runs, per batch,
  *
- *   baton_loop_batch_begin()
+ *   port.prepare()            edge work due this turn (timer slices)
+ *   port.poll()               a batch of input messages, waiting at most
+ *                             until the next armed timer is due
  *   baton_loop_input()        each polled message: skip it if its offset
  *                             was applied already, decode it (undecodable or
  *                             invalid -> DLQ), forward it when it sits in the
  *                             wrong partition, else queue it
  *   baton_loop_due_timers()   queue the timers that are due
- *   baton_loop_missing()      snapshots the cache lacks -> batond GETs them
- *   baton_loop_provide()      ... and hands them back (NULL = no such run)
- *   baton_loop_missing_def()  definition versions not loaded -> batond
- *                             loads them from Redis into the registry
+ *   baton_loop_missing()      snapshots the cache lacks -> port.load_snapshots
+ *   baton_loop_provide()      ... hands them back (NULL = no such run)
+ *   baton_loop_missing_def()  definition versions not loaded -> port.load_def
+ *                             (not found: baton_loop_def_unavailable, DLQ)
  *   baton_loop_apply()        the engine applies every queued input, filling
  *                             one write set per partition
- *   baton_loop_wsets()        -> batond writes them (store.c) in one
- *                             atomic write per partition, then produces the
- *                             outbox messages
+ *   port.write()              the write sets (baton_loop_wsets), one atomic
+ *                             fenced write per partition (store.c)
+ *   port.produce()            the outbox messages of the written partitions;
+ *                             fenced partitions are dropped instead
  *   baton_loop_batch_done()   committed: offsets advance, new timers armed,
  *                             closed runs leave the cache; not committed:
- *                             the partitions' caches are dropped and batond
- *                             re-reads their state from Redis and seeks back
+ *                             the partitions' caches are dropped and the
+ *                             caller re-reads their state and seeks back
+ *   port.release()            the polled messages may be freed
+ *   port.commit()             offsets to Kafka too, for consumer lag
+ *
+ * The step functions stay public so tests can drive single steps; the
+ * fencing token is no business of the loop: the port's write attaches it.
  *
  * Thread: batond's loop thread.  Message buffers passed to
  * baton_loop_input are borrowed until baton_loop_batch_done.
@@ -52,12 +63,10 @@ baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
                              baton_engine_t *engine, baton_codec_t *codec);
 void baton_loop_destroy(baton_loop_t *loop); /* NULL is a no-op */
 
-/* Takes partition p: next_offset[src] from Redis (-1 = none). */
+/* Takes partition p: next_offset[src] as the store holds them (-1 = none). */
 baton_err_t baton_loop_partition_add(baton_loop_t *loop, int32_t p,
                                      const int64_t next_offset[2]);
-/* The fencing token under which this instance owns p (store.h). */
-void baton_loop_set_epoch(baton_loop_t *loop, int32_t p, int64_t epoch);
-/* Arms a timer of partition p (from Redis on assignment). */
+/* Arms a timer of partition p (read from the store on assignment). */
 baton_err_t baton_loop_timer_arm(baton_loop_t *loop, int32_t p,
                                  const char *member, int64_t due_ms);
 /* The horizon of p's armed timers: every timer of p due at or before it
@@ -73,7 +82,10 @@ int64_t baton_loop_next_offset(const baton_loop_t *loop, int32_t p,
 
 void baton_loop_batch_begin(baton_loop_t *loop);
 
-/* Queues one polled message of a source topic.  key may be NULL. */
+/* Queues one polled message (value, len) at offset of source src in
+ * partition p; json: the value is a JSON envelope, else Avro.  Returns
+ * BATON_OK (also for a skipped, DLQ'd or forwarded message) or
+ * BATON_ERR_NOMEM. */
 baton_err_t baton_loop_input(baton_loop_t *loop, baton_src_t src, int32_t p,
                              int64_t offset, const void *value, size_t len,
                              int json);
@@ -110,6 +122,89 @@ baton_err_t baton_loop_outbox_done(baton_loop_t *loop, int32_t p,
                                    const char *id);
 
 void baton_loop_batch_done(baton_loop_t *loop, int committed);
+
+/* ---- the port: the batch sequence, driven by the loop ------------------ */
+
+/* One polled input message, as a port hands it over.  value is borrowed
+ * from the port until its release() is called. */
+typedef struct baton_loop_msg {
+    baton_src_t src; /* BATON_SRC_COMMANDS or BATON_SRC_RESULTS */
+    int32_t partition;
+    int64_t offset;
+    const void *value;
+    size_t len;
+    int json; /* content-type: application/json */
+} baton_loop_msg_t;
+
+/* What the loop needs from the world around it, as callbacks over an
+ * opaque ctx (passed first to each).  batond implements it over Kafka and
+ * Redis (batond.c), the unit tests in memory (tests/unit/loop_env.c), so
+ * both run the very sequence of baton_loop_run_batch.  Every callback runs
+ * on the loop thread, inside baton_loop_run_batch or baton_loop_flush.
+ * Callbacks that fail fill errstr with what they were doing. */
+typedef struct baton_loop_port {
+    void *ctx;
+    /* Before polling (may be NULL): edge work due this turn (batond reads
+     * the next slice of timers).  An error abandons the batch. */
+    baton_err_t (*prepare)(void *ctx, char *errstr, size_t errlen);
+    /* Polls a batch of input messages, waiting at most timeout_ms for the
+     * first; *msgs is set to an array of the port's (borrowed until
+     * release).  Returns how many. */
+    size_t (*poll)(void *ctx, int timeout_ms, const baton_loop_msg_t **msgs);
+    /* The clock the batch is applied at, ms since the epoch. */
+    int64_t (*now_ms)(void *ctx);
+    /* Reads the snapshots of ids[i] in partitions parts[i]: texts[i] and
+     * lens[i] set (baton_malloc'd, the loop frees them) or NULL when the
+     * run does not exist.  An error abandons the batch. */
+    baton_err_t (*load_snapshots)(void *ctx, size_t n, const int32_t *parts,
+                                  const char *const *ids, char **texts,
+                                  size_t *lens, char *errstr, size_t errlen);
+    /* Loads definition version name/ver into the engine's registry; an
+     * error (logged by the loop) sends the inputs that need it to the DLQ. */
+    baton_err_t (*load_def)(void *ctx, const char *name, const char *ver,
+                            char *errstr, size_t errlen);
+    /* Writes the n write sets, each atomically (store.c).  fenced[i] is set
+     * to 1 when partition ws[i] belongs to another instance now (it was not
+     * written), else 0.  BATON_OK, BATON_ERR_FENCED (the others were
+     * written), or any other error: the batch is abandoned. */
+    baton_err_t (*write)(void *ctx, baton_wset_t *const *ws, size_t n,
+                         int *fenced, char *errstr, size_t errlen);
+    /* Produces one written outbox message of partition p (borrowed during
+     * the call); its acknowledgement comes back as baton_loop_outbox_done. */
+    void (*produce)(void *ctx, int32_t p, const baton_outbox_msg_t *m);
+    /* The batch is over (committed or abandoned): the polled messages may
+     * be freed. */
+    void (*release)(void *ctx, int committed);
+    /* After a committed batch: commit the new offsets to Kafka too (for
+     * consumer lag; may be NULL). */
+    void (*commit)(void *ctx);
+} baton_loop_port_t;
+
+/* The longest a poll waits when no timer is due sooner, ms. */
+#define BATON_LOOP_POLL_MAX_MS 100
+
+/* One batch, the sequence of DESIGN.md "The processing loop":
+ *   prepare; poll (waiting at most until the next armed timer); each
+ *   message through baton_loop_input (skip applied offsets, DLQ, forward);
+ *   queue the due timers; load the missing snapshots and definitions;
+ *   apply; write every partition's set; produce the outbox of the written
+ *   ones and drop the fenced ones; batch_done; release; commit.
+ * Inputs and timers queued before the call (tests) are part of the batch.
+ * Returns BATON_OK (also when partitions were fenced: they are dropped,
+ * the rest is committed), or the error that abandoned the batch (errstr
+ * says why; caches dropped, offsets not advanced): the caller re-reads its
+ * partitions' state from the store and seeks back. */
+baton_err_t baton_loop_run_batch(baton_loop_t *loop,
+                                 const baton_loop_port_t *port, char *errstr,
+                                 size_t errlen);
+
+/* Writes what is pending outside a batch (the acknowledged outbox entries
+ * to delete: on revocation), drops the fenced partitions, and ends the
+ * batch committed.  Returns the write's error, BATON_ERR_FENCED included
+ * (logged by the caller; deletions not written are simply lost: the next
+ * owner re-sends those messages, which is harmless). */
+baton_err_t baton_loop_flush(baton_loop_t *loop, const baton_loop_port_t *port,
+                             char *errstr, size_t errlen);
 
 const baton_loop_stats_t *baton_loop_stats(const baton_loop_t *loop);
 /* Snapshot of a cached run (for tests), or NULL. */

@@ -2,7 +2,7 @@
  * snapshot.h -- a workflow's durable state, and its encoding in Redis.
  *
  * A snapshot is everything needed to continue a run: it is written to
- * baton:{pN}:wf:<id> in the same atomic write as the offsets of the inputs
+ * baton:{pN}:wf:<id> (common/keys.h) in the same atomic write as the offsets of the inputs
  * that produced it, so state and "inputs applied" never disagree.
  *
  * Encoding: one compact JSON object (short field names keep a waiting

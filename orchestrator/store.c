@@ -1,6 +1,6 @@
 /*
- * store.c -- batond's Redis edge (store.h): key names, outbox records, the
- * partition load on assignment and the batch write.
+ * store.c -- batond's Redis edge (store.h): the partition load on
+ * assignment and the batch write, over the keys of common/keys.h.
  *
  * The batch write is the heart of exactly-once: for each partition one
  * atomic script (FENCE_SCRIPT below; atomic as MULTI/EXEC) that first
@@ -26,106 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "registry.h"
 #include "wset.h"
-
-const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
-                               const char *id) {
-    snprintf(buf, len, "baton:{p%d}:wf:%s", p, id);
-    return buf;
-}
-
-const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
-                                 const char *id) {
-    snprintf(buf, len, "baton:{p%d}:hist:%s", p, id);
-    return buf;
-}
-
-const char *baton_store_key(char *buf, size_t len, int32_t p,
-                            const char *what) {
-    snprintf(buf, len, "baton:{p%d}:%s", p, what);
-    return buf;
-}
-
-/* ---- outbox records --------------------------------------------------- */
-
-void baton_outmsg_clear(baton_outmsg_t *m) {
-    baton_free(m->id);
-    baton_free(m->topic);
-    baton_free(m->key);
-    baton_free(m->error);
-    baton_free(m->value);
-    memset(m, 0, sizeof *m);
-}
-
-char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len) {
-    size_t tl = strlen(m->topic), kl = m->key ? strlen(m->key) : 0,
-           el = m->error ? strlen(m->error) : 0;
-    size_t cap = tl + kl + el + m->value_len + 96;
-    char *rec = baton_malloc(cap);
-    int n;
-    if (!rec) return NULL;
-    n = snprintf(rec, cap, "%zu:%s %zu:%s %zu:%s %d:%c:", tl, m->topic, kl,
-                 m->key ? m->key : "", el, m->error ? m->error : "",
-                 m->partition, m->json ? 'j' : 'a');
-    if (n < 0 || (size_t)n + m->value_len > cap) {
-        baton_free(rec);
-        return NULL;
-    }
-    memcpy(rec + n, m->value, m->value_len);
-    *len = (size_t)n + m->value_len;
-    return rec;
-}
-
-/* Reads "<len>:<bytes><sep>" at *p; returns a new string or NULL. */
-static char *rec_field(const char **p, const char *end, char sep) {
-    char *colon;
-    unsigned long long n = strtoull(*p, &colon, 10);
-    char *s;
-    if (colon >= end || *colon != ':' || n > (size_t)(end - colon - 1))
-        return NULL;
-    if (colon + 1 + n >= end || colon[1 + n] != sep) return NULL;
-    s = baton_strndup(colon + 1, (size_t)n);
-    *p = colon + 2 + n;
-    return s;
-}
-
-int baton_outbox_record_decode(const char *rec, size_t len,
-                               baton_outmsg_t *m) {
-    const char *p = rec, *end = rec + len;
-    char *num_end;
-    long part;
-    memset(m, 0, sizeof *m);
-    if (!(m->topic = rec_field(&p, end, ' '))) goto bad;
-    if (!(m->key = rec_field(&p, end, ' '))) goto bad;
-    if (!(m->error = rec_field(&p, end, ' '))) goto bad;
-    part = strtol(p, &num_end, 10);
-    if (num_end + 3 > end || num_end[0] != ':' || num_end[2] != ':') goto bad;
-    m->partition = (int32_t)part;
-    m->json = num_end[1] == 'j';
-    p = num_end + 3;
-    m->value_len = (size_t)(end - p);
-    if (!(m->value = baton_malloc(m->value_len + 1))) goto bad;
-    memcpy(m->value, p, m->value_len);
-    if (!*m->key) {
-        baton_free(m->key);
-        m->key = NULL;
-    }
-    if (!*m->error) {
-        baton_free(m->error);
-        m->error = NULL;
-    }
-    return 0;
-bad:
-    baton_outmsg_clear(m);
-    return -1;
-}
 
 /* ---- partition load ----------------------------------------------------- */
 
 void baton_part_state_clear(baton_part_state_t *st) {
     for (size_t i = 0; i < st->noutbox; i++)
-        baton_outmsg_clear(&st->outbox[i]);
+        baton_outbox_msg_clear(&st->outbox[i]);
     for (size_t i = 0; i < st->ntimers; i++) baton_free(st->timer_members[i]);
     baton_free(st->outbox);
     baton_free(st->timer_members);
@@ -147,9 +56,9 @@ static baton_err_t load_offsets(redisContext *c, int32_t p,
                                 const char *const topics[2],
                                 baton_part_state_t *out, char *errstr,
                                 size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HMGET %s %s %s",
-                                 baton_store_key(key, sizeof key, p, "offsets"),
+                                 baton_keys_offsets(key, sizeof key, p),
                                  topics[0], topics[1]);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
         return reply_err(c, r, errstr, errlen, "reading offsets");
@@ -166,16 +75,16 @@ static baton_err_t load_offsets(redisContext *c, int32_t p,
 static baton_err_t load_outbox(redisContext *c, int32_t p,
                                baton_part_state_t *out, char *errstr,
                                size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HGETALL %s",
-                                 baton_store_key(key, sizeof key, p, "outbox"));
+                                 baton_keys_outbox(key, sizeof key, p));
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return reply_err(c, r, errstr, errlen, "reading outbox");
-    out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outmsg_t));
+    out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outbox_msg_t));
     if (!out->outbox) return reply_err(c, r, errstr, errlen, "out of memory");
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        baton_outmsg_t *m = &out->outbox[out->noutbox];
-        if (baton_outbox_record_decode(r->element[i + 1]->str,
+        baton_outbox_msg_t *m = &out->outbox[out->noutbox];
+        if (baton_outbox_decode(r->element[i + 1]->str,
                                        r->element[i + 1]->len, m)) {
             BATON_ERROR("redis", "partition %d: outbox entry %s is corrupt; "
                                  "left in place",
@@ -214,13 +123,13 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
                                     int64_t after_ms, int64_t upto_ms,
                                     baton_part_state_t *out, char *errstr,
                                     size_t errlen) {
-    char key[64], from[32], to[32];
+    char key[BATON_KEYS_LEN], from[32], to[32];
     redisReply *r;
     int64_t cut = INT64_MAX;
 
     for (size_t i = 0; i < out->ntimers; i++) baton_free(out->timer_members[i]);
     out->ntimers = 0;
-    baton_store_key(key, sizeof key, p, "timers");
+    baton_keys_timers(key, sizeof key, p);
     if (after_ms == INT64_MIN)
         snprintf(from, sizeof from, "-inf");
     else
@@ -253,9 +162,9 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
 static baton_err_t take_epoch(redisContext *c, int32_t p,
                               baton_part_state_t *out, char *errstr,
                               size_t errlen) {
-    char key[64];
+    char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "INCR %s",
-                                 baton_store_key(key, sizeof key, p, "epoch"));
+                                 baton_keys_epoch(key, sizeof key, p));
     if (!r || r->type != REDIS_REPLY_INTEGER)
         return reply_err(c, r, errstr, errlen, "taking the partition epoch");
     out->epoch = r->integer;
@@ -286,11 +195,12 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       const char *const *ids, char **texts,
                                       size_t *lens, char *errstr,
                                       size_t errlen) {
-    char key[512];
+    char key[BATON_KEYS_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"GET", baton_store_key_wf(key, sizeof key,
-                                                         parts[i], ids[i])};
+        const char *argv[2] = {"GET", baton_keys_wf(key, sizeof key, parts[i],
+                                                    ids[i])};
+        if (!argv[1]) argv[1] = ""; /* an id too long: no such run */
         redisAppendCommandArgv(c, 2, argv, NULL);
     }
     for (size_t i = 0; i < n; i++) {
@@ -346,14 +256,10 @@ static const char *pool_fmt(strpool_t *p, const char *fmt, ...) {
     return pool_keep(p, baton_strdup(buf));
 }
 
-/* A key name from the layout helpers above, kept in the pool. */
-static const char *pool_key(strpool_t *pool, int32_t p, const char *what,
-                            const char *id) {
-    char buf[1024];
-    if (!strcmp(what, "wf")) baton_store_key_wf(buf, sizeof buf, p, id);
-    else if (!strcmp(what, "hist")) baton_store_key_hist(buf, sizeof buf, p, id);
-    else baton_store_key(buf, sizeof buf, p, what);
-    return pool_keep(pool, baton_strdup(buf));
+/* A key name formatted by keys.h, kept in the pool; NULL when it does not
+ * fit or memory ran out (the write then fails as a whole). */
+static const char *pool_key(strpool_t *pool, const char *key) {
+    return key ? pool_keep(pool, baton_strdup(key)) : NULL;
 }
 
 static void pool_free(strpool_t *p) {
@@ -426,13 +332,18 @@ static void argvb_close(argvb_t *a, strpool_t *pool) {
     a->cmd_start = a->n;
 }
 
-#define ADD(a, s) argvb_add((a), (s), strlen(s))
+/* A NULL string (a key that did not fit, memory out) fails the build. */
+static int argvb_add_str(argvb_t *a, const char *s) {
+    return s ? argvb_add(a, s, strlen(s)) : -1;
+}
+#define ADD(a, s) argvb_add_str((a), (s))
 
 /* Packs the commands of one partition's write set into the script args. */
 static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
                       int64_t history_max, int64_t ttl_s, strpool_t *pool,
                       argvb_t *a) {
     int32_t p = ws->partition;
+    char kb[BATON_KEYS_LEN];
     int fail = 0;
 
     for (size_t i = 0; i < ws->nsnaps; i++) {
@@ -441,7 +352,8 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
                                      baton_snapshot_encode(ws->snaps[i], &len));
         if (!text) return -1;
         fail |= ADD(a, "SET");
-        fail |= ADD(a, pool_key(pool, p, "wf", ws->snaps[i]->id));
+        fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
+                                              ws->snaps[i]->id)));
         fail |= argvb_add(a, text, len);
         if (ws->snaps[i]->status != BATON_WF_RUNNING && ttl_s > 0) {
             fail |= ADD(a, "EX");
@@ -452,7 +364,8 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
-        const char *key = pool_key(pool, p, "hist", ws->hist[i].wf_id);
+        const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, p,
+                                                        ws->hist[i].wf_id));
         int close = 0;
         fail |= ADD(a, "RPUSH");
         fail |= ADD(a, key);
@@ -480,11 +393,11 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout) {
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->nout; i++) {
             size_t len;
             const char *rec =
-                pool_keep(pool, baton_outbox_record_encode(&ws->out[i], &len));
+                pool_keep(pool, baton_outbox_encode(&ws->out[i], &len));
             if (!rec) return -1;
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out[i].id);
@@ -494,7 +407,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout_del) {
         fail |= ADD(a, "HDEL");
-        fail |= ADD(a, pool_key(pool, p, "outbox", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->nout_del; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out_del[i]);
@@ -503,7 +416,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntadd) {
         fail |= ADD(a, "ZADD");
-        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->ntadd; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, pool_fmt(pool, "%lld",
@@ -514,7 +427,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntdel) {
         fail |= ADD(a, "ZREM");
-        fail |= ADD(a, pool_key(pool, p, "timers", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
         for (size_t i = 0; i < ws->ntdel; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->tdel[i]);
@@ -524,7 +437,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, p, "offsets", NULL));
+        fail |= ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, p)));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
         argvb_close(a, pool);
@@ -549,27 +462,31 @@ static const char FENCE_SCRIPT[] =
     "return 1\n";
 
 baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
-                              size_t n, const char *const topics[2],
+                              size_t n, const int64_t *epochs,
+                              const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
-                              char *errstr, size_t errlen) {
+                              int *fenced, char *errstr, size_t errlen) {
     strpool_t pool = {0};
     argvb_t a = {0};
-    baton_wset_t **sent = baton_calloc(n + 1, sizeof(*sent));
+    size_t *sent = baton_calloc(n + 1, sizeof(*sent)); /* indexes into ws */
     size_t nsent = 0;
     baton_err_t rc = BATON_OK;
+    char kb[BATON_KEYS_LEN];
 
     if (!sent)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        ws[i]->fenced = 0;
+        fenced[i] = 0;
         if (baton_wset_empty(ws[i])) continue;
         a.n = 0;
         a.fail = 0;
         a.fail |= ADD(&a, "EVAL");
         a.fail |= ADD(&a, FENCE_SCRIPT);
         a.fail |= ADD(&a, "1");
-        a.fail |= ADD(&a, pool_key(&pool, ws[i]->partition, "epoch", NULL));
-        a.fail |= ADD(&a, pool_fmt(&pool, "%lld", (long long)ws[i]->epoch));
+        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb,
+                                                         ws[i]->partition)));
+        a.fail |= ADD(&a, pool_fmt(&pool, "%lld",
+                                   (long long)epochs[ws[i]->partition]));
         a.cmd_start = a.n;
         if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||
             a.fail) {
@@ -580,28 +497,29 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
             break;
         }
         redisAppendCommandArgv(c, (int)a.n, a.argv, a.lens);
-        sent[nsent++] = ws[i];
+        sent[nsent++] = i;
     }
-    for (size_t i = 0; i < nsent; i++) {
+    for (size_t k = 0; k < nsent; k++) {
         redisReply *r = NULL;
+        size_t i = sent[k];
         if (redisGetReply(c, (void **)&r) != REDIS_OK) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                               "writing batch: %s", c->errstr);
             break;
         }
         if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "FENCED", 6)) {
-            sent[i]->fenced = 1;
+            fenced[i] = 1;
             BATON_ERROR("redis", "partition %d: %s: another instance owns it",
-                        sent[i]->partition, r->str);
+                        ws[i]->partition, r->str);
             if (!rc)
                 rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
-                                  "partition %d: %s", sent[i]->partition,
+                                  "partition %d: %s", ws[i]->partition,
                                   r->str);
         } else if (r->type == REDIS_REPLY_ERROR &&
                    (!rc || rc == BATON_ERR_FENCED)) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                               "writing batch of partition %d: %s",
-                              sent[i]->partition, r->str);
+                              ws[i]->partition, r->str);
         }
         freeReplyObject(r);
     }
@@ -617,9 +535,13 @@ baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
                                  char *errstr, size_t errlen) {
     for (size_t i = 0; i < baton_registry_count(reg); i++) {
         const baton_defn_t *d = baton_registry_at(reg, i);
-        char key[600];
+        char key[BATON_KEYS_LEN];
         redisReply *r;
-        snprintf(key, sizeof key, "baton:defs:%s:%s", d->name, d->ver);
+        if (!baton_keys_def(key, sizeof key, d->name, d->ver))
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "storing definitions: name or version of "
+                                "%s is too long",
+                                d->name);
         r = redisCommand(c, "SET %s %s NX", key, d->text);
         if (!r || r->type == REDIS_REPLY_ERROR)
             return reply_err(c, r, errstr, errlen, "storing definitions");
@@ -630,8 +552,15 @@ baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
 
 char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
                           char *errstr, size_t errlen) {
-    redisReply *r = redisCommand(c, "GET baton:defs:%s:%s", name, ver);
+    char key[BATON_KEYS_LEN];
+    redisReply *r;
     char *text = NULL;
+    if (!baton_keys_def(key, sizeof key, name, ver)) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
+                     "definition %s version %s: name too long", name, ver);
+        return NULL;
+    }
+    r = redisCommand(c, "GET %s", key);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         reply_err(c, r, errstr, errlen, "loading definition");
         return NULL;

@@ -1,40 +1,9 @@
 /*
- * store.h -- batond's Redis edge: the key layout and the one-transaction
- * batch write.
+ * store.h -- batond's Redis edge: reading a partition's state on
+ * assignment and the one-transaction fenced batch write.
  *
- * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
- * Cluster one partition's keys share a slot and one atomic script covers them.
- * Only the instance that owns partition N touches its keys.
- *
- *   key                        type    holds
- *   baton:{pN}:wf:<id>         string  workflow snapshot, JSON (snapshot.h)
- *   baton:{pN}:hist:<id>       list    history events, JSON objects
- *                                      {"seq","type","time","state","data"}
- *                                      oldest first, capped at
- *                                      batond.history.max; expires
- *                                      batond.history.ttl.s after close
- *   baton:{pN}:offsets         hash    field = source topic name, value =
- *                                      next offset to apply (decimal)
- *   baton:{pN}:outbox          hash    field = output id, value = an
- *                                      outbox record (below); removed once
- *                                      Kafka acknowledged the message
- *   baton:{pN}:timers          zset    member = "<kind>|<seq>|<attempt>|
- *                                      <workflow id>" (engine.h), score =
- *                                      due time (ms)
- *   baton:{pN}:epoch           string  fencing token: INCR'd by each new
- *                                      owner; a batch write applies only
- *                                      when it still holds the current one
- *   baton:defs:<name>:<ver>    string  definition text of every version
- *                                      that ever ran (pins runs to it)
- *
- * Output ids are deterministic: "<src><offset>.<k>" is the k-th output of
- * the input at <offset> of source <src> ('c' commands, 'r' results, 't'
- * timers), so re-applying an input could only overwrite its own entries.
- *
- * Outbox record (binary-safe string, lengths in decimal):
- *   <len>:<topic> <len>:<key> <len>:<error> <partition>:<flags>:<value>
- * flags: "j" when the value is a JSON envelope, "a" for Avro; error is the
- * DLQ reason (header baton-error), empty for other messages.
+ * The key layout (every key name, what it holds, the output ids) is
+ * defined in common/keys.h; this module only reads and writes those keys.
  *
  * Thread: everything here runs on batond's loop thread.
  */
@@ -44,35 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "baton_common.h"
-
-typedef struct baton_store baton_store_t;
-
-/* One message decided by the engine: produced after the batch commits. */
-typedef struct baton_outmsg {
-    char *id;        /* output id (see above) */
-    char *topic;
-    int32_t partition; /* -1 = by key (murmur2) */
-    char *key;
-    char *error;     /* DLQ reason, or NULL */
-    int json;
-    char *value;
-    size_t value_len;
-} baton_outmsg_t;
-
-/* Formats key names; return buf. */
-const char *baton_store_key_wf(char *buf, size_t len, int32_t p,
-                               const char *id);
-const char *baton_store_key_hist(char *buf, size_t len, int32_t p,
-                                 const char *id);
-const char *baton_store_key(char *buf, size_t len, int32_t p,
-                            const char *what);
-
-/* Serialises m as an outbox record (baton_malloc'd, *len set). */
-char *baton_outbox_record_encode(const baton_outmsg_t *m, size_t *len);
-/* Parses an outbox record into m (strings owned by m); 0 ok, -1 bad. */
-int baton_outbox_record_decode(const char *rec, size_t len,
-                               baton_outmsg_t *m);
-void baton_outmsg_clear(baton_outmsg_t *m);
+#include "outbox.h"
 
 /* ---- batond's Redis operations (all on the loop thread) ------------- */
 
@@ -83,7 +24,7 @@ struct baton_registry;
 typedef struct baton_part_state {
     int64_t epoch;          /* fencing token taken (INCR baton:{pN}:epoch) */
     int64_t next_offset[2]; /* commands, results; -1 = none stored */
-    baton_outmsg_t *outbox; /* to re-send */
+    baton_outbox_msg_t *outbox; /* to re-send */
     size_t noutbox;
     char **timer_members;   /* the timers due up to timers_upto */
     int64_t *timer_due;
@@ -122,12 +63,17 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       size_t errlen);
 
 /* Writes the write sets: one atomic fenced script per partition, all
- * pipelined.  A partition whose token is stale gets ws->fenced = 1 and is
- * not written; the call then returns BATON_ERR_FENCED (others written). */
+ * pipelined.  epochs[p] is the fencing token this instance took for
+ * partition p (baton_part_state_t.epoch) for every ws[i]->partition: the
+ * token stays in batond's edge state and is attached here, never carried
+ * by the write set.  fenced[i] is set to 1 when ws[i]'s token is stale (a
+ * newer owner took the partition): that set is not written, and the call
+ * returns BATON_ERR_FENCED (the others are written); else fenced[i] = 0. */
 baton_err_t baton_store_write(redisContext *c, struct baton_wset *const *ws,
-                              size_t n, const char *const topics[2],
+                              size_t n, const int64_t *epochs,
+                              const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
-                              char *errstr, size_t errlen);
+                              int *fenced, char *errstr, size_t errlen);
 
 /* Stores the text of every registry version (SET NX). */
 baton_err_t baton_store_put_defs(redisContext *c,

@@ -28,12 +28,11 @@ void baton_wset_init(baton_wset_t *ws, int32_t partition) {
 
 void baton_wset_reset(baton_wset_t *ws) {
     int32_t p = ws->partition;
-    int64_t epoch = ws->epoch;
     for (size_t i = 0; i < ws->nhist; i++) {
         baton_free(ws->hist[i].wf_id);
         baton_free(ws->hist[i].json);
     }
-    for (size_t i = 0; i < ws->nout; i++) baton_outmsg_clear(&ws->out[i]);
+    for (size_t i = 0; i < ws->nout; i++) baton_outbox_msg_clear(&ws->out[i]);
     for (size_t i = 0; i < ws->nout_del; i++) baton_free(ws->out_del[i]);
     for (size_t i = 0; i < ws->ntadd; i++) baton_free(ws->tadd[i].member);
     for (size_t i = 0; i < ws->ntdel; i++) baton_free(ws->tdel[i]);
@@ -44,7 +43,6 @@ void baton_wset_reset(baton_wset_t *ws) {
     baton_free(ws->tadd);
     baton_free(ws->tdel);
     baton_wset_init(ws, p);
-    ws->epoch = epoch;
 }
 
 int baton_wset_empty(const baton_wset_t *ws) {
@@ -103,7 +101,7 @@ baton_err_t baton_wset_msg_as(baton_wset_t *ws, const char *id,
                               const char *topic, int32_t partition,
                               const char *key, int json, char *value,
                               size_t value_len) {
-    baton_outmsg_t *m;
+    baton_outbox_msg_t *m;
     if (GROW(ws, out)) {
         baton_free(value);
         return BATON_ERR_NOMEM;

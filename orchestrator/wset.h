@@ -3,13 +3,19 @@
  *
  * The engine records here everything that applying a batch of inputs
  * decided: snapshots to write, history events to append, messages for the
- * outbox, timers to add and remove, and the next offsets.  store.c turns a
- * write set into one atomic fenced write; then the outbox messages are produced.
- * Pure data: no Kafka, no Redis.
+ * outbox, timers to add and remove, and the next offsets.  The loop hands
+ * the sets to its port (loop.h): in batond, store.c turns each into one
+ * atomic write fenced by the partition's token, which batond keeps and
+ * attaches there (no token travels in a write set); then the outbox
+ * messages are produced.
+ * Pure data: no Kafka, no Redis -- and the build checks it: before
+ * baton_core is built, orchestrator/core_purity.sh fails on any include of
+ * hiredis, librdkafka, kafka.h, redis.h or store.h in this file or the rest
+ * of the core.
  *
  * Output ids: before applying an input the loop calls baton_wset_begin()
  * with the input's source and offset; every message added then gets the id
- * "<src><offset>.<k>" (store.h), so ids are unique and deterministic.
+ * "<src><offset>.<k>" (common/keys.h), so ids are unique and deterministic.
  *
  * Thread: batond's loop thread.
  */
@@ -18,7 +24,7 @@
 
 #include "baton_common.h"
 #include "snapshot.h"
-#include "store.h"
+#include "outbox.h"
 
 typedef enum {
     BATON_SRC_COMMANDS = 0,
@@ -40,13 +46,11 @@ typedef struct baton_timer_op {
 
 typedef struct baton_wset {
     int32_t partition;
-    int64_t epoch;  /* fencing token of this instance's ownership (store.h) */
-    int fenced;     /* set by the write: another instance owns it now */
     baton_snapshot_t **snaps; /* borrowed from the cache, written whole */
     size_t nsnaps, capsnaps;
     baton_hist_add_t *hist;
     size_t nhist, caphist;
-    baton_outmsg_t *out;
+    baton_outbox_msg_t *out;
     size_t nout, capout;
     char **out_del;            /* outbox ids acknowledged by Kafka */
     size_t nout_del, capout_del;

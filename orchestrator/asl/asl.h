@@ -3,7 +3,8 @@
  *
  * This is the whole interface between the processing loop (engine.c) and
  * the workflow language.  Everything behind it is pure logic over jansson
- * values: no Kafka, no Redis, no clock, no randomness (the caller passes
+ * values: no Kafka, no Redis (the build checks the includes:
+ * orchestrator/core_purity.sh), no clock, no randomness (the caller passes
  * time and a seed in baton_asl_ctx_t), so a re-applied input computes the
  * same result and the interpreter is unit-tested on its own.
  *

@@ -1,13 +1,17 @@
 /*
- * loop_env.h -- a fake batond for the unit tests of the loop and engine:
- * a registry, the engine and the loop over NPART partitions, with Kafka
- * replaced by arrays and Redis by the loop's cache (nothing is ever
- * loaded: every run a test needs stays cached).
+ * loop_env.h -- an in-memory batond for the unit tests of the loop and
+ * engine: a registry, the engine and the loop over NPART partitions, and
+ * the loop's port (loop.h baton_loop_port_t) implemented over arrays:
+ * Kafka's input topics are an inbox, Redis is the snapshot texts last
+ * written (loaded back on a cache miss), the producer is a list.
  *
- * env_run() applies what was fed at the env's clock (baton_now_ms() +
- * skew_ms), sums what the batch decided, and keeps the commands, results
- * and cancel notices it produced so env_pump() can feed them back in, as
- * Kafka would deliver them.
+ * env_run() runs one batch through baton_loop_run_batch -- the sequence
+ * batond runs in production -- at the env's clock (baton_now_ms() +
+ * skew_ms), sums what the batch produced, and keeps the commands and
+ * results it produced so env_pump() can feed them back in, as Kafka would
+ * deliver them.  fenced_mask makes the fake store answer "fenced" for the
+ * partitions whose bit is set, as Redis does once another instance took
+ * the partition over.
  */
 #ifndef BATON_TEST_LOOP_ENV_H
 #define BATON_TEST_LOOP_ENV_H
@@ -52,8 +56,16 @@ typedef struct env {
     baton_loop_t *loop;
     int64_t offset[2][NPART];
     int64_t skew_ms; /* the env's clock runs this far ahead */
-    long oom_after;  /* >= 0: allocations in each apply fail after this
-                        many (baton_alloc_fail_after); the env's own never */
+    long oom_after;  /* >= 0: in each batch, from the poll to the write,
+                        allocations fail after this many
+                        (baton_alloc_fail_after); the env's own never */
+    unsigned fenced_mask; /* bit p: the store refuses p's writes (fenced) */
+    int abandon;     /* the store fails this batch's write (env_run(e, 0)) */
+    int64_t commits; /* committed batches (the port's commit calls) */
+    baton_loop_port_t port;
+    /* fed inputs, handed to the loop by the port's poll */
+    baton_loop_msg_t inbox[ENV_MAX_OUT];
+    int ninbox;
     /* what the last batch decided, summed over partitions */
     int tasks, events, dlq, forwards, closes, cancels;
     char last_task[256];
@@ -75,19 +87,23 @@ typedef struct env {
 void env_init(env_t *e, const env_def_t *defs);
 void env_free(env_t *e);
 int64_t env_now(const env_t *e);
-/* Applies the fed inputs and due timers; commit or abandon the batch. */
+/* Runs one batch (baton_loop_run_batch): the fed inputs, the due timers;
+ * commit = 0 makes the store's write fail, so the batch is abandoned. */
 void env_run(env_t *e, int commit);
-/* The same without checking: returns the apply's error (the batch is then
- * abandoned, as batond does). */
+/* The same without checking: returns the batch's error (the batch is then
+ * abandoned, as batond does), BATON_OK for an abandon commit = 0 asked. */
 baton_err_t env_try_run(env_t *e, int commit, char *err, size_t errlen);
 /* Feeds the kept commands and results back in (not run yet). */
 int env_refeed(env_t *e);
 /* Feeds the kept commands and results back in and runs, until none is
  * left (at most `rounds` times).  Returns how many were fed. */
 int env_pump(env_t *e, int rounds);
-/* Moves the clock ahead and fires the timers due by then. */
+/* Moves the clock ahead and queues the timers due by then at once (ahead
+ * of inputs fed afterwards); returns how many.  env_run queues any others
+ * due at its clock itself, as batond does. */
 size_t env_advance(env_t *e, int64_t ms);
-/* Feeds an encoded input; buf is borrowed until the next env_run. */
+/* Feeds an encoded input into the inbox at the next offset of (src, p);
+ * buf is borrowed until the next env_run. */
 void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
               size_t len, int json);
 void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,

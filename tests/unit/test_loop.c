@@ -217,6 +217,66 @@ static void test_uncommitted_batch_drops_cache(void) {
     env_free(&e);
 }
 
+/* A write the store refuses as fenced (another instance took the partition
+ * over): that partition is dropped and its outbox not produced; the other
+ * partitions of the batch are written and produced. */
+static void test_fenced_partition_is_dropped(void) {
+    env_t e;
+    char a[16] = "", b[16] = "";
+    int32_t pa = -1, pb = -1;
+    for (int i = 0; i < 100 && pb < 0; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f-%d", i);
+        if (pa < 0) {
+            pa = baton_partition_for(id, NPART);
+            snprintf(a, sizeof a, "%s", id);
+        } else if (baton_partition_for(id, NPART) != pa) {
+            pb = baton_partition_for(id, NPART);
+            snprintf(b, sizeof b, "%s", id);
+        }
+    }
+    env_init_std(&e);
+    e.fenced_mask = 1u << pa;
+    send_cmd(&e, BATON_CMD_START, a, "steps", NULL, "{}");
+    send_cmd(&e, BATON_CMD_START, b, "steps", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(e.tasks == 1 && !strncmp(e.last_task, b, strlen(b)),
+          "only the unfenced partition's task is produced (%d, %s)", e.tasks,
+          e.last_task);
+    CHECK(!baton_loop_owns(e.loop, pa), "the fenced partition is dropped");
+    CHECK(baton_loop_owns(e.loop, pb), "the other partition stays");
+    CHECK(snap(&e, a) == NULL, "the fenced run was not written");
+    CHECK(snap(&e, b) != NULL, "the other run was written");
+    CHECK(baton_loop_next_offset(e.loop, pb, BATON_SRC_COMMANDS) == 1,
+          "the written partition's offset advances");
+    CHECK(e.commits == 1, "the batch is committed, got %lld",
+          (long long)e.commits);
+    env_free(&e);
+}
+
+/* A run missing from the cache is loaded from the store through the port
+ * (after an abandoned batch dropped every cache), then applied. */
+static void test_cache_miss_loads_from_store(void) {
+    env_t e;
+    int64_t misses;
+    env_init_std(&e);
+    send_cmd(&e, BATON_CMD_START, "wf-8", "steps", NULL, "{}");
+    env_run(&e, 1);
+    send_cmd(&e, BATON_CMD_SIGNAL, "wf-8", NULL, "nobody-waits", "1");
+    env_run(&e, 0); /* abandoned: every partition's cache is dropped */
+    CHECK(baton_loop_cached(e.loop, baton_partition_for("wf-8", NPART),
+                            "wf-8") == NULL, "the abandoned batch emptied the cache");
+    misses = baton_loop_stats(e.loop)->cache_misses;
+    send_result(&e, "wf-8/1/1", "wf-8", BATON_RESULT_COMPLETED, "{}");
+    env_run(&e, 1);
+    CHECK(baton_loop_stats(e.loop)->cache_misses == misses + 1,
+          "the run was missing from the cache");
+    CHECK(e.dlq == 0 && e.tasks == 1 && !strcmp(e.last_task, "wf-8/2/1"),
+          "loaded from the store, the result schedules step 2 (dlq %d, %s)",
+          e.dlq, e.last_task);
+    env_free(&e);
+}
+
 /* Out of memory at every allocation of a start and a result: the loop
  * returns an error or carries on, never crashes, never leaks (LSan). */
 static void test_out_of_memory_sweep(void) {
@@ -271,6 +331,8 @@ int main(void) {
     test_retry_through_timer();
     test_signal_before_wait();
     test_uncommitted_batch_drops_cache();
+    test_fenced_partition_is_dropped();
+    test_cache_miss_loads_from_store();
     test_out_of_memory_sweep();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;

@@ -1,13 +1,13 @@
 /*
  * test_snapshot.c -- the two encodings batond keeps in Redis: workflow
- * snapshots (snapshot.h) and outbox records (store.h), round trips and
+ * snapshots (snapshot.h) and outbox records (outbox.h), round trips and
  * refusal of corrupt data, without Redis.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "snapshot.h"
-#include "store.h"
+#include "outbox.h"
 
 static int passed, failed;
 #define CHECK(cond, what)                                                    \
@@ -79,7 +79,7 @@ static void test_snapshot_corrupt(void) {
 }
 
 static void test_outbox_record(void) {
-    baton_outmsg_t m = {0}, d;
+    baton_outbox_msg_t m = {0}, d;
     char value[] = "bin\0ary\nvalue with spaces 12:3 ";
     char *rec;
     size_t len;
@@ -90,31 +90,31 @@ static void test_outbox_record(void) {
     m.json = 1;
     m.value = value;
     m.value_len = sizeof value - 1;
-    rec = baton_outbox_record_encode(&m, &len);
+    rec = baton_outbox_encode(&m, &len);
     CHECK(rec != NULL, "record encodes");
-    CHECK(baton_outbox_record_decode(rec, len, &d) == 0, "record decodes");
+    CHECK(baton_outbox_decode(rec, len, &d) == 0, "record decodes");
     CHECK(!strcmp(d.topic, m.topic) && !strcmp(d.key, m.key) &&
               !strcmp(d.error, m.error) && d.partition == 5 && d.json == 1,
           "record fields survive");
     CHECK(d.value_len == m.value_len && !memcmp(d.value, value, d.value_len),
           "binary value survives");
-    baton_outmsg_clear(&d);
+    baton_outbox_msg_clear(&d);
     for (size_t cut = 0; cut < len; cut++) {
-        baton_outmsg_t t;
-        int rc = baton_outbox_record_decode(rec, cut, &t);
+        baton_outbox_msg_t t;
+        int rc = baton_outbox_decode(rec, cut, &t);
         if (rc == 0) {
             /* Only a shorter value can still parse: never more bytes. */
             CHECK(t.value_len < m.value_len, "truncation is never read past");
-            baton_outmsg_clear(&t);
+            baton_outbox_msg_clear(&t);
         }
     }
     baton_free(rec);
     m.key = NULL;
     m.error = NULL;
-    rec = baton_outbox_record_encode(&m, &len);
-    CHECK(baton_outbox_record_decode(rec, len, &d) == 0 && !d.key && !d.error,
+    rec = baton_outbox_encode(&m, &len);
+    CHECK(baton_outbox_decode(rec, len, &d) == 0 && !d.key && !d.error,
           "absent key and error stay absent");
-    baton_outmsg_clear(&d);
+    baton_outbox_msg_clear(&d);
     baton_free(rec);
 }
 

@@ -1,0 +1,85 @@
+/*
+ * keys.h -- the Redis key layout of Baton, defined once: every key name
+ * batond writes and every tool reads (batonctl, the bench, the chaos
+ * checker, the tests) is formatted or matched here.  Pure string
+ * formatting: no hiredis, so the core and any tool can use it.
+ *
+ * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
+ * Cluster one partition's keys share a slot and one atomic script covers
+ * them.  Only the instance that owns partition N touches its keys.
+ *
+ *   key                        type    holds
+ *   baton:{pN}:wf:<id>         string  workflow snapshot, JSON
+ *                                      (orchestrator/snapshot.h)
+ *   baton:{pN}:hist:<id>       list    history events, JSON objects
+ *                                      {"seq","type","time","state","data"}
+ *                                      oldest first, capped at
+ *                                      batond.history.max; expires
+ *                                      batond.history.ttl.s after close
+ *   baton:{pN}:offsets         hash    field = source topic name, value =
+ *                                      next offset to apply (decimal)
+ *   baton:{pN}:outbox          hash    field = output id, value = an
+ *                                      outbox record (orchestrator/outbox.h);
+ *                                      removed once Kafka acknowledged the
+ *                                      message
+ *   baton:{pN}:timers          zset    member = "<kind>|<seq>|<attempt>|
+ *                                      <workflow id>" (engine_int.h), score
+ *                                      = due time (ms)
+ *   baton:{pN}:epoch           string  fencing token: INCR'd by each new
+ *                                      owner; a batch write applies only
+ *                                      when it still holds the current one
+ *                                      (orchestrator/store.c)
+ *   baton:defs:<name>:<ver>    string  definition text of every version
+ *                                      that ever ran (pins runs to it)
+ *
+ * Output ids (the outbox fields) are deterministic: "<src><offset>.<k>" is
+ * the k-th output of the input at <offset> of source <src> ('c' commands,
+ * 'r' results, 't' timers), so re-applying an input could only overwrite
+ * its own entries (orchestrator/wset.h).
+ *
+ * Every formatter writes into buf (len bytes, BATON_KEYS_LEN is always
+ * enough for a workflow id of the codec's maximum length) and returns buf,
+ * or NULL when the key does not fit (buf then holds a truncated string
+ * that must not be used).  Thread: any; no state.
+ */
+#ifndef BATON_KEYS_H
+#define BATON_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A buffer this long holds any key of a partition with an id of up to
+ * 256 bytes (BATON_WORKFLOW_ID_MAX in codec.c), and any SCAN pattern of
+ * such an id prefix. */
+#define BATON_KEYS_LEN 1024
+
+/* baton:{pN}:wf:<id> -- a workflow's snapshot. */
+const char *baton_keys_wf(char *buf, size_t len, int32_t p, const char *id);
+/* baton:{pN}:hist:<id> -- a workflow's history list. */
+const char *baton_keys_hist(char *buf, size_t len, int32_t p, const char *id);
+/* baton:{pN}:offsets -- next input offset per source topic. */
+const char *baton_keys_offsets(char *buf, size_t len, int32_t p);
+/* baton:{pN}:outbox -- messages decided, not yet acknowledged. */
+const char *baton_keys_outbox(char *buf, size_t len, int32_t p);
+/* baton:{pN}:timers -- due times of the partition's timers. */
+const char *baton_keys_timers(char *buf, size_t len, int32_t p);
+/* baton:{pN}:epoch -- the partition's fencing token. */
+const char *baton_keys_epoch(char *buf, size_t len, int32_t p);
+/* baton:defs:<name>:<ver> -- the text of one definition version. */
+const char *baton_keys_def(char *buf, size_t len, const char *name,
+                           const char *ver);
+
+/* SCAN MATCH patterns over every partition: the snapshot / history keys of
+ * the workflows whose id starts with id_prefix ("" or NULL: all).  The
+ * prefix is escaped, so '*', '?', '[' and '\' in it match themselves. */
+const char *baton_keys_wf_pattern(char *buf, size_t len,
+                                  const char *id_prefix);
+const char *baton_keys_hist_pattern(char *buf, size_t len,
+                                    const char *id_prefix);
+
+/* Reads a snapshot key back: 1 when key is baton:{p<digits>}:wf:<non-empty
+ * id>, with *p the partition and *id pointing into key (borrowed); else 0
+ * and *p, *id untouched.  p or id may be NULL. */
+int baton_keys_parse_wf(const char *key, int32_t *p, const char **id);
+
+#endif /* BATON_KEYS_H */
