@@ -118,6 +118,7 @@
 #include "codec.h"
 #include "config.h"
 #include "kafka.h"
+#include "keys.h"
 #include "redis.h"
 
 #define BENCH_PROG "baton-bench"
@@ -1061,8 +1062,8 @@ static int bench_probe_scan(bench_t *b, bench_wf_t *probe, int64_t m,
         for (; i < m && n < BENCH_PROBE_CHUNK; i++) {
             bench_wf_t *w = &probe[i];
             if (w->waiting || w->phase != WF_RUNNING) continue;
-            snprintf(key, sizeof key, "baton:{p%" PRId32 "}:wf:%s",
-                     baton_partition_for(w->id, nparts), w->id);
+            baton_keys_wf(key, sizeof key, baton_partition_for(w->id, nparts),
+                          w->id);
             redisAppendCommand(b->redis, "GET %s", key);
             idx[n++] = i;
         }
@@ -1096,9 +1097,11 @@ static int bench_probe_usage(bench_t *b, bench_wf_t *probe, int64_t m,
     *found = 0;
     for (int64_t i = 0; i < m && n < BENCH_PROBE_SAMPLE; i++) {
         if (!probe[i].waiting) continue;
-        snprintf(key, sizeof key, "baton:{p%" PRId32 "}:%s:%s",
-                 baton_partition_for(probe[i].id, nparts),
-                 hist ? "hist" : "wf", probe[i].id);
+        int32_t p = baton_partition_for(probe[i].id, nparts);
+        if (hist)
+            baton_keys_hist(key, sizeof key, p, probe[i].id);
+        else
+            baton_keys_wf(key, sizeof key, p, probe[i].id);
         redisAppendCommand(b->redis, "MEMORY USAGE %s SAMPLES 0", key);
         n++;
     }

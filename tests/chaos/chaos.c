@@ -85,6 +85,7 @@
 #include "codec.h"
 #include "config.h"
 #include "kafka.h"
+#include "keys.h"
 #include "redis.h"
 
 #define PROG "baton-chaos"
@@ -508,7 +509,12 @@ static int read_faults_log(check_t *c) {
 /* Fills each workflow's partition from the snapshot keys (SCAN). */
 static int find_partitions(check_t *c) {
     char cursor[32] = "0", pattern[128];
-    snprintf(pattern, sizeof pattern, "baton:{p*}:wf:%s-*", c->o->prefix);
+    char prefix[ID_MAX + 2];
+    snprintf(prefix, sizeof prefix, "%s-", c->o->prefix);
+    if (!baton_keys_wf_pattern(pattern, sizeof pattern, prefix)) {
+        fprintf(stderr, PROG ": check: prefix '%s' too long\n", c->o->prefix);
+        return -1;
+    }
     do {
         redisReply *r = redisCommand(c->redis, "SCAN %s MATCH %s COUNT 1000",
                                      cursor, pattern);
@@ -521,11 +527,10 @@ static int find_partitions(check_t *c) {
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             const char *key = r->element[1]->element[i]->str;
-            int part;
-            char id[ID_MAX];
+            int32_t part;
+            const char *id;
             wf_t *w;
-            if (sscanf(key, "baton:{p%d}:wf:%127s", &part, id) == 2 &&
-                (w = wf_find(c, id)))
+            if (baton_keys_parse_wf(key, &part, &id) && (w = wf_find(c, id)))
                 w->partition = part;
         }
         freeReplyObject(r);
@@ -732,9 +737,9 @@ static int check_workflow(check_t *c, wf_t *w) {
         c->incomplete++;
         return 0;
     }
-    snprintf(key, sizeof key, "baton:{p%d}:wf:%s", w->partition, w->id);
+    baton_keys_wf(key, sizeof key, w->partition, w->id);
     if (!(snap = redis_read(c, "GET", key))) return -1;
-    snprintf(key, sizeof key, "baton:{p%d}:hist:%s", w->partition, w->id);
+    baton_keys_hist(key, sizeof key, w->partition, w->id);
     if (!(hist = redis_read(c, "LRANGE", key))) {
         freeReplyObject(snap);
         return -1;
@@ -867,7 +872,7 @@ static void check_batonctl(check_t *c) {
         d = batonctl_json(c, "describe", w->id);
         h = batonctl_json(c, "history", w->id);
         st = json_string_value(json_object_get(d, "status"));
-        snprintf(key, sizeof key, "baton:{p%d}:hist:%s", w->partition, w->id);
+        baton_keys_hist(key, sizeof key, w->partition, w->id);
         r = redisCommand(c->redis, "LLEN %s", key);
         if (!st || (w->completed && strcmp(st, "SUCCEEDED")))
             violation(c, "%s: batonctl describe says %s", w->id,

@@ -154,7 +154,6 @@ redisContext *ctl_redis(ctl_t *ctl);
 __attribute__((format(printf, 3, 4))) redisReply *ctl_redis_cmd(
     ctl_t *ctl, const char *what, const char *fmt, ...);
 redisReply *ctl_redis_next(ctl_t *ctl, const char *what);
-const char *ctl_key_hist(char *buf, size_t len, int32_t p, const char *id);
 int ctl_locate(ctl_t *ctl, const char *id, int scan);
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out);
 const char *ctl_snap_status(const json_t *snap);

@@ -16,6 +16,7 @@
 #include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"
+#include "keys.h"
 
 static const char *const ctl_statuses[] = {"RUNNING", "SUCCEEDED", "FAILED",
                                            "CANCELLED", "TERMINATED"};
@@ -260,7 +261,7 @@ int ctl_cmd_history(ctl_t *ctl) {
 
     if (found < 0) return BATON_CLI_EXIT_FAIL;
     if (!found) return ctl_fail("workflow '%s' not found", id);
-    ctl_key_hist(key, sizeof key, ctl->wf_partition, id);
+    baton_keys_hist(key, sizeof key, ctl->wf_partition, id);
     if (!(r = ctl_redis_cmd(ctl, "reading the history", "LRANGE %s 0 -1",
                             key)))
         return BATON_CLI_EXIT_FAIL;
@@ -284,20 +285,10 @@ static json_t *ctl_field_or_null(const json_t *snap, const char *key) {
     return v ? v : json_null();
 }
 
-/* 1 when key is baton:{p<digits>}:wf:<non-empty id>. */
-static int ctl_is_wf_key(const char *key) {
-    const char *p = key + strlen("baton:{p");
-    if (strncmp(key, "baton:{p", strlen("baton:{p")) ||
-        !isdigit((unsigned char)*p))
-        return 0;
-    while (isdigit((unsigned char)*p)) p++;
-    return !strncmp(p, "}:wf:", 5) && p[5];
-}
-
 /* 1 when element i of a SCAN page is a snapshot key (those are GET). */
 static int ctl_page_key(const redisReply *keys, size_t i) {
     return keys->element[i]->type == REDIS_REPLY_STRING &&
-           ctl_is_wf_key(keys->element[i]->str);
+           baton_keys_parse_wf(keys->element[i]->str, NULL, NULL);
 }
 
 /* Parses the reply to GET key: a snapshot object, or NULL when the key is
@@ -391,18 +382,19 @@ int ctl_cmd_list(ctl_t *ctl) {
         {"status", "STATUS", CTL_FMT_PLAIN},
         {"position", "POSITION", CTL_FMT_PLAIN},
     };
-    char status[16], cursor[32] = "0";
+    char status[16], cursor[32] = "0", pattern[64];
     json_t *rows;
     int rc = BATON_CLI_EXIT_OK;
 
     if (ctl->o.status && ctl_status_arg(ctl->o.status, status, sizeof status))
         return BATON_CLI_EXIT_USAGE;
     if (!ctl_redis(ctl)) return BATON_CLI_EXIT_FAIL;
+    baton_keys_wf_pattern(pattern, sizeof pattern, NULL);
     if (!(rows = json_array())) return ctl_fail("out of memory");
     do {
         redisReply *r = ctl_redis_cmd(ctl, "listing workflows",
-                                      "SCAN %s MATCH baton:{p*}:wf:* COUNT "
-                                      "1000", cursor);
+                                      "SCAN %s MATCH %s COUNT 1000", cursor,
+                                      pattern);
         if (!r) rc = BATON_CLI_EXIT_FAIL;
         else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
                  r->element[0]->type != REDIS_REPLY_STRING)

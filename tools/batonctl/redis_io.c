@@ -14,6 +14,7 @@
 
 #include "baton_common.h"
 #include "batonctl.h"
+#include "keys.h"
 #include "kafka.h"
 #include "redis.h"
 
@@ -66,19 +67,6 @@ redisReply *ctl_redis_next(ctl_t *ctl, const char *what) {
     return ctl_redis_check(ctl, r, what);
 }
 
-/* Key names of orchestrator/store.h. */
-static const char *ctl_key_wf(char *buf, size_t len, int32_t p,
-                              const char *id) {
-    snprintf(buf, len, "baton:{p%d}:wf:%s", (int)p, id);
-    return buf;
-}
-
-const char *ctl_key_hist(char *buf, size_t len, int32_t p,
-                                const char *id) {
-    snprintf(buf, len, "baton:{p%d}:hist:%s", (int)p, id);
-    return buf;
-}
-
 /* EXISTS the snapshot key of id in partitions [from, to), pipelined.
  * Returns the first partition holding it, -1 none, -2 error (printed). */
 static int32_t ctl_exists_range(ctl_t *ctl, const char *id, int32_t from,
@@ -89,7 +77,7 @@ static int32_t ctl_exists_range(ctl_t *ctl, const char *id, int32_t from,
     if (!ctl_redis(ctl)) return -2;
     for (int32_t p = from; p < to; p++)
         if (redisAppendCommand(ctl->redis, "EXISTS %s",
-                               ctl_key_wf(key, sizeof key, p, id)) !=
+                               baton_keys_wf(key, sizeof key, p, id)) !=
             REDIS_OK) {
             ctl_fail("out of memory");
             return -2;
@@ -149,7 +137,7 @@ int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan,
 
     *out = NULL;
     if (found <= 0) return found;
-    ctl_key_wf(key, sizeof key, ctl->wf_partition, id);
+    baton_keys_wf(key, sizeof key, ctl->wf_partition, id);
     if (!(r = ctl_redis_cmd(ctl, "reading the snapshot", "GET %s", key)))
         return -1;
     if (r->type != REDIS_REPLY_STRING) { /* expired since EXISTS */
