@@ -76,6 +76,17 @@ static const baton_codec_field_t baton_codec_command_fields[] = {
     BATON_FIELD(baton_command_t, definition_version, OPT, 1),
     BATON_FIELD(baton_command_t, branch, OPT, 1),
     BATON_FIELD(baton_command_t, task_id, OPT, 1),
+    /* version 3 */
+    BATON_FIELD(baton_command_t, start_if_absent, BOOL, 1),
+    BATON_FIELD(baton_command_t, start_input, OPT_JSON, 1),
+    BATON_FIELD(baton_command_t, id_reuse, OPT, 1),
+    BATON_FIELD(baton_command_t, dedupe_id, OPT, 1),
+    BATON_FIELD(baton_command_t, dedupe_window_ms, LONG, 1),
+    BATON_FIELD(baton_command_t, signal_hold_ms, LONG, 1),
+    BATON_FIELD(baton_command_t, source_trigger, OPT, 1),
+    BATON_FIELD(baton_command_t, source_topic, OPT, 1),
+    BATON_FIELD(baton_command_t, source_partition, INT, 1),
+    BATON_FIELD(baton_command_t, source_offset, LONG, 1),
 };
 #define BATON_CODEC_COMMAND_V1_FIELDS 8
 
@@ -492,6 +503,52 @@ static baton_err_t baton_codec_check_start(const baton_command_t *c,
                                c->parent_id, "parent_id", errstr, errlen);
 }
 
+int baton_id_reuse_valid(const char *s) {
+    return s && (!strcmp(s, BATON_ID_REUSE_REFUSE_WHILE_RUNNING) ||
+                 !strcmp(s, BATON_ID_REUSE_ALLOW_AFTER_CLOSE) ||
+                 !strcmp(s, BATON_ID_REUSE_NEVER));
+}
+
+/* The version-3 fields: a known id-reuse policy, a dedupe id of sane
+ * length, non-negative windows and source coordinates, start_if_absent
+ * only on a SIGNAL that names what to start. */
+static baton_err_t baton_codec_check_v3(const baton_command_t *c,
+                                        char *errstr, size_t errlen) {
+    baton_err_t err;
+    if (c->id_reuse && !baton_id_reuse_valid(c->id_reuse))
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: field 'id_reuse' must be "
+                            "refuse_while_running, allow_after_close or "
+                            "never, not '%s'",
+                            c->id_reuse);
+    if (c->dedupe_id &&
+        (!*c->dedupe_id || strlen(c->dedupe_id) > BATON_DEDUPE_ID_MAX))
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: field 'dedupe_id' must be 1 to %d "
+                            "bytes, not %zu",
+                            BATON_DEDUPE_ID_MAX, strlen(c->dedupe_id));
+    if ((err = baton_codec_nonneg("command", "dedupe_window_ms",
+                                  c->dedupe_window_ms, errstr, errlen)) ||
+        (err = baton_codec_nonneg("command", "signal_hold_ms",
+                                  c->signal_hold_ms, errstr, errlen)) ||
+        (err = baton_codec_nonneg("command", "source_partition",
+                                  c->source_partition, errstr, errlen)) ||
+        (err = baton_codec_nonneg("command", "source_offset",
+                                  c->source_offset, errstr, errlen)) ||
+        (err = baton_codec_not_empty("command", "source_trigger",
+                                     c->source_trigger, errstr, errlen)) ||
+        (err = baton_codec_not_empty("command", "source_topic",
+                                     c->source_topic, errstr, errlen)))
+        return err;
+    if (!c->start_if_absent) return BATON_OK;
+    if (c->kind != BATON_CMD_SIGNAL)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: field 'start_if_absent' is only "
+                            "allowed on a SIGNAL (start_or_signal)");
+    return baton_codec_need("command", "workflow_type", c->workflow_type,
+                            "start_if_absent", errstr, errlen);
+}
+
 /* START needs the definition to run, SIGNAL the signal's name; a CANCEL
  * may name the activity attempt to stop (a notice on baton.cancels).
  * Version-2 fields on other kinds are carried but mean nothing. */
@@ -501,6 +558,7 @@ static baton_err_t baton_codec_check_command(const void *s, char *errstr,
     baton_err_t err = baton_codec_check_wf_id("command", c->workflow_id,
                                               errstr, errlen);
     if (err) return err;
+    if ((err = baton_codec_check_v3(c, errstr, errlen))) return err;
     if (c->kind == BATON_CMD_START)
         return baton_codec_check_start(c, errstr, errlen);
     if (c->kind == BATON_CMD_SIGNAL)

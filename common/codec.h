@@ -76,7 +76,33 @@ typedef struct baton_command {
                                  baton_asl_def_sub); NULL = the whole one */
     char *task_id;            /* CANCEL notices on baton.cancels: the
                                  activity attempt that workers must stop */
+    /* Added in schema version 3 (trailing, all optional): the contract of
+     * baton-bridge (docs/bridge.md, docs/wire-protocol.md). */
+    int32_t start_if_absent;  /* SIGNAL: start_or_signal -- when no run may
+                                 receive it, start workflow_type with
+                                 start_input instead (0 or 1) */
+    char *start_input;        /* JSON: input of that start; NULL = {} */
+    char *id_reuse;           /* START / start_if_absent: one of the
+                                 BATON_ID_REUSE_* names; NULL = the first */
+    char *dedupe_id;          /* at most one command per dedupe id is
+                                 applied (per workflow); NULL = no dedupe */
+    int64_t dedupe_window_ms; /* how long the id is remembered; 0 = default */
+    int64_t signal_hold_ms;   /* SIGNAL to a workflow not started yet: held
+                                 this long; 0 = default (one hour) */
+    char *source_trigger;     /* baton-bridge: the trigger (tracing) */
+    char *source_topic;       /* the source event's topic, partition and */
+    int32_t source_partition; /* offset (meaningful when source_topic is */
+    int64_t source_offset;    /* set) */
 } baton_command_t;
+
+/* The id-reuse policies of a START (command field id_reuse). */
+#define BATON_ID_REUSE_REFUSE_WHILE_RUNNING "refuse_while_running"
+#define BATON_ID_REUSE_ALLOW_AFTER_CLOSE "allow_after_close"
+#define BATON_ID_REUSE_NEVER "never"
+/* 1 when s is one of the three names above. */
+int baton_id_reuse_valid(const char *s);
+/* Longest dedupe_id accepted (bytes). */
+#define BATON_DEDUPE_ID_MAX 1024
 
 /* An activity task, produced by batond to baton.tasks.<queue>. */
 typedef struct baton_task {

@@ -18,7 +18,10 @@
  *
  * Versions.  Version 2 of the protocol added trailing fields with defaults
  * to Command (parent_id, parent_task_id, definition_version, branch,
- * task_id) and Result (non_retryable).  A version-1 writer stops after the
+ * task_id) and Result (non_retryable); version 3 added the bridge's fields
+ * to Command (start_if_absent ... source_offset, see schemas/command.avsc).
+ * A writer of an earlier version stops after its last field, so the
+ * decoder accepts every such shorter record.  A version-1 writer stops after the
  * last version-1 field, so the Avro decoder also accepts a record that ends
  * at any field boundary at or after the envelope's last version-1 field
  * (v1_fields in the table): the missing fields take their defaults.  Every

@@ -58,6 +58,19 @@ static const conf_key_t conf_keys[] = {
     {"worker.cancels.fetch.wait.max.ms", KEY_INT, "200",
      "fetch.wait.max.ms of a worker's cancellation listener (the task "
      "consumers' is kafka.consumer.fetch.wait.max.ms)"},
+    {"bridge.triggers.dir", KEY_STR, "config/triggers",
+     "baton-bridge: folder of trigger definitions (*.json, docs/bridge.md)"},
+    {"bridge.group.prefix", KEY_STR, "baton.bridge",
+     "baton-bridge: a trigger's default consumer group is "
+     "<prefix>.<trigger>"},
+    {"bridge.inflight.max", KEY_INT, "10000",
+     "baton-bridge: commands produced and not yet acknowledged, at most; "
+     "source partitions pause while full"},
+    {"bridge.message.max", KEY_INT, "1048576",
+     "baton-bridge: larger source records go to the DLQ (a trigger's "
+     "max_bytes overrides)"},
+    {"bridge.commit.interval.ms", KEY_INT, "200",
+     "baton-bridge: how often acknowledged source offsets are committed"},
     {"devstack.partitions", KEY_INT, "8",
      "partitions of every topic the dev stack creates"},
     {"devstack.queues", KEY_STR, "default",

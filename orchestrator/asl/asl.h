@@ -264,4 +264,39 @@ baton_err_t baton_asl_task_fail_per_retrier(
 baton_err_t baton_asl_graph_mermaid(const baton_asl_def_t *def,
                                     const char *highlight, char **out);
 
+/* ---- Standalone expressions (standalone.c) ------------------------------
+ * One Choice rule and one payload template over any JSON document, outside
+ * a run: what baton-bridge's triggers use (bridge/), so a trigger filters
+ * and maps events in the workflow language itself. */
+
+/* Validates a Choice rule without Next (a Boolean or Data-test
+ * Expression).  `where` prefixes messages ("filter").  Returns BATON_OK or
+ * BATON_ERR_INVALID with errstr, or BATON_ERR_NOMEM. */
+baton_err_t baton_asl_rule_check(json_t *rule, const char *where,
+                                 char *errstr, size_t errlen);
+
+/* Evaluates a rule validated by baton_asl_rule_check against doc (`$`):
+ * BATON_OK with *matched 0 or 1; BATON_ERR_INVALID when the language
+ * raises an error (a Variable that matches nothing: errstr
+ * "States.Runtime: ..."); BATON_ERR_NOMEM.  doc is borrowed. */
+baton_err_t baton_asl_rule_eval(json_t *rule, json_t *doc, int *matched,
+                                char *errstr, size_t errlen);
+
+/* Validates a payload template (an object whose "x.$" fields hold a Path or
+ * an intrinsic function): baton_asl_template_check of the interpreter.
+ * `field` names it in messages. */
+baton_err_t baton_asl_template_validate(json_t *tmpl, const char *field,
+                                        char *errstr, size_t errlen);
+
+/* Evaluates a validated template over doc, as Parameters would: *out is a
+ * NEW reference (it may share sub-values with doc: read-only).  ctx gives
+ * `$$` (NULL: empty names, time 0); seed feeds States.UUID and
+ * States.MathRandom.  BATON_ERR_INVALID with errstr "<ASL error>: <cause>"
+ * (States.ParameterPathFailure, States.IntrinsicFailure, ...);
+ * BATON_ERR_NOMEM. */
+baton_err_t baton_asl_template_eval(json_t *tmpl, json_t *doc,
+                                    const baton_asl_ctx_t *ctx,
+                                    uint64_t seed, json_t **out,
+                                    char *errstr, size_t errlen);
+
 #endif /* BATON_ASL_H */

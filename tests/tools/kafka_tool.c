@@ -3,7 +3,10 @@
  * Debian's minimal set): produce arbitrary bytes, read a topic back with
  * its headers, and tell which partition a workflow id maps to.
  *
- *   baton-kafka produce TOPIC [--partition N] [--key K] [--json]  < value
+ *   baton-kafka produce TOPIC [--partition N] [--key K] [--json]
+ *                      [--header NAME=VALUE]... [--lines]  < value
+ *       --lines: every stdin line is one message, "KEY<TAB>VALUE" (or just
+ *       VALUE, keyed by --key); the default sends stdin as one message
  *   baton-kafka consume TOPIC [--count N] [--timeout S]
  *       prints one line per message: partition offset key header=value...
  *       then the value (newlines escaped as \n)
@@ -34,22 +37,50 @@ static int int_arg(const char *name, const char *s) {
 /* Prints the synopsis on out; returns the exit code of a usage error. */
 static int usage(FILE *out) {
     fprintf(out, "usage: baton-kafka produce TOPIC [--partition N] "
-                    "[--key K] [--json] < value\n"
+                    "[--key K] [--json] [--header NAME=VALUE]... [--lines] "
+                    "< value\n"
                     "       baton-kafka consume TOPIC [--count N] "
                     "[--timeout S]\n"
                     "       baton-kafka partition TOPIC KEY\n");
     return BATON_CLI_EXIT_USAGE;
 }
 
+/* Produces one message with the extra headers (NAME=VALUE strings). */
+static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, const char *topic,
+                                       int32_t partition, const char *key,
+                                       const char *val, size_t len, int json,
+                                       char **hdr, int nhdr) {
+    rd_kafka_headers_t *h = baton_kafka_headers_new(json);
+    rd_kafka_resp_err_t e;
+    for (int i = 0; i < nhdr; i++) {
+        const char *eq = strchr(hdr[i], '=');
+        if (!strncmp(hdr[i], "content-type=", 13))
+            rd_kafka_header_remove(h, "content-type");
+        rd_kafka_header_add(h, hdr[i], eq ? eq - hdr[i] : -1,
+                            eq ? eq + 1 : "", -1);
+    }
+    while ((e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                RD_KAFKA_V_VALUE((void *)val, len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(rk, 10);
+    if (e) rd_kafka_headers_destroy(h);
+    return e;
+}
+
 static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
     const char *topic = argv[0], *key = NULL;
     int32_t partition = RD_KAFKA_PARTITION_UA;
-    int json = 0;
-    char err[512], buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof buf, stdin);
+    int json = 0, lines = 0, nhdr = 0;
+    char err[512], *hdr[32];
+    static char buf[1 << 20];
+    size_t len = 0;
     rd_kafka_conf_t *kc;
     rd_kafka_t *rk;
-    rd_kafka_resp_err_t e;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--partition") && i + 1 < argc)
@@ -58,6 +89,11 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
             key = argv[++i];
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--lines"))
+            lines = 1;
+        else if (!strcmp(argv[i], "--header") && i + 1 < argc &&
+                 nhdr < (int)BATON_ARRAY_SIZE(hdr))
+            hdr[nhdr++] = argv[++i];
         else
             return usage(stderr);
     }
@@ -66,14 +102,24 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
         !(rk = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, sizeof err))) {
         return baton_cli_fail(KT_PROG, "%s", err);
     }
-    e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                          RD_KAFKA_V_PARTITION(partition),
-                          RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                          RD_KAFKA_V_VALUE(buf, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_HEADERS(baton_kafka_headers_new(json)),
-                          RD_KAFKA_V_END);
-    if (!e && rd_kafka_flush(rk, 10000)) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (!lines) {
+        len = fread(buf, 1, sizeof buf, stdin);
+        e = produce_one(rk, topic, partition, key, buf, len, json, hdr, nhdr);
+    }
+    while (lines && !e && fgets(buf, sizeof buf, stdin)) {
+        char *val = buf, *tab = strchr(buf, '\t');
+        const char *k = key;
+        len = strcspn(buf, "\n");
+        buf[len] = '\0';
+        if (tab) {
+            *tab = '\0';
+            k = buf;
+            val = tab + 1;
+        }
+        e = produce_one(rk, topic, partition, k, val, strlen(val), json, hdr,
+                        nhdr);
+    }
+    if (!e && rd_kafka_flush(rk, 30000)) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
     rd_kafka_destroy(rk);
     if (e) return baton_cli_fail(KT_PROG, "produce: %s", rd_kafka_err2str(e));
     return BATON_CLI_EXIT_OK;

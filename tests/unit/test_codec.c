@@ -74,6 +74,14 @@ static baton_command_t sample_command(void) {
     c.parent_task_id = "parent/9/4/1";
     c.definition_version = "3";
     c.branch = "Fan/1";
+    /* version 3: made by baton-bridge from a source event */
+    c.id_reuse = "allow_after_close";
+    c.dedupe_id = "orders/orders.created/3/1234";
+    c.dedupe_window_ms = 86400000;
+    c.source_trigger = "orders";
+    c.source_topic = "orders.created";
+    c.source_partition = 3;
+    c.source_offset = 1234;
     return c;
 }
 
@@ -130,7 +138,17 @@ static int command_eq(const baton_command_t *a, const baton_command_t *b) {
            str_eq(a->parent_id, b->parent_id) &&
            str_eq(a->parent_task_id, b->parent_task_id) &&
            str_eq(a->definition_version, b->definition_version) &&
-           str_eq(a->branch, b->branch) && str_eq(a->task_id, b->task_id);
+           str_eq(a->branch, b->branch) && str_eq(a->task_id, b->task_id) &&
+           a->start_if_absent == b->start_if_absent &&
+           str_eq(a->start_input, b->start_input) &&
+           str_eq(a->id_reuse, b->id_reuse) &&
+           str_eq(a->dedupe_id, b->dedupe_id) &&
+           a->dedupe_window_ms == b->dedupe_window_ms &&
+           a->signal_hold_ms == b->signal_hold_ms &&
+           str_eq(a->source_trigger, b->source_trigger) &&
+           str_eq(a->source_topic, b->source_topic) &&
+           a->source_partition == b->source_partition &&
+           a->source_offset == b->source_offset;
 }
 
 static int task_eq(const baton_task_t *a, const baton_task_t *b) {
@@ -248,7 +266,9 @@ static void test_value_reuse(void) {
                                      sizeof errstr) == BATON_OK);
     CHECK(baton_codec_encode_command(codec, &bare, 0, &b2, &l2, errstr,
                                      sizeof errstr) == BATON_OK);
-    CHECK(l2 == 14); /* enum, "w" (2), five nulls, long 0, five nulls */
+    /* enum, "w" (2), five nulls, long 0, five nulls (version 2), then
+     * version 3: false, three nulls, two longs 0, two nulls, int 0, long 0 */
+    CHECK(l2 == 24);
     CHECK(baton_codec_decode_command(codec, b1, l1, 0, &out, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_command_clear(&out);
@@ -665,6 +685,8 @@ static void test_avro_hostile(void) {
 
     for (int i = 0; i < 5; i++) put_long(&a, 0); /* the version-2 nulls */
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
+    for (int i = 0; i < 10; i++) put_long(&a, 0); /* version-3 defaults */
+    CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     a.b[a.n++] = 0;
     expect_raw_invalid(&a, "1 trailing bytes");
     a = raw_command(4, "w", 1, NULL);
@@ -751,17 +773,23 @@ static void test_avro_hostile(void) {
     } while (0)
 
 /* Length of the version-1 part of c's Avro encoding: the encoding with
- * the version-2 fields at their defaults, less one byte per such field. */
+ * the version-2 and version-3 fields at their defaults, less one byte per
+ * such field (5 + 10). */
 static size_t command_v1_len(const baton_command_t *c) {
     baton_command_t v1 = *c;
     char *buf;
     size_t len = 0;
     v1.parent_id = v1.parent_task_id = v1.definition_version = v1.branch =
         v1.task_id = NULL;
+    v1.start_if_absent = 0;
+    v1.start_input = v1.id_reuse = v1.dedupe_id = NULL;
+    v1.dedupe_window_ms = v1.signal_hold_ms = v1.source_offset = 0;
+    v1.source_trigger = v1.source_topic = NULL;
+    v1.source_partition = 0;
     CHECK(baton_codec_encode_command(codec, &v1, 0, &buf, &len, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_free(buf);
-    return len - 5;
+    return len - 15;
 }
 
 static size_t result_v1_len(const baton_result_t *r) {
@@ -780,11 +808,13 @@ static void test_truncation(void) {
     baton_task_t t = sample_task();
     baton_result_t r = sample_result();
     baton_event_t e = sample_event();
-    /* sample_command has 4 of the 5 version-2 fields.  Prefixes ending
-     * after the v1 fields, after parent_task_id, definition_version and
-     * branch decode; the one ending after parent_id alone is refused by
-     * validation (parent_id needs parent_task_id). */
-    TRUNCATIONS(command, &c, command_v1_len(&c), 4);
+    /* sample_command has 4 of the 5 version-2 fields and the version-3
+     * ones of a bridge START.  Prefixes ending after the v1 fields, after
+     * parent_task_id, definition_version, branch, task_id, and after each
+     * version-3 field but the last decode (5 + 9); the one ending after
+     * parent_id alone is refused by validation (parent_id needs
+     * parent_task_id). */
+    TRUNCATIONS(command, &c, command_v1_len(&c), 14);
     TRUNCATIONS(task, &t, SIZE_MAX, 0);
     TRUNCATIONS(result, &r, result_v1_len(&r), 1);
     TRUNCATIONS(event, &e, SIZE_MAX, 0);
@@ -894,6 +924,9 @@ static void test_version1(void) {
     size_t len = 0;
 
     c.parent_id = c.parent_task_id = c.definition_version = c.branch = NULL;
+    c.id_reuse = c.dedupe_id = c.source_trigger = c.source_topic = NULL;
+    c.dedupe_window_ms = c.source_offset = 0;
+    c.source_partition = 0;
     r.non_retryable = 0;
 
     buf = v1_command(&c, &len);
@@ -1348,6 +1381,95 @@ static void test_schemas(void) {
     baton_codec_destroy(NULL); /* no-op */
 }
 
+/* ---- protocol version 3: the bridge's fields ----------------------------- */
+
+/* start_or_signal (a SIGNAL with start_if_absent) round-trips in both
+ * encodings; the version-3 checks refuse what batond could not apply. */
+static void test_version3(void) {
+    baton_command_t c = {0}, out;
+    char *buf;
+    size_t len;
+    static const char *const bad[][2] = {
+        {"{\"kind\":\"START\",\"workflow_id\":\"w\",\"workflow_type\":\"t\","
+         "\"id_reuse\":\"sometimes\"}",
+         "field 'id_reuse' must be refuse_while_running, allow_after_close "
+         "or never, not 'sometimes'"},
+        {"{\"kind\":\"START\",\"workflow_id\":\"w\",\"workflow_type\":\"t\","
+         "\"start_if_absent\":true}",
+         "'start_if_absent' is only allowed on a SIGNAL"},
+        {"{\"kind\":\"SIGNAL\",\"workflow_id\":\"w\",\"name\":\"n\","
+         "\"start_if_absent\":true}",
+         "start_if_absent requires a non-empty field 'workflow_type'"},
+        {"{\"kind\":\"SIGNAL\",\"workflow_id\":\"w\",\"name\":\"n\","
+         "\"dedupe_id\":\"\"}",
+         "field 'dedupe_id' must be 1 to 1024 bytes, not 0"},
+        {"{\"kind\":\"SIGNAL\",\"workflow_id\":\"w\",\"name\":\"n\","
+         "\"signal_hold_ms\":-1}",
+         "field 'signal_hold_ms' must be >= 0"},
+        {"{\"kind\":\"SIGNAL\",\"workflow_id\":\"w\",\"name\":\"n\","
+         "\"source_offset\":-2}",
+         "field 'source_offset' must be >= 0"},
+        {"{\"kind\":\"SIGNAL\",\"workflow_id\":\"w\",\"name\":\"n\","
+         "\"start_input\":\"{oops\"}",
+         "field 'start_input' is not valid JSON"},
+    };
+    char longid[BATON_DEDUPE_ID_MAX + 2];
+
+    c.kind = BATON_CMD_SIGNAL;
+    c.workflow_id = "ticket-7";
+    c.name = "ticket.updated";
+    c.payload = "{\"status\":\"open\"}";
+    c.start_if_absent = 1;
+    c.workflow_type = "ticket";
+    c.start_input = "{\"id\":7}";
+    c.id_reuse = "never";
+    c.dedupe_id = "tickets/msg/evt-99";
+    c.signal_hold_ms = 60000;
+    c.source_trigger = "tickets";
+    c.source_topic = "ticket.events";
+    c.source_partition = INT32_MAX;
+    c.source_offset = INT64_MAX;
+    for (int json = 0; json <= 1; json++) {
+        CHECK_ERR(baton_codec_encode_command(codec, &c, json, &buf, &len,
+                                             errstr, sizeof errstr) ==
+                      BATON_OK,
+                  errstr);
+        CHECK_ERR(baton_codec_decode_command(codec, buf, len, json, &out,
+                                             errstr, sizeof errstr) ==
+                      BATON_OK,
+                  errstr);
+        CHECK(command_eq(&c, &out));
+        baton_command_clear(&out);
+        baton_free(buf);
+    }
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(bad); i++) {
+        CHECK_ERR(dec_cmd_json(bad[i][0], &out) == BATON_ERR_INVALID,
+                  bad[i][0]);
+        CHECK_ERR(strstr(errstr, bad[i][1]) != NULL, errstr);
+        baton_command_clear(&out);
+    }
+    /* the encoder refuses too: Baton never produces what it would refuse */
+    c.id_reuse = "sometimes";
+    CHECK(baton_codec_encode_command(codec, &c, 0, &buf, &len, errstr,
+                                     sizeof errstr) == BATON_ERR_INVALID);
+    c.id_reuse = NULL;
+    memset(longid, 'x', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    c.dedupe_id = longid;
+    CHECK(baton_codec_encode_command(codec, &c, 1, &buf, &len, errstr,
+                                     sizeof errstr) == BATON_ERR_INVALID);
+    CHECK(strstr(errstr, "not 1025") != NULL);
+    /* a version-2 JSON command (no version-3 field) decodes to defaults */
+    CHECK_ERR(dec_cmd_json("{\"kind\":\"START\",\"workflow_id\":\"w\","
+                           "\"workflow_type\":\"t\"}",
+                           &out) == BATON_OK,
+              errstr);
+    CHECK(!out.start_if_absent && !out.id_reuse && !out.dedupe_id &&
+          out.source_partition == 0 && out.source_offset == 0 &&
+          out.signal_hold_ms == 0);
+    baton_command_clear(&out);
+}
+
 int main(void) {
     codec = baton_codec_new(errstr, sizeof errstr);
     if (!codec) {
@@ -1367,6 +1489,7 @@ int main(void) {
     test_truncation();
     test_version1();
     test_version2_json();
+    test_version3();
     test_garbage();
     test_mutations();
     test_oom();

@@ -1,6 +1,8 @@
 /*
  * cmd_definition.c -- the offline commands on definition files: validate
- * (batond's own parser, orchestrator/asl) and graph (the Mermaid flowchart
+ * (batond's own parser, orchestrator/asl; trigger files of baton-bridge
+ * -- in a folder named triggers, or named *.trigger.json -- with the
+ * bridge's own parser, bridge/trigger.c) and graph (the Mermaid flowchart
  * of a definition).  They need no configuration, Kafka or Redis.
  */
 #ifndef _GNU_SOURCE
@@ -13,6 +15,7 @@
 #include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"
+#include "trigger.h"
 
 /* ---- validate, graph (offline) ------------------------------------------ */
 
@@ -88,6 +91,41 @@ static int ctl_load_def(const char *path, baton_asl_def_t **def, char *errstr,
     return err ? -1 : 0;
 }
 
+/* 1 when path is a baton-bridge trigger file: in a folder named
+ * "triggers" or named *.trigger.json. */
+static int ctl_is_trigger(const char *path) {
+    size_t n = strlen(path);
+    const char *slash = strrchr(path, '/');
+    if (n > 13 && !strcmp(path + n - 13, ".trigger.json")) return 1;
+    if (!slash) return 0;
+    return slash - path >= 8 && !strncmp(slash - 8, "triggers", 8) &&
+           (slash - path == 8 || slash[-9] == '/');
+}
+
+/* Validates one file; 0 or -1 with errstr. */
+static int ctl_validate_one(const char *file, char *errstr, size_t errlen) {
+    baton_asl_def_t *def = NULL;
+    baton_trigger_t *t = NULL;
+    char err[1024];
+    int rc;
+    if (ctl_is_trigger(file)) {
+        rc = baton_trigger_load_file(file, "baton.bridge", &t, err,
+                                     sizeof err) ? -1 : 0;
+        baton_trigger_destroy(t);
+        /* the trigger's messages start with the file name already */
+        if (rc) {
+            size_t fl = strlen(file);
+            snprintf(errstr, errlen, "%s",
+                     !strncmp(err, file, fl) && err[fl] == ':' ? err + fl + 2
+                                                                 : err);
+        }
+        return rc;
+    }
+    rc = ctl_load_def(file, &def, errstr, errlen);
+    baton_asl_def_destroy(def);
+    return rc;
+}
+
 int ctl_cmd_validate(ctl_t *ctl) {
     json_t *rows = json_array();
     int bad = 0, rc;
@@ -95,9 +133,7 @@ int ctl_cmd_validate(ctl_t *ctl) {
     for (int i = 0; i < ctl->o.nargs; i++) {
         const char *file = ctl->o.args[i];
         char errstr[1024];
-        baton_asl_def_t *def = NULL;
-        int ok = ctl_load_def(file, &def, errstr, sizeof errstr) == 0;
-        baton_asl_def_destroy(def);
+        int ok = ctl_validate_one(file, errstr, sizeof errstr) == 0;
         bad |= !ok;
         if (!ctl->o.json_out)
             printf("%s: %s\n", file, ok ? "ok" : errstr);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# 0030: baton-bridge turns events on a user's own topics into workflows:
+# order.created events (JSON) start runs with the mapped ids and inputs,
+# a payment.settled CloudEvent (binary mode) signals a waiting run, a
+# poison record goes to baton.dlq with its reason while the next records
+# flow, and a kill -9 of the bridge mid-stream loses nothing: every source
+# event's workflow exists exactly once, counted against the source topic.
+source "$(dirname "$0")/lib.sh"
+stack_up "$TEST_DIR" 4 default
+batond_up batond
+worker_up worker
+KT="$BIN/baton-kafka"
+TRIG=config/triggers
+
+bridge_up() { _bg "$1" "$BIN/baton-bridge" --triggers "$TRIG"; }
+
+# the user's topics exist before anyone subscribes (as in production)
+echo '{"type":"hello"}' | "$KT" produce shop.orders --key warmup
+echo '{}' | "$KT" produce shop.payments --key warmup \
+  --header ce_specversion=1.0 --header ce_id=warm --header ce_source=/test \
+  --header ce_type=payment.pending --header ce_subject=none
+bridge_up bridge
+BRIDGE=$LAST_PID
+
+# 1. start with the mapped id and input
+printf '%s\n' 'o1	{"type":"order.created","orderId":"A1","amount":12}' \
+  'o2	{"type":"order.updated","orderId":"A1","amount":13}' |
+  "$KT" produce shop.orders --lines
+res=$(ctl result order-A1 --wait 60) || fail "order-A1 did not complete: $res"
+grep -q '"orderId":"A1"' <<<"${res// /}" || fail "input not mapped: $res"
+grep -q '"amount":12' <<<"${res// /}" || fail "amount not mapped: $res"
+grep -q '"source":"shop.orders/' <<<"${res// /}" || fail "intrinsic over the event: $res"
+pass "order.created starts order-A1 with the mapped input; order.updated is filtered out"
+
+# 2. a CloudEvent signals a run waiting for it
+ctl start wait-signal --id approval-77 --input '{"doc":"po-77"}' >/dev/null
+for _ in $(seq 1 100); do
+  ctl describe approval-77 -o json 2>/dev/null | grep -q approve && break; sleep 0.1
+done
+echo '{"paid":true,"by":"card"}' | "$KT" produce shop.payments --key 77 \
+  --header ce_specversion=1.0 --header ce_id=pay-77 --header ce_source=/payments \
+  --header ce_type=payment.settled --header ce_subject=77 \
+  --header content-type=application/json
+res=$(ctl result approval-77 --wait 60) || fail "signal did not reach the waiting run: $res"
+grep -q '"by":"card"' <<<"${res// /}" || fail "signal payload lost: $res"
+pass "a payment.settled CloudEvent (binary mode) signals approval-77"
+
+# 3. poison records go to the DLQ with their reason; the next ones flow
+printf '%s\n' 'p1	this is not json' \
+  'p2	{"type":"order.created","amount":1}' \
+  'p3	{"type":"order.created","orderId":"A2","amount":5}' |
+  "$KT" produce shop.orders --lines
+res=$(ctl result order-A2 --wait 60) || fail "the record after the poison did not flow: $res"
+dlq=$("$KT" consume baton.dlq --count 3 --timeout 20) || fail "DLQ records missing: $dlq"
+grep -q 'baton-error=undecodable (json): value is not JSON' <<<"$dlq" || fail "no undecodable reason: $dlq"
+grep -q 'baton-error=template: States' <<<"$dlq" || fail "no template-failure reason: $dlq"
+grep -q 'baton-trigger=order-created baton-source-topic=shop.orders' <<<"$dlq" || fail "DLQ headers: $dlq"
+grep -q 'baton-error=unmatched' <<<"$dlq" || fail "unmatched warm-up CloudEvent not in the DLQ: $dlq"
+grep -q 'this is not json' <<<"$dlq" || fail "DLQ lost the original value: $dlq"
+pass "undecodable and unmappable records go to baton.dlq with their reason; the next record flows"
+
+# 4. kill -9 of the bridge mid-stream loses nothing
+N=300
+for i in $(seq 1 $N); do
+  printf 'k%d\t{"type":"order.created","orderId":"K%d","amount":%d}\n' "$i" "$i" "$i"
+done > "$TEST_DIR/burst.txt"
+"$KT" produce shop.orders --lines < "$TEST_DIR/burst.txt"
+for _ in $(seq 1 200); do
+  n=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
+  [ "$n" -gt 20 ] && break; sleep 0.05
+done
+proc_kill9 "$BRIDGE"
+killed_at=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
+[ "$killed_at" -lt "$N" ] || echo "note: the bridge had finished before the kill ($killed_at)"
+bridge_up bridge-restarted
+BRIDGE=$LAST_PID
+for _ in $(seq 1 600); do
+  n=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
+  [ "$n" -ge "$N" ] && break; sleep 0.1
+done
+src=$("$KT" consume shop.orders --timeout 5 | grep -c '"orderId":"K' || true)
+assert_eq "$src" "$N" "burst events on the source topic"
+ids=$(redis --scan --pattern 'baton:*:wf:order-K*' | sed 's/.*:wf://' | sort)
+assert_eq "$(wc -l <<<"$ids")" "$N" "workflows of the burst (killed at $killed_at)"
+assert_eq "$(sort -u <<<"$ids" | wc -l)" "$N" "distinct workflows of the burst"
+for i in 1 150 $N; do
+  grep -qx "order-K$i" <<<"$ids" || fail "order-K$i missing"
+done
+res=$(ctl result "order-K$N" --wait 60) || fail "order-K$N did not complete: $res"
+grep -q "\"amount\":$N" <<<"${res// /}" || fail "input of order-K$N: $res"
+pass "kill -9 of the bridge after $killed_at of $N workflows: all $N exist, once each"
+
+proc_stop "$BRIDGE" || fail "the bridge did not exit 0 on SIGTERM"
+grep -q 'stopped:' "$TEST_DIR/bridge-restarted.log" || fail "no clean stop logged"
+pass "SIGTERM: the bridge finishes, commits and exits 0"
