@@ -51,6 +51,12 @@ static const conf_key_t conf_keys[] = {
      "stay in Redis until they come near"},
     {"batond.payload.max", KEY_INT, "262144",
      "largest JSON payload accepted in a command or result (bytes)"},
+    {"batond.dedupe.window.ms", KEY_INT, "86400000",
+     "how long a command's dedupe id (or request id) is remembered when "
+     "the command sets no dedupe_window_ms"},
+    {"batond.signal.hold.ms", KEY_INT, "3600000",
+     "how long a signal for a workflow that does not exist yet is held "
+     "when the command sets no signal_hold_ms"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
     {"worker.concurrency", KEY_INT, "8",
      "activities a worker runs at once"},

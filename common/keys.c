@@ -48,6 +48,12 @@ const char *baton_keys_epoch(char *buf, size_t len, int32_t p) {
     return keys_fmt(buf, len, KEYS_PREFIX "%d}:epoch", (int)p);
 }
 
+const char *baton_keys_dedupe(char *buf, size_t len, int32_t p,
+                              const char *id, const char *dd) {
+    return keys_fmt(buf, len, KEYS_PREFIX "%d}:dd:%zu:%s:%s", (int)p,
+                    strlen(id), id, dd);
+}
+
 const char *baton_keys_def(char *buf, size_t len, const char *name,
                            const char *ver) {
     return keys_fmt(buf, len, "baton:defs:%s:%s", name, ver);

@@ -29,6 +29,15 @@
  *                                      owner; a batch write applies only
  *                                      when it still holds the current one
  *                                      (orchestrator/store.c)
+ *   baton:{pN}:dd:<n>:<id>:<dd>
+ *                              string  "1": a command with dedupe key <dd>
+ *                                      was applied to workflow <id> (<n> =
+ *                                      its length in bytes, so ids with ':'
+ *                                      stay unambiguous); expires (PX) after
+ *                                      the command's dedupe window
+ *                                      (batond.dedupe.window.ms).  <dd> is
+ *                                      "d:<dedupe_id>" or "r:<request_id>"
+ *                                      (orchestrator/loop.c)
  *   baton:defs:<name>:<ver>    string  definition text of every version
  *                                      that ever ran (pins runs to it)
  *
@@ -65,6 +74,12 @@ const char *baton_keys_outbox(char *buf, size_t len, int32_t p);
 const char *baton_keys_timers(char *buf, size_t len, int32_t p);
 /* baton:{pN}:epoch -- the partition's fencing token. */
 const char *baton_keys_epoch(char *buf, size_t len, int32_t p);
+/* A buffer this long holds any dedupe key: a workflow id of up to 256
+ * bytes and a dedupe key of up to 2 + 1024 (BATON_DEDUPE_ID_MAX). */
+#define BATON_KEYS_DEDUPE_LEN 1400
+/* baton:{pN}:dd:<len(id)>:<id>:<dd> -- "command dd was applied to id". */
+const char *baton_keys_dedupe(char *buf, size_t len, int32_t p,
+                              const char *id, const char *dd);
 /* baton:defs:<name>:<ver> -- the text of one definition version. */
 const char *baton_keys_def(char *buf, size_t len, const char *name,
                            const char *ver);

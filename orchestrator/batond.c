@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cloudevents.h"
 #include "codec.h"
 #include "config.h"
 #include "engine.h"
@@ -100,6 +101,7 @@ typedef struct batond {
     baton_loop_port_t port;
     lat_hist_t step_lat;
     const char *stats_file;
+    char events_topic[256]; /* its messages get CloudEvents headers */
 } batond_t;
 
 /* Opaque of a produced outbox message: where to report its delivery. */
@@ -109,6 +111,30 @@ typedef struct outref {
 } outref_t;
 
 /* ---- producing ---------------------------------------------------------- */
+
+/* A history event on <prefix>.events becomes a CloudEvent in binary mode
+ * too (common/cloudevents.h): the ce_* headers, from the event itself, so
+ * a re-send carries the same ones. */
+static void batond_ce_headers(batond_t *b, rd_kafka_headers_t *hdrs, int json,
+                              const void *value, size_t len) {
+    baton_event_t ev;
+    baton_ce_attrs_t ce;
+    char err[256];
+    if (baton_codec_decode_event(b->codec, value, len, json, &ev, err,
+                                 sizeof err)) {
+        baton_event_clear(&ev);
+        return; /* cannot happen: batond encoded it */
+    }
+    baton_ce_attrs(&ev, baton_conf_get(b->conf, "topic.prefix"), &ce);
+    rd_kafka_header_add(hdrs, "ce_specversion", -1, BATON_CE_SPECVERSION, -1);
+    rd_kafka_header_add(hdrs, "ce_type", -1, ce.type, -1);
+    rd_kafka_header_add(hdrs, "ce_source", -1, ce.source, -1);
+    rd_kafka_header_add(hdrs, "ce_id", -1, ce.id, -1);
+    rd_kafka_header_add(hdrs, "ce_subject", -1, ce.subject, -1);
+    rd_kafka_header_add(hdrs, "ce_time", -1, ce.time, -1);
+    rd_kafka_header_add(hdrs, "ce_dataschema", -1, BATON_CE_DATASCHEMA, -1);
+    baton_event_clear(&ev);
+}
 
 static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
                            int32_t partition, const char *key, int json,
@@ -123,6 +149,7 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
     ref->partition = src_part;
     memcpy(ref->id, id, idlen + 1);
     if (error) rd_kafka_header_add(hdrs, "baton-error", -1, error, -1);
+    if (!strcmp(topic, b->events_topic)) batond_ce_headers(b, hdrs, json, value, len);
     for (;;) {
         err = rd_kafka_producev(
             b->producer, RD_KAFKA_V_TOPIC(topic),
@@ -381,6 +408,17 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
                                      errstr, errlen);
 }
 
+/* port.dedupe_seen: which commands' dedupe keys Redis remembers. */
+static baton_err_t batond_port_dedupe_seen(void *ctx, size_t n,
+                                           const int32_t *parts,
+                                           const char *const *ids,
+                                           const char *const *dds, int *seen,
+                                           char *errstr, size_t errlen) {
+    batond_t *b = ctx;
+    return baton_store_dedupe_seen(b->redis, n, parts, ids, dds, seen, errstr,
+                                   errlen);
+}
+
 /* port.load_def: a version some run pins, from Redis into the registry. */
 static baton_err_t batond_port_load_def(void *ctx, const char *name,
                                         const char *ver, char *errstr,
@@ -452,6 +490,7 @@ static void batond_port_init(batond_t *b) {
     b->port.now_ms = batond_port_now_ms;
     b->port.load_snapshots = batond_port_load_snapshots;
     b->port.load_def = batond_port_load_def;
+    b->port.dedupe_seen = batond_port_dedupe_seen;
     b->port.write = batond_port_write;
     b->port.produce = batond_port_produce;
     b->port.release = batond_port_release;
@@ -597,6 +636,13 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     lc.partition_cnt = b->partition_cnt;
     lc.payload_max = baton_conf_get_int(b->conf, "batond.payload.max");
     lc.cache_max = baton_conf_get_int(b->conf, "batond.cache.max");
+    lc.dedupe_window_ms =
+        baton_conf_get_int(b->conf, "batond.dedupe.window.ms");
+    snprintf(b->events_topic, sizeof b->events_topic, "%s.events",
+             lc.topic_prefix);
+    if (b->engine)
+        baton_engine_set_signal_hold(
+            b->engine, baton_conf_get_int(b->conf, "batond.signal.hold.ms"));
     b->loop = baton_loop_new(&lc, b->engine, b->codec);
     b->msgs = baton_calloc((size_t)b->batch_max, sizeof(*b->msgs));
     b->lmsgs = baton_calloc((size_t)b->batch_max, sizeof(*b->lmsgs));
@@ -618,13 +664,13 @@ static void batond_write_stats(batond_t *b) {
              "{\"inputs\":%lld,\"applied\":%lld,\"skipped\":%lld,\"dlq\":%lld,"
              "\"forwarded\":%lld,\"timers\":%lld,\"batches\":%lld,"
              "\"step_us_p50\":%lld,\"step_us_p99\":%lld,\"steps\":%lld,"
-             "\"timers_armed_max\":%lld}",
+             "\"timers_armed_max\":%lld,\"duplicates\":%lld}",
              (long long)s->inputs, (long long)s->applied,
              (long long)s->skipped, (long long)s->dlq,
              (long long)s->forwarded, (long long)s->timers_fired,
              (long long)s->batches, (long long)lat_pct(&b->step_lat, 50),
              (long long)lat_pct(&b->step_lat, 99), (long long)b->step_lat.n,
-             (long long)s->timers_armed_max);
+             (long long)s->timers_armed_max, (long long)s->duplicates);
     BATON_INFO("main", "stats %s", line);
     if (b->stats_file && (f = fopen(b->stats_file, "w"))) {
         fprintf(f, "%s\n", line);

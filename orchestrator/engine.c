@@ -26,7 +26,13 @@ baton_engine_t *baton_engine_new(baton_registry_t *reg, baton_codec_t *codec,
              topic_prefix);
     snprintf(e->topic_cancels, sizeof e->topic_cancels, "%s.cancels",
              topic_prefix);
+    snprintf(e->topic_dlq, sizeof e->topic_dlq, "%s.dlq", topic_prefix);
+    e->signal_hold_ms = 3600000;
     return e;
+}
+
+void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms) {
+    if (ms > 0) e->signal_hold_ms = ms;
 }
 
 void baton_engine_destroy(baton_engine_t *e) { baton_free(e); }
@@ -533,20 +539,59 @@ static baton_err_t arm_execution_deadline(baton_snapshot_t *s,
     return baton_wset_timer_add(ws, member, s->deadline_ms);
 }
 
-static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
-                             const baton_command_t *cmd, int64_t now,
-                             baton_wset_t *ws, char *errstr, size_t errlen) {
+/* Whether a START under `policy` may begin a new run where *s is (NULL:
+ * no run; HELD: signals wait for one). */
+static int start_allowed(const baton_snapshot_t *s, const char *policy) {
+    if (!s || s->status == BATON_WF_HELD) return 1;
+    if (s->status == BATON_WF_RUNNING) return 0;
+    if (!strcmp(policy, BATON_ID_REUSE_NEVER)) return 0;
+    if (!strcmp(policy, BATON_ID_REUSE_ALLOW_AFTER_CLOSE)) return 1;
+    return s->status != BATON_WF_SUCCEEDED; /* refuse_while_running */
+}
+
+/* The id-reuse policy of a START (or start_if_absent): a child run's
+ * START is batond's own and never starts a second run. */
+static const char *start_policy(const baton_command_t *cmd) {
+    if (cmd->parent_id) return BATON_ID_REUSE_NEVER;
+    return cmd->id_reuse ? cmd->id_reuse : BATON_ID_REUSE_REFUSE_WHILE_RUNNING;
+}
+
+/* A START the policy refuses: recorded in the existing run's history. */
+static baton_err_t refuse_start(baton_engine_t *e, baton_snapshot_t *s,
+                                const baton_command_t *cmd,
+                                const char *policy, int64_t now,
+                                baton_wset_t *ws) {
+    json_t *data = json_pack("{sssssss?}", "policy", policy, "status",
+                             baton_wf_status_name(s->status), "type",
+                             cmd->workflow_type);
+    json_t *src = baton_engine_cmd_source(cmd);
+    baton_err_t rc;
+    if (data && src) json_object_set_new(data, "source", src);
+    else json_decref(src);
+    BATON_DEBUG("engine", "START of '%s' refused (%s, run is %s)", s->id,
+                policy, baton_wf_status_name(s->status));
+    if ((rc = baton_wset_snapshot(ws, s))) {
+        json_decref(data);
+        return rc;
+    }
+    return baton_engine_emit(e, s, ws, "StartRefused", s->pos, data, now, 0);
+}
+
+baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
+                                   const baton_command_t *cmd,
+                                   const char *input_text, int64_t now,
+                                   baton_wset_t *ws, char *errstr,
+                                   size_t errlen) {
     const baton_defn_t *d;
     const baton_asl_def_t *m;
-    baton_snapshot_t *s;
-    json_t *input;
+    baton_snapshot_t *s, *old = *snap;
+    json_t *input, *held = NULL, *data;
     json_error_t jerr;
     baton_err_t rc;
 
-    if (*snap) return BATON_OK; /* duplicate start: the run exists */
     if ((rc = start_defn(e, cmd, &d, errstr, errlen))) return rc;
-    input = cmd->payload ? json_loads(cmd->payload, JSON_DECODE_ANY, &jerr)
-                         : json_object();
+    input = input_text ? json_loads(input_text, JSON_DECODE_ANY, &jerr)
+                       : json_object();
     if (!input)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "START of '%s': input is not JSON: %s",
@@ -554,13 +599,49 @@ static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
     s = start_snapshot(cmd, d, input, now);
     json_decref(input);
     if (!s) return BATON_ERR_NOMEM;
-    *snap = s;
-    if ((rc = baton_wset_snapshot(ws, s))) return rc;
-    rc = baton_engine_emit(
-        e, s, ws, "WorkflowStarted", NULL,
-        json_pack("{sssssOss*ss*}", "type", d->name, "version", d->ver, "input",
-                  s->input, "parent", s->parent_id, "branch", s->branch),
-        now, 0);
+    if (old) {
+        /* A new run in place of a closed one (or of held signals): the
+         * cached object stays (the write set may hold it), its contents
+         * change; history and step numbers continue, so (id, seq) and
+         * task ids never repeat. */
+        baton_snapshot_t tmp = *old;
+        if (old->status == BATON_WF_HELD) {
+            char member[600];
+            baton_engine_timer_member(member, sizeof member, 'h', 0, 0,
+                                      old->id);
+            if ((rc = baton_wset_timer_del(ws, member))) {
+                baton_snapshot_destroy(s);
+                return rc;
+            }
+        }
+        s->hseq = old->hseq;
+        s->aseq = old->aseq;
+        s->stale = old->stale;
+        s->dup = old->dup;
+        held = old->held;
+        tmp.held = NULL;
+        *old = *s;
+        *s = tmp;
+        baton_snapshot_destroy(s);
+        s = old;
+    } else {
+        *snap = s;
+    }
+    if ((rc = baton_wset_snapshot(ws, s))) {
+        json_decref(held);
+        return rc;
+    }
+    data = json_pack("{sssssOss*ss*}", "type", d->name, "version", d->ver,
+                     "input", s->input, "parent", s->parent_id, "branch",
+                     s->branch);
+    if (data) {
+        json_t *src = baton_engine_cmd_source(cmd);
+        if (src) json_object_set_new(data, "source", src);
+    }
+    rc = baton_engine_emit(e, s, ws, "WorkflowStarted", NULL, data, now, 0);
+    if (!rc && s->hseq > 1) ws->hist[ws->nhist - 1].open = 1;
+    if (!rc && held) rc = baton_engine_held_deliver(e, s, held, now, ws);
+    else json_decref(held);
     if (rc) return rc;
     if (!(m = baton_engine_machine(d, s))) /* a branch that does not exist */
         return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
@@ -572,9 +653,18 @@ static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
                                  s->input, now, errstr, errlen);
 }
 
-/* Keeps a signal nobody waits for yet, for the wait that will come. */
-static baton_err_t buffer_signal(baton_snapshot_t *s, const char *name,
-                                 json_t *payload) {
+static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
+                             const baton_command_t *cmd, int64_t now,
+                             baton_wset_t *ws, char *errstr, size_t errlen) {
+    const char *policy = start_policy(cmd);
+    if (!start_allowed(*snap, policy))
+        return refuse_start(e, *snap, cmd, policy, now, ws);
+    return baton_engine_start_run(e, snap, cmd, cmd->payload, now, ws, errstr,
+                                  errlen);
+}
+
+baton_err_t baton_engine_buffer_signal(baton_snapshot_t *s, const char *name,
+                                       json_t *payload) {
     json_t *list;
     if (!s->signals && !(s->signals = json_object())) {
         json_decref(payload);
@@ -588,6 +678,15 @@ static baton_err_t buffer_signal(baton_snapshot_t *s, const char *name,
         }
     }
     return json_array_append_new(list, payload) ? BATON_ERR_NOMEM : BATON_OK;
+}
+
+/* The data of a SignalReceived event (a new reference). */
+static json_t *signal_data(const baton_command_t *cmd, json_t *payload) {
+    json_t *data = json_pack("{sssO}", "name", cmd->name, "payload", payload);
+    json_t *src = baton_engine_cmd_source(cmd);
+    if (data && src) json_object_set_new(data, "source", src);
+    else json_decref(src);
+    return data;
 }
 
 static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
@@ -614,9 +713,7 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
     }
     if ((rc = baton_wset_snapshot(ws, s)) ||
         (rc = baton_engine_emit(e, s, ws, "SignalReceived", s->pos,
-                                json_pack("{sssO}", "name", cmd->name,
-                                          "payload", payload),
-                                now, 0))) {
+                                signal_data(cmd, payload), now, 0))) {
         json_decref(payload);
         return rc;
     }
@@ -626,7 +723,43 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
         json_decref(payload);
         return rc;
     }
-    return buffer_signal(s, cmd->name, payload);
+    return baton_engine_buffer_signal(s, cmd->name, payload);
+}
+
+/* A SIGNAL for an id with no run yet: held for the run to come. */
+static baton_err_t hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
+                               const baton_command_t *cmd, int64_t now,
+                               baton_wset_t *ws, char *errstr,
+                               size_t errlen) {
+    json_t *payload;
+    json_error_t jerr;
+    if (!cmd->name || !*cmd->name)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "SIGNAL to '%s' has no name", cmd->workflow_id);
+    payload = cmd->payload ? json_loads(cmd->payload, JSON_DECODE_ANY, &jerr)
+                           : json_null();
+    if (!payload)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "SIGNAL '%s' to '%s': payload is not JSON: %s",
+                            cmd->name, cmd->workflow_id, jerr.text);
+    return baton_engine_hold_signal(e, snap, cmd, payload, now, ws);
+}
+
+baton_err_t baton_engine_duplicate(baton_engine_t *e, baton_snapshot_t *s,
+                                   const baton_command_t *cmd, int64_t now,
+                                   baton_wset_t *ws) {
+    json_t *data, *src;
+    baton_err_t rc;
+    if (!s || s->status == BATON_WF_HELD) return BATON_OK;
+    s->dup++;
+    if ((rc = baton_wset_snapshot(ws, s))) return rc;
+    data = json_pack("{ss}", "kind", baton_cmd_kind_name(cmd->kind));
+    if (data && cmd->name) json_object_set_new(data, "name",
+                                               json_string(cmd->name));
+    if (data && (src = baton_engine_cmd_source(cmd)))
+        json_object_set_new(data, "source", src);
+    return baton_engine_emit(e, s, ws, "CommandDuplicate", s->pos, data, now,
+                             0);
 }
 
 static baton_err_t cmd_stop(baton_engine_t *e, baton_snapshot_t *s,
@@ -650,7 +783,22 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
 
     if (cmd->kind == BATON_CMD_START)
         return cmd_start(e, snap, cmd, now, ws, errstr, errlen);
-    if (!s)
+    if (cmd->kind == BATON_CMD_SIGNAL && cmd->start_if_absent) {
+        if (!cmd->workflow_type)
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "SIGNAL to '%s' with start_if_absent names "
+                                "no workflow_type",
+                                cmd->workflow_id);
+        if (start_allowed(s, start_policy(cmd))) {
+            baton_command_t sc = *cmd; /* shallow: the start it asks for */
+            sc.kind = BATON_CMD_START;
+            return baton_engine_start_run(e, snap, &sc, cmd->start_input, now,
+                                          ws, errstr, errlen);
+        }
+    }
+    if (cmd->kind == BATON_CMD_SIGNAL && (!s || s->status == BATON_WF_HELD))
+        return hold_signal(e, snap, cmd, now, ws, errstr, errlen);
+    if (!s || s->status == BATON_WF_HELD)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "%s for unknown workflow '%s'",
                             baton_cmd_kind_name(cmd->kind), cmd->workflow_id);
@@ -735,7 +883,7 @@ int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
                              int32_t *attempt, const char **wf_id) {
     char *end;
     long long v;
-    if (!strchr("rwtx", member[0]) || !member[0] || member[1] != '|')
+    if (!member[0] || !strchr("rwtxh", member[0]) || member[1] != '|')
         return -1;
     *kind = member[0];
     v = strtoll(member + 2, &end, 10);
@@ -834,9 +982,10 @@ baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *s,
     baton_err_t rc;
 
     if ((rc = baton_wset_timer_del(ws, member))) return rc;
-    if (baton_timer_member_parse(member, &kind, &seq, &attempt, &wf) || !s ||
-        s->status != BATON_WF_RUNNING)
+    if (baton_timer_member_parse(member, &kind, &seq, &attempt, &wf) || !s)
         return BATON_OK; /* stale timer */
+    if (kind == 'h') return baton_engine_held_expire(e, s, now, ws);
+    if (s->status != BATON_WF_RUNNING) return BATON_OK; /* stale timer */
     if (kind != 'x' && s->pend_seq != seq) return BATON_OK;
     if (!(d = baton_engine_defn(e, s)))
         return baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,

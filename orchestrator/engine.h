@@ -8,8 +8,21 @@
  * Kafka or Redis (the build checks its includes: core_purity.sh), so every
  * rule below is unit-tested on its own.
  *
- * Rules (DESIGN.md "Guarantees"):
- *  - START of an id that exists changes nothing (a duplicate start);
+ * Rules (DESIGN.md "Guarantees", docs/bridge.md):
+ *  - START of an id that has a run follows the command's id_reuse policy:
+ *    refuse_while_running (the default) refuses it while the run runs and
+ *    starts a new run after a close only when the old one did not succeed;
+ *    allow_after_close starts a new run once closed; never refuses it as
+ *    long as the id is known.  A child run's START (batond's own) is
+ *    always `never`.  A refused START changes nothing but is recorded in
+ *    the existing run's history (StartRefused).  A new run continues the
+ *    old one's history and step numbers;
+ *  - a SIGNAL with start_if_absent starts workflow_type with start_input
+ *    when the policy allows a new run (the signal is then not delivered),
+ *    else it is delivered to the existing run;
+ *  - a SIGNAL for an id with no run is held (signal_hold_ms, default
+ *    batond.signal.hold.ms) and delivered when a run starts; after its
+ *    hold it goes to the DLQ (engine_held.c);
  *  - a result is applied only when it carries the task_id of the pending
  *    attempt of a running workflow; anything else is stale: counted in the
  *    snapshot (`stale`) and otherwise ignored;
@@ -50,6 +63,17 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
                                  baton_wset_t *ws, char *errstr,
                                  size_t errlen);
 
+/* Sets the hold of a signal for a run not started yet when its command
+ * says none (ms, > 0; the default is one hour). */
+void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms);
+
+/* A command the loop found to be a duplicate (its dedupe key was applied
+ * already): counted in the run's snapshot and recorded in its history
+ * (CommandDuplicate); snap may be NULL or HELD (then nothing changes). */
+baton_err_t baton_engine_duplicate(baton_engine_t *e, baton_snapshot_t *snap,
+                                   const baton_command_t *cmd, int64_t now,
+                                   baton_wset_t *ws);
+
 /* Applies an activity result; snap may be NULL (then it is stale). */
 baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *snap,
                                 const baton_result_t *r, int64_t now_ms,
@@ -58,7 +82,8 @@ baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *snap,
 
 /* Timer members: "<kind>|<seq>|<attempt>|<workflow id>", kind 'r' (retry
  * backoff over), 'w' (Wait state over), 't' (deadline of the pending
- * step) or 'x' (the run's execution deadline); engine_int.h has more.
+ * step), 'x' (the run's execution deadline) or 'h' (held signals run
+ * out); engine_int.h has more.
  * Parses one; 0 ok, -1 bad. */
 int baton_timer_member_parse(const char *member, char *kind, int64_t *seq,
                              int32_t *attempt, const char **wf_id);

@@ -8,6 +8,8 @@
  *   engine_task.c   activities: scheduling attempts, results, heartbeats,
  *                   the four activity timeouts, Retry with its per-retrier
  *                   counts and retry-after hints, cancel notices to workers;
+ *   engine_held.c   signals held for a run that has not started yet, and
+ *                   what a command leaves in the history (its source);
  *   engine_child.c  child runs: a Task on baton:workflow:<name>, and the
  *                   branches of Parallel and iterations of Map, each run as
  *                   a workflow of its own that reports its end to its
@@ -20,6 +22,7 @@
  *   t  deadline of the pending step (activity timeouts, signal-wait and
  *      child time-outs; re-armed when a heartbeat moves it)
  *   x  the run's execution deadline (seq and attempt 0)
+ *   h  held signals run out (seq and attempt 0; engine_held.c)
  */
 #ifndef BATON_ENGINE_INT_H
 #define BATON_ENGINE_INT_H
@@ -34,6 +37,8 @@ struct baton_engine {
     char topic_commands[200];
     char topic_results[200];
     char topic_cancels[200];
+    char topic_dlq[200];
+    int64_t signal_hold_ms; /* default hold of a signal for a run to come */
 };
 
 /* ---- engine.c ---------------------------------------------------------- */
@@ -95,6 +100,42 @@ enum { BATON_WORK_KEEP = 0, BATON_WORK_CANCEL = 1, BATON_WORK_TERMINATE = 2 };
 baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
                                  baton_wset_t *ws, int cancel_work,
                                  const char *reason, int64_t now);
+
+/* Keeps a signal nobody waits for yet, for the wait that will come
+ * (payload stolen). */
+baton_err_t baton_engine_buffer_signal(baton_snapshot_t *s, const char *name,
+                                       json_t *payload);
+/* Starts a run of cmd->workflow_type with input text `input` in *snap
+ * (NULL, HELD, or a closed run the id-reuse policy lets go: the new run
+ * continues its history and step numbers).  Signals held for it are
+ * delivered first. */
+baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
+                                   const baton_command_t *cmd,
+                                   const char *input, int64_t now,
+                                   baton_wset_t *ws, char *errstr,
+                                   size_t errlen);
+
+/* ---- engine_held.c ----------------------------------------------------- */
+
+/* What sent cmd, for the history event it causes: {"request_id",
+ * "dedupe_id", "trigger", "topic", "partition", "offset"} (the fields it
+ * has), or NULL when it carries none of them.  A new reference. */
+json_t *baton_engine_cmd_source(const baton_command_t *cmd);
+/* A SIGNAL for a workflow with no run: held in a HELD snapshot (*snap
+ * created when NULL) until a run starts or its hold runs out. */
+baton_err_t baton_engine_hold_signal(baton_engine_t *e,
+                                     baton_snapshot_t **snap,
+                                     const baton_command_t *cmd,
+                                     json_t *payload, int64_t now,
+                                     baton_wset_t *ws);
+/* A run started on a HELD snapshot: its held signals (the array, stolen)
+ * become signals received before any wait, in order, each recorded. */
+baton_err_t baton_engine_held_deliver(baton_engine_t *e, baton_snapshot_t *s,
+                                      json_t *held, int64_t now,
+                                      baton_wset_t *ws);
+/* The 'h' timer fired: held signals whose hold ran out go to the DLQ. */
+baton_err_t baton_engine_held_expire(baton_engine_t *e, baton_snapshot_t *s,
+                                     int64_t now, baton_wset_t *ws);
 
 /* ---- engine_task.c ----------------------------------------------------- */
 

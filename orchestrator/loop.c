@@ -186,6 +186,8 @@ typedef struct qinput {
     baton_result_t res;
     char *timer;
     const char *wf_id;
+    char *dd;  /* command: dedupe key ("d:<dedupe_id>" / "r:<request_id>") */
+    int dup;   /* the store remembers dd: a duplicate */
     int done; /* already handled (DLQ) */
 } qinput_t;
 
@@ -206,6 +208,7 @@ struct baton_loop {
     const char **miss_id;
     size_t nmiss, capmiss;
     baton_loop_stats_t stats;
+    cache_t applied_dd; /* "<p>|<len>:<id><dd>" of the batch's commands */
     int64_t armed; /* timers in the heaps of all partitions */
 };
 
@@ -235,6 +238,7 @@ static void qinput_clear(qinput_t *q) {
     baton_command_clear(&q->cmd);
     baton_result_clear(&q->res);
     baton_free(q->timer);
+    baton_free(q->dd);
 }
 
 /* Counts timers armed (delta > 0) or gone (< 0); keeps the peak. */
@@ -266,6 +270,7 @@ void baton_loop_destroy(baton_loop_t *l) {
     baton_free(l->q);
     baton_free(l->miss_p);
     baton_free(l->miss_id);
+    cache_free(&l->applied_dd);
     baton_free(l);
 }
 
@@ -315,6 +320,7 @@ int64_t baton_loop_next_offset(const baton_loop_t *l, int32_t p,
 void baton_loop_batch_begin(baton_loop_t *l) {
     for (size_t i = 0; i < l->nq; i++) qinput_clear(&l->q[i]);
     l->nq = 0;
+    if (l->applied_dd.cnt) cache_sweep(&l->applied_dd, drop_all, NULL);
 }
 
 /* ---- inputs ------------------------------------------------------------ */
@@ -352,13 +358,31 @@ static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
     return BATON_OK;
 }
 
+/* A command without a dedupe key, forwarded: re-encoded with dedupe_id
+ * "baton:fwd/<partition>/<offset>" (where it sat), so that a forward
+ * re-sent from the outbox is applied once.  NULL: keep the raw bytes. */
+static char *forward_stamped(baton_loop_t *l, qinput_t *q, size_t *len) {
+    char id[64], err[256], *buf = NULL;
+    baton_command_t c = q->cmd; /* shallow: only dedupe_id differs */
+    if (q->src != BATON_SRC_COMMANDS || q->cmd.dedupe_id ||
+        q->cmd.request_id)
+        return NULL;
+    snprintf(id, sizeof id, "baton:fwd/%d/%lld", q->p, (long long)q->offset);
+    c.dedupe_id = id;
+    if (baton_codec_encode_command(l->codec, &c, q->json, &buf, len, err,
+                                   sizeof err))
+        return NULL; /* decoded, so it encodes; else forward it as it is */
+    return buf;
+}
+
 /* Forwards an input that sits in the wrong partition to the right one. */
-static baton_err_t forward(baton_loop_t *l, part_t *pt, baton_src_t src,
+static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
                            int32_t right, const void *raw, size_t len,
                            int json, const char *key) {
-    char *copy = baton_malloc(len + 1);
+    baton_src_t src = q->src;
+    char *copy = forward_stamped(l, q, &len);
+    if (!copy && (copy = baton_malloc(len + 1))) memcpy(copy, raw, len);
     if (!copy) return BATON_ERR_NOMEM;
-    memcpy(copy, raw, len);
     BATON_DEBUG("loop", "forwarding %s input for %s from partition %d to %d",
                 l->topics[src], key, pt->id, right);
     l->stats.forwarded++;
@@ -427,7 +451,14 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
     right = baton_partition_for(q->wf_id, l->conf.partition_cnt);
     if (right != p) {
         q->done = 1;
-        return forward(l, pt, src, right, value, len, json, q->wf_id);
+        return forward(l, pt, q, right, value, len, json, q->wf_id);
+    }
+    if (src == BATON_SRC_COMMANDS && (q->cmd.dedupe_id || q->cmd.request_id)) {
+        const char *v = q->cmd.dedupe_id ? q->cmd.dedupe_id
+                                         : q->cmd.request_id;
+        size_t n = strlen(v) + 3;
+        if (!(q->dd = baton_malloc(n))) return BATON_ERR_NOMEM;
+        snprintf(q->dd, n, "%c:%s", q->cmd.dedupe_id ? 'd' : 'r', v);
     }
     return BATON_OK;
 }
@@ -537,7 +568,8 @@ int baton_loop_missing_def(baton_loop_t *l, const char **name,
         centry_t *e;
         if (l->q[i].done) continue;
         e = cache_find(&l->parts[l->q[i].p]->cache, l->q[i].wf_id);
-        if (e && e->snap && !baton_engine_defn(l->engine, e->snap)) {
+        if (e && e->snap && e->snap->status != BATON_WF_HELD &&
+            !baton_engine_defn(l->engine, e->snap)) {
             *name = e->snap->type;
             *ver = e->snap->ver;
             return 1;
@@ -580,6 +612,63 @@ void baton_loop_def_unavailable(baton_loop_t *l, const char *name,
 
 /* ---- applying ------------------------------------------------------------ */
 
+/* The batch-local identity of a command's dedupe key: "<p>|<len>:<id><dd>"
+ * (baton_malloc'd). */
+static char *dd_ident(const qinput_t *q) {
+    size_t n = strlen(q->wf_id) + strlen(q->dd) + 40;
+    char *k = baton_malloc(n);
+    if (k)
+        snprintf(k, n, "%d|%zu:%s%s", q->p, strlen(q->wf_id), q->wf_id,
+                 q->dd);
+    return k;
+}
+
+/* A command with a dedupe key: a duplicate when the store remembers the
+ * key or an earlier input of the batch applied it; else applied, and the
+ * key remembered with the batch unless the command went to the DLQ. */
+static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
+                                 int64_t now, char *errstr, size_t errlen) {
+    part_t *pt = l->parts[q->p];
+    char err[512], *ident = dd_ident(q);
+    int64_t window = q->cmd.dedupe_window_ms > 0 ? q->cmd.dedupe_window_ms
+                     : l->conf.dedupe_window_ms > 0
+                         ? l->conf.dedupe_window_ms
+                         : 86400000;
+    baton_err_t rc;
+
+    if (!ident) return BATON_ERR_NOMEM;
+    if (q->dup || cache_find(&l->applied_dd, ident)) {
+        baton_free(ident);
+        l->stats.duplicates++;
+        BATON_DEBUG("loop", "duplicate %s for %s (%s) ignored",
+                    baton_cmd_kind_name(q->cmd.kind), q->wf_id, q->dd);
+        rc = baton_engine_duplicate(l->engine, e->snap, &q->cmd, now,
+                                    &pt->ws);
+        if (rc)
+            return baton_seterr(errstr, errlen, rc,
+                                "recording a duplicate command of '%s'",
+                                q->wf_id);
+        return BATON_OK;
+    }
+    rc = baton_engine_command(l->engine, &e->snap, &q->cmd, now, &pt->ws,
+                              err, sizeof err);
+    if (rc == BATON_ERR_INVALID) {
+        baton_free(ident);
+        return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
+                      q->wf_id, err);
+    }
+    if (!rc && !cache_add(&l->applied_dd, ident)) rc = BATON_ERR_NOMEM;
+    baton_free(ident);
+    if (!rc) rc = baton_wset_dedupe(&pt->ws, q->wf_id, q->dd, window);
+    if (rc)
+        return baton_seterr(errstr, errlen, rc, "applying input of '%s' "
+                                                "(partition %d): %s",
+                            q->wf_id, q->p,
+                            rc == BATON_ERR_NOMEM ? "out of memory" : err);
+    l->stats.applied++;
+    return BATON_OK;
+}
+
 static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
                              char *errstr, size_t errlen) {
     part_t *pt = l->parts[q->p];
@@ -596,6 +685,7 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
                                 err, sizeof err);
     } else if (q->src == BATON_SRC_COMMANDS) {
         baton_wset_begin(&pt->ws, 'c', q->offset, NULL);
+        if (q->dd) return apply_deduped(l, q, e, now, errstr, errlen);
         rc = baton_engine_command(l->engine, &e->snap, &q->cmd, now, &pt->ws,
                                   err, sizeof err);
     } else {
@@ -724,6 +814,46 @@ static baton_err_t load_snapshots(baton_loop_t *l,
     return rc;
 }
 
+/* Asks the port which of the batch's commands with a dedupe key were
+ * applied already (q->dup). */
+static baton_err_t dedupe_lookup(baton_loop_t *l,
+                                 const baton_loop_port_t *port, char *errstr,
+                                 size_t errlen) {
+    size_t n = 0, k = 0;
+    int32_t *parts;
+    const char **ids, **dds;
+    qinput_t **qs;
+    int *seen;
+    baton_err_t rc = BATON_OK;
+    if (!port->dedupe_seen) return BATON_OK;
+    for (size_t i = 0; i < l->nq; i++) n += !l->q[i].done && l->q[i].dd;
+    if (!n) return BATON_OK;
+    parts = baton_calloc(n, sizeof *parts);
+    ids = baton_calloc(n, sizeof *ids);
+    dds = baton_calloc(n, sizeof *dds);
+    qs = baton_calloc(n, sizeof *qs);
+    seen = baton_calloc(n, sizeof *seen);
+    if (!parts || !ids || !dds || !qs || !seen)
+        rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < l->nq; i++)
+        if (!l->q[i].done && l->q[i].dd) {
+            parts[k] = l->q[i].p;
+            ids[k] = l->q[i].wf_id;
+            dds[k] = l->q[i].dd;
+            qs[k++] = &l->q[i];
+        }
+    if (!rc)
+        rc = port->dedupe_seen(port->ctx, n, parts, ids, dds, seen, errstr,
+                               errlen);
+    for (size_t i = 0; !rc && i < n; i++) qs[i]->dup = seen[i];
+    baton_free(parts);
+    baton_free(ids);
+    baton_free(dds);
+    baton_free(qs);
+    baton_free(seen);
+    return rc;
+}
+
 /* Loads the definition versions cached runs need; those the port cannot
  * find send their inputs to the DLQ. */
 static void load_defs(baton_loop_t *l, const baton_loop_port_t *port) {
@@ -801,6 +931,7 @@ baton_err_t baton_loop_run_batch(baton_loop_t *l,
         ntimers = baton_loop_due_timers(l, now);
         if (!rc && (l->nq || ntimers)) {
             rc = load_snapshots(l, port, errstr, errlen);
+            if (!rc) rc = dedupe_lookup(l, port, errstr, errlen);
             if (!rc) load_defs(l, port);
         }
         if (!rc) rc = baton_loop_apply(l, now, errstr, errlen);

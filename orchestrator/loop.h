@@ -17,6 +17,8 @@
  *   baton_loop_due_timers()   queue the timers that are due
  *   baton_loop_missing()      snapshots the cache lacks -> port.load_snapshots
  *   baton_loop_provide()      ... hands them back (NULL = no such run)
+ *   port.dedupe_seen()        which commands with a dedupe key (dedupe_id,
+ *                             else request_id) were applied already
  *   baton_loop_missing_def()  definition versions not loaded -> port.load_def
  *                             (not found: baton_loop_def_unavailable, DLQ)
  *   baton_loop_apply()        the engine applies every queued input, filling
@@ -31,6 +33,19 @@
  *                             caller re-reads their state and seeks back
  *   port.release()            the polled messages may be freed
  *   port.commit()             offsets to Kafka too, for consumer lag
+ *
+ * Dedupe (exactly-once effect of a command sent more than once): a
+ * command's dedupe key is "d:<dedupe_id>", else "r:<request_id>", else it
+ * has none.  A command whose key the store remembers for its workflow, or
+ * that an earlier input of the same batch applied, is a duplicate: it
+ * changes nothing but the run's duplicate count and history
+ * (CommandDuplicate) and the loop's stats.  An applied command's key is
+ * written with the batch (wset.h baton_wset_dedupe) for its window:
+ * dedupe_window_ms, or conf.dedupe_window_ms.  A command rejected to the
+ * DLQ is not remembered (replaying it from the DLQ must work).  A command
+ * forwarded from a wrong partition without a key gets dedupe_id
+ * "baton:fwd/<partition>/<offset>" (its place in the wrong partition), so
+ * a forward re-sent from the outbox after a crash is applied once.
  *
  * The step functions stay public so tests can drive single steps; the
  * fencing token is no business of the loop: the port's write attaches it.
@@ -51,10 +66,13 @@ typedef struct baton_loop_conf {
     int32_t partition_cnt;  /* of the commands and results topics */
     int64_t payload_max;    /* bytes of a JSON payload */
     int64_t cache_max;      /* snapshots kept in memory */
+    int64_t dedupe_window_ms; /* a command's dedupe key is remembered this
+                                 long unless it says; <= 0: 24 h */
 } baton_loop_conf_t;
 
 typedef struct baton_loop_stats {
     int64_t inputs, applied, skipped, dlq, forwarded, timers_fired;
+    int64_t duplicates; /* commands not applied: their dedupe key was */
     int64_t batches, cache_hits, cache_misses;
     int64_t timers_armed_max; /* most timers held in memory at once */
 } baton_loop_stats_t;
@@ -159,6 +177,14 @@ typedef struct baton_loop_port {
     baton_err_t (*load_snapshots)(void *ctx, size_t n, const int32_t *parts,
                                   const char *const *ids, char **texts,
                                   size_t *lens, char *errstr, size_t errlen);
+    /* Which commands were applied already (may be NULL: the store
+     * remembers none): seen[i] set to 1 when dedupe key dds[i] of
+     * workflow ids[i] in partition parts[i] is remembered, else 0.  An
+     * error abandons the batch. */
+    baton_err_t (*dedupe_seen)(void *ctx, size_t n, const int32_t *parts,
+                               const char *const *ids,
+                               const char *const *dds, int *seen,
+                               char *errstr, size_t errlen);
     /* Loads definition version name/ver into the engine's registry; an
      * error (logged by the loop) sends the inputs that need it to the DLQ. */
     baton_err_t (*load_def)(void *ctx, const char *name, const char *ver,

@@ -10,7 +10,11 @@
 #include <string.h>
 
 static const char *status_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
-                                     "CANCELLED", "TERMINATED"};
+                                     "CANCELLED", "TERMINATED", "HELD"};
+
+int baton_wf_status_closed(baton_wf_status_t st) {
+    return st != BATON_WF_RUNNING && st != BATON_WF_HELD;
+}
 static const char *pend_names[] = {NULL,   "task",  "signal", "retry",
                                    "wait", "child", "fanout"};
 
@@ -69,6 +73,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     json_decref(s->state_input);
     json_decref(s->output);
     json_decref(s->signals);
+    json_decref(s->held);
     baton_free(s);
 }
 
@@ -141,8 +146,11 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "tx", s->deadline_ms);
     if (s->signals && json_object_size(s->signals))
         rc |= set_json(o, "sig", s->signals);
+    if (s->held && json_array_size(s->held))
+        rc |= set_json(o, "held", s->held);
     rc |= set_int(o, "hseq", s->hseq);
     rc |= set_int(o, "stale", s->stale);
+    if (s->dup) rc |= set_int(o, "dup", s->dup);
     if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
     if (!text) return NULL;
@@ -281,8 +289,11 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->deadline_ms = get_int(&d, "tx");
     s->signals = get_json(&d, "sig");
     if (s->signals && !json_is_object(s->signals) && !d.bad) d.bad = "sig";
+    s->held = get_json(&d, "held");
+    if (s->held && !json_is_array(s->held) && !d.bad) d.bad = "held";
     s->hseq = get_int(&d, "hseq");
     s->stale = get_int(&d, "stale");
+    s->dup = get_int(&d, "dup");
     json_decref(d.o);
     if (d.bad) {
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,

@@ -13,7 +13,9 @@
  *   id       string   workflow id
  *   type     string   definition name
  *   ver      string   definition version (hash of its text)
- *   st       string   status: RUNNING SUCCEEDED FAILED CANCELLED TERMINATED
+ *   st       string   status: RUNNING SUCCEEDED FAILED CANCELLED TERMINATED,
+ *                     or HELD: no run yet, only signals held for its start
+ *                     (type and ver are "" then; engine_held.c)
  *   pos      string   current state; absent once closed
  *   in       any      the execution input ($$.Execution.Input)
  *   si       any      raw input of the current (waiting) state
@@ -56,7 +58,12 @@
  *   tx       int      execution deadline (ms; 0 = none)
  *   sig      object   signals received but not yet awaited:
  *                     {"name": [payload, ...]}
- *   hseq     int      last history event sequence number
+ *   held     array    HELD: signals waiting for the run to start, oldest
+ *                     first: {"n": name, "p": payload, "until": ms,
+ *                     "t0": ms received, "src": what sent it}
+ *   hseq     int      last history event sequence number (a new run of
+ *                     the same id continues it, so (id, seq) stays unique)
+ *   dup      int      count of duplicate commands recorded (dedupe)
  *   stale    int      count of duplicate or stale results ignored
  *
  * Thread: snapshots are owned by batond's loop thread.
@@ -74,6 +81,7 @@ typedef enum {
     BATON_WF_FAILED,
     BATON_WF_CANCELLED,
     BATON_WF_TERMINATED,
+    BATON_WF_HELD, /* not a run: signals held until one starts */
 } baton_wf_status_t;
 
 typedef enum {
@@ -129,8 +137,10 @@ typedef struct baton_snapshot {
     char *branch;
     int64_t deadline_ms;
     json_t *signals;     /* owned object, NULL when none buffered */
+    json_t *held;        /* HELD: owned array, NULL when none */
     int64_t hseq;
     int64_t stale;
+    int64_t dup;
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */
@@ -147,6 +157,8 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
 /* Clears what the run waits for. */
 void baton_snapshot_clear_pending(baton_snapshot_t *s);
 
+/* 1 for SUCCEEDED, FAILED, CANCELLED, TERMINATED (not RUNNING, HELD). */
+int baton_wf_status_closed(baton_wf_status_t st);
 const char *baton_wf_status_name(baton_wf_status_t st);
 int baton_wf_status_parse(const char *name, baton_wf_status_t *out);
 

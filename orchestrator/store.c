@@ -10,6 +10,7 @@
  *     HSET outbox <id> <record>...      (messages decided)
  *     HDEL outbox <id>...               (messages Kafka acknowledged)
  *     ZADD / ZREM timers ...
+ *     SET dd:<id>:<dd> 1 PX <window>    (commands applied, for dedupe)
  *     HSET offsets <topic> <next>...    (inputs applied)
  * so state, outputs and "inputs applied" change together or not at all.
  *
@@ -222,6 +223,38 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
     return rc;
 }
 
+/* ---- dedupe ------------------------------------------------------------- */
+
+baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
+                                    const int32_t *parts,
+                                    const char *const *ids,
+                                    const char *const *dds, int *seen,
+                                    char *errstr, size_t errlen) {
+    char key[BATON_KEYS_DEDUPE_LEN];
+    baton_err_t rc = BATON_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[2] = {"EXISTS", baton_keys_dedupe(key, sizeof key,
+                                                           parts[i], ids[i],
+                                                           dds[i])};
+        if (!argv[1]) argv[1] = ""; /* cannot happen: ids are bounded */
+        redisAppendCommandArgv(c, 2, argv, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        seen[i] = 0;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            return reply_err(c, NULL, errstr, errlen, "reading dedupe keys");
+        if (r->type == REDIS_REPLY_INTEGER)
+            seen[i] = r->integer > 0;
+        else if (!rc)
+            rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                              "reading dedupe key of %s: %s", ids[i],
+                              r->str ? r->str : "unexpected reply");
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
 /* ---- the batch write ---------------------------------------------------- */
 
 /* Strings that must live until the pipeline is sent. */
@@ -348,14 +381,22 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
 
     for (size_t i = 0; i < ws->nsnaps; i++) {
         size_t len;
-        const char *text = pool_keep(pool,
-                                     baton_snapshot_encode(ws->snaps[i], &len));
+        const char *text;
+        if (ws->snaps[i]->status == BATON_WF_HELD &&
+            !json_array_size(ws->snaps[i]->held)) { /* nothing held now */
+            fail |= ADD(a, "DEL");
+            fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
+                                                        ws->snaps[i]->id)));
+            argvb_close(a, pool);
+            continue;
+        }
+        text = pool_keep(pool, baton_snapshot_encode(ws->snaps[i], &len));
         if (!text) return -1;
         fail |= ADD(a, "SET");
         fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
                                               ws->snaps[i]->id)));
         fail |= argvb_add(a, text, len);
-        if (ws->snaps[i]->status != BATON_WF_RUNNING && ttl_s > 0) {
+        if (baton_wf_status_closed(ws->snaps[i]->status) && ttl_s > 0) {
             fail |= ADD(a, "EX");
             fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
         }
@@ -366,14 +407,15 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
         size_t j = i;
         const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, p,
                                                         ws->hist[i].wf_id));
-        int close = 0;
+        int close = 0; /* the last of close (1) and re-open (-1) wins */
         fail |= ADD(a, "RPUSH");
         fail |= ADD(a, key);
         for (; j < ws->nhist && !strcmp(ws->hist[j].wf_id, ws->hist[i].wf_id);
              j++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->hist[j].json);
-            close |= ws->hist[j].close;
+            if (ws->hist[j].close) close = 1;
+            else if (ws->hist[j].open) close = -1;
         }
         argvb_close(a, pool);
         if (history_max > 0) {
@@ -383,7 +425,12 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
             fail |= ADD(a, "-1");
             argvb_close(a, pool);
         }
-        if (close && ttl_s > 0) {
+        if (close < 0) {
+            fail |= ADD(a, "PERSIST");
+            fail |= ADD(a, key);
+            argvb_close(a, pool);
+        }
+        if (close > 0 && ttl_s > 0) {
             fail |= ADD(a, "EXPIRE");
             fail |= ADD(a, key);
             fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ttl_s));
@@ -432,6 +479,20 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->tdel[i]);
         }
+        argvb_close(a, pool);
+    }
+    for (size_t i = 0; i < ws->ndd; i++) {
+        char dk[BATON_KEYS_DEDUPE_LEN];
+        fail |= ADD(a, "SET");
+        fail |= ADD(a, pool_key(pool, baton_keys_dedupe(dk, sizeof dk, p,
+                                                        ws->dd[i].wf_id,
+                                                        ws->dd[i].dd)));
+        fail |= ADD(a, "1");
+        fail |= ADD(a, "PX");
+        fail |= ADD(a, pool_fmt(pool, "%lld",
+                                (long long)(ws->dd[i].window_ms > 0
+                                                ? ws->dd[i].window_ms
+                                                : 1)));
         argvb_close(a, pool);
     }
     for (int t = 0; t < 2; t++) {

@@ -62,6 +62,15 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
                                       size_t *lens, char *errstr,
                                       size_t errlen);
 
+/* Which commands were applied already: seen[i] = 1 when the dedupe key
+ * dds[i] of workflow ids[i] in partition parts[i] is remembered
+ * (common/keys.h baton_keys_dedupe), pipelined. */
+baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
+                                    const int32_t *parts,
+                                    const char *const *ids,
+                                    const char *const *dds, int *seen,
+                                    char *errstr, size_t errlen);
+
 /* Writes the write sets: one atomic fenced script per partition, all
  * pipelined.  epochs[p] is the fencing token this instance took for
  * partition p (baton_part_state_t.epoch) for every ws[i]->partition: the

@@ -36,6 +36,11 @@ void baton_wset_reset(baton_wset_t *ws) {
     for (size_t i = 0; i < ws->nout_del; i++) baton_free(ws->out_del[i]);
     for (size_t i = 0; i < ws->ntadd; i++) baton_free(ws->tadd[i].member);
     for (size_t i = 0; i < ws->ntdel; i++) baton_free(ws->tdel[i]);
+    for (size_t i = 0; i < ws->ndd; i++) {
+        baton_free(ws->dd[i].wf_id);
+        baton_free(ws->dd[i].dd);
+    }
+    baton_free(ws->dd);
     baton_free(ws->snaps);
     baton_free(ws->hist);
     baton_free(ws->out);
@@ -49,7 +54,7 @@ int baton_wset_empty(const baton_wset_t *ws) {
     for (int i = 0; i < BATON_SRC_TOPICS; i++)
         if (ws->next_offset[i] >= 0) return 0;
     return !ws->nsnaps && !ws->nhist && !ws->nout && !ws->nout_del &&
-           !ws->ntadd && !ws->ntdel;
+           !ws->ntadd && !ws->ntdel && !ws->ndd;
 }
 
 void baton_wset_begin(baton_wset_t *ws, char src, int64_t offset,
@@ -80,6 +85,7 @@ baton_err_t baton_wset_hist(baton_wset_t *ws, const char *wf_id, char *json,
     h = &ws->hist[ws->nhist];
     h->json = json;
     h->close = close;
+    h->open = 0;
     if (!(h->wf_id = baton_strdup(wf_id))) {
         baton_free(json);
         return BATON_ERR_NOMEM;
@@ -167,5 +173,22 @@ baton_err_t baton_wset_timer_del(baton_wset_t *ws, const char *member) {
     if (GROW(ws, tdel)) return BATON_ERR_NOMEM;
     if (!(ws->tdel[ws->ntdel] = baton_strdup(member))) return BATON_ERR_NOMEM;
     ws->ntdel++;
+    return BATON_OK;
+}
+
+baton_err_t baton_wset_dedupe(baton_wset_t *ws, const char *wf_id,
+                              const char *dd, int64_t window_ms) {
+    baton_dedupe_add_t *a;
+    if (GROW(ws, dd)) return BATON_ERR_NOMEM;
+    a = &ws->dd[ws->ndd];
+    a->wf_id = baton_strdup(wf_id);
+    a->dd = baton_strdup(dd);
+    a->window_ms = window_ms;
+    if (!a->wf_id || !a->dd) {
+        baton_free(a->wf_id);
+        baton_free(a->dd);
+        return BATON_ERR_NOMEM;
+    }
+    ws->ndd++;
     return BATON_OK;
 }

@@ -13,6 +13,9 @@
  * hiredis, librdkafka, kafka.h, redis.h or store.h in this file or the rest
  * of the core.
  *
+ * A snapshot in HELD status with no held signal left is deleted rather than
+ * written (engine_held.c: its last held signal expired).
+ *
  * Output ids: before applying an input the loop calls baton_wset_begin()
  * with the input's source and offset; every message added then gets the id
  * "<src><offset>.<k>" (common/keys.h), so ids are unique and deterministic.
@@ -37,7 +40,17 @@ typedef struct baton_hist_add {
     char *wf_id;
     char *json;
     int close; /* 1: the workflow closed: set TTLs on its keys */
+    int open;  /* 1: a new run of a closed id started: its history
+                  (kept with a TTL since the close) must not expire */
 } baton_hist_add_t;
+
+/* "Command dd was applied to workflow wf_id": remembered window_ms
+ * (common/keys.h baton_keys_dedupe). */
+typedef struct baton_dedupe_add {
+    char *wf_id;
+    char *dd;
+    int64_t window_ms;
+} baton_dedupe_add_t;
 
 typedef struct baton_timer_op {
     char *member;
@@ -58,6 +71,8 @@ typedef struct baton_wset {
     size_t ntadd, captadd;
     char **tdel;
     size_t ntdel, captdel;
+    baton_dedupe_add_t *dd;
+    size_t ndd, capdd;
     int64_t next_offset[BATON_SRC_TOPICS]; /* -1 = unchanged */
     /* id of the input being applied */
     char cur_src;
@@ -95,5 +110,9 @@ baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id);
 baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
                                  int64_t due_ms);
 baton_err_t baton_wset_timer_del(baton_wset_t *ws, const char *member);
+/* Records that the command with dedupe key dd was applied to wf_id, to be
+ * remembered window_ms (strings copied). */
+baton_err_t baton_wset_dedupe(baton_wset_t *ws, const char *wf_id,
+                              const char *dd, int64_t window_ms);
 
 #endif /* BATON_WSET_H */

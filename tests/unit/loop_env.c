@@ -6,13 +6,15 @@
 
 #include <string.h>
 
+#include "keys.h"
+
 int env_passed, env_failed;
 
 static void env_port_init(env_t *e);
 
 void env_init(env_t *e, const env_def_t *defs) {
     char err[512];
-    baton_loop_conf_t lc = {"baton", NPART, 1000, 1000};
+    baton_loop_conf_t lc = {"baton", NPART, 1000, 1000, 0};
     int64_t none[2] = {-1, -1};
     memset(e, 0, sizeof *e);
     e->reg = baton_registry_new();
@@ -25,6 +27,8 @@ void env_init(env_t *e, const env_def_t *defs) {
     e->loop = baton_loop_new(&lc, e->engine, e->codec);
     for (int p = 0; p < NPART; p++) baton_loop_partition_add(e->loop, p, none);
     e->written = json_object();
+    e->dedupe = json_object();
+    e->hist = json_array();
     e->oom_after = -1;
     env_port_init(e);
     baton_loop_batch_begin(e->loop);
@@ -42,6 +46,8 @@ void env_free(env_t *e) {
         baton_snapshot_destroy(e->decoded[i]);
     baton_free(e->decoded);
     json_decref(e->written);
+    json_decref(e->dedupe);
+    json_decref(e->hist);
     baton_loop_destroy(e->loop);
     baton_engine_destroy(e->engine);
     baton_codec_destroy(e->codec);
@@ -91,6 +97,8 @@ static void note_out(env_t *e, const baton_outbox_msg_t *m) {
     else if (!strcmp(m->topic, "baton.dlq")) {
         e->dlq++;
         CHECK(m->error && *m->error, "DLQ message without reason");
+        if (m->error)
+            snprintf(e->last_dlq, sizeof e->last_dlq, "%s", m->error);
     } else if (!strcmp(m->topic, "baton.cancels"))
         note_cancel(e, m);
     else {
@@ -138,6 +146,25 @@ static baton_err_t env_port_load_snapshots(void *ctx, size_t n,
     return BATON_OK;
 }
 
+/* The fake Redis' dedupe keys: seen while their window lasts. */
+static baton_err_t env_port_dedupe_seen(void *ctx, size_t n,
+                                        const int32_t *parts,
+                                        const char *const *ids,
+                                        const char *const *dds, int *seen,
+                                        char *errstr, size_t errlen) {
+    env_t *e = ctx;
+    (void)errstr;
+    (void)errlen;
+    for (size_t i = 0; i < n; i++) {
+        char k[BATON_KEYS_DEDUPE_LEN];
+        json_t *until;
+        baton_keys_dedupe(k, sizeof k, parts[i], ids[i], dds[i]);
+        until = json_object_get(e->dedupe, k);
+        seen[i] = until && json_integer_value(until) > env_now(e);
+    }
+    return BATON_OK;
+}
+
 /* Every definition a test has is in the registry from the start. */
 static baton_err_t env_port_load_def(void *ctx, const char *name,
                                      const char *ver, char *errstr,
@@ -153,14 +180,30 @@ static void env_record_write(env_t *e, const baton_wset_t *ws) {
     for (size_t j = 0; j < ws->nout_del; j++)
         snprintf(e->last_outbox_del, sizeof e->last_outbox_del, "%s",
                  ws->out_del[j]);
+    for (size_t j = 0; j < ws->ndd; j++) {
+        char k[BATON_KEYS_DEDUPE_LEN];
+        baton_keys_dedupe(k, sizeof k, ws->partition, ws->dd[j].wf_id,
+                          ws->dd[j].dd);
+        json_object_set_new(e->dedupe, k,
+                            json_integer(env_now(e) + ws->dd[j].window_ms));
+    }
     for (size_t j = 0; j < ws->nsnaps; j++) {
         size_t len;
-        char *t = baton_snapshot_encode(ws->snaps[j], &len);
+        char *t;
+        if (ws->snaps[j]->status == BATON_WF_HELD &&
+            !json_array_size(ws->snaps[j]->held)) { /* store.c: DEL */
+            json_object_del(e->written, ws->snaps[j]->id);
+            continue;
+        }
+        t = baton_snapshot_encode(ws->snaps[j], &len);
         CHECK(t != NULL, "snapshot encodes");
         if (t) json_object_set_new(e->written, ws->snaps[j]->id, json_string(t));
         baton_free(t);
     }
-    for (size_t j = 0; j < ws->nhist; j++) e->closes += ws->hist[j].close;
+    for (size_t j = 0; j < ws->nhist; j++) {
+        e->closes += ws->hist[j].close;
+        json_array_append_new(e->hist, json_string(ws->hist[j].json));
+    }
 }
 
 static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws,
@@ -208,6 +251,7 @@ static void env_port_init(env_t *e) {
     e->port.now_ms = env_port_now_ms;
     e->port.load_snapshots = env_port_load_snapshots;
     e->port.load_def = env_port_load_def;
+    e->port.dedupe_seen = env_port_dedupe_seen;
     e->port.write = env_port_write;
     e->port.produce = env_port_produce;
     e->port.release = env_port_release;
@@ -324,6 +368,24 @@ void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
     CHECK(!baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
                                       sizeof err), "encode: %s", err);
     feed_held(e, BATON_SRC_COMMANDS, baton_partition_for(id, NPART), buf, len);
+}
+
+void env_command(env_t *e, const baton_command_t *c) {
+    char *buf, err[256];
+    size_t len;
+    CHECK(!baton_codec_encode_command(e->codec, c, 0, &buf, &len, err,
+                                      sizeof err), "encode: %s", err);
+    feed_held(e, BATON_SRC_COMMANDS, baton_partition_for(c->workflow_id, NPART),
+              buf, len);
+}
+
+int env_hist_count(const env_t *e, const char *needle) {
+    size_t i;
+    json_t *h;
+    int n = 0;
+    json_array_foreach(e->hist, i, h) n += strstr(json_string_value(h),
+                                                  needle) != NULL;
+    return n;
 }
 
 void env_result(env_t *e, const baton_result_t *r) {

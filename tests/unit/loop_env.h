@@ -80,6 +80,9 @@ typedef struct env {
     /* the last snapshot text written of each run (closed runs leave the
      * loop's cache), and the decoded copies handed out by env_snap */
     json_t *written;
+    json_t *dedupe; /* the fake Redis' dedupe keys: key -> until (ms) */
+    json_t *hist;   /* every history event written, JSON texts */
+    char last_dlq[512]; /* reason of the last DLQ message */
     baton_snapshot_t **decoded;
     size_t ndecoded;
 } env_t;
@@ -109,6 +112,10 @@ void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
 void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
              const char *type, const char *name, const char *payload);
 void env_result(env_t *e, const baton_result_t *r);
+/* Feeds any command (encoded, Avro) to its workflow's partition. */
+void env_command(env_t *e, const baton_command_t *c);
+/* How many history events written so far contain `needle`. */
+int env_hist_count(const env_t *e, const char *needle);
 /* A COMPLETED / FAILED ("Boom") / HEARTBEAT result. */
 void env_simple_result(env_t *e, const char *task_id, const char *wf,
                        baton_result_kind_t kind, const char *out);

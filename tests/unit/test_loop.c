@@ -63,7 +63,10 @@ static void test_happy_path_and_duplicates(void) {
 
     send_cmd(&e, BATON_CMD_START, "wf-1", "steps", NULL, "{}");
     env_run(&e, 1);
-    CHECK(e.tasks == 0 && e.events == 0, "duplicate start changes nothing");
+    CHECK(e.tasks == 0 && e.events == 1,
+          "a START of a running id changes nothing but StartRefused (%d "
+          "tasks, %d events)",
+          e.tasks, e.events);
 
     send_result(&e, "wf-1/1/1", "wf-1", BATON_RESULT_COMPLETED, "{\"r\":1}");
     env_run(&e, 1);
@@ -129,7 +132,9 @@ static void test_bad_input(void) {
     CHECK(e.dlq == 1, "unknown workflow type goes to the DLQ");
     send_cmd(&e, BATON_CMD_SIGNAL, "ghost", NULL, "go", "1");
     env_run(&e, 1);
-    CHECK(e.dlq == 1, "a signal to an unknown workflow goes to the DLQ");
+    CHECK(e.dlq == 0 && snap(&e, "ghost") &&
+              snap(&e, "ghost")->status == BATON_WF_HELD,
+          "a signal to a workflow not started yet is held, not DLQ'd");
     memset(big, 'x', sizeof big);
     big[0] = '"';
     big[sizeof big - 2] = '"';
