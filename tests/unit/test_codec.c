@@ -13,6 +13,7 @@
  *
  * Exit status 0 when every check passed; the last line says how many did.
  */
+#include "cloudevents.h"
 #include "codec.h"
 
 #include <avro.h>
@@ -1470,7 +1471,37 @@ static void test_version3(void) {
     baton_command_clear(&out);
 }
 
+/* History events as CloudEvents attributes (common/cloudevents.h). */
+static void test_cloudevents(void) {
+    baton_event_t ev = {0};
+    baton_ce_attrs_t ce;
+    char buf[160];
+    ev.workflow_id = "order-A1";
+    ev.seq = 7;
+    ev.type = "WorkflowCompleted";
+    ev.time_ms = 1700000000123LL;
+    baton_ce_attrs(&ev, "baton", &ce);
+    CHECK(!strcmp(ce.type, "dev.baton.workflow.completed"));
+    CHECK(!strcmp(ce.id, "order-A1/7"));
+    CHECK(!strcmp(ce.subject, "order-A1"));
+    CHECK(!strcmp(ce.source, "/baton/baton"));
+    CHECK(!strcmp(ce.time, "2023-11-14T22:13:20.123Z"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "WorkflowStarted"),
+                  "dev.baton.workflow.started"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "SignalWaitStarted"),
+                  "dev.baton.workflow.waiting"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "ActivityCompleted"),
+                  "dev.baton.workflow.step.completed"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "WorkflowFailed"),
+                  "dev.baton.workflow.failed"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "WorkflowCancelled"),
+                  "dev.baton.workflow.cancelled"));
+    CHECK(!strcmp(baton_ce_type(buf, sizeof buf, "ActivityScheduled"),
+                  "dev.baton.history.ActivityScheduled"));
+}
+
 int main(void) {
+    test_cloudevents();
     codec = baton_codec_new(errstr, sizeof errstr);
     if (!codec) {
         fprintf(stderr, "baton_codec_new: %s\n", errstr);

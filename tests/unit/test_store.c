@@ -283,6 +283,60 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
 
 /* A newer owner INCRs the epoch: a write under the old one changes
  * nothing; another partition in the same pipeline is written. */
+/* Dedupe keys are written with the batch and expire with their window;
+ * a HELD snapshot with nothing held left is deleted; a new run of a closed
+ * id makes its history permanent again. */
+static void test_dedupe_held_reopen(redisContext *c, const char *ver) {
+    int64_t epochs[8] = {0};
+    baton_part_state_t st;
+    baton_wset_t ws, *wsp = &ws;
+    baton_snapshot_t *s = make_snap("v1", ver), *h = make_snap("v2", ver);
+    char k[BATON_KEYS_LEN], dk[BATON_KEYS_DEDUPE_LEN], err[256], *v;
+    const int32_t parts[2] = {6, 6};
+    const char *ids[2] = {"v1", "v1"}, *dds[2] = {"d:a/b", "d:other"};
+    int fenced = -1, seen[2] = {-1, -1};
+    redisReply *r;
+
+    epochs[6] = take(c, 6, &st);
+    baton_part_state_clear(&st);
+    baton_wset_init(&ws, 6);
+    baton_wset_snapshot(&ws, s);
+    baton_wset_dedupe(&ws, "v1", "d:a/b", 60000);
+    h->status = BATON_WF_HELD; /* held nothing: deleted */
+    baton_wset_snapshot(&ws, h);
+    baton_wset_hist(&ws, "v1", baton_strdup("{\"seq\":2}"), 0);
+    ws.hist[ws.nhist - 1].open = 1;
+    freeReplyObject(redisCommand(c, "SET %s x", baton_keys_wf(k, sizeof k, 6, "v2")));
+    freeReplyObject(redisCommand(c, "RPUSH %s old", baton_keys_hist(k, sizeof k, 6, "v1")));
+    freeReplyObject(redisCommand(c, "EXPIRE %s 100", baton_keys_hist(k, sizeof k, 6, "v1")));
+    CHECK(!baton_store_write(c, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
+                             sizeof err) && !fenced,
+          "the write succeeds: %s", err);
+    r = redisCommand(c, "PTTL %s",
+                     baton_keys_dedupe(dk, sizeof dk, 6, "v1", "d:a/b"));
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 50000 &&
+              r->integer <= 60000,
+          "the dedupe key expires with its window (%lld)",
+          r ? (long long)r->integer : -9);
+    freeReplyObject(r);
+    CHECK(!strcmp(dk, "baton:{p6}:dd:2:v1:d:a/b"), "dedupe key layout: %s",
+          dk);
+    CHECK(!baton_store_dedupe_seen(c, 2, parts, ids, dds, seen, err,
+                                   sizeof err) &&
+              seen[0] == 1 && seen[1] == 0,
+          "seen answers per key (%d %d)", seen[0], seen[1]);
+    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, 6, "v2"), NULL);
+    CHECK(v == NULL, "a HELD snapshot with nothing held is deleted");
+    baton_free(v);
+    r = redisCommand(c, "TTL %s", baton_keys_hist(k, sizeof k, 6, "v1"));
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == -1,
+          "a re-opened history no longer expires");
+    freeReplyObject(r);
+    baton_wset_reset(&ws);
+    baton_snapshot_destroy(s);
+    baton_snapshot_destroy(h);
+}
+
 static void test_fencing(redisContext *c, const char *ver) {
     int64_t epochs[8] = {0};
     baton_part_state_t st;
@@ -399,6 +453,7 @@ int main(void) {
     if (d) {
         test_batch_write_and_layout(c, d->ver);
         test_fencing(c, d->ver);
+        test_dedupe_held_reopen(c, d->ver);
         test_load_back(c, reg, d->ver);
     }
     redisFree(c);
