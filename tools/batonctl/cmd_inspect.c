@@ -201,7 +201,11 @@ int ctl_cmd_result(ctl_t *ctl) {
         int found = ctl_snapshot_get(ctl, id, ctl_result_may_scan(ctl, n),
                                      &snap);
         if (found < 0) return BATON_CLI_EXIT_FAIL;
-        if (found && strcmp(ctl_snap_status(snap), "RUNNING")) break;
+        /* HELD: only signals waiting for a run to start (batond holds
+         * them): no result yet either. */
+        if (found && strcmp(ctl_snap_status(snap), "RUNNING") &&
+            strcmp(ctl_snap_status(snap), "HELD"))
+            break;
         if (baton_mono_us() >= deadline) {
             if (!found)
                 return ctl_fail("timed out after %g s, workflow '%s' not "
