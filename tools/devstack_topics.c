@@ -129,7 +129,25 @@ out:
     return rc;
 }
 
-/* Waits until every topic is in the metadata with all partitions led. */
+/* 0 when every partition of topic answers ListOffsets (its leader has
+ * taken the partition over, not only the metadata naming it). */
+static int offsets_answer(rd_kafka_t *rk, const char *topic, int partitions,
+                          char *why, size_t len) {
+    for (int p = 0; p < partitions; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000);
+        if (e) {
+            snprintf(why, len, "offsets of %s [%d]: %s", topic, p,
+                     rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Waits until every topic is in the metadata with all partitions led and
+ * answering ListOffsets. */
 static int wait_leaders(rd_kafka_t *rk, const char *const *topics, int n,
                         int partitions, int64_t deadline_us, char *errstr,
                         size_t errlen) {
@@ -148,10 +166,13 @@ static int wait_leaders(rd_kafka_t *rk, const char *const *topics, int n,
                                  : "topic %s has partitions without leader",
                          topics[i]);
                 ready = 0;
-            } else if (cnt != partitions) {
-                BATON_WARN(SUBSYS, "topic %s has %d partitions, not %d (it "
-                                   "existed already)",
-                           topics[i], cnt, partitions);
+            } else {
+                if (cnt != partitions)
+                    BATON_WARN(SUBSYS, "topic %s has %d partitions, not %d "
+                                       "(it existed already)",
+                               topics[i], cnt, partitions);
+                if (offsets_answer(rk, topics[i], cnt, why, sizeof why))
+                    ready = 0;
             }
         }
         if (md) rd_kafka_metadata_destroy(md);
