@@ -30,8 +30,7 @@ start)
       scripts/kafka.sh prepare $DIR "$nodes"
     fi
     for n in $(seq 1 "$nodes"); do
-      scripts/kafka.sh mark $DIR "$n"
-      nohup scripts/kafka.sh run $DIR "$n" >/dev/null 2>&1 &
+      scripts/kafka.sh spawn $DIR "$n"
     done
     echo apache >$DIR/broker
     scripts/kafka.sh wait $DIR

@@ -37,6 +37,7 @@ _kafka_node_start() {
   "$KAFKA_SH" mark "$STACK_DIR" "$n"
   setpriv --pdeathsig KILL "$KAFKA_SH" run "$STACK_DIR" "$n" >/dev/null 2>&1 &
   KAFKA_PIDS[$((n - 1))]=$!
+  echo $! >"$STACK_DIR/kafka/node-$n/pid" # before kafka.sh wait reads it
 }
 
 # Formats and starts KAFKA_NODES nodes under STACK_DIR/kafka; waits for them.
