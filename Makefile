@@ -4,11 +4,19 @@
 #
 #   make demo     run an example workflow end to end on the embedded dev stack
 #   make test     build with ASan+UBSan and run every unit and integration test
+#                 (integration tests on Apache Kafka; the demo's also embedded)
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
+#                 BROKER=apache [KAFKA_NODES=3]: on Apache Kafka
 #   make build    release build into build/bin/
 #   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (tests/chaos/)
+#   make kafka    fetch Apache Kafka's jars into build/kafka/libs (Maven)
+#
+# BROKER=apache|embedded picks the Kafka of make dev, demo, bench and chaos:
+# Apache Kafka 3.9 started by scripts/kafka.sh (a JVM per node), or the
+# embedded broker (librdkafka's mock cluster in baton-devstack: no JVM, no
+# download).  Default: embedded, except for the integration tests.
 
 N ?= 2000
 K ?= 3
@@ -17,8 +25,12 @@ JOBS ?= 2
 DURATION ?= 300
 SEED ?=
 CHAOS_BIN ?= build/bin
+BROKER ?=
+export BROKER
+# The jars are fetched first when a target runs on Apache Kafka.
+KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan kafka test demo bench bench-timers dev dev-stop clean format chaos
 
 all: build
 
@@ -33,22 +45,26 @@ build-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j$(JOBS)
 
-test: build build-asan
+# Apache Kafka's jars (cached in ~/.m2; nothing to do when already there).
+kafka: deps
+	scripts/kafka.sh fetch
+
+test: build build-asan kafka
 	cd build-asan && ctest --output-on-failure --timeout 900 -j1
 
-demo: build
+demo: build $(KAFKA_DEP)
 	scripts/demo.sh
 
-bench: build
+bench: build $(KAFKA_DEP)
 	bench/bench.sh $(N) $(K) $(C)
 
-bench-timers: build
+bench-timers: build $(KAFKA_DEP)
 	bench/bench-timers.sh $(M)
 
-chaos: build
+chaos: build $(KAFKA_DEP)
 	BATON_BIN=$(CHAOS_BIN) tests/chaos/chaos.sh $(DURATION) $(SEED)
 
-dev: build
+dev: build $(KAFKA_DEP)
 	scripts/dev.sh start
 
 dev-stop:

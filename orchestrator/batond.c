@@ -463,7 +463,11 @@ static void batond_port_release(void *ctx, int committed) {
 }
 
 /* Commits the Redis-held offsets to Kafka too, at most twice a second: only
- * so that consumer lag shows progress to operators. */
+ * so that consumer lag shows progress to operators.  An owned partition
+ * that has delivered no input yet commits its log start (as librdkafka
+ * last saw it in a fetch response), so the group has an offset on every
+ * partition and lag never reads "unknown" (KEDA scales a never-committed
+ * group to its maximum). */
 static void batond_commit_kafka(batond_t *b, int force) {
     rd_kafka_topic_partition_list_t *l;
     int64_t now = baton_mono_us();
@@ -473,6 +477,12 @@ static void batond_commit_kafka(batond_t *b, int force) {
     for (int32_t p = 0; p < b->partition_cnt; p++)
         for (int s = 0; s < 2; s++) {
             int64_t off = baton_loop_next_offset(b->loop, p, (baton_src_t)s);
+            int64_t lo, hi;
+            if (off < 0 && baton_loop_owns(b->loop, p) &&
+                !rd_kafka_get_watermark_offsets(b->consumer, b->topics[s], p,
+                                                &lo, &hi) &&
+                lo >= 0)
+                off = lo;
             if (off >= 0)
                 rd_kafka_topic_partition_list_add(l, b->topics[s], p)->offset =
                     off;

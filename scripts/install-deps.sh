@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Baton builds and tests with, when missing.
 # Needs root (apt-get); does nothing when everything is there already.
+# Java and Maven run Apache Kafka (scripts/kafka.sh, BROKER=apache).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
-      libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3)
+      libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
+      openjdk-17-jre-headless maven)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

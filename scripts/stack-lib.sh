@@ -1,13 +1,23 @@
 # stack-lib.sh -- sourced by the demo, the bench and the integration tests:
-# starts the embedded dev stack, batond and workers as background processes
-# in a private folder, remembers their pids, and stops them all by pid.
+# starts the dev stack, batond and workers as background processes in a
+# private folder, remembers their pids, and stops them all by pid.
+#
+# BROKER=embedded (default): baton-devstack hosts librdkafka's mock cluster.
+# BROKER=apache: stack_up first starts Apache Kafka (scripts/kafka.sh,
+# KAFKA_NODES=1 or 3 combined broker+controller nodes, data and logs under
+# DIR/kafka) and runs baton-devstack on it (--kafka, topics replicated
+# min(3, nodes) times); the mock-only control commands then fail.
 #
 #   stack_up DIR [PARTITIONS] [QUEUES]   dev stack; exports BATON_STACK_FILE
 #                                        ($DEVSTACK_ARGS: more devstack flags,
-#                                        e.g. "--brokers 3 --session-timeout-ms
-#                                        1500")
+#                                        e.g. "--session-timeout-ms 1500";
+#                                        "--brokers 3" is the mock's, use
+#                                        KAFKA_NODES=3 with BROKER=apache)
 #   stack_control CMD...                 one devstack control command (FIFO),
 #                                        waits until it is done; 1 on error
+#   stack_kafka_kill9 N                  BROKER=apache: kill -9 Kafka node N
+#   stack_kafka_restart N                start node N again (same ports and
+#                                        data), wait until it is up
 #   batond_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
 #   worker_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
 #   proc_stop PID                        SIGTERM, wait (20 s), then SIGKILL;
@@ -23,15 +33,47 @@ STACK_PIDS=()
 declare -A STACK_NAME=() STACK_STATUS=() STACK_KILLED=()
 STACK_DIR=
 STACK_CONTROL_N=0
+KAFKA_SH=${KAFKA_SH:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kafka.sh}
+KAFKA_PIDS=() # by node number - 1; stopped together, last, by stack_down
+
+# Starts Kafka node N of STACK_DIR in the background, as a child of this
+# shell (killed with it: --pdeathsig), its pid in KAFKA_PIDS.
+_kafka_node_start() {
+  local n=$1
+  "$KAFKA_SH" mark "$STACK_DIR" "$n"
+  setpriv --pdeathsig KILL "$KAFKA_SH" run "$STACK_DIR" "$n" >/dev/null 2>&1 &
+  KAFKA_PIDS[$((n - 1))]=$!
+  echo $! >"$STACK_DIR/kafka/node-$n/pid" # before kafka.sh wait reads it
+}
+
+# Formats and starts KAFKA_NODES nodes under STACK_DIR/kafka; waits for them.
+_kafka_up() {
+  local nodes=${KAFKA_NODES:-1} n
+  "$KAFKA_SH" prepare "$STACK_DIR" "$nodes" || return 1
+  for n in $(seq 1 "$nodes"); do _kafka_node_start "$n"; done
+  "$KAFKA_SH" wait "$STACK_DIR" || return 1
+}
 
 stack_up() {
   STACK_DIR=$1
   local parts=${2:-8} queues=${3:-default}
+  local kafka_args=()
   mkdir -p "$STACK_DIR"
+  STACK_DIR=$(cd "$STACK_DIR" && pwd)
   rm -f "$STACK_DIR/stack.conf"
+  case "${BROKER:-embedded}" in
+  embedded) ;;
+  apache)
+    _kafka_up || { echo "Apache Kafka did not start (see $STACK_DIR/kafka)" >&2; return 1; }
+    local rf=${KAFKA_NODES:-1}
+    [ "$rf" -gt 3 ] && rf=3
+    kafka_args=(--kafka "$(cat "$STACK_DIR/kafka/bootstrap")" --replication "$rf")
+    ;;
+  *) echo "BROKER must be apache or embedded, not '$BROKER'" >&2; return 1 ;;
+  esac
   # shellcheck disable=SC2086  # DEVSTACK_ARGS is a list of flags
   "$BIN/baton-devstack" --dir "$STACK_DIR" --partitions "$parts" --queues "$queues" \
-      ${DEVSTACK_ARGS:-} >"$STACK_DIR/devstack.log" 2>&1 &
+      "${kafka_args[@]}" ${DEVSTACK_ARGS:-} >"$STACK_DIR/devstack.log" 2>&1 &
   STACK_PIDS+=($!)
   STACK_NAME[$!]=devstack
   local i
@@ -61,6 +103,18 @@ stack_control() {
     "") echo "control '$*': no answer in 60 s" >&2; return 1 ;;
     *) echo "control: $line" >&2; return 1 ;;
   esac
+}
+
+stack_kafka_kill9() {
+  local pid=${KAFKA_PIDS[$(($1 - 1))]:-}
+  [ -n "$pid" ] || { echo "no Kafka node $1 in this stack" >&2; return 1; }
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stack_kafka_restart() {
+  _kafka_node_start "$1"
+  "$KAFKA_SH" wait "$STACK_DIR" "$1"
 }
 
 _bg() {
@@ -130,6 +184,27 @@ stack_sanitizer_check() {
   return $found
 }
 
+# The Kafka nodes stop together (one at a time, the last would wait for a
+# controller quorum that is gone): SIGTERM to all, SIGKILL after 30 s.
+_kafka_down() {
+  local pid i alive
+  for pid in "${KAFKA_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 300); do
+    alive=0
+    for pid in "${KAFKA_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${KAFKA_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "Kafka node pid $pid did not stop in 30 s: SIGKILL" >&2
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  KAFKA_PIDS=()
+}
+
 # Stops everything started here (newest first) and checks it: every process
 # not killed on purpose must have exited 0, and no log may hold a sanitizer
 # report.  Returns 1 (after printing the findings) otherwise.
@@ -146,6 +221,7 @@ stack_down() {
     fi
   done
   STACK_PIDS=()
+  [ ${#KAFKA_PIDS[@]} -eq 0 ] || _kafka_down
   if [ -n "$STACK_DIR" ]; then stack_sanitizer_check || rc=1; fi
   return $rc
 }

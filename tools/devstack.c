@@ -3,6 +3,7 @@
  * binary finds by default (DESIGN.md "Dev stack").
  *
  *   baton-devstack [--dir DIR] [--partitions N] [--queues a,b] [--brokers N]
+ *                  [--kafka BOOTSTRAP [--replication N]]
  *                  [--stack-file FILE] [--config FILE]
  *                  [--session-timeout-ms MS] [--heartbeat-ms MS]
  *
@@ -10,6 +11,15 @@
  * consumer settings written to the stack file: they bound how long the
  * group takes to hand a dead member's partitions over (see below and
  * README.md, "Failover").
+ *
+ * --kafka BOOTSTRAP: no mock cluster; the topics below are created on the
+ * given (real, e.g. Apache Kafka from scripts/kafka.sh) cluster through the
+ * Admin API with --replication N (default 1) replicas, an existing topic is
+ * kept (devstack_topics.c), and the stack file gets settings for a real
+ * broker.  Redis' data dir is then kept across starts (the cluster keeps
+ * its log, so the offsets Redis holds stay valid); the control commands
+ * that drive the mock cluster answer an error (kill and restart broker
+ * nodes with scripts/kafka.sh instead); the Redis ones work as below.
  *
  * Runs in the foreground until SIGTERM or SIGINT and hosts:
  *
@@ -134,6 +144,7 @@
 
 #include "baton_common.h"
 #include "config.h"
+#include "devstack_topics.h"
 
 #define SUBSYS "devstack"
 #define REDIS_STOP_GRACE_MS 5000
@@ -152,6 +163,8 @@ typedef struct devstack {
     const char *queues;
     int partitions;
     int brokers;
+    const char *external; /* --kafka bootstrap servers, or NULL: the mock */
+    int replication;      /* topics' replication factor with --kafka */
     int session_timeout_ms; /* written to the stack file for consumers */
     int heartbeat_ms;
 
@@ -296,15 +309,60 @@ static int create_topic(devstack_t *ds, const char *suffix, char *errstr,
     return 0;
 }
 
+/* Creates every topic on the external cluster (--kafka).  Returns 0 or
+ * -1. */
+static int kafka_external_start(devstack_t *ds, char *errstr, size_t errlen) {
+    static const char *const fixed[] = {"commands", "results", "events",
+                                        "dlq"};
+    char names[64][256];
+    const char *topics[64];
+    char *queues, *q, *save = NULL;
+    int n = 0, rc;
+    int64_t t0 = baton_mono_us();
+
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++, n++)
+        snprintf(names[n], sizeof names[n], "%s.%s", ds->prefix, fixed[i]);
+    if (!(queues = baton_strdup(ds->queues)))
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory"),
+               -1;
+    for (q = strtok_r(queues, ",", &save); q; q = strtok_r(NULL, ",", &save)) {
+        while (*q == ' ') q++;
+        if (!*q) continue;
+        if (n == (int)BATON_ARRAY_SIZE(names)) {
+            baton_free(queues);
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "too many queues (at most %d)",
+                                (int)BATON_ARRAY_SIZE(names) - 4),
+                   -1;
+        }
+        snprintf(names[n], sizeof names[n], "%s.tasks.%s", ds->prefix, q);
+        n++;
+    }
+    baton_free(queues);
+    for (int i = 0; i < n; i++) topics[i] = names[i];
+    snprintf(ds->bootstraps, sizeof ds->bootstraps, "%s", ds->external);
+    rc = devstack_topics_create(ds->external, topics, n, ds->partitions,
+                                ds->replication, 60000, errstr, errlen);
+    if (!rc)
+        BATON_INFO(SUBSYS,
+                   "external Kafka at %s: %d topics of %d partitions "
+                   "(replication %d) under '%s.' ready in %.0f ms",
+                   ds->bootstraps, n, ds->partitions, ds->replication,
+                   ds->prefix, (double)(baton_mono_us() - t0) / 1000.0);
+    return rc;
+}
+
 /* Starts the mock cluster and creates every topic.  Returns 0 or -1. */
 static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
     static const char *const fixed[] = {"commands", "results", "events",
                                         "dlq"};
-    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_conf_t *kconf;
     char err[512];
     char *queues, *q, *save = NULL;
     int ntopics = 0;
 
+    if (ds->external) return kafka_external_start(ds, errstr, errlen);
+    kconf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(kconf, kafka_log_cb);
     /* The handle only hosts the cluster: it has no brokers of its own and
      * would say so at notice level on every start. */
@@ -483,10 +541,11 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
     return 0;
 }
 
-/* First start: a wiped data dir and a free port (retried: another process
+/* First start: a wiped data dir (kept with --kafka) and a free port (retried: another process
  * may take the port between our probe and redis-server's bind). */
 static int redis_start(devstack_t *ds, char *errstr, size_t errlen) {
-    if (rm_rf(ds->redis_dir) || mkdir_p(ds->redis_dir))
+    /* An external cluster keeps its log: so does Redis (see the top). */
+    if ((!ds->external && rm_rf(ds->redis_dir)) || mkdir_p(ds->redis_dir))
         return baton_seterr(errstr, errlen, BATON_ERR_IO,
                             "preparing Redis data dir %s: %s", ds->redis_dir,
                             strerror(errno)),
@@ -548,14 +607,68 @@ static void redis_reap(devstack_t *ds) {
 
 /* ---- the stack file ---------------------------------------------------- */
 
+/* The consumer settings written for a real broker (--kafka). */
+static void stack_file_external(const devstack_t *ds, char *buf, size_t len) {
+    snprintf(
+        buf, len,
+        "\n"
+        "# Settings for a real Kafka broker.  The consumer-only ones are\n"
+        "# under kafka.consumer. so producers do not warn about them.\n"
+        "# A real broker answers a fetch as soon as data arrives\n"
+        "# (fetch.min.bytes=1), so fetch.wait.max.ms only bounds how long\n"
+        "# an idle fetch is held (measured on Apache Kafka 3.9, 2 vCPU:\n"
+        "# hop p50 3.9 / 4.9 / 2.7 ms at 100 / 10 / 500 ms, i.e. noise;\n"
+        "# idle broker CPU with batond + one worker 21%% at 100 ms, 13%%\n"
+        "# at 500 ms).  Not more than 100 ms: a partition librdkafka\n"
+        "# resumes or gets assigned joins the next fetch, after the one\n"
+        "# in flight returns.\n"
+        "kafka.consumer.fetch.wait.max.ms=100\n"
+        "# How long the group takes to notice a dead member (kill -9): the\n"
+        "# broker's group.min.session.timeout.ms must allow it (scripts/\n"
+        "# kafka.sh sets 500 ms; a stock broker's minimum is 6000).\n"
+        "kafka.consumer.session.timeout.ms=%d\n"
+        "# Well under session.timeout.ms: members learn of a rebalance at\n"
+        "# their next heartbeat (--heartbeat-ms).\n"
+        "kafka.consumer.heartbeat.interval.ms=%d\n"
+        "# Consumers notice topics created after they subscribed (a task\n"
+        "# queue auto-created by its first task) within a second.\n"
+        "kafka.consumer.topic.metadata.refresh.interval.ms=1000\n",
+        ds->session_timeout_ms, ds->heartbeat_ms);
+}
+
 static int stack_file_write(devstack_t *ds, char *errstr, size_t errlen) {
-    char text[16384];
+    char text[16384], ext[4096];
     time_t now = time(NULL);
     struct tm tm;
     char when[64];
+    size_t used;
 
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (ds->external) {
+        stack_file_external(ds, ext, sizeof ext);
+        snprintf(
+            text, sizeof text,
+            "# Baton dev stack connection settings, written by "
+            "baton-devstack at %s.\n"
+            "# Every Baton binary loads this file by default (config.h); it "
+            "is\n"
+            "# rewritten on every start and removed at stop.\n"
+            "# devstack.pid=%d\n"
+            "# redis.pid=%d\n"
+            "# devstack.control=%s\n"
+            "\n"
+            "# An external Kafka cluster (baton-devstack --kafka; topics "
+            "replicated %d times).\n"
+            "kafka.bootstrap.servers=%s\n"
+            "# The private redis-server (AOF everysec, data in %s).\n"
+            "redis.url=redis://127.0.0.1:%d\n",
+            when, (int)getpid(), (int)ds->redis_pid, ds->control_path,
+            ds->replication, ds->bootstraps, ds->redis_dir, ds->redis_port);
+        used = strlen(text);
+        snprintf(text + used, sizeof text - used, "%s", ext);
+        return write_atomic(ds->stack_file, text, errstr, errlen);
+    }
     snprintf(
         text, sizeof text,
         "# Baton dev stack connection settings, written by baton-devstack at "
@@ -688,6 +801,16 @@ static int control_exec(devstack_t *ds, char *line, char *errstr,
         argv[argc++] = t;
     if (!argc) return 0;
 
+    if (ds->external && strncmp(argv[0], "redis-", 6))
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "'%s' drives the embedded broker (librdkafka's "
+                            "mock cluster) and this dev stack runs on the "
+                            "external Kafka at %s (--kafka): only redis-kill, "
+                            "redis-start and redis-restart work here; kill "
+                            "and restart a broker node with scripts/kafka.sh "
+                            "kill9/restart",
+                            argv[0], ds->external),
+               -1;
     if (!strcmp(argv[0], "broker-down") || !strcmp(argv[0], "broker-up")) {
         if (argc != 2 || parse_broker(argv[1], &broker))
             goto usage;
@@ -848,6 +971,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: baton-devstack [--dir DIR] [--partitions N] [--queues "
             "a,b] [--brokers N]\n"
+            "                      [--kafka BOOTSTRAP [--replication N]]\n"
             "                      [--stack-file FILE] [--config FILE]\n"
             "                      [--session-timeout-ms MS] [--heartbeat-ms "
             "MS]\n"
@@ -857,7 +981,10 @@ static void usage(FILE *out) {
             "(default\n"
             "DIR/stack.conf, DIR default build/dev).  Fault injection: "
             "commands written\n"
-            "to the FIFO DIR/control (see tools/devstack.c).\n");
+            "to the FIFO DIR/control (see tools/devstack.c).  --kafka: no "
+            "mock cluster;\n"
+            "the topics are created on that Kafka cluster (replication N) "
+            "instead.\n");
 }
 
 /* Parses flags over the loaded configuration.  Returns 0, or 2 for usage
@@ -874,26 +1001,32 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         {"config", required_argument, NULL, 'c'},
         {"session-timeout-ms", required_argument, NULL, 'S'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"kafka", required_argument, NULL, 'k'},
+        {"replication", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *partitions = NULL, *queues = NULL, *brokers = "1";
     const char *session = "6000", *heartbeat = "500";
+    const char *replication = NULL;
+    int brokers_set = 0;
     char err[512];
     int64_t v;
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:h", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:k:r:h", opts, NULL)) !=
            -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
         case 'p': partitions = optarg; break;
         case 'q': queues = optarg; break;
-        case 'b': brokers = optarg; break;
+        case 'b': brokers = optarg; brokers_set = 1; break;
         case 's': *stack_file = optarg; break;
         case 'c': *config_path = optarg; break;
         case 'S': session = optarg; break;
         case 'H': heartbeat = optarg; break;
+        case 'k': ds->external = optarg; break;
+        case 'r': replication = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }
@@ -926,6 +1059,21 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         return 2;
     }
     ds->brokers = (int)v;
+    if (ds->external && (!*ds->external || brokers_set)) {
+        fprintf(stderr, "baton-devstack: --kafka needs bootstrap servers and "
+                        "excludes --brokers (the mock's broker count)\n");
+        return 2;
+    }
+    if (replication && !ds->external) {
+        fprintf(stderr, "baton-devstack: --replication goes with --kafka\n");
+        return 2;
+    }
+    if (baton_parse_i64(replication ? replication : "1", &v) || v < 1 ||
+        v > 32) {
+        fprintf(stderr, "baton-devstack: --replication must be 1..32\n");
+        return 2;
+    }
+    ds->replication = (int)v;
     if (baton_parse_i64(session, &v) || v < 100 || v > 3600000) {
         fprintf(stderr,
                 "baton-devstack: --session-timeout-ms must be 100..3600000\n");

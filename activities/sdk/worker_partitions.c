@@ -113,6 +113,20 @@ void baton_worker_part_release(baton_worker_t *w, part_t *p) {
     p->assigned = 0;
 }
 
+/* The log start offset of p as librdkafka last saw it (fetch responses
+ * carry it), or -1: what a partition that has delivered no task yet
+ * commits, so that the group has an offset on every partition and lag
+ * never reads "unknown" (KEDA scales a never-committed group to its
+ * maximum).  No task is skipped: the consumer has received none. */
+static int64_t part_log_start(baton_worker_t *w, const part_t *p) {
+    int64_t lo, hi;
+    if (p->cnt || rd_kafka_get_watermark_offsets(w->consumer, w->task_topic,
+                                                 p->id, &lo, &hi) ||
+        lo < 0)
+        return -1;
+    return lo;
+}
+
 /* A topic-partition list of the assigned partitions (all, or those whose
  * commit offset moved when for_commit).  NULL when empty. */
 rd_kafka_topic_partition_list_t *baton_worker_assigned_list(baton_worker_t *w,
@@ -123,6 +137,7 @@ rd_kafka_topic_partition_list_t *baton_worker_assigned_list(baton_worker_t *w,
         int64_t off;
         if (!p || !p->assigned) continue;
         off = baton_worker_part_commit_offset(p);
+        if (for_commit && off < 0) off = part_log_start(w, p);
         if (for_commit && (off < 0 || off == p->committed)) continue;
         if (!l) l = rd_kafka_topic_partition_list_new(8);
         rd_kafka_topic_partition_list_add(l, w->task_topic, p->id)->offset =

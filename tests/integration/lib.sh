@@ -1,10 +1,15 @@
 # lib.sh -- sourced by every integration test: a private dev stack on free
 # loopback ports in a temporary folder, assertions, and cleanup by pid on
-# any exit.
+# any exit.  Tests run on Apache Kafka (BROKER=apache, the default here:
+# scripts/kafka.sh) or on the embedded broker (BROKER=embedded: librdkafka's
+# mock cluster, what `make demo` uses).  A test that needs a mock-only
+# control command sets BROKER=embedded before sourcing this and says why.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BATON_BIN=${BATON_BIN:-build-asan/bin}
 export BATON_BIN
+export BROKER=${BROKER:-apache}
+echo "# broker: $BROKER"
 source scripts/stack-lib.sh
 TEST_DIR=$(mktemp -d /tmp/baton-test.XXXXXX)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
