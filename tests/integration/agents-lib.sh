@@ -1,0 +1,95 @@
+# agents-lib.sh -- sourced (after lib.sh) by the agent-worker tests
+# 0040-0049: the scripted model server, the loopback tool server, and the
+# real network workers (baton-worker-llm, -http, -mcp) on a private dev
+# stack with batond.
+#
+#   agents_up [PARTITIONS]          dev stack (queues llm, http, mcp) and
+#                                   batond; sets BATOND
+#   model_server_up SCRIPT          tests/tools/model_server.py with the key
+#                                   $API_KEY; sets MODEL_URL (…/v1), MS_PID
+#   tool_server_up                  tests/tools/tool_server.py; sets
+#                                   TOOL_URL, TS_PID
+#   llm_worker_up NAME [ARGS...]    baton-worker-llm on queue llm, pointed at
+#                                   MODEL_URL with the key in a file (env
+#                                   BATON_LLM_API_KEY_FILE); sets LAST_PID
+#   http_worker_up NAME [ARGS...]   baton-worker-http (allow-list 127.0.0.1)
+#   model_calls                     the model server's call log (JSON)
+#   assert_no_key                   fails when $API_KEY appears in any log,
+#                                   history or result of the test
+#   run_out ID [SECONDS]            the output of a closed run (any status)
+API_KEY="sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+KEY_FILE=$TEST_DIR/api-key
+printf '%s\n' "$API_KEY" >"$KEY_FILE"
+chmod 600 "$KEY_FILE"
+
+agents_up() {
+  stack_up "$TEST_DIR" "${1:-4}" llm,http,mcp
+  batond_up batond
+  BATOND=$LAST_PID
+}
+
+_wait_port() { # FILE PID -> the port written to FILE
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$1" ] && { cat "$1"; return 0; }
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+model_server_up() {
+  rm -f "$TEST_DIR/model.port"
+  _bg model-server /usr/bin/python3 tests/tools/model_server.py --script "$1" \
+      --port-file "$TEST_DIR/model.port" --api-key "$API_KEY" \
+      --log "$TEST_DIR/model-server.log"
+  MS_PID=$LAST_PID
+  MODEL_PORT=$(_wait_port "$TEST_DIR/model.port" "$MS_PID") || fail "model server did not start"
+  MODEL_URL=http://127.0.0.1:$MODEL_PORT/v1
+}
+
+tool_server_up() {
+  rm -f "$TEST_DIR/tool.port"
+  _bg tool-server /usr/bin/python3 tests/tools/tool_server.py \
+      --port-file "$TEST_DIR/tool.port" --log "$TEST_DIR/tool-server.log"
+  TS_PID=$LAST_PID
+  TOOL_PORT=$(_wait_port "$TEST_DIR/tool.port" "$TS_PID") || fail "tool server did not start"
+  TOOL_URL=http://127.0.0.1:$TOOL_PORT
+}
+
+llm_worker_up() {
+  local name=$1; shift
+  BATON_LLM_BASE_URL=$MODEL_URL BATON_LLM_API_KEY_FILE=$KEY_FILE \
+  BATON_LLM_MODEL=scripted-model \
+    _bg "$name" "$BIN/baton-worker-llm" --queue llm "$@"
+}
+
+http_worker_up() {
+  local name=$1; shift
+  CRM_TOKEN=crm-secret-token _bg "$name" "$BIN/baton-worker-http" --queue http "$@"
+}
+
+model_calls() { curl -s "http://127.0.0.1:$MODEL_PORT/calls"; }
+
+# The key must not be anywhere the test can see: logs (workers, batond,
+# servers), histories and results (written to $TEST_DIR/*.json by run_out).
+assert_no_key() {
+  local f
+  for id in $(ctl list -o json | /usr/bin/python3 -c 'import json,sys; print(" ".join(w["id"] for w in json.load(sys.stdin)))'); do
+    ctl history "$id" -o json >"$TEST_DIR/history-$id.json"
+    ctl describe "$id" -o json >"$TEST_DIR/describe-$id.json" || true
+  done
+  if grep -rl -- "$API_KEY" "$TEST_DIR" --include='*.log' --include='*.json' \
+       --include='*.out'; then
+    fail "the API key appears in the files above"
+  fi
+}
+
+run_out() {
+  ctl result "$1" --wait "${2:-60}" | tee "$TEST_DIR/result-$1.out"
+}
+
+# jq_py JSON EXPR: the Python expression EXPR over j = the parsed JSON.
+jq_py() {
+  /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
+}
