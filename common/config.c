@@ -84,6 +84,9 @@ static const conf_key_t conf_keys[] = {
     {"http.allow_hosts", KEY_STR, "",
      "baton-worker-http: hosts a task may call, comma-separated (*.domain "
      "for subdomains); empty = none"},
+    {"http.secrets", KEY_STR, "",
+     "baton-worker-http: environment variables a task may name as a "
+     "secret header value, comma-separated"},
     {"http.timeout.ms", KEY_INT, "30000",
      "baton-worker-http: default and largest time-out of one call"},
     {"http.max_response_bytes", KEY_INT, "1048576",

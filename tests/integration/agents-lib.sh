@@ -12,7 +12,9 @@
 #   llm_worker_up NAME [ARGS...]    baton-worker-llm on queue llm, pointed at
 #                                   MODEL_URL with the key in a file (env
 #                                   BATON_LLM_API_KEY_FILE); sets LAST_PID
-#   http_worker_up NAME [ARGS...]   baton-worker-http (allow-list 127.0.0.1)
+#   http_worker_up NAME [ARGS...]   baton-worker-http (allow-list 127.0.0.1,
+#                                   secret CRM_TOKEN = $CRM_TOKEN, 64 KiB cap)
+#   worker_conf NAME KEY=VALUE...   a config file: the stack's plus keys
 #   model_calls                     the model server's call log (JSON)
 #   assert_no_key                   fails when $API_KEY appears in any log,
 #                                   history or result of the test
@@ -64,9 +66,21 @@ llm_worker_up() {
     _bg "$name" "$BIN/baton-worker-llm" --queue llm "$@"
 }
 
+# worker_conf NAME KEY=VALUE...: the dev stack's settings plus these keys,
+# written to $TEST_DIR/NAME.conf (prints the path).
+worker_conf() {
+  local f=$TEST_DIR/$1.conf kv; shift
+  cp "$BATON_STACK_FILE" "$f"
+  for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+  echo "$f"
+}
+
+CRM_TOKEN="crm-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 http_worker_up() {
-  local name=$1; shift
-  CRM_TOKEN=crm-secret-token _bg "$name" "$BIN/baton-worker-http" --queue http "$@"
+  local name=$1 conf; shift
+  conf=$(worker_conf "$name" http.allow_hosts=127.0.0.1 http.secrets=CRM_TOKEN \
+           http.max_response_bytes=65536)
+  CRM_TOKEN=$CRM_TOKEN _bg "$name" "$BIN/baton-worker-http" --config "$conf" --queue http "$@"
 }
 
 model_calls() { curl -s "http://127.0.0.1:$MODEL_PORT/calls"; }
