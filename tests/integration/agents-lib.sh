@@ -19,6 +19,7 @@
 #   assert_no_key                   fails when $API_KEY appears in any log,
 #                                   history or result of the test
 #   run_out ID [SECONDS]            the output of a closed run (any status)
+#   mcp_everything_up               the npm MCP server; sets MCP_URL
 API_KEY="sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 KEY_FILE=$TEST_DIR/api-key
 printf '%s\n' "$API_KEY" >"$KEY_FILE"
@@ -106,4 +107,36 @@ run_out() {
 # jq_py JSON EXPR: the Python expression EXPR over j = the parsed JSON.
 jq_py() {
   /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
+}
+
+# mcp_everything_up: @modelcontextprotocol/server-everything from npm, in
+# its streamable-http mode on a free loopback port (installed into
+# build/mcp-everything on first use; exit 77 = skipped when npm cannot
+# install it).  Sets MCP_URL, MCP_PID.
+MCP_DIR=build/mcp-everything
+MCP_JS=$MCP_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+# mcp_everything_start NAME PORT: the server, exiting 0 on SIGTERM (the
+# stack's end check wants a clean exit; node's default is death by signal).
+mcp_everything_start() {
+  PORT=$2 _bg "$1" node --import 'data:text/javascript,process.on("SIGTERM",()=>process.exit(0))' \
+      "$MCP_JS" streamableHttp
+}
+mcp_everything_up() {
+  local port i
+  if [ ! -f "$MCP_JS" ]; then
+    command -v npm >/dev/null || { echo "SKIP: npm is not installed"; exit 77; }
+    mkdir -p "$MCP_DIR"
+    (cd "$MCP_DIR" && timeout 300 npm install --no-audit --no-fund \
+       @modelcontextprotocol/server-everything >npm-install.log 2>&1) ||
+      { echo "SKIP: npm install failed: $(tail -n 3 "$MCP_DIR/npm-install.log")"; exit 77; }
+  fi
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mcp_everything_start mcp-server "$port"
+  MCP_PID=$LAST_PID
+  for i in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/mcp" && break
+    kill -0 "$MCP_PID" 2>/dev/null || fail "the MCP server exited"
+    sleep 0.1
+  done
+  MCP_URL=http://127.0.0.1:$port/mcp
 }
