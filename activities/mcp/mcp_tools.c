@@ -57,7 +57,7 @@ json_t *mcp_tools_call_result(const json_t *result, const char *name,
         free(text);
         text = json_dumps(sc, JSON_COMPACT);
     }
-    out = json_pack("{s:s,s:s?,s:s,s:s,s:O}", "role", "tool", "tool_call_id",
+    out = json_pack("{s:s,s:s*,s:s,s:s,s:O}", "role", "tool", "tool_call_id",
                     call_id, "name", name, "content", text ? text : "",
                     "mcp", result);
     free(text);
