@@ -132,7 +132,7 @@ static void http_request(baton_activity_t *act, void *opaque) {
         baton_net_kind_t k = baton_net_kind_of_status(resp.status);
         char name[64];
         snprintf(name, sizeof name, "HTTP.%s", baton_net_kind_name(k));
-        snprintf(err, sizeof err, "%s %s: status %ld: %.300s", t.method, host,
+        snprintf(err, sizeof err, "%s %.150s: status %ld: %.300s", t.method, host,
                  resp.status, resp.body ? resp.body : "");
         fail_final(act, &t, name, err, baton_net_kind_retryable(k),
                    baton_net_kind_retryable(k)

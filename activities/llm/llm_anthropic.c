@@ -80,10 +80,11 @@ json_t *llm_anthropic_body(const llm_task_t *t) {
                 json_t *a = json_object_get(c, "arguments");
                 json_array_append_new(
                     blocks,
-                    json_pack("{s:s,s:O,s:O,s:O}", "type", "tool_use", "id",
+                    json_pack("{s:s,s:O,s:O,s:o}", "type", "tool_use", "id",
                               json_object_get(c, "id"), "name",
                               json_object_get(c, "name"), "input",
-                              json_is_object(a) ? a : json_object()));
+                              json_is_object(a) ? json_incref(a)
+                                                : json_object()));
             }
             add_turn(msgs, "assistant", blocks);
         } else {

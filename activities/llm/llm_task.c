@@ -113,11 +113,11 @@ static json_t *norm_tools(const json_t *tools, char *errstr, size_t errlen) {
             return NULL;
         }
         json_array_append_new(
-            out, json_pack("{s:s,s:s*,s:O}", "name", name, "description",
+            out, json_pack("{s:s,s:s*,s:o}", "name", name, "description",
                            json_string_value(
                                json_object_get(src, "description")),
                            "parameters",
-                           params ? params
+                           params ? json_incref(params)
                                   : json_pack("{s:s,s:{}}", "type", "object",
                                               "properties")));
     }

@@ -18,10 +18,10 @@ json_t *mcp_tools_list_result(const json_t *tools) {
     json_array_foreach(tools, i, t) {
         json_t *schema = json_object_get(t, "inputSchema");
         json_array_append_new(
-            llm, json_pack("{s:O,s:O*,s:O}", "name", json_object_get(t, "name"),
+            llm, json_pack("{s:O,s:O*,s:o}", "name", json_object_get(t, "name"),
                            "description", json_object_get(t, "description"),
                            "parameters",
-                           schema ? schema
+                           schema ? json_incref(schema)
                                   : json_pack("{s:s}", "type", "object")));
     }
     return json_pack("{s:O,s:o,s:i}", "tools", tools, "llm_tools", llm,

@@ -127,7 +127,7 @@ typedef struct baton_net_resp {
     json_t *headers; /* lower-cased name -> value (last one wins) */
     char *body;      /* NUL-terminated (unless on_body), body_len bytes */
     size_t body_len;
-    char error[256]; /* what failed, when rc != DONE (no header values) */
+    char error[512]; /* what failed, when rc != DONE (no header values) */
 } baton_net_resp_t;
 
 /* Runs the call.  resp is filled (free with baton_net_resp_clear) in every

@@ -176,10 +176,10 @@ baton_net_rc_t baton_net_call(const baton_net_req_t *req,
         if (baton_net_url_host(req->url, host, sizeof host)) host[0] = '\0';
         if (rc == BATON_NET_TOO_LARGE)
             snprintf(resp->error, sizeof resp->error,
-                     "%s %s: the response is larger than %zu bytes", method,
+                     "%.16s %.200s: the response is larger than %zu bytes", method,
                      host, c.max_body);
         else
-            snprintf(resp->error, sizeof resp->error, "%s %s: %s", method,
+            snprintf(resp->error, sizeof resp->error, "%.16s %.200s: %.250s", method,
                      host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     curl_slist_free_all(hl);
