@@ -112,8 +112,11 @@ pass "a malformed body is retried"
 calls=$(model_calls)
 assert_eq "$(jq_py "$calls" '[j["served"], j["ok_completed"], len([c for c in j["calls"] if c["auth_failed"]])]')" \
   "[16, 11, 0]" "calls served, paid replies, key refused"
-c=$(for id in $(ctl list -o json | jq_py "$(cat)" '" ".join(w["id"] for w in j)'); do
-      ctl history "$id" -o json | jq_py "$(cat)" 'len([e for e in j if e["type"] == "ActivityCompleted"])'; done | paste -sd+ | bc)
+c=0
+for id in $(ctl list -o json | jq_py "$(cat)" '" ".join(w["id"] for w in j)'); do
+  n=$(ctl history "$id" -o json | jq_py "$(cat)" 'len([e for e in j if e["type"] == "ActivityCompleted"])')
+  c=$((c + n))
+done
 assert_eq "$c" 8 "completed model calls in the histories (t40-filter/badargs are failures)"
 assert_no_key
 pass "every paid call served once; the API key is in no log, history or result"
