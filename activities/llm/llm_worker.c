@@ -31,6 +31,7 @@
 #include "llm.h"
 
 #define PROG "baton-worker-llm"
+#define LLM_RAW_MAX (1u << 20)
 
 typedef struct llm_worker {
     char *base_url, *model, *provider, *api_key, *redis_url, *anthropic_ver;
@@ -48,6 +49,10 @@ typedef struct llm_call_ctx {
     llm_stream_t *live;
     int complete; /* the stream's final event was seen */
     int failed;   /* an error event or a bad chunk */
+    int events;   /* stream events seen */
+    char *raw;    /* the first LLM_RAW_MAX bytes of a streamed body: a
+                     server that ignored "stream" sent a whole reply */
+    size_t raw_len;
 } llm_call_ctx_t;
 
 /* ---- the call's callbacks (handler thread) ------------------------------- */
@@ -62,6 +67,7 @@ static int on_event(const char *event, const char *data, size_t len,
     llm_call_ctx_t *c = opaque;
     int rc;
     (void)len;
+    c->events++;
     if (c->complete || c->failed) return 0;
     rc = c->task->provider == LLM_ANTHROPIC
              ? llm_anthropic_stream_event(event, data, &c->reply, &c->err)
@@ -73,7 +79,17 @@ static int on_event(const char *event, const char *data, size_t len,
 
 static int on_body(const char *buf, size_t len, void *opaque) {
     llm_call_ctx_t *c = opaque;
-    int rc = baton_sse_feed(c->sse, buf, len);
+    int rc;
+    if (!c->events && c->raw_len + len <= LLM_RAW_MAX) {
+        char *p = baton_realloc(c->raw, c->raw_len + len + 1);
+        if (p) {
+            memcpy(p + c->raw_len, buf, len);
+            c->raw_len += len;
+            p[c->raw_len] = '\0';
+            c->raw = p;
+        }
+    }
+    rc = baton_sse_feed(c->sse, buf, len);
     if (rc < 0 && !c->failed) {
         c->failed = 1;
         llm_error_set(&c->err, "LLM.MalformedResponse", 1,
@@ -216,6 +232,18 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
     } else if (resp.status >= 300) {
         llm_error_from_http(resp.status, resp.headers, resp.body,
                             baton_now_ms(), &c.err);
+    } else if (task.stream && !c.events && c.raw &&
+               !strncmp(json_string_value(json_object_get(
+                            resp.headers, "content-type"))
+                            ? json_string_value(json_object_get(
+                                  resp.headers, "content-type"))
+                            : "",
+                        "application/json", 16)) {
+        /* The server ignored "stream": true and sent a whole reply. */
+        if (task.provider == LLM_ANTHROPIC)
+            llm_anthropic_parse(c.raw, c.raw_len, &c.reply, &c.err);
+        else
+            llm_openai_parse(c.raw, c.raw_len, &c.reply, &c.err);
     } else if (task.stream) {
         baton_sse_finish(c.sse); /* a last event without its blank line */
         if (!c.failed && !c.complete && !c.reply.finish[0])
@@ -261,6 +289,7 @@ out:
     free(text);
     baton_free(auth);
     baton_sse_destroy(c.sse);
+    baton_free(c.raw);
     llm_reply_clear(&c.reply);
     llm_task_clear(&task);
 }

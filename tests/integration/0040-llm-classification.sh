@@ -4,7 +4,9 @@
 # usage; a 429 with Retry-After is retried after the hint (not the state's
 # 1 s interval) and then succeeds; a 400, an insufficient_quota 429, a
 # content-filter stop and invalid tool-call arguments are final and caught
-# (one call each, no retry); a 500 and a malformed body are retried; the
+# (one call each, no retry); a 503, a malformed body, a stream cut short
+# and a time-out are retried; a whole reply to a streamed request is read;
+# the
 # server counted exactly the calls the runs needed, and the API key appears
 # in no log, history or result.
 source "$(dirname "$0")/lib.sh"
@@ -33,12 +35,19 @@ cat >"$TEST_DIR/script.json" <<'JSON'
  {"match": "case-filter", "text": "I cannot", "finish_reason": "content_filter"},
  {"match": "case-badargs", "tool_calls": [{"id": "c9", "name": "f", "arguments": "{oops"}]},
  {"match": "case-malformed", "body": "{not json"},
- {"match": "case-malformed", "text": "well formed now"}
+ {"match": "case-malformed", "text": "well formed now"},
+ {"match": "case-nostream", "body": {"model": "m", "choices": [{"index": 0,
+   "message": {"role": "assistant", "content": "whole after all"},
+   "finish_reason": "stop"}], "usage": {"prompt_tokens": 1, "completion_tokens": 3}}},
+ {"match": "case-cut", "text": "cut short, then complete", "cut_after": 2},
+ {"match": "case-cut", "text": "cut short, then complete"},
+ {"match": "case-slow", "delay_ms": 3500, "text": "too late"},
+ {"match": "case-slow", "text": "in time"}
 ]}
 JSON
 model_server_up "$TEST_DIR/script.json"
 agents_up
-llm_worker_up w-llm --concurrency 8
+llm_worker_up w-llm --concurrency 8 --config "$(worker_conf w-llm llm.timeout.ms=2000)"
 start() { # ID PROMPT [EXTRA_JSON_FIELDS]
   ctl start llm-call --id "$1" --input "{\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}]${3:-}}" >/dev/null
 }
@@ -54,6 +63,9 @@ start t40-quota case-quota
 start t40-filter case-filter
 start t40-badargs case-badargs
 start t40-malformed case-malformed ',"stream":false'
+start t40-nostream case-nostream
+start t40-cut case-cut
+start t40-slow case-slow
 
 out=$(run_out t40-text)
 assert_eq "$(jq_py "$out" 'j["reply"]["content"]')" "Hello there, durable world!" "streamed text"
@@ -108,15 +120,25 @@ pass "400, insufficient_quota, content filter and bad tool arguments are final: 
 out=$(run_out t40-malformed)
 assert_eq "$(jq_py "$out" 'j["reply"]["content"]')" "well formed now" "malformed body retried"
 pass "a malformed body is retried"
+out=$(run_out t40-nostream)
+assert_eq "$(jq_py "$out" 'j["reply"]["content"]')" "whole after all" "a server that ignores stream"
+for c in "t40-cut LLM.ConnectionError cut short, then complete" "t40-slow LLM.Timeout in time"; do
+  set -- $c
+  id=$1 err=$2; shift 2
+  out=$(run_out $id)
+  assert_eq "$(jq_py "$out" 'j["reply"]["content"]')" "$*" "reply of $id"
+  assert_eq "$(ctl history $id -o json | jq_py "$(cat)" '[e["data"]["error"] for e in j if e["type"] == "ActivityFailed"]')" "[\"$err\"]" "first attempt of $id"
+done
+pass "a whole reply to a streamed request is read; a stream cut short and a time-out (llm.timeout.ms) are retried"
 
 calls=$(model_calls)
 assert_eq "$(jq_py "$calls" '[j["served"], j["ok_completed"], len([c for c in j["calls"] if c["auth_failed"]])]')" \
-  "[16, 11, 0]" "calls served, paid replies, key refused"
+  "[21, 15, 0]" "calls served, paid replies, key refused"
 c=0
 for id in $(ctl list -o json | jq_py "$(cat)" '" ".join(w["id"] for w in j)'); do
   n=$(ctl history "$id" -o json | jq_py "$(cat)" 'len([e for e in j if e["type"] == "ActivityCompleted"])')
   c=$((c + n))
 done
-assert_eq "$c" 8 "completed model calls in the histories (t40-filter/badargs are failures)"
+assert_eq "$c" 11 "completed model calls in the histories (t40-filter/badargs are failures)"
 assert_no_key
 pass "every paid call served once; the API key is in no log, history or result"

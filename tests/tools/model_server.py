@@ -47,6 +47,8 @@ no rule left: 500 {"error": "script exhausted"}.  A RULE's reply:
                   JSON: "{not json")
   delay_ms        wait before answering (a slow model)
   chunk_delay_ms  wait between streamed events (a slow stream)
+  cut_after       close a stream after this many events (no end: a
+                  connection lost mid-reply); the call counts completed
 
 Call log (GET /calls): {"served": N, "completed": N, "ok_completed": N,
 "calls": [{"n", "t_ms" (arrival), "api", "rule", "status", "stream", "completed",
@@ -57,7 +59,9 @@ written (false when the client went away first, e.g. a killed worker);
 import argparse
 import json
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -286,6 +290,16 @@ class Handler(BaseHTTPRequestHandler):
             log("call %d: client went away: %s" % (call["n"], e))
             self.close_connection = True
 
+    def client_gone(self):
+        """True when the client closed its end (a peek reads EOF)."""
+        r, _, _ = select.select([self.connection], [], [], 0)
+        if not r:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def check_key(self, api):
         if API_KEY is None:
             return True
@@ -322,6 +336,10 @@ class Handler(BaseHTTPRequestHandler):
         log("call %d (%s): rule %d status %d" % (call["n"], api, idx, status))
         if rule.get("delay_ms"):
             time.sleep(rule["delay_ms"] / 1000.0)
+            if self.client_gone():  # timed out meanwhile: nothing served
+                log("call %d: the client left during the delay" % call["n"])
+                self.close_connection = True
+                return
         model = req.get("model", "scripted")
         headers = rule.get("headers", {})
         if status != 200:
@@ -354,7 +372,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             events = anthropic_events(rule, model)
         delay = rule.get("chunk_delay_ms", 0) / 1000.0
-        for name, data in events:
+        cut = rule.get("cut_after")
+        for k, (name, data) in enumerate(events):
+            if cut is not None and k >= cut:
+                break
             text = data if isinstance(data, str) else json.dumps(data)
             out = ("event: %s\n" % name if name else "") + \
                 "data: %s\n\n" % text
