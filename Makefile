@@ -3,6 +3,7 @@
 # they are missing (scripts/install-deps.sh), drives CMake, and runs scripts.
 #
 #   make demo     run an example workflow end to end on the embedded dev stack
+#   make demo-agent  a tool-calling agent on the LLM and HTTP workers (docs/agents.md)
 #   make test     build with ASan+UBSan and run every unit and integration test
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
@@ -18,7 +19,7 @@ DURATION ?= 300
 SEED ?=
 CHAOS_BIN ?= build/bin
 
-.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan test demo demo-agent bench bench-timers dev dev-stop clean format chaos
 
 all: build
 
@@ -38,6 +39,9 @@ test: build build-asan
 
 demo: build
 	scripts/demo.sh
+
+demo-agent: build
+	scripts/demo-agent.sh
 
 bench: build
 	bench/bench.sh $(N) $(K) $(C)
