@@ -30,8 +30,18 @@ sleep 3 # let the worker join its group
 ctl start llm-call --id t41-watch --input '{"messages":[{"role":"user","content":"case-watch"}]}' >/dev/null
 ctl watch t41-watch >"$TEST_DIR/watch-all.out" 2>"$TEST_DIR/watch-all.err" &
 WATCH_ALL=$!
-timeout 2.5 "$BIN/batonctl" -o json watch t41-watch --step 1 >"$TEST_DIR/watch-part.out" 2>&1 || true
-[ -s "$TEST_DIR/watch-part.out" ] || fail "no live output within 2.5 s"
+# wait_call MATCH: until the model server has received a call of that case
+wait_call() {
+  local i
+  for i in $(seq 1 300); do
+    [ "$(jq_py "$(model_calls)" "len([c for c in j['calls'] if c['match'] == '$1'])")" -ge 1 ] && return 0
+    sleep 0.1
+  done
+  fail "no model call for $1 in 30 s"
+}
+wait_call case-watch
+timeout 2 "$BIN/batonctl" -o json watch t41-watch --step 1 >"$TEST_DIR/watch-part.out" 2>&1 || true
+[ -s "$TEST_DIR/watch-part.out" ] || fail "no live output within 2 s of the call"
 assert_eq "$(ctl describe t41-watch -o json | jq_py "$(cat)" 'j["status"]')" RUNNING "status while text streams"
 part=$(/usr/bin/python3 -c 'import json,sys; print("".join(json.loads(l).get("text","") for l in open(sys.argv[1])), end="")' "$TEST_DIR/watch-part.out")
 last=$(tail -n 1 "$TEST_DIR/watch-part.out" | jq_py "$(cat)" 'j["id"]')
@@ -56,10 +66,7 @@ assert_eq "$(jq_py "$(run_out t41-quick)" 'j["reply"]["content"]')" "quick answe
 ctl start llm-call --id t41-kill --input '{"messages":[{"role":"user","content":"case-kill"}]}' >/dev/null
 ctl watch t41-kill >"$TEST_DIR/watch-kill.out" 2>"$TEST_DIR/watch-kill.err" &
 WATCH_KILL=$!
-for i in $(seq 1 100); do
-  [ "$(jq_py "$(model_calls)" 'len([c for c in j["calls"] if c["match"] == "case-kill"])')" -ge 1 ] && break
-  sleep 0.1
-done
+wait_call case-kill
 sleep 1.5 # a few chunks are out
 proc_kill9 "$W1"
 echo "w-llm-1 killed during the streamed call"
