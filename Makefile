@@ -3,6 +3,7 @@
 # they are missing (scripts/install-deps.sh), drives CMake, and runs scripts.
 #
 #   make demo     run an example workflow end to end on the embedded dev stack
+#   make demo-agent  a tool-calling agent on the LLM and HTTP workers (docs/agents.md)
 #   make test     build with ASan+UBSan and run every unit and integration test
 #                 (integration tests on Apache Kafka; the demo's also embedded)
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
@@ -30,7 +31,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test demo bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan kafka test demo demo-agent bench bench-timers dev dev-stop clean format chaos
 
 all: build
 
@@ -54,6 +55,9 @@ test: build build-asan kafka
 
 demo: build $(KAFKA_DEP)
 	scripts/demo.sh
+
+demo-agent: build
+	scripts/demo-agent.sh
 
 bench: build $(KAFKA_DEP)
 	bench/bench.sh $(N) $(K) $(C)

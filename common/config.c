@@ -77,6 +77,44 @@ static const conf_key_t conf_keys[] = {
      "max_bytes overrides)"},
     {"bridge.commit.interval.ms", KEY_INT, "200",
      "baton-bridge: how often acknowledged source offsets are committed"},
+    {"llm.provider", KEY_STR, "openai",
+     "baton-worker-llm: default API, openai (chat completions: OpenAI, "
+     "vLLM, Ollama, LiteLLM) or anthropic (Messages)"},
+    {"llm.base_url", KEY_STR, "https://api.openai.com/v1",
+     "baton-worker-llm: API base URL (BATON_LLM_BASE_URL); the worker "
+     "adds /chat/completions or /messages"},
+    {"llm.model", KEY_STR, NULL,
+     "baton-worker-llm: model when a task names none (BATON_LLM_MODEL)"},
+    {"llm.api_key_file", KEY_STR, NULL,
+     "baton-worker-llm: file holding the API key (BATON_LLM_API_KEY_FILE; "
+     "BATON_LLM_API_KEY wins); never put the key itself in a config file"},
+    {"llm.max_tokens", KEY_INT, "1024",
+     "baton-worker-llm: max_tokens when a task sets none"},
+    {"llm.timeout.ms", KEY_INT, "600000",
+     "baton-worker-llm: time-out of one model call"},
+    {"llm.stream", KEY_INT, "1",
+     "baton-worker-llm: 1 = stream replies (SSE) and publish the partial "
+     "text to Redis for batonctl watch; 0 = whole replies"},
+    {"llm.stream.ttl.s", KEY_INT, "3600",
+     "baton-worker-llm: seconds a step's live-output stream is kept after "
+     "the step"},
+    {"llm.anthropic.version", KEY_STR, "2023-06-01",
+     "baton-worker-llm: anthropic-version header"},
+    {"http.allow_hosts", KEY_STR, "",
+     "baton-worker-http: hosts a task may call, comma-separated (*.domain "
+     "for subdomains); empty = none"},
+    {"http.secrets", KEY_STR, "",
+     "baton-worker-http: environment variables a task may name as a "
+     "secret header value, comma-separated"},
+    {"http.timeout.ms", KEY_INT, "30000",
+     "baton-worker-http: default and largest time-out of one call"},
+    {"http.max_response_bytes", KEY_INT, "1048576",
+     "baton-worker-http: default and largest response body kept"},
+    {"mcp.url", KEY_STR, NULL,
+     "baton-worker-mcp: the MCP server's Streamable HTTP endpoint "
+     "(BATON_MCP_URL), e.g. http://127.0.0.1:3001/mcp"},
+    {"mcp.timeout.ms", KEY_INT, "60000",
+     "baton-worker-mcp: time-out of one MCP request"},
     {"devstack.partitions", KEY_INT, "8",
      "partitions of every topic the dev stack creates"},
     {"devstack.queues", KEY_STR, "default",

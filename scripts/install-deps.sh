@@ -5,7 +5,9 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
-      openjdk-17-jre-headless maven)
+      openjdk-17-jre-headless maven curl)
+# Optional: node and npm for test 0043 (the npm MCP server); it is skipped
+# (exit 77) where npm is missing.
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

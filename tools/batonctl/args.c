@@ -39,6 +39,10 @@ static const ctl_cmd_t ctl_cmds[] = {
      "consumer lag of batond and of every task queue's workers", 0},
     {"validate", "FILE...", -1, 0, ctl_cmd_validate,
      "check definition files offline with batond's parser", 1},
+    {"watch", "ID [--step SEQ] [--from STREAM_ID] [--wait SECONDS]", 1,
+     CTL_O_STEP | CTL_O_FROM | CTL_O_WAIT, ctl_cmd_watch,
+     "follow the live output of a run's model calls (or of step SEQ, "
+     "resuming after STREAM_ID); ends when the run (the step) is done", 0},
     {"graph", "FILE [--highlight STATE]", 1, CTL_O_HIGHLIGHT, ctl_cmd_graph,
      "print a definition as a Mermaid flowchart", 1},
 };
@@ -104,6 +108,8 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_STATUS: return "--status";
     case CTL_O_GRAPH: return "--graph";
     case CTL_O_HIGHLIGHT: return "--highlight";
+    case CTL_O_STEP: return "--step";
+    case CTL_O_FROM: return "--from";
     }
     return "?";
 }
@@ -161,6 +167,14 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         o->given |= CTL_O_HIGHLIGHT;
         o->highlight = arg;
         return BATON_CLI_EXIT_OK;
+    case 'S':
+        o->given |= CTL_O_STEP;
+        o->step = arg;
+        return BATON_CLI_EXIT_OK;
+    case 'F':
+        o->given |= CTL_O_FROM;
+        o->from = arg;
+        return BATON_CLI_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return baton_cli_parse_seconds(CTL_PROG, "--wait", arg, &o->wait_s);
@@ -207,6 +221,8 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"wait", required_argument, NULL, 'w'},
         {"graph", no_argument, NULL, 'g'},
         {"highlight", required_argument, NULL, 'H'},
+        {"step", required_argument, NULL, 'S'},
+        {"from", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;

@@ -13,6 +13,7 @@
  *   cmd_inspect.c     describe, result, history, list
  *   cmd_lag.c         lag
  *   cmd_definition.c  validate, graph (offline)
+ *   cmd_watch.c       watch (live model output, common/stream_keys.h)
  * The behaviour is documented in docs/batonctl.md; the exit codes and
  * diagnostics are common/cli.h's.
  *
@@ -55,6 +56,8 @@ enum {
     CTL_O_STATUS = 1 << 6,
     CTL_O_GRAPH = 1 << 7,
     CTL_O_HIGHLIGHT = 1 << 8,
+    CTL_O_STEP = 1 << 9,
+    CTL_O_FROM = 1 << 10,
 };
 
 typedef struct ctl ctl_t;
@@ -79,6 +82,7 @@ typedef struct ctl_opts {
     int nargs;
     int graph;             /* describe --graph */
     const char *highlight; /* graph --highlight STATE */
+    const char *step, *from; /* watch --step SEQ --from STREAM_ID */
     unsigned given; /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */
@@ -132,6 +136,7 @@ int ctl_cmd_list(ctl_t *ctl);
 int ctl_cmd_lag(ctl_t *ctl);
 int ctl_cmd_validate(ctl_t *ctl);
 int ctl_cmd_graph(ctl_t *ctl);
+int ctl_cmd_watch(ctl_t *ctl);
 
 /* ---- output.c ------------------------------------------------------------ */
 
