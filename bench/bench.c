@@ -1132,8 +1132,7 @@ static void bench_probe(bench_t *b) {
     if (!m || bench_stop) return;
     BATON_INFO(SUBSYS, "memory probe: %" PRId64 " workflows of %s", m,
                b->o.signal_type);
-    if (!(b->redis = baton_redis_connect(baton_conf_get(b->conf, "redis.url"),
-                                         BENCH_META_TIMEOUT_MS, err,
+    if (!(b->redis = baton_redis_connect_conf(b->conf, BENCH_META_TIMEOUT_MS, err,
                                          sizeof err))) {
         BATON_ERROR(SUBSYS, "%s", err);
         return;

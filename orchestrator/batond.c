@@ -313,9 +313,8 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
                 }
                 if (batond_stop) return;
                 sleep(1);
-                b->redis = baton_redis_connect(
-                    baton_conf_get(b->conf, "redis.url"), 2000, err,
-                    sizeof err);
+                b->redis = baton_redis_connect_conf(b->conf, 2000, err,
+                                                    sizeof err);
                 if (!b->redis) BATON_ERROR("redis", "%s", err);
             }
         }
@@ -513,9 +512,8 @@ static void batond_resync(batond_t *b) {
     char err[512];
     BATON_WARN("loop", "re-reading partition state from Redis");
     redisFree(b->redis);
-    while (!(b->redis = baton_redis_connect(baton_conf_get(b->conf,
-                                                           "redis.url"),
-                                            2000, err, sizeof err))) {
+    while (!(b->redis = baton_redis_connect_conf(b->conf, 2000, err,
+                                                 sizeof err))) {
         BATON_ERROR("redis", "%s; retrying", err);
         if (batond_stop) return;
         sleep(1);
@@ -599,7 +597,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
 static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     baton_err_t rc;
     baton_loop_conf_t lc;
-    char err[1024];
+    char err[1024], shown[512];
 
     b->batch_max = baton_conf_get_int(b->conf, "batond.batch.max");
     b->history_max = baton_conf_get_int(b->conf, "batond.history.max");
@@ -622,8 +620,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         return baton_seterr(errstr, errlen, rc, "loading definitions: %s",
                             err);
     if (!(b->codec = baton_codec_new(errstr, errlen))) return BATON_ERR_INVALID;
-    if (!(b->redis = baton_redis_connect(baton_conf_get(b->conf, "redis.url"),
-                                         5000, errstr, errlen)))
+    if (!(b->redis = baton_redis_connect_conf(b->conf, 5000, errstr, errlen)))
         return BATON_ERR_REDIS;
     if ((rc = baton_store_put_defs(b->redis, b->reg, errstr, errlen)))
         return rc;
@@ -652,7 +649,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     BATON_INFO("main", "%zu definitions loaded, %d partitions, Redis at %s",
                baton_registry_count(b->reg), b->partition_cnt,
-               baton_conf_get(b->conf, "redis.url"));
+               baton_redis_url_display(b->conf, shown, sizeof shown));
     return BATON_OK;
 }
 

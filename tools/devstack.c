@@ -163,6 +163,8 @@ typedef struct devstack {
     /* Redis */
     pid_t redis_pid; /* 0 when not running */
     int redis_port;
+    const char *redis_conf; /* --redis-conf: a redis.conf read first (ACL
+                               users, requirepass), NULL: none */
 
     /* control channel */
     int control_fd;
@@ -388,7 +390,9 @@ static int redis_ping(int port) {
     }
     redisSetTimeout(c, tv);
     if ((r = redisCommand(c, "PING"))) {
-        ok = r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+        /* A server that wants AUTH (--redis-conf) answers too. */
+        ok = (r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG")) ||
+             (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOAUTH", 6));
         freeReplyObject(r);
     }
     redisFree(c);
@@ -428,13 +432,21 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
                             strerror(errno)),
                -1;
     if (pid == 0) {
-        char *argv[] = {(char *)bin,     "--port",         port,
+        char *args[] = {(char *)bin,     "--port",         port,
                         "--bind",        "127.0.0.1",      "--appendonly",
                         "yes",           "--appendfsync",  "everysec",
                         "--dir",         ds->redis_dir,    "--save",
                         "",              "--daemonize",    "no",
                         "--logfile",     ds->redis_log,    NULL};
+        /* A config file must be redis-server's first argument. */
+        char *with_conf[BATON_ARRAY_SIZE(args) + 1] = {(char *)bin,
+                                                       (char *)ds->redis_conf};
+        char **argv = args;
         sigset_t none;
+        if (ds->redis_conf) {
+            memcpy(with_conf + 2, args + 1, sizeof args - sizeof *args);
+            argv = with_conf;
+        }
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         signal(SIGTERM, SIG_DFL);
@@ -851,6 +863,8 @@ static void usage(FILE *out) {
             "                      [--stack-file FILE] [--config FILE]\n"
             "                      [--session-timeout-ms MS] [--heartbeat-ms "
             "MS]\n"
+            "                      [--redis-conf FILE]  (redis.conf read "
+            "first: ACL users, requirepass)\n"
             "Runs the embedded Kafka (librdkafka mock cluster) and a private "
             "redis-server\n"
             "until SIGTERM/SIGINT; writes their addresses to the stack file "
@@ -874,6 +888,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         {"config", required_argument, NULL, 'c'},
         {"session-timeout-ms", required_argument, NULL, 'S'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"redis-conf", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *partitions = NULL, *queues = NULL, *brokers = "1";
@@ -883,7 +898,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:h", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:R:h", opts, NULL)) !=
            -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
@@ -894,6 +909,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         case 'c': *config_path = optarg; break;
         case 'S': session = optarg; break;
         case 'H': heartbeat = optarg; break;
+        case 'R': ds->redis_conf = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }

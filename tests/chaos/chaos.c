@@ -974,8 +974,7 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     if (!c.violations || !c.scheduled) goto out;
     if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c))
         goto out;
-    if (!(c.redis = baton_redis_connect(baton_conf_get(conf, "redis.url"),
-                                        5000, err, sizeof err))) {
+    if (!(c.redis = baton_redis_connect_conf(conf, 5000, err, sizeof err))) {
         baton_cli_fail(PROG, "check: %s", err);
         goto out;
     }

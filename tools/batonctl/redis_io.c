@@ -24,8 +24,8 @@
 redisContext *ctl_redis(ctl_t *ctl) {
     char errstr[512];
     if (ctl->redis) return ctl->redis;
-    ctl->redis = baton_redis_connect(baton_conf_get(ctl->conf, "redis.url"),
-                                     ctl->o.timeout_ms, errstr, sizeof errstr);
+    ctl->redis = baton_redis_connect_conf(ctl->conf, ctl->o.timeout_ms, errstr,
+                                          sizeof errstr);
     if (!ctl->redis) ctl_fail("%s", errstr);
     return ctl->redis;
 }
@@ -35,7 +35,9 @@ redisContext *ctl_redis(ctl_t *ctl) {
 static redisReply *ctl_redis_check(ctl_t *ctl, redisReply *r,
                                    const char *what) {
     if (!r) {
-        ctl_fail("Redis at %s, %s: %s", baton_conf_get(ctl->conf, "redis.url"),
+        char shown[512];
+        ctl_fail("Redis at %s, %s: %s",
+                 baton_redis_url_display(ctl->conf, shown, sizeof shown),
                  what, ctl->redis->errstr[0] ? ctl->redis->errstr : "no reply");
         return NULL;
     }
