@@ -149,6 +149,8 @@ typedef struct devstack {
     char redis_dir[PATH_MAX];
     char redis_log[PATH_MAX];
     const char *prefix;
+    const char *extra_prefixes; /* --extra-prefixes: more deployments' topic
+                                   prefixes (a,b), for namespace tests */
     const char *queues;
     int partitions;
     int brokers;
@@ -298,13 +300,43 @@ static int create_topic(devstack_t *ds, const char *suffix, char *errstr,
     return 0;
 }
 
-/* Starts the mock cluster and creates every topic.  Returns 0 or -1. */
-static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
+/* Creates <prefix>.commands, .results, .events, .dlq and .tasks.<q> of
+ * every queue.  Returns the number of topics created, or -1. */
+static int create_topics_under(devstack_t *ds, const char *prefix,
+                               char *errstr, size_t errlen) {
     static const char *const fixed[] = {"commands", "results", "events",
                                         "dlq"};
+    const char *main_prefix = ds->prefix;
+    char *queues, *q, *save = NULL;
+    int ntopics = 0, rc = 0;
+
+    ds->prefix = prefix;
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed) && !rc; i++, ntopics++)
+        rc = create_topic(ds, fixed[i], errstr, errlen);
+    if (!rc && !(queues = baton_strdup(ds->queues))) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+        rc = -1;
+    }
+    if (!rc) {
+        for (q = strtok_r(queues, ",", &save); q && !rc;
+             q = strtok_r(NULL, ",", &save)) {
+            char suffix[512];
+            while (*q == ' ') q++;
+            if (!*q) continue;
+            snprintf(suffix, sizeof suffix, "tasks.%s", q);
+            rc = create_topic(ds, suffix, errstr, errlen);
+            ntopics++;
+        }
+        baton_free(queues);
+    }
+    ds->prefix = main_prefix;
+    return rc ? -1 : ntopics;
+}
+
+/* Starts the mock cluster and creates every topic.  Returns 0 or -1. */
+static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
     rd_kafka_conf_t *kconf = rd_kafka_conf_new();
     char err[512];
-    char *queues, *q, *save = NULL;
     int ntopics = 0;
 
     rd_kafka_conf_set_log_cb(kconf, kafka_log_cb);
@@ -327,24 +359,19 @@ static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
     snprintf(ds->bootstraps, sizeof ds->bootstraps, "%s",
              rd_kafka_mock_cluster_bootstraps(ds->mcluster));
 
-    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++, ntopics++)
-        if (create_topic(ds, fixed[i], errstr, errlen)) return -1;
-    if (!(queues = baton_strdup(ds->queues))) {
-        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    if ((ntopics = create_topics_under(ds, ds->prefix, errstr, errlen)) < 0)
         return -1;
+    if (ds->extra_prefixes && *ds->extra_prefixes) {
+        /* Every extra deployment gets the same topics under its prefix. */
+        char *list = baton_strdup(ds->extra_prefixes), *psave = NULL, *pp;
+        int n = list ? 0 : -1;
+        for (pp = list ? strtok_r(list, ",", &psave) : NULL; pp && n >= 0;
+             pp = strtok_r(NULL, ",", &psave))
+            if ((n = create_topics_under(ds, pp, errstr, errlen)) >= 0)
+                ntopics += n;
+        baton_free(list);
+        if (n < 0) return -1;
     }
-    for (q = strtok_r(queues, ",", &save); q; q = strtok_r(NULL, ",", &save)) {
-        char suffix[512];
-        while (*q == ' ') q++;
-        if (!*q) continue;
-        snprintf(suffix, sizeof suffix, "tasks.%s", q);
-        if (create_topic(ds, suffix, errstr, errlen)) {
-            baton_free(queues);
-            return -1;
-        }
-        ntopics++;
-    }
-    baton_free(queues);
     BATON_INFO(SUBSYS,
                "Kafka mock cluster up: %d broker(s) at %s, %d topics of %d "
                "partitions under '%s.'",
@@ -865,6 +892,8 @@ static void usage(FILE *out) {
             "MS]\n"
             "                      [--redis-conf FILE]  (redis.conf read "
             "first: ACL users, requirepass)\n"
+            "                      [--extra-prefixes a,b]  (topics of more "
+            "deployments; task queues auto-create)\n"
             "Runs the embedded Kafka (librdkafka mock cluster) and a private "
             "redis-server\n"
             "until SIGTERM/SIGINT; writes their addresses to the stack file "
@@ -889,6 +918,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         {"session-timeout-ms", required_argument, NULL, 'S'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
         {"redis-conf", required_argument, NULL, 'R'},
+        {"extra-prefixes", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *partitions = NULL, *queues = NULL, *brokers = "1";
@@ -898,7 +928,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:R:h", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:R:E:h", opts, NULL)) !=
            -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
@@ -910,6 +940,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         case 'S': session = optarg; break;
         case 'H': heartbeat = optarg; break;
         case 'R': ds->redis_conf = optarg; break;
+        case 'E': ds->extra_prefixes = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }

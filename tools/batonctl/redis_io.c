@@ -79,7 +79,8 @@ static int32_t ctl_exists_range(ctl_t *ctl, const char *id, int32_t from,
     if (!ctl_redis(ctl)) return -2;
     for (int32_t p = from; p < to; p++)
         if (redisAppendCommand(ctl->redis, "EXISTS %s",
-                               baton_keys_wf(key, sizeof key, p, id)) !=
+                               baton_keys_wf(key, sizeof key, baton_conf_key_prefix(ctl->conf),
+                  p, id)) !=
             REDIS_OK) {
             ctl_fail("out of memory");
             return -2;
@@ -139,7 +140,8 @@ int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan,
 
     *out = NULL;
     if (found <= 0) return found;
-    baton_keys_wf(key, sizeof key, ctl->wf_partition, id);
+    baton_keys_wf(key, sizeof key, baton_conf_key_prefix(ctl->conf),
+                  ctl->wf_partition, id);
     if (!(r = ctl_redis_cmd(ctl, "reading the snapshot", "GET %s", key)))
         return -1;
     if (r->type != REDIS_REPLY_STRING) { /* expired since EXISTS */
