@@ -9,6 +9,7 @@
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #   make build    release build into build/bin/
 #   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (tests/chaos/)
+#   make fuzz     FUZZ_SECONDS=600: libFuzzer runs of tests/fuzz/ (installs clang)
 
 N ?= 2000
 K ?= 3
@@ -17,8 +18,9 @@ JOBS ?= 2
 DURATION ?= 300
 SEED ?=
 CHAOS_BIN ?= build/bin
+FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan test demo bench bench-timers dev dev-stop clean format chaos fuzz
 
 all: build
 
@@ -44,6 +46,16 @@ bench: build
 
 bench-timers: build
 	bench/bench-timers.sh $(M)
+
+# Coverage-guided fuzzing needs clang (installed here only): each target of
+# tests/fuzz/ runs FUZZ_SECONDS from the committed corpus; crash inputs land
+# in build-fuzz/artifacts/ (add them to the corpus as regress-*).
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON -DBATON_LIBFUZZER=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_envelope fuzz_snapshot fuzz_definition fuzz_path fuzz_intrinsic fuzz_config
+	mkdir -p build-fuzz/artifacts
+	cd build-fuzz && BATON_FUZZ_SECONDS=$(FUZZ_SECONDS) BATON_FUZZ_ARTIFACTS=$(CURDIR)/build-fuzz/artifacts ctest -R '^fuzz\.' --output-on-failure -j1
 
 chaos: build
 	BATON_BIN=$(CHAOS_BIN) tests/chaos/chaos.sh $(DURATION) $(SEED)

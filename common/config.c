@@ -249,13 +249,22 @@ baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                                  char *errstr, size_t errlen) {
     char err[512];
     char *text = baton_read_file(path, NULL, err, sizeof err);
-    char *line, *save = NULL;
-    int lineno = 0;
-    baton_err_t rc = BATON_OK;
+    baton_err_t rc;
 
     if (!text)
         return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
                             "reading config file: %s", err);
+    rc = baton_conf_load_text(conf, path, text, errstr, errlen);
+    baton_free(text);
+    return rc;
+}
+
+baton_err_t baton_conf_load_text(baton_conf_t *conf, const char *path,
+                                 char *text, char *errstr, size_t errlen) {
+    char err[512];
+    char *line, *save = NULL;
+    int lineno = 0;
+    baton_err_t rc = BATON_OK;
     /* strtok_r skips empty lines, so count lines by hand. */
     for (line = text; line && rc == BATON_OK; lineno++) {
         char *nl = strchr(line, '\n'), *eq, *key, *val;
@@ -277,7 +286,6 @@ baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                          err);
     }
     (void)save;
-    baton_free(text);
     return rc;
 }
 

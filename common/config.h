@@ -50,6 +50,11 @@ int64_t baton_conf_get_int(const baton_conf_t *conf, const char *name);
 baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                                  char *errstr, size_t errlen);
 
+/* Loads `key = value` lines from text (modified in place: lines are cut),
+ * path naming it in errors ("path:line: ..."). */
+baton_err_t baton_conf_load_text(baton_conf_t *conf, const char *path,
+                                 char *text, char *errstr, size_t errlen);
+
 /* Applies the BATON_* environment overrides. */
 baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
                                 size_t errlen);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Baton builds and tests with, when missing.
 # Needs root (apt-get); does nothing when everything is there already.
+# --fuzz: also clang (libFuzzer), for `make fuzz` only; `make test` replays
+# the fuzz corpus with gcc and never needs it.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3)
+if [ "${1:-}" = "--fuzz" ]; then pkgs+=(clang); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
