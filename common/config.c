@@ -43,12 +43,6 @@ static const conf_key_t conf_keys[] = {
     {"redis.key.prefix", KEY_STR, NULL,
      "namespace of every Redis key (<prefix>:{pN}:...); default: "
      "topic.prefix.  Letters, digits, '.', '_', '-' (docs/security.md)"},
-    {"crypto.keyring", KEY_STR, NULL,
-     "payload encryption: a file of '<key id>:<path of a 32-byte key "
-     "file>' lines (docs/security.md); unset = payloads in clear"},
-    {"crypto.key.active", KEY_STR, NULL,
-     "payload encryption: id of the keyring key new payloads are "
-     "encrypted with (default: the keyring's first)"},
     {"batond.group", KEY_STR, "batond",
      "consumer group of the orchestrator instances"},
     {"batond.workflows.dir", KEY_STR, "config/workflows",
@@ -305,8 +299,6 @@ baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
         {"BATON_KAFKA_SASL_USERNAME", "kafka.sasl.username"},
         {"BATON_KAFKA_SASL_PASSWORD", "kafka.sasl.password"},
         {"BATON_KAFKA_SSL_KEY_PASSWORD", "kafka.ssl.key.password"},
-        {"BATON_CRYPTO_KEYRING", "crypto.keyring"},
-        {"BATON_CRYPTO_KEY_ACTIVE", "crypto.key.active"},
     };
     /* Each variable also has a <NAME>_FILE form naming a file that holds
      * the value (the Docker/Kubernetes secrets convention); it wins over
