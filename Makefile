@@ -13,6 +13,7 @@
 #   make build    release build into build/bin/
 #   make chaos    DURATION=300 [SEED=n]: the fault-injection suite (tests/chaos/)
 #   make kafka    fetch Apache Kafka's jars into build/kafka/libs (Maven)
+#   make fuzz     FUZZ_SECONDS=600: libFuzzer runs of tests/fuzz/ (installs clang)
 #
 # BROKER=apache|embedded picks the Kafka of make dev, demo, bench and chaos:
 # Apache Kafka 3.9 started by scripts/kafka.sh (a JVM per node), or the
@@ -26,12 +27,13 @@ JOBS ?= 2
 DURATION ?= 300
 SEED ?=
 CHAOS_BIN ?= build/bin
+FUZZ_SECONDS ?= 600
 BROKER ?=
 export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test demo demo-agent bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan kafka test demo demo-agent bench bench-timers dev dev-stop clean format chaos fuzz
 
 all: build
 
@@ -64,6 +66,16 @@ bench: build $(KAFKA_DEP)
 
 bench-timers: build $(KAFKA_DEP)
 	bench/bench-timers.sh $(M)
+
+# Coverage-guided fuzzing needs clang (installed here only): each target of
+# tests/fuzz/ runs FUZZ_SECONDS from the committed corpus; crash inputs land
+# in build-fuzz/artifacts/ (add them to the corpus as regress-*).
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON -DBATON_LIBFUZZER=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_envelope fuzz_snapshot fuzz_definition fuzz_path fuzz_intrinsic fuzz_config
+	mkdir -p build-fuzz/artifacts
+	cd build-fuzz && BATON_FUZZ_SECONDS=$(FUZZ_SECONDS) BATON_FUZZ_ARTIFACTS=$(CURDIR)/build-fuzz/artifacts ctest -R '^fuzz\.' --output-on-failure -j1
 
 chaos: build $(KAFKA_DEP)
 	BATON_BIN=$(CHAOS_BIN) tests/chaos/chaos.sh $(DURATION) $(SEED)

@@ -1062,7 +1062,8 @@ static int bench_probe_scan(bench_t *b, bench_wf_t *probe, int64_t m,
         for (; i < m && n < BENCH_PROBE_CHUNK; i++) {
             bench_wf_t *w = &probe[i];
             if (w->waiting || w->phase != WF_RUNNING) continue;
-            baton_keys_wf(key, sizeof key, baton_partition_for(w->id, nparts),
+            baton_keys_wf(key, sizeof key, baton_conf_key_prefix(b->conf),
+                          baton_partition_for(w->id, nparts),
                           w->id);
             redisAppendCommand(b->redis, "GET %s", key);
             idx[n++] = i;
@@ -1099,9 +1100,11 @@ static int bench_probe_usage(bench_t *b, bench_wf_t *probe, int64_t m,
         if (!probe[i].waiting) continue;
         int32_t p = baton_partition_for(probe[i].id, nparts);
         if (hist)
-            baton_keys_hist(key, sizeof key, p, probe[i].id);
+            baton_keys_hist(key, sizeof key, baton_conf_key_prefix(b->conf),
+                          p, probe[i].id);
         else
-            baton_keys_wf(key, sizeof key, p, probe[i].id);
+            baton_keys_wf(key, sizeof key, baton_conf_key_prefix(b->conf),
+                          p, probe[i].id);
         redisAppendCommand(b->redis, "MEMORY USAGE %s SAMPLES 0", key);
         n++;
     }
@@ -1132,8 +1135,7 @@ static void bench_probe(bench_t *b) {
     if (!m || bench_stop) return;
     BATON_INFO(SUBSYS, "memory probe: %" PRId64 " workflows of %s", m,
                b->o.signal_type);
-    if (!(b->redis = baton_redis_connect(baton_conf_get(b->conf, "redis.url"),
-                                         BENCH_META_TIMEOUT_MS, err,
+    if (!(b->redis = baton_redis_connect_conf(b->conf, BENCH_META_TIMEOUT_MS, err,
                                          sizeof err))) {
         BATON_ERROR(SUBSYS, "%s", err);
         return;

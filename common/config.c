@@ -25,13 +25,24 @@ typedef struct conf_key {
 
 static const conf_key_t conf_keys[] = {
     {"redis.url", KEY_STR, "redis://127.0.0.1:6379",
-     "Redis holding snapshots, timers, offsets and outbox"},
+     "Redis holding snapshots, timers, offsets and outbox: "
+     "redis://[[user]:password@]host[:port][/db] or unix://[...@]/path "
+     "(user and password percent-encoded; never logged)"},
+    {"redis.user", KEY_STR, NULL,
+     "Redis ACL user; overrides the URL's (docs/security.md)"},
+    {"redis.password", KEY_STR, NULL,
+     "Redis password; overrides the URL's.  Better given as "
+     "redis.password.file or $BATON_REDIS_PASSWORD_FILE"},
     {"log.level", KEY_STR, "info", "error, warn, info or debug"},
     {"log.debug", KEY_STR, "",
      "debug contexts: loop,redis,kafka,engine,worker or all"},
     {"topic.prefix", KEY_STR, "baton",
      "prefix of every topic: <prefix>.commands, .results, .events, .dlq, "
-     ".tasks.<queue>"},
+     ".tasks.<queue>; also the Redis key namespace unless "
+     "redis.key.prefix is set"},
+    {"redis.key.prefix", KEY_STR, NULL,
+     "namespace of every Redis key (<prefix>:{pN}:...); default: "
+     "topic.prefix.  Letters, digits, '.', '_', '-' (docs/security.md)"},
     {"batond.group", KEY_STR, "batond",
      "consumer group of the orchestrator instances"},
     {"batond.workflows.dir", KEY_STR, "config/workflows",
@@ -158,11 +169,48 @@ static conf_entry_t *conf_entry_find(const baton_conf_t *conf,
     return NULL;
 }
 
+/* "<key>.file = PATH": sets <key> to the contents of PATH, trailing
+ * newlines cut (so a secret never has to be on a command line or in the
+ * config file itself).  The error names the key and the path, never the
+ * contents. */
+static baton_err_t conf_set_from_file(baton_conf_t *conf, const char *name,
+                                      const char *path, char *errstr,
+                                      size_t errlen) {
+    char err[512], *text, *base;
+    size_t n;
+    baton_err_t rc;
+    if (!(base = baton_strndup(name, strlen(name) - 5)))
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    if (!(text = baton_read_file(path, &n, err, sizeof err))) {
+        rc = baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                          "%s: reading the value of %s: %s", name, base, err);
+        baton_free(base);
+        return rc;
+    }
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r')) text[--n] = '\0';
+    if (strlen(text) != n)
+        rc = baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                          "%s: %s holds a NUL byte", name, path);
+    else
+        rc = baton_conf_set(conf, base, text, errstr, errlen);
+    memset(text, 0, n);
+    baton_free(text);
+    baton_free(base);
+    return rc;
+}
+
+static int conf_is_file_key(const char *name) {
+    size_t n = strlen(name);
+    return n > 5 && !strcmp(name + n - 5, ".file") && !conf_key_find(name);
+}
+
 baton_err_t baton_conf_set(baton_conf_t *conf, const char *name,
                            const char *value, char *errstr, size_t errlen) {
     conf_entry_t *e;
     char *v;
 
+    if (conf_is_file_key(name))
+        return conf_set_from_file(conf, name, value, errstr, errlen);
     if (strncmp(name, "kafka.", 6) != 0) {
         const conf_key_t *k = conf_key_find(name);
         int64_t iv;
@@ -233,13 +281,22 @@ baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                                  char *errstr, size_t errlen) {
     char err[512];
     char *text = baton_read_file(path, NULL, err, sizeof err);
-    char *line, *save = NULL;
-    int lineno = 0;
-    baton_err_t rc = BATON_OK;
+    baton_err_t rc;
 
     if (!text)
         return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
                             "reading config file: %s", err);
+    rc = baton_conf_load_text(conf, path, text, errstr, errlen);
+    baton_free(text);
+    return rc;
+}
+
+baton_err_t baton_conf_load_text(baton_conf_t *conf, const char *path,
+                                 char *text, char *errstr, size_t errlen) {
+    char err[512];
+    char *line, *save = NULL;
+    int lineno = 0;
+    baton_err_t rc = BATON_OK;
     /* strtok_r skips empty lines, so count lines by hand. */
     for (line = text; line && rc == BATON_OK; lineno++) {
         char *nl = strchr(line, '\n'), *eq, *key, *val;
@@ -261,7 +318,6 @@ baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                          err);
     }
     (void)save;
-    baton_free(text);
     return rc;
 }
 
@@ -275,17 +331,40 @@ baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
         {"BATON_LOG_LEVEL", "log.level"},
         {"BATON_LOG_DEBUG", "log.debug"},
         {"BATON_TOPIC_PREFIX", "topic.prefix"},
+        {"BATON_REDIS_USER", "redis.user"},
+        {"BATON_REDIS_PASSWORD", "redis.password"},
+        {"BATON_REDIS_KEY_PREFIX", "redis.key.prefix"},
+        {"BATON_KAFKA_SASL_USERNAME", "kafka.sasl.username"},
+        {"BATON_KAFKA_SASL_PASSWORD", "kafka.sasl.password"},
+        {"BATON_KAFKA_SSL_KEY_PASSWORD", "kafka.ssl.key.password"},
     };
+    /* Each variable also has a <NAME>_FILE form naming a file that holds
+     * the value (the Docker/Kubernetes secrets convention); it wins over
+     * <NAME> when both are set. */
     for (size_t i = 0; i < BATON_ARRAY_SIZE(map); i++) {
-        const char *v = getenv(map[i].env);
+        char fenv[64], fkey[96];
+        const char *v = getenv(map[i].env), *fv;
         baton_err_t rc;
-        char err[256];
+        char err[600];
+        snprintf(fenv, sizeof fenv, "%s_FILE", map[i].env);
+        snprintf(fkey, sizeof fkey, "%s.file", map[i].key);
+        if ((fv = getenv(fenv)) && *fv) {
+            if ((rc = baton_conf_set(conf, fkey, fv, err, sizeof err)))
+                return baton_seterr(errstr, errlen, rc, "environment %s: %s",
+                                    fenv, err);
+            continue;
+        }
         if (!v || !*v) continue;
         if ((rc = baton_conf_set(conf, map[i].key, v, err, sizeof err)))
             return baton_seterr(errstr, errlen, rc, "environment %s: %s",
                                 map[i].env, err);
     }
     return BATON_OK;
+}
+
+const char *baton_conf_key_prefix(const baton_conf_t *conf) {
+    const char *p = baton_conf_get(conf, "redis.key.prefix");
+    return p && *p ? p : baton_conf_get(conf, "topic.prefix");
 }
 
 static int file_exists(const char *path) {
@@ -354,4 +433,8 @@ void baton_conf_print_keys(FILE *out) {
     fprintf(out, "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
                     "kafka.consumer.X / kafka.producer.X for one side\n",
             "kafka.*");
+    fprintf(out, "  %-24s sets <key> to the contents of FILE (trailing "
+                    "newlines cut), e.g. kafka.sasl.password.file, "
+                    "redis.password.file; env: BATON_<NAME>_FILE\n",
+            "<key>.file = FILE");
 }

@@ -8,10 +8,16 @@
  *      stack's connection file ($BATON_STACK_FILE, default
  *      build/dev/stack.conf) when it exists;
  *   2. the environment: BATON_KAFKA_BROKERS -> kafka.bootstrap.servers,
- *      BATON_REDIS_URL -> redis.url, BATON_LOG_LEVEL -> log.level;
+ *      BATON_REDIS_URL -> redis.url, BATON_LOG_LEVEL -> log.level, and the
+ *      secrets BATON_REDIS_PASSWORD, BATON_KAFKA_SASL_PASSWORD, ... (the
+ *      table in config.c); each variable also has a <NAME>_FILE form that
+ *      names a file holding the value;
  *   3. command-line flags (the program calls baton_conf_set).
  *
  * File format: one `key = value` per line, `#` starts a comment line.
+ * Secrets from files: `<key>.file = PATH` (any source) sets <key> to the
+ * contents of PATH, trailing newlines cut: kafka.sasl.password.file,
+ * kafka.ssl.key.password.file, redis.password.file, redis.url.file.
  * Keys under `kafka.` are handed to librdkafka unchanged (any librdkafka
  * property may be set; `kafka.consumer.X` and `kafka.producer.X` only to
  * consumers / producers), so librdkafka validates them and its error names
@@ -44,6 +50,11 @@ int64_t baton_conf_get_int(const baton_conf_t *conf, const char *name);
 baton_err_t baton_conf_load_file(baton_conf_t *conf, const char *path,
                                  char *errstr, size_t errlen);
 
+/* Loads `key = value` lines from text (modified in place: lines are cut),
+ * path naming it in errors ("path:line: ..."). */
+baton_err_t baton_conf_load_text(baton_conf_t *conf, const char *path,
+                                 char *text, char *errstr, size_t errlen);
+
 /* Applies the BATON_* environment overrides. */
 baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
                                 size_t errlen);
@@ -60,6 +71,11 @@ typedef int (*baton_conf_cb_t)(const char *key, const char *value,
                                void *opaque);
 int baton_conf_foreach(const baton_conf_t *conf, const char *prefix,
                        baton_conf_cb_t cb, void *opaque);
+
+/* The Redis key namespace of conf: redis.key.prefix when set, else
+ * topic.prefix (default "baton", so keys stay baton:{pN}:...).  Borrowed
+ * from conf.  docs/security.md, "Namespaces". */
+const char *baton_conf_key_prefix(const baton_conf_t *conf);
 
 /* Prints every documented key, its default and its meaning (for --help). */
 void baton_conf_print_keys(FILE *out);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "redact.h"
 
 typedef struct kconf_ctx {
     rd_kafka_conf_t *kconf;
@@ -23,6 +24,8 @@ static int kconf_apply(const char *key, const char *value, void *opaque) {
         return 0;
     if (rd_kafka_conf_set(c->kconf, key, value, err, sizeof err) !=
         RD_KAFKA_CONF_OK) {
+        /* librdkafka may quote the value: never a secret in an error. */
+        if (baton_redact_is_secret_key(key)) baton_redact_in(err, value);
         baton_seterr(c->errstr, c->errlen, BATON_ERR_CONFIG, "%s%s: %s",
                      c->prefix, key, err);
         return -1;

@@ -10,7 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEYS_PREFIX "baton:{p"
+/* Every key but the definitions': "<ns>:{p<N>}:..." */
+#define KEYS_PART "%s:{p%d}"
+
+int baton_keys_ns_valid(const char *ns) {
+    size_t n = ns ? strlen(ns) : 0;
+    if (n < 1 || n > BATON_KEYS_NS_MAX) return 0;
+    for (; *ns; ns++)
+        if (!isalnum((unsigned char)*ns) && !strchr("._-", *ns)) return 0;
+    return 1;
+}
 
 static const char *keys_fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -23,47 +32,52 @@ static const char *keys_fmt(char *buf, size_t len, const char *fmt, ...) {
     return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
-const char *baton_keys_wf(char *buf, size_t len, int32_t p, const char *id) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:wf:%s", (int)p, id);
+const char *baton_keys_wf(char *buf, size_t len, const char *ns, int32_t p,
+                          const char *id) {
+    return keys_fmt(buf, len, KEYS_PART ":wf:%s", ns, (int)p, id);
 }
 
-const char *baton_keys_hist(char *buf, size_t len, int32_t p,
+const char *baton_keys_hist(char *buf, size_t len, const char *ns, int32_t p,
                             const char *id) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:hist:%s", (int)p, id);
+    return keys_fmt(buf, len, KEYS_PART ":hist:%s", ns, (int)p, id);
 }
 
-const char *baton_keys_offsets(char *buf, size_t len, int32_t p) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:offsets", (int)p);
+const char *baton_keys_offsets(char *buf, size_t len, const char *ns,
+                               int32_t p) {
+    return keys_fmt(buf, len, KEYS_PART ":offsets", ns, (int)p);
 }
 
-const char *baton_keys_outbox(char *buf, size_t len, int32_t p) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:outbox", (int)p);
+const char *baton_keys_outbox(char *buf, size_t len, const char *ns,
+                               int32_t p) {
+    return keys_fmt(buf, len, KEYS_PART ":outbox", ns, (int)p);
 }
 
-const char *baton_keys_timers(char *buf, size_t len, int32_t p) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:timers", (int)p);
+const char *baton_keys_timers(char *buf, size_t len, const char *ns,
+                               int32_t p) {
+    return keys_fmt(buf, len, KEYS_PART ":timers", ns, (int)p);
 }
 
-const char *baton_keys_epoch(char *buf, size_t len, int32_t p) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:epoch", (int)p);
+const char *baton_keys_epoch(char *buf, size_t len, const char *ns,
+                               int32_t p) {
+    return keys_fmt(buf, len, KEYS_PART ":epoch", ns, (int)p);
 }
 
-const char *baton_keys_dedupe(char *buf, size_t len, int32_t p,
+const char *baton_keys_dedupe(char *buf, size_t len, const char *ns, int32_t p,
                               const char *id, const char *dd) {
-    return keys_fmt(buf, len, KEYS_PREFIX "%d}:dd:%zu:%s:%s", (int)p,
+    return keys_fmt(buf, len, KEYS_PART ":dd:%zu:%s:%s", ns, (int)p,
                     strlen(id), id, dd);
 }
 
-const char *baton_keys_def(char *buf, size_t len, const char *name,
+const char *baton_keys_def(char *buf, size_t len, const char *ns, const char *name,
                            const char *ver) {
-    return keys_fmt(buf, len, "baton:defs:%s:%s", name, ver);
+    return keys_fmt(buf, len, "%s:defs:%s:%s", ns, name, ver);
 }
 
 /* "baton:{p*}:<what>:<escaped prefix>*" into buf. */
-static const char *keys_pattern(char *buf, size_t len, const char *what,
-                                const char *id_prefix) {
+static const char *keys_pattern(char *buf, size_t len, const char *ns,
+                                const char *what, const char *id_prefix) {
     size_t n;
-    if (!keys_fmt(buf, len, KEYS_PREFIX "*}:%s:", what)) return NULL;
+    if (!keys_fmt(buf, len, "%s:{p*}:%s:", ns, what)) return NULL;
     n = strlen(buf);
     for (const char *s = id_prefix ? id_prefix : ""; *s; s++) {
         int special = strchr("*?[]\\", *s) != NULL;
@@ -77,20 +91,22 @@ static const char *keys_pattern(char *buf, size_t len, const char *what,
     return buf;
 }
 
-const char *baton_keys_wf_pattern(char *buf, size_t len,
+const char *baton_keys_wf_pattern(char *buf, size_t len, const char *ns,
                                   const char *id_prefix) {
-    return keys_pattern(buf, len, "wf", id_prefix);
+    return keys_pattern(buf, len, ns, "wf", id_prefix);
 }
 
-const char *baton_keys_hist_pattern(char *buf, size_t len,
+const char *baton_keys_hist_pattern(char *buf, size_t len, const char *ns,
                                     const char *id_prefix) {
-    return keys_pattern(buf, len, "hist", id_prefix);
+    return keys_pattern(buf, len, ns, "hist", id_prefix);
 }
 
-int baton_keys_parse_wf(const char *key, int32_t *p, const char **id) {
-    const char *s = key + strlen(KEYS_PREFIX), *digits = s;
+int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
+                        const char **id) {
+    size_t nl = strlen(ns);
+    const char *s = key + nl + 3, *digits = s;
     long part;
-    if (strncmp(key, KEYS_PREFIX, strlen(KEYS_PREFIX)) ||
+    if (strncmp(key, ns, nl) || strncmp(key + nl, ":{p", 3) ||
         !isdigit((unsigned char)*s))
         return 0;
     while (isdigit((unsigned char)*s)) s++;

@@ -4,6 +4,14 @@
  * checker, the tests) is formatted or matched here.  Pure string
  * formatting: no hiredis, so the core and any tool can use it.
  *
+ * Every key begins with the deployment's namespace <ns> (the argument ns of
+ * every function below): redis.key.prefix, default topic.prefix, default
+ * "baton" (config.h baton_conf_key_prefix).  Two deployments sharing one
+ * Redis with different namespaces never touch each other's keys, and a
+ * Redis ACL rule "~<ns>:*" confines each (docs/security.md).  A namespace
+ * is 1..64 of [A-Za-z0-9._-] (baton_keys_ns_valid), so it can hold neither
+ * ':' nor a hash-tag brace.  The table shows the default "baton".
+ *
  * Every key of Kafka partition N carries the hash tag {pN}, so with Redis
  * Cluster one partition's keys share a slot and one atomic script covers
  * them.  Only the instance that owns partition N touches its keys.
@@ -61,40 +69,52 @@
  * 256 bytes (BATON_WORKFLOW_ID_MAX in codec.c), and any SCAN pattern of
  * such an id prefix. */
 #define BATON_KEYS_LEN 1024
+/* The longest namespace (the lengths above leave room for it). */
+#define BATON_KEYS_NS_MAX 64
+
+/* 1 when ns is a valid namespace: 1..BATON_KEYS_NS_MAX of [A-Za-z0-9._-]. */
+int baton_keys_ns_valid(const char *ns);
 
 /* baton:{pN}:wf:<id> -- a workflow's snapshot. */
-const char *baton_keys_wf(char *buf, size_t len, int32_t p, const char *id);
+const char *baton_keys_wf(char *buf, size_t len, const char *ns, int32_t p,
+                          const char *id);
 /* baton:{pN}:hist:<id> -- a workflow's history list. */
-const char *baton_keys_hist(char *buf, size_t len, int32_t p, const char *id);
+const char *baton_keys_hist(char *buf, size_t len, const char *ns, int32_t p,
+                          const char *id);
 /* baton:{pN}:offsets -- next input offset per source topic. */
-const char *baton_keys_offsets(char *buf, size_t len, int32_t p);
+const char *baton_keys_offsets(char *buf, size_t len, const char *ns,
+                               int32_t p);
 /* baton:{pN}:outbox -- messages decided, not yet acknowledged. */
-const char *baton_keys_outbox(char *buf, size_t len, int32_t p);
+const char *baton_keys_outbox(char *buf, size_t len, const char *ns,
+                               int32_t p);
 /* baton:{pN}:timers -- due times of the partition's timers. */
-const char *baton_keys_timers(char *buf, size_t len, int32_t p);
+const char *baton_keys_timers(char *buf, size_t len, const char *ns,
+                               int32_t p);
 /* baton:{pN}:epoch -- the partition's fencing token. */
-const char *baton_keys_epoch(char *buf, size_t len, int32_t p);
+const char *baton_keys_epoch(char *buf, size_t len, const char *ns,
+                               int32_t p);
 /* A buffer this long holds any dedupe key: a workflow id of up to 256
  * bytes and a dedupe key of up to 2 + 1024 (BATON_DEDUPE_ID_MAX). */
 #define BATON_KEYS_DEDUPE_LEN 1400
 /* baton:{pN}:dd:<len(id)>:<id>:<dd> -- "command dd was applied to id". */
-const char *baton_keys_dedupe(char *buf, size_t len, int32_t p,
+const char *baton_keys_dedupe(char *buf, size_t len, const char *ns, int32_t p,
                               const char *id, const char *dd);
 /* baton:defs:<name>:<ver> -- the text of one definition version. */
-const char *baton_keys_def(char *buf, size_t len, const char *name,
+const char *baton_keys_def(char *buf, size_t len, const char *ns, const char *name,
                            const char *ver);
 
 /* SCAN MATCH patterns over every partition: the snapshot / history keys of
  * the workflows whose id starts with id_prefix ("" or NULL: all).  The
  * prefix is escaped, so '*', '?', '[' and '\' in it match themselves. */
-const char *baton_keys_wf_pattern(char *buf, size_t len,
+const char *baton_keys_wf_pattern(char *buf, size_t len, const char *ns,
                                   const char *id_prefix);
-const char *baton_keys_hist_pattern(char *buf, size_t len,
+const char *baton_keys_hist_pattern(char *buf, size_t len, const char *ns,
                                     const char *id_prefix);
 
-/* Reads a snapshot key back: 1 when key is baton:{p<digits>}:wf:<non-empty
+/* Reads a snapshot key back: 1 when key is <ns>:{p<digits>}:wf:<non-empty
  * id>, with *p the partition and *id pointing into key (borrowed); else 0
  * and *p, *id untouched.  p or id may be NULL. */
-int baton_keys_parse_wf(const char *key, int32_t *p, const char **id);
+int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
+                        const char **id);
 
 #endif /* BATON_KEYS_H */

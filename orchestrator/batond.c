@@ -30,6 +30,7 @@
 #include "config.h"
 #include "engine.h"
 #include "kafka.h"
+#include "keys.h"
 #include "loop.h"
 #include "redis.h"
 #include "registry.h"
@@ -80,6 +81,7 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
 
 typedef struct batond {
     baton_conf_t *conf;
+    const char *ns; /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
     baton_engine_t *engine;
@@ -216,7 +218,7 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
                                          size_t errlen) {
     baton_part_state_t st;
     baton_err_t rc = baton_store_load_partition(
-        b->redis, p, b->topic_ptrs, baton_now_ms() + b->horizon_ms, &st,
+        b->redis, b->ns, p, b->topic_ptrs, baton_now_ms() + b->horizon_ms, &st,
         errstr, errlen);
     if (rc) return rc;
     next[0] = st.next_offset[0];
@@ -259,7 +261,7 @@ static baton_err_t batond_timer_slices(batond_t *b, char *errstr,
         baton_err_t rc;
         if (!baton_loop_owns(b->loop, p) || from >= upto) continue;
         memset(&st, 0, sizeof st);
-        rc = baton_store_load_timers(b->redis, p, from, upto, &st, errstr,
+        rc = baton_store_load_timers(b->redis, b->ns, p, from, upto, &st, errstr,
                                      errlen);
         if (!rc) {
             for (size_t i = 0; i < st.ntimers; i++)
@@ -313,9 +315,8 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
                 }
                 if (batond_stop) return;
                 sleep(1);
-                b->redis = baton_redis_connect(
-                    baton_conf_get(b->conf, "redis.url"), 2000, err,
-                    sizeof err);
+                b->redis = baton_redis_connect_conf(b->conf, 2000, err,
+                                                    sizeof err);
                 if (!b->redis) BATON_ERROR("redis", "%s", err);
             }
         }
@@ -404,7 +405,7 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
                                               char **texts, size_t *lens,
                                               char *errstr, size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_get_snapshots(b->redis, n, parts, ids, texts, lens,
+    return baton_store_get_snapshots(b->redis, b->ns, n, parts, ids, texts, lens,
                                      errstr, errlen);
 }
 
@@ -415,7 +416,7 @@ static baton_err_t batond_port_dedupe_seen(void *ctx, size_t n,
                                            const char *const *dds, int *seen,
                                            char *errstr, size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_dedupe_seen(b->redis, n, parts, ids, dds, seen, errstr,
+    return baton_store_dedupe_seen(b->redis, b->ns, n, parts, ids, dds, seen, errstr,
                                    errlen);
 }
 
@@ -424,7 +425,7 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
                                         const char *ver, char *errstr,
                                         size_t errlen) {
     batond_t *b = ctx;
-    char *text = baton_store_get_def(b->redis, name, ver, errstr, errlen);
+    char *text = baton_store_get_def(b->redis, b->ns, name, ver, errstr, errlen);
     baton_err_t rc;
     if (!text) return BATON_ERR_NOTFOUND;
     rc = baton_registry_add(b->reg, name, text, 0, NULL, errstr, errlen);
@@ -438,7 +439,7 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t n, int *fenced, char *errstr,
                                      size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_write(b->redis, ws, n, b->epochs, b->topic_ptrs,
+    return baton_store_write(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
                              b->history_max, b->ttl_s, fenced, errstr,
                              errlen);
 }
@@ -523,9 +524,8 @@ static void batond_resync(batond_t *b) {
     char err[512];
     BATON_WARN("loop", "re-reading partition state from Redis");
     redisFree(b->redis);
-    while (!(b->redis = baton_redis_connect(baton_conf_get(b->conf,
-                                                           "redis.url"),
-                                            2000, err, sizeof err))) {
+    while (!(b->redis = baton_redis_connect_conf(b->conf, 2000, err,
+                                                 sizeof err))) {
         BATON_ERROR("redis", "%s; retrying", err);
         if (batond_stop) return;
         sleep(1);
@@ -609,7 +609,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
 static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     baton_err_t rc;
     baton_loop_conf_t lc;
-    char err[1024];
+    char err[1024], shown[512];
 
     b->batch_max = baton_conf_get_int(b->conf, "batond.batch.max");
     b->history_max = baton_conf_get_int(b->conf, "batond.history.max");
@@ -624,6 +624,13 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     if (b->batch_max < 1)
         return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
                             "batond.batch.max must be at least 1");
+    b->ns = baton_conf_key_prefix(b->conf);
+    if (!baton_keys_ns_valid(b->ns))
+        return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                            "Redis key namespace '%s' (redis.key.prefix, "
+                            "else topic.prefix) must be 1..%d of "
+                            "[A-Za-z0-9._-]",
+                            b->ns, BATON_KEYS_NS_MAX);
     if (!(b->reg = baton_registry_new())) return BATON_ERR_NOMEM;
     if ((rc = baton_registry_load_dir(b->reg,
                                       baton_conf_get(b->conf,
@@ -632,10 +639,9 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         return baton_seterr(errstr, errlen, rc, "loading definitions: %s",
                             err);
     if (!(b->codec = baton_codec_new(errstr, errlen))) return BATON_ERR_INVALID;
-    if (!(b->redis = baton_redis_connect(baton_conf_get(b->conf, "redis.url"),
-                                         5000, errstr, errlen)))
+    if (!(b->redis = baton_redis_connect_conf(b->conf, 5000, errstr, errlen)))
         return BATON_ERR_REDIS;
-    if ((rc = baton_store_put_defs(b->redis, b->reg, errstr, errlen)))
+    if ((rc = baton_store_put_defs(b->redis, b->ns, b->reg, errstr, errlen)))
         return rc;
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
     if (!(b->epochs = baton_calloc((size_t)b->partition_cnt, sizeof(int64_t))))
@@ -660,9 +666,10 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     batond_port_init(b);
     if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
-    BATON_INFO("main", "%zu definitions loaded, %d partitions, Redis at %s",
-               baton_registry_count(b->reg), b->partition_cnt,
-               baton_conf_get(b->conf, "redis.url"));
+    BATON_INFO("main", "%zu definitions loaded, %d partitions, Redis at %s, "
+               "key namespace %s", baton_registry_count(b->reg),
+               b->partition_cnt,
+               baton_redis_url_display(b->conf, shown, sizeof shown), b->ns);
     return BATON_OK;
 }
 

@@ -53,13 +53,13 @@ static baton_err_t reply_err(redisContext *c, redisReply *r, char *errstr,
     return rc;
 }
 
-static baton_err_t load_offsets(redisContext *c, int32_t p,
+static baton_err_t load_offsets(redisContext *c, const char *ns, int32_t p,
                                 const char *const topics[2],
                                 baton_part_state_t *out, char *errstr,
                                 size_t errlen) {
     char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HMGET %s %s %s",
-                                 baton_keys_offsets(key, sizeof key, p),
+                                 baton_keys_offsets(key, sizeof key, ns, p),
                                  topics[0], topics[1]);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
         return reply_err(c, r, errstr, errlen, "reading offsets");
@@ -73,12 +73,12 @@ static baton_err_t load_offsets(redisContext *c, int32_t p,
     return BATON_OK;
 }
 
-static baton_err_t load_outbox(redisContext *c, int32_t p,
+static baton_err_t load_outbox(redisContext *c, const char *ns, int32_t p,
                                baton_part_state_t *out, char *errstr,
                                size_t errlen) {
     char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "HGETALL %s",
-                                 baton_keys_outbox(key, sizeof key, p));
+                                 baton_keys_outbox(key, sizeof key, ns, p));
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return reply_err(c, r, errstr, errlen, "reading outbox");
     out->outbox = baton_calloc(r->elements / 2 + 1, sizeof(baton_outbox_msg_t));
@@ -120,7 +120,7 @@ static int take_timers(redisReply *r, int64_t below, baton_part_state_t *out) {
     return 0;
 }
 
-baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
+baton_err_t baton_store_load_timers(redisContext *c, const char *ns, int32_t p,
                                     int64_t after_ms, int64_t upto_ms,
                                     baton_part_state_t *out, char *errstr,
                                     size_t errlen) {
@@ -130,7 +130,7 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
 
     for (size_t i = 0; i < out->ntimers; i++) baton_free(out->timer_members[i]);
     out->ntimers = 0;
-    baton_keys_timers(key, sizeof key, p);
+    baton_keys_timers(key, sizeof key, ns, p);
     if (after_ms == INT64_MIN)
         snprintf(from, sizeof from, "-inf");
     else
@@ -160,12 +160,12 @@ baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
 }
 
 /* Takes the fencing token: from now on only this owner's writes apply. */
-static baton_err_t take_epoch(redisContext *c, int32_t p,
+static baton_err_t take_epoch(redisContext *c, const char *ns, int32_t p,
                               baton_part_state_t *out, char *errstr,
                               size_t errlen) {
     char key[BATON_KEYS_LEN];
     redisReply *r = redisCommand(c, "INCR %s",
-                                 baton_keys_epoch(key, sizeof key, p));
+                                 baton_keys_epoch(key, sizeof key, ns, p));
     if (!r || r->type != REDIS_REPLY_INTEGER)
         return reply_err(c, r, errstr, errlen, "taking the partition epoch");
     out->epoch = r->integer;
@@ -173,17 +173,17 @@ static baton_err_t take_epoch(redisContext *c, int32_t p,
     return BATON_OK;
 }
 
-baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
+baton_err_t baton_store_load_partition(redisContext *c, const char *ns, int32_t p,
                                        const char *const topics[2],
                                        int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen) {
     baton_err_t rc;
     memset(out, 0, sizeof *out);
-    if ((rc = take_epoch(c, p, out, errstr, errlen)) ||
-        (rc = load_offsets(c, p, topics, out, errstr, errlen)) ||
-        (rc = load_outbox(c, p, out, errstr, errlen)) ||
-        (rc = baton_store_load_timers(c, p, INT64_MIN, timers_upto, out,
+    if ((rc = take_epoch(c, ns, p, out, errstr, errlen)) ||
+        (rc = load_offsets(c, ns, p, topics, out, errstr, errlen)) ||
+        (rc = load_outbox(c, ns, p, out, errstr, errlen)) ||
+        (rc = baton_store_load_timers(c, ns, p, INT64_MIN, timers_upto, out,
                                       errstr, errlen)))
         baton_part_state_clear(out);
     return rc;
@@ -191,7 +191,7 @@ baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
+baton_err_t baton_store_get_snapshots(redisContext *c, const char *ns, size_t n,
                                       const int32_t *parts,
                                       const char *const *ids, char **texts,
                                       size_t *lens, char *errstr,
@@ -199,7 +199,7 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
     char key[BATON_KEYS_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"GET", baton_keys_wf(key, sizeof key, parts[i],
+        const char *argv[2] = {"GET", baton_keys_wf(key, sizeof key, ns, parts[i],
                                                     ids[i])};
         if (!argv[1]) argv[1] = ""; /* an id too long: no such run */
         redisAppendCommandArgv(c, 2, argv, NULL);
@@ -225,7 +225,7 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
 
 /* ---- dedupe ------------------------------------------------------------- */
 
-baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
+baton_err_t baton_store_dedupe_seen(redisContext *c, const char *ns, size_t n,
                                     const int32_t *parts,
                                     const char *const *ids,
                                     const char *const *dds, int *seen,
@@ -233,8 +233,7 @@ baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
     char key[BATON_KEYS_DEDUPE_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"EXISTS", baton_keys_dedupe(key, sizeof key,
-                                                           parts[i], ids[i],
+        const char *argv[2] = {"EXISTS", baton_keys_dedupe(key, sizeof key, ns, parts[i], ids[i],
                                                            dds[i])};
         if (!argv[1]) argv[1] = ""; /* cannot happen: ids are bounded */
         redisAppendCommandArgv(c, 2, argv, NULL);
@@ -372,7 +371,7 @@ static int argvb_add_str(argvb_t *a, const char *s) {
 #define ADD(a, s) argvb_add_str((a), (s))
 
 /* Packs the commands of one partition's write set into the script args. */
-static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
+static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const topics[2],
                       int64_t history_max, int64_t ttl_s, strpool_t *pool,
                       argvb_t *a) {
     int32_t p = ws->partition;
@@ -385,7 +384,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
         if (ws->snaps[i]->status == BATON_WF_HELD &&
             !json_array_size(ws->snaps[i]->held)) { /* nothing held now */
             fail |= ADD(a, "DEL");
-            fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
+            fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, ns, p,
                                                         ws->snaps[i]->id)));
             argvb_close(a, pool);
             continue;
@@ -393,7 +392,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
         text = pool_keep(pool, baton_snapshot_encode(ws->snaps[i], &len));
         if (!text) return -1;
         fail |= ADD(a, "SET");
-        fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, p,
+        fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, ns, p,
                                               ws->snaps[i]->id)));
         fail |= argvb_add(a, text, len);
         if (baton_wf_status_closed(ws->snaps[i]->status) && ttl_s > 0) {
@@ -405,7 +404,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
-        const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, p,
+        const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, ns, p,
                                                         ws->hist[i].wf_id));
         int close = 0; /* the last of close (1) and re-open (-1) wins */
         fail |= ADD(a, "RPUSH");
@@ -440,7 +439,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout) {
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, ns, p)));
         for (size_t i = 0; i < ws->nout; i++) {
             size_t len;
             const char *rec =
@@ -454,7 +453,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->nout_del) {
         fail |= ADD(a, "HDEL");
-        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, p)));
+        fail |= ADD(a, pool_key(pool, baton_keys_outbox(kb, sizeof kb, ns, p)));
         for (size_t i = 0; i < ws->nout_del; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->out_del[i]);
@@ -463,7 +462,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntadd) {
         fail |= ADD(a, "ZADD");
-        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, ns, p)));
         for (size_t i = 0; i < ws->ntadd; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, pool_fmt(pool, "%lld",
@@ -474,7 +473,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     }
     if (ws->ntdel) {
         fail |= ADD(a, "ZREM");
-        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, p)));
+        fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, ns, p)));
         for (size_t i = 0; i < ws->ntdel; i++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->tdel[i]);
@@ -484,7 +483,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     for (size_t i = 0; i < ws->ndd; i++) {
         char dk[BATON_KEYS_DEDUPE_LEN];
         fail |= ADD(a, "SET");
-        fail |= ADD(a, pool_key(pool, baton_keys_dedupe(dk, sizeof dk, p,
+        fail |= ADD(a, pool_key(pool, baton_keys_dedupe(dk, sizeof dk, ns, p,
                                                         ws->dd[i].wf_id,
                                                         ws->dd[i].dd)));
         fail |= ADD(a, "1");
@@ -498,7 +497,7 @@ static int queue_wset(const baton_wset_t *ws, const char *const topics[2],
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, p)));
+        fail |= ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, ns, p)));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
         argvb_close(a, pool);
@@ -522,7 +521,7 @@ static const char FENCE_SCRIPT[] =
     "end\n"
     "return 1\n";
 
-baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
+baton_err_t baton_store_write(redisContext *c, const char *ns, baton_wset_t *const *ws,
                               size_t n, const int64_t *epochs,
                               const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
@@ -544,12 +543,11 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
         a.fail |= ADD(&a, "EVAL");
         a.fail |= ADD(&a, FENCE_SCRIPT);
         a.fail |= ADD(&a, "1");
-        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb,
-                                                         ws[i]->partition)));
+        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb, ns, ws[i]->partition)));
         a.fail |= ADD(&a, pool_fmt(&pool, "%lld",
                                    (long long)epochs[ws[i]->partition]));
         a.cmd_start = a.n;
-        if (queue_wset(ws[i], topics, history_max, ttl_s, &pool, &a) ||
+        if (queue_wset(ns, ws[i], topics, history_max, ttl_s, &pool, &a) ||
             a.fail) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
                               "partition %d: out of memory building the "
@@ -592,13 +590,13 @@ baton_err_t baton_store_write(redisContext *c, baton_wset_t *const *ws,
 
 /* ---- definitions ------------------------------------------------------ */
 
-baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
+baton_err_t baton_store_put_defs(redisContext *c, const char *ns, const baton_registry_t *reg,
                                  char *errstr, size_t errlen) {
     for (size_t i = 0; i < baton_registry_count(reg); i++) {
         const baton_defn_t *d = baton_registry_at(reg, i);
         char key[BATON_KEYS_LEN];
         redisReply *r;
-        if (!baton_keys_def(key, sizeof key, d->name, d->ver))
+        if (!baton_keys_def(key, sizeof key, ns, d->name, d->ver))
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                                 "storing definitions: name or version of "
                                 "%s is too long",
@@ -611,12 +609,12 @@ baton_err_t baton_store_put_defs(redisContext *c, const baton_registry_t *reg,
     return BATON_OK;
 }
 
-char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
+char *baton_store_get_def(redisContext *c, const char *ns, const char *name, const char *ver,
                           char *errstr, size_t errlen) {
     char key[BATON_KEYS_LEN];
     redisReply *r;
     char *text = NULL;
-    if (!baton_keys_def(key, sizeof key, name, ver)) {
+    if (!baton_keys_def(key, sizeof key, ns, name, ver)) {
         baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
                      "definition %s version %s: name too long", name, ver);
         return NULL;

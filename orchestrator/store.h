@@ -17,6 +17,9 @@
 
 /* ---- batond's Redis operations (all on the loop thread) ------------- */
 
+/* Every function takes the deployment's key namespace ns (common/keys.h:
+ * redis.key.prefix, default topic.prefix), borrowed for the call. */
+
 struct baton_wset;
 struct baton_registry;
 
@@ -35,7 +38,7 @@ typedef struct baton_part_state {
 /* Takes partition p over: the epoch, offsets, outbox, and the timers due
  * up to timers_upto (at most BATON_STORE_TIMERS_MAX of them: timers_upto
  * in *out may come back lower). */
-baton_err_t baton_store_load_partition(redisContext *c, int32_t p,
+baton_err_t baton_store_load_partition(redisContext *c, const char *ns, int32_t p,
                                        const char *const topics[2],
                                        int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
@@ -49,14 +52,14 @@ void baton_part_state_clear(baton_part_state_t *st);
  * or lower when the cap cut it (never cutting a due time in two, so the
  * next slice from there misses nothing). */
 #define BATON_STORE_TIMERS_MAX 10000
-baton_err_t baton_store_load_timers(redisContext *c, int32_t p,
+baton_err_t baton_store_load_timers(redisContext *c, const char *ns, int32_t p,
                                     int64_t after_ms, int64_t upto_ms,
                                     baton_part_state_t *out, char *errstr,
                                     size_t errlen);
 
 /* GETs the snapshots of ids[i] in partitions parts[i], pipelined.
  * texts[i]/lens[i] are set (baton_malloc'd) or NULL when absent. */
-baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
+baton_err_t baton_store_get_snapshots(redisContext *c, const char *ns, size_t n,
                                       const int32_t *parts,
                                       const char *const *ids, char **texts,
                                       size_t *lens, char *errstr,
@@ -65,7 +68,7 @@ baton_err_t baton_store_get_snapshots(redisContext *c, size_t n,
 /* Which commands were applied already: seen[i] = 1 when the dedupe key
  * dds[i] of workflow ids[i] in partition parts[i] is remembered
  * (common/keys.h baton_keys_dedupe), pipelined. */
-baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
+baton_err_t baton_store_dedupe_seen(redisContext *c, const char *ns, size_t n,
                                     const int32_t *parts,
                                     const char *const *ids,
                                     const char *const *dds, int *seen,
@@ -78,18 +81,18 @@ baton_err_t baton_store_dedupe_seen(redisContext *c, size_t n,
  * by the write set.  fenced[i] is set to 1 when ws[i]'s token is stale (a
  * newer owner took the partition): that set is not written, and the call
  * returns BATON_ERR_FENCED (the others are written); else fenced[i] = 0. */
-baton_err_t baton_store_write(redisContext *c, struct baton_wset *const *ws,
+baton_err_t baton_store_write(redisContext *c, const char *ns, struct baton_wset *const *ws,
                               size_t n, const int64_t *epochs,
                               const char *const topics[2],
                               int64_t history_max, int64_t ttl_s,
                               int *fenced, char *errstr, size_t errlen);
 
 /* Stores the text of every registry version (SET NX). */
-baton_err_t baton_store_put_defs(redisContext *c,
+baton_err_t baton_store_put_defs(redisContext *c, const char *ns,
                                  const struct baton_registry *reg,
                                  char *errstr, size_t errlen);
 /* Loads one version's text (baton_malloc'd), NULL when absent or error. */
-char *baton_store_get_def(redisContext *c, const char *name, const char *ver,
+char *baton_store_get_def(redisContext *c, const char *ns, const char *name, const char *ver,
                           char *errstr, size_t errlen);
 
 #endif /* BATON_STORE_H */

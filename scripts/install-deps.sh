@@ -2,12 +2,15 @@
 # Installs the Debian packages Baton builds and tests with, when missing.
 # Needs root (apt-get); does nothing when everything is there already.
 # Java and Maven run Apache Kafka (scripts/kafka.sh, BROKER=apache).
+# --fuzz: also clang (libFuzzer), for `make fuzz` only; `make test` replays
+# the fuzz corpus with gcc and never needs it.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
       openjdk-17-jre-headless maven curl)
 # Optional: node and npm for test 0043 (the npm MCP server); it is skipped
 # (exit 77) where npm is missing.
+if [ "${1:-}" = "--fuzz" ]; then pkgs+=(clang); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -26,8 +26,15 @@
 #                                        its status is not checked)
 #   stack_down                           stops everything started here, then
 #                                        checks it: 1 when a process exited
-#                                        non-zero (or had to be SIGKILLed) or
-#                                        a log holds a sanitizer report
+#                                        non-zero (or had to be SIGKILLed), a
+#                                        log holds a sanitizer report, or a
+#                                        file of DIR holds one of the
+#                                        $STACK_SECRETS
+#
+# STACK_SECRETS: set by a test that hands the stack secrets (passwords,
+# keys), one per line; stack_down greps every log and output file of the
+# stack's folder for each of them (docs/security.md: no secret is ever
+# logged).
 BIN=${BATON_BIN:-build/bin}
 STACK_PIDS=()
 declare -A STACK_NAME=() STACK_STATUS=() STACK_KILLED=()
@@ -205,6 +212,23 @@ _kafka_down() {
   KAFKA_PIDS=()
 }
 
+# Prints which files of the stack's folder (logs, outputs, the Redis log;
+# not the secret files themselves, named *.secret) hold one of the lines of
+# $STACK_SECRETS; 1 when one does.
+stack_secret_check() {
+  local f secret found=0
+  [ -n "${STACK_SECRETS:-}" ] || return 0
+  while IFS= read -r secret; do
+    [ -n "$secret" ] || continue
+    while IFS= read -r f; do
+      case "$f" in *.secret) continue ;; esac
+      echo "FINDING: a secret (${#secret} bytes, starting ${secret:0:3}...) appears in $f" >&2
+      found=1
+    done < <(grep -rlF -- "$secret" "$STACK_DIR" 2>/dev/null || true)
+  done <<< "$STACK_SECRETS"
+  return $found
+}
+
 # Stops everything started here (newest first) and checks it: every process
 # not killed on purpose must have exited 0, and no log may hold a sanitizer
 # report.  Returns 1 (after printing the findings) otherwise.
@@ -222,6 +246,9 @@ stack_down() {
   done
   STACK_PIDS=()
   [ ${#KAFKA_PIDS[@]} -eq 0 ] || _kafka_down
-  if [ -n "$STACK_DIR" ]; then stack_sanitizer_check || rc=1; fi
+  if [ -n "$STACK_DIR" ]; then
+    stack_sanitizer_check || rc=1
+    stack_secret_check || rc=1
+  fi
   return $rc
 }

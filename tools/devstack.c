@@ -160,6 +160,8 @@ typedef struct devstack {
     char redis_dir[PATH_MAX];
     char redis_log[PATH_MAX];
     const char *prefix;
+    const char *extra_prefixes; /* --extra-prefixes: more deployments' topic
+                                   prefixes (a,b), for namespace tests */
     const char *queues;
     int partitions;
     int brokers;
@@ -176,6 +178,8 @@ typedef struct devstack {
     /* Redis */
     pid_t redis_pid; /* 0 when not running */
     int redis_port;
+    const char *redis_conf; /* --redis-conf: a redis.conf read first (ACL
+                               users, requirepass), NULL: none */
 
     /* control channel */
     int control_fd;
@@ -309,36 +313,63 @@ static int create_topic(devstack_t *ds, const char *suffix, char *errstr,
     return 0;
 }
 
-/* Creates every topic on the external cluster (--kafka).  Returns 0 or
- * -1. */
-static int kafka_external_start(devstack_t *ds, char *errstr, size_t errlen) {
+/* Adds the topics of one deployment (prefix) to names[*n..]: .commands,
+ * .results, .events, .dlq and .tasks.<q> of every queue.  Returns 0 or -1. */
+static int external_names(devstack_t *ds, const char *prefix,
+                          char (*names)[256], int cap, int *n, char *errstr,
+                          size_t errlen) {
     static const char *const fixed[] = {"commands", "results", "events",
                                         "dlq"};
-    char names[64][256];
-    const char *topics[64];
     char *queues, *q, *save = NULL;
-    int n = 0, rc;
-    int64_t t0 = baton_mono_us();
-
-    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++, n++)
-        snprintf(names[n], sizeof names[n], "%s.%s", ds->prefix, fixed[i]);
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++) {
+        if (*n == cap)
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "too many topics (at most %d)", cap),
+                   -1;
+        snprintf(names[*n], 256, "%s.%s", prefix, fixed[i]);
+        (*n)++;
+    }
     if (!(queues = baton_strdup(ds->queues)))
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory"),
                -1;
     for (q = strtok_r(queues, ",", &save); q; q = strtok_r(NULL, ",", &save)) {
         while (*q == ' ') q++;
         if (!*q) continue;
-        if (n == (int)BATON_ARRAY_SIZE(names)) {
+        if (*n == cap) {
             baton_free(queues);
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "too many queues (at most %d)",
-                                (int)BATON_ARRAY_SIZE(names) - 4),
+                                "too many topics (at most %d)", cap),
                    -1;
         }
-        snprintf(names[n], sizeof names[n], "%s.tasks.%s", ds->prefix, q);
-        n++;
+        snprintf(names[*n], 256, "%s.tasks.%s", prefix, q);
+        (*n)++;
     }
     baton_free(queues);
+    return 0;
+}
+
+/* Creates every topic on the external cluster (--kafka), for the main
+ * prefix and each of --extra-prefixes.  Returns 0 or -1. */
+static int kafka_external_start(devstack_t *ds, char *errstr, size_t errlen) {
+    char names[128][256];
+    const char *topics[128];
+    int n = 0, rc = 0;
+    int64_t t0 = baton_mono_us();
+
+    if (external_names(ds, ds->prefix, names, 128, &n, errstr, errlen))
+        return -1;
+    if (ds->extra_prefixes && *ds->extra_prefixes) {
+        char *list = baton_strdup(ds->extra_prefixes), *psave = NULL, *pp;
+        if (!list)
+            return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                                "out of memory"),
+                   -1;
+        for (pp = strtok_r(list, ",", &psave); pp && !rc;
+             pp = strtok_r(NULL, ",", &psave))
+            rc = external_names(ds, pp, names, 128, &n, errstr, errlen);
+        baton_free(list);
+        if (rc) return -1;
+    }
     for (int i = 0; i < n; i++) topics[i] = names[i];
     snprintf(ds->bootstraps, sizeof ds->bootstraps, "%s", ds->external);
     rc = devstack_topics_create(ds->external, topics, n, ds->partitions,
@@ -352,13 +383,43 @@ static int kafka_external_start(devstack_t *ds, char *errstr, size_t errlen) {
     return rc;
 }
 
-/* Starts the mock cluster and creates every topic.  Returns 0 or -1. */
-static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
+/* Creates <prefix>.commands, .results, .events, .dlq and .tasks.<q> of
+ * every queue.  Returns the number of topics created, or -1. */
+static int create_topics_under(devstack_t *ds, const char *prefix,
+                               char *errstr, size_t errlen) {
     static const char *const fixed[] = {"commands", "results", "events",
                                         "dlq"};
+    const char *main_prefix = ds->prefix;
+    char *queues, *q, *save = NULL;
+    int ntopics = 0, rc = 0;
+
+    ds->prefix = prefix;
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed) && !rc; i++, ntopics++)
+        rc = create_topic(ds, fixed[i], errstr, errlen);
+    if (!rc && !(queues = baton_strdup(ds->queues))) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+        rc = -1;
+    }
+    if (!rc) {
+        for (q = strtok_r(queues, ",", &save); q && !rc;
+             q = strtok_r(NULL, ",", &save)) {
+            char suffix[512];
+            while (*q == ' ') q++;
+            if (!*q) continue;
+            snprintf(suffix, sizeof suffix, "tasks.%s", q);
+            rc = create_topic(ds, suffix, errstr, errlen);
+            ntopics++;
+        }
+        baton_free(queues);
+    }
+    ds->prefix = main_prefix;
+    return rc ? -1 : ntopics;
+}
+
+/* Starts the mock cluster and creates every topic.  Returns 0 or -1. */
+static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
     rd_kafka_conf_t *kconf;
     char err[512];
-    char *queues, *q, *save = NULL;
     int ntopics = 0;
 
     if (ds->external) return kafka_external_start(ds, errstr, errlen);
@@ -383,24 +444,19 @@ static int kafka_start(devstack_t *ds, char *errstr, size_t errlen) {
     snprintf(ds->bootstraps, sizeof ds->bootstraps, "%s",
              rd_kafka_mock_cluster_bootstraps(ds->mcluster));
 
-    for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++, ntopics++)
-        if (create_topic(ds, fixed[i], errstr, errlen)) return -1;
-    if (!(queues = baton_strdup(ds->queues))) {
-        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    if ((ntopics = create_topics_under(ds, ds->prefix, errstr, errlen)) < 0)
         return -1;
+    if (ds->extra_prefixes && *ds->extra_prefixes) {
+        /* Every extra deployment gets the same topics under its prefix. */
+        char *list = baton_strdup(ds->extra_prefixes), *psave = NULL, *pp;
+        int n = list ? 0 : -1;
+        for (pp = list ? strtok_r(list, ",", &psave) : NULL; pp && n >= 0;
+             pp = strtok_r(NULL, ",", &psave))
+            if ((n = create_topics_under(ds, pp, errstr, errlen)) >= 0)
+                ntopics += n;
+        baton_free(list);
+        if (n < 0) return -1;
     }
-    for (q = strtok_r(queues, ",", &save); q; q = strtok_r(NULL, ",", &save)) {
-        char suffix[512];
-        while (*q == ' ') q++;
-        if (!*q) continue;
-        snprintf(suffix, sizeof suffix, "tasks.%s", q);
-        if (create_topic(ds, suffix, errstr, errlen)) {
-            baton_free(queues);
-            return -1;
-        }
-        ntopics++;
-    }
-    baton_free(queues);
     BATON_INFO(SUBSYS,
                "Kafka mock cluster up: %d broker(s) at %s, %d topics of %d "
                "partitions under '%s.'",
@@ -446,7 +502,9 @@ static int redis_ping(int port) {
     }
     redisSetTimeout(c, tv);
     if ((r = redisCommand(c, "PING"))) {
-        ok = r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+        /* A server that wants AUTH (--redis-conf) answers too. */
+        ok = (r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG")) ||
+             (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOAUTH", 6));
         freeReplyObject(r);
     }
     redisFree(c);
@@ -486,13 +544,21 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
                             strerror(errno)),
                -1;
     if (pid == 0) {
-        char *argv[] = {(char *)bin,     "--port",         port,
+        char *args[] = {(char *)bin,     "--port",         port,
                         "--bind",        "127.0.0.1",      "--appendonly",
                         "yes",           "--appendfsync",  "everysec",
                         "--dir",         ds->redis_dir,    "--save",
                         "",              "--daemonize",    "no",
                         "--logfile",     ds->redis_log,    NULL};
+        /* A config file must be redis-server's first argument. */
+        char *with_conf[BATON_ARRAY_SIZE(args) + 1] = {(char *)bin,
+                                                       (char *)ds->redis_conf};
+        char **argv = args;
         sigset_t none;
+        if (ds->redis_conf) {
+            memcpy(with_conf + 2, args + 1, sizeof args - sizeof *args);
+            argv = with_conf;
+        }
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         signal(SIGTERM, SIG_DFL);
@@ -975,6 +1041,10 @@ static void usage(FILE *out) {
             "                      [--stack-file FILE] [--config FILE]\n"
             "                      [--session-timeout-ms MS] [--heartbeat-ms "
             "MS]\n"
+            "                      [--redis-conf FILE]  (redis.conf read "
+            "first: ACL users, requirepass)\n"
+            "                      [--extra-prefixes a,b]  (topics of more "
+            "deployments; task queues auto-create)\n"
             "Runs the embedded Kafka (librdkafka mock cluster) and a private "
             "redis-server\n"
             "until SIGTERM/SIGINT; writes their addresses to the stack file "
@@ -1003,6 +1073,8 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         {"heartbeat-ms", required_argument, NULL, 'H'},
         {"kafka", required_argument, NULL, 'k'},
         {"replication", required_argument, NULL, 'r'},
+        {"redis-conf", required_argument, NULL, 'R'},
+        {"extra-prefixes", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *partitions = NULL, *queues = NULL, *brokers = "1";
@@ -1014,7 +1086,7 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:k:r:h", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:k:r:R:E:h", opts, NULL)) !=
            -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
@@ -1027,6 +1099,8 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
         case 'H': heartbeat = optarg; break;
         case 'k': ds->external = optarg; break;
         case 'r': replication = optarg; break;
+        case 'R': ds->redis_conf = optarg; break;
+        case 'E': ds->extra_prefixes = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }

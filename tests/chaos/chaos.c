@@ -355,6 +355,7 @@ typedef struct fault {
 
 typedef struct check {
     const opts_t *o;
+    const char *ns; /* Redis key namespace (keys.h), borrowed from conf */
     wf_t *wfs;
     size_t nwfs, wcap;
     exec_rec_t *execs;
@@ -511,7 +512,7 @@ static int find_partitions(check_t *c) {
     char cursor[32] = "0", pattern[128];
     char prefix[ID_MAX + 2];
     snprintf(prefix, sizeof prefix, "%s-", c->o->prefix);
-    if (!baton_keys_wf_pattern(pattern, sizeof pattern, prefix)) {
+    if (!baton_keys_wf_pattern(pattern, sizeof pattern, c->ns, prefix)) {
         fprintf(stderr, PROG ": check: prefix '%s' too long\n", c->o->prefix);
         return -1;
     }
@@ -530,7 +531,7 @@ static int find_partitions(check_t *c) {
             int32_t part;
             const char *id;
             wf_t *w;
-            if (baton_keys_parse_wf(key, &part, &id) && (w = wf_find(c, id)))
+            if (baton_keys_parse_wf(key, c->ns, &part, &id) && (w = wf_find(c, id)))
                 w->partition = part;
         }
         freeReplyObject(r);
@@ -737,9 +738,9 @@ static int check_workflow(check_t *c, wf_t *w) {
         c->incomplete++;
         return 0;
     }
-    baton_keys_wf(key, sizeof key, w->partition, w->id);
+    baton_keys_wf(key, sizeof key, c->ns, w->partition, w->id);
     if (!(snap = redis_read(c, "GET", key))) return -1;
-    baton_keys_hist(key, sizeof key, w->partition, w->id);
+    baton_keys_hist(key, sizeof key, c->ns, w->partition, w->id);
     if (!(hist = redis_read(c, "LRANGE", key))) {
         freeReplyObject(snap);
         return -1;
@@ -872,7 +873,7 @@ static void check_batonctl(check_t *c) {
         d = batonctl_json(c, "describe", w->id);
         h = batonctl_json(c, "history", w->id);
         st = json_string_value(json_object_get(d, "status"));
-        baton_keys_hist(key, sizeof key, w->partition, w->id);
+        baton_keys_hist(key, sizeof key, c->ns, w->partition, w->id);
         r = redisCommand(c->redis, "LLEN %s", key);
         if (!st || (w->completed && strcmp(st, "SUCCEEDED")))
             violation(c, "%s: batonctl describe says %s", w->id,
@@ -974,8 +975,8 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     if (!c.violations || !c.scheduled) goto out;
     if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c))
         goto out;
-    if (!(c.redis = baton_redis_connect(baton_conf_get(conf, "redis.url"),
-                                        5000, err, sizeof err))) {
+    c.ns = baton_conf_key_prefix(conf);
+    if (!(c.redis = baton_redis_connect_conf(conf, 5000, err, sizeof err))) {
         baton_cli_fail(PROG, "check: %s", err);
         goto out;
     }

@@ -158,7 +158,7 @@ static baton_err_t env_port_dedupe_seen(void *ctx, size_t n,
     for (size_t i = 0; i < n; i++) {
         char k[BATON_KEYS_DEDUPE_LEN];
         json_t *until;
-        baton_keys_dedupe(k, sizeof k, parts[i], ids[i], dds[i]);
+        baton_keys_dedupe(k, sizeof k, "baton", parts[i], ids[i], dds[i]);
         until = json_object_get(e->dedupe, k);
         seen[i] = until && json_integer_value(until) > env_now(e);
     }
@@ -182,7 +182,7 @@ static void env_record_write(env_t *e, const baton_wset_t *ws) {
                  ws->out_del[j]);
     for (size_t j = 0; j < ws->ndd; j++) {
         char k[BATON_KEYS_DEDUPE_LEN];
-        baton_keys_dedupe(k, sizeof k, ws->partition, ws->dd[j].wf_id,
+        baton_keys_dedupe(k, sizeof k, "baton", ws->partition, ws->dd[j].wf_id,
                           ws->dd[j].dd);
         json_object_set_new(e->dedupe, k,
                             json_integer(env_now(e) + ws->dd[j].window_ms));

@@ -23,6 +23,9 @@
 #include "redis.h"
 #include "registry.h"
 #include "store.h"
+
+/* The default namespace: the layout the tests below spell out. */
+#define NS "baton"
 #include "wset.h"
 
 static int passed, failed;
@@ -153,7 +156,7 @@ static void fill_wset(baton_wset_t *ws, baton_snapshot_t *s, int64_t off) {
 
 static int64_t take(redisContext *c, int32_t p, baton_part_state_t *st) {
     char err[256];
-    baton_err_t rc = baton_store_load_partition(c, p, TOPICS, INT64_MAX, st,
+    baton_err_t rc = baton_store_load_partition(c, NS, p, TOPICS, INT64_MAX, st,
                                                 err, sizeof err);
     CHECK(!rc, "load partition %d: %s", p, err);
     return rc ? -1 : st->epoch;
@@ -179,12 +182,12 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
 
     baton_wset_init(&ws, 3);
     fill_wset(&ws, s, 41);
-    CHECK(!baton_store_write(c, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
+    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
                              sizeof err) &&
               fenced == 0,
           "the batch write succeeds: %s", err);
 
-    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, 3, "w1"), NULL);
+    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, NS, 3, "w1"), NULL);
     {
         baton_snapshot_t *d = v ? baton_snapshot_decode(v, strlen(v), err,
                                                         sizeof err)
@@ -195,13 +198,13 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
     }
     baton_free(v);
     r = redisCommand(c, "LRANGE %s 0 -1",
-                     baton_keys_hist(k, sizeof k, 3, "w1"));
+                     baton_keys_hist(k, sizeof k, NS, 3, "w1"));
     CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
               strstr(r->element[0]->str, "\"A\"") &&
               strstr(r->element[1]->str, "\"B\""),
           "both history events, in order, at baton:{p3}:hist:w1");
     if (r) freeReplyObject(r);
-    v = get_str(c, "HGET %s %s", baton_keys_outbox(k, sizeof k, 3),
+    v = get_str(c, "HGET %s %s", baton_keys_outbox(k, sizeof k, NS, 3),
                 ws.out[0].id);
     {
         baton_outbox_msg_t m;
@@ -213,11 +216,11 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
         if (v) baton_outbox_msg_clear(&m);
     }
     baton_free(v);
-    v = get_str(c, "ZSCORE %s %s", baton_keys_timers(k, sizeof k, 3),
+    v = get_str(c, "ZSCORE %s %s", baton_keys_timers(k, sizeof k, NS, 3),
                 "a|1|1|w1");
     CHECK(v && !strcmp(v, "5000"), "the timer is at baton:{p3}:timers");
     baton_free(v);
-    v = get_str(c, "HGET %s %s", baton_keys_offsets(k, sizeof k, 3),
+    v = get_str(c, "HGET %s %s", baton_keys_offsets(k, sizeof k, NS, 3),
                 TOPICS[0]);
     CHECK(v && !strcmp(v, "42"), "the next offset 42 is at baton:{p3}:offsets");
     baton_free(v);
@@ -227,12 +230,12 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
         const char *want[6];
         char kb[6][BATON_KEYS_LEN];
         int seen[6] = {0}, others = 0;
-        want[0] = baton_keys_wf(kb[0], sizeof kb[0], 3, "w1");
-        want[1] = baton_keys_hist(kb[1], sizeof kb[1], 3, "w1");
-        want[2] = baton_keys_outbox(kb[2], sizeof kb[2], 3);
-        want[3] = baton_keys_timers(kb[3], sizeof kb[3], 3);
-        want[4] = baton_keys_offsets(kb[4], sizeof kb[4], 3);
-        want[5] = baton_keys_epoch(kb[5], sizeof kb[5], 3);
+        want[0] = baton_keys_wf(kb[0], sizeof kb[0], NS, 3, "w1");
+        want[1] = baton_keys_hist(kb[1], sizeof kb[1], NS, 3, "w1");
+        want[2] = baton_keys_outbox(kb[2], sizeof kb[2], NS, 3);
+        want[3] = baton_keys_timers(kb[3], sizeof kb[3], NS, 3);
+        want[4] = baton_keys_offsets(kb[4], sizeof kb[4], NS, 3);
+        want[5] = baton_keys_epoch(kb[5], sizeof kb[5], NS, 3);
         r = redisCommand(c, "KEYS *");
         for (size_t i = 0; r && i < r->elements; i++) {
             int hit = 0;
@@ -248,7 +251,7 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
             CHECK(seen[j], "key %s exists", want[j]);
         CHECK(others == 0, "no key outside keys.h's layout (%d)", others);
         r = redisCommand(c, "SCAN 0 MATCH %s COUNT 1000",
-                         baton_keys_wf_pattern(k, sizeof k, "w"));
+                         baton_keys_wf_pattern(k, sizeof k, NS, "w"));
         CHECK(r && r->elements == 2 && r->element[1]->elements == 1 &&
                   !strcmp(r->element[1]->element[0]->str, want[0]),
               "the snapshot SCAN pattern finds the snapshot only");
@@ -265,14 +268,14 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
         baton_wset_outbox_done(&ws, id);
         baton_wset_timer_del(&ws, "a|1|1|w1");
         ws.next_offset[BATON_SRC_RESULTS] = 8;
-        CHECK(!baton_store_write(c, &wsp, 1, epochs, TOPICS, 100, 0, &fenced,
+        CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced,
                                  err, sizeof err),
               "the second write succeeds: %s", err);
-        CHECK(get_int(c, "HLEN %s", baton_keys_outbox(k, sizeof k, 3)) == 0,
+        CHECK(get_int(c, "HLEN %s", baton_keys_outbox(k, sizeof k, NS, 3)) == 0,
               "the acknowledged outbox entry is deleted");
-        CHECK(get_int(c, "ZCARD %s", baton_keys_timers(k, sizeof k, 3)) == 0,
+        CHECK(get_int(c, "ZCARD %s", baton_keys_timers(k, sizeof k, NS, 3)) == 0,
               "the removed timer is gone");
-        v = get_str(c, "HGET %s %s", baton_keys_offsets(k, sizeof k, 3),
+        v = get_str(c, "HGET %s %s", baton_keys_offsets(k, sizeof k, NS, 3),
                     TOPICS[1]);
         CHECK(v && !strcmp(v, "8"), "the results offset is stored");
         baton_free(v);
@@ -306,14 +309,14 @@ static void test_dedupe_held_reopen(redisContext *c, const char *ver) {
     baton_wset_snapshot(&ws, h);
     baton_wset_hist(&ws, "v1", baton_strdup("{\"seq\":2}"), 0);
     ws.hist[ws.nhist - 1].open = 1;
-    freeReplyObject(redisCommand(c, "SET %s x", baton_keys_wf(k, sizeof k, 6, "v2")));
-    freeReplyObject(redisCommand(c, "RPUSH %s old", baton_keys_hist(k, sizeof k, 6, "v1")));
-    freeReplyObject(redisCommand(c, "EXPIRE %s 100", baton_keys_hist(k, sizeof k, 6, "v1")));
-    CHECK(!baton_store_write(c, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
+    freeReplyObject(redisCommand(c, "SET %s x", baton_keys_wf(k, sizeof k, NS, 6, "v2")));
+    freeReplyObject(redisCommand(c, "RPUSH %s old", baton_keys_hist(k, sizeof k, NS, 6, "v1")));
+    freeReplyObject(redisCommand(c, "EXPIRE %s 100", baton_keys_hist(k, sizeof k, NS, 6, "v1")));
+    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
                              sizeof err) && !fenced,
           "the write succeeds: %s", err);
     r = redisCommand(c, "PTTL %s",
-                     baton_keys_dedupe(dk, sizeof dk, 6, "v1", "d:a/b"));
+                     baton_keys_dedupe(dk, sizeof dk, NS, 6, "v1", "d:a/b"));
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 50000 &&
               r->integer <= 60000,
           "the dedupe key expires with its window (%lld)",
@@ -321,14 +324,14 @@ static void test_dedupe_held_reopen(redisContext *c, const char *ver) {
     freeReplyObject(r);
     CHECK(!strcmp(dk, "baton:{p6}:dd:2:v1:d:a/b"), "dedupe key layout: %s",
           dk);
-    CHECK(!baton_store_dedupe_seen(c, 2, parts, ids, dds, seen, err,
+    CHECK(!baton_store_dedupe_seen(c, NS, 2, parts, ids, dds, seen, err,
                                    sizeof err) &&
               seen[0] == 1 && seen[1] == 0,
           "seen answers per key (%d %d)", seen[0], seen[1]);
-    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, 6, "v2"), NULL);
+    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, NS, 6, "v2"), NULL);
     CHECK(v == NULL, "a HELD snapshot with nothing held is deleted");
     baton_free(v);
-    r = redisCommand(c, "TTL %s", baton_keys_hist(k, sizeof k, 6, "v1"));
+    r = redisCommand(c, "TTL %s", baton_keys_hist(k, sizeof k, NS, 6, "v1"));
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == -1,
           "a re-opened history no longer expires");
     freeReplyObject(r);
@@ -358,27 +361,27 @@ static void test_fencing(redisContext *c, const char *ver) {
     baton_wset_init(&ws[1], 5);
     fill_wset(&ws[0], s4, 10);
     fill_wset(&ws[1], s5, 20);
-    rc = baton_store_write(c, wsp, 2, epochs, TOPICS, 100, 0, fenced, err,
+    rc = baton_store_write(c, NS, wsp, 2, epochs, TOPICS, 100, 0, fenced, err,
                            sizeof err);
     CHECK(rc == BATON_ERR_FENCED && fenced[0] == 1 && fenced[1] == 0,
           "partition 4 is fenced, 5 is not (rc %d, %d %d): %s", rc,
           fenced[0], fenced[1], err);
-    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, 4, "f4")) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_hist(k, sizeof k, 4, "f4")) ==
+    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 4, "f4")) == 0 &&
+              get_int(c, "EXISTS %s", baton_keys_hist(k, sizeof k, NS, 4, "f4")) ==
                   0 &&
-              get_int(c, "EXISTS %s", baton_keys_outbox(k, sizeof k, 4)) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_timers(k, sizeof k, 4)) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, 4)) == 0,
+              get_int(c, "EXISTS %s", baton_keys_outbox(k, sizeof k, NS, 4)) == 0 &&
+              get_int(c, "EXISTS %s", baton_keys_timers(k, sizeof k, NS, 4)) == 0 &&
+              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 4)) == 0,
           "the fenced write changed nothing in partition 4");
-    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, 5, "f5")) == 1 &&
-              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, 5)) == 1,
+    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 5, "f5")) == 1 &&
+              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 5)) == 1,
           "partition 5 of the same pipeline was written");
 
     epochs[4]++; /* as the new owner */
-    rc = baton_store_write(c, wsp, 1, epochs, TOPICS, 100, 0, fenced, err,
+    rc = baton_store_write(c, NS, wsp, 1, epochs, TOPICS, 100, 0, fenced, err,
                            sizeof err);
     CHECK(!rc && fenced[0] == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, 4, "f4")) == 1,
+              get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 4, "f4")) == 1,
           "under the current epoch the write applies: %s", err);
     baton_wset_reset(&ws[0]);
     baton_wset_reset(&ws[1]);
@@ -410,7 +413,7 @@ static void test_load_back(redisContext *c, baton_registry_t *reg,
           "the timer reads back");
     baton_part_state_clear(&st);
 
-    CHECK(!baton_store_get_snapshots(c, 2, parts, ids, texts, lens, err,
+    CHECK(!baton_store_get_snapshots(c, NS, 2, parts, ids, texts, lens, err,
                                      sizeof err),
           "get snapshots: %s", err);
     CHECK(texts[0] && lens[0] == strlen(texts[0]) && strstr(texts[0], "f5"),
@@ -419,17 +422,17 @@ static void test_load_back(redisContext *c, baton_registry_t *reg,
     baton_free(texts[0]);
     baton_free(texts[1]);
 
-    CHECK(!baton_store_put_defs(c, reg, err, sizeof err), "put defs: %s", err);
-    def = baton_store_get_def(c, "pass", ver, err, sizeof err);
+    CHECK(!baton_store_put_defs(c, NS, reg, err, sizeof err), "put defs: %s", err);
+    def = baton_store_get_def(c, NS, "pass", ver, err, sizeof err);
     CHECK(def && !strcmp(def, DEF), "a definition reads back by version");
     baton_free(def);
     {
         char k[BATON_KEYS_LEN];
-        CHECK(get_int(c, "EXISTS %s", baton_keys_def(k, sizeof k, "pass",
+        CHECK(get_int(c, "EXISTS %s", baton_keys_def(k, sizeof k, NS, "pass",
                                                      ver)) == 1,
               "the definition is at baton:defs:pass:<ver>");
     }
-    def = baton_store_get_def(c, "pass", "0000000000000000", err, sizeof err);
+    def = baton_store_get_def(c, NS, "pass", "0000000000000000", err, sizeof err);
     CHECK(def == NULL && strstr(err, "not in Redis"),
           "a missing version is NOTFOUND: %s", err);
 }

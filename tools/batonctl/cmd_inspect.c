@@ -265,7 +265,8 @@ int ctl_cmd_history(ctl_t *ctl) {
 
     if (found < 0) return BATON_CLI_EXIT_FAIL;
     if (!found) return ctl_fail("workflow '%s' not found", id);
-    baton_keys_hist(key, sizeof key, ctl->wf_partition, id);
+    baton_keys_hist(key, sizeof key, baton_conf_key_prefix(ctl->conf),
+                  ctl->wf_partition, id);
     if (!(r = ctl_redis_cmd(ctl, "reading the history", "LRANGE %s 0 -1",
                             key)))
         return BATON_CLI_EXIT_FAIL;
@@ -290,9 +291,10 @@ static json_t *ctl_field_or_null(const json_t *snap, const char *key) {
 }
 
 /* 1 when element i of a SCAN page is a snapshot key (those are GET). */
-static int ctl_page_key(const redisReply *keys, size_t i) {
+static int ctl_page_key(const ctl_t *ctl, const redisReply *keys, size_t i) {
     return keys->element[i]->type == REDIS_REPLY_STRING &&
-           baton_keys_parse_wf(keys->element[i]->str, NULL, NULL);
+           baton_keys_parse_wf(keys->element[i]->str,
+                               baton_conf_key_prefix(ctl->conf), NULL, NULL);
 }
 
 /* Parses the reply to GET key: a snapshot object, or NULL when the key is
@@ -317,14 +319,14 @@ static int ctl_list_page(ctl_t *ctl, const redisReply *keys,
                          const char *status, json_t *rows) {
     int rc = BATON_CLI_EXIT_OK;
     for (size_t i = 0; i < keys->elements; i++)
-        if (ctl_page_key(keys, i) &&
+        if (ctl_page_key(ctl, keys, i) &&
             redisAppendCommand(ctl->redis, "GET %s", keys->element[i]->str) !=
                 REDIS_OK)
             return ctl_fail("out of memory"); /* NEVER: unusable after */
     for (size_t i = 0; i < keys->elements; i++) {
         redisReply *r;
         json_t *snap, *row;
-        if (!ctl_page_key(keys, i)) continue;
+        if (!ctl_page_key(ctl, keys, i)) continue;
         if (!(r = ctl_redis_next(ctl, "reading snapshots")))
             return BATON_CLI_EXIT_FAIL; /* the connection is unusable */
         snap = ctl_page_snapshot(r, keys->element[i]->str);
@@ -393,7 +395,8 @@ int ctl_cmd_list(ctl_t *ctl) {
     if (ctl->o.status && ctl_status_arg(ctl->o.status, status, sizeof status))
         return BATON_CLI_EXIT_USAGE;
     if (!ctl_redis(ctl)) return BATON_CLI_EXIT_FAIL;
-    baton_keys_wf_pattern(pattern, sizeof pattern, NULL);
+    baton_keys_wf_pattern(pattern, sizeof pattern, baton_conf_key_prefix(ctl->conf),
+                  NULL);
     if (!(rows = json_array())) return ctl_fail("out of memory");
     do {
         redisReply *r = ctl_redis_cmd(ctl, "listing workflows",

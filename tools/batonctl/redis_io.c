@@ -24,8 +24,8 @@
 redisContext *ctl_redis(ctl_t *ctl) {
     char errstr[512];
     if (ctl->redis) return ctl->redis;
-    ctl->redis = baton_redis_connect(baton_conf_get(ctl->conf, "redis.url"),
-                                     ctl->o.timeout_ms, errstr, sizeof errstr);
+    ctl->redis = baton_redis_connect_conf(ctl->conf, ctl->o.timeout_ms, errstr,
+                                          sizeof errstr);
     if (!ctl->redis) ctl_fail("%s", errstr);
     return ctl->redis;
 }
@@ -35,7 +35,9 @@ redisContext *ctl_redis(ctl_t *ctl) {
 static redisReply *ctl_redis_check(ctl_t *ctl, redisReply *r,
                                    const char *what) {
     if (!r) {
-        ctl_fail("Redis at %s, %s: %s", baton_conf_get(ctl->conf, "redis.url"),
+        char shown[512];
+        ctl_fail("Redis at %s, %s: %s",
+                 baton_redis_url_display(ctl->conf, shown, sizeof shown),
                  what, ctl->redis->errstr[0] ? ctl->redis->errstr : "no reply");
         return NULL;
     }
@@ -77,7 +79,8 @@ static int32_t ctl_exists_range(ctl_t *ctl, const char *id, int32_t from,
     if (!ctl_redis(ctl)) return -2;
     for (int32_t p = from; p < to; p++)
         if (redisAppendCommand(ctl->redis, "EXISTS %s",
-                               baton_keys_wf(key, sizeof key, p, id)) !=
+                               baton_keys_wf(key, sizeof key, baton_conf_key_prefix(ctl->conf),
+                  p, id)) !=
             REDIS_OK) {
             ctl_fail("out of memory");
             return -2;
@@ -137,7 +140,8 @@ int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan,
 
     *out = NULL;
     if (found <= 0) return found;
-    baton_keys_wf(key, sizeof key, ctl->wf_partition, id);
+    baton_keys_wf(key, sizeof key, baton_conf_key_prefix(ctl->conf),
+                  ctl->wf_partition, id);
     if (!(r = ctl_redis_cmd(ctl, "reading the snapshot", "GET %s", key)))
         return -1;
     if (r->type != REDIS_REPLY_STRING) { /* expired since EXISTS */
