@@ -57,6 +57,9 @@ static const conf_key_t conf_keys[] = {
     {"batond.signal.hold.ms", KEY_INT, "3600000",
      "how long a signal for a workflow that does not exist yet is held "
      "when the command sets no signal_hold_ms"},
+    {"batond.limits.apply.retries", KEY_INT, "3",
+     "an input whose apply fails for a non-input reason (out of memory, "
+     "...) this many batches in a row quarantines its run (0: never)"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
     {"worker.concurrency", KEY_INT, "8",
      "activities a worker runs at once"},
