@@ -666,6 +666,11 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     lc.partition_cnt = b->partition_cnt;
     lc.payload_max = baton_conf_get_int(b->conf, "batond.payload.max");
     lc.cache_max = baton_conf_get_int(b->conf, "batond.cache.max");
+    lc.envelope_max =
+        baton_conf_get_int(b->conf, "batond.limits.envelope.max");
+    lc.string_max = baton_conf_get_int(b->conf, "batond.limits.string.max");
+    lc.dlq_copy_max =
+        baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
     lc.apply_retries =
         (int32_t)baton_conf_get_int(b->conf, "batond.limits.apply.retries");
     lc.dedupe_window_ms =

@@ -357,12 +357,25 @@ static qinput_t *queue_new(baton_loop_t *l) {
 static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
                           int64_t offset, const void *raw, size_t len,
                           int json, const char *key, const char *reason) {
-    char *copy = baton_malloc(len + 1), why[1024];
+    /* A stub (the reason, a prefix of the value) when the value is larger
+     * than dlq_copy_max: a DLQ copy must always fit in a message. */
+    size_t keep = l->conf.dlq_copy_max > 0 &&
+                          len > (size_t)l->conf.dlq_copy_max
+                      ? (size_t)l->conf.dlq_copy_max
+                      : len;
+    char *copy = baton_malloc(keep + 1), why[1024];
     baton_err_t rc;
     if (!copy) return BATON_ERR_NOMEM;
-    memcpy(copy, raw, len);
-    snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
-             (long long)offset, reason);
+    memcpy(copy, raw, keep);
+    if (keep < len)
+        snprintf(why, sizeof why, "%s[%d]@%lld: %s (value cut to its first "
+                                  "%zu of %zu bytes)",
+                 l->topics[src], pt->id, (long long)offset, reason, keep,
+                 len);
+    else
+        snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
+                 (long long)offset, reason);
+    len = keep;
     BATON_WARN("loop", "to DLQ: %s", why);
     if ((rc = baton_wset_msg(&pt->ws, l->topic_dlq, -1, key, json, copy, len)))
         return rc;
@@ -404,6 +417,37 @@ static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
                           len);
 }
 
+/* The string fields that are not JSON payloads, each at most
+ * conf.string_max bytes: BATON_OK or INVALID naming the field. */
+static baton_err_t strings_fit(const baton_loop_t *l, const qinput_t *q,
+                               char *err, size_t errlen) {
+    const char *names[8], *vals[8];
+    size_t n = 0;
+    if (l->conf.string_max <= 0) return BATON_OK;
+#define STR_FIELD(nm, v) (names[n] = (nm), vals[n++] = (v))
+    if (q->src == BATON_SRC_COMMANDS) {
+        STR_FIELD("workflow_type", q->cmd.workflow_type);
+        STR_FIELD("name", q->cmd.name);
+        STR_FIELD("reason", q->cmd.reason);
+        STR_FIELD("request_id", q->cmd.request_id);
+        STR_FIELD("source_trigger", q->cmd.source_trigger);
+        STR_FIELD("source_topic", q->cmd.source_topic);
+    } else {
+        STR_FIELD("error", q->res.error);
+        STR_FIELD("cause", q->res.cause);
+        STR_FIELD("worker", q->res.worker);
+    }
+#undef STR_FIELD
+    for (size_t i = 0; i < n; i++)
+        if (vals[i] && (int64_t)strlen(vals[i]) > l->conf.string_max)
+            return baton_seterr(err, errlen, BATON_ERR_TOOBIG,
+                                "field '%s' of %zu bytes exceeds "
+                                "batond.limits.string.max (%lld)",
+                                names[i], strlen(vals[i]),
+                                (long long)l->conf.string_max);
+    return BATON_OK;
+}
+
 static int payload_too_big(const baton_loop_t *l, const char *s) {
     return s && l->conf.payload_max > 0 &&
            (int64_t)strlen(s) > l->conf.payload_max;
@@ -436,6 +480,15 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
     q->raw = value;
     q->rawlen = len;
     q->json = json;
+    if (l->conf.envelope_max > 0 && (int64_t)len > l->conf.envelope_max) {
+        /* Refused before parsing: nothing of it is trusted, not even its
+         * workflow id (the DLQ copy has no key). */
+        snprintf(err, sizeof err, "envelope of %zu bytes exceeds "
+                                  "batond.limits.envelope.max (%lld)",
+                 len, (long long)l->conf.envelope_max);
+        q->done = 1;
+        return to_dlq(l, pt, src, offset, value, len, json, NULL, err);
+    }
     if (src == BATON_SRC_COMMANDS) {
         rc = baton_codec_decode_command(l->codec, value, len, json, &q->cmd,
                                         err, sizeof err);
@@ -457,6 +510,7 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
                               strlen(q->res.output),
                               (long long)l->conf.payload_max);
     }
+    if (!rc) rc = strings_fit(l, q, err, sizeof err);
     if (rc == BATON_ERR_NOMEM) return rc;
     if (rc) {
         q->done = 1;

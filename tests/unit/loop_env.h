@@ -85,6 +85,7 @@ typedef struct env {
     json_t *dedupe; /* the fake Redis' dedupe keys: key -> until (ms) */
     json_t *hist;   /* every history event written, JSON texts */
     char last_dlq[512]; /* reason of the last DLQ message */
+    size_t last_dlq_len; /* and the length of its value */
     baton_snapshot_t **decoded;
     size_t ndecoded;
 } env_t;

@@ -292,6 +292,61 @@ static void test_failing_apply_is_contained(void) {
     env_free(&e);
 }
 
+/* Limits checked before and right after parsing, each with its reason;
+ * the DLQ copy of an oversized message is a stub. */
+static void test_size_limits(void) {
+    env_t e;
+    size_t n = (1 << 20) + 100;
+    char *big = malloc(n + 1), *s;
+    env_init_hostile(&e);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    env_feed(&e, BATON_SRC_COMMANDS, 1, big, n, 1);
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "batond.limits.envelope.max"),
+          "an oversized envelope goes to the DLQ unparsed (%d: %s)", e.dlq,
+          e.last_dlq);
+    CHECK(e.last_dlq_len <= 1024, "its DLQ copy is a stub (%zu bytes)",
+          e.last_dlq_len);
+    s = malloc(8192);
+    memset(s, 'r', 8191);
+    s[8191] = '\0';
+    env_cmd(&e, BATON_CMD_START, "lim-1", "steps", NULL, "{}");
+    env_run(&e, 1);
+    {
+        baton_command_t c = {0};
+        c.kind = BATON_CMD_CANCEL;
+        c.workflow_id = "lim-1";
+        c.reason = s;
+        env_command(&e, &c);
+    }
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "'reason'") &&
+              strstr(e.last_dlq, "batond.limits.string.max"),
+          "an 8 KiB reason goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
+    env_cmd(&e, BATON_CMD_SIGNAL, "lim-1", NULL, s, "{}");
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "'name'"),
+          "an 8 KiB signal name goes to the DLQ (%s)", e.last_dlq);
+    {
+        baton_result_t r = {0};
+        char task[300];
+        snprintf(task, sizeof task, "lim-1/1/1");
+        r.task_id = task;
+        r.workflow_id = "lim-1";
+        r.kind = BATON_RESULT_FAILED;
+        r.error = "Boom";
+        r.cause = s;
+        env_result(&e, &r);
+    }
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "'cause'"),
+          "an 8 KiB cause goes to the DLQ (%s)", e.last_dlq);
+    free(s);
+    free(big);
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     env_payload_max = 1 << 20; /* depth, not size, is tested here */
@@ -300,6 +355,7 @@ int main(void) {
     test_nul();
     test_unreadable_snapshot_quarantines();
     test_failing_apply_is_contained();
+    test_size_limits();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
