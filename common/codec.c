@@ -24,6 +24,7 @@
  */
 #include "codec.h"
 #include "codec_int.h"
+#include "json_limits.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -357,7 +358,13 @@ static baton_err_t baton_codec_check_json_text(const baton_codec_env_t *env,
     json_error_t jerr;
     json_t *v = json_loadb(text, strlen(text), JSON_DECODE_ANY, &jerr);
     if (v) {
+        char why[128];
+        int bad = baton_json_check(v, BATON_JSON_DEPTH_MAX, why, sizeof why);
         json_decref(v);
+        if (bad)
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "%s: field '%s' is refused: %s", env->what,
+                                f->name, why);
         return BATON_OK;
     }
     if (baton_codec_json_oom(&jerr))

@@ -68,6 +68,18 @@ static const conf_key_t conf_keys[] = {
     {"batond.signal.hold.ms", KEY_INT, "3600000",
      "how long a signal for a workflow that does not exist yet is held "
      "when the command sets no signal_hold_ms"},
+    {"batond.limits.envelope.max", KEY_INT, "1048576",
+     "largest command or result message (bytes), checked before it is "
+     "parsed; larger ones go to the DLQ"},
+    {"batond.limits.string.max", KEY_INT, "4096",
+     "largest string field that is not a JSON payload (reason, signal "
+     "name, error, cause, worker, ...), bytes"},
+    {"batond.limits.dlq.copy.max", KEY_INT, "65536",
+     "a DLQ copy keeps at most this many bytes of the refused value (a "
+     "stub with the reason in its baton-error header)"},
+    {"batond.limits.apply.retries", KEY_INT, "3",
+     "an input whose apply fails for a non-input reason (out of memory, "
+     "...) this many batches in a row quarantines its run (0: never)"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
     {"worker.concurrency", KEY_INT, "8",
      "activities a worker runs at once"},

@@ -35,6 +35,7 @@
 #include "redis.h"
 #include "registry.h"
 #include "store.h"
+#include "takeover.h"
 
 static volatile sig_atomic_t batond_stop;
 
@@ -294,34 +295,63 @@ static void batond_check_gone(batond_t *b, const char *topic, int32_t p,
                     (long long)(lo - next));
 }
 
+/* The takeover port (takeover.h) over Redis. */
+static baton_err_t batond_takeover_take(void *ctx, int32_t p, char *errstr,
+                                        size_t errlen) {
+    batond_t *b = ctx;
+    int64_t next[2];
+    if (!b->redis)
+        return baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                            "not connected to Redis");
+    return batond_take_partition(b, p, next, errstr, errlen);
+}
+
+static int batond_takeover_reconnect(void *ctx) {
+    batond_t *b = ctx;
+    char err[512];
+    if (b->redis) redisFree(b->redis);
+    b->redis = NULL;
+    while (!b->redis) {
+        if (batond_stop) return -1;
+        sleep(1);
+        b->redis = baton_redis_connect_conf(b->conf, 2000, err, sizeof err);
+        if (!b->redis) BATON_ERROR("redis", "%s", err);
+    }
+    return 0;
+}
+
 /* Assigns `parts` with the offsets stored in Redis, retrying Redis until it
- * answers (the partitions cannot be served without their state). */
+ * answers (the partitions cannot be served without their state).  After a
+ * reconnect every partition of the set is taken again (takeover.h: a
+ * restarted Redis may have lost the epochs taken before). */
 static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
+    baton_takeover_port_t port = {b, batond_takeover_take,
+                                  batond_takeover_reconnect};
+    int32_t *take = baton_calloc((size_t)parts->cnt + 1, sizeof *take);
+    size_t n = 0;
+    if (!take) {
+        BATON_ERROR("loop", "assigning partitions: out of memory");
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        int seen = baton_loop_owns(b->loop, p);
+        for (size_t j = 0; j < n && !seen; j++) seen = take[j] == p;
+        if (!seen) take[n++] = p;
+    }
+    if ((!b->redis && batond_takeover_reconnect(b)) ||
+        baton_takeover_run(&port, take, n)) {
+        baton_free(take);
+        return; /* stopping */
+    }
+    baton_free(take);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int src = !strcmp(tp->topic, b->topics[0]) ? 0 : 1;
-        char err[512];
-        int64_t next[2];
-        if (baton_loop_owns(b->loop, tp->partition)) {
-            next[src] = baton_loop_next_offset(b->loop, tp->partition,
-                                               (baton_src_t)src);
-        } else {
-            while (!b->redis || batond_take_partition(b, tp->partition,
-                                                      next, err, sizeof err)) {
-                if (b->redis) {
-                    BATON_ERROR("redis", "taking partition %d: %s; retrying",
-                                tp->partition, err);
-                    redisFree(b->redis);
-                }
-                if (batond_stop) return;
-                sleep(1);
-                b->redis = baton_redis_connect_conf(b->conf, 2000, err,
-                                                    sizeof err);
-                if (!b->redis) BATON_ERROR("redis", "%s", err);
-            }
-        }
-        tp->offset = next[src] >= 0 ? next[src] : RD_KAFKA_OFFSET_BEGINNING;
-        batond_check_gone(b, tp->topic, tp->partition, next[src]);
+        int64_t next = baton_loop_next_offset(b->loop, tp->partition,
+                                              (baton_src_t)src);
+        tp->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+        batond_check_gone(b, tp->topic, tp->partition, next);
     }
     rd_kafka_assign(b->consumer, parts);
 }
@@ -652,6 +682,13 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     lc.partition_cnt = b->partition_cnt;
     lc.payload_max = baton_conf_get_int(b->conf, "batond.payload.max");
     lc.cache_max = baton_conf_get_int(b->conf, "batond.cache.max");
+    lc.envelope_max =
+        baton_conf_get_int(b->conf, "batond.limits.envelope.max");
+    lc.string_max = baton_conf_get_int(b->conf, "batond.limits.string.max");
+    lc.dlq_copy_max =
+        baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
+    lc.apply_retries =
+        (int32_t)baton_conf_get_int(b->conf, "batond.limits.apply.retries");
     lc.dedupe_window_ms =
         baton_conf_get_int(b->conf, "batond.dedupe.window.ms");
     snprintf(b->events_topic, sizeof b->events_topic, "%s.events",

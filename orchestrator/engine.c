@@ -6,6 +6,7 @@
  * runs, Parallel, Map).  engine_int.h has the map of the three files.
  */
 #include "engine_int.h"
+#include "json_limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,16 @@ baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
     json_t *data;
     baton_err_t rc;
 
+    char why[128], refused[200];
+
+    if (st == BATON_WF_SUCCEEDED &&
+        baton_json_check(output, BATON_JSON_DEPTH_MAX, why, sizeof why)) {
+        snprintf(refused, sizeof refused, "the output is refused: %s", why);
+        st = BATON_WF_FAILED; /* json_limits.h: it could not load back */
+        output = NULL;
+        error = "States.Runtime";
+        cause = refused;
+    }
     if ((rc = baton_engine_release(e, s, ws, cancel_work, error, now)))
         return rc;
     if (s->deadline_ms) {
@@ -459,6 +470,22 @@ static baton_err_t on_stop(baton_engine_t *e, const baton_defn_t *d,
                         (int)stop->kind);
 }
 
+/* 1 (cause set) when the data a run reached breaks the rule of
+ * json_limits.h: it could not be written in a snapshot and read back, so
+ * the run fails with States.Runtime here, where it was produced. */
+static int data_refused(const baton_asl_stop_t *stop, char *cause,
+                        size_t len) {
+    char why[128];
+    if (!baton_json_check(stop->state_input, BATON_JSON_DEPTH_MAX, why,
+                          sizeof why) &&
+        !baton_json_check(stop->output, BATON_JSON_DEPTH_MAX, why,
+                          sizeof why))
+        return 0;
+    snprintf(cause, len, "state '%s': the data is refused: %s",
+             stop->state ? stop->state : "?", why);
+    return 1;
+}
+
 baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
                                   const char *state, json_t *input,
@@ -467,10 +494,17 @@ baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
     baton_asl_stop_t stop = {0};
     baton_err_t rc;
 
+    char cause[200];
+
     baton_engine_ctx(s, now, 0, &ctx);
     rc = baton_asl_run(baton_engine_machine(d, s), state, input, &ctx, &stop,
                        errstr, errlen);
-    if (!rc) rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
+    if (!rc && data_refused(&stop, cause, sizeof cause))
+        rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                "States.Runtime", cause, BATON_WORK_KEEP,
+                                now);
+    else if (!rc)
+        rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     baton_asl_stop_clear(&stop);
     return rc;
 }

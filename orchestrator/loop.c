@@ -17,7 +17,8 @@
 typedef struct centry {
     struct centry *next;
     char *id;
-    baton_snapshot_t *snap; /* NULL: loaded, no such run */
+    baton_snapshot_t *snap; /* NULL: loaded, no such run (unless bad) */
+    char *bad; /* the stored snapshot is unreadable: why (quarantined) */
 } centry_t;
 
 typedef struct cache {
@@ -74,6 +75,7 @@ static centry_t *cache_add(cache_t *c, const char *id) {
 
 static void centry_free(centry_t *e) {
     baton_snapshot_destroy(e->snap);
+    baton_free(e->bad);
     baton_free(e->id);
     baton_free(e);
 }
@@ -208,6 +210,17 @@ struct baton_loop {
     const char **miss_id;
     size_t nmiss, capmiss;
     baton_loop_stats_t stats;
+    /* The input whose apply failed last for a non-input reason, and how
+     * many batches in a row it failed: at conf.apply_retries its run is
+     * quarantined instead of applied (loop.h). */
+    struct {
+        int32_t p;
+        baton_src_t src;
+        int64_t offset;
+        char *timer;
+        int count;
+        char why[512];
+    } fail;
     cache_t applied_dd; /* "<p>|<len>:<id><dd>" of the batch's commands */
     int64_t armed; /* timers in the heaps of all partitions */
 };
@@ -271,6 +284,7 @@ void baton_loop_destroy(baton_loop_t *l) {
     baton_free(l->miss_p);
     baton_free(l->miss_id);
     cache_free(&l->applied_dd);
+    baton_free(l->fail.timer);
     baton_free(l);
 }
 
@@ -343,12 +357,25 @@ static qinput_t *queue_new(baton_loop_t *l) {
 static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
                           int64_t offset, const void *raw, size_t len,
                           int json, const char *key, const char *reason) {
-    char *copy = baton_malloc(len + 1), why[1024];
+    /* A stub (the reason, a prefix of the value) when the value is larger
+     * than dlq_copy_max: a DLQ copy must always fit in a message. */
+    size_t keep = l->conf.dlq_copy_max > 0 &&
+                          len > (size_t)l->conf.dlq_copy_max
+                      ? (size_t)l->conf.dlq_copy_max
+                      : len;
+    char *copy = baton_malloc(keep + 1), why[1024];
     baton_err_t rc;
     if (!copy) return BATON_ERR_NOMEM;
-    memcpy(copy, raw, len);
-    snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
-             (long long)offset, reason);
+    memcpy(copy, raw, keep);
+    if (keep < len)
+        snprintf(why, sizeof why, "%s[%d]@%lld: %s (value cut to its first "
+                                  "%zu of %zu bytes)",
+                 l->topics[src], pt->id, (long long)offset, reason, keep,
+                 len);
+    else
+        snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
+                 (long long)offset, reason);
+    len = keep;
     BATON_WARN("loop", "to DLQ: %s", why);
     if ((rc = baton_wset_msg(&pt->ws, l->topic_dlq, -1, key, json, copy, len)))
         return rc;
@@ -390,6 +417,37 @@ static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
                           len);
 }
 
+/* The string fields that are not JSON payloads, each at most
+ * conf.string_max bytes: BATON_OK or INVALID naming the field. */
+static baton_err_t strings_fit(const baton_loop_t *l, const qinput_t *q,
+                               char *err, size_t errlen) {
+    const char *names[8], *vals[8];
+    size_t n = 0;
+    if (l->conf.string_max <= 0) return BATON_OK;
+#define STR_FIELD(nm, v) (names[n] = (nm), vals[n++] = (v))
+    if (q->src == BATON_SRC_COMMANDS) {
+        STR_FIELD("workflow_type", q->cmd.workflow_type);
+        STR_FIELD("name", q->cmd.name);
+        STR_FIELD("reason", q->cmd.reason);
+        STR_FIELD("request_id", q->cmd.request_id);
+        STR_FIELD("source_trigger", q->cmd.source_trigger);
+        STR_FIELD("source_topic", q->cmd.source_topic);
+    } else {
+        STR_FIELD("error", q->res.error);
+        STR_FIELD("cause", q->res.cause);
+        STR_FIELD("worker", q->res.worker);
+    }
+#undef STR_FIELD
+    for (size_t i = 0; i < n; i++)
+        if (vals[i] && (int64_t)strlen(vals[i]) > l->conf.string_max)
+            return baton_seterr(err, errlen, BATON_ERR_TOOBIG,
+                                "field '%s' of %zu bytes exceeds "
+                                "batond.limits.string.max (%lld)",
+                                names[i], strlen(vals[i]),
+                                (long long)l->conf.string_max);
+    return BATON_OK;
+}
+
 static int payload_too_big(const baton_loop_t *l, const char *s) {
     return s && l->conf.payload_max > 0 &&
            (int64_t)strlen(s) > l->conf.payload_max;
@@ -422,6 +480,15 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
     q->raw = value;
     q->rawlen = len;
     q->json = json;
+    if (l->conf.envelope_max > 0 && (int64_t)len > l->conf.envelope_max) {
+        /* Refused before parsing: nothing of it is trusted, not even its
+         * workflow id (the DLQ copy has no key). */
+        snprintf(err, sizeof err, "envelope of %zu bytes exceeds "
+                                  "batond.limits.envelope.max (%lld)",
+                 len, (long long)l->conf.envelope_max);
+        q->done = 1;
+        return to_dlq(l, pt, src, offset, value, len, json, NULL, err);
+    }
     if (src == BATON_SRC_COMMANDS) {
         rc = baton_codec_decode_command(l->codec, value, len, json, &q->cmd,
                                         err, sizeof err);
@@ -443,6 +510,7 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
                               strlen(q->res.output),
                               (long long)l->conf.payload_max);
     }
+    if (!rc) rc = strings_fit(l, q, err, sizeof err);
     if (rc == BATON_ERR_NOMEM) return rc;
     if (rc) {
         q->done = 1;
@@ -547,9 +615,14 @@ baton_err_t baton_loop_provide(baton_loop_t *l, int32_t p, const char *id,
         return BATON_ERR_INVALID;
     if (!text) return BATON_OK;
     if (!(e->snap = baton_snapshot_decode(text, len, err, sizeof err))) {
-        BATON_ERROR("loop", "partition %d: snapshot of '%s' is corrupt: %s", p,
-                    id, err);
-        return BATON_ERR_INVALID;
+        size_t n = strlen(err) + 64;
+        BATON_ERROR("loop", "partition %d: snapshot of '%s' is corrupt: %s; "
+                            "the run is quarantined",
+                    p, id, err);
+        /* Not "no such run": nothing may overwrite it (loop.h). */
+        if ((e->bad = baton_malloc(n)))
+            snprintf(e->bad, n, "snapshot unreadable: %s", err);
+        return e->bad ? BATON_ERR_INVALID : BATON_ERR_NOMEM;
     }
     return BATON_OK;
 }
@@ -569,7 +642,7 @@ int baton_loop_missing_def(baton_loop_t *l, const char **name,
         if (l->q[i].done) continue;
         e = cache_find(&l->parts[l->q[i].p]->cache, l->q[i].wf_id);
         if (e && e->snap && e->snap->status != BATON_WF_HELD &&
-            !baton_engine_defn(l->engine, e->snap)) {
+            !e->snap->quarantine && !baton_engine_defn(l->engine, e->snap)) {
             *name = e->snap->type;
             *ver = e->snap->ver;
             return 1;
@@ -623,13 +696,16 @@ static char *dd_ident(const qinput_t *q) {
     return k;
 }
 
+static void note_failure(baton_loop_t *l, const qinput_t *q,
+                         const char *err);
+
 /* A command with a dedupe key: a duplicate when the store remembers the
  * key or an earlier input of the batch applied it; else applied, and the
  * key remembered with the batch unless the command went to the DLQ. */
 static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
                                  int64_t now, char *errstr, size_t errlen) {
     part_t *pt = l->parts[q->p];
-    char err[512], *ident = dd_ident(q);
+    char err[512] = "", *ident = dd_ident(q);
     int64_t window = q->cmd.dedupe_window_ms > 0 ? q->cmd.dedupe_window_ms
                      : l->conf.dedupe_window_ms > 0
                          ? l->conf.dedupe_window_ms
@@ -660,13 +736,86 @@ static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
     if (!rc && !cache_add(&l->applied_dd, ident)) rc = BATON_ERR_NOMEM;
     baton_free(ident);
     if (!rc) rc = baton_wset_dedupe(&pt->ws, q->wf_id, q->dd, window);
-    if (rc)
-        return baton_seterr(errstr, errlen, rc, "applying input of '%s' "
-                                                "(partition %d): %s",
-                            q->wf_id, q->p,
-                            rc == BATON_ERR_NOMEM ? "out of memory" : err);
+    if (rc) {
+        baton_seterr(errstr, errlen, rc, "applying input of '%s' "
+                                         "(partition %d): %s",
+                     q->wf_id, q->p,
+                     rc == BATON_ERR_NOMEM ? "out of memory" : err);
+        note_failure(l, q, errstr);
+        return rc;
+    }
     l->stats.applied++;
     return BATON_OK;
+}
+
+/* Why e's run is quarantined, or NULL. */
+static const char *quarantined(const centry_t *e) {
+    if (e->bad) return e->bad;
+    return e->snap ? e->snap->quarantine : NULL;
+}
+
+/* An input of a quarantined run: a command or result goes to the DLQ with
+ * the reason, a timer is deleted; nothing else changes. */
+static baton_err_t refuse_quarantined(baton_loop_t *l, qinput_t *q,
+                                      const char *why) {
+    part_t *pt = l->parts[q->p];
+    char reason[768];
+    if (q->src == BATON_SRC_TIMERS) {
+        baton_wset_begin(&pt->ws, 't', 0, q->timer);
+        return baton_wset_timer_del(&pt->ws, q->timer);
+    }
+    baton_wset_begin(&pt->ws, q->src == BATON_SRC_COMMANDS ? 'c' : 'r',
+                     q->offset, NULL);
+    snprintf(reason, sizeof reason, "workflow '%s' is quarantined: %s",
+             q->wf_id, why);
+    return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
+                  q->wf_id, reason);
+}
+
+/* 1 when q is the input that failed last time. */
+static int is_failed_input(const baton_loop_t *l, const qinput_t *q) {
+    if (!l->fail.count || l->fail.p != q->p || l->fail.src != q->src)
+        return 0;
+    return q->src == BATON_SRC_TIMERS ? !strcmp(l->fail.timer, q->timer)
+                                      : l->fail.offset == q->offset;
+}
+
+/* q's apply failed for a non-input reason (err): counted, so that the
+ * batch retried after the abandon quarantines it once it failed
+ * conf.apply_retries times in a row. */
+static void note_failure(baton_loop_t *l, const qinput_t *q,
+                         const char *err) {
+    if (!is_failed_input(l, q)) {
+        baton_free(l->fail.timer);
+        l->fail.timer = NULL;
+        l->fail.count = 0;
+        l->fail.p = q->p;
+        l->fail.src = q->src;
+        l->fail.offset = q->offset;
+        if (q->timer && !(l->fail.timer = baton_strdup(q->timer))) return;
+    }
+    l->fail.count++;
+    snprintf(l->fail.why, sizeof l->fail.why, "%s", err);
+}
+
+/* The input failed conf.apply_retries times: its run (when there is
+ * one) is quarantined, written with the reason, and the input goes to the
+ * DLQ; the partition goes on. */
+static baton_err_t quarantine(baton_loop_t *l, qinput_t *q, centry_t *e) {
+    part_t *pt = l->parts[q->p];
+    char why[768];
+    baton_err_t rc;
+    snprintf(why, sizeof why, "applying an input failed %d times: %s",
+             l->fail.count, l->fail.why);
+    BATON_ERROR("loop", "partition %d: workflow '%s' quarantined: %s", q->p,
+                q->wf_id, why);
+    l->fail.count = 0;
+    l->stats.quarantined++;
+    if (e->snap && !e->snap->quarantine) {
+        if (!(e->snap->quarantine = baton_strdup(why))) return BATON_ERR_NOMEM;
+        if ((rc = baton_wset_snapshot(&pt->ws, e->snap))) return rc;
+    }
+    return refuse_quarantined(l, q, why);
 }
 
 static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
@@ -674,11 +823,26 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
     part_t *pt = l->parts[q->p];
     centry_t *e = cache_find(&pt->cache, q->wf_id);
     char err[512];
+    const char *why;
     baton_err_t rc;
 
+    err[0] = '\0'; /* not every engine error path fills it */
     if (!e) return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                                 "partition %d: '%s' was not loaded", q->p,
                                 q->wf_id);
+    if ((why = quarantined(e))) {
+        if ((rc = refuse_quarantined(l, q, why)))
+            return baton_seterr(errstr, errlen, rc, "refusing an input of "
+                                "quarantined '%s'", q->wf_id);
+        return BATON_OK;
+    }
+    if (is_failed_input(l, q) && l->conf.apply_retries > 0 &&
+        l->fail.count >= l->conf.apply_retries) {
+        if ((rc = quarantine(l, q, e)))
+            return baton_seterr(errstr, errlen, rc, "quarantining '%s'",
+                                q->wf_id);
+        return BATON_OK;
+    }
     if (q->src == BATON_SRC_TIMERS) {
         baton_wset_begin(&pt->ws, 't', 0, q->timer);
         rc = baton_engine_timer(l->engine, e->snap, q->timer, now, &pt->ws,
@@ -696,10 +860,13 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
     if (rc == BATON_ERR_INVALID && q->src != BATON_SRC_TIMERS)
         return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
                       q->wf_id, err);
-    if (rc)
-        return baton_seterr(errstr, errlen, rc, "applying input of '%s' "
-                                                "(partition %d): %s",
-                            q->wf_id, q->p, err);
+    if (rc) {
+        baton_seterr(errstr, errlen, rc, "applying input of '%s' (partition "
+                                         "%d): %s",
+                     q->wf_id, q->p, err[0] ? err : baton_err2str(rc));
+        note_failure(l, q, errstr);
+        return rc;
+    }
     l->stats.applied++;
     return BATON_OK;
 }

@@ -68,6 +68,16 @@ typedef struct baton_loop_conf {
     int64_t cache_max;      /* snapshots kept in memory */
     int64_t dedupe_window_ms; /* a command's dedupe key is remembered this
                                  long unless it says; <= 0: 24 h */
+    int64_t envelope_max;  /* bytes of a polled message, checked before it
+                              is parsed; <= 0: no limit */
+    int64_t string_max;    /* bytes of every string field that is not a
+                              JSON payload (reason, signal name, error,
+                              cause, worker, ...); <= 0: no limit */
+    int64_t dlq_copy_max;  /* a DLQ copy keeps at most this many bytes of
+                              the value (a stub); <= 0: all of it */
+    int32_t apply_retries; /* an input whose apply fails for a non-input
+                              reason (out of memory, ...) this many batches
+                              in a row quarantines its run; <= 0: never */
 } baton_loop_conf_t;
 
 typedef struct baton_loop_stats {
@@ -75,6 +85,7 @@ typedef struct baton_loop_stats {
     int64_t duplicates; /* commands not applied: their dedupe key was */
     int64_t batches, cache_hits, cache_misses;
     int64_t timers_armed_max; /* most timers held in memory at once */
+    int64_t quarantined; /* runs quarantined after repeated failures */
 } baton_loop_stats_t;
 
 baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,

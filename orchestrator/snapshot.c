@@ -9,6 +9,13 @@
 
 #include <string.h>
 
+#include "json_limits.h"
+
+/* Whatever was accepted must load back (json_limits.h). */
+_Static_assert(BATON_JSON_DEPTH_MAX + BATON_SNAPSHOT_NESTING <
+                   JSON_PARSER_MAX_DEPTH,
+               "the snapshot loader admits less than decode accepts");
+
 static const char *status_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
                                      "CANCELLED", "TERMINATED", "HELD"};
 
@@ -69,6 +76,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     baton_free(s->parent_id);
     baton_free(s->parent_task_id);
     baton_free(s->branch);
+    baton_free(s->quarantine);
     json_decref(s->input);
     json_decref(s->state_input);
     json_decref(s->output);
@@ -151,6 +159,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "hseq", s->hseq);
     rc |= set_int(o, "stale", s->stale);
     if (s->dup) rc |= set_int(o, "dup", s->dup);
+    rc |= set_str(o, "q", s->quarantine);
     if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
     if (!text) return NULL;
@@ -254,7 +263,9 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     baton_snapshot_t *s;
     char *st;
 
-    d.o = json_loadb(text, len, 0, &jerr);
+    /* JSON_ALLOW_NUL: a NUL that got in anyway must not make the run
+     * unreadable (the engine refuses to produce one: json_limits.h). */
+    d.o = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
     if (!d.o || !json_is_object(d.o)) {
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                      "snapshot is not a JSON object: %s", jerr.text);
@@ -294,6 +305,7 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->hseq = get_int(&d, "hseq");
     s->stale = get_int(&d, "stale");
     s->dup = get_int(&d, "dup");
+    s->quarantine = get_str(&d, "q", 0);
     json_decref(d.o);
     if (d.bad) {
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,

@@ -64,6 +64,9 @@
  *   hseq     int      last history event sequence number (a new run of
  *                     the same id continues it, so (id, seq) stays unique)
  *   dup      int      count of duplicate commands recorded (dedupe)
+ *   q        string   QUARANTINED: why the run is set aside (an input
+ *                     whose apply kept failing for a non-input reason,
+ *                     loop.h); every later input of it goes to the DLQ
  *   stale    int      count of duplicate or stale results ignored
  *
  * Thread: snapshots are owned by batond's loop thread.
@@ -135,6 +138,7 @@ typedef struct baton_snapshot {
     char *parent_id;
     char *parent_task_id;
     char *branch;
+    char *quarantine;    /* why the run is quarantined, NULL when not */
     int64_t deadline_ms;
     json_t *signals;     /* owned object, NULL when none buffered */
     json_t *held;        /* HELD: owned array, NULL when none */

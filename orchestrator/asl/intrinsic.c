@@ -920,6 +920,10 @@ static baton_err_t fn_base64_decode(baton_asl_env_t *env, const node_t *call,
         baton_free(buf);
         return ifail(fault, "%s: not base64", fn);
     }
+    if (memchr(buf, '\0', (size_t)n)) { /* no snapshot could hold it */
+        baton_free(buf);
+        return ifail(fault, "%s: the decoded data holds a NUL byte", fn);
+    }
     *out = new_string((const char *)buf, (size_t)n);
     baton_free(buf);
     if (!*out)

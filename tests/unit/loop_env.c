@@ -12,9 +12,18 @@ int env_passed, env_failed;
 
 static void env_port_init(env_t *e);
 
+int64_t env_payload_max = 1000;
+
 void env_init(env_t *e, const env_def_t *defs) {
     char err[512];
-    baton_loop_conf_t lc = {"baton", NPART, 1000, 1000, 0};
+    baton_loop_conf_t lc = {.topic_prefix = "baton",
+                            .partition_cnt = NPART,
+                            .payload_max = env_payload_max,
+                            .cache_max = 1000,
+                            .envelope_max = 1 << 20,
+                            .string_max = 4096,
+                            .dlq_copy_max = 1024,
+                            .apply_retries = 3};
     int64_t none[2] = {-1, -1};
     memset(e, 0, sizeof *e);
     e->reg = baton_registry_new();
@@ -96,6 +105,7 @@ static void note_out(env_t *e, const baton_outbox_msg_t *m) {
         e->events++;
     else if (!strcmp(m->topic, "baton.dlq")) {
         e->dlq++;
+        e->last_dlq_len = m->value_len;
         CHECK(m->error && *m->error, "DLQ message without reason");
         if (m->error)
             snprintf(e->last_dlq, sizeof e->last_dlq, "%s", m->error);
@@ -235,8 +245,8 @@ static void env_port_produce(void *ctx, int32_t p,
 
 static void env_port_release(void *ctx, int committed) {
     env_t *e = ctx;
-    (void)committed;
     baton_alloc_fail_after(-1);
+    if (!committed && e->redeliver) return; /* seek back: polled again */
     e->ninbox = 0;
     for (int i = 0; i < e->nheld; i++) baton_free(e->held[i]);
     e->nheld = 0;

@@ -61,6 +61,8 @@ typedef struct env {
                         (baton_alloc_fail_after); the env's own never */
     unsigned fenced_mask; /* bit p: the store refuses p's writes (fenced) */
     int abandon;     /* the store fails this batch's write (env_run(e, 0)) */
+    int redeliver;   /* an abandoned batch's inputs are polled again, as
+                        batond's seek back does (default: dropped) */
     int64_t commits; /* committed batches (the port's commit calls) */
     baton_loop_port_t port;
     /* fed inputs, handed to the loop by the port's poll */
@@ -83,10 +85,13 @@ typedef struct env {
     json_t *dedupe; /* the fake Redis' dedupe keys: key -> until (ms) */
     json_t *hist;   /* every history event written, JSON texts */
     char last_dlq[512]; /* reason of the last DLQ message */
+    size_t last_dlq_len; /* and the length of its value */
     baton_snapshot_t **decoded;
     size_t ndecoded;
 } env_t;
 
+/* batond.payload.max of the envs env_init makes (default 1000). */
+extern int64_t env_payload_max;
 void env_init(env_t *e, const env_def_t *defs);
 void env_free(env_t *e);
 int64_t env_now(const env_t *e);

@@ -162,6 +162,7 @@ redisReply *ctl_redis_next(ctl_t *ctl, const char *what);
 int ctl_locate(ctl_t *ctl, const char *id, int scan);
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out);
 const char *ctl_snap_status(const json_t *snap);
+json_t *ctl_snap_unreadable(const char *id, const char *why);
 const char *ctl_snap_str(const json_t *snap, const char *key,
                          const char *dflt);
 

@@ -19,7 +19,8 @@
 #include "keys.h"
 
 static const char *const ctl_statuses[] = {"RUNNING", "SUCCEEDED", "FAILED",
-                                           "CANCELLED", "TERMINATED"};
+                                           "CANCELLED", "TERMINATED",
+                                           "QUARANTINED"};
 
 /* ---- describe ----------------------------------------------------------- */
 
@@ -67,7 +68,7 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
         {"id", "id"},         {"type", "type"},   {"version", "ver"},
         {"status", "st"},     {"position", "pos"}, {"state", NULL},
         {"pending", NULL},    {"error", "err"},   {"cause", "cause"},
-        {"started", "t0"},    {"closed", "t1"},
+        {"started", "t0"},    {"closed", "t1"},   {"quarantine", "q"},
     };
     json_t *o = json_object(), *state = json_object_get(snap, "out"), *pend;
     int bad = !o;
@@ -75,6 +76,8 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     if (!state) state = json_object_get(snap, "si"); /* out: SUCCEEDED */
     for (size_t i = 0; !bad && i < BATON_ARRAY_SIZE(fields); i++)
         bad = ctl_copy_field(o, fields[i][0], snap, fields[i][1]);
+    if (!bad) bad = json_object_set_new(o, "status",
+                                        json_string(ctl_snap_status(snap)));
     if (!bad && state) bad = json_object_set(o, "state", state);
     if (!bad) bad = !(pend = ctl_pending_json(snap)) ||
                     json_object_set_new(o, "pending", pend);
@@ -132,6 +135,7 @@ int ctl_cmd_describe(ctl_t *ctl) {
         {"cause", "cause", CTL_FMT_PLAIN},
         {"started", "started", CTL_FMT_TIME},
         {"closed", "closed", CTL_FMT_TIME},
+        {"quarantine", "quarantine", CTL_FMT_PLAIN},
         {"partition", "partition", CTL_FMT_PLAIN},
     };
     const char *id = ctl->o.pos[0];
@@ -299,15 +303,19 @@ static int ctl_page_key(const ctl_t *ctl, const redisReply *keys, size_t i) {
 
 /* Parses the reply to GET key: a snapshot object, or NULL when the key is
  * gone since SCAN or (reported) does not hold a JSON object. */
-static json_t *ctl_page_snapshot(const redisReply *r, const char *key) {
+static json_t *ctl_page_snapshot(const ctl_t *ctl, const redisReply *r,
+                                  const char *key) {
     json_t *snap;
+    json_error_t jerr;
+    const char *id;
     if (r->type != REDIS_REPLY_STRING) return NULL;
-    snap = json_loadb(r->str, r->len, 0, NULL);
-    if (!json_is_object(snap)) {
-        fprintf(stderr, CTL_PROG ": warning: %s is not a JSON snapshot, "
-                        "skipped\n", key);
+    snap = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
+    if (!json_is_object(snap)) { /* batond quarantines it: shown so */
         json_decref(snap);
-        return NULL;
+        if (!baton_keys_parse_wf(key, baton_conf_key_prefix(ctl->conf), NULL,
+                                 &id))
+            return NULL;
+        return ctl_snap_unreadable(id, jerr.text);
     }
     return snap;
 }
@@ -329,7 +337,7 @@ static int ctl_list_page(ctl_t *ctl, const redisReply *keys,
         if (!ctl_page_key(ctl, keys, i)) continue;
         if (!(r = ctl_redis_next(ctl, "reading snapshots")))
             return BATON_CLI_EXIT_FAIL; /* the connection is unusable */
-        snap = ctl_page_snapshot(r, keys->element[i]->str);
+        snap = ctl_page_snapshot(ctl, r, keys->element[i]->str);
         freeReplyObject(r);
         if (!snap || (status && strcmp(ctl_snap_status(snap), status))) {
             json_decref(snap);
@@ -378,7 +386,8 @@ static int ctl_status_arg(const char *arg, char *buf, size_t len) {
     for (i = 0; i < BATON_ARRAY_SIZE(ctl_statuses); i++)
         if (!strcmp(buf, ctl_statuses[i])) return BATON_CLI_EXIT_OK;
     return ctl_usage_error("--status wants RUNNING, SUCCEEDED, FAILED, "
-                           "CANCELLED or TERMINATED, not '%s'", arg);
+                           "CANCELLED, TERMINATED or QUARANTINED, not '%s'",
+                           arg);
 }
 
 int ctl_cmd_list(ctl_t *ctl) {

@@ -149,20 +149,32 @@ int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan,
         ctl->wf_partition = -1;
         return 0;
     }
-    *out = json_loadb(r->str, r->len, 0, &jerr);
+    *out = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
     freeReplyObject(r);
     if (!*out || !json_is_object(*out)) {
         json_decref(*out);
-        *out = NULL;
-        ctl_fail("snapshot %s is not a JSON object: %s", key, jerr.text);
-        return -1;
+        *out = ctl_snap_unreadable(id, jerr.text);
+        if (!*out) {
+            ctl_fail("out of memory");
+            return -1;
+        }
     }
     return 1;
 }
 
-/* Status of a snapshot ("st"), "UNKNOWN" when missing. */
+/* What batonctl shows of a snapshot batond cannot read either (the run is
+ * quarantined: orchestrator/loop.h): its id, QUARANTINED and why. */
+json_t *ctl_snap_unreadable(const char *id, const char *why) {
+    char q[300];
+    snprintf(q, sizeof q, "snapshot unreadable: %s", why);
+    return json_pack("{ss ss ss}", "id", id, "st", "QUARANTINED", "q", q);
+}
+
+/* Status of a snapshot ("st"; QUARANTINED when "q" says why), "UNKNOWN"
+ * when missing. */
 const char *ctl_snap_status(const json_t *snap) {
     const char *st = json_string_value(json_object_get(snap, "st"));
+    if (json_object_get(snap, "q")) return "QUARANTINED";
     return st ? st : "UNKNOWN";
 }
 
