@@ -116,3 +116,13 @@ int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
     if (id) *id = s + 5;
     return 1;
 }
+
+const char *baton_keys_stream(char *buf, size_t len, const char *ns,
+                              const char *workflow_id, const char *seq) {
+    return keys_fmt(buf, len, "%s:stream:{%s}:%s", ns, workflow_id, seq);
+}
+
+const char *baton_keys_stream_index(char *buf, size_t len, const char *ns,
+                                    const char *workflow_id) {
+    return keys_fmt(buf, len, "%s:stream:{%s}", ns, workflow_id);
+}

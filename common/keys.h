@@ -48,6 +48,18 @@
  *                                      (orchestrator/loop.c)
  *   baton:defs:<name>:<ver>    string  definition text of every version
  *                                      that ever ran (pins runs to it)
+ *   baton:stream:{<id>}:<seq>  stream  live model output of step <seq> of
+ *                                      run <id> (baton-worker-llm writes,
+ *                                      `batonctl watch` reads): entries
+ *                                      event=start attempt=N (a new attempt
+ *                                      restarts the text), text=<piece>,
+ *                                      event=done, event=error error=NAME
+ *   baton:stream:{<id>}        stream  the run's index of those: one entry
+ *                                      seq=<seq> attempt=N per attempt that
+ *                                      streamed.  Both expire
+ *                                      llm.stream.ttl.s after the step; the
+ *                                      hash tag is the run id (one Redis
+ *                                      Cluster slot per run)
  *
  * Output ids (the outbox fields) are deterministic: "<src><offset>.<k>" is
  * the k-th output of the input at <offset> of source <src> ('c' commands,
@@ -116,5 +128,12 @@ const char *baton_keys_hist_pattern(char *buf, size_t len, const char *ns,
  * and *p, *id untouched.  p or id may be NULL. */
 int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
                         const char **id);
+
+/* The live-output stream of step seq of run workflow_id, and the run's
+ * index of its streams (see the table above). */
+const char *baton_keys_stream(char *buf, size_t len, const char *ns,
+                              const char *workflow_id, const char *seq);
+const char *baton_keys_stream_index(char *buf, size_t len, const char *ns,
+                                    const char *workflow_id);
 
 #endif /* BATON_KEYS_H */

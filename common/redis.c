@@ -201,9 +201,9 @@ static int url_override(char **field, const char *value) {
     return 0;
 }
 
-static redisContext *redis_connect_with(const char *url, const char *user,
-                                        const char *password, int timeout_ms,
-                                        char *errstr, size_t errlen) {
+redisContext *baton_redis_connect_with(const char *url, const char *user,
+                                       const char *password, int timeout_ms,
+                                       char *errstr, size_t errlen) {
     baton_redis_url_t u;
     redisContext *c;
     if (baton_redis_url_parse(url, &u, errstr, errlen)) return NULL;
@@ -219,13 +219,13 @@ static redisContext *redis_connect_with(const char *url, const char *user,
 
 redisContext *baton_redis_connect(const char *url, int timeout_ms,
                                   char *errstr, size_t errlen) {
-    return redis_connect_with(url, NULL, NULL, timeout_ms, errstr, errlen);
+    return baton_redis_connect_with(url, NULL, NULL, timeout_ms, errstr, errlen);
 }
 
 redisContext *baton_redis_connect_conf(const baton_conf_t *conf,
                                        int timeout_ms, char *errstr,
                                        size_t errlen) {
-    return redis_connect_with(baton_conf_get(conf, "redis.url"),
+    return baton_redis_connect_with(baton_conf_get(conf, "redis.url"),
                               baton_conf_get(conf, "redis.user"),
                               baton_conf_get(conf, "redis.password"),
                               timeout_ms, errstr, errlen);

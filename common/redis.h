@@ -48,6 +48,12 @@ void baton_redis_url_free(baton_redis_url_t *u);
 redisContext *baton_redis_connect(const char *url, int timeout_ms,
                                   char *errstr, size_t errlen);
 
+/* The same with user and password (each NULL: the URL's) overriding the
+ * URL's: for a process that keeps the settings, not the configuration. */
+redisContext *baton_redis_connect_with(const char *url, const char *user,
+                                       const char *password, int timeout_ms,
+                                       char *errstr, size_t errlen);
+
 /* The same from a configuration: redis.url, with redis.user and
  * redis.password overriding the URL's when set. */
 redisContext *baton_redis_connect_conf(const baton_conf_t *conf,

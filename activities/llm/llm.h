@@ -12,7 +12,7 @@
  *   llm_error.c      classification of a failed call into an activity
  *                    error (name, retryable, retry hint)
  *   llm_stream.c     partial text published to a Redis stream per run and
- *                    step (keys: common/stream_keys.h)
+ *                    step (keys: common/keys.h)
  *   llm_worker.c     main(), configuration, the llm.chat handler
  *   ../net/          the HTTP call on libcurl, the SSE parser, the status
  *                    table shared with the HTTP and MCP workers
@@ -157,11 +157,18 @@ int llm_anthropic_stream_event(const char *event, const char *data,
 
 typedef struct llm_stream llm_stream_t;
 
+/* Where live output goes: Redis (url, and user/password overriding the
+ * URL's, each NULL for none) and the deployment's key namespace. */
+typedef struct llm_stream_target {
+    const char *redis_url, *redis_user, *redis_password, *ns;
+} llm_stream_target_t;
+
 /* A publisher of partial text to the stream of (workflow_id, seq) for
- * attempt; connects to redis_url.  NULL (after a warning in the log) when
+ * attempt (keys: common/keys.h).  NULL (after a warning in the log) when
  * Redis cannot be reached: the call goes on without live output.
  * ttl_s: the key's expiry, set at the start and again at the end. */
-llm_stream_t *llm_stream_open(const char *redis_url, const char *workflow_id,
+llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
+                              const char *workflow_id,
                               const char *seq, int attempt, int64_t ttl_s);
 /* Buffers text; publishes at most every 100 ms or 256 bytes. */
 void llm_stream_text(llm_stream_t *s, const char *text, size_t len);

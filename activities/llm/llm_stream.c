@@ -1,7 +1,7 @@
 /*
  * llm_stream.c -- live output: the partial text of a streamed model reply
  * XADDed to the step's Redis stream (keys and entries: common/
- * stream_keys.h), batched to at most one entry per 100 ms or 256 bytes.
+ * keys.h), batched to at most one entry per 100 ms or 256 bytes.
  * Best effort by design: the durable result is the completed message in
  * the activity result; when Redis is unreachable the call goes on without
  * live output (one warning).
@@ -11,7 +11,7 @@
 #include "baton_common.h"
 #include "llm.h"
 #include "redis.h"
-#include "stream_keys.h"
+#include "keys.h"
 
 #define STREAM_FLUSH_BYTES 256
 #define STREAM_FLUSH_US 100000
@@ -47,19 +47,29 @@ static void stream_expire(llm_stream_t *s) {
     stream_cmd(s, 3, a2);
 }
 
-llm_stream_t *llm_stream_open(const char *redis_url, const char *workflow_id,
+llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
+                              const char *workflow_id,
                               const char *seq, int attempt, int64_t ttl_s) {
     char err[256], att[16];
     llm_stream_t *s = baton_calloc(1, sizeof *s);
     if (!s) return NULL;
-    if (!(s->rc = baton_redis_connect(redis_url, 2000, err, sizeof err))) {
+    if (!(s->rc = baton_redis_connect_with(to->redis_url, to->redis_user,
+                                           to->redis_password, 2000, err,
+                                           sizeof err))) {
         BATON_WARN("llm", "no live output for %s/%s: %s", workflow_id, seq,
                    err);
         baton_free(s);
         return NULL;
     }
-    baton_keys_stream(s->key, sizeof s->key, workflow_id, seq);
-    baton_keys_stream_index(s->index, sizeof s->index, workflow_id);
+    if (!baton_keys_stream(s->key, sizeof s->key, to->ns, workflow_id, seq) ||
+        !baton_keys_stream_index(s->index, sizeof s->index, to->ns,
+                                 workflow_id)) {
+        BATON_WARN("llm", "no live output for %s/%s: key too long",
+                   workflow_id, seq);
+        redisFree(s->rc);
+        baton_free(s);
+        return NULL;
+    }
     s->ttl_s = ttl_s > 0 ? ttl_s : 3600;
     snprintf(att, sizeof att, "%d", attempt);
     {

@@ -35,6 +35,7 @@
 
 typedef struct llm_worker {
     char *base_url, *model, *provider, *api_key, *redis_url, *anthropic_ver;
+    char *redis_user, *redis_password, *ns; /* live output (keys.h) */
     int64_t max_tokens, timeout_ms, stream_ttl_s;
     int stream;
 } llm_worker_t;
@@ -211,7 +212,10 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         }
         req.on_body = on_body;
         if (slash && *lw->redis_url)
-            c.live = llm_stream_open(lw->redis_url,
+            c.live = llm_stream_open(&(llm_stream_target_t){lw->redis_url,
+                                                            lw->redis_user,
+                                                            lw->redis_password,
+                                                            lw->ns},
                                      baton_activity_workflow_id(act),
                                      slash + 1, baton_activity_attempt(act),
                                      lw->stream_ttl_s);
@@ -333,6 +337,11 @@ static void llm_cleanup(void *state) {
     if (lw->api_key) memset(lw->api_key, 0, strlen(lw->api_key));
     baton_free(lw->api_key);
     baton_free(lw->redis_url);
+    baton_free(lw->redis_user);
+    if (lw->redis_password)
+        memset(lw->redis_password, 0, strlen(lw->redis_password));
+    baton_free(lw->redis_password);
+    baton_free(lw->ns);
     baton_free(lw->anthropic_ver);
     baton_free(lw);
 }
@@ -345,6 +354,12 @@ static int llm_setup(baton_worker_t *w, const baton_conf_t *conf,
     lw->model = setting(conf, "llm.model", "BATON_LLM_MODEL");
     lw->provider = setting(conf, "llm.provider", "BATON_LLM_PROVIDER");
     lw->redis_url = setting(conf, "redis.url", "BATON_REDIS_URL");
+    if (baton_conf_get(conf, "redis.user"))
+        lw->redis_user = baton_strdup(baton_conf_get(conf, "redis.user"));
+    if (baton_conf_get(conf, "redis.password"))
+        lw->redis_password =
+            baton_strdup(baton_conf_get(conf, "redis.password"));
+    lw->ns = baton_strdup(baton_conf_key_prefix(conf));
     lw->anthropic_ver = setting(conf, "llm.anthropic.version", "-");
     lw->api_key = load_api_key(conf);
     lw->max_tokens = baton_conf_get_int(conf, "llm.max_tokens");
@@ -353,7 +368,7 @@ static int llm_setup(baton_worker_t *w, const baton_conf_t *conf,
     lw->stream_ttl_s = baton_conf_get_int(conf, "llm.stream.ttl.s");
     *state = lw;
     if (!lw->base_url || !lw->model || !lw->provider || !lw->api_key ||
-        !lw->redis_url || !lw->anthropic_ver)
+        !lw->redis_url || !lw->anthropic_ver || !lw->ns)
         return -1;
     if (strcmp(lw->provider, "openai") && strcmp(lw->provider, "anthropic")) {
         fprintf(stderr, PROG ": llm.provider must be openai or anthropic\n");

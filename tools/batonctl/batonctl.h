@@ -13,7 +13,7 @@
  *   cmd_inspect.c     describe, result, history, list
  *   cmd_lag.c         lag
  *   cmd_definition.c  validate, graph (offline)
- *   cmd_watch.c       watch (live model output, common/stream_keys.h)
+ *   cmd_watch.c       watch (live model output, common/keys.h)
  * The behaviour is documented in docs/batonctl.md; the exit codes and
  * diagnostics are common/cli.h's.
  *

@@ -1,7 +1,7 @@
 /*
  * cmd_watch.c -- batonctl watch: the live output of a run's model calls,
  * read from the Redis streams baton-worker-llm writes (key layout and
- * entries: common/stream_keys.h).
+ * entries: common/keys.h).
  *
  *   batonctl watch ID                 every streamed step of the run, one
  *                                     after the other, until the run closes
@@ -25,7 +25,7 @@
 
 #include "baton_common.h"
 #include "batonctl.h"
-#include "stream_keys.h"
+#include "keys.h"
 
 #define WATCH_BLOCK_MS 300
 #define WATCH_FIND_S 10 /* a run just started may not be in Redis yet */
@@ -134,7 +134,8 @@ static int watch_timed_out(const watch_t *w) {
 static int watch_step(watch_t *w, const char *seq, char *last, size_t len,
                       int stop_on_error) {
     char key[CTL_ID_MAX + 64];
-    baton_keys_stream(key, sizeof key, w->id, seq);
+    baton_keys_stream(key, sizeof key, baton_conf_key_prefix(w->ctl->conf),
+                      w->id, seq);
     for (;;) {
         redisReply *r;
         const redisReply *entries;
@@ -167,7 +168,8 @@ static int watch_run(watch_t *w) {
     char key[CTL_ID_MAX + 64], last[64] = "0-0";
     json_t *steps = json_object(); /* seq -> last id read */
     int rc = 0;
-    baton_keys_stream_index(key, sizeof key, w->id);
+    baton_keys_stream_index(key, sizeof key,
+                            baton_conf_key_prefix(w->ctl->conf), w->id);
     while (!rc) {
         redisReply *r;
         const redisReply *entries;
