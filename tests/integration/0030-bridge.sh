@@ -93,3 +93,20 @@ pass "kill -9 of the bridge after $killed_at of $N workflows: all $N exist, once
 proc_stop "$BRIDGE" || fail "the bridge did not exit 0 on SIGTERM"
 grep -q 'stopped:' "$TEST_DIR/bridge-restarted.log" || fail "no clean stop logged"
 pass "SIGTERM: the bridge finishes, commits and exits 0"
+
+# 5. batonctl lag shows each trigger's group over its source topic: every
+# source event read and committed (the bridge committed on SIGTERM).
+lag=$(ctl -o json -X bridge.triggers.dir="$TRIG" lag) || fail "batonctl lag: $lag"
+/usr/bin/python3 - "$lag" <<'PY' || fail "trigger lag wrong: $lag"
+import json, sys
+rows = json.loads(sys.argv[1])["partitions"]
+mine = [r for r in rows if r["group"] == "baton.bridge.order-created"]
+assert mine, "no row for the order-created trigger's group"
+assert all(r["topic"] == "shop.orders" for r in mine), mine
+assert sum(r["end"] for r in mine) > 300, mine
+bad = [r for r in mine if r["committed"] != r["end"] or r["lag"] != 0]
+assert not bad, f"not fully committed: {bad}"
+print(f"trigger order-created: {len(mine)} partitions, lag 0, "
+      f"{sum(r['end'] for r in mine)} source events committed")
+PY
+pass "batonctl lag shows the trigger's group over its source topic, lag 0"

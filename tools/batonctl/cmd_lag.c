@@ -1,7 +1,9 @@
 /*
  * cmd_lag.c -- the lag command: committed offsets of batond's group
- * (batond.group) and of every task queue's workers (baton.worker.<queue>)
- * against each partition's end offset, read without joining the groups.
+ * (batond.group), of every task queue's workers (baton.worker.<queue>) and
+ * of every baton-bridge trigger (its group over its source topics, from the
+ * trigger files of bridge.triggers.dir) against each partition's end
+ * offset, read without joining the groups.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -14,6 +16,9 @@
 #include "baton_common.h"
 #include "batonctl.h"
 #include "kafka.h"
+#include "trigger.h"
+
+#include <sys/stat.h>
 
 /* ---- lag ---------------------------------------------------------------- */
 
@@ -121,6 +126,43 @@ static int ctl_lag_workers(ctl_t *ctl, rd_kafka_t *meta,
     return rc;
 }
 
+/* Lag of every bridge trigger of bridge.triggers.dir (none when the folder
+ * does not exist): the trigger's group over those of its source topics
+ * that exist in the cluster (a topic nobody produced to yet has no lag).
+ * Trigger files that do not load are reported on stderr and skipped: lag
+ * is for watching, `batonctl validate` is for checking. */
+static int ctl_lag_triggers(ctl_t *ctl, rd_kafka_t *meta,
+                            const struct rd_kafka_metadata *md, json_t *rows,
+                            int64_t *total) {
+    const char *dir = baton_conf_get(ctl->conf, "bridge.triggers.dir");
+    baton_trigger_t **trig = NULL;
+    size_t n = 0;
+    char errstr[512];
+    struct stat st;
+    int rc = BATON_CLI_EXIT_OK;
+
+    if (!dir || stat(dir, &st) || !S_ISDIR(st.st_mode)) return rc;
+    if (baton_trigger_load_dir(dir,
+                               baton_conf_get(ctl->conf, "bridge.group.prefix"),
+                               &trig, &n, errstr, sizeof errstr)) {
+        fprintf(stderr, "batonctl: lag of the bridge triggers skipped: %s\n",
+                errstr);
+        return rc;
+    }
+    for (size_t i = 0; rc == BATON_CLI_EXIT_OK && i < n; i++) {
+        const char *topics[64];
+        size_t nt = 0;
+        for (size_t t = 0; t < trig[i]->ntopics && nt < 64; t++)
+            if (ctl_md_topic(md, trig[i]->topics[t]))
+                topics[nt++] = trig[i]->topics[t];
+        if (nt)
+            rc = ctl_lag_group(ctl, meta, md, trig[i]->group, topics, nt,
+                               rows, total);
+    }
+    baton_trigger_list_destroy(trig, n);
+    return rc;
+}
+
 /* Prints the rows as a table and the totals per group and overall. */
 static int ctl_lag_print_text(const json_t *rows, int64_t total) {
     static const ctl_field_t cols[] = {
@@ -160,6 +202,8 @@ int ctl_cmd_lag(ctl_t *ctl) {
                            batond_topics, 2, rows, &total);
     if (rc == BATON_CLI_EXIT_OK)
         rc = ctl_lag_workers(ctl, meta, md, rows, &total);
+    if (rc == BATON_CLI_EXIT_OK)
+        rc = ctl_lag_triggers(ctl, meta, md, rows, &total);
     if (rc == BATON_CLI_EXIT_OK && !ctl->o.json_out)
         rc = ctl_lag_print_text(rows, total);
     else if (rc == BATON_CLI_EXIT_OK) {
