@@ -4,6 +4,14 @@
 # one worker all on this machine), then one workflow at a time for latency,
 # then the Redis memory of workflows waiting on a signal.  Prints the figures;
 # stops everything.
+#
+# Also printed: the Kafka hop latency on this broker (produce -> consume, one
+# message in flight), and the CPU seconds each process spent in the
+# throughput phase (utime + stime from /proc/PID/stat, all threads, read
+# before and after; the load generator reports its own), so the bottleneck
+# is named.  BROKER=apache|embedded picks the broker (stack-lib.sh).
+# BATONDS=2 (default 1) runs the throughput phase a second time with two
+# batond instances sharing the same partitions (one consumer group).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}; K=${2:-3}; C=${3:-50}
@@ -34,14 +42,77 @@ WORKFLOWS_DIR=$DIR/workflows batond_up batond --stats-file "$DIR/batond-stats.js
     --set log.level=warn
 BATOND=$LAST_PID
 worker_up worker --concurrency "${WORKER_CONCURRENCY:-64}"
+WORKER_PID=$LAST_PID
 # Warm-up, not measured: the consumer groups form (the embedded broker
 # delays a new group's first assignment by ~3 s) and caches fill.
 "$BIN/baton-bench" --workflows 100 --steps "$K" --concurrency 10 \
     --type bench-steps --timeout 60 >/dev/null 2>&1 || true
 
-echo "== throughput: N=$N workflows, K=$K steps, C=$C in flight"
-"$BIN/baton-bench" --workflows "$N" --steps "$K" --concurrency "$C" \
-    --type bench-steps --hops --timeout 300 | tee "$DIR/throughput.txt"
+# CPU ticks (utime + stime, all threads) of a live process; 0 when gone.
+cpu_ticks() {
+  local f
+  f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  f=${f##*) } # fields after "(comm) ", the first being field 3 (state)
+  # shellcheck disable=SC2086
+  set -- $f
+  echo $((${12} + ${13}))
+}
+HZ=$(getconf CLK_TCK)
+# The processes whose CPU is accounted, as "name pid" lines.
+cpu_procs() {
+  local i=0 pid
+  for pid in "${KAFKA_PIDS[@]}"; do i=$((i + 1)); echo "kafka-$i $pid"; done
+  for pid in "${BATONDS_PIDS[@]}"; do echo "${STACK_NAME[$pid]} $pid"; done
+  echo "worker $WORKER"
+  pid=$(ps -o pid=,comm= --ppid "$DEVSTACK_PID" 2>/dev/null | awk '$2 ~ /redis/ {print $1; exit}')
+  [ -n "$pid" ] && echo "redis $pid"
+  echo "devstack $DEVSTACK_PID"
+}
+# One throughput run with the CPU table: TAG names the output files.
+throughput() {
+  local tag=$1 name pid t0 t1 out wall
+  declare -A before=()
+  while read -r name pid; do before[$name]=$(cpu_ticks "$pid"); done < <(cpu_procs)
+  t0=$(date +%s%N)
+  "$BIN/baton-bench" --workflows "$N" --steps "$K" --concurrency "$C" \
+      --type bench-steps --timeout 300 | tee "$DIR/throughput-$tag.txt"
+  t1=$(date +%s%N)
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+  echo "-- CPU seconds in this phase ($wall s wall, $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  while read -r name pid; do
+    awk -v n="$name" -v a="${before[$name]}" -v b="$(cpu_ticks "$pid")" -v hz="$HZ" -v w="$wall" \
+        'BEGIN{s=(b-a)/hz; printf "cpu_s %-12s %6.1f  (%3.0f%% of one core)\n", n, s, 100*s/w}'
+  done < <(cpu_procs) | tee "$DIR/cpu-$tag.txt"
+  out=$(awk '$1=="cpu_s"{print $2}' "$DIR/throughput-$tag.txt")
+  printf 'cpu_s %-12s %6s  (%3.0f%% of one core)\n' load-generator "$out" \
+      "$(awk -v s="$out" -v w="$wall" 'BEGIN{print (s+0)*100/w}')" | tee -a "$DIR/cpu-$tag.txt"
+}
+DEVSTACK_PID=${STACK_PIDS[0]}
+WORKER=$WORKER_PID
+BATONDS_PIDS=("$BATOND")
+
+echo "== Kafka hop latency on this broker (${BROKER:-embedded}): produce -> consume, one in flight"
+"$BIN/baton-bench" --workflows 0 --hops --timeout 60 | grep -E '^hop_ms' | tee "$DIR/hops.txt"
+
+echo
+echo "== throughput: N=$N workflows, K=$K steps, C=$C in flight, 1 batond"
+throughput 1
+if [ "${BATONDS:-1}" -ge 2 ]; then
+  # A second instance joins the group: the partitions are split (the
+  # first revokes, both take over from Redis) before the measured phase.
+  WORKFLOWS_DIR=$DIR/workflows batond_up batond-2 --set log.level=info
+  BATONDS_PIDS+=("$LAST_PID")
+  for i in $(seq 1 200); do
+    grep -q "took partition" "$DIR/batond-2.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 2 # the group settles
+  "$BIN/baton-bench" --workflows 100 --steps "$K" --concurrency 10 \
+      --type bench-steps --timeout 60 >/dev/null 2>&1 || true
+  echo
+  echo "== throughput: N=$N workflows, K=$K steps, C=$C in flight, 2 batond (same $((${PARTITIONS:-8})) partitions)"
+  throughput 2
+fi
 
 echo
 echo "== latency: 200 workflows of $K steps, one in flight (C=1)"

@@ -100,9 +100,16 @@ for i in range(0, len(ports), 2): print(ports[i], ports[i + 1])
 EOF
 }
 
-# A KRaft cluster id: 16 random bytes, base64url without padding.
+# A KRaft cluster id: 16 random bytes, base64url without padding, not
+# starting with '-' (the storage tool would read it as an option; Kafka's
+# own Uuid.randomUuid draws again in that case, so do we).
 cluster_id() {
-  /usr/bin/python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))'
+  /usr/bin/python3 -c '
+import base64, os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"): break
+print(s)'
 }
 
 node_dir() { echo "$1/kafka/node-$2"; }
