@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}; K=${2:-3}; C=${3:-50}
 source scripts/stack-lib.sh
+export KAFKA_JMX=1 # Apache Kafka: request counts over JMX (kafka.sh requests)
 DIR=build/bench
 rm -rf "$DIR"; mkdir -p "$DIR/workflows"
 trap stack_down EXIT
@@ -33,9 +34,14 @@ cp config/workflows/*.json "$DIR/workflows/"
 # FETCH_WAIT_MS=0 runs the same bench with consumers that never wait on an
 # empty fetch: hops drop from ~1.4 ms to ~0.2 ms on the embedded broker, at
 # the price of busy polling (about 1.3 cores while idle).
-if [ -n "${FETCH_WAIT_MS:-}" ]; then
-  echo "kafka.consumer.fetch.wait.max.ms = $FETCH_WAIT_MS" > "$DIR/extra.conf"
+# BENCH_SET="key=value ..." sets more Baton config keys for every process
+# (A/B runs of client settings, e.g. kafka.producer.linger.ms=1).
+: >"$DIR/extra.conf"
+[ -n "${FETCH_WAIT_MS:-}" ] && echo "kafka.consumer.fetch.wait.max.ms = $FETCH_WAIT_MS" >>"$DIR/extra.conf"
+for kv in ${BENCH_SET:-}; do echo "${kv%%=*} = ${kv#*=}" >>"$DIR/extra.conf"; done
+if [ -s "$DIR/extra.conf" ]; then
   export BATON_CONFIG=$PWD/$DIR/extra.conf
+  echo "== extra settings: $(tr '\n' ';' <"$DIR/extra.conf")"
 fi
 stack_up "$DIR" "${PARTITIONS:-8}" default
 WORKFLOWS_DIR=$DIR/workflows batond_up batond --stats-file "$DIR/batond-stats.json" \
@@ -58,6 +64,27 @@ cpu_ticks() {
   echo $((${12} + ${13}))
 }
 HZ=$(getconf CLK_TCK)
+# "tid ticks name" of every thread of a process (name: comm, digits and
+# dashes trimmed, so the JVM's thread pools group: C2 CompilerThread,
+# data-plane-kafka-request-handler, ...).
+thread_ticks() {
+  local t f name
+  for t in /proc/"$1"/task/*; do
+    f=$(cat "$t/stat" 2>/dev/null) || continue
+    name=${f#*(}; name=${name%%) *}
+    f=${f##*) }
+    # shellcheck disable=SC2086
+    set -- $f
+    echo "${t##*/} $((${12} + ${13})) $(echo "$name" | tr -d '0-9' | sed 's/[- ]*$//; s/ /_/g')"
+  done
+}
+# The broker's CPU in this phase by thread group (threads that ended in
+# between are missed), from two thread_ticks snapshots.
+thread_table() {
+  awk -v hz="$HZ" 'NR==FNR {b[$1]=$2; next}
+      {c[$3]+=$2-b[$1]} END {for (k in c) if (c[k] > 0) printf "%s %.2f\n", k, c[k]/hz}' "$1" "$2" |
+    sort -k2 -nr | head -n 8 | awk '{printf "  %-40s %6.2f\n", $1, $2}'
+}
 # The processes whose CPU is accounted, as "name pid" lines.
 cpu_procs() {
   local i=0 pid
@@ -72,6 +99,8 @@ cpu_procs() {
 throughput() {
   local tag=$1 name pid t0 t1 out wall
   declare -A before=()
+  [ -n "${KAFKA_PIDS[*]:-}" ] && "$KAFKA_SH" requests "$STACK_DIR" 1 >"$DIR/requests-$tag.before"
+  [ -n "${KAFKA_PIDS[*]:-}" ] && thread_ticks "${KAFKA_PIDS[0]}" >"$DIR/threads-$tag.before"
   while read -r name pid; do before[$name]=$(cpu_ticks "$pid"); done < <(cpu_procs)
   t0=$(date +%s%N)
   "$BIN/baton-bench" --workflows "$N" --steps "$K" --concurrency "$C" \
@@ -83,9 +112,21 @@ throughput() {
     awk -v n="$name" -v a="${before[$name]}" -v b="$(cpu_ticks "$pid")" -v hz="$HZ" -v w="$wall" \
         'BEGIN{s=(b-a)/hz; printf "cpu_s %-12s %6.1f  (%3.0f%% of one core)\n", n, s, 100*s/w}'
   done < <(cpu_procs) | tee "$DIR/cpu-$tag.txt"
+  if [ -n "${KAFKA_PIDS[*]:-}" ]; then
+    thread_ticks "${KAFKA_PIDS[0]}" >"$DIR/threads-$tag.after"
+    echo "   kafka-1 by thread group (CPU s):"
+    thread_table "$DIR/threads-$tag.before" "$DIR/threads-$tag.after" | tee -a "$DIR/cpu-$tag.txt"
+  fi
   out=$(awk '$1=="cpu_s"{print $2}' "$DIR/throughput-$tag.txt")
   printf 'cpu_s %-12s %6s  (%3.0f%% of one core)\n' load-generator "$out" \
       "$(awk -v s="$out" -v w="$wall" 'BEGIN{print (s+0)*100/w}')" | tee -a "$DIR/cpu-$tag.txt"
+  if [ -n "${KAFKA_PIDS[*]:-}" ]; then
+    "$KAFKA_SH" requests "$STACK_DIR" 1 >"$DIR/requests-$tag.after"
+    echo "-- requests served by the broker in this phase (node 1, JMX RequestsPerSec counts)"
+    awk -v n="$N" -v w="$wall" 'NR==FNR {b[$1]=$2; next}
+        {d=$2-b[$1]; if (d>0) printf "requests %-18s %7d  %7.1f/s  %6.2f per workflow\n", $1, d, d/w, d/n}' \
+        "$DIR/requests-$tag.before" "$DIR/requests-$tag.after" | sort -k3 -nr | tee "$DIR/requests-$tag.txt"
+  fi
 }
 DEVSTACK_PID=${STACK_PIDS[0]}
 WORKER=$WORKER_PID
