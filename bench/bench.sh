@@ -50,9 +50,14 @@ BATOND=$LAST_PID
 worker_up worker --concurrency "${WORKER_CONCURRENCY:-64}"
 WORKER_PID=$LAST_PID
 # Warm-up, not measured: the consumer groups form (the embedded broker
-# delays a new group's first assignment by ~3 s) and caches fill.
-"$BIN/baton-bench" --workflows 100 --steps "$K" --concurrency 10 \
-    --type bench-steps --timeout 60 >/dev/null 2>&1 || true
+# delays a new group's first assignment by ~3 s) and caches fill.  On Apache
+# Kafka also the broker's JIT: with the former 100-workflow warm-up its C2
+# compiler threads took 4.2-6.3 of the broker's 10.5-17.5 CPU seconds in
+# the measured phase (40%); WARMUP workflows at C in flight (default 3000
+# on Apache Kafka, 100 on the embedded broker) leave the JVM compiled.
+if [ "${BROKER:-embedded}" = apache ]; then WARMUP=${WARMUP:-3000}; else WARMUP=${WARMUP:-100}; fi
+"$BIN/baton-bench" --workflows "$WARMUP" --steps "$K" --concurrency "$C" \
+    --type bench-steps --timeout 300 >/dev/null 2>&1 || true
 
 # CPU ticks (utime + stime, all threads) of a live process; 0 when gone.
 cpu_ticks() {
@@ -95,11 +100,18 @@ cpu_procs() {
   [ -n "$pid" ] && echo "redis $pid"
   echo "devstack $DEVSTACK_PID"
 }
+# "topic end-offset" per partition of every topic (Kafka's GetOffsetShell).
+topic_ends() {
+  "$KAFKA_SH" tool org.apache.kafka.tools.GetOffsetShell \
+      --bootstrap-server "$(cat "$STACK_DIR/kafka/bootstrap")" 2>/dev/null |
+    awk -F: '{print $1, $3}'
+}
 # One throughput run with the CPU table: TAG names the output files.
 throughput() {
   local tag=$1 name pid t0 t1 out wall
   declare -A before=()
   [ -n "${KAFKA_PIDS[*]:-}" ] && "$KAFKA_SH" requests "$STACK_DIR" 1 >"$DIR/requests-$tag.before"
+  [ -n "${KAFKA_PIDS[*]:-}" ] && topic_ends >"$DIR/offsets-$tag.before"
   [ -n "${KAFKA_PIDS[*]:-}" ] && thread_ticks "${KAFKA_PIDS[0]}" >"$DIR/threads-$tag.before"
   while read -r name pid; do before[$name]=$(cpu_ticks "$pid"); done < <(cpu_procs)
   t0=$(date +%s%N)
@@ -122,6 +134,11 @@ throughput() {
       "$(awk -v s="$out" -v w="$wall" 'BEGIN{print (s+0)*100/w}')" | tee -a "$DIR/cpu-$tag.txt"
   if [ -n "${KAFKA_PIDS[*]:-}" ]; then
     "$KAFKA_SH" requests "$STACK_DIR" 1 >"$DIR/requests-$tag.after"
+    topic_ends >"$DIR/offsets-$tag.after"
+    echo "-- messages written in this phase, by topic"
+    awk -v n="$N" 'NR==FNR {b[$1]+=$2; next} {a[$1]+=$2}
+        END {for (k in a) if (a[k]-b[k] > 0) printf "messages %-22s %7d  %6.2f per workflow\n", k, a[k]-b[k], (a[k]-b[k])/n}' \
+        "$DIR/offsets-$tag.before" "$DIR/offsets-$tag.after" | sort -k3 -nr | tee "$DIR/messages-$tag.txt"
     echo "-- requests served by the broker in this phase (node 1, JMX RequestsPerSec counts)"
     awk -v n="$N" -v w="$wall" 'NR==FNR {b[$1]=$2; next}
         {d=$2-b[$1]; if (d>0) printf "requests %-18s %7d  %7.1f/s  %6.2f per workflow\n", $1, d, d/w, d/n}' \
