@@ -7,6 +7,7 @@
 #   make test     build with ASan+UBSan and run every unit and integration test
 #                 (integration tests on Apache Kafka; the demo's also embedded)
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
+#                 [BATONDS=2: again with two batond; docs/benchmark.md]
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #                 BROKER=apache [KAFKA_NODES=3]: on Apache Kafka

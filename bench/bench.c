@@ -73,6 +73,8 @@
  *   steps_per_s          completed * K / duration_s
  *   e2e_ms_p50, _p99     end-to-end latency of the completed workflows
  *                        (nearest-rank percentiles)
+ *   cpu_s                CPU seconds (user + system, all threads) this
+ *                        load generator spent in the run (phase 2)
  *   duplicate_events     (workflow_id, seq) pairs seen more than once
  *   double_completions   distinct closing events beyond the first
  *   --hops:   hop_ms_p50, hop_ms_p99, hops_per_workflow (2K + 2: the START,
@@ -106,6 +108,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,6 +229,7 @@ typedef struct bench {
     int64_t inflight;  /* run workflows started and not closed */
     int64_t closed, completed;
     int64_t run_start_us, run_end_us, last_close_us;
+    double run_cpu_s; /* this process's CPU time over the run, -1 unknown */
 
     /* counters */
     int64_t duplicate_events, double_completions, produce_errors;
@@ -995,8 +999,19 @@ static void bench_fill(bench_t *b) {
         bench_start(b, &b->wfs[b->next++], b->o.type, b->o.input);
 }
 
+/* This process's user + system CPU seconds so far (all threads), or -1. */
+static double bench_cpu_s(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void bench_run(bench_t *b) {
+    double cpu0, cpu1;
+    b->run_cpu_s = -1;
     if (!b->o.workflows) return;
+    cpu0 = bench_cpu_s();
     BATON_INFO(SUBSYS, "running %" PRId64 " workflows of %s, %" PRId64
                        " in flight, ids %s-<i>",
                b->o.workflows, b->o.type, b->o.concurrency, b->o.id_prefix);
@@ -1012,6 +1027,8 @@ static void bench_run(bench_t *b) {
     if (b->run_end_us < b->run_start_us) b->run_end_us = baton_mono_us();
     rd_kafka_flush(b->producer, BENCH_FLUSH_MS);
     rd_kafka_poll(b->producer, 0);
+    cpu1 = bench_cpu_s();
+    if (cpu0 >= 0 && cpu1 >= 0) b->run_cpu_s = cpu1 - cpu0;
 }
 
 /* ---- phase 3: memory probe -------------------------------------------------------- */
@@ -1300,6 +1317,7 @@ static int bench_report(bench_t *b) {
                      1);
     bench_field_real(f, &n, "e2e_ms_p50", p50, nlat > 0);
     bench_field_real(f, &n, "e2e_ms_p99", p99, nlat > 0);
+    bench_field_real(f, &n, "cpu_s", b->run_cpu_s, b->run_cpu_s >= 0);
     bench_field_int(f, &n, "duplicate_events", b->duplicate_events);
     bench_field_int(f, &n, "double_completions", b->double_completions);
     if (b->o.hops) {

@@ -22,6 +22,11 @@
 #   kafka.sh tool CLASS [ARGS...]    run a Kafka tool class, e.g.
 #                                    org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
 #   kafka.sh consumer-groups ARGS... kafka-consumer-groups.sh
+#   kafka.sh requests DIR [N]        node N's (default 1) request counts
+#                                    since it started, one "Api count" line
+#                                    per request type (JMX, org.apache.kafka.
+#                                    tools.JmxTool); needs KAFKA_JMX=1 at
+#                                    prepare and run time
 #
 # Shapes: 1 node (replication 1) or 3 nodes (replication 3,
 # min.insync.replicas=2).  Each node is a JVM with a 512 MiB heap.  Test
@@ -100,9 +105,16 @@ for i in range(0, len(ports), 2): print(ports[i], ports[i + 1])
 EOF
 }
 
-# A KRaft cluster id: 16 random bytes, base64url without padding.
+# A KRaft cluster id: 16 random bytes, base64url without padding, not
+# starting with '-' (the storage tool would read it as an option; Kafka's
+# own Uuid.randomUuid draws again in that case, so do we).
 cluster_id() {
-  /usr/bin/python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))'
+  /usr/bin/python3 -c '
+import base64, os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"): break
+print(s)'
 }
 
 node_dir() { echo "$1/kafka/node-$2"; }
@@ -187,6 +199,8 @@ prepare() {
   awk '{printf "%s127.0.0.1:%s", (NR>1?",":""), $1} END {print ""}' \
       "$dir/kafka/ports" >"$dir/kafka/bootstrap"
   echo "$nodes" >"$dir/kafka/nodes"
+  # KAFKA_JMX=1: one more free port per node for JMX (kafka.sh requests).
+  [ -n "${KAFKA_JMX:-}" ] && free_ports "$nodes" | cut -d' ' -f1 >"$dir/kafka/jmx-ports"
   # Format every node's storage (one JVM each, in parallel).
   for n in $(seq 1 "$nodes"); do
     "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -cp "$LIBS/*" \
@@ -214,8 +228,16 @@ run() {
   elif [ -f "$CDS_ARCHIVE" ]; then
     cds=(-XX:SharedArchiveFile="$CDS_ARCHIVE" -Xlog:cds=off -Xlog:cds+dynamic=off)
   fi
+  local jmx=() jport
+  if [ -n "${KAFKA_JMX:-}" ] && jport=$(sed -n "${n}p" "$dir/kafka/jmx-ports" 2>/dev/null) &&
+     [ -n "$jport" ]; then
+    jmx=(-Dcom.sun.management.jmxremote -Dcom.sun.management.jmxremote.port="$jport"
+         -Dcom.sun.management.jmxremote.rmi.port="$jport"
+         -Dcom.sun.management.jmxremote.authenticate=false
+         -Dcom.sun.management.jmxremote.ssl=false -Djava.rmi.server.hostname=127.0.0.1)
+  fi
   # shellcheck disable=SC2086  # option lists
-  exec "$JAVA" $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS "${cds[@]}" -cp "$LIBS/*" \
+  exec "$JAVA" $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS "${cds[@]}" "${jmx[@]}" -cp "$LIBS/*" \
       -Dlog4j.configuration="file:$nd/log4j.properties" \
       kafka.Kafka "$nd/server.properties" >>"$nd/stdout.log" 2>&1
 }
@@ -313,6 +335,20 @@ tool() {
       "$class" "$@"
 }
 
+# Request counts of node N since it started, from its JMX port: the
+# broker's RequestsPerSec meters (Count attribute), one "Api count" line each.
+requests() {
+  local dir=$1 n=${2:-1} jport
+  jport=$(sed -n "${n}p" "$dir/kafka/jmx-ports" 2>/dev/null)
+  [ -n "$jport" ] || die "no JMX port for node $n (start with KAFKA_JMX=1)"
+  tool org.apache.kafka.tools.JmxTool --one-time true --report-format properties \
+      --jmx-url "service:jmx:rmi:///jndi/rmi://127.0.0.1:$jport/jmxrmi" \
+      --object-name 'kafka.network:type=RequestMetrics,name=RequestsPerSec,request=*,version=*' \
+      --attributes Count 2>/dev/null |
+    sed -n 's/.*request=\([A-Za-z]*\),version=[0-9]*:Count=\([0-9]*\).*/\1 \2/p' |
+    awk '{c[$1]+=$2} END {for (k in c) print k, c[k]}' | sort
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
 fetch) fetch ;;
@@ -326,6 +362,7 @@ kill9) kill9 "$@" ;;
 restart) start_node_bg "$1" "$2"; wait_up "$1" "$2" ;;
 spawn) start_node_bg "$@" ;;
 tool) tool "$@" ;;
+requests) requests "$@" ;;
 consumer-groups) tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
 *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac
