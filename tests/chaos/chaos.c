@@ -532,7 +532,7 @@ static void fault_detail(fault_t *ft, const char *detail) {
  * injected, each a violation. */
 static int read_faults_log(check_t *c) {
     FILE *f = open_in(c->o, "faults.log", 1);
-    char line[1024];
+    char line[8192];
     int off;
     if (!f) return -1;
     while (fgets(line, sizeof line, f)) {

@@ -232,8 +232,17 @@ f_broker_kill() {
   done
   [ "$fenced" -ge 0 ] || { WHY="Kafka node $n was not fenced within 30 s"; return 1; }
   sleep_rand 5000 15000
-  stack_kafka_restart $n >/dev/null || { WHY="Kafka node $n did not restart"; return 1; }
-  fault_ok "$t0" "$(now_ms)" broker-kill "node $n pid $pid fenced-ms $fenced new-pid ${KAFKA_PIDS[$((n - 1))]}"
+  # One retry: once in a 10-minute run a restarted node's JVM exited during
+  # its start without a line of output (the loaded shared machine); the
+  # retry and the first attempt's exit status are in the fault's detail.
+  local retried=
+  if ! stack_kafka_restart $n >/dev/null 2>&1; then
+    local st=0
+    wait "${KAFKA_PIDS[$((n - 1))]}" 2>/dev/null || st=$?
+    retried=" restart-retried (first exit status $st)"
+    stack_kafka_restart $n >/dev/null || { WHY="Kafka node $n did not restart (twice)"; return 1; }
+  fi
+  fault_ok "$t0" "$(now_ms)" broker-kill "node $n pid $pid fenced-ms $fenced new-pid ${KAFKA_PIDS[$((n - 1))]}$retried"
 }
 
 f_broker_stop() {
@@ -263,7 +272,7 @@ inject() {
     *) WHY="unknown fault kind"; rc=1 ;;
   esac
   [ $rc -eq 0 ] && return 0
-  inject_error "$1" "$WHY $(tr '\n' ' ' <"$DIR/inject.err")"
+  inject_error "$1" "$WHY $(tr '\n' ' ' <"$DIR/inject.err" | cut -c1-300)"
 }
 
 # One round: every kind once, in a seeded random order.
