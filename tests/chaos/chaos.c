@@ -131,11 +131,15 @@ static int64_t rng_range(int64_t lo, int64_t hi) {
 /* load                                                                     */
 /* ======================================================================== */
 
+/* One workflow of the load: its START and its signal, each 0 not sent, 1
+ * produced (not acknowledged yet), 2 acknowledged. */
 typedef struct load_sig {
     char id[ID_MAX];
     char token[TOKEN_MAX];
+    char input[256];
     int64_t due_ms;
     int sent;
+    int start_st, sig_st;
 } load_sig_t;
 
 typedef struct load {
@@ -147,33 +151,50 @@ typedef struct load {
     FILE *log;
     load_sig_t *sigs;
     size_t nsigs, cap;
-    int64_t produced, delivered, undelivered;
+    int64_t produced, delivered, undelivered, recoveries;
+    int recovering; /* a fatal error: delivery failures are re-sent */
 } load_t;
 
-/* Delivery report: a command Kafka refused for good is logged, so the
- * checker does not expect its workflow (or its signal). */
+/* Delivery reports carry the workflow's index and the kind: index * 2 +
+ * (1 for START), plus 1 (never NULL). */
+static void *load_ref(size_t i, int start) {
+    return (void *)(uintptr_t)(i * 2 + (start ? 1 : 0) + 1);
+}
+
+/* Delivery report: an acknowledged command is marked so; one Kafka refused
+ * for good is logged, so the checker does not expect its workflow (or its
+ * signal) -- unless the producer hit a fatal error, whose failures
+ * load_recover re-sends. */
 static void load_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                              void *opaque) {
     load_t *l = opaque;
-    (void)rk;
+    uintptr_t ref = (uintptr_t)m->_private - 1;
+    size_t i = ref / 2;
+    int start = (int)(ref & 1);
+    char fe[256];
+    if (!m->_private || i >= l->nsigs) return;
     if (!m->err) {
         l->delivered++;
+        *(start ? &l->sigs[i].start_st : &l->sigs[i].sig_st) = 2;
         return;
     }
+    if (l->recovering || rd_kafka_fatal_error(rk, fe, sizeof fe)) return;
     l->undelivered++;
     fprintf(l->log, "undelivered %.*s %s %s\n", (int)m->key_len,
-            (const char *)m->key, m->_private ? "START" : "SIGNAL",
+            (const char *)m->key, start ? "START" : "SIGNAL",
             rd_kafka_err2name(m->err));
     BATON_ERROR(SUBSYS, "command to %.*s not delivered: %s", (int)m->key_len,
                 (const char *)m->key, rd_kafka_err2str(m->err));
 }
 
-/* Produces one command; START messages carry a non-NULL opaque so the
- * delivery report can tell them apart.  Returns 0 or -1. */
-static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
+/* Produces one command of workflow i (dedupe id "<id>/START" or
+ * "<id>/SIGNAL": a command re-sent after a fatal producer error is applied
+ * once).  Returns 0, -1, or 1 when the producer hit a fatal error. */
+static int load_send(load_t *l, baton_cmd_kind_t kind, size_t i,
                      const char *payload) {
     baton_command_t cmd = {0};
-    char *buf = NULL, err[512];
+    const char *id = l->sigs[i].id;
+    char *buf = NULL, err[512], dedupe[ID_MAX + 16];
     size_t len;
     rd_kafka_resp_err_t kerr;
 
@@ -183,6 +204,8 @@ static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
     cmd.name = kind == BATON_CMD_SIGNAL ? "go" : NULL;
     cmd.payload = (char *)payload;
     cmd.sent_at_ms = baton_now_ms();
+    snprintf(dedupe, sizeof dedupe, "%s/%s", id, baton_cmd_kind_name(kind));
+    cmd.dedupe_id = dedupe;
     if (baton_codec_encode_command(l->codec, &cmd, 0, &buf, &len, err,
                                    sizeof err)) {
         BATON_ERROR(SUBSYS, "encoding %s of %s: %s", baton_cmd_kind_name(kind),
@@ -194,19 +217,76 @@ static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
             l->producer, RD_KAFKA_V_TOPIC(l->topic),
             RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(buf, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_OPAQUE(kind == BATON_CMD_START ? (void *)l : NULL),
+            RD_KAFKA_V_OPAQUE(load_ref(i, kind == BATON_CMD_START)),
             RD_KAFKA_V_END);
         if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         rd_kafka_poll(l->producer, 50);
     }
     baton_free(buf);
+    if (kerr == RD_KAFKA_RESP_ERR__FATAL) return 1;
     if (kerr) {
         BATON_ERROR(SUBSYS, "producing %s of %s: %s",
                     baton_cmd_kind_name(kind), id, rd_kafka_err2str(kerr));
         return -1;
     }
+    *(kind == BATON_CMD_START ? &l->sigs[i].start_st : &l->sigs[i].sig_st) = 1;
     l->produced++;
     return 0;
+}
+
+static int load_producer_new(load_t *l, char *err, size_t errlen);
+
+/* The idempotent producer of librdkafka < 2.3 can fail for good after a
+ * partition leader change ("out of order sequence number ... sequence
+ * desynchronization", librdkafka #4438): then every command not yet
+ * acknowledged is produced again by a new producer (new producer id);
+ * their dedupe ids make batond apply each once.  Returns 0 or -1. */
+static int load_recover(load_t *l) {
+    char err[512], why[512] = "";
+    int64_t again = 0;
+    rd_kafka_fatal_error(l->producer, why, sizeof why);
+    BATON_WARN(SUBSYS, "producer fatal error (%s): re-sending every command "
+                       "not acknowledged with a new producer", why);
+    l->recovering = 1;
+    rd_kafka_purge(l->producer, RD_KAFKA_PURGE_F_QUEUE |
+                                    RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(l->producer, 100);
+    rd_kafka_destroy(l->producer);
+    l->producer = NULL;
+    l->recovering = 0;
+    if (load_producer_new(l, err, sizeof err)) {
+        BATON_ERROR(SUBSYS, "new producer: %s", err);
+        return -1;
+    }
+    l->recoveries++;
+    for (size_t i = 0; i < l->nsigs; i++) {
+        load_sig_t *s = &l->sigs[i];
+        char payload[128];
+        snprintf(payload, sizeof payload, "{\"token\":\"%s\"}", s->token);
+        if (s->start_st == 1) {
+            if (load_send(l, BATON_CMD_START, i, s->input)) return -1;
+            fprintf(l->log, "resent %s START\n", s->id);
+            again++;
+        }
+        if (s->sig_st == 1) {
+            if (load_send(l, BATON_CMD_SIGNAL, i, payload)) return -1;
+            fprintf(l->log, "resent %s SIGNAL\n", s->id);
+            again++;
+        }
+    }
+    BATON_WARN(SUBSYS, "%" PRId64 " commands re-sent", again);
+    return 0;
+}
+
+/* load_send, recovering from a fatal producer error once per call. */
+static int load_send_ok(load_t *l, baton_cmd_kind_t kind, size_t i,
+                        const char *payload) {
+    int rc = load_send(l, kind, i, payload);
+    if (rc == 1) {
+        if (load_recover(l)) return -1;
+        rc = load_send(l, kind, i, payload);
+    }
+    return rc ? -1 : 0;
 }
 
 /* Starts workflow number i with a random input and schedules its signal. */
@@ -233,11 +313,12 @@ static int load_start_one(load_t *l, int64_t i) {
              "{\"token\":\"%s\",\"ms\":%" PRId64 ",\"times\":%" PRId64
              ",\"wait\":%" PRId64 "}",
              s->token, ms, times, wait);
-    if (load_send(l, BATON_CMD_START, s->id, input)) return -1;
+    snprintf(s->input, sizeof s->input, "%s", input);
+    l->nsigs++; /* before the send: its delivery report looks it up */
+    if (load_send_ok(l, BATON_CMD_START, l->nsigs - 1, input)) return -1;
     fprintf(l->log, "start %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
                     "\n",
             s->id, s->token, ms, times, wait, now);
-    l->nsigs++;
     return 0;
 }
 
@@ -249,7 +330,7 @@ static int load_send_due(load_t *l, int force) {
         char payload[128];
         if (s->sent || (!force && s->due_ms > now)) continue;
         snprintf(payload, sizeof payload, "{\"token\":\"%s\"}", s->token);
-        if (load_send(l, BATON_CMD_SIGNAL, s->id, payload)) return -1;
+        if (load_send_ok(l, BATON_CMD_SIGNAL, i, payload)) return -1;
         fprintf(l->log, "signal %s %s %" PRId64 "\n", s->id, s->token,
                 baton_now_ms());
         s->sent = 1;
@@ -257,12 +338,8 @@ static int load_send_due(load_t *l, int force) {
     return 0;
 }
 
-static int load_setup(load_t *l, char *err, size_t errlen) {
+static int load_producer_new(load_t *l, char *err, size_t errlen) {
     rd_kafka_conf_t *kc;
-    char path[512];
-
-    if (!(l->codec = baton_codec_new(err, errlen))) return -1;
-    baton_topic(l->conf, "commands", l->topic, sizeof l->topic);
     if (!(kc = baton_kafka_conf_new(l->conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     errlen)))
         return -1;
@@ -277,12 +354,29 @@ static int load_setup(load_t *l, char *err, size_t errlen) {
     if (!(l->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err,
                                         errlen)))
         return -1;
+    return 0;
+}
+
+static int load_setup(load_t *l, char *err, size_t errlen) {
+    char path[512];
+
+    if (!(l->codec = baton_codec_new(err, errlen))) return -1;
+    baton_topic(l->conf, "commands", l->topic, sizeof l->topic);
+    if (load_producer_new(l, err, errlen)) return -1;
     snprintf(path, sizeof path, "%s/load.log", l->o->dir);
     if (!(l->log = fopen(path, "a"))) {
         snprintf(err, errlen, "opening %.400s: %m", path);
         return -1;
     }
     setvbuf(l->log, NULL, _IOLBF, 0);
+    return 0;
+}
+
+/* Serves delivery reports; recovers from a fatal producer error.  0 or -1. */
+static int load_poll(load_t *l, int ms) {
+    char fe[256];
+    rd_kafka_poll(l->producer, ms);
+    if (rd_kafka_fatal_error(l->producer, fe, sizeof fe)) return load_recover(l);
     return 0;
 }
 
@@ -306,22 +400,25 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
         while (i < want && !stop_flag)
             if (load_start_one(&l, i++)) goto out;
         if (load_send_due(&l, 0)) goto out;
-        rd_kafka_poll(l.producer, 20);
+        if (load_poll(&l, 20)) goto out;
     }
     /* The last signals fall due within signal_delay_ms. */
     while (!stop_flag && l.nsigs &&
            baton_now_ms() <= l.sigs[l.nsigs - 1].due_ms) {
         if (load_send_due(&l, 0)) goto out;
-        rd_kafka_poll(l.producer, 20);
+        if (load_poll(&l, 20)) goto out;
     }
     if (load_send_due(&l, 1)) goto out;
     for (flush_left = 600; flush_left > 0 && rd_kafka_outq_len(l.producer);
-         flush_left--)
+         flush_left--) {
         rd_kafka_flush(l.producer, 1000);
+        if (load_poll(&l, 0)) goto out;
+    }
     BATON_INFO(SUBSYS, "%" PRId64 " workflows started, %" PRId64
                        " commands produced, %" PRId64 " delivered, %" PRId64
-                       " undelivered",
-               i, l.produced, l.delivered, l.undelivered);
+                       " undelivered, %" PRId64 " producer fatal errors "
+                       "recovered",
+               i, l.produced, l.delivered, l.undelivered, l.recoveries);
     rc = l.undelivered || rd_kafka_outq_len(l.producer) ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
 out:
     if (l.producer) rd_kafka_destroy(l.producer);
