@@ -18,12 +18,16 @@
  * (so some signals arrive before the wait and are buffered, some after).
  * Commands are Avro envelopes on <prefix>.commands keyed by workflow id,
  * produced by an idempotent producer with a 10 min message time-out, so
- * broker faults delay them but do not lose or duplicate them.  Every
- * command is recorded in DIR/load.log when produced:
+ * broker faults delay them but do not lose or duplicate them; each carries
+ * a dedupe id (<id>/START, <id>/SIGNAL), so when the producer fails for
+ * good (librdkafka < 2.3 after a leader change) a new one re-sends what was
+ * not acknowledged and batond applies it once.  Every command is recorded
+ * in DIR/load.log when produced:
  *
  *   start <id> <token> <ms> <times> <wait> <time_ms>
  *   signal <id> <token> <time_ms>
  *   undelivered <id> <START|SIGNAL> <reason>     (delivery failed for good)
+ *   resent <id> <START|SIGNAL>                   (after a fatal producer error)
  *
  * check: reads DIR/load.log, DIR/exec.log (the workers' --exec-log: one
  * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
