@@ -67,12 +67,11 @@ static void resume_offsets(baton_worker_t *w, rd_kafka_t *rk,
         rd_kafka_topic_partition_list_add(q, l->elems[i].topic, p->id);
     }
     if (!q) return;
-    if ((err = rd_kafka_committed(rk, q, 5000))) {
+    if ((err = rd_kafka_committed(rk, q, 5000)))
         BATON_WARN(SUBSYS, "reading committed offsets: %s",
                    rd_kafka_err2str(err));
-        q->cnt = 0;
-    }
-    for (int i = 0; i < q->cnt; i++) {
+    /* (not q->cnt = 0 on error: the list's destroy frees cnt elements) */
+    for (int i = 0; !err && i < q->cnt; i++) {
         part_t *p = baton_worker_part_assigned(w, q->elems[i].partition);
         if (!p || q->elems[i].err) continue;
         /* Whether the group has an offset: the log start is committed
