@@ -87,6 +87,7 @@ embedded)
 esac
 read -r -a KINDS <<<"${CHAOS_KINDS:-$DEFAULT_KINDS}"
 INJECT_ERRORS=0
+DIED=0 # processes that died without a fault: each fails the run
 
 mkdir -p "$DIR"
 : > "$FAULTS"
@@ -285,6 +286,13 @@ shuffled_kinds() {
   echo "${k[@]}"
 }
 
+# A process that died on its own (no fault killed it): a finding.
+died() {
+  DIED=$((DIED + 1))
+  echo "chaos: FINDING: $1 died without a fault; the last error lines of its log:" >&2
+  grep -E "ERROR|FATAL|fatal" "$DIR/$1.log" | tail -n 3 | cut -c1-300 >&2
+}
+
 # Brings every fault back: errors cleared, brokers up, Redis running,
 # every batond and worker alive.
 heal() {
@@ -301,10 +309,10 @@ heal() {
   fi
   stack_control redis-start || true
   for i in $(seq 0 $((NBATOND - 1))); do
-    kill -0 "${BATONDS[$i]}" 2>/dev/null || { echo "batond-$i had died" >&2; start_batond "$i"; }
+    kill -0 "${BATONDS[$i]}" 2>/dev/null || { died "batond-$i"; start_batond "$i"; }
   done
   for i in $(seq 0 $((NWORKER - 1))); do
-    kill -0 "${WORKERS[$i]}" 2>/dev/null || { echo "worker-$i had died" >&2; start_worker "$i"; }
+    kill -0 "${WORKERS[$i]}" 2>/dev/null || { died "worker-$i"; start_worker "$i"; }
   done
 }
 
@@ -346,6 +354,7 @@ rc=0
 "$BIN/baton-chaos" check --dir "$DIR" --id-prefix chaos --batonctl "$BIN/batonctl" \
     --sample 10 --kinds "$(IFS=,; echo "${KINDS[*]}")" --session-ms "$SESSION_MS" || rc=$?
 [ $INJECT_ERRORS -eq 0 ] || { echo "chaos: $INJECT_ERRORS fault(s) could not be injected"; rc=1; }
+[ $DIED -eq 0 ] || { echo "chaos: $DIED process(es) died without a fault (FINDING above)"; rc=1; }
 if [ $rc -eq 0 ]; then
   echo "chaos: PASS (seed $SEED)"
   if [ -z "${CHAOS_DIR:-}" ]; then # our own folder: nothing to look at
