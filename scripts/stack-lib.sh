@@ -18,6 +18,8 @@
 #   stack_kafka_kill9 N                  BROKER=apache: kill -9 Kafka node N
 #   stack_kafka_restart N                start node N again (same ports and
 #                                        data), wait until it is up
+#   stack_kafka_signal N SIG             send SIG (STOP, CONT...) to node N;
+#                                        1 when it is not running
 #   batond_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
 #   worker_up NAME [ARGS...]             sets LAST_PID; log DIR/NAME.log
 #   proc_stop PID                        SIGTERM, wait (20 s), then SIGKILL;
@@ -117,6 +119,12 @@ stack_kafka_kill9() {
   [ -n "$pid" ] || { echo "no Kafka node $1 in this stack" >&2; return 1; }
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+stack_kafka_signal() {
+  local pid=${KAFKA_PIDS[$(($1 - 1))]:-}
+  [ -n "$pid" ] || { echo "no Kafka node $1 in this stack" >&2; return 1; }
+  kill -"$2" "$pid"
 }
 
 stack_kafka_restart() {

@@ -160,6 +160,8 @@ struct part {
     int64_t next_offset; /* one past the last offset received; -1 none */
     int64_t committed;   /* last offset sent in a commit; -1 none */
     int64_t resume;      /* commit offset when last revoked; -1 none */
+    int group_offset;    /* at assignment the group had a committed offset
+                            for it: 1 yes, 0 none, -1 unknown */
 };
 
 struct baton_worker {

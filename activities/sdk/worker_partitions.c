@@ -29,6 +29,7 @@ part_t *baton_worker_part_get(baton_worker_t *w, int32_t id) {
         if (!p) return NULL;
         p->id = id;
         p->next_offset = p->committed = p->resume = -1;
+        p->group_offset = -1;
         w->parts[id] = p;
     }
     return w->parts[id];
@@ -110,17 +111,24 @@ void baton_worker_part_release(baton_worker_t *w, part_t *p) {
     }
     p->cnt = p->head = 0;
     p->next_offset = p->committed = -1;
+    p->group_offset = -1;
     p->assigned = 0;
 }
 
 /* The log start offset of p as librdkafka last saw it (fetch responses
  * carry it), or -1: what a partition that has delivered no task yet
- * commits, so that the group has an offset on every partition and lag
- * never reads "unknown" (KEDA scales a never-committed group to its
- * maximum).  No task is skipped: the consumer has received none. */
+ * commits when the group has no committed offset for it, so that the group
+ * has an offset on every partition and lag never reads "unknown" (KEDA
+ * scales a never-committed group to its maximum).  No task is skipped: the
+ * consumer has received none.  Never when the group already has an offset
+ * (or it is unknown): committing the log start would move it back, and the
+ * next owner would run every task since the log start again (found by the
+ * chaos suite on Apache Kafka: a partition assigned after the load stopped
+ * committed 0 over the previous owner's 72). */
 static int64_t part_log_start(baton_worker_t *w, const part_t *p) {
     int64_t lo, hi;
-    if (p->cnt || rd_kafka_get_watermark_offsets(w->consumer, w->task_topic,
+    if (p->cnt || p->group_offset != 0 ||
+        rd_kafka_get_watermark_offsets(w->consumer, w->task_topic,
                                                  p->id, &lo, &hi) ||
         lo < 0)
         return -1;

@@ -53,27 +53,31 @@ static void wait_partitions(baton_worker_t *w,
  * every OffsetCommit while the group is joining or syncing), and starting
  * from the committed offset would run those tasks again.  Starting at the
  * larger of the two never skips a task: every offset below ours has its
- * result acknowledged.  Thread: run (inside the rebalance callback). */
+ * result acknowledged.  Also records, for every assigned partition,
+ * whether the group has a committed offset (part_t.group_offset).
+ * Thread: run (inside the rebalance callback). */
 static void resume_offsets(baton_worker_t *w, rd_kafka_t *rk,
                            rd_kafka_topic_partition_list_t *l) {
     rd_kafka_topic_partition_list_t *q = NULL;
     rd_kafka_resp_err_t err;
     for (int i = 0; i < l->cnt; i++) {
         part_t *p = baton_worker_part_assigned(w, l->elems[i].partition);
-        if (!p || p->resume < 0) continue;
+        if (!p) continue;
         if (!q) q = rd_kafka_topic_partition_list_new(l->cnt);
         rd_kafka_topic_partition_list_add(q, l->elems[i].topic, p->id);
     }
     if (!q) return;
-    if ((err = rd_kafka_committed(rk, q, 5000))) {
+    if ((err = rd_kafka_committed(rk, q, 5000)))
         BATON_WARN(SUBSYS, "reading committed offsets: %s",
                    rd_kafka_err2str(err));
-        q->cnt = 0;
-    }
-    for (int i = 0; i < q->cnt; i++) {
+    /* (not q->cnt = 0 on error: the list's destroy frees cnt elements) */
+    for (int i = 0; !err && i < q->cnt; i++) {
         part_t *p = baton_worker_part_assigned(w, q->elems[i].partition);
-        if (!p || q->elems[i].err || q->elems[i].offset >= p->resume)
-            continue;
+        if (!p || q->elems[i].err) continue;
+        /* Whether the group has an offset: the log start is committed
+         * only when it has none (part_log_start). */
+        p->group_offset = q->elems[i].offset >= 0;
+        if (p->resume < 0 || q->elems[i].offset >= p->resume) continue;
         for (int k = 0; k < l->cnt; k++)
             if (l->elems[k].partition == p->id)
                 l->elems[k].offset = p->resume;

@@ -7,7 +7,8 @@
  *                     [--id-prefix P] [--type NAME] [--signal-delay-ms MS]
  *                     [-c FILE]
  *   baton-chaos check --dir DIR [--id-prefix P] [--batonctl PATH]
- *                     [--sample N] [--inflight-ms MS] [--rebalance-ms MS]
+ *                     [--sample N] [--kinds K1,K2..] [--session-ms MS]
+ *                     [--rebalance-ms MS] [--commit-ms MS] [--aof-ms MS]
  *                     [--json] [-c FILE]
  *
  * load: starts R workflows a second for S seconds (definition --type,
@@ -17,12 +18,16 @@
  * (so some signals arrive before the wait and are buffered, some after).
  * Commands are Avro envelopes on <prefix>.commands keyed by workflow id,
  * produced by an idempotent producer with a 10 min message time-out, so
- * broker faults delay them but do not lose or duplicate them.  Every
- * command is recorded in DIR/load.log when produced:
+ * broker faults delay them but do not lose or duplicate them; each carries
+ * a dedupe id (<id>/START, <id>/SIGNAL), so when the producer fails for
+ * good (librdkafka < 2.3 after a leader change) a new one re-sends what was
+ * not acknowledged and batond applies it once.  Every command is recorded
+ * in DIR/load.log when produced:
  *
  *   start <id> <token> <ms> <times> <wait> <time_ms>
  *   signal <id> <token> <time_ms>
  *   undelivered <id> <START|SIGNAL> <reason>     (delivery failed for good)
+ *   resent <id> <START|SIGNAL>                   (after a fatal producer error)
  *
  * check: reads DIR/load.log, DIR/exec.log (the workers' --exec-log: one
  * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
@@ -45,12 +50,14 @@
  *                token
  *   executions   every execution in the exec log belongs to an attempt the
  *                history scheduled; a task executed more than once is a
- *                duplicate, justified only when a fault happened while it
- *                was in flight: its first execution started at most
- *                --inflight-ms (10 s) before the fault or shortly after
- *                it (2 s; --rebalance-ms, 10 s, for worker and broker
- *                faults, which act until the worker group has
- *                rebalanced), and the re-execution started after it
+ *                re-run, excused only by a fault that succeeded and could
+ *                cause it while the attempt was open (see "what may run a
+ *                task again" below: the worker that ran it killed, the
+ *                owner batond killed, ...), counted by cause
+ *   faults       every fault chaos.sh logged succeeded ("inject-error"
+ *                lines are violations) and every kind in --kinds occurred
+ *   handover     every partition a killed batond owned is taken again
+ *                (the times are reported)
  *   batonctl     (--batonctl) for --sample workflows, `batonctl -o json
  *                describe` says SUCCEEDED and `history` has as many events
  *                as Redis
@@ -96,11 +103,11 @@
 #define MAX_VIOLATIONS_SHOWN 20
 
 typedef struct opts {
-    const char *cmd, *dir, *config, *type, *batonctl;
+    const char *cmd, *dir, *config, *type, *batonctl, *kinds;
     char prefix[64];
     double rate;
-    int64_t duration_s, seed, signal_delay_ms, sample, inflight_ms;
-    int64_t rebalance_ms;
+    int64_t duration_s, seed, signal_delay_ms, sample, session_ms;
+    int64_t rebalance_ms, commit_ms, aof_ms;
     int json;
 } opts_t;
 
@@ -128,11 +135,15 @@ static int64_t rng_range(int64_t lo, int64_t hi) {
 /* load                                                                     */
 /* ======================================================================== */
 
+/* One workflow of the load: its START and its signal, each 0 not sent, 1
+ * produced (not acknowledged yet), 2 acknowledged. */
 typedef struct load_sig {
     char id[ID_MAX];
     char token[TOKEN_MAX];
+    char input[256];
     int64_t due_ms;
     int sent;
+    int start_st, sig_st;
 } load_sig_t;
 
 typedef struct load {
@@ -144,33 +155,50 @@ typedef struct load {
     FILE *log;
     load_sig_t *sigs;
     size_t nsigs, cap;
-    int64_t produced, delivered, undelivered;
+    int64_t produced, delivered, undelivered, recoveries;
+    int recovering; /* a fatal error: delivery failures are re-sent */
 } load_t;
 
-/* Delivery report: a command Kafka refused for good is logged, so the
- * checker does not expect its workflow (or its signal). */
+/* Delivery reports carry the workflow's index and the kind: index * 2 +
+ * (1 for START), plus 1 (never NULL). */
+static void *load_ref(size_t i, int start) {
+    return (void *)(uintptr_t)(i * 2 + (start ? 1 : 0) + 1);
+}
+
+/* Delivery report: an acknowledged command is marked so; one Kafka refused
+ * for good is logged, so the checker does not expect its workflow (or its
+ * signal) -- unless the producer hit a fatal error, whose failures
+ * load_recover re-sends. */
 static void load_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                              void *opaque) {
     load_t *l = opaque;
-    (void)rk;
+    uintptr_t ref = (uintptr_t)m->_private - 1;
+    size_t i = ref / 2;
+    int start = (int)(ref & 1);
+    char fe[256];
+    if (!m->_private || i >= l->nsigs) return;
     if (!m->err) {
         l->delivered++;
+        *(start ? &l->sigs[i].start_st : &l->sigs[i].sig_st) = 2;
         return;
     }
+    if (l->recovering || rd_kafka_fatal_error(rk, fe, sizeof fe)) return;
     l->undelivered++;
     fprintf(l->log, "undelivered %.*s %s %s\n", (int)m->key_len,
-            (const char *)m->key, m->_private ? "START" : "SIGNAL",
+            (const char *)m->key, start ? "START" : "SIGNAL",
             rd_kafka_err2name(m->err));
     BATON_ERROR(SUBSYS, "command to %.*s not delivered: %s", (int)m->key_len,
                 (const char *)m->key, rd_kafka_err2str(m->err));
 }
 
-/* Produces one command; START messages carry a non-NULL opaque so the
- * delivery report can tell them apart.  Returns 0 or -1. */
-static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
+/* Produces one command of workflow i (dedupe id "<id>/START" or
+ * "<id>/SIGNAL": a command re-sent after a fatal producer error is applied
+ * once).  Returns 0, -1, or 1 when the producer hit a fatal error. */
+static int load_send(load_t *l, baton_cmd_kind_t kind, size_t i,
                      const char *payload) {
     baton_command_t cmd = {0};
-    char *buf = NULL, err[512];
+    const char *id = l->sigs[i].id;
+    char *buf = NULL, err[512], dedupe[ID_MAX + 16];
     size_t len;
     rd_kafka_resp_err_t kerr;
 
@@ -180,6 +208,8 @@ static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
     cmd.name = kind == BATON_CMD_SIGNAL ? "go" : NULL;
     cmd.payload = (char *)payload;
     cmd.sent_at_ms = baton_now_ms();
+    snprintf(dedupe, sizeof dedupe, "%s/%s", id, baton_cmd_kind_name(kind));
+    cmd.dedupe_id = dedupe;
     if (baton_codec_encode_command(l->codec, &cmd, 0, &buf, &len, err,
                                    sizeof err)) {
         BATON_ERROR(SUBSYS, "encoding %s of %s: %s", baton_cmd_kind_name(kind),
@@ -191,19 +221,76 @@ static int load_send(load_t *l, baton_cmd_kind_t kind, const char *id,
             l->producer, RD_KAFKA_V_TOPIC(l->topic),
             RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(buf, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_OPAQUE(kind == BATON_CMD_START ? (void *)l : NULL),
+            RD_KAFKA_V_OPAQUE(load_ref(i, kind == BATON_CMD_START)),
             RD_KAFKA_V_END);
         if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         rd_kafka_poll(l->producer, 50);
     }
     baton_free(buf);
+    if (kerr == RD_KAFKA_RESP_ERR__FATAL) return 1;
     if (kerr) {
         BATON_ERROR(SUBSYS, "producing %s of %s: %s",
                     baton_cmd_kind_name(kind), id, rd_kafka_err2str(kerr));
         return -1;
     }
+    *(kind == BATON_CMD_START ? &l->sigs[i].start_st : &l->sigs[i].sig_st) = 1;
     l->produced++;
     return 0;
+}
+
+static int load_producer_new(load_t *l, char *err, size_t errlen);
+
+/* The idempotent producer of librdkafka < 2.3 can fail for good after a
+ * partition leader change ("out of order sequence number ... sequence
+ * desynchronization", librdkafka #4438): then every command not yet
+ * acknowledged is produced again by a new producer (new producer id);
+ * their dedupe ids make batond apply each once.  Returns 0 or -1. */
+static int load_recover(load_t *l) {
+    char err[512], why[512] = "";
+    int64_t again = 0;
+    rd_kafka_fatal_error(l->producer, why, sizeof why);
+    BATON_WARN(SUBSYS, "producer fatal error (%s): re-sending every command "
+                       "not acknowledged with a new producer", why);
+    l->recovering = 1;
+    rd_kafka_purge(l->producer, RD_KAFKA_PURGE_F_QUEUE |
+                                    RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(l->producer, 100);
+    rd_kafka_destroy(l->producer);
+    l->producer = NULL;
+    l->recovering = 0;
+    if (load_producer_new(l, err, sizeof err)) {
+        BATON_ERROR(SUBSYS, "new producer: %s", err);
+        return -1;
+    }
+    l->recoveries++;
+    for (size_t i = 0; i < l->nsigs; i++) {
+        load_sig_t *s = &l->sigs[i];
+        char payload[128];
+        snprintf(payload, sizeof payload, "{\"token\":\"%s\"}", s->token);
+        if (s->start_st == 1) {
+            if (load_send(l, BATON_CMD_START, i, s->input)) return -1;
+            fprintf(l->log, "resent %s START\n", s->id);
+            again++;
+        }
+        if (s->sig_st == 1) {
+            if (load_send(l, BATON_CMD_SIGNAL, i, payload)) return -1;
+            fprintf(l->log, "resent %s SIGNAL\n", s->id);
+            again++;
+        }
+    }
+    BATON_WARN(SUBSYS, "%" PRId64 " commands re-sent", again);
+    return 0;
+}
+
+/* load_send, recovering from a fatal producer error once per call. */
+static int load_send_ok(load_t *l, baton_cmd_kind_t kind, size_t i,
+                        const char *payload) {
+    int rc = load_send(l, kind, i, payload);
+    if (rc == 1) {
+        if (load_recover(l)) return -1;
+        rc = load_send(l, kind, i, payload);
+    }
+    return rc ? -1 : 0;
 }
 
 /* Starts workflow number i with a random input and schedules its signal. */
@@ -230,11 +317,12 @@ static int load_start_one(load_t *l, int64_t i) {
              "{\"token\":\"%s\",\"ms\":%" PRId64 ",\"times\":%" PRId64
              ",\"wait\":%" PRId64 "}",
              s->token, ms, times, wait);
-    if (load_send(l, BATON_CMD_START, s->id, input)) return -1;
+    snprintf(s->input, sizeof s->input, "%s", input);
+    l->nsigs++; /* before the send: its delivery report looks it up */
+    if (load_send_ok(l, BATON_CMD_START, l->nsigs - 1, input)) return -1;
     fprintf(l->log, "start %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
                     "\n",
             s->id, s->token, ms, times, wait, now);
-    l->nsigs++;
     return 0;
 }
 
@@ -246,7 +334,7 @@ static int load_send_due(load_t *l, int force) {
         char payload[128];
         if (s->sent || (!force && s->due_ms > now)) continue;
         snprintf(payload, sizeof payload, "{\"token\":\"%s\"}", s->token);
-        if (load_send(l, BATON_CMD_SIGNAL, s->id, payload)) return -1;
+        if (load_send_ok(l, BATON_CMD_SIGNAL, i, payload)) return -1;
         fprintf(l->log, "signal %s %s %" PRId64 "\n", s->id, s->token,
                 baton_now_ms());
         s->sent = 1;
@@ -254,12 +342,8 @@ static int load_send_due(load_t *l, int force) {
     return 0;
 }
 
-static int load_setup(load_t *l, char *err, size_t errlen) {
+static int load_producer_new(load_t *l, char *err, size_t errlen) {
     rd_kafka_conf_t *kc;
-    char path[512];
-
-    if (!(l->codec = baton_codec_new(err, errlen))) return -1;
-    baton_topic(l->conf, "commands", l->topic, sizeof l->topic);
     if (!(kc = baton_kafka_conf_new(l->conf, BATON_KAFKA_PRODUCER, NULL, err,
                                     errlen)))
         return -1;
@@ -274,12 +358,29 @@ static int load_setup(load_t *l, char *err, size_t errlen) {
     if (!(l->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err,
                                         errlen)))
         return -1;
+    return 0;
+}
+
+static int load_setup(load_t *l, char *err, size_t errlen) {
+    char path[512];
+
+    if (!(l->codec = baton_codec_new(err, errlen))) return -1;
+    baton_topic(l->conf, "commands", l->topic, sizeof l->topic);
+    if (load_producer_new(l, err, errlen)) return -1;
     snprintf(path, sizeof path, "%s/load.log", l->o->dir);
     if (!(l->log = fopen(path, "a"))) {
         snprintf(err, errlen, "opening %.400s: %m", path);
         return -1;
     }
     setvbuf(l->log, NULL, _IOLBF, 0);
+    return 0;
+}
+
+/* Serves delivery reports; recovers from a fatal producer error.  0 or -1. */
+static int load_poll(load_t *l, int ms) {
+    char fe[256];
+    rd_kafka_poll(l->producer, ms);
+    if (rd_kafka_fatal_error(l->producer, fe, sizeof fe)) return load_recover(l);
     return 0;
 }
 
@@ -303,22 +404,25 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
         while (i < want && !stop_flag)
             if (load_start_one(&l, i++)) goto out;
         if (load_send_due(&l, 0)) goto out;
-        rd_kafka_poll(l.producer, 20);
+        if (load_poll(&l, 20)) goto out;
     }
     /* The last signals fall due within signal_delay_ms. */
     while (!stop_flag && l.nsigs &&
            baton_now_ms() <= l.sigs[l.nsigs - 1].due_ms) {
         if (load_send_due(&l, 0)) goto out;
-        rd_kafka_poll(l.producer, 20);
+        if (load_poll(&l, 20)) goto out;
     }
     if (load_send_due(&l, 1)) goto out;
     for (flush_left = 600; flush_left > 0 && rd_kafka_outq_len(l.producer);
-         flush_left--)
+         flush_left--) {
         rd_kafka_flush(l.producer, 1000);
+        if (load_poll(&l, 0)) goto out;
+    }
     BATON_INFO(SUBSYS, "%" PRId64 " workflows started, %" PRId64
                        " commands produced, %" PRId64 " delivered, %" PRId64
-                       " undelivered",
-               i, l.produced, l.delivered, l.undelivered);
+                       " undelivered, %" PRId64 " producer fatal errors "
+                       "recovered",
+               i, l.produced, l.delivered, l.undelivered, l.recoveries);
     rc = l.undelivered || rd_kafka_outq_len(l.producer) ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
 out:
     if (l.producer) rd_kafka_destroy(l.producer);
@@ -349,9 +453,22 @@ typedef struct exec_rec {
 } exec_rec_t;
 
 typedef struct fault {
-    int64_t t_ms;
+    int64_t t_ms, end_ms; /* the kill or first action; back up, cleared */
     char kind[32];
+    int proc;             /* batond-N / worker-N / Kafka node N, or -1 */
+    int pid;              /* the process killed, or 0 */
+    int64_t fenced_ms;    /* broker-kill: kill -> controller fenced it */
 } fault_t;
+
+/* A partition taken or every partition given up by a batond (its log). */
+typedef struct own_ev {
+    int64_t t_ms;
+    int batond;
+    int partition; /* -1: "revoked" (eager assignment: all of them) */
+    int resent;    /* outbox messages re-sent when taking it */
+} own_ev_t;
+
+#define MAX_CAUSES 24
 
 typedef struct check {
     const opts_t *o;
@@ -368,11 +485,21 @@ typedef struct check {
     /* figures */
     int64_t completed, incomplete, signals_sent, signals_delivered;
     int64_t tasks_executed, executions, duplicates, justified;
-    int64_t justified_by[MAX_FAULT_KINDS];
+    char causes[MAX_CAUSES][48];
+    int64_t cause_cnt[MAX_CAUSES];
+    int ncauses;
+    own_ev_t *owns;
+    size_t nowns, ocap;
+    int64_t handover_ms[256]; /* per batond-kill: kill -> all taken again */
+    int64_t sess_ms[1024];    /* a consumer's group session timed out */
+    char sess_who[1024][32];  /* in which log (worker-N, batond-N) */
+    int nsess;
+    int nhandovers;
     char kinds[MAX_FAULT_KINDS][32];
     int64_t kind_cnt[MAX_FAULT_KINDS];
     int nkinds;
-    json_t *scheduled; /* task ids the histories scheduled: {id: 1} */
+    json_t *scheduled; /* task ids the histories scheduled:
+                          {id: [scheduled_ms, closed_ms, partition]} */
     int64_t batonctl_checked;
 } check_t;
 
@@ -485,24 +612,131 @@ static int kind_index(check_t *c, const char *kind) {
     return c->nkinds++;
 }
 
-/* DIR/faults.log: "<time_ms> <kind> <detail...>". */
+/* The process a fault's detail names: "batond-N pid P", "worker-N pid P",
+ * "node N pid P fenced-ms F". */
+static void fault_detail(fault_t *ft, const char *detail) {
+    char what[16];
+    long long fenced;
+    ft->proc = -1;
+    if (sscanf(detail, "%15[a-z]-%d pid %d", what, &ft->proc, &ft->pid) == 3 ||
+        sscanf(detail, "node %d pid %d", &ft->proc, &ft->pid) == 2) {
+        const char *fm = strstr(detail, "fenced-ms ");
+        if (fm && sscanf(fm, "fenced-ms %lld", &fenced) == 1)
+            ft->fenced_ms = fenced;
+    } else {
+        ft->proc = -1;
+        ft->pid = 0;
+    }
+}
+
+/* DIR/faults.log: "<start_ms> <end_ms> <kind> <detail...>", one line per
+ * fault that succeeded; "inject-error" lines are faults that could not be
+ * injected, each a violation. */
 static int read_faults_log(check_t *c) {
-    FILE *f = open_in(c->o, "faults.log", 0);
-    char line[1024];
-    if (!f) return 0;
+    FILE *f = open_in(c->o, "faults.log", 1);
+    char line[8192];
+    int off;
+    if (!f) return -1;
     while (fgets(line, sizeof line, f)) {
         fault_t *ft;
+        line[strcspn(line, "\n")] = 0;
         if (!(ft = grow((void **)&c->faults, &c->nfaults, &c->fcap,
                         sizeof *ft)))
             break;
-        if (sscanf(line, "%" SCNd64 " %31s", &ft->t_ms, ft->kind) != 2) {
+        memset(ft, 0, sizeof *ft);
+        if (sscanf(line, "%" SCNd64 " %" SCNd64 " %31s %n", &ft->t_ms,
+                   &ft->end_ms, ft->kind, &off) != 3) {
+            violation(c, "faults.log: unreadable line '%.200s'", line);
             c->nfaults--;
             continue;
         }
+        if (!strcmp(ft->kind, "inject-error")) {
+            violation(c, "a fault could not be injected: %.300s", line + off);
+            c->nfaults--;
+            continue;
+        }
+        fault_detail(ft, line + off);
         c->kind_cnt[kind_index(c, ft->kind)]++;
     }
     fclose(f);
     return 0;
+}
+
+/* --kinds: every kind named must have occurred at least once. */
+static void check_kinds(check_t *c) {
+    char list[512], *save = NULL;
+    if (!c->o->kinds) return;
+    snprintf(list, sizeof list, "%s", c->o->kinds);
+    for (char *k = strtok_r(list, ",", &save); k;
+         k = strtok_r(NULL, ",", &save)) {
+        int i, seen = 0;
+        for (i = 0; i < c->nkinds; i++)
+            if (!strcmp(c->kinds[i], k) && c->kind_cnt[i]) seen = 1;
+        if (!seen)
+            violation(c, "fault kind %s never occurred in this run", k);
+    }
+}
+
+/* "2026-11-22T10:11:12.345Z ..." -> ms since the epoch, or -1. */
+static int64_t log_time_ms(const char *line) {
+    struct tm tm;
+    int ms;
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* Session time-outs in DIR/<name>-N.log ("Consumer group session timed
+ * out"): a member that lost its group without a fault (a stall). */
+static void read_session_losses(check_t *c, const char *name) {
+    for (int n = 0; n < 64; n++) {
+        char file[32], line[2048];
+        FILE *f;
+        snprintf(file, sizeof file, "%s-%d.log", name, n);
+        if (!(f = open_in(c->o, file, 0))) break;
+        while (fgets(line, sizeof line, f) && c->nsess < 1024) {
+            double raw;
+            int64_t t;
+            if (!strstr(line, "session timed out")) continue;
+            /* ours: "<ISO time> ..."; librdkafka's own: "%4|<s.ms>|..." */
+            t = sscanf(line, "%%%*d|%lf|", &raw) == 1 ? (int64_t)(raw * 1000)
+                                                      : log_time_ms(line);
+            c->sess_ms[c->nsess] = t;
+            snprintf(c->sess_who[c->nsess++], sizeof c->sess_who[0], "%s", file);
+        }
+        fclose(f);
+    }
+}
+
+/* DIR/batond-N.log: when each batond took a partition (and re-sent how
+ * many outbox messages) or gave all of them up. */
+static void read_batond_logs(check_t *c) {
+    for (int b = 0; b < 64; b++) {
+        char name[32], line[2048];
+        FILE *f;
+        snprintf(name, sizeof name, "batond-%d.log", b);
+        if (!(f = open_in(c->o, name, 0))) break;
+        while (fgets(line, sizeof line, f)) {
+            const char *took = strstr(line, "took partition "),
+                       *rev = strstr(line, "] revoked ");
+            const char *re = strstr(line, " timers, ");
+            own_ev_t *e;
+            int part = -1, resent = 0;
+            if (!took && !rev) continue;
+            if (took && sscanf(took, "took partition %d", &part) != 1)
+                continue;
+            if (took && re) sscanf(re, " timers, %d outbox", &resent);
+            if (!(e = grow((void **)&c->owns, &c->nowns, &c->ocap,
+                           sizeof *e)))
+                break;
+            *e = (own_ev_t){log_time_ms(line), b, took ? part : -1, resent};
+        }
+        fclose(f);
+    }
 }
 
 /* ---- Redis ---------------------------------------------------------------- */
@@ -566,6 +800,7 @@ typedef struct step_sum {
     int scheduled[MAX_ATTEMPTS];
     int64_t scheduled_at[MAX_ATTEMPTS];
     int outcomes[MAX_ATTEMPTS];
+    int64_t closed_at[MAX_ATTEMPTS]; /* the outcome's time */
     int retries[MAX_ATTEMPTS]; /* ActivityRetryScheduled for attempt k */
     int64_t due[MAX_ATTEMPTS];
     int completed;
@@ -620,8 +855,10 @@ static void fold_event(check_t *c, const wf_t *w, json_t *ev, int64_t want_seq,
     } else if (!strcmp(type, "ActivityCompleted")) {
         s->outcomes[att]++;
         s->completed++;
+        s->closed_at[att] = jint(ev, "time");
     } else if (!strcmp(type, "ActivityFailed")) {
         s->outcomes[att]++;
+        s->closed_at[att] = jint(ev, "time");
     } else if (!strcmp(type, "ActivityRetryScheduled")) {
         s->retries[att]++;
         s->due[att] = jint(data, "due");
@@ -654,8 +891,13 @@ static void check_steps(check_t *c, const wf_t *w, step_sum_t *steps) {
                              " ms before its due time",
                           w->id, q, a, s->due[a] - s->scheduled_at[a]);
             snprintf(tid, sizeof tid, "%s/%d/%d", w->id, q, a);
-            if (s->scheduled[a]) json_object_set_new(c->scheduled, tid,
-                                                     json_true());
+            if (s->scheduled[a])
+                json_object_set_new(
+                    c->scheduled, tid,
+                    json_pack("[IIi]", (json_int_t)s->scheduled_at[a],
+                              (json_int_t)(s->outcomes[a] ? s->closed_at[a]
+                                                          : INT64_MAX),
+                              w->partition));
         }
         if (any && s->completed != 1)
             violation(c, "%s: step %d completed %d times", w->id, q,
@@ -776,32 +1018,196 @@ static int exec_cmp(const void *a, const void *b) {
     return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
 }
 
-/* How long after a fault of this kind a task that starts can still be
- * run again because of it.  Faults that make a worker group rebalance
- * (a worker dies or joins; a broker fault that can expire members) act
- * until the rebalance is over: the embedded broker refuses offset commits
- * while the group rejoins, up to 2 x session.timeout.ms after the fault
- * (README "Failover"), so a task finished then is delivered again.  The
- * others (batond, Redis, leader, latency) act at once: what they re-send
- * was decided before them. */
-static int64_t fault_reach_ms(const check_t *c, const char *kind) {
-    if (!strncmp(kind, "worker-", 7) || !strncmp(kind, "broker-", 7))
-        return c->o->rebalance_ms;
-    return 2000;
+/* ---- what may run a task again ------------------------------------------
+ *
+ * A re-execution is excused only by a fault that succeeded, that started
+ * before the re-execution, and that could cause it while its attempt was
+ * open (the history's ActivityScheduled time to its outcome's time):
+ *
+ *   worker-kill    the killed pid ran an earlier execution of the task and
+ *                  died between its start and --commit-ms after its end
+ *                  (the worker commits an acknowledged task's offset
+ *                  within 100 ms; an uncommitted task is delivered again)
+ *   batond-kill    the killed batond owned the workflow's partition at the
+ *                  kill (its log) and the attempt was open then: the next
+ *                  owner re-sends the outbox entries not yet acknowledged
+ *   takeover       after a batond-kill, redis-restart, broker-kill or
+ *                  broker-stop, a batond took the workflow's partition
+ *                  re-sending at least one outbox message (its log says
+ *                  how many) while the attempt was open, within
+ *                  --rebalance-ms of the fault's end
+ *   redis-restart  the attempt was open between --aof-ms before the kill
+ *                  of redis-server (appendfsync everysec loses at most
+ *                  that much) and its restart: batond reloads the
+ *                  partitions, outbox included
+ *   broker-kill    the attempt was open between the kill and the fencing
+ *                  (measured, in the fault's detail) + --rebalance-ms, or
+ *                  within --rebalance-ms of the node's restart: a group
+ *                  whose coordinator dies loses its members and rejoins,
+ *                  and commits made meanwhile are refused
+ *   broker-stop    the attempt was open between the SIGSTOP and
+ *                  --rebalance-ms after the SIGCONT (the same, shorter)
+ *   worker-rebalance  a worker-kill's group changes (the dead member's
+ *                  expiry, the restarted one joining): the attempt was open
+ *                  within --rebalance-ms of the kill or the restart (a
+ *                  survivor's revoked task whose commit was refused)
+ *   mock faults    broker-errors, broker-down (reach --rebalance-ms: the
+ *                  embedded broker refuses commits while a group rejoins),
+ *                  leader, rtt (reach 2 s): the attempt was open between
+ *                  the fault and its reach after the fault's end
+ *
+ * --rebalance-ms defaults to 2 x session.timeout.ms + 2 s (--session-ms):
+ * a member is expired after one session, the group rejoins within another.
+ */
+typedef struct attempt {
+    int64_t sched, closed;
+    int partition;
+} attempt_t;
+
+/* Whether the attempt was open at some time in [from, to]. */
+static int open_during(const attempt_t *a, int64_t from, int64_t to) {
+    return a->sched <= to && a->closed >= from;
 }
 
-/* The latest fault that can explain a re-execution of a task whose first
- * execution started at first and whose re-execution started at again, or
- * -1. */
-static int justifying_fault(const check_t *c, int64_t first, int64_t again) {
-    int best = -1;
+/* Whether batond b owned partition p at time t: its last "took p" before t
+ * is later than its last "revoked" and than its last kill before t. */
+static int batond_owned(const check_t *c, int b, int p, int64_t t) {
+    int64_t took = -1, lost = -1;
+    for (size_t i = 0; i < c->nowns; i++) {
+        const own_ev_t *e = &c->owns[i];
+        if (e->batond != b || e->t_ms >= t) continue;
+        if (e->partition == p && e->t_ms > took) took = e->t_ms;
+        if (e->partition < 0 && e->t_ms > lost) lost = e->t_ms;
+    }
     for (size_t i = 0; i < c->nfaults; i++) {
         const fault_t *f = &c->faults[i];
-        if (f->t_ms <= again && first >= f->t_ms - c->o->inflight_ms &&
-            first <= f->t_ms + fault_reach_ms(c, f->kind))
-            best = (int)i;
+        if (!strcmp(f->kind, "batond-kill") && f->proc == b && f->t_ms < t &&
+            f->t_ms > lost)
+            lost = f->t_ms;
+    }
+    return took >= 0 && took > lost;
+}
+
+/* Whether a batond took partition p re-sending outbox messages at a time
+ * in [from, to] while the attempt was open. */
+static int takeover_resent(const check_t *c, const attempt_t *a, int64_t from,
+                           int64_t to) {
+    for (size_t i = 0; i < c->nowns; i++) {
+        const own_ev_t *e = &c->owns[i];
+        if (e->partition == a->partition && e->resent > 0 &&
+            e->t_ms >= from && e->t_ms <= to && open_during(a, e->t_ms, e->t_ms))
+            return 1;
+    }
+    return 0;
+}
+
+/* The cause fault f gives for re-execution `again` of a task whose earlier
+ * executions are prev[0..nprev), or NULL when f cannot explain it. */
+static const char *fault_cause(const check_t *c, const fault_t *f,
+                               const attempt_t *a, const exec_rec_t *prev,
+                               size_t nprev, const exec_rec_t *again) {
+    const char *k = f->kind;
+    int64_t rb = c->o->rebalance_ms;
+    if (f->t_ms > again->start_ms) return NULL;
+    if (!strcmp(k, "worker-kill")) {
+        for (size_t i = 0; i < nprev; i++)
+            if (prev[i].pid == f->pid && prev[i].start_ms <= f->t_ms &&
+                f->t_ms <= prev[i].end_ms + c->o->commit_ms)
+                return "worker-kill (ran it)";
+        if (open_during(a, f->t_ms, f->t_ms + rb) ||
+            open_during(a, f->end_ms, f->end_ms + rb))
+            return "worker-rebalance";
+        return NULL;
+    }
+    if (!strcmp(k, "batond-kill") && open_during(a, f->t_ms, f->t_ms) &&
+        batond_owned(c, f->proc, a->partition, f->t_ms))
+        return "batond-kill (owner)";
+    if ((!strcmp(k, "batond-kill") || !strcmp(k, "redis-restart") ||
+         !strncmp(k, "broker-kill", 11) || !strcmp(k, "broker-stop")) &&
+        takeover_resent(c, a, f->t_ms, f->end_ms + rb))
+        return "takeover re-send";
+    if (!strcmp(k, "redis-restart") &&
+        open_during(a, f->t_ms - c->o->aof_ms, f->end_ms))
+        return "redis-restart";
+    if (!strcmp(k, "broker-kill") &&
+        (open_during(a, f->t_ms, f->t_ms + f->fenced_ms + rb) ||
+         open_during(a, f->end_ms, f->end_ms + rb)))
+        return "broker-kill";
+    if (!strcmp(k, "broker-stop") && open_during(a, f->t_ms, f->end_ms + rb))
+        return "broker-stop";
+    if ((!strcmp(k, "broker-errors") || !strcmp(k, "broker-down")) &&
+        open_during(a, f->t_ms, f->end_ms + rb))
+        return k;
+    if ((!strcmp(k, "leader") || !strcmp(k, "rtt")) &&
+        open_during(a, f->t_ms, f->end_ms + 2000))
+        return k;
+    return NULL;
+}
+
+/* The most specific cause among every fault, or NULL. */
+static const char *rerun_cause(const check_t *c, const attempt_t *a,
+                               const exec_rec_t *prev, size_t nprev,
+                               const exec_rec_t *again) {
+    static const char *rank[] = {"worker-kill (ran it)", "batond-kill (owner)",
+                                 "takeover re-send", "redis-restart",
+                                 "broker-kill", "broker-stop",
+                                 "worker-rebalance"};
+    const char *best = NULL;
+    int best_rank = 99;
+    for (size_t i = 0; i < c->nfaults; i++) {
+        const char *why = fault_cause(c, &c->faults[i], a, prev, nprev, again);
+        int r = 98;
+        if (!why) continue;
+        for (int k = 0; k < (int)(sizeof rank / sizeof *rank); k++)
+            if (!strcmp(rank[k], why)) r = k;
+        if (r < best_rank) best = why, best_rank = r;
     }
     return best;
+}
+
+static void count_cause(check_t *c, const char *why) {
+    int i;
+    for (i = 0; i < c->ncauses; i++)
+        if (!strcmp(c->causes[i], why)) break;
+    if (i == c->ncauses) {
+        if (c->ncauses == MAX_CAUSES) return;
+        snprintf(c->causes[c->ncauses++], sizeof c->causes[0], "%s", why);
+    }
+    c->cause_cnt[i]++;
+}
+
+/* Per batond-kill: how long until every partition the killed batond owned
+ * was taken again (by a survivor or its own restart). */
+static void measure_handovers(check_t *c) {
+    for (size_t i = 0; i < c->nfaults && c->nhandovers < 256; i++) {
+        const fault_t *f = &c->faults[i];
+        int64_t worst = -1;
+        int owned = 0;
+        if (strcmp(f->kind, "batond-kill")) continue;
+        for (int p = 0; p < 4096; p++) {
+            int64_t first = -1;
+            int any = 0;
+            for (size_t e = 0; e < c->nowns; e++)
+                any |= c->owns[e].partition == p;
+            if (!any) break;
+            if (!batond_owned(c, f->proc, p, f->t_ms)) continue;
+            owned++;
+            for (size_t e = 0; e < c->nowns; e++) {
+                const own_ev_t *ev = &c->owns[e];
+                if (ev->partition == p && ev->t_ms > f->t_ms &&
+                    (first < 0 || ev->t_ms < first))
+                    first = ev->t_ms;
+            }
+            if (first < 0) {
+                violation(c, "partition %d of the killed batond-%d was never "
+                             "taken again",
+                          p, f->proc);
+                continue;
+            }
+            if (first - f->t_ms > worst) worst = first - f->t_ms;
+        }
+        if (owned && worst >= 0) c->handover_ms[c->nhandovers++] = worst;
+    }
 }
 
 static void check_executions(check_t *c) {
@@ -812,24 +1218,40 @@ static void check_executions(check_t *c) {
         while (j < c->nexecs && !strcmp(c->execs[j].task_id,
                                         c->execs[i].task_id))
             j++;
+        json_t *sch = json_object_get(c->scheduled, c->execs[i].task_id);
+        attempt_t a = {
+            json_integer_value(json_array_get(sch, 0)),
+            json_integer_value(json_array_get(sch, 1)),
+            (int)json_integer_value(json_array_get(sch, 2))};
         c->tasks_executed++;
-        if (!json_object_get(c->scheduled, c->execs[i].task_id))
+        if (!sch)
             violation(c, "task %s ran (pid %d at %" PRId64 ") but its "
                          "workflow never scheduled that attempt",
                       c->execs[i].task_id, c->execs[i].pid,
                       c->execs[i].start_ms);
-        for (size_t k = i + 1; k < j; k++) {
-            int f = justifying_fault(c, c->execs[i].start_ms,
-                                     c->execs[k].start_ms);
+        for (size_t k = i + 1; k < j && sch; k++) {
+            const char *why = rerun_cause(c, &a, &c->execs[i], k - i,
+                                          &c->execs[k]);
             c->duplicates++;
-            if (f >= 0) {
+            if (why) {
                 c->justified++;
-                c->justified_by[kind_index(c, c->faults[f].kind)]++;
+                count_cause(c, why);
             } else {
-                violation(c, "task %s ran again at %" PRId64 " (first run at "
-                             "%" PRId64 "), no fault while it was in flight",
+                char sess[96] = "";
+                for (int q = 0; q < c->nsess; q++)
+                    if (c->sess_ms[q] >= c->execs[k - 1].start_ms &&
+                        c->sess_ms[q] <= c->execs[k].start_ms)
+                        snprintf(sess, sizeof sess,
+                                 "; %s lost its group session at %" PRId64
+                                 " (a stall, no fault)",
+                                 c->sess_who[q], c->sess_ms[q]);
+                violation(c, "task %s ran again at %" PRId64 " (pid %d; "
+                             "earlier run at %" PRId64 " by pid %d; attempt "
+                             "open %" PRId64 "..%" PRId64 "): no fault could "
+                             "cause it%s",
                           c->execs[k].task_id, c->execs[k].start_ms,
-                          c->execs[i].start_ms);
+                          c->execs[k].pid, c->execs[k - 1].start_ms,
+                          c->execs[k - 1].pid, a.sched, a.closed, sess);
             }
         }
         i = j;
@@ -917,13 +1339,26 @@ static void report_text(const check_t *c) {
     printf("tasks executed           %6" PRId64 " (%" PRId64
            " executions)\n",
            c->tasks_executed, c->executions);
-    printf("duplicate executions     %6" PRId64 " (justified by a fault in "
-           "flight: %" PRId64 ")\n",
+    printf("re-runs (duplicate exec.) %5" PRId64 " (caused by a fault while "
+           "open: %" PRId64 ")\n",
            c->duplicates, c->justified);
-    for (int i = 0; i < c->nkinds; i++)
-        if (c->justified_by[i])
-            printf("  after %-16s %6" PRId64 "\n", c->kinds[i],
-                   c->justified_by[i]);
+    for (int i = 0; i < c->ncauses; i++)
+        printf("  %-22s %6" PRId64 "\n", c->causes[i], c->cause_cnt[i]);
+    if (c->nhandovers) {
+        int64_t v[256], t;
+        int n = c->nhandovers;
+        memcpy(v, c->handover_ms, (size_t)n * sizeof *v);
+        for (int i = 1; i < n; i++)
+            for (int k = i; k > 0 && v[k - 1] > v[k]; k--)
+                t = v[k], v[k] = v[k - 1], v[k - 1] = t;
+        printf("batond handover (ms)     min %" PRId64 " median %" PRId64
+               " max %" PRId64 " (%d kills)\n",
+               v[0], v[n / 2], v[n - 1], n);
+    }
+    for (size_t i = 0; i < c->nfaults; i++)
+        if (c->faults[i].fenced_ms > 0)
+            printf("  broker-kill: node %d fenced after %" PRId64 " ms\n",
+                   c->faults[i].proc, c->faults[i].fenced_ms);
     printf("batonctl cross-checked   %6" PRId64 "\n", c->batonctl_checked);
     printf("violations               %6" PRId64 "\n", c->nviolations);
     for (size_t i = 0; i < nv && i < MAX_VIOLATIONS_SHOWN; i++)
@@ -940,10 +1375,9 @@ static void report_json(const check_t *c) {
         if (c->kind_cnt[i] && !kind_is_recovery(c->kinds[i]))
             json_object_set_new(faults, c->kinds[i],
                                 json_integer(c->kind_cnt[i]));
-        if (c->justified_by[i])
-            json_object_set_new(just, c->kinds[i],
-                                json_integer(c->justified_by[i]));
     }
+    for (int i = 0; i < c->ncauses; i++)
+        json_object_set_new(just, c->causes[i], json_integer(c->cause_cnt[i]));
     json_object_set_new(o, "faults", faults);
     json_object_set_new(o, "workflows_started", json_integer((json_int_t)c->nwfs));
     json_object_set_new(o, "workflows_completed", json_integer(c->completed));
@@ -955,7 +1389,7 @@ static void report_json(const check_t *c) {
     json_object_set_new(o, "executions", json_integer(c->executions));
     json_object_set_new(o, "duplicate_executions", json_integer(c->duplicates));
     json_object_set_new(o, "duplicates_justified", json_integer(c->justified));
-    json_object_set_new(o, "justified_by", just);
+    json_object_set_new(o, "rerun_causes", just);
     json_object_set_new(o, "batonctl_checked",
                         json_integer(c->batonctl_checked));
     json_object_set_new(o, "violations", json_integer(c->nviolations));
@@ -983,7 +1417,12 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     if (find_partitions(&c)) goto out;
     for (size_t i = 0; i < c.nwfs; i++)
         if (check_workflow(&c, &c.wfs[i])) goto out;
+    read_batond_logs(&c);
+    read_session_losses(&c, "worker");
+    read_session_losses(&c, "batond");
+    check_kinds(&c);
     check_executions(&c);
+    measure_handovers(&c);
     check_batonctl(&c);
     if (!c.nwfs) violation(&c, "no workflow was started (load.log empty)");
     if (o->json) report_json(&c);
@@ -996,6 +1435,7 @@ out:
     baton_free(c.wfs);
     baton_free(c.execs);
     baton_free(c.faults);
+    baton_free(c.owns);
     return rc;
 }
 
@@ -1011,7 +1451,9 @@ static void usage(FILE *out) {
             "[--signal-delay-ms MS] [-c FILE]\n"
             "       baton-chaos check --dir DIR [--id-prefix P] [--batonctl "
             "PATH] [--sample N]\n"
-            "                         [--inflight-ms MS] [--rebalance-ms MS] "
+            "                         [--kinds K1,K2..] [--session-ms MS] "
+            "[--rebalance-ms MS]\n"
+            "                         [--commit-ms MS] [--aof-ms MS] "
             "[--json] [-c FILE]\n"
             "The load and the checker of the fault-injection suite "
             "(tests/chaos/README.md).\n");
@@ -1034,7 +1476,10 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         {"signal-delay-ms", required_argument, NULL, 'g'},
         {"batonctl", required_argument, NULL, 'B'},
         {"sample", required_argument, NULL, 'n'},
-        {"inflight-ms", required_argument, NULL, 'i'},
+        {"session-ms", required_argument, NULL, 'S'},
+        {"commit-ms", required_argument, NULL, 'C'},
+        {"aof-ms", required_argument, NULL, 'A'},
+        {"kinds", required_argument, NULL, 'K'},
         {"rebalance-ms", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
         {"config", required_argument, NULL, 'c'},
@@ -1044,7 +1489,8 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
     char *end;
     *o = (opts_t){.type = "chaos-mix", .rate = 4, .duration_s = 60,
                   .seed = 1, .signal_delay_ms = 4000, .sample = 10,
-                  .inflight_ms = 10000, .rebalance_ms = 10000};
+                  .session_ms = 4000, .rebalance_ms = -1, .commit_ms = 2000,
+                  .aof_ms = 2000};
     snprintf(o->prefix, sizeof o->prefix, "chaos");
     if (argc < 2 || argv[1][0] == '-') return -1;
     o->cmd = argv[1];
@@ -1078,11 +1524,19 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
             if (parse_num("--sample", optarg, 0, 100000, &o->sample))
                 return -1;
             break;
-        case 'i':
-            if (parse_num("--inflight-ms", optarg, 0, 3600000,
-                          &o->inflight_ms))
+        case 'S':
+            if (parse_num("--session-ms", optarg, 0, 3600000, &o->session_ms))
                 return -1;
             break;
+        case 'C':
+            if (parse_num("--commit-ms", optarg, 0, 3600000, &o->commit_ms))
+                return -1;
+            break;
+        case 'A':
+            if (parse_num("--aof-ms", optarg, 0, 3600000, &o->aof_ms))
+                return -1;
+            break;
+        case 'K': o->kinds = optarg; break;
         case 'r':
             if (parse_num("--rebalance-ms", optarg, 0, 3600000,
                           &o->rebalance_ms))
@@ -1094,6 +1548,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         default: return -1;
         }
     }
+    if (o->rebalance_ms < 0) o->rebalance_ms = 2 * o->session_ms + 2000;
     if (optind < argc || !o->dir) {
         baton_cli_fail(PROG, "%s",
                        o->dir ? "unexpected argument" : "--dir is required");

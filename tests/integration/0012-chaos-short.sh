@@ -11,10 +11,16 @@
 # is the same on every run.
 #
 # Runs on the embedded broker (BROKER=embedded, whatever the environment
-# says): scripts/chaos.sh injects its Kafka faults through the mock
-# cluster's control commands (push-errors, broker-down, leader, rtt), which
-# Apache Kafka does not have; the chaos suite's port to broker kills on the
-# three-node cluster is separate work (issue 9, item 4).
+# says): the suite on Apache Kafka (`make chaos BROKER=apache`: three nodes,
+# broker kill -9 and SIGSTOP) cannot be short -- a 45 s run took 3 min 58 s
+# on the shared 2-core machine (load average ~30), because every kind must
+# occur once and a broker kill alone lasts ~60 s there (7 s until the
+# controller fences the node, 5-15 s down, ~40 s for its JVM to restart),
+# plus the three nodes' start.  That is over the 2-3 minutes a CI test may
+# take, so the Apache run is `make chaos BROKER=apache` (tests/chaos/README.md
+# has a 10-minute run's table).  The checker is the same: a re-run is
+# excused only by a fault that could cause it while its attempt was open,
+# every kind must occur, an injection error fails the run.
 export BROKER=embedded
 source "$(dirname "$0")/lib.sh"
 SEED=${CHAOS_SEED:-20261122}
