@@ -82,6 +82,7 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
 
 typedef struct batond {
     baton_conf_t *conf;
+    int fatal; /* a client hit a fatal Kafka error: stop, exit 1 */
     const char *ns; /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
@@ -106,6 +107,31 @@ typedef struct batond {
     const char *stats_file;
     char events_topic[256]; /* its messages get CloudEvents headers */
 } batond_t;
+
+/* librdkafka's error callback of both clients.  A fatal error (e.g. the
+ * idempotent producer's "sequence desynchronization" after a leader change
+ * in librdkafka 2.0.2, fixed upstream in 2.3.0) leaves the client unusable:
+ * batond stops and exits 1 so its supervisor restarts it; what it decided
+ * is in Redis and its outbox is re-sent by the next owner.  Other errors
+ * librdkafka logs and retries itself.  Thread: the polling (main) thread. */
+static void batond_on_kafka_error(rd_kafka_t *rk, int err, const char *reason,
+                                  void *opaque) {
+    batond_t *b = opaque;
+    char buf[512];
+    rd_kafka_resp_err_t ferr;
+    if (err != RD_KAFKA_RESP_ERR__FATAL) {
+        BATON_DEBUG("kafka", "%s: %s: %s", rd_kafka_name(rk),
+                    rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+        return;
+    }
+    ferr = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    BATON_ERROR("kafka",
+                "%s: fatal Kafka error %s: %s; stopping (exit 1) so a "
+                "supervisor restarts batond",
+                rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
+    b->fatal = 1;
+    batond_stop = 1;
+}
 
 /* Opaque of a produced outbox message: where to report its delivery. */
 typedef struct outref {
@@ -600,6 +626,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
                                     errstr, errlen)))
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_dr_msg_cb(kc, batond_on_delivery);
+    rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
     rd_kafka_conf_set_opaque(kc, b);
     if (!(b->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr,
                                         errlen)))
@@ -609,6 +636,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
                                     errstr, errlen)))
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_rebalance_cb(kc, batond_rebalance);
+    rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
     rd_kafka_conf_set_opaque(kc, b);
     if (!(b->consumer = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr,
                                         errlen)))
@@ -833,6 +861,7 @@ int main(int argc, char **argv) {
     BATON_INFO("main", "running");
     while (!batond_stop) batond_batch(&b);
     BATON_INFO("main", "stopping: draining");
+    rc = b.fatal;
     batond_teardown(&b);
-    return 0;
+    return rc ? 1 : 0;
 }
