@@ -27,9 +27,9 @@ printf '{"kind":"START","workflow_id":"t34-big","workflow_type":"t34type","paylo
   | "$BIN/baton-kafka" produce baton.commands --key t34-big --json
 printf '\x00\xff\x01 not an envelope\n' | "$BIN/baton-kafka" produce baton.commands --partition 0
 
-for i in $(seq 1 150); do
+for i in $(seq 1 60); do
   [ "$(count_dlq)" -ge 3 ] && break
-  sleep 0.2
+  sleep 0.5
 done
 assert_eq "$(count_dlq)" 3 "DLQ records"
 pass "three inputs dead-lettered"

@@ -2,8 +2,10 @@
  * cmd_dlq.c -- the dlq command: list the records of <topic.prefix>.dlq
  * (batond's and baton-bridge's, format in common/dlq.h) and replay one to
  * its source topic.  Reads with a consumer that never joins a group: every
- * partition assigned from its low watermark up to the high watermark read
- * at the start, so batonctl dlq ends and no group ever sees it.
+ * partition assigned (rd_kafka_assign, no subscribe) from its low watermark
+ * up to the high watermark read at the start, so batonctl dlq ends and no
+ * group ever sees a member.  librdkafka's consumer wants a group.id even to
+ * assign: DLQ_GROUP, never joined and never committed to.
  *
  *   batonctl dlq [--wait SECONDS]        one record per block (text) or per
  *                                        line (-o json, value in base64)
@@ -31,6 +33,7 @@
 
 #define DLQ_PREFIX_MAX 120 /* value bytes shown in text */
 #define DLQ_WAIT_STEP_US 200000
+#define DLQ_GROUP "batonctl.dlq" /* group.id only: never joined */
 
 /* One partition of the DLQ: where reading starts and stops. */
 typedef struct dlq_part {
@@ -278,15 +281,20 @@ static int dlq_print_record(ctl_t *ctl, const rd_kafka_message_t *m,
         {"value_size", "value size", CTL_FMT_PLAIN},
         {"value_prefix", "value", CTL_FMT_PLAIN},
     };
+    ctl_field_t shown[BATON_ARRAY_SIZE(fields)];
+    size_t ns = 0;
     int *n = arg, rc;
     json_t *o = dlq_record_json(m, ctl->o.json_out);
     if (!o) return ctl_fail("out of memory");
     if (ctl->o.json_out) rc = ctl_print_json(o);
     else {
+        /* The trigger line only for bridge records. */
+        for (size_t i = 0; i < BATON_ARRAY_SIZE(fields); i++)
+            if (strcmp(fields[i].key, "trigger") ||
+                !json_is_null(json_object_get(o, "trigger")))
+                shown[ns++] = fields[i];
         if ((*n)++) printf("\n");
-        if (json_is_null(json_object_get(o, "trigger")))
-            json_object_del(o, "trigger");
-        rc = ctl_print_fields(o, fields, BATON_ARRAY_SIZE(fields));
+        rc = ctl_print_fields(o, shown, ns);
     }
     json_decref(o);
     return rc;
@@ -456,7 +464,7 @@ int ctl_cmd_dlq(ctl_t *ctl) {
     if (!replay && (ctl->o.given & CTL_O_TO))
         return ctl_usage_error("--to applies to 'dlq replay' only");
     baton_topic(ctl->conf, "dlq", topic, sizeof topic);
-    if (!(rk = ctl_consumer_new(ctl, NULL, errstr, sizeof errstr)))
+    if (!(rk = ctl_consumer_new(ctl, DLQ_GROUP, errstr, sizeof errstr)))
         return ctl_fail("%s", errstr);
     rc = replay ? dlq_replay(ctl, rk, topic, ctl->o.args[1])
                 : dlq_list(ctl, rk, topic);
