@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *baton_dlq_reason(char *buf, size_t len, const char *topic,
-                       int partition, int64_t offset, const char *reason,
-                       size_t kept, size_t total) {
+char *baton_dlq_reason(char *buf, size_t len, const char *topic, int partition,
+                       int64_t offset, const char *reason, size_t kept,
+                       size_t total) {
     if (!len) return buf;
     if (kept < total)
-        snprintf(buf, len, "%s[%d]@%lld: %s " BATON_DLQ_CUT_MARK
-                           "%zu of %zu bytes)",
+        snprintf(buf, len,
+                 "%s[%d]@%lld: %s " BATON_DLQ_CUT_MARK "%zu of %zu bytes)",
                  topic, partition, (long long)offset, reason, kept, total);
     else
         snprintf(buf, len, "%s[%d]@%lld: %s", topic, partition,

@@ -49,9 +49,9 @@
  * @offset that failed for reason into buf (len bytes, NUL-terminated,
  * truncated to fit as snprintf does); kept < total adds the "value cut"
  * note.  Returns buf.  All strings are borrowed. */
-char *baton_dlq_reason(char *buf, size_t len, const char *topic,
-                       int partition, int64_t offset, const char *reason,
-                       size_t kept, size_t total);
+char *baton_dlq_reason(char *buf, size_t len, const char *topic, int partition,
+                       int64_t offset, const char *reason, size_t kept,
+                       size_t total);
 
 /* Reads the source back from a baton-error text made by baton_dlq_reason:
  * the topic into topic (topiclen bytes, NUL-terminated), *partition and

@@ -3,7 +3,9 @@
 # an escaped prefix of the value, never raw bytes) and `batonctl dlq replay
 # P:O` re-produces a record to its source topic: a START for a workflow
 # type batond did not know yet runs to completion once batond is restarted
-# with that type; a record whose value was cut to a prefix is refused.
+# with that type; a record whose value was cut to a prefix is refused; a
+# baton-bridge record shows its trigger and source headers and replays
+# with its original headers only.
 source "$(dirname "$0")/lib.sh"
 stack_up "$TEST_DIR" 4 default
 WORKFLOWS_DIR="$TEST_DIR/workflows"
@@ -84,5 +86,25 @@ sleep 2
 ctl describe t34-big -o json 2>/dev/null | grep -q '"status"' \
   && fail "the cut START was sent anyway"
 assert_eq "$(count_dlq)" 3 "DLQ records after the replays"
-kill -0 "$BATOND" || fail "batond died"
 pass "a cut record is refused with a clear message"
+
+# 5. A record shaped as baton-bridge writes them (bridge/loop.c to_dlq).
+printf 't34-bridge-value' | "$BIN/baton-kafka" produce baton.dlq --key src-key \
+  --header "baton-error=mapping failed: no id" --header baton-trigger=orders \
+  --header baton-source-topic=shop.orders --header baton-source-partition=2 \
+  --header baton-source-offset=41 --header x-orig=1
+rec_br=$(ctl dlq -o json | grep '"trigger":"orders"') || fail "no bridge record listed"
+assert_eq "$(json_get "$rec_br" source_topic)" shop.orders "bridge source topic"
+assert_eq "$(json_get "$rec_br" source_partition)" 2 "bridge source partition"
+assert_eq "$(json_get "$rec_br" source_offset)" 41 "bridge source offset"
+ctl dlq | grep -q '^trigger: *orders$' || fail "text listing has no trigger line"
+pos_br="$(json_get "$rec_br" partition):$(json_get "$rec_br" offset)"
+out=$(ctl dlq replay "$pos_br" --to baton.events) || fail "replay --to failed: $out"
+grep -q "to baton.events \[" <<<"$out" || fail "replay --to did not say where: $out"
+ev=$("$BIN/baton-kafka" consume baton.events --timeout 5 || true)
+line=$(grep -A1 '^[0-9]* [0-9]* src-key ' <<<"$ev") || fail "replayed record not on baton.events"
+grep -q ' x-orig=1' <<<"$line" || fail "original header lost: $line"
+grep -q 'baton-trigger\|baton-error\|baton-source' <<<"$line" && fail "DLQ headers replayed: $line"
+grep -q '^t34-bridge-value$' <<<"$line" || fail "value not replayed: $line"
+kill -0 "$BATOND" || fail "batond died"
+pass "a bridge record lists its trigger and replays with its original headers"

@@ -11,13 +11,14 @@
 #include "dlq.h"
 
 static int passed, failed;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 /* loop.c's to_dlq formats before baton_dlq_reason (the reference). */
@@ -25,8 +26,9 @@ static void loop_c_reason(char *why, size_t len, const char *topic, int pid,
                           long long offset, const char *reason, size_t keep,
                           size_t total) {
     if (keep < total)
-        snprintf(why, len, "%s[%d]@%lld: %s (value cut to its first "
-                           "%zu of %zu bytes)",
+        snprintf(why, len,
+                 "%s[%d]@%lld: %s (value cut to its first "
+                 "%zu of %zu bytes)",
                  topic, pid, offset, reason, keep, total);
     else
         snprintf(why, len, "%s[%d]@%lld: %s", topic, pid, offset, reason);
@@ -41,11 +43,9 @@ static void test_same_text_as_loop(void) {
         size_t kept, total;
     } cases[] = {
         {"baton.commands", 0, 0, "unknown workflow type 'x'", 10, 10},
-        {"baton.commands", 3, 17, "not valid JSON: '[' expected", 65536,
-         70000},
+        {"baton.commands", 3, 17, "not valid JSON: '[' expected", 65536, 70000},
         {"dev.results", 63, 9223372036854775807LL, "", 0, 0},
-        {"t", 2147483647, 1, "quarantined run r-1: snapshot unreadable", 1,
-         2},
+        {"t", 2147483647, 1, "quarantined run r-1: snapshot unreadable", 1, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char want[1024], got[1024];
@@ -90,14 +90,21 @@ static void test_parse(void) {
           "one that fits exactly is read");
     {
         static const char *bad[] = {
-            "", "no source here", "[1]@2: topic missing",
-            "t[1]2: no at", "t[x]@2: bad partition", "t[1]@: no offset",
-            "t[1]@2 no colon", "t[1]@2:no space", "t[-1]@2: negative",
-            "t[99999999999]@2: too big", "t[1]@99999999999999999999: big",
+            "",
+            "no source here",
+            "[1]@2: topic missing",
+            "t[1]2: no at",
+            "t[x]@2: bad partition",
+            "t[1]@: no offset",
+            "t[1]@2 no colon",
+            "t[1]@2:no space",
+            "t[-1]@2: negative",
+            "t[99999999999]@2: too big",
+            "t[1]@99999999999999999999: big",
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-            CHECK(baton_dlq_source_parse(bad[i], topic, sizeof topic, &p,
-                                         &o) == -1,
+            CHECK(baton_dlq_source_parse(bad[i], topic, sizeof topic, &p, &o) ==
+                      -1,
                   bad[i]);
         CHECK(baton_dlq_source_parse(NULL, topic, sizeof topic, &p, &o) == -1,
               "NULL is refused");

@@ -58,8 +58,7 @@ static int dlq_watermarks(ctl_t *ctl, rd_kafka_t *rk, const char *topic,
     for (int32_t p = 0; p < n; p++) {
         parts[p].id = p;
         if ((err = rd_kafka_query_watermark_offsets(
-                 rk, topic, p, &parts[p].lo, &parts[p].hi,
-                 ctl->o.timeout_ms)))
+                 rk, topic, p, &parts[p].lo, &parts[p].hi, ctl->o.timeout_ms)))
             return ctl_kafka_fail(err, "reading the watermarks of %s [%d]",
                                   topic, (int)p);
     }
@@ -112,7 +111,8 @@ static int dlq_read(ctl_t *ctl, rd_kafka_t *rk, const char *topic,
             rd_kafka_message_destroy(m);
             continue;
         }
-        for (i = 0; i < n && parts[i].id != m->partition; i++) {}
+        for (i = 0; i < n && parts[i].id != m->partition; i++) {
+        }
         if (i < n && m->offset < parts[i].hi) {
             rc = fn(ctl, m, arg);
             next[i] = m->offset + 1;
@@ -151,12 +151,18 @@ static char *dlq_escape(const unsigned char *b, size_t len, size_t max) {
     if (!s) return NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = b[i];
-        if (c == '\\') o += snprintf(o, 3, "\\\\");
-        else if (c == '\n') o += snprintf(o, 3, "\\n");
-        else if (c == '\r') o += snprintf(o, 3, "\\r");
-        else if (c == '\t') o += snprintf(o, 3, "\\t");
-        else if (c < 0x20 || c > 0x7e) o += snprintf(o, 5, "\\x%02x", c);
-        else *o++ = (char)c;
+        if (c == '\\')
+            o += snprintf(o, 3, "\\\\");
+        else if (c == '\n')
+            o += snprintf(o, 3, "\\n");
+        else if (c == '\r')
+            o += snprintf(o, 3, "\\r");
+        else if (c == '\t')
+            o += snprintf(o, 3, "\\t");
+        else if (c < 0x20 || c > 0x7e)
+            o += snprintf(o, 5, "\\x%02x", c);
+        else
+            *o++ = (char)c;
     }
     if (n < len) o += snprintf(o, 4, "...");
     *o = '\0';
@@ -184,8 +190,8 @@ static char *dlq_base64(const unsigned char *b, size_t len) {
 
 /* Sets key to a new string (NULL value: JSON null).  Returns 0 or -1. */
 static int dlq_set_str(json_t *o, const char *key, char *stolen) {
-    int rc = json_object_set_new(o, key,
-                                 stolen ? json_string(stolen) : json_null());
+    int rc =
+        json_object_set_new(o, key, stolen ? json_string(stolen) : json_null());
     baton_free(stolen);
     return rc;
 }
@@ -239,13 +245,12 @@ static json_t *dlq_record_json(const rd_kafka_message_t *m, int json_out) {
     bad = bad || dlq_set_source(o, m, error);
     bad = bad || dlq_set_str(o, "trigger", dlq_header(m, BATON_DLQ_H_TRIGGER));
     bad = bad || dlq_set_str(o, "key",
-                             m->key ? dlq_escape(m->key, m->key_len,
-                                                 m->key_len)
+                             m->key ? dlq_escape(m->key, m->key_len, m->key_len)
                                     : NULL);
-    bad = bad || json_object_set_new(
-                     o, "cut",
-                     json_boolean(error &&
-                                  baton_dlq_is_cut(error, strlen(error))));
+    bad = bad ||
+          json_object_set_new(
+              o, "cut",
+              json_boolean(error && baton_dlq_is_cut(error, strlen(error))));
     bad = bad || dlq_set_str(o, "reason", error ? baton_strdup(error) : NULL);
     bad = bad || dlq_set_str(o, "content_type",
                              dlq_header(m, BATON_DLQ_H_CONTENT_TYPE));
@@ -254,9 +259,9 @@ static json_t *dlq_record_json(const rd_kafka_message_t *m, int json_out) {
     if (json_out)
         bad = bad || dlq_set_str(o, "value", dlq_base64(m->payload, m->len));
     else
-        bad = bad || dlq_set_str(o, "value_prefix",
-                                 dlq_escape(m->payload, m->len,
-                                            DLQ_PREFIX_MAX));
+        bad =
+            bad || dlq_set_str(o, "value_prefix",
+                               dlq_escape(m->payload, m->len, DLQ_PREFIX_MAX));
     baton_free(error);
     if (bad) json_decref(o);
     return bad ? NULL : o;
@@ -286,7 +291,8 @@ static int dlq_print_record(ctl_t *ctl, const rd_kafka_message_t *m,
     int *n = arg, rc;
     json_t *o = dlq_record_json(m, ctl->o.json_out);
     if (!o) return ctl_fail("out of memory");
-    if (ctl->o.json_out) rc = ctl_print_json(o);
+    if (ctl->o.json_out)
+        rc = ctl_print_json(o);
     else {
         /* The trigger line only for bridge records. */
         for (size_t i = 0; i < BATON_ARRAY_SIZE(fields); i++)
@@ -354,9 +360,8 @@ static rd_kafka_headers_t *dlq_original_headers(const rd_kafka_message_t *m) {
 static int dlq_replay_record(ctl_t *ctl, const rd_kafka_message_t *m,
                              void *arg) {
     json_t *rec = dlq_record_json(m, 1), *out;
-    const char *src = rec ? json_string_value(json_object_get(
-                                rec, "source_topic"))
-                          : NULL;
+    const char *src =
+        rec ? json_string_value(json_object_get(rec, "source_topic")) : NULL;
     const char *dest = ctl->o.to ? ctl->o.to : src;
     int32_t part = RD_KAFKA_PARTITION_UA, got_p = -1;
     int64_t got_o = -1;
@@ -387,10 +392,9 @@ static int dlq_replay_record(ctl_t *ctl, const rd_kafka_message_t *m,
                                 &got_p, &got_o);
     }
     if (rc == BATON_CLI_EXIT_OK && ctl->o.json_out) {
-        out = json_pack("{si sI ss si sI}", "dlq_partition",
-                        (int)m->partition, "dlq_offset",
-                        (json_int_t)m->offset, "topic", dest, "partition",
-                        (int)got_p, "offset", (json_int_t)got_o);
+        out = json_pack("{si sI ss si sI}", "dlq_partition", (int)m->partition,
+                        "dlq_offset", (json_int_t)m->offset, "topic", dest,
+                        "partition", (int)got_p, "offset", (json_int_t)got_o);
         rc = out ? ctl_print_json(out) : ctl_fail("out of memory");
         json_decref(out);
     } else if (rc == BATON_CLI_EXIT_OK)
@@ -432,8 +436,7 @@ static int dlq_replay(ctl_t *ctl, rd_kafka_t *rk, const char *topic,
     rc = dlq_watermarks(ctl, rk, topic, parts, CTL_MAX_PARTITIONS, &n);
     if (rc == BATON_CLI_EXIT_OK && p >= n)
         rc = ctl_fail("%s has no partition %d (it has %d)", topic, (int)p, n);
-    else if (rc == BATON_CLI_EXIT_OK &&
-             (o < parts[p].lo || o >= parts[p].hi))
+    else if (rc == BATON_CLI_EXIT_OK && (o < parts[p].lo || o >= parts[p].hi))
         rc = ctl_fail("%s [%d] holds no record at offset %" PRId64
                       " (it holds %" PRId64 "..%" PRId64 ")",
                       topic, (int)p, o, parts[p].lo, parts[p].hi - 1);
@@ -456,8 +459,9 @@ int ctl_cmd_dlq(ctl_t *ctl) {
     int rc;
 
     if (ctl->o.nargs && !replay)
-        return ctl_usage_error("usage: " CTL_PROG " dlq [--wait SECONDS] | "
-                               CTL_PROG " dlq replay PARTITION:OFFSET "
+        return ctl_usage_error("usage: " CTL_PROG
+                               " dlq [--wait SECONDS] | " CTL_PROG
+                               " dlq replay PARTITION:OFFSET "
                                "[--to TOPIC]");
     if (replay && (ctl->o.given & CTL_O_WAIT))
         return ctl_usage_error("--wait does not apply to 'dlq replay'");
