@@ -43,6 +43,10 @@ static const ctl_cmd_t ctl_cmds[] = {
      CTL_O_STEP | CTL_O_FROM | CTL_O_WAIT, ctl_cmd_watch,
      "follow the live output of a run's model calls (or of step SEQ, "
      "resuming after STREAM_ID); ends when the run (the step) is done", 0},
+    {"dlq", "[--wait SECONDS] | dlq replay PARTITION:OFFSET [--to TOPIC]",
+     -2, CTL_O_WAIT | CTL_O_TO, ctl_cmd_dlq,
+     "list the dead-letter records (--wait: up to SECONDS for a first "
+     "one), or re-produce one to its source topic (or TOPIC)", 0},
     {"graph", "FILE [--highlight STATE]", 1, CTL_O_HIGHLIGHT, ctl_cmd_graph,
      "print a definition as a Mermaid flowchart", 1},
 };
@@ -110,6 +114,7 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_HIGHLIGHT: return "--highlight";
     case CTL_O_STEP: return "--step";
     case CTL_O_FROM: return "--from";
+    case CTL_O_TO: return "--to";
     }
     return "?";
 }
@@ -175,6 +180,10 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         o->given |= CTL_O_FROM;
         o->from = arg;
         return BATON_CLI_EXIT_OK;
+    case 'T':
+        o->given |= CTL_O_TO;
+        o->to = arg;
+        return BATON_CLI_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return baton_cli_parse_seconds(CTL_PROG, "--wait", arg, &o->wait_s);
@@ -190,7 +199,9 @@ static int ctl_check_cmd(ctl_opts_t *o, int argc, char **argv, int first) {
     if (!(o->cmd = ctl_cmd_find(argv[first])))
         return ctl_usage_error("unknown command '%s'", argv[first]);
     o->npos = argc - first - 1;
-    if (o->cmd->npos < 0 ? o->npos < 1 : o->npos != o->cmd->npos)
+    if (o->cmd->npos == -2 ? 0
+        : o->cmd->npos < 0 ? o->npos < 1
+                           : o->npos != o->cmd->npos)
         return ctl_usage_error("usage: " CTL_PROG " %s %s", o->cmd->name,
                                o->cmd->synopsis);
     o->args = argv + first + 1;
@@ -223,6 +234,7 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"highlight", required_argument, NULL, 'H'},
         {"step", required_argument, NULL, 'S'},
         {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;

@@ -14,6 +14,7 @@
  *   cmd_lag.c         lag
  *   cmd_definition.c  validate, graph (offline)
  *   cmd_watch.c       watch (live model output, common/keys.h)
+ *   cmd_dlq.c         dlq, dlq replay (the DLQ records, common/dlq.h)
  * The behaviour is documented in docs/batonctl.md; the exit codes and
  * diagnostics are common/cli.h's.
  *
@@ -58,6 +59,7 @@ enum {
     CTL_O_HIGHLIGHT = 1 << 8,
     CTL_O_STEP = 1 << 9,
     CTL_O_FROM = 1 << 10,
+    CTL_O_TO = 1 << 11,
 };
 
 typedef struct ctl ctl_t;
@@ -67,7 +69,7 @@ typedef struct ctl_cmd {
     const char *name;
     const char *synopsis; /* after the name, for --help */
     int npos;             /* positional arguments after the name; -1: one
-                             or more (o.args) */
+                             or more (o.args); -2: any number (o.args) */
     unsigned opts;        /* CTL_O_* accepted */
     ctl_cmd_fn_t fn;
     const char *help;
@@ -83,6 +85,7 @@ typedef struct ctl_opts {
     int graph;             /* describe --graph */
     const char *highlight; /* graph --highlight STATE */
     const char *step, *from; /* watch --step SEQ --from STREAM_ID */
+    const char *to;          /* dlq replay --to TOPIC */
     unsigned given; /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */
@@ -137,6 +140,7 @@ int ctl_cmd_lag(ctl_t *ctl);
 int ctl_cmd_validate(ctl_t *ctl);
 int ctl_cmd_graph(ctl_t *ctl);
 int ctl_cmd_watch(ctl_t *ctl);
+int ctl_cmd_dlq(ctl_t *ctl);
 
 /* ---- output.c ------------------------------------------------------------ */
 
@@ -152,6 +156,11 @@ rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group, char *errstr,
                              size_t errlen);
 int32_t ctl_partition_count(ctl_t *ctl);
 int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd);
+int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
+                       int32_t partition, const void *key, size_t keylen,
+                       const void *value, size_t len,
+                       rd_kafka_headers_t *hdrs, int32_t *out_partition,
+                       int64_t *out_offset);
 
 /* ---- redis_io.c ---------------------------------------------------------- */
 

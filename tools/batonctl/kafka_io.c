@@ -233,3 +233,55 @@ int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd) {
     baton_codec_destroy(codec);
     return rc;
 }
+
+/* Produces one record (value, key, hdrs) to topic -- partition, or
+ * RD_KAFKA_PARTITION_UA for murmur2 of the key -- with the command
+ * producer's settings (idempotent, -t time-out) and waits for its delivery
+ * report; *out_partition and *out_offset say where it went.  hdrs (may be
+ * NULL) is consumed.  Returns an exit code (error printed, naming what). */
+int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
+                       int32_t partition, const void *key, size_t keylen,
+                       const void *value, size_t len,
+                       rd_kafka_headers_t *hdrs, int32_t *out_partition,
+                       int64_t *out_offset) {
+    char errstr[512];
+    const char *brokers = baton_conf_get(ctl->conf, "kafka.bootstrap.servers");
+    ctl_delivery_t d = {0, RD_KAFKA_RESP_ERR_NO_ERROR, -1, -1};
+    rd_kafka_t *rk = ctl_producer_new(ctl, errstr, sizeof errstr);
+    rd_kafka_resp_err_t err;
+    int rc = BATON_CLI_EXIT_OK;
+
+    if (!rk) {
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
+        return ctl_fail("%s", errstr);
+    }
+    err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY((void *)key, keylen),
+        RD_KAFKA_V_VALUE((void *)value, len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+    if (err) {
+        if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken on failure */
+        rc = ctl_kafka_fail(err, "producing %s to %s", what, topic);
+    } else {
+        rd_kafka_flush(rk, ctl->o.timeout_ms + 1000);
+        if (!d.done) {
+            rd_kafka_purge(rk,
+                           RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_poll(rk, 0);
+            rc = ctl_kafka_fail(RD_KAFKA_RESP_ERR__TIMED_OUT,
+                                "%s not acknowledged by Kafka at %s within "
+                                "%d ms, it may or may not have been written",
+                                what, brokers, ctl->o.timeout_ms);
+        } else if (d.err)
+            rc = ctl_kafka_fail(d.err, "producing %s to %s at %s", what,
+                                topic, brokers);
+    }
+    if (rc == BATON_CLI_EXIT_OK) {
+        *out_partition = d.partition;
+        *out_offset = d.offset;
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}

@@ -1,8 +1,9 @@
 /*
  * main.c -- batonctl, the operator CLI: start, signal, cancel and terminate
  * workflows, look at them (describe, result, history, list) and at the
- * backlog of every consumer group (lag); offline, check definition files
- * (validate) and draw them (graph).
+ * backlog of every consumer group (lag), list and replay dead-lettered
+ * inputs (dlq); offline, check definition files (validate) and draw them
+ * (graph).
  *
  * Where it fits: commands are produced to <topic.prefix>.commands exactly as
  * any Kafka client would (key = workflow id, partition = murmur2(id) like
