@@ -9,6 +9,8 @@
  */
 #include "loop.h"
 
+#include "dlq.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -367,14 +369,8 @@ static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
     baton_err_t rc;
     if (!copy) return BATON_ERR_NOMEM;
     memcpy(copy, raw, keep);
-    if (keep < len)
-        snprintf(why, sizeof why, "%s[%d]@%lld: %s (value cut to its first "
-                                  "%zu of %zu bytes)",
-                 l->topics[src], pt->id, (long long)offset, reason, keep,
-                 len);
-    else
-        snprintf(why, sizeof why, "%s[%d]@%lld: %s", l->topics[src], pt->id,
-                 (long long)offset, reason);
+    baton_dlq_reason(why, sizeof why, l->topics[src], pt->id, offset, reason,
+                     keep, len); /* the format: common/dlq.h */
     len = keep;
     BATON_WARN("loop", "to DLQ: %s", why);
     if ((rc = baton_wset_msg(&pt->ws, l->topic_dlq, -1, key, json, copy, len)))
