@@ -46,3 +46,19 @@ assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 json_get() {
   /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
 }
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.05 s until it succeeds;
+# fails the test with WHAT when SECONDS pass first.
+wait_until() {
+  local secs=$1 what=$2 end; shift 2
+  end=$(( $(date +%s%3N) + secs * 1000 ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%3N)" -lt "$end" ] || fail "timed out after ${secs} s waiting for: $what"
+    sleep 0.05
+  done
+}
+# session_ms: the consumers' session.timeout.ms in the stack file.
+session_ms() { sed -n 's/^kafka.consumer.session.timeout.ms *= *//p' "$BATON_STACK_FILE"; }
+# owns_partitions LOG: the batond of LOG took at least one partition.
+owns_partitions() { grep -q 'took partition' "$1"; }
+# count_lines FILE: lines in FILE (0 when it does not exist).
+count_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
