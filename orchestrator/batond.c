@@ -102,6 +102,8 @@ typedef struct batond {
     lat_hist_t step_lat;
     const char *stats_file;
     char events_topic[256]; /* its messages get CloudEvents headers */
+    /* TEST HOOK (batond_test_stop_*): BATON_TEST_STOP_BEFORE_WRITE */
+    char test_stop_wf[256];
 } batond_t;
 
 /* Opaque of a produced outbox message: where to report its delivery. */
@@ -432,12 +434,46 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
     return rc;
 }
 
+/* ---- TEST HOOK: stop before a write ------------------------------------ */
+/* BATON_TEST_STOP_BEFORE_WRITE=<workflow id>, read once at start: the first
+ * batch write holding that workflow's snapshot is preceded by
+ * raise(SIGSTOP), so a test has a stale instance about to write a decided
+ * batch (tests/integration/0010, 0025b); SIGCONT resumes the write.  Unset
+ * (production): nothing.  Not a configuration key on purpose. */
+static void batond_test_stop_init(batond_t *b) {
+    const char *v = getenv("BATON_TEST_STOP_BEFORE_WRITE");
+    if (v && *v) {
+        snprintf(b->test_stop_wf, sizeof b->test_stop_wf, "%s", v);
+        BATON_WARN("main", "TEST HOOK: stopping before the first write of %s",
+                   v);
+    }
+}
+
+static void batond_test_stop_check(batond_t *b, baton_wset_t *const *ws,
+                                   size_t n) {
+    if (!b->test_stop_wf[0]) return;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ws[i]->nsnaps; j++)
+            if (ws[i]->snaps[j]->id &&
+                !strcmp(ws[i]->snaps[j]->id, b->test_stop_wf)) {
+                BATON_WARN("main", "TEST HOOK: stopped before writing %s "
+                           "(partition %d)", b->test_stop_wf,
+                           (int)ws[i]->partition);
+                b->test_stop_wf[0] = '\0';
+                raise(SIGSTOP);
+                BATON_WARN("main", "TEST HOOK: resumed, writing");
+                return;
+            }
+}
+/* ---- end of TEST HOOK ---------------------------------------------------- */
+
 /* port.write: one atomic script per partition, under the epochs batond took
  * on assignment. */
 static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t n, int *fenced, char *errstr,
                                      size_t errlen) {
     batond_t *b = ctx;
+    batond_test_stop_check(b, ws, n); /* TEST HOOK */
     return baton_store_write(b->redis, ws, n, b->epochs, b->topic_ptrs,
                              b->history_max, b->ttl_s, fenced, errstr,
                              errlen);
@@ -772,6 +808,7 @@ int main(int argc, char **argv) {
     int rc;
 
     memset(&b, 0, sizeof b);
+    batond_test_stop_init(&b); /* TEST HOOK */
     baton_log_set_program("batond");
     if (!(b.conf = baton_conf_new())) return 1;
     if ((rc = batond_parse_args(&b, argc, argv)) >= 0) {
