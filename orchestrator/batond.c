@@ -102,8 +102,10 @@ typedef struct batond {
     lat_hist_t step_lat;
     const char *stats_file;
     char events_topic[256]; /* its messages get CloudEvents headers */
-    /* TEST HOOK (batond_test_stop_*): BATON_TEST_STOP_BEFORE_WRITE */
-    char test_stop_wf[256];
+    /* TEST HOOK (batond_test_stop_*): BATON_TEST_STOP */
+    char test_stop[512];
+    const char *test_stop_wf, *test_stop_text;
+    int test_stop_after;
 } batond_t;
 
 /* Opaque of a produced outbox message: where to report its delivery. */
@@ -434,34 +436,51 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
     return rc;
 }
 
-/* ---- TEST HOOK: stop before a write ------------------------------------ */
-/* BATON_TEST_STOP_BEFORE_WRITE=<workflow id>, read once at start: the first
- * batch write holding that workflow's snapshot is preceded by
- * raise(SIGSTOP), so a test has a stale instance about to write a decided
- * batch (tests/integration/0010, 0025b); SIGCONT resumes the write.  Unset
- * (production): nothing.  Not a configuration key on purpose. */
+/* ---- TEST HOOK: stop at a write --------------------------------------- */
+/* BATON_TEST_STOP=<when>:<workflow id>[:<text>], read once at start, when
+ * = before|after: the first batch write holding a history event of that
+ * workflow (whose JSON contains text, when given) is preceded (before) or
+ * followed, ahead of producing its outbox (after), by raise(SIGSTOP).  A
+ * test then holds a stale instance about to write a decided batch
+ * (tests/integration/0010) or kills batond at the exact point after a write
+ * (0025b); SIGCONT resumes.  Unset (production): nothing.  Not a
+ * configuration key on purpose. */
 static void batond_test_stop_init(batond_t *b) {
-    const char *v = getenv("BATON_TEST_STOP_BEFORE_WRITE");
-    if (v && *v) {
-        snprintf(b->test_stop_wf, sizeof b->test_stop_wf, "%s", v);
-        BATON_WARN("main", "TEST HOOK: stopping before the first write of %s",
-                   v);
+    const char *v = getenv("BATON_TEST_STOP");
+    char *c;
+    if (!v || !*v) return;
+    snprintf(b->test_stop, sizeof b->test_stop, "%s", v);
+    if (strncmp(b->test_stop, "before:", 7) && strncmp(b->test_stop, "after:", 6)) {
+        BATON_WARN("main", "TEST HOOK: BATON_TEST_STOP=%s ignored (before:|after:)", v);
+        b->test_stop[0] = '\0';
+        return;
     }
+    b->test_stop_after = b->test_stop[0] == 'a';
+    b->test_stop_wf = strchr(b->test_stop, ':') + 1;
+    if ((c = strchr(b->test_stop_wf, ':'))) {
+        *c = '\0';
+        b->test_stop_text = c + 1;
+    }
+    BATON_WARN("main", "TEST HOOK: stopping %s the first write of %s%s%s",
+               b->test_stop_after ? "after" : "before", b->test_stop_wf,
+               b->test_stop_text ? " with " : "",
+               b->test_stop_text ? b->test_stop_text : "");
 }
 
 static void batond_test_stop_check(batond_t *b, baton_wset_t *const *ws,
-                                   size_t n) {
-    if (!b->test_stop_wf[0]) return;
+                                   size_t n, int after) {
+    if (!b->test_stop[0] || after != b->test_stop_after) return;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ws[i]->nsnaps; j++)
-            if (ws[i]->snaps[j]->id &&
-                !strcmp(ws[i]->snaps[j]->id, b->test_stop_wf)) {
-                BATON_WARN("main", "TEST HOOK: stopped before writing %s "
-                           "(partition %d)", b->test_stop_wf,
-                           (int)ws[i]->partition);
-                b->test_stop_wf[0] = '\0';
+        for (size_t j = 0; j < ws[i]->nhist; j++)
+            if (!strcmp(ws[i]->hist[j].wf_id, b->test_stop_wf) &&
+                (!b->test_stop_text ||
+                 strstr(ws[i]->hist[j].json, b->test_stop_text))) {
+                BATON_WARN("main", "TEST HOOK: stopped %s writing %s "
+                           "(partition %d)", after ? "after" : "before",
+                           b->test_stop_wf, (int)ws[i]->partition);
+                b->test_stop[0] = '\0';
                 raise(SIGSTOP);
-                BATON_WARN("main", "TEST HOOK: resumed, writing");
+                BATON_WARN("main", "TEST HOOK: resumed");
                 return;
             }
 }
@@ -473,10 +492,12 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t n, int *fenced, char *errstr,
                                      size_t errlen) {
     batond_t *b = ctx;
-    batond_test_stop_check(b, ws, n); /* TEST HOOK */
-    return baton_store_write(b->redis, ws, n, b->epochs, b->topic_ptrs,
-                             b->history_max, b->ttl_s, fenced, errstr,
-                             errlen);
+    baton_err_t rc;
+    batond_test_stop_check(b, ws, n, 0); /* TEST HOOK */
+    rc = baton_store_write(b->redis, ws, n, b->epochs, b->topic_ptrs,
+                           b->history_max, b->ttl_s, fenced, errstr, errlen);
+    if (rc == BATON_OK) batond_test_stop_check(b, ws, n, 1); /* TEST HOOK */
+    return rc;
 }
 
 static void batond_port_produce(void *ctx, int32_t p,
