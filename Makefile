@@ -30,7 +30,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test demo bench bench-timers dev dev-stop clean format chaos
+.PHONY: all deps build build-asan kafka test test-the-tests demo bench bench-timers dev dev-stop clean format chaos
 
 all: build
 
@@ -48,6 +48,9 @@ build-asan: deps
 # Apache Kafka's jars (cached in ~/.m2; nothing to do when already there).
 kafka: deps
 	scripts/kafka.sh fetch
+
+test-the-tests: build-asan kafka
+	bash tests/mutation/run.sh
 
 test: build build-asan kafka
 	cd build-asan && ctest --output-on-failure --timeout 900 -j1
