@@ -73,7 +73,7 @@ stack_up "$TEST_DIR" 4 default
 # A 1 s timer horizon: every timer here beyond 1 s lives in Redis only
 # until batond reads it in a later slice (batond.timers.horizon.s).
 WORKFLOWS_DIR="$WF" batond_up batond --set batond.timers.horizon.s=1
-worker_up worker --queue default --concurrency 16 --exec-log "$EXEC"
+worker_up worker --queue default --concurrency 16 --exec-log "$EXEC" --start-log "$TEST_DIR/start.log"
 # The worker must be consuming before the clocks below start.
 ctl start warm --id f-warm >/dev/null
 ctl result f-warm --wait 60 >/dev/null || fail "the worker never came up"
@@ -103,8 +103,10 @@ for k in sys.argv[2].split("."):
     v=v[int(k)] if isinstance(v,list) else v.get(k) if isinstance(v,dict) else None
 print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"; }
 
-# Cancel and terminate while the activities run.
-sleep 1.5
+# Cancel and terminate while the activities run (started, per the start log).
+running() { grep -q "^$1/1/1 " "$TEST_DIR/start.log" 2>/dev/null && ! grep -q "^$1/1/1 " "$EXEC" 2>/dev/null; }
+wait_until 60 "f-cancel's activity to run" running f-cancel
+wait_until 60 "f-term's activity to run" running f-term
 ctl cancel f-cancel --reason "user gave up" >/dev/null
 ctl terminate f-term --reason "runaway" >/dev/null
 
@@ -162,8 +164,7 @@ assert_eq "$(field "$out" error.Error)" States.Timeout "gate: error"
 pass "a signal wait's TimeoutSeconds takes the States.Timeout branch"
 
 # Late results of timed-out or cancelled attempts were ignored as stale.
-ctl signal f-gate approve --payload '"too late"' >/dev/null
-sleep 0.5
+late_input f-gate ctl signal f-gate approve --payload '"too late"'
 out=$(ctl result f-gate --wait 5)
 assert_eq "$(field "$out" next)" escalate "gate after a late signal"
 pass "a late signal changes nothing"
