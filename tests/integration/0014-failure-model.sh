@@ -51,6 +51,13 @@ cat >"$WF/long.asl.json" <<'J'
   "Type": "Task", "Resource": "baton:activity:default/hang",
   "Parameters": {"ms": 30000}, "End": true}}}
 J
+# Terminate does not stop the activity (no notice): 8 s, so the worker's
+# drain at the end (20 s at most) never has to wait for a 30 s one.
+cat >"$WF/long-term.asl.json" <<'J'
+{"StartAt": "Work", "States": {"Work": {
+  "Type": "Task", "Resource": "baton:activity:default/hang",
+  "Parameters": {"ms": 8000}, "End": true}}}
+J
 cat >"$WF/deadline.asl.json" <<'J'
 {"StartAt": "Work", "TimeoutSeconds": 2, "States": {"Work": {
   "Type": "Task", "Resource": "baton:activity:default/hang",
@@ -83,7 +90,7 @@ ctl start hangs --id f-hang >/dev/null
 ctl start limited --id f-limit >/dev/null
 ctl start fatal --id f-fatal >/dev/null
 ctl start long --id f-cancel >/dev/null
-ctl start long --id f-term >/dev/null
+ctl start long-term --id f-term >/dev/null
 ctl start deadline --id f-deadline >/dev/null
 ctl start gate --id f-gate >/dev/null
 

@@ -23,7 +23,7 @@
 # the tools worker has consumed everything (lag 0) and ran it once.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/patterns-lib.sh"
-BATON_TEST_STOP=after:e1:SignalWaitStarted patterns_up
+BATON_TEST_IGNORE_ACK=Te1/ BATON_TEST_STOP=after:e1:SignalWaitStarted patterns_up
 agent_worker_up w-tools tools --notify-log "$TEST_DIR/notify.log"
 
 ctl start escalation --id e1 --input '{"ticket":"T","customer_id":"c"}' >/dev/null
