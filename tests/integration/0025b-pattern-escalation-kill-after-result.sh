@@ -28,7 +28,7 @@ agent_worker_up w-tools tools --notify-log "$TEST_DIR/notify.log"
 
 ctl start escalation --id e1 --input '{"ticket":"T","customer_id":"c"}' >/dev/null
 is_stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" == T ]; }
-wait_until 60 "batond frozen right after writing e1's signal wait" is_stopped "$BATOND"
+wait_until 120 "batond frozen right after writing e1's signal wait" is_stopped "$BATOND"
 grep -q "TEST HOOK: stopped after writing e1" "$TEST_DIR/batond.log" || fail "batond stopped elsewhere"
 proc_kill9 "$BATOND"
 P=$("$BIN/baton-kafka" partition baton.commands e1)
