@@ -34,7 +34,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test demo demo-agent bench bench-timers dev dev-stop clean format chaos fuzz
+.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers dev dev-stop clean format chaos fuzz
 
 all: build
 
@@ -52,6 +52,9 @@ build-asan: deps
 # Apache Kafka's jars (cached in ~/.m2; nothing to do when already there).
 kafka: deps
 	scripts/kafka.sh fetch
+
+test-the-tests: build-asan kafka
+	bash tests/mutation/run.sh
 
 test: build build-asan kafka
 	cd build-asan && ctest --output-on-failure --timeout 900 -j1

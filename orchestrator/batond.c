@@ -106,6 +106,11 @@ typedef struct batond {
     lat_hist_t step_lat;
     const char *stats_file;
     char events_topic[256]; /* its messages get CloudEvents headers */
+    /* TEST HOOK (batond_test_stop_*): BATON_TEST_STOP */
+    char test_stop[512];
+    const char *test_stop_wf, *test_stop_text;
+    int test_stop_after;
+    char test_ignore_ack[256]; /* TEST HOOK: BATON_TEST_IGNORE_ACK */
 } batond_t;
 
 /* librdkafka's error callback of both clients.  A fatal error (e.g. the
@@ -208,6 +213,11 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
     (void)rk;
     if (!ref) return;
     if (!m->err) {
+        if (b->test_ignore_ack[0] && /* TEST HOOK: a late delivery report */
+            !strncmp(ref->id, b->test_ignore_ack, strlen(b->test_ignore_ack))) {
+            baton_free(ref);
+            return;
+        }
         baton_loop_outbox_done(b->loop, ref->partition, ref->id);
         baton_free(ref);
         return;
@@ -489,15 +499,76 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
     return rc;
 }
 
+/* ---- TEST HOOK: stop at a write --------------------------------------- */
+/* BATON_TEST_STOP=<when>:<workflow id>[:<text>], read once at start, when
+ * = before|after: the first batch write holding a history event of that
+ * workflow (whose JSON contains text, when given) is preceded (before) or
+ * followed, ahead of producing its outbox (after), by raise(SIGSTOP).  A
+ * test then holds a stale instance about to write a decided batch
+ * (tests/integration/0010) or kills batond at the exact point after a write
+ * (0025b); SIGCONT resumes.  Unset (production): nothing.  Not a
+ * configuration key on purpose. */
+/* BATON_TEST_IGNORE_ACK=<outbox id prefix>, read once at start: Kafka's
+ * delivery reports of those outbox entries are ignored, as if they came
+ * late (after the results of the tasks they carry); only the write that
+ * ends an attempt can then remove a task's entry (0025b, fix a2bc9f9). */
+static void batond_test_stop_init(batond_t *b) {
+    const char *v = getenv("BATON_TEST_STOP"), *ia;
+    char *c;
+    if ((ia = getenv("BATON_TEST_IGNORE_ACK")) && *ia) {
+        snprintf(b->test_ignore_ack, sizeof b->test_ignore_ack, "%s", ia);
+        BATON_WARN("main", "TEST HOOK: ignoring delivery reports of %s*", ia);
+    }
+    if (!v || !*v) return;
+    snprintf(b->test_stop, sizeof b->test_stop, "%s", v);
+    if (strncmp(b->test_stop, "before:", 7) && strncmp(b->test_stop, "after:", 6)) {
+        BATON_WARN("main", "TEST HOOK: BATON_TEST_STOP=%s ignored (before:|after:)", v);
+        b->test_stop[0] = '\0';
+        return;
+    }
+    b->test_stop_after = b->test_stop[0] == 'a';
+    b->test_stop_wf = strchr(b->test_stop, ':') + 1;
+    if ((c = strchr(b->test_stop_wf, ':'))) {
+        *c = '\0';
+        b->test_stop_text = c + 1;
+    }
+    BATON_WARN("main", "TEST HOOK: stopping %s the first write of %s%s%s",
+               b->test_stop_after ? "after" : "before", b->test_stop_wf,
+               b->test_stop_text ? " with " : "",
+               b->test_stop_text ? b->test_stop_text : "");
+}
+
+static void batond_test_stop_check(batond_t *b, baton_wset_t *const *ws,
+                                   size_t n, int after) {
+    if (!b->test_stop[0] || after != b->test_stop_after) return;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ws[i]->nhist; j++)
+            if (!strcmp(ws[i]->hist[j].wf_id, b->test_stop_wf) &&
+                (!b->test_stop_text ||
+                 strstr(ws[i]->hist[j].json, b->test_stop_text))) {
+                BATON_WARN("main", "TEST HOOK: stopped %s writing %s "
+                           "(partition %d)", after ? "after" : "before",
+                           b->test_stop_wf, (int)ws[i]->partition);
+                b->test_stop[0] = '\0';
+                raise(SIGSTOP);
+                BATON_WARN("main", "TEST HOOK: resumed");
+                return;
+            }
+}
+/* ---- end of TEST HOOK ---------------------------------------------------- */
+
 /* port.write: one atomic script per partition, under the epochs batond took
  * on assignment. */
 static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t n, int *fenced, char *errstr,
                                      size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_write(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
-                             b->history_max, b->ttl_s, fenced, errstr,
-                             errlen);
+    baton_err_t rc;
+    batond_test_stop_check(b, ws, n, 0); /* TEST HOOK */
+    rc = baton_store_write(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
+                           b->history_max, b->ttl_s, fenced, errstr, errlen);
+    if (rc == BATON_OK) batond_test_stop_check(b, ws, n, 1); /* TEST HOOK */
+    return rc;
 }
 
 static void batond_port_produce(void *ctx, int32_t p,
@@ -844,6 +915,7 @@ int main(int argc, char **argv) {
     int rc;
 
     memset(&b, 0, sizeof b);
+    batond_test_stop_init(&b); /* TEST HOOK */
     baton_log_set_program("batond");
     if (!(b.conf = baton_conf_new())) return 1;
     if ((rc = batond_parse_args(&b, argc, argv)) >= 0) {

@@ -14,7 +14,7 @@ pending() { redis GET "baton:{p$P}:wf:t4-1" | /usr/bin/python3 -c \
   'import json,sys; s=json.load(sys.stdin); print(s.get("pseq"), s.get("patt"), s.get("stale",0), s["st"])'; }
 wait_for() { # expected pending line
   for _ in $(seq 1 100); do [ "$(pending 2>/dev/null)" == "$1" ] && return 0; sleep 0.05; done
-  fail "state is '$(pending)', expected '$1'"
+  fail "state is '$(pending)', expected '$1' (after 5 s)"
 }
 
 ctl start steps3 --id t4-1 --input '{}' >/dev/null
@@ -38,8 +38,14 @@ grep -q first <<<"$res" && grep -q second <<<"$res" && grep -q third <<<"$res" \
 grep -q 'duplicate\|stale-attempt\|unknown-seq' <<<"$res" && fail "a stale result leaked: $res"
 c=$(ctl history t4-1 | grep -c ActivityCompleted || true)
 assert_eq "$c" 3 "applied results"
+# The late duplicate is processed (the stale counter moves) before the
+# result is compared again.
+stale() { redis GET "baton:{p$P}:wf:t4-1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("stale",0))'; }
+s0=$(stale)
+assert_eq "$s0" 3 "stale results counted before the late one"
 result t4-1/3/1 '{"v":"after-close"}'
-sleep 0.5
+stale_is() { [ "$(stale)" == "$1" ]; }
+wait_until 30 "the late duplicate to be counted as stale" stale_is 4
 res2=$(ctl result t4-1 --wait 5)
 assert_eq "$res2" "$res" "result after a late duplicate"
 pass "final state holds exactly the current results"

@@ -15,14 +15,20 @@ pass "a signal completes the wait and its payload lands at ResultPath"
 
 ctl start wait-signal --id t7-2 --input '{}' >/dev/null
 ctl start wait-signal --id t7-3 --input '{}' >/dev/null
-for _ in $(seq 1 100); do
-  ctl describe t7-3 -o json 2>/dev/null | grep -q approve && break; sleep 0.05
-done
+# Kill only once t7-3 waits for its signal (START applied, wait written):
+# what is tested is a signal to a waiting run across the kill.
+waits_for_approve() {
+  ctl describe t7-3 -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+sys.exit(0 if "approve" in json.dumps(json.load(sys.stdin).get("pending")) else 1)'
+}
+wait_until 30 "t7-3 to wait for signal approve" waits_for_approve
 proc_kill9 "$BATOND"
 batond_up batond-restarted
 ctl signal t7-3 approve --payload '"yes"' >/dev/null
 res=$(ctl result t7-3 --wait 60) || fail "approval forgotten across kill -9: $res"
 grep -q '"yes"' <<<"$res" || fail "payload lost: $res"
+assert_eq "$(ctl history t7-3 | grep -c SignalReceived || true)" 1 "signals received by t7-3"
 pass "a waiting run survives kill -9 of batond and gets its signal"
 
 ctl cancel t7-2 --reason "not needed" >/dev/null

@@ -13,7 +13,12 @@ J
 WORKFLOWS_DIR=$WF batond_up batond-v1
 B1=$LAST_PID
 ctl start gate --id t9-old --input '{}' >/dev/null
-for _ in $(seq 1 100); do ctl describe t9-old -o json 2>/dev/null | grep -q approve && break; sleep 0.05; done
+waits_for_approve() {
+  ctl describe "$1" -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+sys.exit(0 if "approve" in json.dumps(json.load(sys.stdin).get("pending")) else 1)'
+}
+wait_until 30 "t9-old to wait for signal approve (on version 1)" waits_for_approve t9-old
 proc_stop "$B1" || fail "batond did not stop cleanly"
 
 cat > "$WF/gate.asl.json" <<'J'
@@ -24,6 +29,7 @@ cat > "$WF/gate.asl.json" <<'J'
 J
 WORKFLOWS_DIR=$WF batond_up batond-v2
 ctl start gate --id t9-new --input '{}' >/dev/null
+wait_until 60 "t9-new to wait for signal approve (on version 2)" waits_for_approve t9-new
 ctl signal t9-old approve --payload '"ok"' >/dev/null
 ctl signal t9-new approve --payload '"ok"' >/dev/null
 old=$(ctl result t9-old --wait 60) || fail "old run did not finish: $old"

@@ -14,9 +14,9 @@
 source "$(dirname "$0")/lib.sh"
 stack_up "$TEST_DIR" 2 default
 EXEC=$TEST_DIR/exec.log
-worker_up worker --concurrency 2 --exec-log "$EXEC"
+worker_up worker --concurrency 2 --exec-log "$EXEC" --start-log "$TEST_DIR/start.log"
 WORKER=$LAST_PID
-sleep 3 # the worker joins its group and gets the partitions
+wait_until 60 "the worker to join its group and get partitions" worker_assigned "$TEST_DIR/worker.log"
 
 kafka() { "$BIN/baton-kafka" "$@"; }
 # task WF TYPE INPUT [HEARTBEAT_SECONDS [HEARTBEAT_DETAILS]]: a JSON task,
@@ -56,13 +56,13 @@ for value in lines[1::2]:
     if grep -q "\"kind\": \"$kind\"" <<<"$out"; then echo "$out"; return 0; fi
   done
   echo "$out"
-  return 1
+  return 1 # callers fail the test with this output
 }
 field() { /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]).get(sys.argv[2])))' "$1" "$2"; }
 
 # 1. A running task is cancelled: sleep 30 s, cancelled after ~2 s.
 task t13-run sleep '{"ms":30000}'
-sleep 2
+wait_until 60 "t13-run to start on the worker" grep -q '^t13-run/1/1 ' "$TEST_DIR/start.log"
 cancel t13-run
 res=$(results t13-run FAILED 25) || fail "no result for the cancelled task: $res"
 assert_eq "$(field "$res" error)" '"Baton.Cancelled"' "error of the cancelled task"
@@ -73,7 +73,8 @@ pass "a running task stopped $ran ms after it started on a cancellation notice; 
 
 # 2. A task cancelled before it is fetched never runs.
 cancel t13-early
-sleep 1.5 # the listener has it (it polls every 200 ms)
+wait_until 30 "the worker's listener to receive the notice for t13-early" \
+  grep -q 'cancellation notice for task t13-early/1/1' "$TEST_DIR/worker.log"
 task t13-early sleep '{"ms":100}'
 res=$(results t13-early FAILED 20) || fail "no result for the task cancelled early: $res"
 assert_eq "$(field "$res" error)" '"Baton.Cancelled"' "error of the task cancelled early"

@@ -51,6 +51,13 @@ cat >"$WF/long.asl.json" <<'J'
   "Type": "Task", "Resource": "baton:activity:default/hang",
   "Parameters": {"ms": 30000}, "End": true}}}
 J
+# Terminate does not stop the activity (no notice): 8 s, so the worker's
+# drain at the end (20 s at most) never has to wait for a 30 s one.
+cat >"$WF/long-term.asl.json" <<'J'
+{"StartAt": "Work", "States": {"Work": {
+  "Type": "Task", "Resource": "baton:activity:default/hang",
+  "Parameters": {"ms": 8000}, "End": true}}}
+J
 cat >"$WF/deadline.asl.json" <<'J'
 {"StartAt": "Work", "TimeoutSeconds": 2, "States": {"Work": {
   "Type": "Task", "Resource": "baton:activity:default/hang",
@@ -73,7 +80,7 @@ stack_up "$TEST_DIR" 4 default
 # A 1 s timer horizon: every timer here beyond 1 s lives in Redis only
 # until batond reads it in a later slice (batond.timers.horizon.s).
 WORKFLOWS_DIR="$WF" batond_up batond --set batond.timers.horizon.s=1
-worker_up worker --queue default --concurrency 16 --exec-log "$EXEC"
+worker_up worker --queue default --concurrency 16 --exec-log "$EXEC" --start-log "$TEST_DIR/start.log"
 # The worker must be consuming before the clocks below start.
 ctl start warm --id f-warm >/dev/null
 ctl result f-warm --wait 60 >/dev/null || fail "the worker never came up"
@@ -83,7 +90,7 @@ ctl start hangs --id f-hang >/dev/null
 ctl start limited --id f-limit >/dev/null
 ctl start fatal --id f-fatal >/dev/null
 ctl start long --id f-cancel >/dev/null
-ctl start long --id f-term >/dev/null
+ctl start long-term --id f-term >/dev/null
 ctl start deadline --id f-deadline >/dev/null
 ctl start gate --id f-gate >/dev/null
 
@@ -103,8 +110,10 @@ for k in sys.argv[2].split("."):
     v=v[int(k)] if isinstance(v,list) else v.get(k) if isinstance(v,dict) else None
 print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"; }
 
-# Cancel and terminate while the activities run.
-sleep 1.5
+# Cancel and terminate while the activities run (started, per the start log).
+running() { grep -q "^$1/1/1 " "$TEST_DIR/start.log" 2>/dev/null && ! grep -q "^$1/1/1 " "$EXEC" 2>/dev/null; }
+wait_until 60 "f-cancel's activity to run" running f-cancel
+wait_until 60 "f-term's activity to run" running f-term
 ctl cancel f-cancel --reason "user gave up" >/dev/null
 ctl terminate f-term --reason "runaway" >/dev/null
 
@@ -162,8 +171,7 @@ assert_eq "$(field "$out" error.Error)" States.Timeout "gate: error"
 pass "a signal wait's TimeoutSeconds takes the States.Timeout branch"
 
 # Late results of timed-out or cancelled attempts were ignored as stale.
-ctl signal f-gate approve --payload '"too late"' >/dev/null
-sleep 0.5
+late_input f-gate ctl signal f-gate approve --payload '"too late"'
 out=$(ctl result f-gate --wait 5)
 assert_eq "$(field "$out" next)" escalate "gate after a late signal"
 pass "a late signal changes nothing"

@@ -56,8 +56,7 @@ hist=$(ctl history t22-expire -o json)
 waited=$(jq_py "$hist" '[e["time"] for e in j if e["type"] == "WorkflowCompleted"][0] - [e["time"] for e in j if e["type"] == "ChildCompleted"][0]')
 [ "$waited" -ge 5000 ] && [ "$waited" -lt 15000 ] ||
   fail "the expired run waited ${waited} ms, not about 5 s"
-ctl signal t22-expire approve --payload '{"decision":"approve","by":"late"}' >/dev/null
-sleep 1
+late_input t22-expire ctl signal t22-expire approve --payload '{"decision":"approve","by":"late"}'
 out=$(await_result t22-expire 5)
 assert_eq "$(jq_py "$out" 'j["status"]')" expired "status after a late signal"
 pass "no answer in time: the Expired branch after ${waited} ms; a late approval changes nothing"

@@ -34,9 +34,8 @@ pass "order.created starts order-A1 with the mapped input; order.updated is filt
 
 # 2. a CloudEvent signals a run waiting for it
 ctl start wait-signal --id approval-77 --input '{"doc":"po-77"}' >/dev/null
-for _ in $(seq 1 100); do
-  ctl describe approval-77 -o json 2>/dev/null | grep -q approve && break; sleep 0.1
-done
+waits_approve() { ctl describe approval-77 -o json 2>/dev/null | grep -q approve; }
+wait_until 30 "approval-77 to wait for its signal" waits_approve
 echo '{"paid":true,"by":"card"}' | "$KT" produce shop.payments --key 77 \
   --header ce_specversion=1.0 --header ce_id=pay-77 --header ce_source=/payments \
   --header ce_type=payment.settled --header ce_subject=77 \
@@ -65,19 +64,14 @@ for i in $(seq 1 $N); do
   printf 'k%d\t{"type":"order.created","orderId":"K%d","amount":%d}\n' "$i" "$i" "$i"
 done > "$TEST_DIR/burst.txt"
 "$KT" produce shop.orders --lines < "$TEST_DIR/burst.txt"
-for _ in $(seq 1 200); do
-  n=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
-  [ "$n" -gt 20 ] && break; sleep 0.05
-done
+orders_at_least() { [ "$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)" -ge "$1" ]; }
+wait_until 30 "more than 20 orders before the kill" orders_at_least 21
 proc_kill9 "$BRIDGE"
 killed_at=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
 [ "$killed_at" -lt "$N" ] || echo "note: the bridge had finished before the kill ($killed_at)"
 bridge_up bridge-restarted
 BRIDGE=$LAST_PID
-for _ in $(seq 1 600); do
-  n=$(redis --scan --pattern 'baton:*:wf:order-K*' | wc -l)
-  [ "$n" -ge "$N" ] && break; sleep 0.1
-done
+wait_until 60 "all $N orders started after the restart" orders_at_least "$N"
 src=$("$KT" consume shop.orders --timeout 5 | grep -c '"orderId":"K' || true)
 assert_eq "$src" "$N" "burst events on the source topic"
 ids=$(redis --scan --pattern 'baton:*:wf:order-K*' | sed 's/.*:wf://' | sort)

@@ -35,20 +35,15 @@ SERVICE=$!
 CONSUMER=$!
 
 # kill -9 batond and the bridge while the orders stream in
-for _ in $(seq 1 200); do
-  n=$(redis --scan --pattern 'baton:*:wf:order-S*' | wc -l)
-  [ "$n" -gt $((N / 4)) ] && break; sleep 0.05
-done
+saga_at_least() { [ "$(redis --scan --pattern 'baton:*:wf:order-S*' | wc -l)" -ge "$1" ]; }
+wait_until 60 "a quarter of the orders before the kills" saga_at_least $((N / 4 + 1))
 proc_kill9 "$BATOND"
 proc_kill9 "$BRIDGE"
 sleep 0.5
 batond_up batond-2
 bridge_up bridge-2
 BRIDGE=$LAST_PID
-for _ in $(seq 1 100); do
-  n=$(redis --scan --pattern 'baton:*:wf:order-S*' | wc -l)
-  [ "$n" -gt $((N / 2)) ] && break; sleep 0.05
-done
+wait_until 90 "half of the orders before the second bridge kill" saga_at_least $((N / 2 + 1))
 proc_kill9 "$BRIDGE"
 bridge_up bridge-3
 BRIDGE=$LAST_PID

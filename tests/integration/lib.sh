@@ -46,3 +46,42 @@ assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 json_get() {
   /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
 }
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.05 s until it succeeds;
+# fails the test with WHAT when SECONDS pass first.
+wait_until() {
+  local secs=$1 what=$2 end; shift 2
+  end=$(( $(date +%s%3N) + secs * 1000 ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%3N)" -lt "$end" ] || fail "timed out after ${secs} s waiting for: $what"
+    sleep 0.05
+  done
+}
+# session_ms: the consumers' session.timeout.ms in the stack file.
+session_ms() { sed -n 's/^kafka.consumer.session.timeout.ms *= *//p' "$BATON_STACK_FILE"; }
+# owns_partitions LOG: the batond of LOG took at least one partition.
+owns_partitions() { grep -q 'took partition' "$1"; }
+# count_lines FILE: lines in FILE (0 when it does not exist).
+count_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# snap_field ID FIELD: a top-level field of workflow ID's snapshot in Redis
+# ("" when there is none).
+snap_field() {
+  local p
+  p=$("$BIN/baton-kafka" partition baton.commands "$1")
+  redis GET "baton:{p$p}:wf:$1" | /usr/bin/python3 -c '
+import json, sys
+t = sys.stdin.read().strip()
+v = json.loads(t).get(sys.argv[1]) if t else None
+print("" if v is None else v)' "$2"
+}
+_stale_above() { [ "$(snap_field "$1" stale)" -gt "$2" ] 2>/dev/null; }
+# late_input ID COMMAND...: runs COMMAND, a late input to ID (a closed run
+# or a stale result), and waits (30 s) for the evidence it was processed:
+# ID's stale counter moves.  Then "nothing changed" checks mean something.
+late_input() {
+  local id=$1 s0; shift
+  s0=$(snap_field "$id" stale)
+  "$@" >/dev/null
+  wait_until 30 "batond to count the late input to $id as stale (was ${s0:-0})" _stale_above "$id" "${s0:-0}"
+}
+# worker_assigned LOG: the worker of LOG has partitions of its task topic.
+worker_assigned() { grep -qE 'assigned [1-9][0-9]* partition' "$1"; }

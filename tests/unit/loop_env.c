@@ -81,6 +81,7 @@ static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     baton_task_t t;
     char err[256];
     e->tasks++;
+    e->tasks_total++;
     if (!baton_codec_decode_task(e->codec, m->value, m->value_len, 0, &t, err,
                                  sizeof err))
         snprintf(e->last_task, sizeof e->last_task, "%s", t.task_id);

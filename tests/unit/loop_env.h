@@ -70,6 +70,7 @@ typedef struct env {
     int ninbox;
     /* what the last batch decided, summed over partitions */
     int tasks, events, dlq, forwards, closes, cancels;
+    int tasks_total; /* tasks produced since env_init, never reset */
     char last_task[256];
     char last_cancel[256]; /* task_id of the last cancel notice */
     char last_outbox_del[256]; /* last outbox entry the batch removes */

@@ -55,10 +55,45 @@ static void test_snapshot_round_trip(void) {
               "state and buffered signals survive");
         CHECK(d->hseq == 5 && d->stale == 1 && d->aseq == 2,
               "counters survive");
+        CHECK(d->type && !strcmp(d->type, "steps3") && d->ver &&
+                  !strcmp(d->ver, "0123456789abcdef"),
+              "type and definition version survive");
+        CHECK(d->status == BATON_WF_RUNNING, "status survives");
+        CHECK(json_equal(d->input, s->input), "the run's input survives");
+        CHECK(d->started_ms == 1700000000000 && d->pend_queue &&
+                  !strcmp(d->pend_queue, "default"),
+              "start time and queue survive");
     }
     baton_snapshot_destroy(d);
     baton_free(text);
     baton_snapshot_destroy(s);
+}
+
+/* Every status survives a round trip (RUNNING is the zero value: a decoder
+ * that dropped the field would pass the test above). */
+static void test_snapshot_statuses(void) {
+    static const baton_wf_status_t all[] = {
+        BATON_WF_RUNNING, BATON_WF_SUCCEEDED, BATON_WF_FAILED,
+        BATON_WF_CANCELLED, BATON_WF_TERMINATED};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        baton_snapshot_t *s = baton_snapshot_new(), *d;
+        char err[256], *text;
+        size_t len;
+        s->id = baton_strdup("st-1");
+        s->type = baton_strdup("t");
+        s->ver = baton_strdup("v1");
+        s->status = all[i];
+        s->pos = baton_strdup("A");
+        s->input = json_pack("{si}", "i", (int)i);
+        text = baton_snapshot_encode(s, &len);
+        d = text ? baton_snapshot_decode(text, len, err, sizeof err) : NULL;
+        CHECK(d && d->status == all[i] && json_equal(d->input, s->input) &&
+                  !strcmp(d->ver, "v1"),
+              "status, input and version survive for every status");
+        baton_snapshot_destroy(d);
+        baton_free(text);
+        baton_snapshot_destroy(s);
+    }
 }
 
 static void test_snapshot_corrupt(void) {
@@ -120,6 +155,7 @@ static void test_outbox_record(void) {
 
 int main(void) {
     test_snapshot_round_trip();
+    test_snapshot_statuses();
     test_snapshot_corrupt();
     test_outbox_record();
     printf("%d passed, %d failed\n", passed, failed);

@@ -1,6 +1,6 @@
 /*
  * harness.c -- the blocks the two test workers share (harness.h): output
- * helpers, the exec log, and main's run sequence with signal handling.
+ * helpers, the exec and start logs, and main's run sequence with signal handling.
  */
 #include "harness.h"
 
@@ -53,6 +53,18 @@ void harness_exec_log(int fd, const baton_activity_t *act, int64_t start_ms,
                  type ? " " : "", type ? type : "");
     if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
         BATON_WARN(SUBSYS, "writing the exec log: %s", strerror(errno));
+}
+
+void harness_start_log(int fd, const baton_activity_t *act, int64_t start_ms,
+                       const char *name) {
+    char line[1024];
+    int n;
+    if (fd < 0) return;
+    n = snprintf(line, sizeof line, "%s %d %lld %s\n",
+                 baton_activity_task_id(act), (int)getpid(),
+                 (long long)start_ms, name ? name : "-");
+    if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
+        BATON_WARN(SUBSYS, "writing the start log: %s", strerror(errno));
 }
 
 static void harness_on_signal(int sig) {

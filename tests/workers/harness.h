@@ -31,6 +31,13 @@ int harness_open_log(const char *prog, const char *path, int *fd);
 void harness_exec_log(int fd, const baton_activity_t *act, int64_t start_ms,
                       const char *type);
 
+/* Appends "<task_id> <pid> <start_ms> <name>" as one line with one
+ * write() when an execution starts (the start log: a test sees which
+ * worker had a task before it killed that worker).  fd < 0: nothing.
+ * Thread: any. */
+void harness_start_log(int fd, const baton_activity_t *act, int64_t start_ms,
+                       const char *name);
+
 /* Registers the worker's handlers; 0 or -1. */
 typedef int (*harness_register_fn)(baton_worker_t *w);
 

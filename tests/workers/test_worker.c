@@ -6,7 +6,7 @@
  * activities/examples/example_worker.c.
  *
  *   baton-test-worker [--config FILE] [--queue Q] [--concurrency N]
- *                     [--exec-log FILE]
+ *                     [--exec-log FILE] [--start-log FILE] [--name NAME]
  *
  * Activities (input and output are JSON):
  *
@@ -49,6 +49,11 @@
  * an execution was cancelled shows in its result, "Baton.Cancelled", and
  * in the worker's log.)
  *
+ * --start-log FILE: every execution appends "<task_id> <pid> <start_ms>
+ * <name>" when it starts (before the handler runs), so a test knows which
+ * worker (--name, default "-") had a task when it killed that worker, and
+ * which tasks were running at any moment (started, no exec-log line yet).
+ *
  * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
  * usage errors.
  */
@@ -65,7 +70,7 @@
 #define PROG "baton-test-worker"
 
 typedef struct options {
-    const char *config, *queue, *concurrency, *exec_log;
+    const char *config, *queue, *concurrency, *exec_log, *start_log, *name;
 } options_t;
 
 /* One registered activity: the handler and, through it, the exec log. */
@@ -74,7 +79,8 @@ typedef struct example {
     void (*fn)(baton_activity_t *act);
 } example_t;
 
-static int exec_log_fd = -1;
+static int exec_log_fd = -1, start_log_fd = -1;
+static const char *worker_name; /* --name, for the start log */
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -274,6 +280,7 @@ static const example_t examples[] = {
 static void run_logged(baton_activity_t *act, void *opaque) {
     const example_t *ex = opaque;
     int64_t start = baton_now_ms();
+    harness_start_log(start_log_fd, act, start, worker_name);
     ex->fn(act);
     harness_exec_log(exec_log_fd, act, start, NULL);
 }
@@ -283,6 +290,7 @@ static void run_logged(baton_activity_t *act, void *opaque) {
 static void usage(FILE *out) {
     fprintf(out, "usage: " PROG " [--config FILE] [--queue Q] "
                  "[--concurrency N] [--exec-log FILE]\n"
+                 "       [--start-log FILE] [--name NAME]\n"
                  "Runs the test activities: noop echo sleep hang "
                  "heartbeat fail ratelimit fatal search summarize.\n");
 }
@@ -293,16 +301,20 @@ static int parse_flags(int argc, char **argv, options_t *o) {
         {"queue", required_argument, NULL, 'q'},
         {"concurrency", required_argument, NULL, 'n'},
         {"exec-log", required_argument, NULL, 'e'},
+        {"start-log", required_argument, NULL, 's'},
+        {"name", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof *o);
-    while ((c = getopt_long(argc, argv, "c:q:n:e:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:q:n:e:s:N:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'q': o->queue = optarg; break;
         case 'n': o->concurrency = optarg; break;
         case 'e': o->exec_log = optarg; break;
+        case 's': o->start_log = optarg; break;
+        case 'N': o->name = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }
@@ -328,9 +340,13 @@ int main(int argc, char **argv) {
 
     baton_log_set_program(PROG);
     if ((rc = parse_flags(argc, argv, &opt))) return rc;
-    if (harness_open_log(PROG, opt.exec_log, &exec_log_fd)) return 1;
+    if (harness_open_log(PROG, opt.exec_log, &exec_log_fd) ||
+        harness_open_log(PROG, opt.start_log, &start_log_fd))
+        return 1;
+    worker_name = opt.name;
     rc = harness_run(PROG, opt.config, opt.queue, opt.concurrency,
                      register_handlers);
     if (exec_log_fd >= 0) close(exec_log_fd);
+    if (start_log_fd >= 0) close(start_log_fd);
     return rc;
 }
