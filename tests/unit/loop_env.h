@@ -71,6 +71,8 @@ typedef struct env {
     /* what the last batch decided, summed over partitions */
     int tasks, events, dlq, forwards, closes, cancels;
     char last_task[256];
+    int last_task_json;    /* it went out as JSON (content-type header) */
+    char last_task_lineage[600]; /* "<root>|<parent or ->|<run_path>" */
     char last_cancel[256]; /* task_id of the last cancel notice */
     char last_outbox_del[256]; /* last outbox entry the batch removes */
     /* produced commands and results, for env_pump */
