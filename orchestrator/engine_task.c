@@ -260,6 +260,8 @@ baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
     baton_command_t c = {0};
     char task_id[600], err[256], *buf = NULL;
     size_t len;
+    /* in the encoding of the queue's tasks: its workers can read it */
+    int json = s->pend_queue && baton_engine_queue_json(e, s->pend_queue);
     baton_err_t rc;
 
     if (s->pend != BATON_PEND_TASK) return BATON_OK;
@@ -268,10 +270,10 @@ baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
     c.workflow_id = s->id;
     c.task_id = task_id;
     c.reason = (char *)reason;
-    rc = baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
+    rc = baton_codec_encode_command(e->codec, &c, json, &buf, &len, err,
                                     sizeof err);
     if (rc) return rc;
-    return baton_wset_msg(ws, e->topic_cancels, -1, s->id, 0, buf, len);
+    return baton_wset_msg(ws, e->topic_cancels, -1, s->id, json, buf, len);
 }
 
 /* ---- results ---------------------------------------------------------- */

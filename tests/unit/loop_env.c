@@ -99,8 +99,9 @@ static void note_cancel(env_t *e, const baton_outbox_msg_t *m) {
     baton_command_t c;
     char err[256];
     e->cancels++;
-    if (!baton_codec_decode_command(e->codec, m->value, m->value_len, 0, &c,
-                                    err, sizeof err))
+    e->last_cancel_json = m->json;
+    if (!baton_codec_decode_command(e->codec, m->value, m->value_len, m->json,
+                                    &c, err, sizeof err))
         snprintf(e->last_cancel, sizeof e->last_cancel, "%s",
                  c.task_id ? c.task_id : "");
     baton_command_clear(&c);

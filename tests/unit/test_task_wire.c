@@ -113,6 +113,15 @@ static void test_encoding_per_queue(void) {
     CHECK(env_snap(&e, "j-1") &&
               env_snap(&e, "j-1")->status == BATON_WF_SUCCEEDED,
           "the run completes on a JSON result");
+    /* a cancel notice of a JSON queue's task is JSON too */
+    env_cmd(&e, BATON_CMD_START, "j-4", "py", NULL, "{}");
+    env_run(&e, 1);
+    env_cmd(&e, BATON_CMD_CANCEL, "j-4", NULL, NULL, NULL);
+    env_run(&e, 1);
+    CHECK(e.cancels == 1 && !strcmp(e.last_cancel, "j-4/1/1") &&
+              e.last_cancel_json,
+          "the cancel notice of a JSON queue's task is JSON (%s)",
+          e.last_cancel);
     CHECK(baton_engine_set_json_queues(e.engine, "*", err, sizeof err) ==
               BATON_OK,
           "* accepted");
