@@ -21,6 +21,7 @@ localhost:9092.  Usage: worker.py [QUEUE]   (needs python3-confluent-kafka)
 """
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -137,6 +138,7 @@ class Worker:
         self.cancel_parts = None  # partitions of baton.cancels once found
         self.cancelled_ids = deque(maxlen=5000)  # notices seen (any order)
         self.running = None  # (msg, task, ctx, thread, outcome) of the task
+        self.stopping = False  # SIGTERM: finish the task in hand, then leave
 
     # -- produce and wait for the acknowledgement
     def produce_acked(self, topic, value, key, partition=None, headers=None):
@@ -267,10 +269,12 @@ class Worker:
         self.find_cancel_topic(at_start=True)
         log("ready, group", f"baton.worker.{QUEUE}")
         last_look = last_beat = time.monotonic()
-        while True:
+        while not self.stopping or self.running:
             msg = self.tasks.poll(0.05)  # paused while busy: keeps us in the group
             if msg is not None and msg.error():
                 log("consumer error", msg.error())
+            elif msg is not None and self.stopping:
+                pass  # not started, not committed: the group's next owner runs it
             elif msg is not None:
                 self.start_task(msg)
                 last_beat = time.monotonic()
@@ -282,7 +286,14 @@ class Worker:
             if self.cancel_parts is None and time.monotonic() - last_look > 2:
                 self.find_cancel_topic(at_start=False)
                 last_look = time.monotonic()
+        self.tasks.close()  # leaves the group now: no wait for a session timeout
+        self.cancels.close()
+        self.producer.flush(5)
+        log("stopped")
 
 
 if __name__ == "__main__":
-    Worker().run()
+    worker = Worker()
+    signal.signal(signal.SIGTERM, lambda *_: setattr(worker, "stopping", True))
+    signal.signal(signal.SIGINT, lambda *_: setattr(worker, "stopping", True))
+    worker.run()
