@@ -994,6 +994,61 @@ static void test_task_lineage_versions(void) {
     baton_free(buf);
 }
 
+/* The byte-level example of docs/wire-protocol.md ("The same task in both
+ * encodings") is what the codec writes: the doc cannot rot. */
+static void test_doc_example(void) {
+    baton_task_t t = {0};
+    char doc[200000], *buf = NULL, *p, *end, hexbuf[512];
+    size_t n, len = 0, nb = 0;
+    FILE *f = fopen("docs/wire-protocol.md", "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    t.task_id = "order-17/2/1";
+    t.idempotency_key = "order-17/2";
+    t.workflow_id = "order-17";
+    t.activity_seq = 2;
+    t.attempt = 1;
+    t.activity_type = "text.normalize";
+    t.queue = "py";
+    t.input = "{\"text\":\"Hi\"}";
+    t.result_partition = 3;
+    t.timeout_seconds = 120;
+    t.heartbeat_seconds = 30;
+    t.root_workflow_id = "order-17";
+    t.run_path = "";
+    /* the JSON line */
+    CHECK(baton_codec_encode_task(codec, &t, 1, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK_ERR(buf && len < 1000 && strstr(doc, buf), "the doc's JSON task");
+    baton_free(buf);
+    /* the hex dump: the leading hex pairs of each line of the block */
+    CHECK(baton_codec_encode_task(codec, &t, 0, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    p = strstr(doc, "Avro binary (no header), 86 bytes");
+    p = p ? strstr(p, "```\n") : NULL;
+    end = p ? strstr(p + 4, "```") : NULL;
+    CHECK(p && end && len == 86);
+    for (p = p ? p + 4 : NULL; p && p < end && nb < sizeof hexbuf; ) {
+        unsigned v;
+        if (p[0] == ' ' && p[1] == ' ') { /* the comment: to the line end */
+            p = strchr(p, '\n');
+            if (!p) break;
+        } else if (*p == ' ' || *p == '\n') {
+            p++;
+        } else if (sscanf(p, "%2x", &v) == 1) {
+            hexbuf[nb++] = (char)v;
+            p += 2;
+        } else
+            break;
+    }
+    CHECK_ERR(buf && nb == len && !memcmp(hexbuf, buf, len),
+              "the doc's Avro bytes");
+    baton_free(buf);
+}
+
 /* Version-1 messages decode with the version-2 fields at their defaults;
  * a message cut inside a version-2 field is still truncated. */
 static void test_version1(void) {
@@ -1596,6 +1651,7 @@ int main(void) {
     test_kind_names();
     test_avro_hostile();
     test_task_lineage_versions();
+    test_doc_example();
     test_truncation();
     test_version1();
     test_version2_json();
