@@ -74,7 +74,16 @@ baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
             o += len;
             norm[o++] = ',';
         }
-        p += strcspn(p, ",");
+        p += len;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p && *p != ',') { /* "a b": two words where one name goes */
+            baton_free(norm);
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "batond.tasks.json.queues: '%s' is followed "
+                                "by '%c' (a comma-separated list of queue "
+                                "names)",
+                                name, *p);
+        }
         if (*p == ',') p++;
     }
     norm[o] = '\0';

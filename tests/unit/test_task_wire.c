@@ -69,6 +69,10 @@ static void test_json_queues_setting(void) {
                                        sizeof err) == BATON_ERR_INVALID &&
               strstr(err, "'bad:q' is not a queue name"),
           "a list entry that is no queue name is refused, named (%s)", err);
+    CHECK(baton_engine_set_json_queues(e.engine, "py, a b", err,
+                                       sizeof err) == BATON_ERR_INVALID &&
+              strstr(err, "'a' is followed by 'b'"),
+          "two words in one entry are refused (%s)", err);
     CHECK(baton_engine_set_json_queues(e.engine, " ,, ", err, sizeof err) ==
               BATON_OK,
           "an empty list is none");
