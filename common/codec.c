@@ -88,6 +88,8 @@ static const baton_codec_field_t baton_codec_command_fields[] = {
     BATON_FIELD(baton_command_t, source_topic, OPT, 1),
     BATON_FIELD(baton_command_t, source_partition, INT, 1),
     BATON_FIELD(baton_command_t, source_offset, LONG, 1),
+    /* version 4 */
+    BATON_FIELD(baton_command_t, run_path, OPT, 1),
 };
 #define BATON_CODEC_COMMAND_V1_FIELDS 8
 
@@ -105,7 +107,12 @@ static const baton_codec_field_t baton_codec_task_fields[] = {
     BATON_FIELD(baton_task_t, timeout_seconds, INT, 1),
     BATON_FIELD(baton_task_t, heartbeat_seconds, INT, 1),
     BATON_FIELD(baton_task_t, heartbeat_details, OPT_JSON, 1),
+    /* version 4: lineage */
+    BATON_FIELD(baton_task_t, root_workflow_id, OPT, 1),
+    BATON_FIELD(baton_task_t, parent_workflow_id, OPT, 1),
+    BATON_FIELD(baton_task_t, run_path, OPT, 1),
 };
+#define BATON_CODEC_TASK_V1_FIELDS 13
 
 static const baton_codec_field_t baton_codec_result_fields[] = {
     BATON_FIELD(baton_result_t, task_id, STRING, 0),
@@ -146,8 +153,8 @@ const baton_codec_env_t baton_codec_envs[BATON_CODEC_NENV] = {
      BATON_CODEC_COMMAND_V1_FIELDS, sizeof(baton_command_t),
      baton_codec_check_command},
     {"task", &baton_schema_task, baton_codec_task_fields,
-     BATON_ARRAY_SIZE(baton_codec_task_fields),
-     BATON_ARRAY_SIZE(baton_codec_task_fields), sizeof(baton_task_t),
+     BATON_ARRAY_SIZE(baton_codec_task_fields), BATON_CODEC_TASK_V1_FIELDS,
+     sizeof(baton_task_t),
      baton_codec_check_task},
     {"result", &baton_schema_result, baton_codec_result_fields,
      BATON_ARRAY_SIZE(baton_codec_result_fields),
@@ -500,6 +507,10 @@ static baton_err_t baton_codec_check_start(const baton_command_t *c,
                             "command: fields 'parent_id' and "
                             "'parent_task_id' go together (a child run "
                             "names both)");
+    if (c->run_path && (!*c->run_path || !c->parent_id))
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "command: field 'run_path' must be non-empty "
+                            "and comes with 'parent_id' (a child run)");
     if (!c->parent_id) return BATON_OK;
     if (!*c->parent_id || strlen(c->parent_id) > BATON_WORKFLOW_ID_MAX)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,

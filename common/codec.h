@@ -93,6 +93,9 @@ typedef struct baton_command {
     char *source_topic;       /* the source event's topic, partition and */
     int32_t source_partition; /* offset (meaningful when source_topic is */
     int64_t source_offset;    /* set) */
+    /* Added in schema version 4 (trailing, optional): */
+    char *run_path;           /* START of a child run: its path from the
+                                 top-level run (baton_task_t run_path) */
 } baton_command_t;
 
 /* The id-reuse policies of a START (command field id_reuse). */
@@ -119,6 +122,15 @@ typedef struct baton_task {
     int32_t timeout_seconds;   /* 0 = none */
     int32_t heartbeat_seconds; /* 0 = none */
     char *heartbeat_details;   /* JSON from the previous attempt, or NULL */
+    /* Added in schema version 4 (trailing, optional; NULL from older
+     * writers): the run's lineage (docs/wire-protocol.md "Lineage"). */
+    char *root_workflow_id;    /* the top-level run (= workflow_id there) */
+    char *parent_workflow_id;  /* the run that started this one; NULL at
+                                  the top */
+    char *run_path;            /* "" at the top, else "<seq>[:<index>]" per
+                                  level from the root, joined by '/':
+                                  workflow_id = root_workflow_id + ":" +
+                                  run_path with '/' read as ':' */
 } baton_task_t;
 
 typedef enum {

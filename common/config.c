@@ -68,6 +68,11 @@ static const conf_key_t conf_keys[] = {
     {"batond.signal.hold.ms", KEY_INT, "3600000",
      "how long a signal for a workflow that does not exist yet is held "
      "when the command sets no signal_hold_ms"},
+    {"batond.tasks.json.queues", KEY_STR, "",
+     "task queues whose tasks batond sends as JSON envelopes (header "
+     "content-type: application/json) instead of Avro binary: a comma-"
+     "separated list of queue names, or * for every queue "
+     "(docs/wire-protocol.md)"},
     {"batond.limits.envelope.max", KEY_INT, "1048576",
      "largest command or result message (bytes), checked before it is "
      "parsed; larger ones go to the DLQ"},

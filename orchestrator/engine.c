@@ -36,7 +36,73 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms) {
     if (ms > 0) e->signal_hold_ms = ms;
 }
 
-void baton_engine_destroy(baton_engine_t *e) { baton_free(e); }
+void baton_engine_destroy(baton_engine_t *e) {
+    if (!e) return;
+    baton_free(e->json_queues);
+    baton_free(e);
+}
+
+baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
+                                         char *errstr, size_t errlen) {
+    size_t n = list ? strlen(list) : 0, o = 0;
+    char *norm = baton_malloc(n + 3), name[BATON_QUEUE_NAME_MAX + 2];
+    const char *p = list;
+
+    if (!norm)
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    norm[o++] = ',';
+    while (p && *p) {
+        size_t len;
+        while (*p == ' ' || *p == '\t') p++;
+        len = strcspn(p, ", \t");
+        if (len == 1 && *p == '*') {
+            snprintf(norm, n + 3, "*");
+            o = 1;
+            break;
+        }
+        if (len > BATON_QUEUE_NAME_MAX) len = BATON_QUEUE_NAME_MAX + 1;
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        if (len && !baton_codec_queue_ok(name)) {
+            baton_free(norm);
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "batond.tasks.json.queues: '%s' is not a "
+                                "queue name (1..%d of [A-Za-z0-9._-])",
+                                name, BATON_QUEUE_NAME_MAX);
+        }
+        if (len) {
+            memcpy(norm + o, name, len);
+            o += len;
+            norm[o++] = ',';
+        }
+        p += len;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p && *p != ',') { /* "a b": two words where one name goes */
+            baton_free(norm);
+            return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                                "batond.tasks.json.queues: '%s' is followed "
+                                "by '%c' (a comma-separated list of queue "
+                                "names)",
+                                name, *p);
+        }
+        if (*p == ',') p++;
+    }
+    norm[o] = '\0';
+    baton_free(e->json_queues);
+    e->json_queues = strcmp(norm, ",") ? norm : NULL; /* "*" or a list */
+    if (!e->json_queues) baton_free(norm);
+    return BATON_OK;
+}
+
+int baton_engine_queue_json(const baton_engine_t *e, const char *q) {
+    const char *hit;
+    size_t n;
+    if (!e->json_queues) return 0;
+    if (!strcmp(e->json_queues, "*")) return 1;
+    n = strlen(q);
+    for (hit = strstr(e->json_queues, q); hit; hit = strstr(hit + 1, q))
+        if (hit[-1] == ',' && hit[n] == ',') return 1;
+    return 0;
+}
 
 const baton_defn_t *baton_engine_defn(baton_engine_t *e,
                                       const baton_snapshot_t *s) {
@@ -550,7 +616,8 @@ static baton_snapshot_t *start_snapshot(const baton_command_t *cmd,
     s->parent_task_id =
         cmd->parent_task_id ? baton_strdup(cmd->parent_task_id) : NULL;
     s->branch = cmd->branch ? baton_strdup(cmd->branch) : NULL;
-    if (!s->id || !s->type || !s->ver ||
+    s->run_path = cmd->run_path ? baton_strdup(cmd->run_path) : NULL;
+    if (!s->id || !s->type || !s->ver || (cmd->run_path && !s->run_path) ||
         (cmd->parent_id && !s->parent_id) ||
         (cmd->parent_task_id && !s->parent_task_id) ||
         (cmd->branch && !s->branch)) {

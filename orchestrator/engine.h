@@ -67,6 +67,15 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
  * says none (ms, > 0; the default is one hour). */
 void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms);
 
+/* The queues whose tasks are sent as JSON envelopes (content-type
+ * application/json) instead of Avro binary: a comma-separated list of
+ * queue names (spaces allowed around them), "*" for every queue, NULL or
+ * "" for none (the default; batond.tasks.json.queues).  The list is
+ * copied.  BATON_ERR_INVALID with errstr naming the entry when one is not
+ * a queue name (baton_codec_queue_ok). */
+baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
+                                         char *errstr, size_t errlen);
+
 /* A command the loop found to be a duplicate (its dedupe key was applied
  * already): counted in the run's snapshot and recorded in its history
  * (CommandDuplicate); snap may be NULL or HELD (then nothing changes). */

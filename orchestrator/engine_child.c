@@ -11,6 +11,10 @@
  *   child workflow        id "<parent>:<seq>"       task_id "<parent>/<seq>/1"
  *   item i of a fan-out   id "<parent>:<seq>:<i>"   task_id "<parent>/<seq>/<i+1>"
  *
+ * A child also carries its path from the top-level run (command and
+ * snapshot field run_path: the parent's path, '/', the part of its id
+ * after "<parent>:"), which its tasks report as their lineage.
+ *
  * Both travel through the outbox, so a child is started and reported
  * exactly once in effect (a re-sent START of an existing id changes
  * nothing; a re-sent report is stale).  Branch children run the parent's
@@ -55,11 +59,15 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
                                int64_t now) {
     baton_command_t c = {0};
     char id[CHILD_ID_MAX + 64], ptid[CHILD_ID_MAX + 64];
+    char path[2 * CHILD_ID_MAX + 64];
     char *payload = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
     baton_err_t rc;
 
     if (!payload) return BATON_ERR_NOMEM;
     child_id(s, index, id, sizeof id);
+    /* the child's step below this run: its id after "<s->id>:" */
+    snprintf(path, sizeof path, "%s%s%s", s->run_path ? s->run_path : "",
+             s->run_path ? "/" : "", id + strlen(s->id) + 1);
     snprintf(ptid, sizeof ptid, "%s/%lld/%lld", s->id, (long long)s->pend_seq,
              (long long)index + 1);
     c.kind = BATON_CMD_START;
@@ -70,6 +78,7 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     c.payload = payload;
     c.parent_id = s->id;
     c.parent_task_id = ptid;
+    c.run_path = path;
     c.sent_at_ms = now;
     rc = send_command(e, ws, &c);
     free(payload);

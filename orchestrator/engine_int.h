@@ -39,7 +39,12 @@ struct baton_engine {
     char topic_cancels[200];
     char topic_dlq[200];
     int64_t signal_hold_ms; /* default hold of a signal for a run to come */
+    char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
+                               "*" (every queue); NULL = none: Avro */
 };
+
+/* 1 when tasks of queue q go out as JSON envelopes (engine.c). */
+int baton_engine_queue_json(const baton_engine_t *e, const char *q);
 
 /* ---- engine.c ---------------------------------------------------------- */
 

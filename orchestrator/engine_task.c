@@ -154,13 +154,28 @@ baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
 
 /* ---- scheduling ------------------------------------------------------- */
 
+/* The run's lineage in a task (codec.h baton_task_t): the root is the
+ * run's id minus ":" + its path with '/' read as ':' (engine_child.c).
+ * root must hold strlen(s->id) + 1 bytes. */
+static void task_lineage(const baton_snapshot_t *s, baton_task_t *t,
+                         char *root) {
+    size_t n = strlen(s->id), pl = s->run_path ? strlen(s->run_path) : 0;
+    memcpy(root, s->id, n + 1);
+    if (pl && pl + 1 < n) root[n - pl - 1] = '\0';
+    t->root_workflow_id = root;
+    t->parent_workflow_id = s->parent_id;
+    t->run_path = s->run_path ? s->run_path : "";
+}
+
 static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
                              baton_wset_t *ws, const baton_asl_stop_t *stop,
                              int64_t now) {
     baton_task_t t = {0};
     char task_id[600], ikey[600], topic[300], err[256], *buf = NULL;
+    char root[300];
     char *details = NULL;
     size_t len;
+    int json;
     baton_err_t rc;
 
     task_ids(s, task_id, sizeof task_id, ikey, sizeof ikey);
@@ -177,6 +192,7 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
     t.scheduled_at_ms = now;
     t.timeout_seconds = stop->timeout_seconds;
     t.heartbeat_seconds = stop->heartbeat_seconds;
+    task_lineage(s, &t, root);
     if (s->pend_hb_details &&
         !(details = json_dumps(s->pend_hb_details,
                                JSON_COMPACT | JSON_ENCODE_ANY))) {
@@ -188,11 +204,13 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
         free(details);
         return BATON_ERR_NOMEM;
     }
-    rc = baton_codec_encode_task(e->codec, &t, 0, &buf, &len, err, sizeof err);
+    json = baton_engine_queue_json(e, stop->queue);
+    rc = baton_codec_encode_task(e->codec, &t, json, &buf, &len, err,
+                                 sizeof err);
     if (!rc) {
         char out_id[610];
         snprintf(out_id, sizeof out_id, "T%s", task_id);
-        rc = baton_wset_msg_as(ws, out_id, topic, -1, s->id, 0, buf, len);
+        rc = baton_wset_msg_as(ws, out_id, topic, -1, s->id, json, buf, len);
     }
     free(t.input);
     free(details);
@@ -242,6 +260,8 @@ baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
     baton_command_t c = {0};
     char task_id[600], err[256], *buf = NULL;
     size_t len;
+    /* in the encoding of the queue's tasks: its workers can read it */
+    int json = s->pend_queue && baton_engine_queue_json(e, s->pend_queue);
     baton_err_t rc;
 
     if (s->pend != BATON_PEND_TASK) return BATON_OK;
@@ -250,10 +270,10 @@ baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
     c.workflow_id = s->id;
     c.task_id = task_id;
     c.reason = (char *)reason;
-    rc = baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
+    rc = baton_codec_encode_command(e->codec, &c, json, &buf, &len, err,
                                     sizeof err);
     if (rc) return rc;
-    return baton_wset_msg(ws, e->topic_cancels, -1, s->id, 0, buf, len);
+    return baton_wset_msg(ws, e->topic_cancels, -1, s->id, json, buf, len);
 }
 
 /* ---- results ---------------------------------------------------------- */

@@ -76,6 +76,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     baton_free(s->parent_id);
     baton_free(s->parent_task_id);
     baton_free(s->branch);
+    baton_free(s->run_path);
     baton_free(s->quarantine);
     json_decref(s->input);
     json_decref(s->state_input);
@@ -151,6 +152,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_str(o, "par", s->parent_id);
     rc |= set_str(o, "ptid", s->parent_task_id);
     rc |= set_str(o, "br", s->branch);
+    rc |= set_str(o, "rp", s->run_path);
     rc |= set_int(o, "tx", s->deadline_ms);
     if (s->signals && json_object_size(s->signals))
         rc |= set_json(o, "sig", s->signals);
@@ -297,6 +299,7 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->parent_id = get_str(&d, "par", 0);
     s->parent_task_id = get_str(&d, "ptid", 0);
     s->branch = get_str(&d, "br", 0);
+    s->run_path = get_str(&d, "rp", 0);
     s->deadline_ms = get_int(&d, "tx");
     s->signals = get_json(&d, "sig");
     if (s->signals && !json_is_object(s->signals) && !d.bad) d.bad = "sig";

@@ -55,6 +55,9 @@
  *   par      string   a child run: its parent's workflow id
  *   ptid     string   a child run: the parent task id its end answers
  *   br       string   a child run of Parallel/Map: the sub-state-machine
+ *   rp       string   a child run: its path from the top-level run,
+ *                     "<seq>[:<index>]" per level joined by '/' (tasks
+ *                     carry it as run_path; baton_engine_lineage)
  *   tx       int      execution deadline (ms; 0 = none)
  *   sig      object   signals received but not yet awaited:
  *                     {"name": [payload, ...]}
@@ -138,6 +141,9 @@ typedef struct baton_snapshot {
     char *parent_id;
     char *parent_task_id;
     char *branch;
+    char *run_path;      /* a child run: its path from the top-level run
+                            (docs/wire-protocol.md, "Lineage"); NULL at
+                            the top */
     char *quarantine;    /* why the run is quarantined, NULL when not */
     int64_t deadline_ms;
     json_t *signals;     /* owned object, NULL when none buffered */

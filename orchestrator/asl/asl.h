@@ -139,7 +139,7 @@ typedef struct baton_asl_stop {
     json_t *output;
     /* FAIL */
     char *error;
-    char *cause;
+    char *cause; /* NULL: the Fail state names no cause */
     /* WAIT (its output is `output` above) */
     int64_t wait_until_ms; /* absolute, ms since the epoch */
     char *next_state;      /* NULL when the Wait state has End */
@@ -205,7 +205,7 @@ typedef struct baton_asl_next {
                           the run's output */
     int64_t delay_ms;  /* NEXT_RETRY */
     char *error;       /* NEXT_FAIL */
-    char *cause;
+    char *cause;       /* NULL when the failure has none */
     int32_t retrier;   /* NEXT_RETRY: index of the Retry entry that matched
                           (see baton_asl_task_fail_per_retrier); else -1 */
 } baton_asl_next_t;

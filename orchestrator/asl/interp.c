@@ -67,14 +67,18 @@ void baton_asl_next_clear(baton_asl_next_t *n) {
     n->retrier = -1;
 }
 
-/* Ends the run with an error in state `state`. */
+/* Ends the run with an error in state `state`.  A NULL cause (a Fail
+ * state without Cause/CausePath) stays NULL: "no cause", null in the
+ * history, describe and the run's error, never "". */
 static baton_err_t stop_fail(baton_asl_stop_t *out, const char *state,
                              const char *error, const char *cause) {
     out->kind = BATON_ASL_STOP_FAIL;
     out->state = baton_strdup(state);
     out->error = baton_strdup(error ? error : "");
-    out->cause = baton_strdup(cause ? cause : "");
-    return out->state && out->error && out->cause ? BATON_OK : BATON_ERR_NOMEM;
+    out->cause = cause ? baton_strdup(cause) : NULL;
+    return out->state && out->error && (out->cause || !cause)
+               ? BATON_OK
+               : BATON_ERR_NOMEM;
 }
 
 /* Ends the run successfully with `output` (stolen). */
@@ -470,8 +474,8 @@ static baton_err_t next_fault(baton_asl_env_t *env, const baton_asl_state_t *st,
     }
     out->kind = BATON_ASL_NEXT_FAIL;
     out->error = baton_strdup(error ? error : "");
-    out->cause = baton_strdup(cause ? cause : "");
-    return out->error && out->cause ? BATON_OK : BATON_ERR_NOMEM;
+    out->cause = cause ? baton_strdup(cause) : NULL; /* none: null */
+    return out->error && (out->cause || !cause) ? BATON_OK : BATON_ERR_NOMEM;
 }
 
 /* ---- public ---------------------------------------------------------- */

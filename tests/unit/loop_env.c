@@ -82,9 +82,17 @@ static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     char err[256];
     e->tasks++;
     e->tasks_total++;
-    if (!baton_codec_decode_task(e->codec, m->value, m->value_len, 0, &t, err,
-                                 sizeof err))
+    e->last_task_json = m->json;
+    /* decoded as a worker does: by the message's content-type */
+    if (!baton_codec_decode_task(e->codec, m->value, m->value_len, m->json,
+                                 &t, err, sizeof err)) {
         snprintf(e->last_task, sizeof e->last_task, "%s", t.task_id);
+        snprintf(e->last_task_lineage, sizeof e->last_task_lineage,
+                 "%s|%s|%s", t.root_workflow_id ? t.root_workflow_id : "?",
+                 t.parent_workflow_id ? t.parent_workflow_id : "-",
+                 t.run_path ? t.run_path : "?");
+    } else
+        CHECK(0, "a task batond sent does not decode: %s", err);
     baton_task_clear(&t);
 }
 
@@ -92,8 +100,9 @@ static void note_cancel(env_t *e, const baton_outbox_msg_t *m) {
     baton_command_t c;
     char err[256];
     e->cancels++;
-    if (!baton_codec_decode_command(e->codec, m->value, m->value_len, 0, &c,
-                                    err, sizeof err))
+    e->last_cancel_json = m->json;
+    if (!baton_codec_decode_command(e->codec, m->value, m->value_len, m->json,
+                                    &c, err, sizeof err))
         snprintf(e->last_cancel, sizeof e->last_cancel, "%s",
                  c.task_id ? c.task_id : "");
     baton_command_clear(&c);

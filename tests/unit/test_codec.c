@@ -101,6 +101,9 @@ static baton_task_t sample_task(void) {
     t.timeout_seconds = INT32_MAX;
     t.heartbeat_seconds = 30;
     t.heartbeat_details = "{\"page\":7}";
+    t.root_workflow_id = "order";
+    t.parent_workflow_id = "order:3";
+    t.run_path = "3/1:0";
     return t;
 }
 
@@ -163,7 +166,10 @@ static int task_eq(const baton_task_t *a, const baton_task_t *b) {
            a->scheduled_at_ms == b->scheduled_at_ms &&
            a->timeout_seconds == b->timeout_seconds &&
            a->heartbeat_seconds == b->heartbeat_seconds &&
-           str_eq(a->heartbeat_details, b->heartbeat_details);
+           str_eq(a->heartbeat_details, b->heartbeat_details) &&
+           str_eq(a->root_workflow_id, b->root_workflow_id) &&
+           str_eq(a->parent_workflow_id, b->parent_workflow_id) &&
+           str_eq(a->run_path, b->run_path);
 }
 
 static int result_eq(const baton_result_t *a, const baton_result_t *b) {
@@ -268,8 +274,9 @@ static void test_value_reuse(void) {
     CHECK(baton_codec_encode_command(codec, &bare, 0, &b2, &l2, errstr,
                                      sizeof errstr) == BATON_OK);
     /* enum, "w" (2), five nulls, long 0, five nulls (version 2), then
-     * version 3: false, three nulls, two longs 0, two nulls, int 0, long 0 */
-    CHECK(l2 == 24);
+     * version 3: false, three nulls, two longs 0, two nulls, int 0, long 0,
+     * version 4: one null */
+    CHECK(l2 == 25);
     CHECK(baton_codec_decode_command(codec, b1, l1, 0, &out, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_command_clear(&out);
@@ -688,6 +695,8 @@ static void test_avro_hostile(void) {
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     for (int i = 0; i < 10; i++) put_long(&a, 0); /* version-3 defaults */
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
+    put_long(&a, 0); /* the version-4 null */
+    CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     a.b[a.n++] = 0;
     expect_raw_invalid(&a, "1 trailing bytes");
     a = raw_command(4, "w", 1, NULL);
@@ -790,7 +799,19 @@ static size_t command_v1_len(const baton_command_t *c) {
     CHECK(baton_codec_encode_command(codec, &v1, 0, &buf, &len, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_free(buf);
-    return len - 15;
+    return len - 16;
+}
+
+/* The same for a task: the three version-4 lineage nulls. */
+static size_t task_v1_len(const baton_task_t *t) {
+    baton_task_t v1 = *t;
+    char *buf;
+    size_t len = 0;
+    v1.root_workflow_id = v1.parent_workflow_id = v1.run_path = NULL;
+    CHECK(baton_codec_encode_task(codec, &v1, 0, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    baton_free(buf);
+    return len - 3;
 }
 
 static size_t result_v1_len(const baton_result_t *r) {
@@ -815,8 +836,10 @@ static void test_truncation(void) {
      * version-3 field but the last decode (5 + 9); the one ending after
      * parent_id alone is refused by validation (parent_id needs
      * parent_task_id). */
-    TRUNCATIONS(command, &c, command_v1_len(&c), 14);
-    TRUNCATIONS(task, &t, SIZE_MAX, 0);
+    TRUNCATIONS(command, &c, command_v1_len(&c), 15);
+    /* a task ending after heartbeat_details (versions 1-3), after
+     * root_workflow_id or after parent_workflow_id decodes */
+    TRUNCATIONS(task, &t, task_v1_len(&t), 3);
     TRUNCATIONS(result, &r, result_v1_len(&r), 1);
     TRUNCATIONS(event, &e, SIZE_MAX, 0);
 }
@@ -914,6 +937,116 @@ static unsigned char *v1_result(const baton_result_t *r, size_t *len) {
     if (cls) avro_value_iface_decref(cls);
     if (sch) avro_schema_decref(sch);
     return buf;
+}
+
+/* A worker that reads tasks with the version-3 schema (a generic Avro
+ * reader: fastavro's schemaless_reader, Java's GenericDatumReader, here
+ * avro-c's) still reads every field it knows from a version-4 task and
+ * leaves the lineage unread; and a version-3 task (no lineage) decodes
+ * with the lineage NULL. */
+static void test_task_lineage_versions(void) {
+    baton_task_t t = sample_task(), out;
+    avro_schema_t sch = v1_schema(baton_schema_task, 13);
+    avro_value_iface_t *cls = sch ? avro_generic_class_from_schema(sch) : NULL;
+    avro_value_t rec, f;
+    avro_reader_t rd;
+    const char *s = NULL;
+    size_t slen = 0, len = 0;
+    int32_t part = -1;
+    char *buf = NULL;
+
+    CHECK(baton_codec_encode_task(codec, &t, 0, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK(cls && !avro_generic_value_new(cls, &rec));
+    rd = avro_reader_memory(buf, (int64_t)len);
+    CHECK_ERR(!avro_value_read(rd, &rec), avro_strerror());
+    CHECK(!avro_value_get_by_name(&rec, "task_id", &f, NULL) &&
+          !avro_value_get_string(&f, &s, &slen) && !strcmp(s, t.task_id));
+    CHECK(!avro_value_get_by_name(&rec, "result_partition", &f, NULL) &&
+          !avro_value_get_int(&f, &part) && part == t.result_partition);
+    CHECK(!avro_value_get_by_name(&rec, "heartbeat_details", &f, NULL));
+    avro_reader_free(rd);
+    avro_value_decref(&rec);
+    avro_value_iface_decref(cls);
+    avro_schema_decref(sch);
+    /* the JSON form: the same three fields by name, round trip */
+    baton_free(buf);
+    CHECK(baton_codec_encode_task(codec, &t, 1, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK(buf && strstr(buf, "\"root_workflow_id\":\"order\"") &&
+          strstr(buf, "\"parent_workflow_id\":\"order:3\"") &&
+          strstr(buf, "\"run_path\":\"3/1:0\""));
+    CHECK_ERR(baton_codec_decode_task(codec, buf, len, 1, &out, errstr,
+                                      sizeof errstr) == BATON_OK,
+              errstr);
+    CHECK(task_eq(&t, &out));
+    baton_task_clear(&out);
+    baton_free(buf);
+    /* a version-3 writer: the lineage decodes as NULL */
+    t.root_workflow_id = t.parent_workflow_id = t.run_path = NULL;
+    CHECK(baton_codec_encode_task(codec, &t, 0, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK_ERR(baton_codec_decode_task(codec, buf, len - 3, 0, &out, errstr,
+                                      sizeof errstr) == BATON_OK,
+              errstr);
+    CHECK(task_eq(&t, &out) && !out.root_workflow_id && !out.run_path);
+    baton_task_clear(&out);
+    baton_free(buf);
+}
+
+/* The byte-level example of docs/wire-protocol.md ("The same task in both
+ * encodings") is what the codec writes: the doc cannot rot. */
+static void test_doc_example(void) {
+    baton_task_t t = {0};
+    char doc[200000], *buf = NULL, *p, *end, hexbuf[512];
+    size_t n, len = 0, nb = 0;
+    FILE *f = fopen("docs/wire-protocol.md", "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    t.task_id = "order-17/2/1";
+    t.idempotency_key = "order-17/2";
+    t.workflow_id = "order-17";
+    t.activity_seq = 2;
+    t.attempt = 1;
+    t.activity_type = "text.normalize";
+    t.queue = "py";
+    t.input = "{\"text\":\"Hi\"}";
+    t.result_partition = 3;
+    t.timeout_seconds = 120;
+    t.heartbeat_seconds = 30;
+    t.root_workflow_id = "order-17";
+    t.run_path = "";
+    /* the JSON line */
+    CHECK(baton_codec_encode_task(codec, &t, 1, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK_ERR(buf && len < 1000 && strstr(doc, buf), "the doc's JSON task");
+    baton_free(buf);
+    /* the hex dump: the leading hex pairs of each line of the block */
+    CHECK(baton_codec_encode_task(codec, &t, 0, &buf, &len, errstr,
+                                  sizeof errstr) == BATON_OK);
+    p = strstr(doc, "Avro binary (no header), 86 bytes");
+    p = p ? strstr(p, "```\n") : NULL;
+    end = p ? strstr(p + 4, "```") : NULL;
+    CHECK(p && end && len == 86);
+    for (p = p ? p + 4 : NULL; p && p < end && nb < sizeof hexbuf; ) {
+        unsigned v;
+        if (p[0] == ' ' && p[1] == ' ') { /* the comment: to the line end */
+            p = strchr(p, '\n');
+            if (!p) break;
+        } else if (*p == ' ' || *p == '\n') {
+            p++;
+        } else if (sscanf(p, "%2x", &v) == 1) {
+            hexbuf[nb++] = (char)v;
+            p += 2;
+        } else
+            break;
+    }
+    CHECK_ERR(buf && nb == len && !memcmp(hexbuf, buf, len),
+              "the doc's Avro bytes");
+    baton_free(buf);
 }
 
 /* Version-1 messages decode with the version-2 fields at their defaults;
@@ -1517,6 +1650,8 @@ int main(void) {
     test_task_id();
     test_kind_names();
     test_avro_hostile();
+    test_task_lineage_versions();
+    test_doc_example();
     test_truncation();
     test_version1();
     test_version2_json();

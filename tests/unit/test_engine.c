@@ -200,6 +200,20 @@ static const char *DEF_SCHED = Q({
     }
 });
 
+/* A Fail state without Cause, and one with. */
+static const char *DEF_FAILS = Q({
+    "StartAt" : "Which",
+    "States" : {
+        "Which" : {"Type" : "Choice",
+                   "Choices" : [ {"Variable" : "$.with", "BooleanEquals" : true,
+                                  "Next" : "WithCause"} ],
+                   "Default" : "NoCause"},
+        "NoCause" : {"Type" : "Fail", "Error" : "Order.Rejected"},
+        "WithCause" : {"Type" : "Fail", "Error" : "Order.Rejected",
+                       "Cause" : "out of stock"}
+    }
+});
+
 /* A Map whose iterations each run a Parallel: branch paths nest. */
 static const char *DEF_NESTED = Q({
     "StartAt" : "Each",
@@ -265,7 +279,8 @@ static void init(env_t *e) {
                         {"parent", DEF_PARENT},   {"kid", DEF_KID},
                         {"par", DEF_PAR},         {"map", DEF_MAP},
                         {"nested", DEF_NESTED},   {"sched", DEF_SCHED},
-                        {"budget", DEF_BUDGET},   {NULL, NULL}};
+                        {"budget", DEF_BUDGET},   {"fails", DEF_FAILS},
+                        {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -547,6 +562,31 @@ static void test_map_concurrency_and_tolerance(void) {
     env_free(&e);
 }
 
+/* A Fail state without Cause has no cause: null in the history (as the
+ * run's error reads it), NULL in the snapshot (describe's null), never
+ * ""; a Cause given is kept. */
+static void test_fail_without_cause(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "f-1", "fails", NULL, "{\"with\":false}");
+    env_cmd(&e, BATON_CMD_START, "f-2", "fails", NULL, "{\"with\":true}");
+    env_run(&e, 1);
+    s = env_snap(&e, "f-1");
+    CHECK(s && s->status == BATON_WF_FAILED && s->error &&
+              !strcmp(s->error, "Order.Rejected") && s->cause == NULL,
+          "no Cause: the run's cause is NULL (%s)",
+          s && s->cause ? s->cause : "(null)");
+    CHECK(env_hist_count(&e, "\"error\":\"Order.Rejected\",\"cause\":null") ==
+              1,
+          "WorkflowFailed says cause null");
+    CHECK(env_hist_count(&e, "\"cause\":\"\"") == 0, "never an empty cause");
+    s = env_snap(&e, "f-2");
+    CHECK(s && s->cause && !strcmp(s->cause, "out of stock"),
+          "a Cause given is kept");
+    env_free(&e);
+}
+
 static void test_schedule_to_start_and_close(void) {
     env_t e;
     char err[256];
@@ -696,6 +736,7 @@ int main(void) {
     test_map_concurrency_and_tolerance();
     test_nested_fanout();
     test_schedule_to_start_and_close();
+    test_fail_without_cause();
     test_budget_ends_during_retry_pause();
     test_retry_hint_is_capped();
     test_out_of_memory_sweep();
