@@ -10,7 +10,9 @@
  *    overwrite it;
  *  - an input whose apply keeps failing for a non-input reason (out of
  *    memory) is retried a bounded number of batches, then its run is
- *    quarantined and the partition goes on.
+ *    quarantined and the partition goes on;
+ *  - an outbox entry the producer refuses for good (too large) is deleted
+ *    and replaced by a DLQ stub in the next write, never re-sent for ever.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +349,36 @@ static void test_size_limits(void) {
     env_free(&e);
 }
 
+/* History events (they carry the input) too large for the producer: the
+ * next batch deletes both outbox entries and writes a DLQ stub of each that
+ * fits; nothing is re-sent afterwards. */
+static void test_refused_outbox_entry(void) {
+    env_t e;
+    char in[1000];
+    env_init_hostile(&e); /* a DLQ copy keeps 1024 bytes */
+    e.refuse_over = 1025;
+    snprintf(in, sizeof in, "{\"pad\":\"%0950d\"}", 7);
+    env_cmd(&e, BATON_CMD_START, "big-1", "steps", NULL, in);
+    env_run(&e, 1);
+    CHECK(e.refused == 2,
+          "the two events carrying the input are refused by the producer "
+          "(%d refused)", e.refused);
+    env_run(&e, 1);
+    CHECK(e.last_refused[0] && !strcmp(e.last_outbox_del, e.last_refused),
+          "the next write deletes the refused entry '%s' (deleted '%s')",
+          e.last_refused, e.last_outbox_del);
+    CHECK(e.dlq == 2 && strstr(e.last_dlq, "refused by the producer") &&
+              strstr(e.last_dlq, "Message size too large") &&
+              strstr(e.last_dlq, "of 1059 bytes"),
+          "a DLQ stub of each says why (%d: %s)", e.dlq, e.last_dlq);
+    CHECK(e.last_dlq_len <= 1025 && e.refused == 2,
+          "the stubs fit (%zu bytes, %d refused)", e.last_dlq_len, e.refused);
+    env_run(&e, 1);
+    CHECK(e.dlq == 0 && e.refused == 2, "nothing is sent again (%d, %d)",
+          e.dlq, e.refused);
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     env_payload_max = 1 << 20; /* depth, not size, is tested here */
@@ -356,6 +388,7 @@ int main(void) {
     test_unreadable_snapshot_quarantines();
     test_failing_apply_is_contained();
     test_size_limits();
+    test_refused_outbox_entry();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
