@@ -778,6 +778,15 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         baton_conf_get_int(b->conf, "batond.dedupe.window.ms");
     snprintf(b->events_topic, sizeof b->events_topic, "%s.events",
              lc.topic_prefix);
+    if (b->engine) {
+        baton_engine_limits_t el = {
+            baton_conf_get_int(b->conf, "batond.limits.signals.max"),
+            baton_conf_get_int(b->conf, "batond.limits.signals.bytes.max"),
+            baton_conf_get_int(b->conf, "batond.limits.map.items.max"),
+            baton_conf_get_int(b->conf, "batond.limits.state.max"),
+            baton_conf_get_int(b->conf, "batond.limits.history.bytes.max")};
+        baton_engine_set_limits(b->engine, &el);
+    }
     if (b->engine)
         baton_engine_set_signal_hold(
             b->engine, baton_conf_get_int(b->conf, "batond.signal.hold.ms"));

@@ -36,7 +36,71 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms) {
     if (ms > 0) e->signal_hold_ms = ms;
 }
 
+void baton_engine_set_limits(baton_engine_t *e,
+                             const baton_engine_limits_t *limits) {
+    e->limits = *limits;
+}
+
 void baton_engine_destroy(baton_engine_t *e) { baton_free(e); }
+
+/* Bytes of v as compact JSON. */
+static size_t json_bytes(const json_t *v) {
+    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Adds the count and bytes of the payloads in one list of kept signals. */
+static void count_signals(const json_t *list, int entries, size_t *n,
+                          size_t *bytes) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        (*n)++;
+        *bytes += json_bytes(entries ? json_object_get(v, "p") : v);
+    }
+}
+
+baton_err_t baton_engine_signal_room(const baton_engine_t *e,
+                                     const json_t *kept, int by_name,
+                                     const char *wf_id, size_t payload_len,
+                                     char *errstr, size_t errlen) {
+    size_t n = 0, bytes = 0;
+    const char *name;
+    json_t *list;
+    if (e->limits.signals_max <= 0 && e->limits.signals_bytes_max <= 0)
+        return BATON_OK;
+    if (by_name) {
+        json_object_foreach((json_t *)kept, name, list)
+            count_signals(list, 0, &n, &bytes);
+    } else if (kept) {
+        count_signals(kept, 1, &n, &bytes);
+    }
+    if (e->limits.signals_max > 0 && (int64_t)n + 1 > e->limits.signals_max)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "workflow '%s' keeps %zu signals not yet "
+                            "received: batond.limits.signals.max (%lld)",
+                            wf_id, n, (long long)e->limits.signals_max);
+    if (e->limits.signals_bytes_max > 0 &&
+        (int64_t)(bytes + payload_len) > e->limits.signals_bytes_max)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "workflow '%s' keeps %zu bytes of signals not "
+                            "yet received, %zu more would exceed "
+                            "batond.limits.signals.bytes.max (%lld)",
+                            wf_id, bytes, payload_len,
+                            (long long)e->limits.signals_bytes_max);
+    return BATON_OK;
+}
+
+/* Whether the run's Redis history still takes the data of an event of
+ * len bytes: past history_bytes_max its events keep seq, type, time and
+ * state only ("cut": true); batond.history.max bounds their count. */
+static int history_takes_data(const baton_engine_t *e, baton_snapshot_t *s,
+                              size_t len) {
+    if (e->limits.history_bytes_max > 0 &&
+        s->hbytes + (int64_t)len > e->limits.history_bytes_max)
+        return 0;
+    s->hbytes += (int64_t)len;
+    return 1;
+}
 
 const baton_defn_t *baton_engine_defn(baton_engine_t *e,
                                       const baton_snapshot_t *s) {
@@ -115,6 +179,12 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
     if (data) json_object_set(o, "data", data);
     {
         char *t = json_dumps(o, JSON_COMPACT);
+        if (t && data && !history_takes_data(e, s, strlen(t))) {
+            free(t); /* past the run's history bytes: the data is cut */
+            json_object_del(o, "data");
+            json_object_set_new(o, "cut", json_true());
+            t = json_dumps(o, JSON_COMPACT);
+        }
         if (!t) goto out;
         hist = baton_strdup(t);
         free(t);
@@ -486,6 +556,24 @@ static int data_refused(const baton_asl_stop_t *stop, char *cause,
     return 1;
 }
 
+/* 1 (cause set) when the data a state produced is larger than
+ * batond.limits.state.max: it would bloat every write of the snapshot. */
+static int data_too_large(const baton_engine_t *e,
+                          const baton_asl_stop_t *stop, char *cause,
+                          size_t len) {
+    int64_t max = e->limits.state_max;
+    size_t n;
+    if (max <= 0) return 0;
+    n = stop->state_input ? json_bytes(stop->state_input) : 0;
+    if (stop->output && json_bytes(stop->output) > n)
+        n = json_bytes(stop->output);
+    if ((int64_t)n <= max) return 0;
+    snprintf(cause, len, "state '%s': its data of %zu bytes exceeds "
+                         "batond.limits.state.max (%lld)",
+             stop->state ? stop->state : "?", n, (long long)max);
+    return 1;
+}
+
 baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
                                   const char *state, json_t *input,
@@ -503,6 +591,10 @@ baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
         rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
                                 "States.Runtime", cause, BATON_WORK_KEEP,
                                 now);
+    else if (!rc && data_too_large(e, &stop, cause, sizeof cause))
+        rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                BATON_ENGINE_ERR_LIMIT, cause,
+                                BATON_WORK_KEEP, now);
     else if (!rc)
         rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     baton_asl_stop_clear(&stop);
@@ -745,6 +837,13 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
         s->stale++;
         return baton_wset_snapshot(ws, s);
     }
+    if (!(s->pend == BATON_PEND_SIGNAL && !strcmp(s->pend_signal, cmd->name)) &&
+        (rc = baton_engine_signal_room(e, s->signals, 1, s->id,
+                                       json_bytes(payload), errstr,
+                                       errlen))) {
+        json_decref(payload);
+        return rc; /* kept nothing yet: to the DLQ */
+    }
     if ((rc = baton_wset_snapshot(ws, s)) ||
         (rc = baton_engine_emit(e, s, ws, "SignalReceived", s->pos,
                                 signal_data(cmd, payload), now, 0))) {
@@ -776,6 +875,15 @@ static baton_err_t hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "SIGNAL '%s' to '%s': payload is not JSON: %s",
                             cmd->name, cmd->workflow_id, jerr.text);
+    {
+        baton_err_t rc = baton_engine_signal_room(
+            e, *snap ? (*snap)->held : NULL, 0, cmd->workflow_id,
+            json_bytes(payload), errstr, errlen);
+        if (rc) {
+            json_decref(payload);
+            return rc;
+        }
+    }
     return baton_engine_hold_signal(e, snap, cmd, payload, now, ws);
 }
 

@@ -217,6 +217,19 @@ baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
     char id[CHILD_ID_MAX + 64];
     if (stop->kind == BATON_ASL_STOP_CHILD)
         return begin_child(e, d, s, ws, stop, now, errstr, errlen);
+    if (stop->is_map && e->limits.map_items_max > 0 &&
+        stop->n_items > e->limits.map_items_max) {
+        char cause[256];
+        snprintf(cause, sizeof cause, "Map state '%s' has %lld items: more "
+                                      "than batond.limits.map.items.max "
+                                      "(%lld)",
+                 stop->state ? stop->state : "?", (long long)stop->n_items,
+                 (long long)e->limits.map_items_max);
+        s->pend = BATON_PEND_FANOUT;
+        s->pend_seq = ++s->aseq;
+        return baton_engine_step_failed(e, d, s, ws, BATON_ENGINE_ERR_LIMIT,
+                                        cause, 0, 1, now, errstr, errlen);
+    }
     /* The longest item id must fit the wire's limit. */
     snprintf(id, sizeof id, "%s:%lld:%lld", s->id, (long long)s->aseq + 1,
              (long long)(stop->n_items > 0 ? stop->n_items - 1 : 0));

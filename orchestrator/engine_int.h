@@ -39,7 +39,21 @@ struct baton_engine {
     char topic_cancels[200];
     char topic_dlq[200];
     int64_t signal_hold_ms; /* default hold of a signal for a run to come */
+    baton_engine_limits_t limits;
 };
+
+/* The error a run's step fails with when it breaks a limit of
+ * baton_engine_limits_t (catchable, never retried). */
+#define BATON_ENGINE_ERR_LIMIT "States.DataLimitExceeded"
+
+/* BATON_ERR_INVALID (errstr: which limit) when one more signal of
+ * payload_len bytes would exceed the buffered count or bytes, given the
+ * signals already kept in `kept` ({"name":[payload...]} when by_name,
+ * else an array of {"p": payload}); else BATON_OK. */
+baton_err_t baton_engine_signal_room(const baton_engine_t *e,
+                                     const json_t *kept, int by_name,
+                                     const char *wf_id, size_t payload_len,
+                                     char *errstr, size_t errlen);
 
 /* ---- engine.c ---------------------------------------------------------- */
 

@@ -159,6 +159,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "hseq", s->hseq);
     rc |= set_int(o, "stale", s->stale);
     if (s->dup) rc |= set_int(o, "dup", s->dup);
+    if (s->hbytes) rc |= set_int(o, "hb", s->hbytes);
     rc |= set_str(o, "q", s->quarantine);
     if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
@@ -304,6 +305,7 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     if (s->held && !json_is_array(s->held) && !d.bad) d.bad = "held";
     s->hseq = get_int(&d, "hseq");
     s->stale = get_int(&d, "stale");
+    s->hbytes = get_int(&d, "hb");
     s->dup = get_int(&d, "dup");
     s->quarantine = get_str(&d, "q", 0);
     json_decref(d.o);

@@ -68,6 +68,8 @@
  *                     whose apply kept failing for a non-input reason,
  *                     loop.h); every later input of it goes to the DLQ
  *   stale    int      count of duplicate or stale results ignored
+ *   hb       int      bytes of history events the run wrote (the history
+ *                     stops at batond.limits.history.bytes.max; engine.h)
  *
  * Thread: snapshots are owned by batond's loop thread.
  */
@@ -145,6 +147,7 @@ typedef struct baton_snapshot {
     int64_t hseq;
     int64_t stale;
     int64_t dup;
+    int64_t hbytes;      /* bytes of history events written */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

@@ -12,7 +12,9 @@
  *    memory) is retried a bounded number of batches, then its run is
  *    quarantined and the partition goes on;
  *  - an outbox entry the producer refuses for good (too large) is deleted
- *    and replaced by a DLQ stub in the next write, never re-sent for ever.
+ *    and replaced by a DLQ stub in the next write, never re-sent for ever;
+ *  - a run's buffered and held signals, Map width, state data and history
+ *    bytes are bounded (baton_engine_limits_t).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,16 @@ static const char *DEF_B64 =
     "\"A\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\","
     "\"End\":true}}}";
 
+/* A Map whose too-wide items are caught. */
+static const char *DEF_MAP =
+    "{\"StartAt\":\"M\",\"States\":{"
+    "\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$.items\","
+    "\"ItemProcessor\":{\"StartAt\":\"P\",\"States\":{"
+    "\"P\":{\"Type\":\"Pass\",\"End\":true}}},"
+    "\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],"
+    "\"ResultPath\":\"$.err\",\"Next\":\"C\"}],\"End\":true},"
+    "\"C\":{\"Type\":\"Succeed\"}}}";
+
 static const char *DEF_STEPS =
     "{\"StartAt\":\"A\",\"States\":{"
     "\"A\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\","
@@ -48,6 +60,7 @@ static void env_init_hostile(env_t *e) {
     env_def_t defs[] = {{"deep", DEF_DEEP},
                         {"b64", DEF_B64},
                         {"steps", DEF_STEPS},
+                        {"map", DEF_MAP},
                         {NULL, NULL}};
     env_init(e, defs);
 }
@@ -379,6 +392,68 @@ static void test_refused_outbox_entry(void) {
     env_free(&e);
 }
 
+/* Buffered and held signals (count, bytes), Map width, state size and
+ * history bytes per run (baton_engine_limits_t). */
+static void test_run_limits(void) {
+    env_t e;
+    char big[600];
+    baton_engine_limits_t lim = {3, 200, 3, 400, 600};
+    env_init_hostile(&e);
+    baton_engine_set_limits(e.engine, &lim);
+    env_cmd(&e, BATON_CMD_START, "sig-1", "steps", NULL, "{}");
+    env_run(&e, 1);
+    for (int i = 0; i < 3; i++) {
+        env_cmd(&e, BATON_CMD_SIGNAL, "sig-1", NULL, "later", "{\"n\":1}");
+        env_run(&e, 1);
+    }
+    CHECK(e.dlq == 0, "three signals are buffered (%s)", e.last_dlq);
+    env_cmd(&e, BATON_CMD_SIGNAL, "sig-1", NULL, "later", "1");
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "batond.limits.signals.max (3)"),
+          "a fourth goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
+    snprintf(big, sizeof big, "\"%0250d\"", 1);
+    env_cmd(&e, BATON_CMD_SIGNAL, "sig-2", NULL, "go", big);
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "batond.limits.signals.bytes.max"),
+          "a held signal past the bytes goes to the DLQ (%d: %s)", e.dlq,
+          e.last_dlq);
+    for (int i = 0; i < 4; i++) {
+        env_cmd(&e, BATON_CMD_SIGNAL, "sig-3", NULL, "go", "2");
+        env_run(&e, 1);
+    }
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "signals.max"),
+          "a fourth held signal goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
+    /* Map width: caught */
+    env_cmd(&e, BATON_CMD_START, "map-1", "map", NULL,
+            "{\"items\":[1,2,3,4]}");
+    env_run(&e, 1);
+    env_pump(&e, 10);
+    {
+        const baton_snapshot_t *s = env_snap(&e, "map-1");
+        CHECK(s && s->status == BATON_WF_SUCCEEDED &&
+                  env_hist_count(&e, "batond.limits.map.items.max") > 0,
+              "a Map over 4 items fails with a catchable error (%d)",
+              s ? (int)s->status : -1);
+    }
+    /* state size: the input is the first state's data */
+    snprintf(big, sizeof big, "{\"x\":\"%0450d\"}", 1);
+    env_cmd(&e, BATON_CMD_START, "state-1", "steps", NULL, big);
+    env_run(&e, 1);
+    {
+        const baton_snapshot_t *s = env_snap(&e, "state-1");
+        CHECK(s && s->status == BATON_WF_FAILED && s->error &&
+                  !strcmp(s->error, "States.DataLimitExceeded") &&
+                  strstr(s->cause, "batond.limits.state.max"),
+              "a state's data over the limit fails the run (%s: %s)",
+              s && s->error ? s->error : "-", s && s->cause ? s->cause : "-");
+    }
+    /* history bytes: sig-1's events went past 600 bytes */
+    CHECK(env_hist_count(&e, "\"cut\":true") > 0,
+          "past the history bytes, events lose their data (%d cut)",
+          env_hist_count(&e, "\"cut\":true"));
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     env_payload_max = 1 << 20; /* depth, not size, is tested here */
@@ -389,6 +464,7 @@ int main(void) {
     test_failing_apply_is_contained();
     test_size_limits();
     test_refused_outbox_entry();
+    test_run_limits();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
