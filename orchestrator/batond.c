@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "cloudevents.h"
 #include "codec.h"
 #include "config.h"
@@ -293,6 +295,13 @@ static void batond_check_sizes(batond_t *b) {
                        (long long)copy_max, topics[i], (long long)broker_max,
                        (long long)producer_max);
     }
+}
+
+/* The engine's random source (engine.h baton_engine_random_fn): the
+ * nonces of task and child ids, from OpenSSL's CSPRNG. */
+static int batond_random(void *ctx, unsigned char *buf, size_t len) {
+    (void)ctx;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
 /* ---- partitions ------------------------------------------------------- */
@@ -786,6 +795,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
             baton_conf_get_int(b->conf, "batond.limits.state.max"),
             baton_conf_get_int(b->conf, "batond.limits.history.bytes.max")};
         baton_engine_set_limits(b->engine, &el);
+        baton_engine_set_random(b->engine, batond_random, NULL);
     }
     if (b->engine)
         baton_engine_set_signal_hold(

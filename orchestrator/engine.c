@@ -41,6 +41,32 @@ void baton_engine_set_limits(baton_engine_t *e,
     e->limits = *limits;
 }
 
+void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
+                             void *ctx) {
+    e->random = fn;
+    e->random_ctx = ctx;
+}
+
+baton_err_t baton_engine_new_nonce(baton_engine_t *e, baton_snapshot_t *s) {
+    unsigned char r[BATON_ENGINE_NONCE_BYTES];
+    static const char hex[] = "0123456789abcdef";
+    s->pend_nonce[0] = '\0';
+    if (!e->random) return BATON_OK;
+    if (e->random(e->random_ctx, r, sizeof r)) return BATON_ERR_IO;
+    for (size_t i = 0; i < sizeof r; i++) {
+        s->pend_nonce[2 * i] = hex[r[i] >> 4];
+        s->pend_nonce[2 * i + 1] = hex[r[i] & 15];
+    }
+    s->pend_nonce[2 * sizeof r] = '\0';
+    return BATON_OK;
+}
+
+void baton_engine_task_id(const baton_snapshot_t *s, int64_t seq,
+                          int64_t attempt, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%lld/%lld%s%s", s->id, (long long)seq,
+             (long long)attempt, s->pend_nonce[0] ? "." : "", s->pend_nonce);
+}
+
 void baton_engine_destroy(baton_engine_t *e) { baton_free(e); }
 
 /* Bytes of v as compact JSON. */
@@ -972,8 +998,9 @@ static int result_target(const baton_snapshot_t *s, const baton_result_t *r,
     if (!s || s->status != BATON_WF_RUNNING) return 0;
     if (baton_task_id_parse(r->task_id, &idlen, &seq, &att)) return 0;
     if (idlen != strlen(s->id) || memcmp(r->task_id, s->id, idlen) ||
-        seq != s->pend_seq)
-        return 0;
+        seq != s->pend_seq ||
+        strcmp(baton_task_id_nonce(r->task_id), s->pend_nonce))
+        return 0; /* another step, or a guessed (forged) task id */
     if (s->pend == BATON_PEND_TASK)
         return att == s->pend_attempt ? 1 : 0;
     if (r->kind == BATON_RESULT_HEARTBEAT) return 0;

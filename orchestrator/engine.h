@@ -84,6 +84,16 @@ typedef struct baton_engine_limits {
 void baton_engine_set_limits(baton_engine_t *e,
                              const baton_engine_limits_t *limits);
 
+/* The source of the random nonce each activity attempt and child step
+ * carries in its task ids: fills buf[0..len) with random bytes, 0 ok, -1
+ * failed (the input is then not applied: retried, then quarantined).
+ * batond draws them from OpenSSL's RAND_bytes.  Without a source (unit
+ * tests that predict task ids) task ids carry no nonce. */
+typedef int (*baton_engine_random_fn)(void *ctx, unsigned char *buf,
+                                      size_t len);
+void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
+                             void *ctx);
+
 /* A command the loop found to be a duplicate (its dedupe key was applied
  * already): counted in the run's snapshot and recorded in its history
  * (CommandDuplicate); snap may be NULL or HELD (then nothing changes). */

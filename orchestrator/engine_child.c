@@ -29,11 +29,13 @@
 
 static void child_id(const baton_snapshot_t *s, int64_t index, char *buf,
                      size_t len) {
+    const char *dot = s->pend_nonce[0] ? "." : "";
     if (s->pend == BATON_PEND_CHILD)
-        snprintf(buf, len, "%s:%lld", s->id, (long long)s->pend_seq);
+        snprintf(buf, len, "%s:%lld%s%s", s->id, (long long)s->pend_seq, dot,
+                 s->pend_nonce);
     else
-        snprintf(buf, len, "%s:%lld:%lld", s->id, (long long)s->pend_seq,
-                 (long long)index);
+        snprintf(buf, len, "%s:%lld:%lld%s%s", s->id, (long long)s->pend_seq,
+                 (long long)index, dot, s->pend_nonce);
 }
 
 static baton_err_t send_command(baton_engine_t *e, baton_wset_t *ws,
@@ -60,8 +62,7 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
 
     if (!payload) return BATON_ERR_NOMEM;
     child_id(s, index, id, sizeof id);
-    snprintf(ptid, sizeof ptid, "%s/%lld/%lld", s->id, (long long)s->pend_seq,
-             (long long)index + 1);
+    baton_engine_task_id(s, s->pend_seq, index + 1, ptid, sizeof ptid);
     c.kind = BATON_CMD_START;
     c.workflow_id = id;
     c.workflow_type = branch ? s->type : s->pend_type;
@@ -157,6 +158,7 @@ static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
 
     s->pend = BATON_PEND_FANOUT;
     s->pend_seq = ++s->aseq;
+    if ((rc = baton_engine_new_nonce(e, s))) return rc;
     s->pend_start_ms = now;
     s->pend_n = stop->n_items;
     s->pend_max_conc = stop->max_concurrency;
@@ -186,6 +188,7 @@ static baton_err_t begin_child(baton_engine_t *e, const baton_defn_t *d,
 
     s->pend = BATON_PEND_CHILD;
     s->pend_seq = ++s->aseq;
+    if ((rc = baton_engine_new_nonce(e, s))) return rc;
     s->pend_start_ms = now;
     s->pend_timeout_s = stop->timeout_seconds;
     if (!(s->pend_type = baton_strdup(stop->child_type)))
@@ -231,8 +234,9 @@ baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
                                         cause, 0, 1, now, errstr, errlen);
     }
     /* The longest item id must fit the wire's limit. */
-    snprintf(id, sizeof id, "%s:%lld:%lld", s->id, (long long)s->aseq + 1,
-             (long long)(stop->n_items > 0 ? stop->n_items - 1 : 0));
+    snprintf(id, sizeof id, "%s:%lld:%lld%s", s->id, (long long)s->aseq + 1,
+             (long long)(stop->n_items > 0 ? stop->n_items - 1 : 0),
+             e->random ? ".000000000000000000000000" : "");
     if (strlen(id) > CHILD_ID_MAX) {
         s->pend = BATON_PEND_FANOUT;
         s->pend_seq = ++s->aseq;

@@ -40,7 +40,20 @@ struct baton_engine {
     char topic_dlq[200];
     int64_t signal_hold_ms; /* default hold of a signal for a run to come */
     baton_engine_limits_t limits;
+    baton_engine_random_fn random; /* NULL: task ids carry no nonce */
+    void *random_ctx;
 };
+
+/* Bytes of randomness in a task id's nonce (hex: twice as many digits). */
+#define BATON_ENGINE_NONCE_BYTES 12
+
+/* Draws a new nonce for the pending step of s (s->pend_nonce), "" without
+ * a random source.  BATON_OK or BATON_ERR_IO (the source failed). */
+baton_err_t baton_engine_new_nonce(baton_engine_t *e, baton_snapshot_t *s);
+/* "<s->id>/<seq>/<attempt>[.<nonce>]" into buf: a task id of s's pending
+ * step. */
+void baton_engine_task_id(const baton_snapshot_t *s, int64_t seq,
+                          int64_t attempt, char *buf, size_t len);
 
 /* The error a run's step fails with when it breaks a limit of
  * baton_engine_limits_t (catchable, never retried). */

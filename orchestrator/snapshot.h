@@ -68,6 +68,7 @@
  *                     whose apply kept failing for a non-input reason,
  *                     loop.h); every later input of it goes to the DLQ
  *   stale    int      count of duplicate or stale results ignored
+ *   pn       string   pend_nonce: the nonce of the pending step's task ids
  *   hb       int      bytes of history events the run wrote (the history
  *                     stops at batond.limits.history.bytes.max; engine.h)
  *
@@ -79,6 +80,7 @@
 #include <jansson.h>
 
 #include "baton_common.h"
+#include "codec.h"
 
 typedef enum {
     BATON_WF_RUNNING = 0,
@@ -120,6 +122,10 @@ typedef struct baton_snapshot {
     char *pend_type;
     int64_t pend_due_ms;
     char *pend_signal;
+    /* the random nonce of the pending step's task ids (task id
+     * "<id>/<seq>/<attempt>.<nonce>"), "" when the engine has no nonce
+     * source; a result is matched only when its task id carries it */
+    char pend_nonce[BATON_TASK_NONCE_MAX + 1];
     int64_t pend_start_ms;
     int64_t pend_first_ms;
     int64_t pend_hb_ms;

@@ -49,6 +49,12 @@ static const char *DEF_MAP =
     "\"ResultPath\":\"$.err\",\"Next\":\"C\"}],\"End\":true},"
     "\"C\":{\"Type\":\"Succeed\"}}}";
 
+/* A parent waiting for a child workflow of type "steps". */
+static const char *DEF_PARENT =
+    "{\"StartAt\":\"K\",\"States\":{"
+    "\"K\":{\"Type\":\"Task\",\"Resource\":\"baton:workflow:steps\","
+    "\"End\":true}}}";
+
 static const char *DEF_STEPS =
     "{\"StartAt\":\"A\",\"States\":{"
     "\"A\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\","
@@ -61,6 +67,7 @@ static void env_init_hostile(env_t *e) {
                         {"b64", DEF_B64},
                         {"steps", DEF_STEPS},
                         {"map", DEF_MAP},
+                        {"parent", DEF_PARENT},
                         {NULL, NULL}};
     env_init(e, defs);
 }
@@ -454,6 +461,64 @@ static void test_run_limits(void) {
     env_free(&e);
 }
 
+/* A predictable random source for the test: 0x5a, 0x5b, ... */
+static int test_random(void *ctx, unsigned char *buf, size_t len) {
+    unsigned *next = ctx;
+    for (size_t i = 0; i < len; i++) buf[i] = (unsigned char)(*next)++;
+    return 0;
+}
+
+/* Task and child ids carry a random nonce: a guessed task id is stale, a
+ * START of a child's predictable id cannot squat the child. */
+static void test_unforgeable_ids(void) {
+    env_t e;
+    unsigned next = 0x5a;
+    const baton_snapshot_t *s;
+    const char *dot;
+    char real[256];
+    env_init_hostile(&e);
+    baton_engine_set_random(e.engine, test_random, &next);
+    env_cmd(&e, BATON_CMD_START, "ids-1", "steps", NULL, "{}");
+    env_run(&e, 1);
+    snprintf(real, sizeof real, "%s", e.last_task);
+    dot = strrchr(real, '.');
+    CHECK(!strncmp(real, "ids-1/1/1.", 10) && dot && strlen(dot + 1) == 24,
+          "the task id carries a nonce (%s)", real);
+    /* forged: the predictable id, and the right form with a wrong nonce */
+    env_simple_result(&e, "ids-1/1/1", "ids-1", BATON_RESULT_COMPLETED, "1");
+    env_run(&e, 1);
+    env_simple_result(&e, "ids-1/1/1.000000000000000000000000", "ids-1",
+                      BATON_RESULT_COMPLETED, "2");
+    env_run(&e, 1);
+    s = env_snap(&e, "ids-1");
+    CHECK(s && s->pend == BATON_PEND_TASK && s->stale == 2,
+          "forged results are ignored as stale (pend %d, stale %lld)",
+          s ? (int)s->pend : -1, s ? (long long)s->stale : -1);
+    env_simple_result(&e, real, "ids-1", BATON_RESULT_COMPLETED, "3");
+    env_run(&e, 1);
+    s = env_snap(&e, "ids-1");
+    CHECK(s && s->pend == BATON_PEND_SIGNAL,
+          "the real result is taken (pend %d)", s ? (int)s->pend : -1);
+    /* a squatter STARTs the child's predictable id before the parent */
+    env_cmd(&e, BATON_CMD_START, "par-1:1", "steps", NULL, "{\"sq\":1}");
+    env_run(&e, 1);
+    env_cmd(&e, BATON_CMD_START, "par-1", "parent", NULL, "{}");
+    env_run(&e, 1);
+    env_pump(&e, 5);
+    s = env_snap(&e, "par-1");
+    CHECK(s && s->pend == BATON_PEND_CHILD && s->pend_nonce[0],
+          "the parent waits for its own child (pend %d)",
+          s ? (int)s->pend : -1);
+    {
+        char child[300];
+        snprintf(child, sizeof child, "par-1:1.%s", s ? s->pend_nonce : "");
+        s = env_snap(&e, child);
+        CHECK(s && s->parent_id && !strcmp(s->parent_id, "par-1"),
+              "the child %s runs under its parent", child);
+    }
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     env_payload_max = 1 << 20; /* depth, not size, is tested here */
@@ -465,6 +530,7 @@ int main(void) {
     test_size_limits();
     test_refused_outbox_entry();
     test_run_limits();
+    test_unforgeable_ids();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
