@@ -805,10 +805,63 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
                                  s->input, now, errstr, errlen);
 }
 
+/* 1 when id ends like a child run's id: ":<seq>[:<item>].<nonce>". */
+static int child_form(const char *id) {
+    const char *dot = strrchr(id, '.'), *p;
+    size_t n = dot ? strlen(dot + 1) : 0;
+    if (n != 2 * BATON_ENGINE_NONCE_BYTES ||
+        strspn(dot + 1, "0123456789abcdef") != n)
+        return 0;
+    for (p = dot; p > id && p[-1] >= '0' && p[-1] <= '9'; p--)
+        ;
+    return p > id && p < dot && p[-1] == ':';
+}
+
+/* With nonces (a random source): a START with parent fields must name the
+ * very child id its parent_task_id makes (batond's own child STARTs do),
+ * and a START of an id in the child namespace must carry them.  A client
+ * thus cannot set parent fields on a run of its own naming, nor squat a
+ * child's id.  BATON_ERR_INVALID (DLQ) with the reason. */
+static baton_err_t start_namespace(const baton_engine_t *e,
+                                   const baton_command_t *cmd, char *errstr,
+                                   size_t errlen) {
+    char want[600];
+    size_t plen;
+    int64_t seq;
+    int32_t att;
+    const char *nonce;
+    if (!e->random) return BATON_OK;
+    if (!cmd->parent_id) {
+        if (!child_form(cmd->workflow_id)) return BATON_OK;
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "START of '%s': the id is in the namespace of "
+                            "child runs, which only batond starts",
+                            cmd->workflow_id);
+    }
+    if (!cmd->parent_task_id ||
+        baton_task_id_parse(cmd->parent_task_id, &plen, &seq, &att) ||
+        !*(nonce = baton_task_id_nonce(cmd->parent_task_id)))
+        want[0] = '\0';
+    else if (cmd->branch)
+        snprintf(want, sizeof want, "%.*s:%lld:%lld.%s", (int)plen,
+                 cmd->parent_task_id, (long long)seq, (long long)att - 1,
+                 nonce);
+    else
+        snprintf(want, sizeof want, "%.*s:%lld.%s", (int)plen,
+                 cmd->parent_task_id, (long long)seq, nonce);
+    if (want[0] && !strcmp(want, cmd->workflow_id)) return BATON_OK;
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "START of '%s' carries parent fields (parent_id, "
+                        "parent_task_id, branch) that batond did not mint",
+                        cmd->workflow_id);
+}
+
 static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
                              const baton_command_t *cmd, int64_t now,
                              baton_wset_t *ws, char *errstr, size_t errlen) {
     const char *policy = start_policy(cmd);
+    baton_err_t rc = start_namespace(e, cmd, errstr, errlen);
+    if (rc) return rc;
     if (!start_allowed(*snap, policy))
         return refuse_start(e, *snap, cmd, policy, now, ws);
     return baton_engine_start_run(e, snap, cmd, cmd->payload, now, ws, errstr,

@@ -515,6 +515,27 @@ static void test_unforgeable_ids(void) {
         s = env_snap(&e, child);
         CHECK(s && s->parent_id && !strcmp(s->parent_id, "par-1"),
               "the child %s runs under its parent", child);
+        /* a client START in the child namespace, or with parent fields */
+        env_cmd(&e, BATON_CMD_START, "x:1.0123456789abcdef01234567", "steps",
+                NULL, "{}");
+        env_run(&e, 1);
+        CHECK(e.dlq == 1 && strstr(e.last_dlq, "namespace of child runs"),
+              "a START of a child-form id goes to the DLQ (%d: %s)", e.dlq,
+              e.last_dlq);
+        {
+            baton_command_t c = {0};
+            c.kind = BATON_CMD_START;
+            c.workflow_id = "mine-1";
+            c.workflow_type = "steps";
+            c.payload = "{}";
+            c.parent_id = "par-1";
+            c.parent_task_id = "par-1/1/1";
+            env_command(&e, &c);
+        }
+        env_run(&e, 1);
+        CHECK(e.dlq == 1 && strstr(e.last_dlq, "did not mint"),
+              "a START with forged parent fields goes to the DLQ (%d: %s)",
+              e.dlq, e.last_dlq);
     }
     env_free(&e);
 }
