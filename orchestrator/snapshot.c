@@ -105,7 +105,7 @@ static int encode_pending(json_t *o, const baton_snapshot_t *s) {
     rc |= set_str(o, "pat", s->pend_type);
     rc |= set_int(o, "pdue", s->pend_due_ms);
     rc |= set_str(o, "psig", s->pend_signal);
-    if (s->pend_nonce[0]) rc |= set_str(o, "pn", s->pend_nonce);
+    if (s->pend_nonce[0]) rc |= set_str(o, "pno", s->pend_nonce);
     rc |= set_int(o, "pst", s->pend_start_ms);
     rc |= set_int(o, "pst0", s->pend_first_ms);
     rc |= set_int(o, "phb", s->pend_hb_ms);
@@ -240,7 +240,7 @@ static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     s->pend_due_ms = get_int(d, "pdue");
     s->pend_signal = get_str(d, "psig", 0);
     {
-        char *pn = get_str(d, "pn", 0);
+        char *pn = get_str(d, "pno", 0);
         snprintf(s->pend_nonce, sizeof s->pend_nonce, "%s", pn ? pn : "");
         baton_free(pn);
     }

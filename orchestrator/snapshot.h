@@ -68,7 +68,7 @@
  *                     whose apply kept failing for a non-input reason,
  *                     loop.h); every later input of it goes to the DLQ
  *   stale    int      count of duplicate or stale results ignored
- *   pn       string   pend_nonce: the nonce of the pending step's task ids
+ *   pno      string   pend_nonce: the nonce of the pending step's task ids
  *   hb       int      bytes of history events the run wrote (the history
  *                     stops at batond.limits.history.bytes.max; engine.h)
  *

@@ -15,7 +15,7 @@ pending() { redis GET "baton:{p$P}:wf:t4-1" | /usr/bin/python3 -c \
   'import json,sys; s=json.load(sys.stdin); print(s.get("pseq"), s.get("patt"), s.get("stale",0), s["st"])'; }
 current() { # the task id batond sent for the pending attempt (with its nonce)
   redis GET "baton:{p$P}:wf:t4-1" | /usr/bin/python3 -c \
-  'import json,sys; s=json.load(sys.stdin); print("t4-1/%d/%d.%s" % (s["pseq"], s["patt"], s["pn"]))'; }
+  'import json,sys; s=json.load(sys.stdin); print("t4-1/%d/%d.%s" % (s["pseq"], s["patt"], s["pno"]))'; }
 wait_for() { # expected pending line
   for _ in $(seq 1 100); do [ "$(pending 2>/dev/null)" == "$1" ] && return 0; sleep 0.05; done
   fail "state is '$(pending)', expected '$1'"
