@@ -293,12 +293,23 @@ static int baton_codec_parse_dec(const char *p, size_t n, int64_t max,
     return 0;
 }
 
+/* 1 when p[0..n) is a nonce: 1..BATON_TASK_NONCE_MAX lower-case hex. */
+static int baton_codec_nonce_ok(const char *p, size_t n) {
+    if (n < 1 || n > BATON_TASK_NONCE_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 /* The id may itself contain '/', so the two numbers are taken from the
- * right.  Attempts start at 1; the id prefix is 1..256 bytes. */
+ * right.  Attempts start at 1, optionally followed by ".<nonce>"; the id
+ * prefix is 1..256 bytes. */
 int baton_task_id_parse(const char *task_id, size_t *wf_id_len, int64_t *seq,
                         int32_t *attempt) {
-    const char *a, *s;
+    const char *a, *s, *dot;
     int64_t sv, av;
+    size_t alen;
     if (!task_id) return -1;
     a = strrchr(task_id, '/');
     if (!a || a == task_id) return -1;
@@ -306,14 +317,24 @@ int baton_task_id_parse(const char *task_id, size_t *wf_id_len, int64_t *seq,
         ;
     if (*s != '/' || s == task_id) return -1;
     if ((size_t)(s - task_id) > BATON_WORKFLOW_ID_MAX) return -1;
+    alen = strlen(a + 1);
+    if ((dot = strchr(a + 1, '.'))) {
+        if (!baton_codec_nonce_ok(dot + 1, strlen(dot + 1))) return -1;
+        alen = (size_t)(dot - a - 1);
+    }
     if (baton_codec_parse_dec(s + 1, (size_t)(a - s - 1), INT64_MAX, &sv) ||
-        baton_codec_parse_dec(a + 1, strlen(a + 1), INT32_MAX, &av) ||
-        av < 1)
+        baton_codec_parse_dec(a + 1, alen, INT32_MAX, &av) || av < 1)
         return -1;
     if (wf_id_len) *wf_id_len = (size_t)(s - task_id);
     if (seq) *seq = sv;
     if (attempt) *attempt = (int32_t)av;
     return 0;
+}
+
+const char *baton_task_id_nonce(const char *task_id) {
+    const char *a = task_id ? strrchr(task_id, '/') : NULL;
+    const char *dot = a ? strchr(a, '.') : NULL;
+    return dot ? dot + 1 : "";
 }
 
 /* ---- validation ------------------------------------------------------- */

@@ -217,10 +217,18 @@ const char *baton_cmd_kind_name(baton_cmd_kind_t k);       /* "START" ... */
 int baton_cmd_kind_parse(const char *s, baton_cmd_kind_t *out); /* 0 ok */
 const char *baton_result_kind_name(baton_result_kind_t k);
 
-/* Parses "<workflow_id>/<seq>/<attempt>" from the right (ids may contain
- * '/').  Returns 0 and fills the outputs (wf_id_len = length of the id
- * prefix), or -1 when malformed. */
+/* Longest nonce of a task id (lower-case hex digits). */
+#define BATON_TASK_NONCE_MAX 32
+
+/* Parses "<workflow_id>/<seq>/<attempt>[.<nonce>]" from the right (ids may
+ * contain '/'); the nonce is 1..BATON_TASK_NONCE_MAX lower-case hex digits
+ * batond draws at random for each attempt (docs/wire-protocol.md).
+ * Returns 0 and fills the outputs (wf_id_len = length of the id prefix),
+ * or -1 when malformed. */
 int baton_task_id_parse(const char *task_id, size_t *wf_id_len,
                         int64_t *seq, int32_t *attempt);
+/* The nonce of a well-formed task id (borrowed, a suffix of it), "" when it
+ * has none. */
+const char *baton_task_id_nonce(const char *task_id);
 
 #endif /* BATON_CODEC_H */

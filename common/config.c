@@ -82,6 +82,22 @@ static const conf_key_t conf_keys[] = {
     {"batond.limits.dlq.copy.max", KEY_INT, "65536",
      "a DLQ copy keeps at most this many bytes of the refused value (a "
      "stub with the reason in its baton-error header)"},
+    {"batond.limits.signals.max", KEY_INT, "100",
+     "signals a run keeps not yet received (buffered, or held for a run "
+     "to come); one more goes to the DLQ (0: no limit)"},
+    {"batond.limits.signals.bytes.max", KEY_INT, "1048576",
+     "bytes of the payloads of those signals; one more that would exceed "
+     "it goes to the DLQ (0: no limit)"},
+    {"batond.limits.map.items.max", KEY_INT, "10000",
+     "items of one Map state; more fail the step with "
+     "States.DataLimitExceeded (Catch sees it; 0: no limit)"},
+    {"batond.limits.state.max", KEY_INT, "4194304",
+     "bytes of the data a state produces (its input or output, kept in "
+     "the snapshot); more fail the run with States.DataLimitExceeded "
+     "(0: no limit)"},
+    {"batond.limits.history.bytes.max", KEY_INT, "16777216",
+     "bytes of history a run writes to Redis; later events keep seq, "
+     "type, time and state only, marked \"cut\" (0: no limit)"},
     {"batond.limits.apply.retries", KEY_INT, "3",
      "an input whose apply fails for a non-input reason (out of memory, "
      "...) this many batches in a row quarantines its run (0: never)"},

@@ -4,6 +4,7 @@
 #include "kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -150,6 +151,86 @@ int32_t baton_kafka_partition_count(rd_kafka_t *rk, const char *topic,
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     return cnt;
+}
+
+int baton_kafka_err_permanent(rd_kafka_resp_err_t err) {
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The value of config entry `name` of the first resource of a
+ * DescribeConfigs result event, as an integer, or -1 with errstr. */
+static int64_t describe_configs_int(rd_kafka_event_t *ev, const char *name,
+                                    char *errstr, size_t errlen) {
+    const rd_kafka_DescribeConfigs_result_t *r;
+    const rd_kafka_ConfigResource_t **rs;
+    const rd_kafka_ConfigEntry_t **es;
+    size_t nr = 0, ne = 0;
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errlen, "%s", rd_kafka_event_error_string(ev));
+        return -1;
+    }
+    if (!(r = rd_kafka_event_DescribeConfigs_result(ev)) ||
+        !(rs = rd_kafka_DescribeConfigs_result_resources(r, &nr)) || !nr) {
+        snprintf(errstr, errlen, "no resource in the answer");
+        return -1;
+    }
+    if (rd_kafka_ConfigResource_error(rs[0])) {
+        snprintf(errstr, errlen, "%s",
+                 rd_kafka_ConfigResource_error_string(rs[0]));
+        return -1;
+    }
+    es = rd_kafka_ConfigResource_configs(rs[0], &ne);
+    for (size_t i = 0; i < ne; i++)
+        if (!strcmp(rd_kafka_ConfigEntry_name(es[i]), name) &&
+            rd_kafka_ConfigEntry_value(es[i]))
+            return strtoll(rd_kafka_ConfigEntry_value(es[i]), NULL, 10);
+    snprintf(errstr, errlen, "the broker did not say %s", name);
+    return -1;
+}
+
+int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk,
+                                            const char *topic,
+                                            int timeout_ms, char *errstr,
+                                            size_t errlen) {
+    rd_kafka_ConfigResource_t *res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *opt =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_event_t *ev;
+    int64_t v = -1;
+    char err[256];
+    rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, err,
+                                              sizeof err);
+    rd_kafka_DescribeConfigs(rk, &res, 1, opt, q);
+    if (!(ev = rd_kafka_queue_poll(q, timeout_ms + 1000)))
+        snprintf(errstr, errlen, "describing topic %s: no answer in %d ms",
+                 topic, timeout_ms);
+    else if ((v = describe_configs_int(ev, "max.message.bytes", err,
+                                       sizeof err)) < 0)
+        snprintf(errstr, errlen, "describing topic %s: %s", topic, err);
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_ConfigResource_destroy(res);
+    return v;
 }
 
 int baton_kafka_msg_is_json(const rd_kafka_message_t *m) {

@@ -47,6 +47,19 @@ int32_t baton_kafka_partition_count(rd_kafka_t *rk, const char *topic,
                                     int timeout_ms, char *errstr,
                                     size_t errlen);
 
+/* 1 when producing the same message again cannot succeed (too large, a
+ * topic or partition that does not exist or refuses it, not authorised,
+ * an invalid record ...): its delivery report or producev error is final.
+ * 0 for the transient ones (timeouts, leader changes, transport) and OK. */
+int baton_kafka_err_permanent(rd_kafka_resp_err_t err);
+
+/* The broker's max.message.bytes of topic (Admin API DescribeConfigs on
+ * any client handle rk, waiting at most timeout_ms), or -1 with errstr. */
+int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk,
+                                            const char *topic,
+                                            int timeout_ms, char *errstr,
+                                            size_t errlen);
+
 /* 1 when the message has header content-type: application/json. */
 int baton_kafka_msg_is_json(const rd_kafka_message_t *m);
 

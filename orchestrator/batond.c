@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "cloudevents.h"
 #include "codec.h"
 #include "config.h"
@@ -170,6 +172,28 @@ static void batond_ce_headers(batond_t *b, rd_kafka_headers_t *hdrs, int json,
     baton_event_clear(&ev);
 }
 
+/* The producer refused an outbox message for good (err is permanent): the
+ * loop deletes the entry and DLQs a stub of it with the next write. */
+static void batond_refused(batond_t *b, int32_t src_part, const char *id,
+                           const char *topic, const char *key, int json,
+                           const char *error, const void *value, size_t len,
+                           rd_kafka_resp_err_t err) {
+    baton_outbox_msg_t m = {0};
+    m.id = (char *)id; /* borrowed: the loop copies */
+    m.topic = (char *)topic;
+    m.key = (char *)key;
+    m.error = (char *)error;
+    m.json = json;
+    m.partition = -1;
+    m.value = (char *)value;
+    m.value_len = len;
+    if (baton_loop_outbox_refused(b->loop, src_part, &m,
+                                  rd_kafka_err2str(err)))
+        BATON_ERROR("kafka", "producing %s to %s: %s (kept in the outbox: "
+                             "out of memory)",
+                    id, topic, rd_kafka_err2str(err));
+}
+
 static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
                            int32_t partition, const char *key, int json,
                            const char *error, const void *value, size_t len,
@@ -197,15 +221,22 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
         rd_kafka_poll(b->producer, 10);
     }
     if (err) {
-        BATON_ERROR("kafka", "producing %s to %s: %s (kept in the outbox)", id,
-                    topic, rd_kafka_err2str(err));
         rd_kafka_headers_destroy(hdrs);
         baton_free(ref);
+        if (baton_kafka_err_permanent(err)) {
+            batond_refused(b, src_part, id, topic, key, json, error, value,
+                           len, err);
+            return;
+        }
+        BATON_ERROR("kafka", "producing %s to %s: %s (kept in the outbox)", id,
+                    topic, rd_kafka_err2str(err));
     }
 }
 
 /* Delivery report (producer poll, loop thread): acknowledged outbox
- * entries are deleted with the next batch; failed ones are produced again. */
+ * entries are deleted with the next batch; failed ones are produced again,
+ * unless the error is permanent: then a DLQ stub replaces them
+ * (baton_loop_outbox_refused). */
 static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                                void *opaque) {
     batond_t *b = opaque;
@@ -222,8 +253,10 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
         baton_free(ref);
         return;
     }
-    BATON_WARN("kafka", "delivery of %s to %s failed: %s; producing again",
-               ref->id, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    if (!baton_kafka_err_permanent(m->err))
+        BATON_WARN("kafka", "delivery of %s to %s failed: %s; producing again",
+                   ref->id, rd_kafka_topic_name(m->rkt),
+                   rd_kafka_err2str(m->err));
     {
         rd_kafka_headers_t *hdrs = NULL;
         const void *ct = NULL, *err = NULL;
@@ -240,11 +273,71 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
         char key[1024];
         snprintf(key, sizeof key, "%.*s", (int)m->key_len,
                  (const char *)m->key);
-        batond_produce(b, ref->partition, rd_kafka_topic_name(m->rkt),
-                       m->partition, m->key ? key : NULL, json,
-                       errbuf[0] ? errbuf : NULL, m->payload, m->len, ref->id);
+        if (baton_kafka_err_permanent(m->err))
+            batond_refused(b, ref->partition, ref->id,
+                           rd_kafka_topic_name(m->rkt), m->key ? key : NULL,
+                           json, errbuf[0] ? errbuf : NULL, m->payload,
+                           m->len, m->err);
+        else
+            batond_produce(b, ref->partition, rd_kafka_topic_name(m->rkt),
+                           m->partition, m->key ? key : NULL, json,
+                           errbuf[0] ? errbuf : NULL, m->payload, m->len,
+                           ref->id);
         baton_free(ref);
     }
+}
+
+/* Warns, with the figures, when the producer's message.max.bytes exceeds
+ * a topic's max.message.bytes on the broker (a message in between is
+ * accepted by the producer, then refused by the broker and DLQ'd as a
+ * stub), or when a DLQ stub (batond.limits.dlq.copy.max plus headers)
+ * might not fit the DLQ topic.  Only warns: a broker that does not answer
+ * DescribeConfigs (or denies it) is logged and batond goes on. */
+static void batond_check_sizes(batond_t *b) {
+    char pmax[32] = "", dlq[256], events[256], err[512];
+    size_t plen = sizeof pmax;
+    int64_t producer_max, copy_max;
+    const char *topics[4];
+    if (rd_kafka_conf_get(rd_kafka_conf(b->producer), "message.max.bytes",
+                          pmax, &plen) != RD_KAFKA_CONF_OK)
+        return;
+    producer_max = strtoll(pmax, NULL, 10);
+    copy_max = baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
+    topics[0] = b->topics[0];
+    topics[1] = b->topics[1];
+    topics[2] = baton_topic(b->conf, "events", events, sizeof events);
+    topics[3] = baton_topic(b->conf, "dlq", dlq, sizeof dlq);
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(topics); i++) {
+        int64_t broker_max = baton_kafka_topic_max_message_bytes(
+            b->producer, topics[i], 5000, err, sizeof err);
+        if (broker_max < 0) {
+            BATON_WARN("kafka", "cannot check message sizes: %s", err);
+            return;
+        }
+        if (producer_max > broker_max)
+            BATON_WARN("kafka", "producer message.max.bytes %lld exceeds "
+                                "max.message.bytes %lld of topic %s: a "
+                                "message in between is refused by the "
+                                "broker and dead-lettered as a stub",
+                       (long long)producer_max, (long long)broker_max,
+                       topics[i]);
+        if (i == 3 && copy_max + 4096 > (producer_max < broker_max
+                                             ? producer_max
+                                             : broker_max))
+            BATON_WARN("kafka", "batond.limits.dlq.copy.max %lld (+4096 "
+                                "for headers) may not fit topic %s "
+                                "(max.message.bytes %lld, producer "
+                                "message.max.bytes %lld)",
+                       (long long)copy_max, topics[i], (long long)broker_max,
+                       (long long)producer_max);
+    }
+}
+
+/* The engine's random source (engine.h baton_engine_random_fn): the
+ * nonces of task and child ids, from OpenSSL's CSPRNG. */
+static int batond_random(void *ctx, unsigned char *buf, size_t len) {
+    (void)ctx;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
 /* ---- partitions ------------------------------------------------------- */
@@ -724,6 +817,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
                                 b->topics[0], b->partition_cnt, b->topics[1],
                                 pc);
     }
+    batond_check_sizes(b);
     subs = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(subs, b->topics[0], RD_KAFKA_PARTITION_UA);
     rd_kafka_topic_partition_list_add(subs, b->topics[1], RD_KAFKA_PARTITION_UA);
@@ -792,6 +886,16 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         baton_conf_get_int(b->conf, "batond.dedupe.window.ms");
     snprintf(b->events_topic, sizeof b->events_topic, "%s.events",
              lc.topic_prefix);
+    if (b->engine) {
+        baton_engine_limits_t el = {
+            baton_conf_get_int(b->conf, "batond.limits.signals.max"),
+            baton_conf_get_int(b->conf, "batond.limits.signals.bytes.max"),
+            baton_conf_get_int(b->conf, "batond.limits.map.items.max"),
+            baton_conf_get_int(b->conf, "batond.limits.state.max"),
+            baton_conf_get_int(b->conf, "batond.limits.history.bytes.max")};
+        baton_engine_set_limits(b->engine, &el);
+        baton_engine_set_random(b->engine, batond_random, NULL);
+    }
     if (b->engine)
         baton_engine_set_signal_hold(
             b->engine, baton_conf_get_int(b->conf, "batond.signal.hold.ms"));

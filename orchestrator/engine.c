@@ -104,6 +104,97 @@ int baton_engine_queue_json(const baton_engine_t *e, const char *q) {
     return 0;
 }
 
+void baton_engine_set_limits(baton_engine_t *e,
+                             const baton_engine_limits_t *limits) {
+    e->limits = *limits;
+}
+
+void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
+                             void *ctx) {
+    e->random = fn;
+    e->random_ctx = ctx;
+}
+
+baton_err_t baton_engine_new_nonce(baton_engine_t *e, baton_snapshot_t *s) {
+    unsigned char r[BATON_ENGINE_NONCE_BYTES];
+    static const char hex[] = "0123456789abcdef";
+    s->pend_nonce[0] = '\0';
+    if (!e->random) return BATON_OK;
+    if (e->random(e->random_ctx, r, sizeof r)) return BATON_ERR_IO;
+    for (size_t i = 0; i < sizeof r; i++) {
+        s->pend_nonce[2 * i] = hex[r[i] >> 4];
+        s->pend_nonce[2 * i + 1] = hex[r[i] & 15];
+    }
+    s->pend_nonce[2 * sizeof r] = '\0';
+    return BATON_OK;
+}
+
+void baton_engine_task_id(const baton_snapshot_t *s, int64_t seq,
+                          int64_t attempt, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%lld/%lld%s%s", s->id, (long long)seq,
+             (long long)attempt, s->pend_nonce[0] ? "." : "", s->pend_nonce);
+}
+
+
+/* Bytes of v as compact JSON. */
+static size_t json_bytes(const json_t *v) {
+    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Adds the count and bytes of the payloads in one list of kept signals. */
+static void count_signals(const json_t *list, int entries, size_t *n,
+                          size_t *bytes) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        (*n)++;
+        *bytes += json_bytes(entries ? json_object_get(v, "p") : v);
+    }
+}
+
+baton_err_t baton_engine_signal_room(const baton_engine_t *e,
+                                     const json_t *kept, int by_name,
+                                     const char *wf_id, size_t payload_len,
+                                     char *errstr, size_t errlen) {
+    size_t n = 0, bytes = 0;
+    const char *name;
+    json_t *list;
+    if (e->limits.signals_max <= 0 && e->limits.signals_bytes_max <= 0)
+        return BATON_OK;
+    if (by_name) {
+        json_object_foreach((json_t *)kept, name, list)
+            count_signals(list, 0, &n, &bytes);
+    } else if (kept) {
+        count_signals(kept, 1, &n, &bytes);
+    }
+    if (e->limits.signals_max > 0 && (int64_t)n + 1 > e->limits.signals_max)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "workflow '%s' keeps %zu signals not yet "
+                            "received: batond.limits.signals.max (%lld)",
+                            wf_id, n, (long long)e->limits.signals_max);
+    if (e->limits.signals_bytes_max > 0 &&
+        (int64_t)(bytes + payload_len) > e->limits.signals_bytes_max)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "workflow '%s' keeps %zu bytes of signals not "
+                            "yet received, %zu more would exceed "
+                            "batond.limits.signals.bytes.max (%lld)",
+                            wf_id, bytes, payload_len,
+                            (long long)e->limits.signals_bytes_max);
+    return BATON_OK;
+}
+
+/* Whether the run's Redis history still takes the data of an event of
+ * len bytes: past history_bytes_max its events keep seq, type, time and
+ * state only ("cut": true); batond.history.max bounds their count. */
+static int history_takes_data(const baton_engine_t *e, baton_snapshot_t *s,
+                              size_t len) {
+    if (e->limits.history_bytes_max > 0 &&
+        s->hbytes + (int64_t)len > e->limits.history_bytes_max)
+        return 0;
+    s->hbytes += (int64_t)len;
+    return 1;
+}
+
 const baton_defn_t *baton_engine_defn(baton_engine_t *e,
                                       const baton_snapshot_t *s) {
     return baton_registry_get(e->reg, s->type, s->ver);
@@ -181,6 +272,12 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
     if (data) json_object_set(o, "data", data);
     {
         char *t = json_dumps(o, JSON_COMPACT);
+        if (t && data && !history_takes_data(e, s, strlen(t))) {
+            free(t); /* past the run's history bytes: the data is cut */
+            json_object_del(o, "data");
+            json_object_set_new(o, "cut", json_true());
+            t = json_dumps(o, JSON_COMPACT);
+        }
         if (!t) goto out;
         hist = baton_strdup(t);
         free(t);
@@ -552,6 +649,24 @@ static int data_refused(const baton_asl_stop_t *stop, char *cause,
     return 1;
 }
 
+/* 1 (cause set) when the data a state produced is larger than
+ * batond.limits.state.max: it would bloat every write of the snapshot. */
+static int data_too_large(const baton_engine_t *e,
+                          const baton_asl_stop_t *stop, char *cause,
+                          size_t len) {
+    int64_t max = e->limits.state_max;
+    size_t n;
+    if (max <= 0) return 0;
+    n = stop->state_input ? json_bytes(stop->state_input) : 0;
+    if (stop->output && json_bytes(stop->output) > n)
+        n = json_bytes(stop->output);
+    if ((int64_t)n <= max) return 0;
+    snprintf(cause, len, "state '%s': its data of %zu bytes exceeds "
+                         "batond.limits.state.max (%lld)",
+             stop->state ? stop->state : "?", n, (long long)max);
+    return 1;
+}
+
 baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
                                   const char *state, json_t *input,
@@ -569,6 +684,10 @@ baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
         rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
                                 "States.Runtime", cause, BATON_WORK_KEEP,
                                 now);
+    else if (!rc && data_too_large(e, &stop, cause, sizeof cause))
+        rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
+                                BATON_ENGINE_ERR_LIMIT, cause,
+                                BATON_WORK_KEEP, now);
     else if (!rc)
         rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     baton_asl_stop_clear(&stop);
@@ -754,10 +873,63 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
                                  s->input, now, errstr, errlen);
 }
 
+/* 1 when id ends like a child run's id: ":<seq>[:<item>].<nonce>". */
+static int child_form(const char *id) {
+    const char *dot = strrchr(id, '.'), *p;
+    size_t n = dot ? strlen(dot + 1) : 0;
+    if (n != 2 * BATON_ENGINE_NONCE_BYTES ||
+        strspn(dot + 1, "0123456789abcdef") != n)
+        return 0;
+    for (p = dot; p > id && p[-1] >= '0' && p[-1] <= '9'; p--)
+        ;
+    return p > id && p < dot && p[-1] == ':';
+}
+
+/* With nonces (a random source): a START with parent fields must name the
+ * very child id its parent_task_id makes (batond's own child STARTs do),
+ * and a START of an id in the child namespace must carry them.  A client
+ * thus cannot set parent fields on a run of its own naming, nor squat a
+ * child's id.  BATON_ERR_INVALID (DLQ) with the reason. */
+static baton_err_t start_namespace(const baton_engine_t *e,
+                                   const baton_command_t *cmd, char *errstr,
+                                   size_t errlen) {
+    char want[600];
+    size_t plen;
+    int64_t seq;
+    int32_t att;
+    const char *nonce;
+    if (!e->random) return BATON_OK;
+    if (!cmd->parent_id) {
+        if (!child_form(cmd->workflow_id)) return BATON_OK;
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "START of '%s': the id is in the namespace of "
+                            "child runs, which only batond starts",
+                            cmd->workflow_id);
+    }
+    if (!cmd->parent_task_id ||
+        baton_task_id_parse(cmd->parent_task_id, &plen, &seq, &att) ||
+        !*(nonce = baton_task_id_nonce(cmd->parent_task_id)))
+        want[0] = '\0';
+    else if (cmd->branch)
+        snprintf(want, sizeof want, "%.*s:%lld:%lld.%s", (int)plen,
+                 cmd->parent_task_id, (long long)seq, (long long)att - 1,
+                 nonce);
+    else
+        snprintf(want, sizeof want, "%.*s:%lld.%s", (int)plen,
+                 cmd->parent_task_id, (long long)seq, nonce);
+    if (want[0] && !strcmp(want, cmd->workflow_id)) return BATON_OK;
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "START of '%s' carries parent fields (parent_id, "
+                        "parent_task_id, branch) that batond did not mint",
+                        cmd->workflow_id);
+}
+
 static baton_err_t cmd_start(baton_engine_t *e, baton_snapshot_t **snap,
                              const baton_command_t *cmd, int64_t now,
                              baton_wset_t *ws, char *errstr, size_t errlen) {
     const char *policy = start_policy(cmd);
+    baton_err_t rc = start_namespace(e, cmd, errstr, errlen);
+    if (rc) return rc;
     if (!start_allowed(*snap, policy))
         return refuse_start(e, *snap, cmd, policy, now, ws);
     return baton_engine_start_run(e, snap, cmd, cmd->payload, now, ws, errstr,
@@ -812,6 +984,13 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
         s->stale++;
         return baton_wset_snapshot(ws, s);
     }
+    if (!(s->pend == BATON_PEND_SIGNAL && !strcmp(s->pend_signal, cmd->name)) &&
+        (rc = baton_engine_signal_room(e, s->signals, 1, s->id,
+                                       json_bytes(payload), errstr,
+                                       errlen))) {
+        json_decref(payload);
+        return rc; /* kept nothing yet: to the DLQ */
+    }
     if ((rc = baton_wset_snapshot(ws, s)) ||
         (rc = baton_engine_emit(e, s, ws, "SignalReceived", s->pos,
                                 signal_data(cmd, payload), now, 0))) {
@@ -843,6 +1022,15 @@ static baton_err_t hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "SIGNAL '%s' to '%s': payload is not JSON: %s",
                             cmd->name, cmd->workflow_id, jerr.text);
+    {
+        baton_err_t rc = baton_engine_signal_room(
+            e, *snap ? (*snap)->held : NULL, 0, cmd->workflow_id,
+            json_bytes(payload), errstr, errlen);
+        if (rc) {
+            json_decref(payload);
+            return rc;
+        }
+    }
     return baton_engine_hold_signal(e, snap, cmd, payload, now, ws);
 }
 
@@ -931,8 +1119,9 @@ static int result_target(const baton_snapshot_t *s, const baton_result_t *r,
     if (!s || s->status != BATON_WF_RUNNING) return 0;
     if (baton_task_id_parse(r->task_id, &idlen, &seq, &att)) return 0;
     if (idlen != strlen(s->id) || memcmp(r->task_id, s->id, idlen) ||
-        seq != s->pend_seq)
-        return 0;
+        seq != s->pend_seq ||
+        strcmp(baton_task_id_nonce(r->task_id), s->pend_nonce))
+        return 0; /* another step, or a guessed (forged) task id */
     if (s->pend == BATON_PEND_TASK)
         return att == s->pend_attempt ? 1 : 0;
     if (r->kind == BATON_RESULT_HEARTBEAT) return 0;

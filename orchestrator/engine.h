@@ -76,6 +76,33 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms);
 baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
                                          char *errstr, size_t errlen);
 
+/* What one run may hold or write (each <= 0: no limit).  A signal past
+ * the buffered count or bytes goes to the DLQ; a Map state over more
+ * items, or data larger than state_max where a state produces it, fails
+ * the step with States.DataLimitExceeded (Catch sees it, Retry does not);
+ * past history_bytes_max the run's Redis history stops with one
+ * HistoryTruncated event (the events topic still gets every event). */
+typedef struct baton_engine_limits {
+    int64_t signals_max;       /* signals buffered per run (and held per
+                                  id not started yet) */
+    int64_t signals_bytes_max; /* bytes of their payloads */
+    int64_t map_items_max;     /* items of one Map state */
+    int64_t state_max;         /* bytes of a state's input or output */
+    int64_t history_bytes_max; /* bytes of history events per run */
+} baton_engine_limits_t;
+void baton_engine_set_limits(baton_engine_t *e,
+                             const baton_engine_limits_t *limits);
+
+/* The source of the random nonce each activity attempt and child step
+ * carries in its task ids: fills buf[0..len) with random bytes, 0 ok, -1
+ * failed (the input is then not applied: retried, then quarantined).
+ * batond draws them from OpenSSL's RAND_bytes.  Without a source (unit
+ * tests that predict task ids) task ids carry no nonce. */
+typedef int (*baton_engine_random_fn)(void *ctx, unsigned char *buf,
+                                      size_t len);
+void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
+                             void *ctx);
+
 /* A command the loop found to be a duplicate (its dedupe key was applied
  * already): counted in the run's snapshot and recorded in its history
  * (CommandDuplicate); snap may be NULL or HELD (then nothing changes). */

@@ -33,11 +33,13 @@
 
 static void child_id(const baton_snapshot_t *s, int64_t index, char *buf,
                      size_t len) {
+    const char *dot = s->pend_nonce[0] ? "." : "";
     if (s->pend == BATON_PEND_CHILD)
-        snprintf(buf, len, "%s:%lld", s->id, (long long)s->pend_seq);
+        snprintf(buf, len, "%s:%lld%s%s", s->id, (long long)s->pend_seq, dot,
+                 s->pend_nonce);
     else
-        snprintf(buf, len, "%s:%lld:%lld", s->id, (long long)s->pend_seq,
-                 (long long)index);
+        snprintf(buf, len, "%s:%lld:%lld%s%s", s->id, (long long)s->pend_seq,
+                 (long long)index, dot, s->pend_nonce);
 }
 
 static baton_err_t send_command(baton_engine_t *e, baton_wset_t *ws,
@@ -68,8 +70,7 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     /* the child's step below this run: its id after "<s->id>:" */
     snprintf(path, sizeof path, "%s%s%s", s->run_path ? s->run_path : "",
              s->run_path ? "/" : "", id + strlen(s->id) + 1);
-    snprintf(ptid, sizeof ptid, "%s/%lld/%lld", s->id, (long long)s->pend_seq,
-             (long long)index + 1);
+    baton_engine_task_id(s, s->pend_seq, index + 1, ptid, sizeof ptid);
     c.kind = BATON_CMD_START;
     c.workflow_id = id;
     c.workflow_type = branch ? s->type : s->pend_type;
@@ -166,6 +167,7 @@ static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
 
     s->pend = BATON_PEND_FANOUT;
     s->pend_seq = ++s->aseq;
+    if ((rc = baton_engine_new_nonce(e, s))) return rc;
     s->pend_start_ms = now;
     s->pend_n = stop->n_items;
     s->pend_max_conc = stop->max_concurrency;
@@ -195,6 +197,7 @@ static baton_err_t begin_child(baton_engine_t *e, const baton_defn_t *d,
 
     s->pend = BATON_PEND_CHILD;
     s->pend_seq = ++s->aseq;
+    if ((rc = baton_engine_new_nonce(e, s))) return rc;
     s->pend_start_ms = now;
     s->pend_timeout_s = stop->timeout_seconds;
     if (!(s->pend_type = baton_strdup(stop->child_type)))
@@ -226,9 +229,23 @@ baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
     char id[CHILD_ID_MAX + 64];
     if (stop->kind == BATON_ASL_STOP_CHILD)
         return begin_child(e, d, s, ws, stop, now, errstr, errlen);
+    if (stop->is_map && e->limits.map_items_max > 0 &&
+        stop->n_items > e->limits.map_items_max) {
+        char cause[256];
+        snprintf(cause, sizeof cause, "Map state '%s' has %lld items: more "
+                                      "than batond.limits.map.items.max "
+                                      "(%lld)",
+                 stop->state ? stop->state : "?", (long long)stop->n_items,
+                 (long long)e->limits.map_items_max);
+        s->pend = BATON_PEND_FANOUT;
+        s->pend_seq = ++s->aseq;
+        return baton_engine_step_failed(e, d, s, ws, BATON_ENGINE_ERR_LIMIT,
+                                        cause, 0, 1, now, errstr, errlen);
+    }
     /* The longest item id must fit the wire's limit. */
-    snprintf(id, sizeof id, "%s:%lld:%lld", s->id, (long long)s->aseq + 1,
-             (long long)(stop->n_items > 0 ? stop->n_items - 1 : 0));
+    snprintf(id, sizeof id, "%s:%lld:%lld%s", s->id, (long long)s->aseq + 1,
+             (long long)(stop->n_items > 0 ? stop->n_items - 1 : 0),
+             e->random ? ".000000000000000000000000" : "");
     if (strlen(id) > CHILD_ID_MAX) {
         s->pend = BATON_PEND_FANOUT;
         s->pend_seq = ++s->aseq;

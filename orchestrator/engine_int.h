@@ -41,10 +41,37 @@ struct baton_engine {
     int64_t signal_hold_ms; /* default hold of a signal for a run to come */
     char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
                                "*" (every queue); NULL = none: Avro */
+    baton_engine_limits_t limits;
+    baton_engine_random_fn random; /* NULL: task ids carry no nonce */
+    void *random_ctx;
 };
 
 /* 1 when tasks of queue q go out as JSON envelopes (engine.c). */
 int baton_engine_queue_json(const baton_engine_t *e, const char *q);
+
+/* Bytes of randomness in a task id's nonce (hex: twice as many digits). */
+#define BATON_ENGINE_NONCE_BYTES 12
+
+/* Draws a new nonce for the pending step of s (s->pend_nonce), "" without
+ * a random source.  BATON_OK or BATON_ERR_IO (the source failed). */
+baton_err_t baton_engine_new_nonce(baton_engine_t *e, baton_snapshot_t *s);
+/* "<s->id>/<seq>/<attempt>[.<nonce>]" into buf: a task id of s's pending
+ * step. */
+void baton_engine_task_id(const baton_snapshot_t *s, int64_t seq,
+                          int64_t attempt, char *buf, size_t len);
+
+/* The error a run's step fails with when it breaks a limit of
+ * baton_engine_limits_t (catchable, never retried). */
+#define BATON_ENGINE_ERR_LIMIT "States.DataLimitExceeded"
+
+/* BATON_ERR_INVALID (errstr: which limit) when one more signal of
+ * payload_len bytes would exceed the buffered count or bytes, given the
+ * signals already kept in `kept` ({"name":[payload...]} when by_name,
+ * else an array of {"p": payload}); else BATON_OK. */
+baton_err_t baton_engine_signal_room(const baton_engine_t *e,
+                                     const json_t *kept, int by_name,
+                                     const char *wf_id, size_t payload_len,
+                                     char *errstr, size_t errlen);
 
 /* ---- engine.c ---------------------------------------------------------- */
 

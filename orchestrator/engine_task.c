@@ -31,8 +31,7 @@
 
 static void task_ids(const baton_snapshot_t *s, char *task_id, size_t tlen,
                      char *ikey, size_t klen) {
-    snprintf(task_id, tlen, "%s/%lld/%d", s->id, (long long)s->pend_seq,
-             s->pend_attempt);
+    baton_engine_task_id(s, s->pend_seq, s->pend_attempt, task_id, tlen);
     if (ikey) snprintf(ikey, klen, "%s/%lld", s->id, (long long)s->pend_seq);
 }
 
@@ -237,6 +236,7 @@ baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
     s->pend_queue = baton_strdup(stop->queue);
     s->pend_type = baton_strdup(stop->activity_type);
     if (!s->pend_queue || !s->pend_type) return BATON_ERR_NOMEM;
+    if ((rc = baton_engine_new_nonce(e, s))) return rc;
     if ((rc = send_task(e, s, ws, stop, now)) || (rc = arm_nearest(s, ws)))
         return rc;
     return baton_engine_emit(

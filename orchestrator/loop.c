@@ -11,6 +11,7 @@
 
 #include "dlq.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,6 +178,10 @@ typedef struct part {
     theap_t timers;
     int64_t timers_upto; /* every timer due by then is in `timers` */
     baton_wset_t ws;
+    /* outbox entries the producer refused for good, for the next write:
+     * id = the entry to delete; topic NULL or the DLQ stub to add */
+    baton_outbox_msg_t *refused;
+    size_t nrefused, caprefused;
 } part_t;
 
 typedef struct qinput {
@@ -270,6 +275,9 @@ void baton_loop_partition_drop(baton_loop_t *l, int32_t p) {
     note_armed(l, -(int64_t)pt->timers.n);
     theap_free(&pt->timers);
     baton_wset_reset(&pt->ws);
+    for (size_t i = 0; i < pt->nrefused; i++)
+        baton_outbox_msg_clear(&pt->refused[i]);
+    baton_free(pt->refused);
     baton_free(pt);
     l->parts[p] = NULL;
 }
@@ -899,6 +907,106 @@ static int drop_after_commit(const centry_t *e, void *opaque) {
     return !e->snap || e->snap->status != BATON_WF_RUNNING;
 }
 
+/* The DLQ stub of refused entry m into r (r->id = m's id): at most
+ * dlq_copy_max bytes of the value, the reason naming the entry. */
+static baton_err_t refused_stub(const baton_loop_t *l,
+                                const baton_outbox_msg_t *m, const char *why,
+                                baton_outbox_msg_t *r) {
+    size_t keep = l->conf.dlq_copy_max > 0 &&
+                          m->value_len > (size_t)l->conf.dlq_copy_max
+                      ? (size_t)l->conf.dlq_copy_max
+                      : m->value_len;
+    char reason[1024];
+    snprintf(reason, sizeof reason,
+             "outbox entry %s to %s refused by the producer for good: %s "
+             "(value cut to its first %zu of %zu bytes)%s%s",
+             m->id, m->topic, why, keep, m->value_len,
+             m->error ? "; its own reason: " : "", m->error ? m->error : "");
+    r->topic = baton_strdup(l->topic_dlq);
+    r->key = m->key ? baton_strdup(m->key) : NULL;
+    r->error = baton_strdup(reason);
+    r->json = m->json;
+    r->partition = -1;
+    r->value = baton_malloc(keep + 1);
+    r->value_len = keep;
+    if (!r->topic || (m->key && !r->key) || !r->error || !r->value)
+        return BATON_ERR_NOMEM;
+    memcpy(r->value, m->value, keep);
+    r->value[keep] = '\0';
+    BATON_WARN("loop", "to DLQ: %s", reason);
+    return BATON_OK;
+}
+
+baton_err_t baton_loop_outbox_refused(baton_loop_t *l, int32_t p,
+                                      const baton_outbox_msg_t *m,
+                                      const char *why) {
+    part_t *pt;
+    baton_outbox_msg_t *r;
+    assert(m && m->id && m->topic && why);
+    if (!baton_loop_owns(l, p)) return BATON_OK; /* the new owner re-sends */
+    pt = l->parts[p];
+    if (pt->nrefused == pt->caprefused) {
+        size_t ncap = pt->caprefused ? pt->caprefused * 2 : 8;
+        baton_outbox_msg_t *nr =
+            baton_realloc(pt->refused, ncap * sizeof *nr);
+        if (!nr) return BATON_ERR_NOMEM;
+        pt->refused = nr;
+        pt->caprefused = ncap;
+    }
+    r = &pt->refused[pt->nrefused];
+    memset(r, 0, sizeof *r);
+    if (!(r->id = baton_strdup(m->id))) return BATON_ERR_NOMEM;
+    if (!strcmp(m->topic, l->topic_dlq)) {
+        /* a DLQ copy refused: deleted, never copied again */
+        BATON_ERROR("loop", "outbox entry %s to %s refused by the producer "
+                            "for good: %s; deleted (%zu bytes lost; its "
+                            "reason: %s)",
+                    m->id, m->topic, why, m->value_len,
+                    m->error ? m->error : "");
+    } else if (refused_stub(l, m, why, r)) {
+        baton_outbox_msg_clear(r);
+        return BATON_ERR_NOMEM;
+    }
+    pt->nrefused++;
+    return BATON_OK;
+}
+
+/* Moves the refused entries of every owned partition into its write set:
+ * the entry deleted, its stub (if any) in the outbox under id "x<id>".
+ * A write that fails loses them: the entries stay in the stored outbox,
+ * are re-sent by the next owner and refused again. */
+static baton_err_t refused_to_wsets(baton_loop_t *l) {
+    for (int32_t p = 0; p < l->conf.partition_cnt; p++) {
+        part_t *pt = l->parts[p];
+        if (!pt) continue;
+        for (size_t i = 0; i < pt->nrefused; i++) {
+            baton_outbox_msg_t *r = &pt->refused[i];
+            baton_err_t rc = baton_wset_outbox_done(&pt->ws, r->id);
+            if (!rc && r->topic) {
+                char id[300];
+                snprintf(id, sizeof id, "x%s", r->id);
+                rc = baton_wset_msg_as(&pt->ws, id, r->topic, -1, r->key,
+                                       r->json, r->value, r->value_len);
+                r->value = NULL; /* stolen */
+                if (!rc) {
+                    pt->ws.out[pt->ws.nout - 1].error = r->error;
+                    r->error = NULL;
+                    l->stats.dlq++;
+                }
+            }
+            if (rc) { /* out of memory: the batch is abandoned anyway */
+                for (size_t j = i; j < pt->nrefused; j++)
+                    baton_outbox_msg_clear(&pt->refused[j]);
+                pt->nrefused = 0;
+                return rc;
+            }
+            baton_outbox_msg_clear(r);
+        }
+        pt->nrefused = 0;
+    }
+    return BATON_OK;
+}
+
 void baton_loop_batch_done(baton_loop_t *l, int committed) {
     size_t cached = 0;
     for (int32_t p = 0; p < l->conf.partition_cnt; p++) {
@@ -1065,6 +1173,12 @@ static void after_write(baton_loop_t *l, const baton_loop_port_t *port,
 static baton_err_t write_sets(baton_loop_t *l, const baton_loop_port_t *port,
                               baton_wset_t *const **ws, size_t *n,
                               char *errstr, size_t errlen) {
+    baton_err_t rc = refused_to_wsets(l);
+    if (rc) {
+        *ws = NULL;
+        *n = 0;
+        return baton_seterr(errstr, errlen, rc, "out of memory");
+    }
     *ws = baton_loop_wsets(l, n);
     memset(l->fenced, 0, (size_t)l->conf.partition_cnt * sizeof(int));
     return port->write(port->ctx, *ws, *n, l->fenced, errstr, errlen);

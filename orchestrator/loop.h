@@ -150,6 +150,20 @@ baton_wset_t *const *baton_loop_wsets(baton_loop_t *loop, size_t *n);
 baton_err_t baton_loop_outbox_done(baton_loop_t *loop, int32_t p,
                                    const char *id);
 
+/* The producer refused outbox entry m of partition p for good (a
+ * permanent error: the message is too large, the topic refuses it, ...;
+ * why says which).  The next write deletes the entry and, in the same
+ * transaction, puts a DLQ stub of it in the outbox: the headers (the
+ * reason says the entry's id and topic and why), at most dlq_copy_max
+ * bytes of its value.  A refused DLQ message is deleted with an error
+ * logged, never copied again: no outbox entry lives for ever.  m is
+ * borrowed (copied).  May run between batches or while a batch's outbox
+ * is produced.  BATON_OK or BATON_ERR_NOMEM (the entry then stays: it is
+ * re-sent and refused again on the next assignment). */
+baton_err_t baton_loop_outbox_refused(baton_loop_t *loop, int32_t p,
+                                      const baton_outbox_msg_t *m,
+                                      const char *why);
+
 void baton_loop_batch_done(baton_loop_t *loop, int committed);
 
 /* ---- the port: the batch sequence, driven by the loop ------------------ */

@@ -106,6 +106,7 @@ static int encode_pending(json_t *o, const baton_snapshot_t *s) {
     rc |= set_str(o, "pat", s->pend_type);
     rc |= set_int(o, "pdue", s->pend_due_ms);
     rc |= set_str(o, "psig", s->pend_signal);
+    if (s->pend_nonce[0]) rc |= set_str(o, "pno", s->pend_nonce);
     rc |= set_int(o, "pst", s->pend_start_ms);
     rc |= set_int(o, "pst0", s->pend_first_ms);
     rc |= set_int(o, "phb", s->pend_hb_ms);
@@ -161,6 +162,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "hseq", s->hseq);
     rc |= set_int(o, "stale", s->stale);
     if (s->dup) rc |= set_int(o, "dup", s->dup);
+    if (s->hbytes) rc |= set_int(o, "hb", s->hbytes);
     rc |= set_str(o, "q", s->quarantine);
     if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
@@ -239,6 +241,11 @@ static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     s->pend_type = get_str(d, "pat", 0);
     s->pend_due_ms = get_int(d, "pdue");
     s->pend_signal = get_str(d, "psig", 0);
+    {
+        char *pn = get_str(d, "pno", 0);
+        snprintf(s->pend_nonce, sizeof s->pend_nonce, "%s", pn ? pn : "");
+        baton_free(pn);
+    }
     s->pend_start_ms = get_int(d, "pst");
     s->pend_first_ms = get_int(d, "pst0");
     s->pend_hb_ms = get_int(d, "phb");
@@ -307,6 +314,7 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     if (s->held && !json_is_array(s->held) && !d.bad) d.bad = "held";
     s->hseq = get_int(&d, "hseq");
     s->stale = get_int(&d, "stale");
+    s->hbytes = get_int(&d, "hb");
     s->dup = get_int(&d, "dup");
     s->quarantine = get_str(&d, "q", 0);
     json_decref(d.o);

@@ -71,6 +71,9 @@
  *                     whose apply kept failing for a non-input reason,
  *                     loop.h); every later input of it goes to the DLQ
  *   stale    int      count of duplicate or stale results ignored
+ *   pno      string   pend_nonce: the nonce of the pending step's task ids
+ *   hb       int      bytes of history events the run wrote (the history
+ *                     stops at batond.limits.history.bytes.max; engine.h)
  *
  * Thread: snapshots are owned by batond's loop thread.
  */
@@ -80,6 +83,7 @@
 #include <jansson.h>
 
 #include "baton_common.h"
+#include "codec.h"
 
 typedef enum {
     BATON_WF_RUNNING = 0,
@@ -121,6 +125,10 @@ typedef struct baton_snapshot {
     char *pend_type;
     int64_t pend_due_ms;
     char *pend_signal;
+    /* the random nonce of the pending step's task ids (task id
+     * "<id>/<seq>/<attempt>.<nonce>"), "" when the engine has no nonce
+     * source; a result is matched only when its task id carries it */
+    char pend_nonce[BATON_TASK_NONCE_MAX + 1];
     int64_t pend_start_ms;
     int64_t pend_first_ms;
     int64_t pend_hb_ms;
@@ -151,6 +159,7 @@ typedef struct baton_snapshot {
     int64_t hseq;
     int64_t stale;
     int64_t dup;
+    int64_t hbytes;      /* bytes of history events written */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

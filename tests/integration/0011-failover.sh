@@ -162,6 +162,7 @@ runs = collections.defaultdict(list)
 for line in open(f"{d}/exec.log"):
     tid, pid, start, end = line.split()
     wf, seq, att = tid.rsplit("/", 2)
+    att = att.split(".")[0]  # the attempt, without its nonce
     if wf.startswith(prefix + "-"):
         runs[(wf, seq, att)].append(int(start))
 dups = {k: v for k, v in runs.items() if len(v) > 1}

@@ -95,7 +95,8 @@ ctl start deadline --id f-deadline >/dev/null
 ctl start gate --id f-gate >/dev/null
 
 # exec_ms TASK_ID: how long the worker ran that attempt ("" if it did not).
-exec_ms() { awk -v t="$1" '$1 == t {print $4 - $3}' "$EXEC" | head -n1; }
+# task ids in the log end ".<nonce>" (docs/wire-protocol.md): compared without it
+exec_ms() { awk -v t="$1" '{id = $1; sub(/\.[0-9a-f]+$/, "", id)} id == t {print $4 - $3}' "$EXEC" | head -n1; }
 wait_exec() {
   local i
   for i in $(seq 1 200); do
@@ -136,7 +137,7 @@ pass "heartbeat timeout raises States.HeartbeatTimeout into Catch and stops the 
 
 out=$(ctl result f-limit --wait 60) || fail "limit: $out"
 wait_exec f-limit/1/2
-gap=$(awk '$1 == "f-limit/1/1" {e=$4} $1 == "f-limit/1/2" {s=$3} END {print s - e}' "$EXEC")
+gap=$(awk '{id = $1; sub(/\.[0-9a-f]+$/, "", id)} id == "f-limit/1/1" {e=$4} id == "f-limit/1/2" {s=$3} END {print s - e}' "$EXEC")
 [ "$gap" -ge 2800 ] || fail "limit: retried ${gap} ms after a 3000 ms hint"
 pass "a retry-after hint longer than the backoff delays the retry (${gap} ms)"
 

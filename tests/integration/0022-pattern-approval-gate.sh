@@ -64,7 +64,7 @@ pass "no answer in time: the Expired branch after ${waited} ms; a late approval 
 assert_eq "$(exec_count artifact.store)" 1 "artifact.store executions (approved run only)"
 assert_eq "$(ls "$TEST_DIR/artifacts")" "report-t22-approve.txt" "published files"
 for r in approve reject expire; do
-  assert_eq "$(exec_count web.search "t22-$r:1/")" 1 "searches of t22-$r"
-  assert_eq "$(exec_count llm.synthesize "t22-$r:1/")" 1 "LLM calls of t22-$r"
+  assert_eq "$(exec_count web.search "t22-$r:1.")" 1 "searches of t22-$r"
+  assert_eq "$(exec_count llm.synthesize "t22-$r:1.")" 1 "LLM calls of t22-$r"
 done
 pass "only the approved report was published; each research step ran once"

@@ -53,9 +53,9 @@ assert_eq "$(history_path t24-other | grep -c '^Child' || true)" 0 "children of 
 pass "a request no team takes goes to triage, no child run"
 
 assert_eq "$(exec_count llm.classify t24-)" 3 "classifications"
-assert_eq "$(exec_count billing.lookup t24-bill:2/)" 1 "billing lookups"
+assert_eq "$(exec_count billing.lookup t24-bill:2.)" 1 "billing lookups"
 assert_eq "$(exec_count billing.lookup)" 1 "billing lookups overall"
-assert_eq "$(exec_count web.search t24-tech:2/)" 1 "knowledge-base searches"
+assert_eq "$(exec_count web.search t24-tech:2.)" 1 "knowledge-base searches"
 assert_eq "$(exec_count web.search)" 1 "searches overall"
 assert_eq "$(exec_count llm.reply)" 2 "replies written"
 runs=$(ctl list -o json | /usr/bin/python3 -c '

@@ -86,6 +86,7 @@ sys.exit(0 if sys.argv[1] in json.dumps(d.get("pending")) else 1)' "$name" 2>/de
   fail "$id is not waiting for signal $name: $(ctl describe "$id" -o json 2>&1)"
 }
 
+# (child run ids end ".<nonce>": a prefix "<parent>:<seq>." names one)
 exec_count() {
   awk -v t="$1" -v p="${2:-}" '$5 == t && index($1, p) == 1' "$EXEC_LOG" | wc -l
 }

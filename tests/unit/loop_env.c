@@ -249,7 +249,14 @@ static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws,
 
 static void env_port_produce(void *ctx, int32_t p,
                              const baton_outbox_msg_t *m) {
-    (void)p;
+    env_t *e = ctx;
+    if (e->refuse_over && m->value_len > e->refuse_over) {
+        e->refused++;
+        snprintf(e->last_refused, sizeof e->last_refused, "%s", m->id);
+        baton_loop_outbox_refused(e->loop, p, m,
+                                  "Broker: Message size too large");
+        return;
+    }
     note_out(ctx, m);
 }
 

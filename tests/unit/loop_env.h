@@ -61,6 +61,11 @@ typedef struct env {
                         (baton_alloc_fail_after); the env's own never */
     unsigned fenced_mask; /* bit p: the store refuses p's writes (fenced) */
     int abandon;     /* the store fails this batch's write (env_run(e, 0)) */
+    size_t refuse_over; /* > 0: the producer refuses for good (as Kafka's
+                           MSG_SIZE_TOO_LARGE) every value larger than it,
+                           reported by baton_loop_outbox_refused */
+    int refused;        /* messages it refused, since env_init */
+    char last_refused[256]; /* outbox id of the last one */
     int redeliver;   /* an abandoned batch's inputs are polled again, as
                         batond's seek back does (default: dropped) */
     int64_t commits; /* committed batches (the port's commit calls) */

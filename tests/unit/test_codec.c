@@ -591,6 +591,9 @@ static void test_task_id(void) {
         "", "w", "w/1", "/1/1", "w//1", "w/1/", "w/1/0", "w/01/1", "w/1/01",
         "w/-1/1", "w/1/-1", "w/+1/1", "w/1/ 1", "w/1/1 ", "w/1/2147483648",
         "w/9223372036854775808/1", "w/1x/1", "//1/1x",
+        /* nonces: 1..32 lower-case hex digits after the attempt */
+        "w/1/1.", "w/1/1.AB", "w/1/1.x1", "w/1/.ab", "w/1/1.ab.cd",
+        "w/1/1.000000000000000000000000000000000",
     };
 
     CHECK(baton_task_id_parse("wf/7/2", &wl, &seq, &att) == 0);
@@ -603,6 +606,10 @@ static void test_task_id(void) {
                               &att) == 0);
     CHECK(seq == INT64_MAX && att == INT32_MAX);
     CHECK(baton_task_id_parse("w/1/1", NULL, NULL, NULL) == 0);
+    CHECK(baton_task_id_parse("a.b/4/2.0f9e", &wl, &seq, &att) == 0);
+    CHECK(wl == 3 && seq == 4 && att == 2);
+    CHECK(!strcmp(baton_task_id_nonce("a.b/4/2.0f9e"), "0f9e"));
+    CHECK(!strcmp(baton_task_id_nonce("a.b/4/2"), ""));
     CHECK(baton_task_id_parse(NULL, &wl, &seq, &att) == -1);
     for (size_t i = 0; i < BATON_ARRAY_SIZE(bad); i++) {
         int rc = baton_task_id_parse(bad[i], &wl, &seq, &att);

@@ -10,7 +10,11 @@
  *    overwrite it;
  *  - an input whose apply keeps failing for a non-input reason (out of
  *    memory) is retried a bounded number of batches, then its run is
- *    quarantined and the partition goes on.
+ *    quarantined and the partition goes on;
+ *  - an outbox entry the producer refuses for good (too large) is deleted
+ *    and replaced by a DLQ stub in the next write, never re-sent for ever;
+ *  - a run's buffered and held signals, Map width, state data and history
+ *    bytes are bounded (baton_engine_limits_t).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,22 @@ static const char *DEF_B64 =
     "\"A\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\","
     "\"End\":true}}}";
 
+/* A Map whose too-wide items are caught. */
+static const char *DEF_MAP =
+    "{\"StartAt\":\"M\",\"States\":{"
+    "\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$.items\","
+    "\"ItemProcessor\":{\"StartAt\":\"P\",\"States\":{"
+    "\"P\":{\"Type\":\"Pass\",\"End\":true}}},"
+    "\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],"
+    "\"ResultPath\":\"$.err\",\"Next\":\"C\"}],\"End\":true},"
+    "\"C\":{\"Type\":\"Succeed\"}}}";
+
+/* A parent waiting for a child workflow of type "steps". */
+static const char *DEF_PARENT =
+    "{\"StartAt\":\"K\",\"States\":{"
+    "\"K\":{\"Type\":\"Task\",\"Resource\":\"baton:workflow:steps\","
+    "\"End\":true}}}";
+
 static const char *DEF_STEPS =
     "{\"StartAt\":\"A\",\"States\":{"
     "\"A\":{\"Type\":\"Task\",\"Resource\":\"baton:activity:default/noop\","
@@ -46,6 +66,8 @@ static void env_init_hostile(env_t *e) {
     env_def_t defs[] = {{"deep", DEF_DEEP},
                         {"b64", DEF_B64},
                         {"steps", DEF_STEPS},
+                        {"map", DEF_MAP},
+                        {"parent", DEF_PARENT},
                         {NULL, NULL}};
     env_init(e, defs);
 }
@@ -347,6 +369,177 @@ static void test_size_limits(void) {
     env_free(&e);
 }
 
+/* History events (they carry the input) too large for the producer: the
+ * next batch deletes both outbox entries and writes a DLQ stub of each that
+ * fits; nothing is re-sent afterwards. */
+static void test_refused_outbox_entry(void) {
+    env_t e;
+    char in[1000];
+    env_init_hostile(&e); /* a DLQ copy keeps 1024 bytes */
+    e.refuse_over = 1025;
+    snprintf(in, sizeof in, "{\"pad\":\"%0950d\"}", 7);
+    env_cmd(&e, BATON_CMD_START, "big-1", "steps", NULL, in);
+    env_run(&e, 1);
+    CHECK(e.refused == 2,
+          "the two events carrying the input are refused by the producer "
+          "(%d refused)", e.refused);
+    env_run(&e, 1);
+    CHECK(e.last_refused[0] && !strcmp(e.last_outbox_del, e.last_refused),
+          "the next write deletes the refused entry '%s' (deleted '%s')",
+          e.last_refused, e.last_outbox_del);
+    CHECK(e.dlq == 2 && strstr(e.last_dlq, "refused by the producer") &&
+              strstr(e.last_dlq, "Message size too large") &&
+              strstr(e.last_dlq, "of 1059 bytes"),
+          "a DLQ stub of each says why (%d: %s)", e.dlq, e.last_dlq);
+    CHECK(e.last_dlq_len <= 1025 && e.refused == 2,
+          "the stubs fit (%zu bytes, %d refused)", e.last_dlq_len, e.refused);
+    env_run(&e, 1);
+    CHECK(e.dlq == 0 && e.refused == 2, "nothing is sent again (%d, %d)",
+          e.dlq, e.refused);
+    env_free(&e);
+}
+
+/* Buffered and held signals (count, bytes), Map width, state size and
+ * history bytes per run (baton_engine_limits_t). */
+static void test_run_limits(void) {
+    env_t e;
+    char big[600];
+    baton_engine_limits_t lim = {3, 200, 3, 400, 600};
+    env_init_hostile(&e);
+    baton_engine_set_limits(e.engine, &lim);
+    env_cmd(&e, BATON_CMD_START, "sig-1", "steps", NULL, "{}");
+    env_run(&e, 1);
+    for (int i = 0; i < 3; i++) {
+        env_cmd(&e, BATON_CMD_SIGNAL, "sig-1", NULL, "later", "{\"n\":1}");
+        env_run(&e, 1);
+    }
+    CHECK(e.dlq == 0, "three signals are buffered (%s)", e.last_dlq);
+    env_cmd(&e, BATON_CMD_SIGNAL, "sig-1", NULL, "later", "1");
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "batond.limits.signals.max (3)"),
+          "a fourth goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
+    snprintf(big, sizeof big, "\"%0250d\"", 1);
+    env_cmd(&e, BATON_CMD_SIGNAL, "sig-2", NULL, "go", big);
+    env_run(&e, 1);
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "batond.limits.signals.bytes.max"),
+          "a held signal past the bytes goes to the DLQ (%d: %s)", e.dlq,
+          e.last_dlq);
+    for (int i = 0; i < 4; i++) {
+        env_cmd(&e, BATON_CMD_SIGNAL, "sig-3", NULL, "go", "2");
+        env_run(&e, 1);
+    }
+    CHECK(e.dlq == 1 && strstr(e.last_dlq, "signals.max"),
+          "a fourth held signal goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
+    /* Map width: caught */
+    env_cmd(&e, BATON_CMD_START, "map-1", "map", NULL,
+            "{\"items\":[1,2,3,4]}");
+    env_run(&e, 1);
+    env_pump(&e, 10);
+    {
+        const baton_snapshot_t *s = env_snap(&e, "map-1");
+        CHECK(s && s->status == BATON_WF_SUCCEEDED &&
+                  env_hist_count(&e, "batond.limits.map.items.max") > 0,
+              "a Map over 4 items fails with a catchable error (%d)",
+              s ? (int)s->status : -1);
+    }
+    /* state size: the input is the first state's data */
+    snprintf(big, sizeof big, "{\"x\":\"%0450d\"}", 1);
+    env_cmd(&e, BATON_CMD_START, "state-1", "steps", NULL, big);
+    env_run(&e, 1);
+    {
+        const baton_snapshot_t *s = env_snap(&e, "state-1");
+        CHECK(s && s->status == BATON_WF_FAILED && s->error &&
+                  !strcmp(s->error, "States.DataLimitExceeded") &&
+                  strstr(s->cause, "batond.limits.state.max"),
+              "a state's data over the limit fails the run (%s: %s)",
+              s && s->error ? s->error : "-", s && s->cause ? s->cause : "-");
+    }
+    /* history bytes: sig-1's events went past 600 bytes */
+    CHECK(env_hist_count(&e, "\"cut\":true") > 0,
+          "past the history bytes, events lose their data (%d cut)",
+          env_hist_count(&e, "\"cut\":true"));
+    env_free(&e);
+}
+
+/* A predictable random source for the test: 0x5a, 0x5b, ... */
+static int test_random(void *ctx, unsigned char *buf, size_t len) {
+    unsigned *next = ctx;
+    for (size_t i = 0; i < len; i++) buf[i] = (unsigned char)(*next)++;
+    return 0;
+}
+
+/* Task and child ids carry a random nonce: a guessed task id is stale, a
+ * START of a child's predictable id cannot squat the child. */
+static void test_unforgeable_ids(void) {
+    env_t e;
+    unsigned next = 0x5a;
+    const baton_snapshot_t *s;
+    const char *dot;
+    char real[256];
+    env_init_hostile(&e);
+    baton_engine_set_random(e.engine, test_random, &next);
+    env_cmd(&e, BATON_CMD_START, "ids-1", "steps", NULL, "{}");
+    env_run(&e, 1);
+    snprintf(real, sizeof real, "%s", e.last_task);
+    dot = strrchr(real, '.');
+    CHECK(!strncmp(real, "ids-1/1/1.", 10) && dot && strlen(dot + 1) == 24,
+          "the task id carries a nonce (%s)", real);
+    /* forged: the predictable id, and the right form with a wrong nonce */
+    env_simple_result(&e, "ids-1/1/1", "ids-1", BATON_RESULT_COMPLETED, "1");
+    env_run(&e, 1);
+    env_simple_result(&e, "ids-1/1/1.000000000000000000000000", "ids-1",
+                      BATON_RESULT_COMPLETED, "2");
+    env_run(&e, 1);
+    s = env_snap(&e, "ids-1");
+    CHECK(s && s->pend == BATON_PEND_TASK && s->stale == 2,
+          "forged results are ignored as stale (pend %d, stale %lld)",
+          s ? (int)s->pend : -1, s ? (long long)s->stale : -1);
+    env_simple_result(&e, real, "ids-1", BATON_RESULT_COMPLETED, "3");
+    env_run(&e, 1);
+    s = env_snap(&e, "ids-1");
+    CHECK(s && s->pend == BATON_PEND_SIGNAL,
+          "the real result is taken (pend %d)", s ? (int)s->pend : -1);
+    /* a squatter STARTs the child's predictable id before the parent */
+    env_cmd(&e, BATON_CMD_START, "par-1:1", "steps", NULL, "{\"sq\":1}");
+    env_run(&e, 1);
+    env_cmd(&e, BATON_CMD_START, "par-1", "parent", NULL, "{}");
+    env_run(&e, 1);
+    env_pump(&e, 5);
+    s = env_snap(&e, "par-1");
+    CHECK(s && s->pend == BATON_PEND_CHILD && s->pend_nonce[0],
+          "the parent waits for its own child (pend %d)",
+          s ? (int)s->pend : -1);
+    {
+        char child[300];
+        snprintf(child, sizeof child, "par-1:1.%s", s ? s->pend_nonce : "");
+        s = env_snap(&e, child);
+        CHECK(s && s->parent_id && !strcmp(s->parent_id, "par-1"),
+              "the child %s runs under its parent", child);
+        /* a client START in the child namespace, or with parent fields */
+        env_cmd(&e, BATON_CMD_START, "x:1.0123456789abcdef01234567", "steps",
+                NULL, "{}");
+        env_run(&e, 1);
+        CHECK(e.dlq == 1 && strstr(e.last_dlq, "namespace of child runs"),
+              "a START of a child-form id goes to the DLQ (%d: %s)", e.dlq,
+              e.last_dlq);
+        {
+            baton_command_t c = {0};
+            c.kind = BATON_CMD_START;
+            c.workflow_id = "mine-1";
+            c.workflow_type = "steps";
+            c.payload = "{}";
+            c.parent_id = "par-1";
+            c.parent_task_id = "par-1/1/1";
+            env_command(&e, &c);
+        }
+        env_run(&e, 1);
+        CHECK(e.dlq == 1 && strstr(e.last_dlq, "did not mint"),
+              "a START with forged parent fields goes to the DLQ (%d: %s)",
+              e.dlq, e.last_dlq);
+    }
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     env_payload_max = 1 << 20; /* depth, not size, is tested here */
@@ -356,6 +549,9 @@ int main(void) {
     test_unreadable_snapshot_quarantines();
     test_failing_apply_is_contained();
     test_size_limits();
+    test_refused_outbox_entry();
+    test_run_limits();
+    test_unforgeable_ids();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }

@@ -96,6 +96,34 @@ static void test_snapshot_statuses(void) {
     }
 }
 
+/* A fan-out's nonce and item count live side by side (a key clash once
+ * made every such snapshot unreadable). */
+static void test_snapshot_nonce(void) {
+    baton_snapshot_t *s = baton_snapshot_new(), *d;
+    char err[256], *text;
+    size_t len;
+    s->id = baton_strdup("p-1");
+    s->type = baton_strdup("t");
+    s->ver = baton_strdup("v");
+    s->status = BATON_WF_RUNNING;
+    s->pend = BATON_PEND_FANOUT;
+    s->pend_seq = 2;
+    s->pend_n = 5;
+    s->pend_outputs = json_object();
+    s->hbytes = 1234;
+    snprintf(s->pend_nonce, sizeof s->pend_nonce, "0a1b2c");
+    text = baton_snapshot_encode(s, &len);
+    d = baton_snapshot_decode(text, len, err, sizeof err);
+    CHECK(d != NULL, err);
+    if (d)
+        CHECK(!strcmp(d->pend_nonce, "0a1b2c") && d->pend_n == 5 &&
+                  d->hbytes == 1234,
+              "nonce, item count and history bytes survive");
+    baton_snapshot_destroy(d);
+    baton_free(text);
+    baton_snapshot_destroy(s);
+}
+
 static void test_snapshot_corrupt(void) {
     static const char *bad[] = {
         "", "[]", "{\"v\":1}", "{\"v\":2,\"id\":\"a\",\"type\":\"t\","
@@ -156,6 +184,7 @@ static void test_outbox_record(void) {
 int main(void) {
     test_snapshot_round_trip();
     test_snapshot_statuses();
+    test_snapshot_nonce();
     test_snapshot_corrupt();
     test_outbox_record();
     printf("%d passed, %d failed\n", passed, failed);
