@@ -34,7 +34,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers dev dev-stop clean format chaos fuzz
+.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers dev dev-stop clean format lint chaos fuzz
 
 all: build
 
@@ -89,6 +89,9 @@ dev: build $(KAFKA_DEP)
 
 dev-stop:
 	scripts/dev.sh stop
+
+lint:
+	scripts/lint.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -137,9 +137,9 @@
 #define BENCH_HOP_GAP_MAX_US 2000 /* random pause before each round */
 #define BENCH_HOP_ROUND_TIMEOUT_US (5 * 1000000LL)
 #define BENCH_TOPIC_WAIT_US (10 * 1000000LL) /* hop topic to appear */
-#define BENCH_PROBE_SAMPLE 100     /* keys measured with MEMORY USAGE */
-#define BENCH_PROBE_CHUNK 256      /* GETs per pipelined round trip */
-#define BENCH_PROBE_POLL_US 50000  /* between snapshot scans */
+#define BENCH_PROBE_SAMPLE 100       /* keys measured with MEMORY USAGE */
+#define BENCH_PROBE_CHUNK 256        /* GETs per pipelined round trip */
+#define BENCH_PROBE_POLL_US 50000    /* between snapshot scans */
 #define BENCH_PROBE_SETTLE_US 200000 /* let the outbox drain before INFO */
 #define BENCH_CANCEL_GRACE_US (5 * 1000000LL)
 #define BENCH_FLUSH_MS 10000
@@ -150,16 +150,16 @@
 /* ---- options ------------------------------------------------------------ */
 
 typedef struct bench_opts {
-    int64_t workflows;      /* N */
-    const char *type;       /* definition of the run */
-    int64_t concurrency;    /* C */
-    const char *input;      /* START payload, JSON */
+    int64_t workflows;   /* N */
+    const char *type;    /* definition of the run */
+    int64_t concurrency; /* C */
+    const char *input;   /* START payload, JSON */
     char id_prefix[128];
     int64_t timeout_s;
-    int64_t steps;          /* K, for steps_per_s and hops_per_workflow */
+    int64_t steps; /* K, for steps_per_s and hops_per_workflow */
     int json;
     int hops;
-    int64_t probe;          /* M, 0 = no memory probe */
+    int64_t probe; /* M, 0 = no memory probe */
     const char *signal_type;
     const char *config_path;
     baton_cli_sets_t sets; /* -b, -r, -X in order */
@@ -187,8 +187,8 @@ typedef enum {
 typedef struct bench_wf {
     char *id;
     size_t id_len;
-    int64_t start_us; /* mono, just before the START was produced */
-    int64_t close_us; /* mono, when the closing event was consumed */
+    int64_t start_us;  /* mono, just before the START was produced */
+    int64_t close_us;  /* mono, when the closing event was consumed */
     int64_t close_seq; /* seq of the first closing event, 0 = none yet */
     uint64_t *seen;    /* bit s set: event seq s consumed */
     uint32_t seen_words;
@@ -225,8 +225,8 @@ typedef struct bench {
     size_t table_mask;
 
     /* the run */
-    int64_t next;      /* next run workflow to start */
-    int64_t inflight;  /* run workflows started and not closed */
+    int64_t next;     /* next run workflow to start */
+    int64_t inflight; /* run workflows started and not closed */
     int64_t closed, completed;
     int64_t run_start_us, run_end_us, last_close_us;
     double run_cpu_s; /* this process's CPU time over the run, -1 unknown */
@@ -344,8 +344,8 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
     o->steps = 3;
     o->signal_type = "wait-signal";
 
-    while (!rc && (c = getopt_long(argc, argv, "c:b:r:X:h", longopts,
-                                   NULL)) != -1) {
+    while (!rc &&
+           (c = getopt_long(argc, argv, "c:b:r:X:h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_WORKFLOWS:
             rc = bench_parse_int("--workflows", optarg, 0, &o->workflows);
@@ -376,7 +376,9 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
         case 'r':
             rc = baton_cli_sets_add(BENCH_PROG, &o->sets, "redis.url", optarg);
             break;
-        case 'X': rc = baton_cli_sets_add_x(BENCH_PROG, &o->sets, optarg); break;
+        case 'X':
+            rc = baton_cli_sets_add_x(BENCH_PROG, &o->sets, optarg);
+            break;
         case 'h': o->help = 1; break;
         default: return bench_usage_error("bad command line");
         }
@@ -412,8 +414,7 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
 
 /* ---- the id -> record map --------------------------------------------------- */
 
-static bench_wf_t *bench_wf_find(const bench_t *b, const char *id,
-                                 size_t len) {
+static bench_wf_t *bench_wf_find(const bench_t *b, const char *id, size_t len) {
     size_t i = baton_murmur2(id, len) & b->table_mask;
     for (;; i = (i + 1) & b->table_mask) {
         uint32_t slot = b->table[i];
@@ -557,8 +558,8 @@ static int bench_send_command(bench_t *b, bench_wf_t *w, baton_cmd_kind_t kind,
     cmd.workflow_id = w->id;
     cmd.workflow_type = (char *)type;
     cmd.payload = (char *)payload;
-    cmd.reason = kind == BATON_CMD_CANCEL ? "baton-bench memory probe done"
-                                          : NULL;
+    cmd.reason =
+        kind == BATON_CMD_CANCEL ? "baton-bench memory probe done" : NULL;
     cmd.sent_at_ms = baton_now_ms();
     if (baton_codec_encode_command(b->codec, &cmd, 0, &buf, &len, err,
                                    sizeof err)) {
@@ -648,10 +649,10 @@ static void bench_on_message(bench_t *b, const rd_kafka_message_t *m) {
                                  baton_kafka_msg_is_json(m), &ev, err,
                                  sizeof err)) {
         if (!b->undecodable_events++)
-            BATON_WARN(SUBSYS, "undecodable event at %s [%" PRId32
-                               "] offset %" PRId64 ": %s",
-                       rd_kafka_topic_name(m->rkt), m->partition, m->offset,
-                       err);
+            BATON_WARN(
+                SUBSYS,
+                "undecodable event at %s [%" PRId32 "] offset %" PRId64 ": %s",
+                rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
         baton_event_clear(&ev);
         return;
     }
@@ -777,8 +778,8 @@ static int bench_add_at_end(rd_kafka_t *rk,
 /* Assigns rk the partitions of topics[0..n) at their high watermarks
  * (only_partition as above).  topics[0] is required; a later one that does
  * not exist is left out with a warning.  Returns 0 or -1 (logged). */
-static int bench_assign_at_end(rd_kafka_t *rk, const char *const *topics,
-                               int n, int32_t only_partition) {
+static int bench_assign_at_end(rd_kafka_t *rk, const char *const *topics, int n,
+                               int32_t only_partition) {
     rd_kafka_topic_partition_list_t *parts =
         rd_kafka_topic_partition_list_new(8);
     rd_kafka_resp_err_t kerr;
@@ -836,8 +837,8 @@ static rd_kafka_t *bench_producer_new(bench_t *b) {
     rd_kafka_conf_t *kconf;
     rd_kafka_t *rk;
 
-    if (!(kconf = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL,
-                                       err, sizeof err))) {
+    if (!(kconf = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL, err,
+                                       sizeof err))) {
         BATON_ERROR(SUBSYS, "%s", err);
         return NULL;
     }
@@ -944,14 +945,13 @@ static int bench_hops(bench_t *b) {
         char msg[BENCH_HOP_MSG_LEN];
         int64_t t0, t1 = 0, until;
         memset(msg, '.', sizeof msg);
-        snprintf(msg, sizeof msg, "baton-bench hop %d %ld ", i,
-                 (long)getpid());
+        snprintf(msg, sizeof msg, "baton-bench hop %d %ld ", i, (long)getpid());
         msg[strlen(msg)] = '.'; /* snprintf's NUL back to padding */
         /* A random pause first: sequential round trips otherwise lock onto
          * the consumer's fetch cycle and measure one phase of it. */
         {
-            struct timespec ts = {0, (long)(rand_r(&seed) %
-                                            BENCH_HOP_GAP_MAX_US) * 1000L};
+            struct timespec ts = {
+                0, (long)(rand_r(&seed) % BENCH_HOP_GAP_MAX_US) * 1000L};
             nanosleep(&ts, NULL);
         }
         t0 = baton_mono_us();
@@ -971,7 +971,8 @@ static int bench_hops(bench_t *b) {
             if (m->err)
                 BATON_WARN(SUBSYS, "hop consumer: %s",
                            rd_kafka_message_errstr(m));
-            else if (m->len == sizeof msg && !memcmp(m->payload, msg, sizeof msg))
+            else if (m->len == sizeof msg &&
+                     !memcmp(m->payload, msg, sizeof msg))
                 t1 = baton_mono_us();
             rd_kafka_message_destroy(m);
         }
@@ -1012,8 +1013,9 @@ static void bench_run(bench_t *b) {
     b->run_cpu_s = -1;
     if (!b->o.workflows) return;
     cpu0 = bench_cpu_s();
-    BATON_INFO(SUBSYS, "running %" PRId64 " workflows of %s, %" PRId64
-                       " in flight, ids %s-<i>",
+    BATON_INFO(SUBSYS,
+               "running %" PRId64 " workflows of %s, %" PRId64
+               " in flight, ids %s-<i>",
                b->o.workflows, b->o.type, b->o.concurrency, b->o.id_prefix);
     b->run_start_us = baton_mono_us();
     bench_fill(b);
@@ -1080,8 +1082,7 @@ static int bench_probe_scan(bench_t *b, bench_wf_t *probe, int64_t m,
             bench_wf_t *w = &probe[i];
             if (w->waiting || w->phase != WF_RUNNING) continue;
             baton_keys_wf(key, sizeof key, baton_conf_key_prefix(b->conf),
-                          baton_partition_for(w->id, nparts),
-                          w->id);
+                          baton_partition_for(w->id, nparts), w->id);
             redisAppendCommand(b->redis, "GET %s", key);
             idx[n++] = i;
         }
@@ -1117,11 +1118,11 @@ static int bench_probe_usage(bench_t *b, bench_wf_t *probe, int64_t m,
         if (!probe[i].waiting) continue;
         int32_t p = baton_partition_for(probe[i].id, nparts);
         if (hist)
-            baton_keys_hist(key, sizeof key, baton_conf_key_prefix(b->conf),
-                          p, probe[i].id);
+            baton_keys_hist(key, sizeof key, baton_conf_key_prefix(b->conf), p,
+                            probe[i].id);
         else
-            baton_keys_wf(key, sizeof key, baton_conf_key_prefix(b->conf),
-                          p, probe[i].id);
+            baton_keys_wf(key, sizeof key, baton_conf_key_prefix(b->conf), p,
+                          probe[i].id);
         redisAppendCommand(b->redis, "MEMORY USAGE %s SAMPLES 0", key);
         n++;
     }
@@ -1152,8 +1153,8 @@ static void bench_probe(bench_t *b) {
     if (!m || bench_stop) return;
     BATON_INFO(SUBSYS, "memory probe: %" PRId64 " workflows of %s", m,
                b->o.signal_type);
-    if (!(b->redis = baton_redis_connect_conf(b->conf, BENCH_META_TIMEOUT_MS, err,
-                                         sizeof err))) {
+    if (!(b->redis = baton_redis_connect_conf(b->conf, BENCH_META_TIMEOUT_MS,
+                                              err, sizeof err))) {
         BATON_ERROR(SUBSYS, "%s", err);
         return;
     }
@@ -1203,19 +1204,22 @@ static void bench_probe(bench_t *b) {
     while (b->probe_closed < started && !bench_stop && baton_mono_us() < until)
         bench_drain(b, BENCH_POLL_MS, NULL);
     if (b->probe_closed < m)
-        BATON_WARN(SUBSYS, "memory probe: %" PRId64 " of %" PRId64
-                           " workflows closed after CANCEL",
+        BATON_WARN(SUBSYS,
+                   "memory probe: %" PRId64 " of %" PRId64
+                   " workflows closed after CANCEL",
                    b->probe_closed, m);
 }
 
 /* ---- report ------------------------------------------------------------------------ */
 
-static double bench_round3(double v) { return round(v * 1000.0) / 1000.0; }
+static double bench_round3(double v) {
+    return round(v * 1000.0) / 1000.0;
+}
 
 static void bench_field_int_opt(bench_field_t *f, int *n, const char *name,
                                 int64_t v, int valid) {
-    f[*n] = (bench_field_t){.name = name, .kind = valid ? BF_INT : BF_NULL,
-                            .i = v};
+    f[*n] =
+        (bench_field_t){.name = name, .kind = valid ? BF_INT : BF_NULL, .i = v};
     (*n)++;
 }
 
@@ -1226,9 +1230,8 @@ static void bench_field_int(bench_field_t *f, int *n, const char *name,
 
 static void bench_field_real(bench_field_t *f, int *n, const char *name,
                              double v, int valid) {
-    f[*n] = (bench_field_t){.name = name,
-                            .kind = valid ? BF_REAL : BF_NULL,
-                            .d = bench_round3(v)};
+    f[*n] = (bench_field_t){
+        .name = name, .kind = valid ? BF_REAL : BF_NULL, .d = bench_round3(v)};
     (*n)++;
 }
 
@@ -1311,10 +1314,9 @@ static int bench_report(bench_t *b) {
     bench_field_real(f, &n, "duration_s", dur_s, 1);
     bench_field_real(f, &n, "workflows_per_s",
                      dur_s > 0 ? (double)b->completed / dur_s : 0, 1);
-    bench_field_real(f, &n, "steps_per_s",
-                     dur_s > 0 ? (double)(b->completed * b->o.steps) / dur_s
-                               : 0,
-                     1);
+    bench_field_real(
+        f, &n, "steps_per_s",
+        dur_s > 0 ? (double)(b->completed * b->o.steps) / dur_s : 0, 1);
     bench_field_real(f, &n, "e2e_ms_p50", p50, nlat > 0);
     bench_field_real(f, &n, "e2e_ms_p99", p99, nlat > 0);
     bench_field_real(f, &n, "cpu_s", b->run_cpu_s, b->run_cpu_s >= 0);
@@ -1336,10 +1338,9 @@ static int bench_report(bench_t *b) {
                             b->mem_before > 0);
         bench_field_int_opt(f, &n, "memory_used_after_bytes", b->mem_after,
                             mem);
-        bench_field_real(f, &n, "memory_per_waiting_workflow_bytes",
-                         (double)(b->mem_after - b->mem_before) /
-                             (double)b->o.probe,
-                         mem);
+        bench_field_real(
+            f, &n, "memory_per_waiting_workflow_bytes",
+            (double)(b->mem_after - b->mem_before) / (double)b->o.probe, mem);
         bench_field_real(f, &n, "snapshot_bytes_avg", b->snapshot_bytes_avg,
                          mem && b->snapshot_bytes_n > 0);
         bench_field_real(f, &n, "history_bytes_avg", b->history_bytes_avg,
@@ -1368,8 +1369,8 @@ static int bench_report(bench_t *b) {
 static int bench_setup(bench_t *b) {
     char err[512];
 
-    int rc = baton_cli_conf_load(BENCH_PROG, b->o.config_path, &b->o.sets,
-                                 &b->conf);
+    int rc =
+        baton_cli_conf_load(BENCH_PROG, b->o.config_path, &b->o.sets, &b->conf);
     if (rc) return rc;
     baton_topic(b->conf, "commands", b->commands_topic,
                 sizeof b->commands_topic);
@@ -1388,10 +1389,9 @@ static int bench_setup(bench_t *b) {
     if ((b->command_partitions = bench_topic_partitions(
              b->producer, b->commands_topic, err, sizeof err)) < 1)
         return bench_fail("%s", err);
-    if (bench_assign_at_end(b->consumer,
-                            (const char *const[]){b->events_topic,
-                                                  b->dlq_topic},
-                            2, -1))
+    if (bench_assign_at_end(
+            b->consumer, (const char *const[]){b->events_topic, b->dlq_topic},
+            2, -1))
         return BATON_CLI_EXIT_FAIL;
     return 0;
 }

@@ -17,7 +17,7 @@ struct baton_ackwin {
     ackwin_slot_t *ring;
     size_t cap, head, cnt; /* cnt entries from head (mod cap) */
     size_t unacked;
-    int64_t last;          /* last offset pushed, -1 none */
+    int64_t last; /* last offset pushed, -1 none */
 };
 
 baton_ackwin_t *baton_ackwin_new(void) {
@@ -62,8 +62,10 @@ int baton_ackwin_ack(baton_ackwin_t *w, int64_t offset) {
     size_t lo = 0, hi = w->cnt;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (slot(w, mid)->offset < offset) lo = mid + 1;
-        else hi = mid;
+        if (slot(w, mid)->offset < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo == w->cnt || slot(w, lo)->offset != offset || slot(w, lo)->acked)
         return -1;
@@ -81,4 +83,6 @@ int64_t baton_ackwin_commit_offset(const baton_ackwin_t *w) {
     return w->last < 0 ? -1 : w->last + 1;
 }
 
-size_t baton_ackwin_pending(const baton_ackwin_t *w) { return w->unacked; }
+size_t baton_ackwin_pending(const baton_ackwin_t *w) {
+    return w->unacked;
+}

@@ -24,7 +24,7 @@
 
 typedef struct baton_ackwin baton_ackwin_t;
 
-baton_ackwin_t *baton_ackwin_new(void); /* NULL when out of memory */
+baton_ackwin_t *baton_ackwin_new(void);       /* NULL when out of memory */
 void baton_ackwin_destroy(baton_ackwin_t *w); /* NULL is a no-op */
 
 /* Records that `offset` was polled (offsets strictly increase; a smaller

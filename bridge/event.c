@@ -54,8 +54,8 @@ static baton_err_t data_value(const baton_bridge_msg_t *m, int json,
         *out = json_null();
         return BATON_OK;
     }
-    if (json) return parse_json(m->value, m->value_len, "value", out, errstr,
-                                errlen);
+    if (json)
+        return parse_json(m->value, m->value_len, "value", out, errstr, errlen);
     if (!(*out = json_stringn((const char *)m->value, m->value_len)))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "value is neither JSON nor UTF-8 text");
@@ -74,10 +74,10 @@ static baton_err_t ce_require(json_t *ce, const char *mode, char *errstr,
                                 mode, req[i]);
     }
     if (strcmp(json_string_value(json_object_get(ce, "specversion")), "1.0"))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "CloudEvent specversion '%s' is not 1.0",
-                            json_string_value(json_object_get(ce,
-                                                              "specversion")));
+        return baton_seterr(
+            errstr, errlen, BATON_ERR_INVALID,
+            "CloudEvent specversion '%s' is not 1.0",
+            json_string_value(json_object_get(ce, "specversion")));
     return BATON_OK;
 }
 
@@ -94,8 +94,7 @@ static baton_err_t ce_binary(const baton_bridge_msg_t *m, json_t *ev,
         if (!(s = header_string(h))) {
             json_decref(ce);
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "CloudEvent header '%s' is not UTF-8",
-                                h->name);
+                                "CloudEvent header '%s' is not UTF-8", h->name);
         }
         json_object_set_new(ce, h->name + strlen(CE_PREFIX), s);
     }
@@ -144,8 +143,7 @@ static baton_err_t cloudevent(const baton_bridge_msg_t *m, json_t *ev,
         return ce_binary(m, ev, errstr, errlen);
     if (ct && ct->value)
         snprintf(ctbuf, sizeof ctbuf, "%.*s",
-                 (int)(ct->size < 63 ? ct->size : 63),
-                 (const char *)ct->value);
+                 (int)(ct->size < 63 ? ct->size : 63), (const char *)ct->value);
     if (!m->value || m->value_len == 0)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "not a CloudEvent: no ce_specversion header and "
@@ -174,9 +172,8 @@ static json_t *headers_object(const baton_bridge_msg_t *m) {
 }
 
 baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
-                                     const baton_bridge_msg_t *m,
-                                     json_t **out, char *errstr,
-                                     size_t errlen) {
+                                     const baton_bridge_msg_t *m, json_t **out,
+                                     char *errstr, size_t errlen) {
     json_t *ev = json_object(), *v = NULL, *key = NULL;
     baton_err_t err = BATON_OK;
     *out = NULL;
@@ -188,9 +185,8 @@ baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
         json_object_set_new(ev, "partition", json_integer(m->partition)) ||
         json_object_set_new(ev, "offset", json_integer(m->offset)) ||
         json_object_set_new(ev, "timestamp",
-                            m->timestamp_ms >= 0
-                                ? json_integer(m->timestamp_ms)
-                                : json_null())) {
+                            m->timestamp_ms >= 0 ? json_integer(m->timestamp_ms)
+                                                 : json_null())) {
         json_decref(ev);
         return BATON_ERR_NOMEM;
     }

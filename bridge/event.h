@@ -47,7 +47,7 @@ typedef struct baton_bridge_msg {
     int64_t timestamp_ms; /* -1: none */
     const void *key;      /* NULL: none */
     size_t key_len;
-    const void *value;    /* NULL: none */
+    const void *value; /* NULL: none */
     size_t value_len;
     const baton_bridge_header_t *headers;
     size_t nheaders;
@@ -58,8 +58,7 @@ typedef struct baton_bridge_msg {
  * says why: "value is not JSON: ... at byte 3", "not a CloudEvent: ...");
  * BATON_ERR_NOMEM. */
 baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
-                                     const baton_bridge_msg_t *m,
-                                     json_t **out, char *errstr,
-                                     size_t errlen);
+                                     const baton_bridge_msg_t *m, json_t **out,
+                                     char *errstr, size_t errlen);
 
 #endif /* BATON_BRIDGE_EVENT_H */

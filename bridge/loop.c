@@ -100,8 +100,8 @@ static void commit_trigger(baton_bridge_t *b, size_t trig,
     for (part_t *p = b->parts; p; p = p->next) {
         int64_t off;
         if (p->trig != trig || !p->win) continue;
-        if (only && !rd_kafka_topic_partition_list_find(only, p->topic,
-                                                        p->partition))
+        if (only &&
+            !rd_kafka_topic_partition_list_find(only, p->topic, p->partition))
             continue;
         off = baton_ackwin_commit_offset(p->win);
         if (off < 0 || off == p->committed) continue;
@@ -109,14 +109,14 @@ static void commit_trigger(baton_bridge_t *b, size_t trig,
             off;
         p->committed = off;
     }
-    if (l->cnt &&
-        (err = rd_kafka_commit(b->tc[trig].consumer, l, !sync))) {
-        BATON_WARN(SUBSYS, "trigger %s: committing source offsets: %s "
-                           "(retried with the next commit)",
+    if (l->cnt && (err = rd_kafka_commit(b->tc[trig].consumer, l, !sync))) {
+        BATON_WARN(SUBSYS,
+                   "trigger %s: committing source offsets: %s "
+                   "(retried with the next commit)",
                    b->triggers[trig]->name, rd_kafka_err2str(err));
         for (int i = 0; i < l->cnt; i++) {
-            part_t *p = part_find(b, trig, l->elems[i].topic,
-                                  l->elems[i].partition);
+            part_t *p =
+                part_find(b, trig, l->elems[i].topic, l->elems[i].partition);
             if (p) p->committed = -1;
         }
     }
@@ -168,11 +168,10 @@ static int produce(baton_bridge_t *b, const char *topic, part_t *p,
     f->offset = offset;
     for (;;) {
         err = rd_kafka_producev(
-            b->producer, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_KEY(key, key_len),
+            b->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
             RD_KAFKA_V_VALUE((void *)value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(f), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_OPAQUE(f), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         rd_kafka_poll(b->producer, 10);
     }
@@ -193,10 +192,12 @@ static int to_dlq(baton_bridge_t *b, part_t *p, const rd_kafka_message_t *m,
     const baton_trigger_t *t = b->triggers[p->trig];
     rd_kafka_headers_t *src = NULL, *h;
     char num[32];
-    BATON_WARN(SUBSYS, "trigger %s: %s/%d@%" PRId64 " to the DLQ: %s",
-               t->name, p->topic, p->partition, m->offset, why);
-    if (!rd_kafka_message_headers(m, &src)) h = rd_kafka_headers_copy(src);
-    else h = rd_kafka_headers_new(8);
+    BATON_WARN(SUBSYS, "trigger %s: %s/%d@%" PRId64 " to the DLQ: %s", t->name,
+               p->topic, p->partition, m->offset, why);
+    if (!rd_kafka_message_headers(m, &src))
+        h = rd_kafka_headers_copy(src);
+    else
+        h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, "baton-error", -1, why, -1);
     rd_kafka_header_add(h, "baton-trigger", -1, t->name, -1);
     rd_kafka_header_add(h, "baton-source-topic", -1, p->topic, -1);
@@ -229,10 +230,9 @@ static void describe(const rd_kafka_message_t *m, const char *topic,
     out->headers = hv;
     if (rd_kafka_message_headers(m, &hdrs)) return;
     while (out->nheaders < LOOP_MAX_HEADERS &&
-           !rd_kafka_header_get_all(hdrs, out->nheaders,
-                                    &hv[out->nheaders].name,
-                                    &hv[out->nheaders].value,
-                                    &hv[out->nheaders].size))
+           !rd_kafka_header_get_all(
+               hdrs, out->nheaders, &hv[out->nheaders].name,
+               &hv[out->nheaders].value, &hv[out->nheaders].size))
         out->nheaders++;
 }
 
@@ -258,8 +258,8 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
         return to_dlq(b, p, m, reason);
     }
     describe(m, p->topic, hv, &msg);
-    if ((err = baton_bridge_event_build(t->format, &msg, &ev, why,
-                                        sizeof why))) {
+    if ((err =
+             baton_bridge_event_build(t->format, &msg, &ev, why, sizeof why))) {
         if (err == BATON_ERR_NOMEM) return -1;
         snprintf(reason, sizeof reason, "undecodable (%s): %s",
                  baton_trigger_format_name(t->format), why);
@@ -273,8 +273,9 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
     if (!matched) {
         b->n_unmatched++;
         if (t->unmatched_dlq)
-            return to_dlq(b, p, m, "unmatched: the trigger's filter did not "
-                                   "match");
+            return to_dlq(b, p, m,
+                          "unmatched: the trigger's filter did not "
+                          "match");
         baton_ackwin_ack(p->win, m->offset);
         return 0;
     }
@@ -286,8 +287,7 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
         return to_dlq(b, p, m, why);
     }
     rc = produce(b, b->cmd_topic, p, m->offset, cmd.workflow_id,
-                 strlen(cmd.workflow_id), buf, len,
-                 baton_kafka_headers_new(0));
+                 strlen(cmd.workflow_id), buf, len, baton_kafka_headers_new(0));
     BATON_DEBUG(SUBSYS, "trigger %s: %s/%d@%" PRId64 " -> %s %s", t->name,
                 p->topic, p->partition, m->offset,
                 baton_cmd_kind_name(cmd.kind), cmd.workflow_id);
@@ -297,8 +297,7 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
     return rc;
 }
 
-static int handle(baton_bridge_t *b, size_t trig,
-                  const rd_kafka_message_t *m) {
+static int handle(baton_bridge_t *b, size_t trig, const rd_kafka_message_t *m) {
     const char *topic = rd_kafka_topic_name(m->rkt);
     part_t *p;
     baton_err_t err;
@@ -311,8 +310,8 @@ static int handle(baton_bridge_t *b, size_t trig,
                         b->triggers[trig]->name, topic ? topic : "?",
                         m->partition);
         else
-            BATON_WARN(SUBSYS, "trigger %s: %s",
-                       b->triggers[trig]->name, rd_kafka_message_errstr(m));
+            BATON_WARN(SUBSYS, "trigger %s: %s", b->triggers[trig]->name,
+                       rd_kafka_message_errstr(m));
         return 0;
     }
     p = part_find(b, trig, topic, m->partition);
@@ -323,8 +322,9 @@ static int handle(baton_bridge_t *b, size_t trig,
     }
     if ((err = baton_ackwin_push(p->win, m->offset))) {
         if (err == BATON_ERR_NOMEM) return -1;
-        BATON_WARN(SUBSYS, "trigger %s: %s/%d@%" PRId64 " seen already: "
-                           "skipped",
+        BATON_WARN(SUBSYS,
+                   "trigger %s: %s/%d@%" PRId64 " seen already: "
+                   "skipped",
                    b->triggers[trig]->name, topic, m->partition, m->offset);
         return 0;
     }
@@ -338,8 +338,10 @@ static void pause_all(baton_bridge_t *b, int pause) {
         rd_kafka_topic_partition_list_t *l = NULL;
         if (rd_kafka_assignment(b->tc[i].consumer, &l) || !l) continue;
         if (l->cnt) {
-            if (pause) rd_kafka_pause_partitions(b->tc[i].consumer, l);
-            else rd_kafka_resume_partitions(b->tc[i].consumer, l);
+            if (pause)
+                rd_kafka_pause_partitions(b->tc[i].consumer, l);
+            else
+                rd_kafka_resume_partitions(b->tc[i].consumer, l);
         }
         rd_kafka_topic_partition_list_destroy(l);
     }
@@ -349,7 +351,8 @@ static void pause_all(baton_bridge_t *b, int pause) {
 }
 
 static void backpressure(baton_bridge_t *b) {
-    if (!b->paused && b->inflight >= b->inflight_max) pause_all(b, 1);
+    if (!b->paused && b->inflight >= b->inflight_max)
+        pause_all(b, 1);
     else if (b->paused && b->inflight <= b->inflight_max / 2)
         pause_all(b, 0);
 }
@@ -357,8 +360,7 @@ static void backpressure(baton_bridge_t *b) {
 /* ---- rebalances -------------------------------------------------------------- */
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts,
-                         void *opaque) {
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
     trig_ctx_t *tc = opaque;
     baton_bridge_t *b = tc->b;
     int i;
@@ -381,8 +383,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     /* revoked: everything in flight acknowledged, then committed */
     if (rd_kafka_flush(b->producer, LOOP_REVOKE_FLUSH_MS))
-        BATON_WARN(SUBSYS, "trigger %s: records still in flight at "
-                           "revocation: their offsets stay uncommitted",
+        BATON_WARN(SUBSYS,
+                   "trigger %s: records still in flight at "
+                   "revocation: their offsets stay uncommitted",
                    b->triggers[tc->idx]->name);
     commit_trigger(b, tc->idx, parts, 1);
     for (i = 0; i < parts->cnt; i++) {
@@ -412,8 +415,8 @@ static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     rd_kafka_conf_set_opaque(kc, &b->tc[i]);
-    if (!(b->tc[i].consumer = baton_kafka_new(kc, BATON_KAFKA_CONSUMER,
-                                              errstr, errlen)))
+    if (!(b->tc[i].consumer =
+              baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr, errlen)))
         return BATON_ERR_KAFKA;
     subs = rd_kafka_topic_partition_list_new((int)t->ntopics);
     for (size_t k = 0; k < t->ntopics; k++)
@@ -425,8 +428,9 @@ static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
         return baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
                             "trigger %s: subscribing: %s", t->name,
                             rd_kafka_err2str(err));
-    BATON_INFO(SUBSYS, "trigger %s: group %s, %zu topic(s) from %s, %s, "
-                       "action %s",
+    BATON_INFO(SUBSYS,
+               "trigger %s: group %s, %zu topic(s) from %s, %s, "
+               "action %s",
                t->name, t->group, t->ntopics, t->topics[0],
                baton_trigger_format_name(t->format),
                baton_trigger_action_name(t->action));
@@ -463,8 +467,8 @@ baton_err_t baton_bridge_new(const baton_conf_t *conf,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     rd_kafka_conf_set_opaque(kc, b);
-    if (!(b->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr,
-                                        errlen)))
+    if (!(b->producer =
+              baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
         return BATON_ERR_KAFKA;
     if (baton_kafka_partition_count(b->producer, b->cmd_topic, 10000, errstr,
                                     errlen) < 0)
@@ -504,8 +508,9 @@ int baton_bridge_drain(baton_bridge_t *b, int timeout_ms) {
     int left;
     pause_all(b, 1);
     if (rd_kafka_flush(b->producer, timeout_ms))
-        BATON_WARN(SUBSYS, "%" PRId64 " record(s) still unacknowledged "
-                           "after %d ms: their offsets stay uncommitted",
+        BATON_WARN(SUBSYS,
+                   "%" PRId64 " record(s) still unacknowledged "
+                   "after %d ms: their offsets stay uncommitted",
                    b->inflight, timeout_ms);
     if (!b->fatal) commit_all(b, 1);
     for (size_t i = 0; i < b->n; i++)

@@ -39,8 +39,7 @@ typedef struct baton_bridge baton_bridge_t;
  * triggers are borrowed (they must outlive the bridge). */
 baton_err_t baton_bridge_new(const baton_conf_t *conf,
                              baton_trigger_t *const *triggers, size_t n,
-                             baton_bridge_t **out, char *errstr,
-                             size_t errlen);
+                             baton_bridge_t **out, char *errstr, size_t errlen);
 
 /* One turn: polls every consumer, maps and produces, serves delivery
  * reports, pauses or resumes, commits when due.  Returns 0, or -1 when a

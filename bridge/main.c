@@ -45,8 +45,7 @@ static void bridge_usage(FILE *out) {
 }
 
 /* Loads the configuration; returns -1 to go on, else the exit code. */
-static int bridge_args(baton_conf_t *conf, int argc, char **argv,
-                       int *check) {
+static int bridge_args(baton_conf_t *conf, int argc, char **argv, int *check) {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"triggers", required_argument, NULL, 't'},

@@ -49,8 +49,8 @@ static baton_err_t map_message_id(json_t *v, char *buf, size_t len,
 
 /* Dumps the template result field `key` (JSON) into *out, bounded. */
 static baton_err_t map_json_field(json_t *res, const char *key,
-                                  int64_t payload_max, char **out,
-                                  char *errstr, size_t errlen) {
+                                  int64_t payload_max, char **out, char *errstr,
+                                  size_t errlen) {
     json_t *v = json_object_get(res, key);
     size_t n;
     if (!v) return BATON_OK;
@@ -73,8 +73,7 @@ static baton_err_t map_strdup(char **dst, const char *s) {
 static baton_err_t map_fill(const baton_trigger_t *t, json_t *event,
                             json_t *res, const char *dedupe,
                             int64_t payload_max, int64_t now_ms,
-                            baton_command_t *cmd, char *errstr,
-                            size_t errlen) {
+                            baton_command_t *cmd, char *errstr, size_t errlen) {
     json_t *id = json_object_get(res, "id");
     baton_err_t err;
     if (!json_is_string(id) || json_string_length(id) == 0 ||
@@ -85,8 +84,8 @@ static baton_err_t map_fill(const baton_trigger_t *t, json_t *event,
                             MAP_WORKFLOW_ID_MAX,
                             json_is_string(id) ? "a longer or empty string"
                                                : "another JSON type");
-    cmd->kind = t->action == BATON_TRIGGER_START ? BATON_CMD_START
-                                                 : BATON_CMD_SIGNAL;
+    cmd->kind =
+        t->action == BATON_TRIGGER_START ? BATON_CMD_START : BATON_CMD_SIGNAL;
     cmd->start_if_absent = t->action == BATON_TRIGGER_START_OR_SIGNAL;
     cmd->sent_at_ms = now_ms;
     cmd->dedupe_window_ms = t->dedupe_window_ms;
@@ -100,12 +99,12 @@ static baton_err_t map_fill(const baton_trigger_t *t, json_t *event,
         (err = map_strdup(&cmd->id_reuse, t->id_reuse)) ||
         (err = map_strdup(&cmd->dedupe_id, dedupe)) ||
         (err = map_strdup(&cmd->source_trigger, t->name)) ||
-        (err = map_strdup(&cmd->source_topic, json_string_value(json_object_get(
-                                                  event, "topic")))))
+        (err = map_strdup(&cmd->source_topic,
+                          json_string_value(json_object_get(event, "topic")))))
         return err;
     if (t->action == BATON_TRIGGER_START)
-        return map_json_field(res, "input", payload_max, &cmd->payload,
-                              errstr, errlen);
+        return map_json_field(res, "input", payload_max, &cmd->payload, errstr,
+                              errlen);
     if ((err = map_json_field(res, "payload", payload_max, &cmd->payload,
                               errstr, errlen)))
         return err;
@@ -117,8 +116,8 @@ static baton_err_t map_fill(const baton_trigger_t *t, json_t *event,
 
 baton_err_t baton_bridge_map(const baton_trigger_t *t, json_t *event,
                              int64_t payload_max, int64_t now_ms,
-                             baton_command_t *cmd, int *matched,
-                             char *errstr, size_t errlen) {
+                             baton_command_t *cmd, int *matched, char *errstr,
+                             size_t errlen) {
     char why[1024], dedupe[BATON_DEDUPE_ID_MAX + 1], msgid[768];
     json_t *res = NULL, *mid;
     baton_err_t err;
@@ -131,18 +130,16 @@ baton_err_t baton_bridge_map(const baton_trigger_t *t, json_t *event,
     if (!ok) return BATON_OK;
     /* the seed needs the dedupe id, which may need the templates: seed
      * from the source coordinates, which a redelivery shares */
-    snprintf(dedupe, sizeof dedupe, "%s/%s/%" JSON_INTEGER_FORMAT
-             "/%" JSON_INTEGER_FORMAT,
-             t->name, json_string_value(json_object_get(event, "topic")),
+    snprintf(dedupe, sizeof dedupe,
+             "%s/%s/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT, t->name,
+             json_string_value(json_object_get(event, "topic")),
              json_integer_value(json_object_get(event, "partition")),
              json_integer_value(json_object_get(event, "offset")));
-    err = baton_asl_template_eval(t->tmpl, event, NULL, map_seed(dedupe),
-                                  &res, why, sizeof why);
-    if (err)
-        return baton_seterr(errstr, errlen, err, "template: %s", why);
+    err = baton_asl_template_eval(t->tmpl, event, NULL, map_seed(dedupe), &res,
+                                  why, sizeof why);
+    if (err) return baton_seterr(errstr, errlen, err, "template: %s", why);
     if ((mid = json_object_get(res, "message_id"))) {
-        if ((err = map_message_id(mid, msgid, sizeof msgid, errstr,
-                                  errlen))) {
+        if ((err = map_message_id(mid, msgid, sizeof msgid, errstr, errlen))) {
             json_decref(res);
             return err;
         }

@@ -35,7 +35,7 @@
  * BATON_ERR_NOMEM. */
 baton_err_t baton_bridge_map(const baton_trigger_t *t, json_t *event,
                              int64_t payload_max, int64_t now_ms,
-                             baton_command_t *cmd, int *matched,
-                             char *errstr, size_t errlen);
+                             baton_command_t *cmd, int *matched, char *errstr,
+                             size_t errlen);
 
 #endif /* BATON_BRIDGE_MAPPING_H */

@@ -31,18 +31,28 @@ static baton_err_t terr(char *errstr, size_t errlen, const char *file,
     va_start(ap, fmt);
     vsnprintf(m, sizeof m, fmt, ap);
     va_end(ap);
-    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                        "%s: field '%s': %s", file, field, m);
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID, "%s: field '%s': %s",
+                        file, field, m);
 }
 
-static const char *const top_fields[] = {"comment", "topics",    "group",
-                                         "format",  "filter",    "unmatched",
-                                         "max_bytes", "action",  NULL};
-static const char *const action_fields[] = {
-    "type",      "workflow_type", "id_reuse",     "signal",
-    "id",        "id.$",          "input",        "input.$",
-    "payload",   "payload.$",     "message_id.$", "dedupe_window_seconds",
-    "signal_hold_seconds", "comment", NULL};
+static const char *const top_fields[] = {"comment",   "topics", "group",
+                                         "format",    "filter", "unmatched",
+                                         "max_bytes", "action", NULL};
+static const char *const action_fields[] = {"type",
+                                            "workflow_type",
+                                            "id_reuse",
+                                            "signal",
+                                            "id",
+                                            "id.$",
+                                            "input",
+                                            "input.$",
+                                            "payload",
+                                            "payload.$",
+                                            "message_id.$",
+                                            "dedupe_window_seconds",
+                                            "signal_hold_seconds",
+                                            "comment",
+                                            NULL};
 
 static int in_list(const char *const *list, const char *key) {
     for (; *list; list++)
@@ -74,19 +84,20 @@ static int topic_ok(const char *s) {
     if (n == 0 || n > TRIGGER_TOPIC_MAX) return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-              *s == '-'))
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
             return 0;
     return 1;
 }
 
-static baton_err_t parse_topics(baton_trigger_t *t, json_t *v,
-                                char *errstr, size_t errlen) {
+static baton_err_t parse_topics(baton_trigger_t *t, json_t *v, char *errstr,
+                                size_t errlen) {
     size_t i, n;
     json_t *e;
     if (!v) return terr(errstr, errlen, t->file, "topics", "required");
-    if (json_is_string(v)) n = 1;
-    else if (json_is_array(v) && json_array_size(v) > 0) n = json_array_size(v);
+    if (json_is_string(v))
+        n = 1;
+    else if (json_is_array(v) && json_array_size(v) > 0)
+        n = json_array_size(v);
     else
         return terr(errstr, errlen, t->file, "topics",
                     "must be a topic name or a non-empty list of them");
@@ -139,9 +150,9 @@ static baton_err_t parse_opt_string(const char *file, const char *field,
 }
 
 /* A whole number of seconds in [min, max], as ms. */
-static baton_err_t parse_seconds(const char *file, const char *field,
-                                 json_t *v, int64_t min, int64_t max,
-                                 int64_t *ms, char *errstr, size_t errlen) {
+static baton_err_t parse_seconds(const char *file, const char *field, json_t *v,
+                                 int64_t min, int64_t max, int64_t *ms,
+                                 char *errstr, size_t errlen) {
     if (!v) return BATON_OK;
     if (!json_is_integer(v) || json_integer_value(v) < min ||
         json_integer_value(v) > max)
@@ -189,9 +200,9 @@ static baton_err_t parse_action(baton_trigger_t *t, json_t *a, char *errstr,
                                 size_t errlen) {
     static const char *const types[] = {"start", "signal", "start_or_signal",
                                         NULL};
-    static const char *const reuses[] = {
-        BATON_ID_REUSE_REFUSE_WHILE_RUNNING, BATON_ID_REUSE_ALLOW_AFTER_CLOSE,
-        BATON_ID_REUSE_NEVER, NULL};
+    static const char *const reuses[] = {BATON_ID_REUSE_REFUSE_WHILE_RUNNING,
+                                         BATON_ID_REUSE_ALLOW_AFTER_CLOSE,
+                                         BATON_ID_REUSE_NEVER, NULL};
     const char *tname;
     int type, reuse, starts, signals;
     baton_err_t err;
@@ -200,8 +211,8 @@ static baton_err_t parse_action(baton_trigger_t *t, json_t *a, char *errstr,
     if (!a) return terr(errstr, errlen, t->file, "action", "required");
     if (!json_is_object(a))
         return terr(errstr, errlen, t->file, "action", "must be an object");
-    if ((err = check_known(a, action_fields, "action.", t->file, errstr,
-                           errlen)))
+    if ((err =
+             check_known(a, action_fields, "action.", t->file, errstr, errlen)))
         return err;
     if (!json_object_get(a, "type"))
         return terr(errstr, errlen, t->file, "action.type", "required");
@@ -242,8 +253,8 @@ static baton_err_t parse_action(baton_trigger_t *t, json_t *a, char *errstr,
     if (!signals && v)
         return terr(errstr, errlen, t->file, "action.signal",
                     "only for action types signal and start_or_signal");
-    if ((err = parse_opt_string(t->file, "action.signal", v, &t->signal,
-                                errstr, errlen)))
+    if ((err = parse_opt_string(t->file, "action.signal", v, &t->signal, errstr,
+                                errlen)))
         return err;
 
     if (!(t->tmpl = json_object())) return BATON_ERR_NOMEM;
@@ -288,15 +299,15 @@ static baton_err_t parse_action(baton_trigger_t *t, json_t *a, char *errstr,
                     "only for action type signal (start_or_signal starts "
                     "the workflow instead of holding)");
     return parse_seconds(t->file, "action.signal_hold_seconds", v, 1,
-                         INT64_C(31536000), &t->signal_hold_ms, errstr,
-                         errlen);
+                         INT64_C(31536000), &t->signal_hold_ms, errstr, errlen);
 }
 
 static baton_err_t parse_format(baton_trigger_t *t, json_t *v, char *errstr,
                                 size_t errlen) {
     const char *s = json_string_value(v);
     if (!v) return BATON_OK;
-    if (s && !strcmp(s, "json")) t->format = BATON_TRIGGER_FORMAT_JSON;
+    if (s && !strcmp(s, "json"))
+        t->format = BATON_TRIGGER_FORMAT_JSON;
     else if (s && !strcmp(s, "cloudevents"))
         t->format = BATON_TRIGGER_FORMAT_CLOUDEVENTS;
     else if (s && !strcmp(s, "avro"))
@@ -322,23 +333,23 @@ static baton_err_t parse_root(baton_trigger_t *t, json_t *root,
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "%s: a trigger must be a JSON object", t->file);
     if ((err = check_known(root, top_fields, "", t->file, errstr, errlen)) ||
-        (err = parse_topics(t, json_object_get(root, "topics"), errstr,
-                            errlen)))
+        (err =
+             parse_topics(t, json_object_get(root, "topics"), errstr, errlen)))
         return err;
     v = json_object_get(root, "comment");
     if (v && !json_is_string(v))
         return terr(errstr, errlen, t->file, "comment", "must be a string");
-    if ((err = parse_opt_string(t->file, "group",
-                                json_object_get(root, "group"), &t->group,
-                                errstr, errlen)))
+    if ((err =
+             parse_opt_string(t->file, "group", json_object_get(root, "group"),
+                              &t->group, errstr, errlen)))
         return err;
     if (!t->group) {
         size_t n = strlen(group_prefix) + strlen(t->name) + 2;
         if (!(t->group = baton_malloc(n))) return BATON_ERR_NOMEM;
         snprintf(t->group, n, "%s.%s", group_prefix, t->name);
     }
-    if ((err = parse_format(t, json_object_get(root, "format"), errstr,
-                            errlen)))
+    if ((err =
+             parse_format(t, json_object_get(root, "format"), errstr, errlen)))
         return err;
     if ((v = json_object_get(root, "filter"))) {
         err = baton_asl_rule_check(v, "filter", reason, sizeof reason);
@@ -379,12 +390,14 @@ baton_err_t baton_trigger_parse(const char *name, const char *file,
     if (!(root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
         baton_trigger_destroy(t);
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: not valid JSON: %s (line %d, column %d)",
-                            file, jerr.text, jerr.line, jerr.column);
+                            "%s: not valid JSON: %s (line %d, column %d)", file,
+                            jerr.text, jerr.line, jerr.column);
     }
-    if (!*name) err = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                   "%s: empty trigger name", file);
-    else err = parse_root(t, root, group_prefix, errstr, errlen);
+    if (!*name)
+        err = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                           "%s: empty trigger name", file);
+    else
+        err = parse_root(t, root, group_prefix, errstr, errlen);
     json_decref(root);
     if (err == BATON_ERR_NOMEM)
         baton_seterr(errstr, errlen, err, "%s: out of memory", file);
@@ -412,8 +425,7 @@ void baton_trigger_name_of(const char *path, char *buf, size_t len) {
     snprintf(buf, len, "%.*s", (int)n, base);
 }
 
-baton_err_t baton_trigger_load_file(const char *path,
-                                    const char *group_prefix,
+baton_err_t baton_trigger_load_file(const char *path, const char *group_prefix,
                                     baton_trigger_t **out, char *errstr,
                                     size_t errlen) {
     char name[256], err[512];
@@ -465,8 +477,7 @@ baton_err_t baton_trigger_load_dir(const char *dir, const char *group_prefix,
             rc = BATON_ERR_NOMEM;
             break;
         }
-        snprintf(files[nfiles], strlen(dir) + l + 2, "%s/%s", dir,
-                 de->d_name);
+        snprintf(files[nfiles], strlen(dir) + l + 2, "%s/%s", dir, de->d_name);
         nfiles++;
     }
     closedir(d);

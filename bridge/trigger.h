@@ -56,11 +56,11 @@ typedef enum {
 
 /* A validated trigger.  Everything is owned by it. */
 typedef struct baton_trigger {
-    char *name;     /* from the file name */
-    char *file;     /* the path it was read from (messages) */
-    char **topics;  /* ntopics >= 1 */
+    char *name;    /* from the file name */
+    char *file;    /* the path it was read from (messages) */
+    char **topics; /* ntopics >= 1 */
     size_t ntopics;
-    char *group;    /* consumer group */
+    char *group; /* consumer group */
     baton_trigger_format_t format;
     json_t *filter; /* Choice rule, or NULL: all match */
     int unmatched_dlq;
@@ -88,8 +88,7 @@ baton_err_t baton_trigger_parse(const char *name, const char *file,
                                 size_t errlen);
 
 /* Reads and parses one file; the name comes from the file name. */
-baton_err_t baton_trigger_load_file(const char *path,
-                                    const char *group_prefix,
+baton_err_t baton_trigger_load_file(const char *path, const char *group_prefix,
                                     baton_trigger_t **out, char *errstr,
                                     size_t errlen);
 

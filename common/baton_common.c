@@ -53,7 +53,9 @@ static int alloc_should_fail(void) {
     return 0;
 }
 
-void baton_alloc_fail_after(long n) { alloc_fail_countdown = n; }
+void baton_alloc_fail_after(long n) {
+    alloc_fail_countdown = n;
+}
 
 void *baton_malloc(size_t size) {
     if (alloc_should_fail()) return NULL;
@@ -84,7 +86,9 @@ char *baton_strdup(const char *s) {
     return s ? baton_strndup(s, strlen(s)) : NULL;
 }
 
-void baton_free(void *p) { free(p); }
+void baton_free(void *p) {
+    free(p);
+}
 
 /* ---- clock ------------------------------------------------------------ */
 
@@ -124,9 +128,7 @@ uint32_t baton_murmur2(const void *key, size_t len) {
     switch (len % 4) {
     case 3: h ^= (uint32_t)data[(len & ~3u) + 2] << 16; /* fall through */
     case 2: h ^= (uint32_t)data[(len & ~3u) + 1] << 8;  /* fall through */
-    case 1:
-        h ^= (uint32_t)data[len & ~3u];
-        h *= m;
+    case 1: h ^= (uint32_t)data[len & ~3u]; h *= m;
     }
     h ^= h >> 13;
     h *= m;
@@ -163,7 +165,9 @@ baton_err_t baton_log_configure(const char *level, const char *debug_ctx) {
     return BATON_OK;
 }
 
-void baton_log_set_program(const char *name) { log_program = name; }
+void baton_log_set_program(const char *name) {
+    log_program = name;
+}
 
 /* Debug lines need their subsystem named in log.debug (or "all"), unless
  * no context list was given at all. */
@@ -180,8 +184,8 @@ int baton_log_enabled(baton_log_level_t lvl, const char *subsys) {
     return 0;
 }
 
-void baton_log_write(baton_log_level_t lvl, const char *subsys,
-                     const char *fmt, ...) {
+void baton_log_write(baton_log_level_t lvl, const char *subsys, const char *fmt,
+                     ...) {
     static const char *tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};
     char line[2048];
     struct timespec ts;
@@ -191,11 +195,10 @@ void baton_log_write(baton_log_level_t lvl, const char *subsys,
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(line, sizeof line,
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s [%s] ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_program,
-                 tags[lvl], subsys);
+    n = snprintf(
+        line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s [%s] ",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec, ts.tv_nsec / 1000000, log_program, tags[lvl], subsys);
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

@@ -18,15 +18,15 @@
 
 typedef enum baton_err {
     BATON_OK = 0,
-    BATON_ERR_INVALID,   /* bad input: undecodable, fails validation */
-    BATON_ERR_NOMEM,     /* allocation failed */
-    BATON_ERR_IO,        /* file or socket error */
-    BATON_ERR_KAFKA,     /* Kafka client error (retriable unless fatal) */
-    BATON_ERR_REDIS,     /* Redis error or connection loss (retriable) */
-    BATON_ERR_CONFIG,    /* wrong configuration */
-    BATON_ERR_NOTFOUND,  /* a workflow, definition or key that is not there */
-    BATON_ERR_FENCED,    /* this instance no longer owns the partition */
-    BATON_ERR_TOOBIG,    /* payload over the configured limit */
+    BATON_ERR_INVALID,  /* bad input: undecodable, fails validation */
+    BATON_ERR_NOMEM,    /* allocation failed */
+    BATON_ERR_IO,       /* file or socket error */
+    BATON_ERR_KAFKA,    /* Kafka client error (retriable unless fatal) */
+    BATON_ERR_REDIS,    /* Redis error or connection loss (retriable) */
+    BATON_ERR_CONFIG,   /* wrong configuration */
+    BATON_ERR_NOTFOUND, /* a workflow, definition or key that is not there */
+    BATON_ERR_FENCED,   /* this instance no longer owns the partition */
+    BATON_ERR_TOOBIG,   /* payload over the configured limit */
 } baton_err_t;
 
 /* Returns a static, human-readable name of an error code. */
@@ -54,7 +54,7 @@ void baton_alloc_fail_after(long n);
 
 /* ---- clock ------------------------------------------------------------ */
 
-int64_t baton_now_ms(void);   /* wall clock, ms since the epoch */
+int64_t baton_now_ms(void); /* wall clock, ms since the epoch */
 /* t + d in ms, saturated at INT64_MIN / INT64_MAX instead of overflowing:
  * every deadline is computed with it, so no input can wrap a clock. */
 static inline int64_t baton_time_add(int64_t t, int64_t d) {
@@ -62,7 +62,7 @@ static inline int64_t baton_time_add(int64_t t, int64_t d) {
     if (d < 0 && t < INT64_MIN - d) return INT64_MIN;
     return t + d;
 }
-int64_t baton_mono_us(void);  /* monotonic clock, microseconds */
+int64_t baton_mono_us(void); /* monotonic clock, microseconds */
 
 /* ---- partitioning ----------------------------------------------------- */
 
@@ -85,16 +85,15 @@ typedef enum {
 baton_err_t baton_log_configure(const char *level, const char *debug_ctx);
 void baton_log_set_program(const char *name);
 int baton_log_enabled(baton_log_level_t lvl, const char *subsys);
-void baton_log_write(baton_log_level_t lvl, const char *subsys,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void baton_log_write(baton_log_level_t lvl, const char *subsys, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
 
 /* Diagnostics go to stderr, one line each, prefixed by time, program,
  * level and subsystem.  Debug lines only for enabled subsystems. */
-#define baton_log(lvl, subsys, ...)                                          \
-    do {                                                                     \
-        if (baton_log_enabled((lvl), (subsys)))                              \
-            baton_log_write((lvl), (subsys), __VA_ARGS__);                   \
+#define baton_log(lvl, subsys, ...)                        \
+    do {                                                   \
+        if (baton_log_enabled((lvl), (subsys)))            \
+            baton_log_write((lvl), (subsys), __VA_ARGS__); \
     } while (0)
 #define BATON_ERROR(subsys, ...) baton_log(BATON_LOG_ERROR, subsys, __VA_ARGS__)
 #define BATON_WARN(subsys, ...) baton_log(BATON_LOG_WARN, subsys, __VA_ARGS__)

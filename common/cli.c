@@ -43,18 +43,16 @@ int baton_cli_parse_int(const char *prog, const char *opt, const char *arg,
                         int64_t min, int64_t max, int64_t *out) {
     if (!baton_parse_i64(arg, out) && *out >= min && *out <= max) return 0;
     if (max == INT64_MAX)
-        return baton_cli_usage_error(prog,
-                                     "%s wants an integer >= %" PRId64
-                                     ", not '%s'",
-                                     opt, min, arg);
-    return baton_cli_usage_error(prog,
-                                 "%s wants an integer from %" PRId64
-                                 " to %" PRId64 ", not '%s'",
-                                 opt, min, max, arg);
+        return baton_cli_usage_error(
+            prog, "%s wants an integer >= %" PRId64 ", not '%s'", opt, min,
+            arg);
+    return baton_cli_usage_error(
+        prog, "%s wants an integer from %" PRId64 " to %" PRId64 ", not '%s'",
+        opt, min, max, arg);
 }
 
-int baton_cli_parse_seconds(const char *prog, const char *opt,
-                            const char *arg, double *out) {
+int baton_cli_parse_seconds(const char *prog, const char *opt, const char *arg,
+                            double *out) {
     char *end;
     double v;
     errno = 0;
@@ -85,8 +83,7 @@ int baton_cli_sets_add_x(const char *prog, baton_cli_sets_t *sets,
         return baton_cli_fail(prog, "out of memory");
     if (!(eq = strchr(copy, '=')) || eq == copy) {
         baton_free(copy);
-        return baton_cli_usage_error(prog, "-X wants KEY=VALUE, not '%s'",
-                                     arg);
+        return baton_cli_usage_error(prog, "-X wants KEY=VALUE, not '%s'", arg);
     }
     *eq = '\0';
     if ((rc = baton_cli_sets_add(prog, sets, copy, eq + 1))) {

@@ -32,13 +32,12 @@ enum {
 
 /* Prints "<prog>: <message>\n" on stderr; returns BATON_CLI_EXIT_FAIL. */
 __attribute__((format(printf, 2, 3))) int baton_cli_fail(const char *prog,
-                                                         const char *fmt,
-                                                         ...);
+                                                         const char *fmt, ...);
 
 /* Prints "<prog>: <message>" and "Try '<prog> --help' for more
  * information." on stderr; returns BATON_CLI_EXIT_USAGE. */
-__attribute__((format(printf, 2, 3))) int baton_cli_usage_error(
-    const char *prog, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int
+baton_cli_usage_error(const char *prog, const char *fmt, ...);
 
 /* Parses a whole decimal integer in [min, max] from arg into *out.
  * Returns 0, or BATON_CLI_EXIT_USAGE after printing "<opt> wants an integer
@@ -48,8 +47,8 @@ int baton_cli_parse_int(const char *prog, const char *opt, const char *arg,
 
 /* Parses a non-negative number of seconds (fractions allowed, at most a
  * year) into *out.  Returns 0, or BATON_CLI_EXIT_USAGE (printed). */
-int baton_cli_parse_seconds(const char *prog, const char *opt,
-                            const char *arg, double *out);
+int baton_cli_parse_seconds(const char *prog, const char *opt, const char *arg,
+                            double *out);
 
 /* Configuration settings from flags, applied in command-line order over
  * the file and the environment: -b and -r map to a fixed key, -X KEY=VALUE

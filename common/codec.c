@@ -51,15 +51,14 @@ _Static_assert(sizeof(baton_result_kind_t) == sizeof(int),
 
 /* ---- envelope descriptions ------------------------------------------- */
 
-static const char *const baton_codec_cmd_kinds[] = {"START", "SIGNAL",
-                                                    "CANCEL", "TERMINATE",
-                                                    NULL};
-static const char *const baton_codec_result_kinds[] = {
-    "COMPLETED", "FAILED", "HEARTBEAT", NULL};
+static const char *const baton_codec_cmd_kinds[] = {"START", "SIGNAL", "CANCEL",
+                                                    "TERMINATE", NULL};
+static const char *const baton_codec_result_kinds[] = {"COMPLETED", "FAILED",
+                                                       "HEARTBEAT", NULL};
 
-#define BATON_FIELD(st, nm, ty, def)                                         \
+#define BATON_FIELD(st, nm, ty, def) \
     { #nm, BATON_CODEC_F_##ty, offsetof(st, nm), def, NULL }
-#define BATON_ENUM_FIELD(st, nm, syms)                                       \
+#define BATON_ENUM_FIELD(st, nm, syms) \
     { #nm, BATON_CODEC_F_ENUM, offsetof(st, nm), 0, syms }
 
 static const baton_codec_field_t baton_codec_command_fields[] = {
@@ -154,12 +153,10 @@ const baton_codec_env_t baton_codec_envs[BATON_CODEC_NENV] = {
      baton_codec_check_command},
     {"task", &baton_schema_task, baton_codec_task_fields,
      BATON_ARRAY_SIZE(baton_codec_task_fields), BATON_CODEC_TASK_V1_FIELDS,
-     sizeof(baton_task_t),
-     baton_codec_check_task},
+     sizeof(baton_task_t), baton_codec_check_task},
     {"result", &baton_schema_result, baton_codec_result_fields,
-     BATON_ARRAY_SIZE(baton_codec_result_fields),
-     BATON_CODEC_RESULT_V1_FIELDS, sizeof(baton_result_t),
-     baton_codec_check_result},
+     BATON_ARRAY_SIZE(baton_codec_result_fields), BATON_CODEC_RESULT_V1_FIELDS,
+     sizeof(baton_result_t), baton_codec_check_result},
     {"event", &baton_schema_event, baton_codec_event_fields,
      BATON_ARRAY_SIZE(baton_codec_event_fields),
      BATON_ARRAY_SIZE(baton_codec_event_fields), sizeof(baton_event_t),
@@ -186,15 +183,13 @@ char **baton_codec_str_at(void *s, const baton_codec_field_t *f) {
     return (char **)((char *)s + f->off);
 }
 
-const char *baton_codec_str_get(const void *s,
-                                       const baton_codec_field_t *f) {
+const char *baton_codec_str_get(const void *s, const baton_codec_field_t *f) {
     return *(char *const *)((const char *)s + f->off);
 }
 
 /* Numeric members are copied with memcpy: enums are int-sized (asserted
  * above) but not declared int. */
-int64_t baton_codec_num_get(const void *s,
-                                   const baton_codec_field_t *f) {
+int64_t baton_codec_num_get(const void *s, const baton_codec_field_t *f) {
     const char *p = (const char *)s + f->off;
     int64_t l;
     int32_t i;
@@ -207,8 +202,7 @@ int64_t baton_codec_num_get(const void *s,
     }
 }
 
-void baton_codec_num_set(void *s, const baton_codec_field_t *f,
-                                int64_t v) {
+void baton_codec_num_set(void *s, const baton_codec_field_t *f, int64_t v) {
     char *p = (char *)s + f->off;
     int32_t i = (int32_t)v;
     int e = (int)v;
@@ -347,11 +341,24 @@ static int baton_codec_utf8_ok(const unsigned char *p, size_t n) {
         unsigned c = p[i];
         size_t k;
         unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; min = 0x80; }
-        else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; min = 0x800; }
-        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 7; min = 0x10000; }
-        else return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+            min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+            min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 7;
+            min = 0x10000;
+        } else
+            return 0;
         if (n - i - 1 < k) return 0;
         for (size_t j = 1; j <= k; j++) {
             if ((p[i + j] & 0xc0) != 0x80) return 0;
@@ -442,8 +449,8 @@ static baton_err_t baton_codec_validate(const baton_codec_env_t *env,
         }
         if (!baton_codec_utf8_ok((const unsigned char *)str, strlen(str)))
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "%s: field '%s' is not valid UTF-8",
-                                env->what, f->name);
+                                "%s: field '%s' is not valid UTF-8", env->what,
+                                f->name);
         if (check_json && baton_codec_is_json(f->type) &&
             (err = baton_codec_check_json_text(env, f, str, errstr, errlen)))
             return err;
@@ -472,8 +479,7 @@ static baton_err_t baton_codec_need(const char *what, const char *field,
 }
 
 static baton_err_t baton_codec_nonneg(const char *what, const char *field,
-                                      int64_t v, char *errstr,
-                                      size_t errlen) {
+                                      int64_t v, char *errstr, size_t errlen) {
     if (v >= 0) return BATON_OK;
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                         "%s: field '%s' must be >= 0, not %" PRId64, what,
@@ -518,8 +524,7 @@ static baton_err_t baton_codec_check_start(const baton_command_t *c,
     if ((err = baton_codec_need("command", "workflow_type", c->workflow_type,
                                 "START", errstr, errlen)) ||
         (err = baton_codec_not_empty("command", "definition_version",
-                                     c->definition_version, errstr,
-                                     errlen)) ||
+                                     c->definition_version, errstr, errlen)) ||
         (err = baton_codec_not_empty("command", "branch", c->branch, errstr,
                                      errlen)))
         return err;
@@ -551,8 +556,8 @@ int baton_id_reuse_valid(const char *s) {
 /* The version-3 fields: a known id-reuse policy, a dedupe id of sane
  * length, non-negative windows and source coordinates, start_if_absent
  * only on a SIGNAL that names what to start. */
-static baton_err_t baton_codec_check_v3(const baton_command_t *c,
-                                        char *errstr, size_t errlen) {
+static baton_err_t baton_codec_check_v3(const baton_command_t *c, char *errstr,
+                                        size_t errlen) {
     baton_err_t err;
     if (c->id_reuse && !baton_id_reuse_valid(c->id_reuse))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
@@ -572,12 +577,12 @@ static baton_err_t baton_codec_check_v3(const baton_command_t *c,
                                   c->signal_hold_ms, errstr, errlen)) ||
         (err = baton_codec_nonneg("command", "source_partition",
                                   c->source_partition, errstr, errlen)) ||
-        (err = baton_codec_nonneg("command", "source_offset",
-                                  c->source_offset, errstr, errlen)) ||
+        (err = baton_codec_nonneg("command", "source_offset", c->source_offset,
+                                  errstr, errlen)) ||
         (err = baton_codec_not_empty("command", "source_trigger",
                                      c->source_trigger, errstr, errlen)) ||
-        (err = baton_codec_not_empty("command", "source_topic",
-                                     c->source_topic, errstr, errlen)))
+        (err = baton_codec_not_empty("command", "source_topic", c->source_topic,
+                                     errstr, errlen)))
         return err;
     if (!c->start_if_absent) return BATON_OK;
     if (c->kind != BATON_CMD_SIGNAL)
@@ -594,8 +599,8 @@ static baton_err_t baton_codec_check_v3(const baton_command_t *c,
 static baton_err_t baton_codec_check_command(const void *s, char *errstr,
                                              size_t errlen) {
     const baton_command_t *c = s;
-    baton_err_t err = baton_codec_check_wf_id("command", c->workflow_id,
-                                              errstr, errlen);
+    baton_err_t err =
+        baton_codec_check_wf_id("command", c->workflow_id, errstr, errlen);
     if (err) return err;
     if ((err = baton_codec_check_v3(c, errstr, errlen))) return err;
     if (c->kind == BATON_CMD_START)
@@ -635,8 +640,7 @@ static baton_err_t baton_codec_check_task(const void *s, char *errstr,
     int32_t attempt;
     baton_err_t err;
 
-    if ((err = baton_codec_check_wf_id("task", t->workflow_id, errstr,
-                                       errlen)))
+    if ((err = baton_codec_check_wf_id("task", t->workflow_id, errstr, errlen)))
         return err;
     if (baton_task_id_parse(t->task_id, &wlen, &seq, &attempt))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
@@ -663,8 +667,8 @@ static baton_err_t baton_codec_check_task(const void *s, char *errstr,
                             BATON_QUEUE_NAME_MAX);
     if ((err = baton_codec_nonneg("task", "result_partition",
                                   t->result_partition, errstr, errlen)) ||
-        (err = baton_codec_nonneg("task", "timeout_seconds",
-                                  t->timeout_seconds, errstr, errlen)) ||
+        (err = baton_codec_nonneg("task", "timeout_seconds", t->timeout_seconds,
+                                  errstr, errlen)) ||
         (err = baton_codec_nonneg("task", "heartbeat_seconds",
                                   t->heartbeat_seconds, errstr, errlen)))
         return err;
@@ -685,8 +689,8 @@ static baton_err_t baton_codec_check_result(const void *s, char *errstr,
                                    errlen)))
         return err;
     if (r->kind == BATON_RESULT_FAILED &&
-        (err = baton_codec_need("result", "error", r->error, "FAILED",
-                                errstr, errlen)))
+        (err = baton_codec_need("result", "error", r->error, "FAILED", errstr,
+                                errlen)))
         return err;
     return baton_codec_nonneg("result", "retry_after_ms", r->retry_after_ms,
                               errstr, errlen);
@@ -696,8 +700,8 @@ static baton_err_t baton_codec_check_event(const void *s, char *errstr,
                                            size_t errlen) {
     const baton_event_t *e = s;
     baton_err_t err;
-    if ((err = baton_codec_check_wf_id("event", e->workflow_id, errstr,
-                                       errlen)))
+    if ((err =
+             baton_codec_check_wf_id("event", e->workflow_id, errstr, errlen)))
         return err;
     if (e->seq < 1)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
@@ -713,9 +717,9 @@ static baton_err_t baton_codec_check_event(const void *s, char *errstr,
  * struct owns it).  The C structs carry NUL-terminated strings, so an
  * embedded NUL byte is refused rather than silently truncating. */
 baton_err_t baton_codec_take_str(const baton_codec_env_t *env,
-                                        const baton_codec_field_t *f, void *s,
-                                        const char *str, size_t len,
-                                        char *errstr, size_t errlen) {
+                                 const baton_codec_field_t *f, void *s,
+                                 const char *str, size_t len, char *errstr,
+                                 size_t errlen) {
     char **dst = baton_codec_str_at(s, f);
     if (memchr(str, '\0', len))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
@@ -754,8 +758,7 @@ static baton_err_t baton_codec_encode(baton_codec_t *c, int which,
  * function. */
 static baton_err_t baton_codec_decode(baton_codec_t *c, int which,
                                       const void *buf, size_t len, int json,
-                                      void *out, char *errstr,
-                                      size_t errlen) {
+                                      void *out, char *errstr, size_t errlen) {
     const baton_codec_env_t *env = &baton_codec_envs[which];
     baton_err_t err;
 
@@ -788,12 +791,11 @@ baton_err_t baton_codec_encode_task(baton_codec_t *c, const baton_task_t *t,
                               errlen);
 }
 
-baton_err_t baton_codec_encode_result(baton_codec_t *c,
-                                      const baton_result_t *r, int json,
-                                      char **buf, size_t *len, char *errstr,
-                                      size_t errlen) {
-    return baton_codec_encode(c, BATON_CODEC_RESULT, r, json, buf, len,
-                              errstr, errlen);
+baton_err_t baton_codec_encode_result(baton_codec_t *c, const baton_result_t *r,
+                                      int json, char **buf, size_t *len,
+                                      char *errstr, size_t errlen) {
+    return baton_codec_encode(c, BATON_CODEC_RESULT, r, json, buf, len, errstr,
+                              errlen);
 }
 
 baton_err_t baton_codec_encode_event(baton_codec_t *c, const baton_event_t *e,
@@ -814,16 +816,15 @@ baton_err_t baton_codec_decode_command(baton_codec_t *c, const void *buf,
 baton_err_t baton_codec_decode_task(baton_codec_t *c, const void *buf,
                                     size_t len, int json, baton_task_t *out,
                                     char *errstr, size_t errlen) {
-    return baton_codec_decode(c, BATON_CODEC_TASK, buf, len, json, out,
-                              errstr, errlen);
+    return baton_codec_decode(c, BATON_CODEC_TASK, buf, len, json, out, errstr,
+                              errlen);
 }
 
 baton_err_t baton_codec_decode_result(baton_codec_t *c, const void *buf,
-                                      size_t len, int json,
-                                      baton_result_t *out, char *errstr,
-                                      size_t errlen) {
-    baton_err_t err = baton_codec_decode(c, BATON_CODEC_RESULT, buf, len,
-                                         json, out, errstr, errlen);
+                                      size_t len, int json, baton_result_t *out,
+                                      char *errstr, size_t errlen) {
+    baton_err_t err = baton_codec_decode(c, BATON_CODEC_RESULT, buf, len, json,
+                                         out, errstr, errlen);
     /* A hint is a worker's word: capped here, and again by the retrier's
      * MaxDelaySeconds, so no value can overflow a deadline. */
     if (!err && out->retry_after_ms > BATON_RETRY_AFTER_MAX_MS)
@@ -834,6 +835,6 @@ baton_err_t baton_codec_decode_result(baton_codec_t *c, const void *buf,
 baton_err_t baton_codec_decode_event(baton_codec_t *c, const void *buf,
                                      size_t len, int json, baton_event_t *out,
                                      char *errstr, size_t errlen) {
-    return baton_codec_decode(c, BATON_CODEC_EVENT, buf, len, json, out,
-                              errstr, errlen);
+    return baton_codec_decode(c, BATON_CODEC_EVENT, buf, len, json, out, errstr,
+                              errlen);
 }

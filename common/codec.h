@@ -94,7 +94,7 @@ typedef struct baton_command {
     int32_t source_partition; /* offset (meaningful when source_topic is */
     int64_t source_offset;    /* set) */
     /* Added in schema version 4 (trailing, optional): */
-    char *run_path;           /* START of a child run: its path from the
+    char *run_path; /* START of a child run: its path from the
                                  top-level run (baton_task_t run_path) */
 } baton_command_t;
 
@@ -113,21 +113,21 @@ typedef struct baton_task {
     char *idempotency_key; /* "<workflow_id>/<activity_seq>" */
     char *workflow_id;
     int64_t activity_seq;
-    int32_t attempt;           /* 1 for the first attempt */
-    char *activity_type;       /* handler name in the worker */
-    char *queue;               /* task queue: topic baton.tasks.<queue> */
-    char *input;               /* JSON */
-    int32_t result_partition;  /* partition of baton.results to reply to */
+    int32_t attempt;          /* 1 for the first attempt */
+    char *activity_type;      /* handler name in the worker */
+    char *queue;              /* task queue: topic baton.tasks.<queue> */
+    char *input;              /* JSON */
+    int32_t result_partition; /* partition of baton.results to reply to */
     int64_t scheduled_at_ms;
     int32_t timeout_seconds;   /* 0 = none */
     int32_t heartbeat_seconds; /* 0 = none */
     char *heartbeat_details;   /* JSON from the previous attempt, or NULL */
     /* Added in schema version 4 (trailing, optional; NULL from older
      * writers): the run's lineage (docs/wire-protocol.md "Lineage"). */
-    char *root_workflow_id;    /* the top-level run (= workflow_id there) */
-    char *parent_workflow_id;  /* the run that started this one; NULL at
+    char *root_workflow_id;   /* the top-level run (= workflow_id there) */
+    char *parent_workflow_id; /* the run that started this one; NULL at
                                   the top */
-    char *run_path;            /* "" at the top, else "<seq>[:<index>]" per
+    char *run_path;           /* "" at the top, else "<seq>[:<index>]" per
                                   level from the root, joined by '/':
                                   workflow_id = root_workflow_id + ":" +
                                   run_path with '/' read as ':' */
@@ -142,15 +142,15 @@ typedef enum {
 /* An activity result, produced by a worker to baton.results (partition =
  * the task's result_partition, key = workflow_id). */
 typedef struct baton_result {
-    char *task_id;     /* the task's task_id, unchanged */
+    char *task_id; /* the task's task_id, unchanged */
     char *workflow_id;
     baton_result_kind_t kind;
-    char *output;      /* COMPLETED: JSON; HEARTBEAT: details JSON */
-    char *error;       /* FAILED: error name, e.g. "States.TaskFailed" */
-    char *cause;       /* FAILED: free text */
+    char *output;           /* COMPLETED: JSON; HEARTBEAT: details JSON */
+    char *error;            /* FAILED: error name, e.g. "States.TaskFailed" */
+    char *cause;            /* FAILED: free text */
     int64_t retry_after_ms; /* FAILED: hint, 0 = none; decoding caps it at
                                BATON_RETRY_AFTER_MAX_MS */
-    char *worker;      /* optional worker identity */
+    char *worker;           /* optional worker identity */
     int64_t finished_at_ms;
     int32_t non_retryable; /* FAILED: 1 = skip Retry, go to Catch (schema
                               version 2, trailing, default false) */
@@ -161,11 +161,11 @@ typedef struct baton_result {
  * the same pair twice sees a re-sent duplicate. */
 typedef struct baton_event {
     char *workflow_id;
-    int64_t seq;      /* 1, 2, 3 ... per workflow */
-    char *type;       /* "WorkflowStarted", "ActivityScheduled", ... */
+    int64_t seq; /* 1, 2, 3 ... per workflow */
+    char *type;  /* "WorkflowStarted", "ActivityScheduled", ... */
     int64_t time_ms;
-    char *state;      /* state name in the definition, or NULL */
-    char *data;       /* JSON, or NULL */
+    char *state; /* state name in the definition, or NULL */
+    char *data;  /* JSON, or NULL */
 } baton_event_t;
 
 typedef struct baton_codec baton_codec_t;
@@ -183,10 +183,9 @@ baton_err_t baton_codec_encode_command(baton_codec_t *c,
 baton_err_t baton_codec_encode_task(baton_codec_t *c, const baton_task_t *t,
                                     int json, char **buf, size_t *len,
                                     char *errstr, size_t errlen);
-baton_err_t baton_codec_encode_result(baton_codec_t *c,
-                                      const baton_result_t *r, int json,
-                                      char **buf, size_t *len, char *errstr,
-                                      size_t errlen);
+baton_err_t baton_codec_encode_result(baton_codec_t *c, const baton_result_t *r,
+                                      int json, char **buf, size_t *len,
+                                      char *errstr, size_t errlen);
 baton_err_t baton_codec_encode_event(baton_codec_t *c, const baton_event_t *e,
                                      int json, char **buf, size_t *len,
                                      char *errstr, size_t errlen);
@@ -201,9 +200,8 @@ baton_err_t baton_codec_decode_task(baton_codec_t *c, const void *buf,
                                     size_t len, int json, baton_task_t *out,
                                     char *errstr, size_t errlen);
 baton_err_t baton_codec_decode_result(baton_codec_t *c, const void *buf,
-                                      size_t len, int json,
-                                      baton_result_t *out, char *errstr,
-                                      size_t errlen);
+                                      size_t len, int json, baton_result_t *out,
+                                      char *errstr, size_t errlen);
 baton_err_t baton_codec_decode_event(baton_codec_t *c, const void *buf,
                                      size_t len, int json, baton_event_t *out,
                                      char *errstr, size_t errlen);
@@ -213,7 +211,7 @@ void baton_task_clear(baton_task_t *t);
 void baton_result_clear(baton_result_t *r);
 void baton_event_clear(baton_event_t *e);
 
-const char *baton_cmd_kind_name(baton_cmd_kind_t k);       /* "START" ... */
+const char *baton_cmd_kind_name(baton_cmd_kind_t k); /* "START" ... */
 int baton_cmd_kind_parse(const char *s, baton_cmd_kind_t *out); /* 0 ok */
 const char *baton_result_kind_name(baton_result_kind_t k);
 
@@ -225,8 +223,8 @@ const char *baton_result_kind_name(baton_result_kind_t k);
  * batond draws at random for each attempt (docs/wire-protocol.md).
  * Returns 0 and fills the outputs (wf_id_len = length of the id prefix),
  * or -1 when malformed. */
-int baton_task_id_parse(const char *task_id, size_t *wf_id_len,
-                        int64_t *seq, int32_t *attempt);
+int baton_task_id_parse(const char *task_id, size_t *wf_id_len, int64_t *seq,
+                        int32_t *attempt);
 /* The nonce of a well-formed task id (borrowed, a suffix of it), "" when it
  * has none. */
 const char *baton_task_id_nonce(const char *task_id);

@@ -124,8 +124,7 @@ static baton_err_t baton_codec_scan_field(const baton_codec_env_t *env,
     }
     if (rc == -1)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: truncated in field '%s'", env->what,
-                            f->name);
+                            "%s: truncated in field '%s'", env->what, f->name);
     if (rc == -2)
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "%s: field '%s': malformed varint", env->what,
@@ -140,8 +139,8 @@ static baton_err_t baton_codec_scan_field(const baton_codec_env_t *env,
     case BATON_CODEC_F_ENUM:
         if (v >= 0 && (size_t)v < baton_codec_nsymbols(f)) return BATON_OK;
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "%s: field '%s' has no symbol %" PRId64,
-                            env->what, f->name, v);
+                            "%s: field '%s' has no symbol %" PRId64, env->what,
+                            f->name, v);
     default: /* a string: v is its length */
         if (v >= 0 && (uint64_t)v <= (uint64_t)(c->end - c->p)) {
             c->p += v;
@@ -195,8 +194,8 @@ static baton_err_t baton_codec_avro_fail(const baton_codec_env_t *env,
 /* Copies one field of the decoded generic value into the struct. */
 static baton_err_t baton_codec_avro_get(const baton_codec_env_t *env,
                                         const baton_codec_field_t *f,
-                                        avro_value_t *fv, void *s,
-                                        char *errstr, size_t errlen) {
+                                        avro_value_t *fv, void *s, char *errstr,
+                                        size_t errlen) {
     avro_value_t branch;
     const char *str;
     size_t size;
@@ -231,16 +230,15 @@ static baton_err_t baton_codec_avro_get(const baton_codec_env_t *env,
     default:
         if ((rval = avro_value_get_string(fv, &str, &size))) break;
         /* size counts avro-c's NUL terminator */
-        return baton_codec_take_str(env, f, s, str, size ? size - 1 : 0,
-                                    errstr, errlen);
+        return baton_codec_take_str(env, f, s, str, size ? size - 1 : 0, errstr,
+                                    errlen);
     }
     return baton_codec_avro_fail(env, f->name, rval, errstr, errlen);
 }
 
 baton_err_t baton_codec_avro_decode(baton_codec_t *c, int which,
-                                           const void *buf, size_t len,
-                                           void *out, char *errstr,
-                                           size_t errlen) {
+                                    const void *buf, size_t len, void *out,
+                                    char *errstr, size_t errlen) {
     const baton_codec_env_t *env = &baton_codec_envs[which];
     avro_value_t *rec = &c->avro[which].value;
     baton_err_t err;
@@ -248,8 +246,7 @@ baton_err_t baton_codec_avro_decode(baton_codec_t *c, int which,
     char *padded = NULL;
     int rval;
 
-    if ((err = baton_codec_avro_scan(env, buf, len, &missing, errstr,
-                                     errlen)))
+    if ((err = baton_codec_avro_scan(env, buf, len, &missing, errstr, errlen)))
         return err;
     if (missing) { /* an earlier version's record: add the defaults */
         if (!(padded = baton_malloc(len + missing)))
@@ -264,15 +261,14 @@ baton_err_t baton_codec_avro_decode(baton_codec_t *c, int which,
     rval = avro_value_read(c->reader, rec);
     baton_free(padded); /* avro-c copied what it keeps */
     if (rval)
-        return baton_codec_avro_fail(env, "reading Avro", rval, errstr,
-                                     errlen);
+        return baton_codec_avro_fail(env, "reading Avro", rval, errstr, errlen);
     for (size_t i = 0; i < env->nfields; i++) {
         avro_value_t fv;
         if ((rval = avro_value_get_by_index(rec, i, &fv, NULL)))
-            return baton_codec_avro_fail(env, env->fields[i].name, rval,
-                                         errstr, errlen);
-        if ((err = baton_codec_avro_get(env, &env->fields[i], &fv, out,
-                                        errstr, errlen)))
+            return baton_codec_avro_fail(env, env->fields[i].name, rval, errstr,
+                                         errlen);
+        if ((err = baton_codec_avro_get(env, &env->fields[i], &fv, out, errstr,
+                                        errlen)))
             return err;
     }
     avro_value_reset(rec); /* release the payload copies early */
@@ -314,17 +310,15 @@ static int baton_codec_avro_set(const baton_codec_field_t *f, const void *s,
         }
         if ((rval = avro_value_set_branch(fv, 1, &branch))) return rval;
         return baton_codec_avro_set_str(&branch, str);
-    default:
-        return baton_codec_avro_set_str(fv, baton_codec_str_get(s, f));
+    default: return baton_codec_avro_set_str(fv, baton_codec_str_get(s, f));
     }
 }
 
 /* Fills the reusable generic value, sizes it, writes it into a buffer of
  * exactly that size (baton_malloc, owned by the caller on success). */
-baton_err_t baton_codec_avro_encode(baton_codec_t *c, int which,
-                                           const void *s, char **buf,
-                                           size_t *len, char *errstr,
-                                           size_t errlen) {
+baton_err_t baton_codec_avro_encode(baton_codec_t *c, int which, const void *s,
+                                    char **buf, size_t *len, char *errstr,
+                                    size_t errlen) {
     const baton_codec_env_t *env = &baton_codec_envs[which];
     avro_value_t *rec = &c->avro[which].value;
     baton_err_t err = BATON_OK;
@@ -443,24 +437,22 @@ static baton_err_t baton_codec_schema_check(const baton_codec_env_t *env,
 }
 
 static baton_err_t baton_codec_load(baton_codec_avro_t *a,
-                                    const baton_codec_env_t *env,
-                                    char *errstr, size_t errlen) {
+                                    const baton_codec_env_t *env, char *errstr,
+                                    size_t errlen) {
     const char *text = *env->schema_text;
     baton_err_t err;
 
     if (avro_schema_from_json_length(text, strlen(text), &a->schema)) {
         a->schema = NULL;
         return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
-                            "schemas/%s.avsc: %s", env->what,
-                            avro_strerror());
+                            "schemas/%s.avsc: %s", env->what, avro_strerror());
     }
     if ((err = baton_codec_schema_check(env, a->schema, errstr, errlen)))
         return err;
     if (!(a->iface = avro_generic_class_from_schema(a->schema)) ||
         avro_generic_value_new(a->iface, &a->value))
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                            "schemas/%s.avsc: %s", env->what,
-                            avro_strerror());
+                            "schemas/%s.avsc: %s", env->what, avro_strerror());
     a->have_value = 1;
     return BATON_OK;
 }
@@ -470,8 +462,7 @@ baton_codec_t *baton_codec_new(char *errstr, size_t errlen) {
     baton_codec_t *c = baton_calloc(1, sizeof *c);
 
     if (!c) {
-        baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                     "codec: out of memory");
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "codec: out of memory");
         return NULL;
     }
     for (int i = 0; i < BATON_CODEC_NENV; i++) {
@@ -484,8 +475,7 @@ baton_codec_t *baton_codec_new(char *errstr, size_t errlen) {
     c->reader = avro_reader_memory(empty, 0);
     c->writer = avro_writer_memory(empty, 0);
     if (!c->reader || !c->writer) {
-        baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                     "codec: out of memory");
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "codec: out of memory");
         baton_codec_destroy(c);
         return NULL;
     }

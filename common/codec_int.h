@@ -68,17 +68,14 @@ int baton_codec_is_opt(baton_codec_ftype_t t);
 char **baton_codec_str_at(void *s, const baton_codec_field_t *f);
 
 /* The value of a string field (NULL when a nullable one is absent). */
-const char *baton_codec_str_get(const void *s,
-                                const baton_codec_field_t *f);
+const char *baton_codec_str_get(const void *s, const baton_codec_field_t *f);
 
 /* Numeric members are copied with memcpy: enums are int-sized (asserted
  * in codec.c) but not declared int. */
-int64_t baton_codec_num_get(const void *s,
-                            const baton_codec_field_t *f);
+int64_t baton_codec_num_get(const void *s, const baton_codec_field_t *f);
 
 /* Sets a numeric member (long, int, enum, boolean) from v. */
-void baton_codec_num_set(void *s, const baton_codec_field_t *f,
-                         int64_t v);
+void baton_codec_num_set(void *s, const baton_codec_field_t *f, int64_t v);
 
 /* The number of symbols of an enum field. */
 size_t baton_codec_nsymbols(const baton_codec_field_t *f);
@@ -97,8 +94,8 @@ int baton_codec_json_oom(const json_error_t *jerr);
  * embedded NUL byte is refused rather than silently truncating. */
 baton_err_t baton_codec_take_str(const baton_codec_env_t *env,
                                  const baton_codec_field_t *f, void *s,
-                                 const char *str, size_t len,
-                                 char *errstr, size_t errlen);
+                                 const char *str, size_t len, char *errstr,
+                                 size_t errlen);
 
 /* ---- codec_avro.c, codec_json.c: the two encodings --------------------- */
 
@@ -106,29 +103,25 @@ baton_err_t baton_codec_take_str(const baton_codec_env_t *env,
  * into out, zeroed by the caller, after the bounded pre-scan; the strings
  * in out are baton_malloc'd whatever the result.  Not yet validated. */
 baton_err_t baton_codec_avro_decode(baton_codec_t *c, int which,
-                                    const void *buf, size_t len,
-                                    void *out, char *errstr,
-                                    size_t errlen);
+                                    const void *buf, size_t len, void *out,
+                                    char *errstr, size_t errlen);
 
 /* Fills the reusable generic value, sizes it, writes it into a buffer of
  * exactly that size (baton_malloc, owned by the caller on success). */
-baton_err_t baton_codec_avro_encode(baton_codec_t *c, int which,
-                                    const void *s, char **buf,
-                                    size_t *len, char *errstr,
+baton_err_t baton_codec_avro_encode(baton_codec_t *c, int which, const void *s,
+                                    char **buf, size_t *len, char *errstr,
                                     size_t errlen);
 
 /* Decodes a JSON envelope into out, zeroed by the caller; the strings in
  * out are baton_malloc'd whatever the result.  Not yet validated. */
 baton_err_t baton_codec_json_decode(const baton_codec_env_t *env,
-                                    const void *buf, size_t len,
-                                    void *out, char *errstr,
-                                    size_t errlen);
+                                    const void *buf, size_t len, void *out,
+                                    char *errstr, size_t errlen);
 
 /* Builds the JSON object (all fields, nulls included, payloads as strings)
  * and serializes it into a baton_malloc buffer owned by the caller. */
-baton_err_t baton_codec_json_encode(const baton_codec_env_t *env,
-                                    const void *s, char **buf,
-                                    size_t *len, char *errstr,
+baton_err_t baton_codec_json_encode(const baton_codec_env_t *env, const void *s,
+                                    char **buf, size_t *len, char *errstr,
                                     size_t errlen);
 
 #endif

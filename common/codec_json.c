@@ -66,8 +66,7 @@ static baton_err_t baton_codec_json_type(const baton_codec_env_t *env,
                                          const char *want, char *errstr,
                                          size_t errlen) {
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                        "%s: field '%s' must be %s", env->what, f->name,
-                        want);
+                        "%s: field '%s' must be %s", env->what, f->name, want);
 }
 
 /* A payload field: a string is the JSON text itself; any other value
@@ -92,8 +91,8 @@ static baton_err_t baton_codec_json_get_payload(const baton_codec_env_t *env,
  * the field is absent. */
 static baton_err_t baton_codec_json_get(const baton_codec_env_t *env,
                                         const baton_codec_field_t *f,
-                                        const json_t *v, void *s,
-                                        char *errstr, size_t errlen) {
+                                        const json_t *v, void *s, char *errstr,
+                                        size_t errlen) {
     json_int_t n;
 
     if (!v || (json_is_null(v) && f->type != BATON_CODEC_F_JSON)) {
@@ -130,8 +129,7 @@ static baton_err_t baton_codec_json_get(const baton_codec_env_t *env,
         return BATON_OK;
     case BATON_CODEC_F_LONG:
         if (!json_is_integer(v))
-            return baton_codec_json_type(env, f, "an integer", errstr,
-                                         errlen);
+            return baton_codec_json_type(env, f, "an integer", errstr, errlen);
         baton_codec_num_set(s, f, json_integer_value(v));
         return BATON_OK;
     case BATON_CODEC_F_BOOL:
@@ -145,9 +143,8 @@ static baton_err_t baton_codec_json_get(const baton_codec_env_t *env,
 }
 
 baton_err_t baton_codec_json_decode(const baton_codec_env_t *env,
-                                           const void *buf, size_t len,
-                                           void *out, char *errstr,
-                                           size_t errlen) {
+                                    const void *buf, size_t len, void *out,
+                                    char *errstr, size_t errlen) {
     json_error_t jerr;
     json_t *root;
     baton_err_t err = BATON_OK;
@@ -182,8 +179,7 @@ static json_t *baton_codec_json_value(const baton_codec_field_t *f,
     const char *str;
     switch (f->type) {
     case BATON_CODEC_F_LONG:
-    case BATON_CODEC_F_INT:
-        return json_integer(baton_codec_num_get(s, f));
+    case BATON_CODEC_F_INT: return json_integer(baton_codec_num_get(s, f));
     case BATON_CODEC_F_ENUM:
         return json_string(f->symbols[baton_codec_num_get(s, f)]);
     case BATON_CODEC_F_BOOL:
@@ -196,10 +192,9 @@ static json_t *baton_codec_json_value(const baton_codec_field_t *f,
 
 /* Builds the JSON object (all fields, nulls included, payloads as strings)
  * and serializes it into a baton_malloc buffer owned by the caller. */
-baton_err_t baton_codec_json_encode(const baton_codec_env_t *env,
-                                           const void *s, char **buf,
-                                           size_t *len, char *errstr,
-                                           size_t errlen) {
+baton_err_t baton_codec_json_encode(const baton_codec_env_t *env, const void *s,
+                                    char **buf, size_t *len, char *errstr,
+                                    size_t errlen) {
     json_t *root = json_object();
     baton_err_t err = root ? BATON_OK : BATON_ERR_NOMEM;
 

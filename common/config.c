@@ -102,8 +102,7 @@ static const conf_key_t conf_keys[] = {
      "an input whose apply fails for a non-input reason (out of memory, "
      "...) this many batches in a row quarantines its run (0: never)"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
-    {"worker.concurrency", KEY_INT, "8",
-     "activities a worker runs at once"},
+    {"worker.concurrency", KEY_INT, "8", "activities a worker runs at once"},
     {"worker.id", KEY_STR, NULL, "worker identity reported in results"},
     {"worker.cancels.fetch.wait.max.ms", KEY_INT, "200",
      "fetch.wait.max.ms of a worker's cancellation listener (the task "
@@ -463,11 +462,13 @@ void baton_conf_print_keys(FILE *out) {
     for (size_t i = 0; i < BATON_ARRAY_SIZE(conf_keys); i++)
         fprintf(out, "  %-24s %s (default: %s)\n", conf_keys[i].name,
                 conf_keys[i].doc, conf_keys[i].def ? conf_keys[i].def : "-");
-    fprintf(out, "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
-                    "kafka.consumer.X / kafka.producer.X for one side\n",
+    fprintf(out,
+            "  %-24s any librdkafka property, e.g. kafka.linger.ms; "
+            "kafka.consumer.X / kafka.producer.X for one side\n",
             "kafka.*");
-    fprintf(out, "  %-24s sets <key> to the contents of FILE (trailing "
-                    "newlines cut), e.g. kafka.sasl.password.file, "
-                    "redis.password.file; env: BATON_<NAME>_FILE\n",
+    fprintf(out,
+            "  %-24s sets <key> to the contents of FILE (trailing "
+            "newlines cut), e.g. kafka.sasl.password.file, "
+            "redis.password.file; env: BATON_<NAME>_FILE\n",
             "<key>.file = FILE");
 }

@@ -52,13 +52,11 @@ rd_kafka_conf_t *baton_kafka_conf_new(const baton_conf_t *conf,
                                       const char *group_id, char *errstr,
                                       size_t errlen) {
     static const char *const producer_defaults[] = {
-        "enable.idempotence", "true",
-        "linger.ms", "0",
-        "message.timeout.ms", "300000",
+        "enable.idempotence", "true", "linger.ms", "0", "message.timeout.ms",
+        "300000",
         /* murmur2 of the key, as Kafka's Java client: a workflow's
          * messages land where any standard client would put them. */
-        "partitioner", "murmur2_random",
-        NULL};
+        "partitioner", "murmur2_random", NULL};
     static const char *const consumer_defaults[] = {
         "enable.auto.commit",
         "false",
@@ -92,8 +90,8 @@ rd_kafka_conf_t *baton_kafka_conf_new(const baton_conf_t *conf,
         if (kconf_set_all(kconf, kv, errstr, errlen)) goto fail;
     }
     if (baton_conf_foreach(conf, "kafka.", kconf_apply, &ctx)) goto fail;
-    ctx.prefix = role == BATON_KAFKA_PRODUCER ? "kafka.producer."
-                                              : "kafka.consumer.";
+    ctx.prefix =
+        role == BATON_KAFKA_PRODUCER ? "kafka.producer." : "kafka.consumer.";
     if (baton_conf_foreach(conf, ctx.prefix, kconf_apply, &ctx)) goto fail;
     return kconf;
 fail:
@@ -104,10 +102,9 @@ fail:
 rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,
                             char *errstr, size_t errlen) {
     char err[512];
-    rd_kafka_t *rk =
-        rd_kafka_new(role == BATON_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER
-                                                  : RD_KAFKA_CONSUMER,
-                     kconf, err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(
+        role == BATON_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER,
+        kconf, err, sizeof err);
     if (!rk) {
         rd_kafka_conf_destroy(kconf);
         baton_seterr(errstr, errlen, BATON_ERR_KAFKA,
@@ -118,8 +115,8 @@ rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,
     return rk;
 }
 
-const char *baton_topic(const baton_conf_t *conf, const char *suffix,
-                        char *buf, size_t len) {
+const char *baton_topic(const baton_conf_t *conf, const char *suffix, char *buf,
+                        size_t len) {
     snprintf(buf, len, "%s.%s", baton_conf_get(conf, "topic.prefix"), suffix);
     return buf;
 }
@@ -167,10 +164,8 @@ int baton_kafka_err_permanent(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
-    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
-        return 1;
-    default:
-        return 0;
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS: return 1;
+    default: return 0;
     }
 }
 
@@ -205,8 +200,7 @@ static int64_t describe_configs_int(rd_kafka_event_t *ev, const char *name,
     return -1;
 }
 
-int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk,
-                                            const char *topic,
+int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk, const char *topic,
                                             int timeout_ms, char *errstr,
                                             size_t errlen) {
     rd_kafka_ConfigResource_t *res =
@@ -217,8 +211,7 @@ int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk,
     rd_kafka_event_t *ev;
     int64_t v = -1;
     char err[256];
-    rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, err,
-                                              sizeof err);
+    rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, err, sizeof err);
     rd_kafka_DescribeConfigs(rk, &res, 1, opt, q);
     if (!(ev = rd_kafka_queue_poll(q, timeout_ms + 1000)))
         snprintf(errstr, errlen, "describing topic %s: no answer in %d ms",

@@ -39,8 +39,8 @@ rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,
                             char *errstr, size_t errlen);
 
 /* "<topic.prefix>.<suffix>" into buf; returns buf. */
-const char *baton_topic(const baton_conf_t *conf, const char *suffix,
-                        char *buf, size_t len);
+const char *baton_topic(const baton_conf_t *conf, const char *suffix, char *buf,
+                        size_t len);
 
 /* Partition count of topic from the cluster metadata, or -1 with errstr. */
 int32_t baton_kafka_partition_count(rd_kafka_t *rk, const char *topic,
@@ -55,8 +55,7 @@ int baton_kafka_err_permanent(rd_kafka_resp_err_t err);
 
 /* The broker's max.message.bytes of topic (Admin API DescribeConfigs on
  * any client handle rk, waiting at most timeout_ms), or -1 with errstr. */
-int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk,
-                                            const char *topic,
+int64_t baton_kafka_topic_max_message_bytes(rd_kafka_t *rk, const char *topic,
                                             int timeout_ms, char *errstr,
                                             size_t errlen);
 

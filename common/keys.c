@@ -48,28 +48,27 @@ const char *baton_keys_offsets(char *buf, size_t len, const char *ns,
 }
 
 const char *baton_keys_outbox(char *buf, size_t len, const char *ns,
-                               int32_t p) {
+                              int32_t p) {
     return keys_fmt(buf, len, KEYS_PART ":outbox", ns, (int)p);
 }
 
 const char *baton_keys_timers(char *buf, size_t len, const char *ns,
-                               int32_t p) {
+                              int32_t p) {
     return keys_fmt(buf, len, KEYS_PART ":timers", ns, (int)p);
 }
 
-const char *baton_keys_epoch(char *buf, size_t len, const char *ns,
-                               int32_t p) {
+const char *baton_keys_epoch(char *buf, size_t len, const char *ns, int32_t p) {
     return keys_fmt(buf, len, KEYS_PART ":epoch", ns, (int)p);
 }
 
 const char *baton_keys_dedupe(char *buf, size_t len, const char *ns, int32_t p,
                               const char *id, const char *dd) {
-    return keys_fmt(buf, len, KEYS_PART ":dd:%zu:%s:%s", ns, (int)p,
-                    strlen(id), id, dd);
+    return keys_fmt(buf, len, KEYS_PART ":dd:%zu:%s:%s", ns, (int)p, strlen(id),
+                    id, dd);
 }
 
-const char *baton_keys_def(char *buf, size_t len, const char *ns, const char *name,
-                           const char *ver) {
+const char *baton_keys_def(char *buf, size_t len, const char *ns,
+                           const char *name, const char *ver) {
     return keys_fmt(buf, len, "%s:defs:%s:%s", ns, name, ver);
 }
 

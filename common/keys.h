@@ -92,19 +92,16 @@ const char *baton_keys_wf(char *buf, size_t len, const char *ns, int32_t p,
                           const char *id);
 /* baton:{pN}:hist:<id> -- a workflow's history list. */
 const char *baton_keys_hist(char *buf, size_t len, const char *ns, int32_t p,
-                          const char *id);
+                            const char *id);
 /* baton:{pN}:offsets -- next input offset per source topic. */
 const char *baton_keys_offsets(char *buf, size_t len, const char *ns,
                                int32_t p);
 /* baton:{pN}:outbox -- messages decided, not yet acknowledged. */
-const char *baton_keys_outbox(char *buf, size_t len, const char *ns,
-                               int32_t p);
+const char *baton_keys_outbox(char *buf, size_t len, const char *ns, int32_t p);
 /* baton:{pN}:timers -- due times of the partition's timers. */
-const char *baton_keys_timers(char *buf, size_t len, const char *ns,
-                               int32_t p);
+const char *baton_keys_timers(char *buf, size_t len, const char *ns, int32_t p);
 /* baton:{pN}:epoch -- the partition's fencing token. */
-const char *baton_keys_epoch(char *buf, size_t len, const char *ns,
-                               int32_t p);
+const char *baton_keys_epoch(char *buf, size_t len, const char *ns, int32_t p);
 /* A buffer this long holds any dedupe key: a workflow id of up to 256
  * bytes and a dedupe key of up to 2 + 1024 (BATON_DEDUPE_ID_MAX). */
 #define BATON_KEYS_DEDUPE_LEN 1400
@@ -112,8 +109,8 @@ const char *baton_keys_epoch(char *buf, size_t len, const char *ns,
 const char *baton_keys_dedupe(char *buf, size_t len, const char *ns, int32_t p,
                               const char *id, const char *dd);
 /* baton:defs:<name>:<ver> -- the text of one definition version. */
-const char *baton_keys_def(char *buf, size_t len, const char *ns, const char *name,
-                           const char *ver);
+const char *baton_keys_def(char *buf, size_t len, const char *ns,
+                           const char *name, const char *ver);
 
 /* SCAN MATCH patterns over every partition: the snapshot / history keys of
  * the workflows whose id starts with id_prefix ("" or NULL: all).  The

@@ -20,15 +20,18 @@ const char *baton_redact_url(const char *url, char *buf, size_t len) {
         snprintf(buf, len, "%s", url);
         return buf;
     }
-    snprintf(buf, len, "%.*s" BATON_REDACT_MASK "%s",
-             (int)(colon + 1 - url), url, at);
+    snprintf(buf, len, "%.*s" BATON_REDACT_MASK "%s", (int)(colon + 1 - url),
+             url, at);
     return buf;
 }
 
 int baton_redact_is_secret_key(const char *key) {
     static const char *const words[] = {
-        "password", "passwd", "secret", "jaas", "ssl.key.pem", "ssl_key",
-        "keystore", "token", "credential", "sasl.oauthbearer.config",
+        "password",    "passwd",
+        "secret",      "jaas",
+        "ssl.key.pem", "ssl_key",
+        "keystore",    "token",
+        "credential",  "sasl.oauthbearer.config",
     };
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         if (strstr(key, words[i])) return 1;

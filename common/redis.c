@@ -24,8 +24,7 @@ static char *url_decode(const char *s, size_t n, int *bad) {
     if (!out) return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 ||
-                hexval(s[i + 2]) < 0) {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
                 baton_free(out);
                 *bad = 1;
                 return NULL;
@@ -67,8 +66,7 @@ static int url_userinfo(const char *info, size_t n, baton_redis_url_t *u,
 }
 
 static baton_err_t url_fail(const char *url, const char *why, int nomem,
-                            baton_redis_url_t *u, char *errstr,
-                            size_t errlen) {
+                            baton_redis_url_t *u, char *errstr, size_t errlen) {
     char shown[512];
     baton_redis_url_free(u);
     if (nomem)
@@ -101,8 +99,8 @@ baton_err_t baton_redis_url_parse(const char *url, baton_redis_url_t *u,
     p = url + (unix_sock ? 7 : 8);
     if ((at = strrchr(p, '@'))) {
         if (url_userinfo(p, (size_t)(at - p), u, &bad))
-            return url_fail(url, "bad %-escape in user or password", !bad,
-                            u, errstr, errlen);
+            return url_fail(url, "bad %-escape in user or password", !bad, u,
+                            errstr, errlen);
         p = at + 1;
     }
     if (unix_sock) {
@@ -182,8 +180,7 @@ static redisContext *redis_open(const baton_redis_url_t *u, const char *url,
         char db[16];
         const char *argv[] = {"SELECT", db};
         snprintf(db, sizeof db, "%d", u->db);
-        if (redis_simple(c, errstr, errlen, "Redis SELECT", 2, argv))
-            goto fail;
+        if (redis_simple(c, errstr, errlen, "Redis SELECT", 2, argv)) goto fail;
     }
     return c;
 fail:
@@ -217,18 +214,17 @@ redisContext *baton_redis_connect_with(const char *url, const char *user,
     return c;
 }
 
-redisContext *baton_redis_connect(const char *url, int timeout_ms,
-                                  char *errstr, size_t errlen) {
-    return baton_redis_connect_with(url, NULL, NULL, timeout_ms, errstr, errlen);
+redisContext *baton_redis_connect(const char *url, int timeout_ms, char *errstr,
+                                  size_t errlen) {
+    return baton_redis_connect_with(url, NULL, NULL, timeout_ms, errstr,
+                                    errlen);
 }
 
-redisContext *baton_redis_connect_conf(const baton_conf_t *conf,
-                                       int timeout_ms, char *errstr,
-                                       size_t errlen) {
-    return baton_redis_connect_with(baton_conf_get(conf, "redis.url"),
-                              baton_conf_get(conf, "redis.user"),
-                              baton_conf_get(conf, "redis.password"),
-                              timeout_ms, errstr, errlen);
+redisContext *baton_redis_connect_conf(const baton_conf_t *conf, int timeout_ms,
+                                       char *errstr, size_t errlen) {
+    return baton_redis_connect_with(
+        baton_conf_get(conf, "redis.url"), baton_conf_get(conf, "redis.user"),
+        baton_conf_get(conf, "redis.password"), timeout_ms, errstr, errlen);
 }
 
 const char *baton_redis_url_display(const baton_conf_t *conf, char *buf,

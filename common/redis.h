@@ -45,8 +45,8 @@ void baton_redis_url_free(baton_redis_url_t *u);
 /* Connects, authenticates (AUTH [user] password) and selects the db.
  * Returns a context owned by the caller (redisFree), or NULL with errstr
  * naming the redacted URL and the reason. */
-redisContext *baton_redis_connect(const char *url, int timeout_ms,
-                                  char *errstr, size_t errlen);
+redisContext *baton_redis_connect(const char *url, int timeout_ms, char *errstr,
+                                  size_t errlen);
 
 /* The same with user and password (each NULL: the URL's) overriding the
  * URL's: for a process that keeps the settings, not the configuration. */
@@ -56,9 +56,8 @@ redisContext *baton_redis_connect_with(const char *url, const char *user,
 
 /* The same from a configuration: redis.url, with redis.user and
  * redis.password overriding the URL's when set. */
-redisContext *baton_redis_connect_conf(const baton_conf_t *conf,
-                                       int timeout_ms, char *errstr,
-                                       size_t errlen);
+redisContext *baton_redis_connect_conf(const baton_conf_t *conf, int timeout_ms,
+                                       char *errstr, size_t errlen);
 
 /* The redacted form of conf's redis.url, for log lines (into buf). */
 const char *baton_redis_url_display(const baton_conf_t *conf, char *buf,

@@ -84,7 +84,7 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
 
 typedef struct batond {
     baton_conf_t *conf;
-    int fatal; /* a client hit a fatal Kafka error: stop, exit 1 */
+    int fatal;      /* a client hit a fatal Kafka error: stop, exit 1 */
     const char *ns; /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
@@ -96,9 +96,9 @@ typedef struct batond {
     const char *topic_ptrs[2];
     int32_t partition_cnt;
     int64_t batch_max, history_max, ttl_s;
-    int64_t horizon_ms;      /* timers kept in memory (batond.timers.*) */
-    int64_t next_slice_ms;   /* when to read the next slice of timers */
-    int64_t *epochs;         /* [partition_cnt]: fencing tokens taken */
+    int64_t horizon_ms;    /* timers kept in memory (batond.timers.*) */
+    int64_t next_slice_ms; /* when to read the next slice of timers */
+    int64_t *epochs;       /* [partition_cnt]: fencing tokens taken */
     rd_kafka_message_t **msgs;
     baton_loop_msg_t *lmsgs; /* the same, as the loop's port hands them */
     int64_t *polled_us;
@@ -187,10 +187,10 @@ static void batond_refused(batond_t *b, int32_t src_part, const char *id,
     m.partition = -1;
     m.value = (char *)value;
     m.value_len = len;
-    if (baton_loop_outbox_refused(b->loop, src_part, &m,
-                                  rd_kafka_err2str(err)))
-        BATON_ERROR("kafka", "producing %s to %s: %s (kept in the outbox: "
-                             "out of memory)",
+    if (baton_loop_outbox_refused(b->loop, src_part, &m, rd_kafka_err2str(err)))
+        BATON_ERROR("kafka",
+                    "producing %s to %s: %s (kept in the outbox: "
+                    "out of memory)",
                     id, topic, rd_kafka_err2str(err));
 }
 
@@ -207,7 +207,8 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
     ref->partition = src_part;
     memcpy(ref->id, id, idlen + 1);
     if (error) rd_kafka_header_add(hdrs, "baton-error", -1, error, -1);
-    if (!strcmp(topic, b->events_topic)) batond_ce_headers(b, hdrs, json, value, len);
+    if (!strcmp(topic, b->events_topic))
+        batond_ce_headers(b, hdrs, json, value, len);
     for (;;) {
         err = rd_kafka_producev(
             b->producer, RD_KAFKA_V_TOPIC(topic),
@@ -224,8 +225,8 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
         rd_kafka_headers_destroy(hdrs);
         baton_free(ref);
         if (baton_kafka_err_permanent(err)) {
-            batond_refused(b, src_part, id, topic, key, json, error, value,
-                           len, err);
+            batond_refused(b, src_part, id, topic, key, json, error, value, len,
+                           err);
             return;
         }
         BATON_ERROR("kafka", "producing %s to %s: %s (kept in the outbox)", id,
@@ -276,8 +277,8 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
         if (baton_kafka_err_permanent(m->err))
             batond_refused(b, ref->partition, ref->id,
                            rd_kafka_topic_name(m->rkt), m->key ? key : NULL,
-                           json, errbuf[0] ? errbuf : NULL, m->payload,
-                           m->len, m->err);
+                           json, errbuf[0] ? errbuf : NULL, m->payload, m->len,
+                           m->err);
         else
             batond_produce(b, ref->partition, rd_kafka_topic_name(m->rkt),
                            m->partition, m->key ? key : NULL, json,
@@ -298,8 +299,8 @@ static void batond_check_sizes(batond_t *b) {
     size_t plen = sizeof pmax;
     int64_t producer_max, copy_max;
     const char *topics[4];
-    if (rd_kafka_conf_get(rd_kafka_conf(b->producer), "message.max.bytes",
-                          pmax, &plen) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_get(rd_kafka_conf(b->producer), "message.max.bytes", pmax,
+                          &plen) != RD_KAFKA_CONF_OK)
         return;
     producer_max = strtoll(pmax, NULL, 10);
     copy_max = baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
@@ -315,19 +316,21 @@ static void batond_check_sizes(batond_t *b) {
             return;
         }
         if (producer_max > broker_max)
-            BATON_WARN("kafka", "producer message.max.bytes %lld exceeds "
-                                "max.message.bytes %lld of topic %s: a "
-                                "message in between is refused by the "
-                                "broker and dead-lettered as a stub",
+            BATON_WARN("kafka",
+                       "producer message.max.bytes %lld exceeds "
+                       "max.message.bytes %lld of topic %s: a "
+                       "message in between is refused by the "
+                       "broker and dead-lettered as a stub",
                        (long long)producer_max, (long long)broker_max,
                        topics[i]);
-        if (i == 3 && copy_max + 4096 > (producer_max < broker_max
-                                             ? producer_max
-                                             : broker_max))
-            BATON_WARN("kafka", "batond.limits.dlq.copy.max %lld (+4096 "
-                                "for headers) may not fit topic %s "
-                                "(max.message.bytes %lld, producer "
-                                "message.max.bytes %lld)",
+        if (i == 3 &&
+            copy_max + 4096 >
+                (producer_max < broker_max ? producer_max : broker_max))
+            BATON_WARN("kafka",
+                       "batond.limits.dlq.copy.max %lld (+4096 "
+                       "for headers) may not fit topic %s "
+                       "(max.message.bytes %lld, producer "
+                       "message.max.bytes %lld)",
                        (long long)copy_max, topics[i], (long long)broker_max,
                        (long long)producer_max);
     }
@@ -364,15 +367,14 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
         baton_loop_timer_arm(b->loop, p, st.timer_members[i], st.timer_due[i]);
     for (size_t i = 0; i < st.noutbox; i++) {
         baton_outbox_msg_t *m = &st.outbox[i];
-        batond_produce(b, p, m->topic, m->partition, m->key, m->json,
-                       m->error, m->value, m->value_len, m->id);
+        batond_produce(b, p, m->topic, m->partition, m->key, m->json, m->error,
+                       m->value, m->value_len, m->id);
     }
     BATON_INFO("loop",
                "took partition %d (epoch %lld): next offsets commands=%lld "
                "results=%lld, %zu timers, %zu outbox messages re-sent",
                p, (long long)st.epoch, (long long)next[0], (long long)next[1],
-               st.ntimers,
-               st.noutbox);
+               st.ntimers, st.noutbox);
     baton_part_state_clear(&st);
     return BATON_OK;
 }
@@ -391,8 +393,8 @@ static baton_err_t batond_timer_slices(batond_t *b, char *errstr,
         baton_err_t rc;
         if (!baton_loop_owns(b->loop, p) || from >= upto) continue;
         memset(&st, 0, sizeof st);
-        rc = baton_store_load_timers(b->redis, b->ns, p, from, upto, &st, errstr,
-                                     errlen);
+        rc = baton_store_load_timers(b->redis, b->ns, p, from, upto, &st,
+                                     errstr, errlen);
         if (!rc) {
             for (size_t i = 0; i < st.ntimers; i++)
                 baton_loop_timer_arm(b->loop, p, st.timer_members[i],
@@ -412,8 +414,7 @@ static void batond_check_gone(batond_t *b, const char *topic, int32_t p,
                               int64_t next) {
     int64_t lo = 0, hi = 0;
     if (next < 0 ||
-        rd_kafka_query_watermark_offsets(b->consumer, topic, p, &lo, &hi,
-                                         5000))
+        rd_kafka_query_watermark_offsets(b->consumer, topic, p, &lo, &hi, 5000))
         return;
     if (next < lo)
         BATON_ERROR("loop",
@@ -477,8 +478,8 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int src = !strcmp(tp->topic, b->topics[0]) ? 0 : 1;
-        int64_t next = baton_loop_next_offset(b->loop, tp->partition,
-                                              (baton_src_t)src);
+        int64_t next =
+            baton_loop_next_offset(b->loop, tp->partition, (baton_src_t)src);
         tp->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
         batond_check_gone(b, tp->topic, tp->partition, next);
     }
@@ -514,8 +515,7 @@ static int batond_src_of(batond_t *b, const rd_kafka_message_t *m) {
 }
 
 /* port.prepare: the next slice of timers when it is due. */
-static baton_err_t batond_port_prepare(void *ctx, char *errstr,
-                                       size_t errlen) {
+static baton_err_t batond_port_prepare(void *ctx, char *errstr, size_t errlen) {
     batond_t *b = ctx;
     char err[512];
     baton_err_t rc = batond_timer_slices(b, err, sizeof err);
@@ -564,8 +564,8 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
                                               char **texts, size_t *lens,
                                               char *errstr, size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_get_snapshots(b->redis, b->ns, n, parts, ids, texts, lens,
-                                     errstr, errlen);
+    return baton_store_get_snapshots(b->redis, b->ns, n, parts, ids, texts,
+                                     lens, errstr, errlen);
 }
 
 /* port.dedupe_seen: which commands' dedupe keys Redis remembers. */
@@ -575,8 +575,8 @@ static baton_err_t batond_port_dedupe_seen(void *ctx, size_t n,
                                            const char *const *dds, int *seen,
                                            char *errstr, size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_dedupe_seen(b->redis, b->ns, n, parts, ids, dds, seen, errstr,
-                                   errlen);
+    return baton_store_dedupe_seen(b->redis, b->ns, n, parts, ids, dds, seen,
+                                   errstr, errlen);
 }
 
 /* port.load_def: a version some run pins, from Redis into the registry. */
@@ -584,7 +584,8 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
                                         const char *ver, char *errstr,
                                         size_t errlen) {
     batond_t *b = ctx;
-    char *text = baton_store_get_def(b->redis, b->ns, name, ver, errstr, errlen);
+    char *text =
+        baton_store_get_def(b->redis, b->ns, name, ver, errstr, errlen);
     baton_err_t rc;
     if (!text) return BATON_ERR_NOTFOUND;
     rc = baton_registry_add(b->reg, name, text, 0, NULL, errstr, errlen);
@@ -614,8 +615,10 @@ static void batond_test_stop_init(batond_t *b) {
     }
     if (!v || !*v) return;
     snprintf(b->test_stop, sizeof b->test_stop, "%s", v);
-    if (strncmp(b->test_stop, "before:", 7) && strncmp(b->test_stop, "after:", 6)) {
-        BATON_WARN("main", "TEST HOOK: BATON_TEST_STOP=%s ignored (before:|after:)", v);
+    if (strncmp(b->test_stop, "before:", 7) &&
+        strncmp(b->test_stop, "after:", 6)) {
+        BATON_WARN("main",
+                   "TEST HOOK: BATON_TEST_STOP=%s ignored (before:|after:)", v);
         b->test_stop[0] = '\0';
         return;
     }
@@ -639,9 +642,11 @@ static void batond_test_stop_check(batond_t *b, baton_wset_t *const *ws,
             if (!strcmp(ws[i]->hist[j].wf_id, b->test_stop_wf) &&
                 (!b->test_stop_text ||
                  strstr(ws[i]->hist[j].json, b->test_stop_text))) {
-                BATON_WARN("main", "TEST HOOK: stopped %s writing %s "
-                           "(partition %d)", after ? "after" : "before",
-                           b->test_stop_wf, (int)ws[i]->partition);
+                BATON_WARN("main",
+                           "TEST HOOK: stopped %s writing %s "
+                           "(partition %d)",
+                           after ? "after" : "before", b->test_stop_wf,
+                           (int)ws[i]->partition);
                 b->test_stop[0] = '\0';
                 raise(SIGSTOP);
                 BATON_WARN("main", "TEST HOOK: resumed");
@@ -712,7 +717,9 @@ static void batond_commit_kafka(batond_t *b, int force) {
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-static void batond_port_commit(void *ctx) { batond_commit_kafka(ctx, 0); }
+static void batond_port_commit(void *ctx) {
+    batond_commit_kafka(ctx, 0);
+}
 
 static void batond_port_init(batond_t *b) {
     b->port.ctx = b;
@@ -744,8 +751,8 @@ static void batond_resync(batond_t *b) {
     char err[512];
     BATON_WARN("loop", "re-reading partition state from Redis");
     redisFree(b->redis);
-    while (!(b->redis = baton_redis_connect_conf(b->conf, 2000, err,
-                                                 sizeof err))) {
+    while (!(b->redis =
+                 baton_redis_connect_conf(b->conf, 2000, err, sizeof err))) {
         BATON_ERROR("redis", "%s; retrying", err);
         if (batond_stop) return;
         sleep(1);
@@ -786,14 +793,14 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
     int32_t pc;
     rd_kafka_resp_err_t err;
 
-    if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL,
-                                    errstr, errlen)))
+    if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL, errstr,
+                                    errlen)))
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_dr_msg_cb(kc, batond_on_delivery);
     rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
     rd_kafka_conf_set_opaque(kc, b);
-    if (!(b->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr,
-                                        errlen)))
+    if (!(b->producer =
+              baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
         return BATON_ERR_KAFKA;
     if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_CONSUMER,
                                     baton_conf_get(b->conf, "batond.group"),
@@ -802,14 +809,15 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
     rd_kafka_conf_set_rebalance_cb(kc, batond_rebalance);
     rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
     rd_kafka_conf_set_opaque(kc, b);
-    if (!(b->consumer = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr,
-                                        errlen)))
+    if (!(b->consumer =
+              baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr, errlen)))
         return BATON_ERR_KAFKA;
     for (int i = 0; i < 2; i++) {
         pc = baton_kafka_partition_count(b->producer, b->topics[i], 10000,
                                          errstr, errlen);
         if (pc < 0) return BATON_ERR_KAFKA;
-        if (i == 0) b->partition_cnt = pc;
+        if (i == 0)
+            b->partition_cnt = pc;
         else if (pc != b->partition_cnt)
             return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
                                 "%s has %d partitions but %s has %d: they "
@@ -819,8 +827,10 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
     }
     batond_check_sizes(b);
     subs = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(subs, b->topics[0], RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(subs, b->topics[1], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(subs, b->topics[0],
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(subs, b->topics[1],
+                                      RD_KAFKA_PARTITION_UA);
     err = rd_kafka_subscribe(b->consumer, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (err)
@@ -837,8 +847,8 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     b->batch_max = baton_conf_get_int(b->conf, "batond.batch.max");
     b->history_max = baton_conf_get_int(b->conf, "batond.history.max");
     b->ttl_s = baton_conf_get_int(b->conf, "batond.history.ttl.s");
-    b->horizon_ms = baton_conf_get_int(b->conf, "batond.timers.horizon.s") *
-                    1000;
+    b->horizon_ms =
+        baton_conf_get_int(b->conf, "batond.timers.horizon.s") * 1000;
     if (b->horizon_ms < 1000) b->horizon_ms = 1000;
     baton_topic(b->conf, "commands", b->topics[0], sizeof b->topics[0]);
     baton_topic(b->conf, "results", b->topics[1], sizeof b->topics[1]);
@@ -855,12 +865,10 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
                             "[A-Za-z0-9._-]",
                             b->ns, BATON_KEYS_NS_MAX);
     if (!(b->reg = baton_registry_new())) return BATON_ERR_NOMEM;
-    if ((rc = baton_registry_load_dir(b->reg,
-                                      baton_conf_get(b->conf,
-                                                     "batond.workflows.dir"),
-                                      err, sizeof err)))
-        return baton_seterr(errstr, errlen, rc, "loading definitions: %s",
-                            err);
+    if ((rc = baton_registry_load_dir(
+             b->reg, baton_conf_get(b->conf, "batond.workflows.dir"), err,
+             sizeof err)))
+        return baton_seterr(errstr, errlen, rc, "loading definitions: %s", err);
     if (!(b->codec = baton_codec_new(errstr, errlen))) return BATON_ERR_INVALID;
     if (!(b->redis = baton_redis_connect_conf(b->conf, 5000, errstr, errlen)))
         return BATON_ERR_REDIS;
@@ -875,11 +883,9 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     lc.partition_cnt = b->partition_cnt;
     lc.payload_max = baton_conf_get_int(b->conf, "batond.payload.max");
     lc.cache_max = baton_conf_get_int(b->conf, "batond.cache.max");
-    lc.envelope_max =
-        baton_conf_get_int(b->conf, "batond.limits.envelope.max");
+    lc.envelope_max = baton_conf_get_int(b->conf, "batond.limits.envelope.max");
     lc.string_max = baton_conf_get_int(b->conf, "batond.limits.string.max");
-    lc.dlq_copy_max =
-        baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
+    lc.dlq_copy_max = baton_conf_get_int(b->conf, "batond.limits.dlq.copy.max");
     lc.apply_retries =
         (int32_t)baton_conf_get_int(b->conf, "batond.limits.apply.retries");
     lc.dedupe_window_ms =
@@ -911,9 +917,10 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     batond_port_init(b);
     if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
-    BATON_INFO("main", "%zu definitions loaded, %d partitions, Redis at %s, "
-               "key namespace %s", baton_registry_count(b->reg),
-               b->partition_cnt,
+    BATON_INFO("main",
+               "%zu definitions loaded, %d partitions, Redis at %s, "
+               "key namespace %s",
+               baton_registry_count(b->reg), b->partition_cnt,
                baton_redis_url_display(b->conf, shown, sizeof shown), b->ns);
     return BATON_OK;
 }
@@ -927,10 +934,10 @@ static void batond_write_stats(batond_t *b) {
              "\"forwarded\":%lld,\"timers\":%lld,\"batches\":%lld,"
              "\"step_us_p50\":%lld,\"step_us_p99\":%lld,\"steps\":%lld,"
              "\"timers_armed_max\":%lld,\"duplicates\":%lld}",
-             (long long)s->inputs, (long long)s->applied,
-             (long long)s->skipped, (long long)s->dlq,
-             (long long)s->forwarded, (long long)s->timers_fired,
-             (long long)s->batches, (long long)lat_pct(&b->step_lat, 50),
+             (long long)s->inputs, (long long)s->applied, (long long)s->skipped,
+             (long long)s->dlq, (long long)s->forwarded,
+             (long long)s->timers_fired, (long long)s->batches,
+             (long long)lat_pct(&b->step_lat, 50),
              (long long)lat_pct(&b->step_lat, 99), (long long)b->step_lat.n,
              (long long)s->timers_armed_max, (long long)s->duplicates);
     BATON_INFO("main", "stats %s", line);

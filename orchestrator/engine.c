@@ -135,7 +135,6 @@ void baton_engine_task_id(const baton_snapshot_t *s, int64_t seq,
              (long long)attempt, s->pend_nonce[0] ? "." : "", s->pend_nonce);
 }
 
-
 /* Bytes of v as compact JSON. */
 static size_t json_bytes(const json_t *v) {
     return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -235,8 +234,8 @@ void baton_engine_ctx(const baton_snapshot_t *s, int64_t now, int32_t attempt,
 json_t *baton_engine_result_output(const baton_result_t *r, char *errstr,
                                    size_t errlen) {
     json_error_t jerr;
-    json_t *out = json_loads(r->output ? r->output : "null", JSON_DECODE_ANY,
-                             &jerr);
+    json_t *out =
+        json_loads(r->output ? r->output : "null", JSON_DECODE_ANY, &jerr);
     if (!out)
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                      "result %s: output is not JSON: %s", r->task_id,
@@ -331,10 +330,9 @@ baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
     }
     if (!rc && s->pend != BATON_PEND_RETRY && s->pend != BATON_PEND_WAIT &&
         s->pend != BATON_PEND_NONE) {
-        baton_engine_timer_member(member, sizeof member, 't', s->pend_seq,
-                                  s->pend == BATON_PEND_TASK ? s->pend_attempt
-                                                             : 0,
-                                  s->id);
+        baton_engine_timer_member(
+            member, sizeof member, 't', s->pend_seq,
+            s->pend == BATON_PEND_TASK ? s->pend_attempt : 0, s->id);
         rc = baton_wset_timer_del(ws, member);
     }
     baton_snapshot_clear_pending(s);
@@ -394,8 +392,8 @@ baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
  * baton_asl_task_complete / _task_fail, never NEXT_RETRY). */
 static baton_err_t after_step(baton_engine_t *e, const baton_defn_t *d,
                               baton_snapshot_t *s, baton_wset_t *ws,
-                              baton_asl_next_t *next, int64_t now,
-                              char *errstr, size_t errlen) {
+                              baton_asl_next_t *next, int64_t now, char *errstr,
+                              size_t errlen) {
     switch (next->kind) {
     case BATON_ASL_NEXT_STATE:
         return baton_engine_run_from(e, d, s, ws, next->next_state,
@@ -404,9 +402,8 @@ static baton_err_t after_step(baton_engine_t *e, const baton_defn_t *d,
         return baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, next->output,
                                   NULL, NULL, BATON_WORK_KEEP, now);
     case BATON_ASL_NEXT_FAIL:
-        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                                  next->error, next->cause, BATON_WORK_KEEP,
-                                  now);
+        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL, next->error,
+                                  next->cause, BATON_WORK_KEEP, now);
     case BATON_ASL_NEXT_RETRY: break;
     }
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
@@ -427,8 +424,8 @@ static int32_t *retry_counts(const baton_snapshot_t *s, size_t *n) {
 
 /* The array of retry counts after retrier `idx` granted one more. */
 static json_t *retry_counts_bump(const baton_snapshot_t *s, int32_t idx) {
-    json_t *a = s->pend_retries ? json_deep_copy(s->pend_retries)
-                                : json_array();
+    json_t *a =
+        s->pend_retries ? json_deep_copy(s->pend_retries) : json_array();
     if (!a || idx < 0) return a;
     while (json_array_size(a) <= (size_t)idx)
         json_array_append_new(a, json_integer(0));
@@ -446,8 +443,8 @@ static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
     int32_t attempt = s->pend_attempt > 0 ? s->pend_attempt + 1 : 2;
     int32_t s2c = s->pend_s2c_s; /* the budget counts during the pause */
     json_t *counts = retry_counts_bump(s, nx->retrier);
-    json_t *details = s->pend_hb_details ? json_incref(s->pend_hb_details)
-                                         : NULL;
+    json_t *details =
+        s->pend_hb_details ? json_incref(s->pend_hb_details) : NULL;
     char member[600];
     baton_err_t rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now);
 
@@ -466,20 +463,19 @@ static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
     /* A schedule-to-close budget that ends before the next attempt fails
      * the step when it ends, not when the attempt would start. */
     if ((rc = baton_engine_arm_retry_budget(s, ws))) return rc;
-    return baton_engine_emit(
-        e, s, ws, "RetryScheduled", s->pos,
-        json_pack("{sIsisIsI}", "seq", (json_int_t)seq, "attempt", attempt,
-                  "due", (json_int_t)s->pend_due_ms, "delay",
-                  (json_int_t)nx->delay_ms),
-        now, 0);
+    return baton_engine_emit(e, s, ws, "RetryScheduled", s->pos,
+                             json_pack("{sIsisIsI}", "seq", (json_int_t)seq,
+                                       "attempt", attempt, "due",
+                                       (json_int_t)s->pend_due_ms, "delay",
+                                       (json_int_t)nx->delay_ms),
+                             now, 0);
 }
 
 baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
                                      const char *error, const char *cause,
                                      int64_t retry_after_ms, int no_retry,
-                                     int64_t now, char *errstr,
-                                     size_t errlen) {
+                                     int64_t now, char *errstr, size_t errlen) {
     enum { EXHAUSTED = 256 }; /* "every retrier used up": no Retry */
     const baton_asl_def_t *m = baton_engine_machine(d, s);
     baton_asl_ctx_t ctx;
@@ -503,8 +499,8 @@ baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
     json_decref(si);
     if (!rc && next.kind == BATON_ASL_NEXT_RETRY)
         rc = schedule_retry(e, s, ws, &next, now);
-    else if (!rc && !(rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP,
-                                                NULL, now)))
+    else if (!rc &&
+             !(rc = baton_engine_release(e, s, ws, BATON_WORK_KEEP, NULL, now)))
         rc = after_step(e, d, s, ws, &next, now, errstr, errlen);
     baton_asl_next_clear(&next);
     return rc;
@@ -537,8 +533,7 @@ baton_err_t baton_engine_step_completed(baton_engine_t *e,
         rc = baton_asl_task_complete(baton_engine_machine(d, s), s->pos, si,
                                      result, &ctx, &next, errstr, errlen);
     json_decref(si);
-    if (!rc) rc = after_step(e, d, s, ws, &next, now, errstr,
-                                          errlen);
+    if (!rc) rc = after_step(e, d, s, ws, &next, now, errstr, errlen);
     baton_asl_next_clear(&next);
     return rc;
 }
@@ -571,13 +566,13 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
         (rc = baton_engine_arm_deadline(
              s, ws, now + (int64_t)stop->timeout_seconds * 1000)))
         return rc;
-    return baton_engine_emit(
-        e, s, ws, "SignalWaitStarted", stop->state,
-        stop->timeout_seconds > 0
-            ? json_pack("{sssi}", "name", stop->signal_name, "timeout",
-                        stop->timeout_seconds)
-            : json_pack("{ss}", "name", stop->signal_name),
-        now, 0);
+    return baton_engine_emit(e, s, ws, "SignalWaitStarted", stop->state,
+                             stop->timeout_seconds > 0
+                                 ? json_pack("{sssi}", "name",
+                                             stop->signal_name, "timeout",
+                                             stop->timeout_seconds)
+                                 : json_pack("{ss}", "name", stop->signal_name),
+                             now, 0);
 }
 
 static baton_err_t start_wait(baton_engine_t *e, baton_snapshot_t *s,
@@ -614,19 +609,16 @@ static baton_err_t on_stop(baton_engine_t *e, const baton_defn_t *d,
         return baton_engine_task_begin(e, s, ws, stop, ++s->aseq, 1, now);
     case BATON_ASL_STOP_SIGNAL:
         return wait_signal(e, d, s, ws, stop, now, errstr, errlen);
-    case BATON_ASL_STOP_WAIT:
-        return start_wait(e, s, ws, stop, now);
+    case BATON_ASL_STOP_WAIT: return start_wait(e, s, ws, stop, now);
     case BATON_ASL_STOP_CHILD:
     case BATON_ASL_STOP_FANOUT:
-        return baton_engine_child_begin(e, d, s, ws, stop, now, errstr,
-                                        errlen);
+        return baton_engine_child_begin(e, d, s, ws, stop, now, errstr, errlen);
     case BATON_ASL_STOP_SUCCEED:
         return baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, stop->output,
                                   NULL, NULL, BATON_WORK_KEEP, now);
     case BATON_ASL_STOP_FAIL:
-        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                                  stop->error, stop->cause, BATON_WORK_KEEP,
-                                  now);
+        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL, stop->error,
+                                  stop->cause, BATON_WORK_KEEP, now);
     }
     return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                         "interpreter stopped with unknown kind %d",
@@ -636,13 +628,11 @@ static baton_err_t on_stop(baton_engine_t *e, const baton_defn_t *d,
 /* 1 (cause set) when the data a run reached breaks the rule of
  * json_limits.h: it could not be written in a snapshot and read back, so
  * the run fails with States.Runtime here, where it was produced. */
-static int data_refused(const baton_asl_stop_t *stop, char *cause,
-                        size_t len) {
+static int data_refused(const baton_asl_stop_t *stop, char *cause, size_t len) {
     char why[128];
     if (!baton_json_check(stop->state_input, BATON_JSON_DEPTH_MAX, why,
                           sizeof why) &&
-        !baton_json_check(stop->output, BATON_JSON_DEPTH_MAX, why,
-                          sizeof why))
+        !baton_json_check(stop->output, BATON_JSON_DEPTH_MAX, why, sizeof why))
         return 0;
     snprintf(cause, len, "state '%s': the data is refused: %s",
              stop->state ? stop->state : "?", why);
@@ -651,9 +641,8 @@ static int data_refused(const baton_asl_stop_t *stop, char *cause,
 
 /* 1 (cause set) when the data a state produced is larger than
  * batond.limits.state.max: it would bloat every write of the snapshot. */
-static int data_too_large(const baton_engine_t *e,
-                          const baton_asl_stop_t *stop, char *cause,
-                          size_t len) {
+static int data_too_large(const baton_engine_t *e, const baton_asl_stop_t *stop,
+                          char *cause, size_t len) {
     int64_t max = e->limits.state_max;
     size_t n;
     if (max <= 0) return 0;
@@ -661,16 +650,17 @@ static int data_too_large(const baton_engine_t *e,
     if (stop->output && json_bytes(stop->output) > n)
         n = json_bytes(stop->output);
     if ((int64_t)n <= max) return 0;
-    snprintf(cause, len, "state '%s': its data of %zu bytes exceeds "
-                         "batond.limits.state.max (%lld)",
+    snprintf(cause, len,
+             "state '%s': its data of %zu bytes exceeds "
+             "batond.limits.state.max (%lld)",
              stop->state ? stop->state : "?", n, (long long)max);
     return 1;
 }
 
 baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
-                                  const char *state, json_t *input,
-                                  int64_t now, char *errstr, size_t errlen) {
+                                  const char *state, json_t *input, int64_t now,
+                                  char *errstr, size_t errlen) {
     baton_asl_ctx_t ctx;
     baton_asl_stop_t stop = {0};
     baton_err_t rc;
@@ -682,12 +672,11 @@ baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                        errstr, errlen);
     if (!rc && data_refused(&stop, cause, sizeof cause))
         rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                                "States.Runtime", cause, BATON_WORK_KEEP,
-                                now);
+                                "States.Runtime", cause, BATON_WORK_KEEP, now);
     else if (!rc && data_too_large(e, &stop, cause, sizeof cause))
         rc = baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                                BATON_ENGINE_ERR_LIMIT, cause,
-                                BATON_WORK_KEEP, now);
+                                BATON_ENGINE_ERR_LIMIT, cause, BATON_WORK_KEEP,
+                                now);
     else if (!rc)
         rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     baton_asl_stop_clear(&stop);
@@ -747,8 +736,7 @@ static baton_snapshot_t *start_snapshot(const baton_command_t *cmd,
 }
 
 /* Arms the run's execution deadline (the machine's TimeoutSeconds). */
-static baton_err_t arm_execution_deadline(baton_snapshot_t *s,
-                                          baton_wset_t *ws,
+static baton_err_t arm_execution_deadline(baton_snapshot_t *s, baton_wset_t *ws,
                                           const baton_asl_def_t *m,
                                           int64_t now) {
     char member[600];
@@ -778,16 +766,17 @@ static const char *start_policy(const baton_command_t *cmd) {
 
 /* A START the policy refuses: recorded in the existing run's history. */
 static baton_err_t refuse_start(baton_engine_t *e, baton_snapshot_t *s,
-                                const baton_command_t *cmd,
-                                const char *policy, int64_t now,
-                                baton_wset_t *ws) {
-    json_t *data = json_pack("{sssssss?}", "policy", policy, "status",
-                             baton_wf_status_name(s->status), "type",
-                             cmd->workflow_type);
+                                const baton_command_t *cmd, const char *policy,
+                                int64_t now, baton_wset_t *ws) {
+    json_t *data =
+        json_pack("{sssssss?}", "policy", policy, "status",
+                  baton_wf_status_name(s->status), "type", cmd->workflow_type);
     json_t *src = baton_engine_cmd_source(cmd);
     baton_err_t rc;
-    if (data && src) json_object_set_new(data, "source", src);
-    else json_decref(src);
+    if (data && src)
+        json_object_set_new(data, "source", src);
+    else
+        json_decref(src);
     BATON_DEBUG("engine", "START of '%s' refused (%s, run is %s)", s->id,
                 policy, baton_wf_status_name(s->status));
     if ((rc = baton_wset_snapshot(ws, s))) {
@@ -851,23 +840,24 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
         json_decref(held);
         return rc;
     }
-    data = json_pack("{sssssOss*ss*}", "type", d->name, "version", d->ver,
-                     "input", s->input, "parent", s->parent_id, "branch",
-                     s->branch);
+    data =
+        json_pack("{sssssOss*ss*}", "type", d->name, "version", d->ver, "input",
+                  s->input, "parent", s->parent_id, "branch", s->branch);
     if (data) {
         json_t *src = baton_engine_cmd_source(cmd);
         if (src) json_object_set_new(data, "source", src);
     }
     rc = baton_engine_emit(e, s, ws, "WorkflowStarted", NULL, data, now, 0);
     if (!rc && s->hseq > 1) ws->hist[ws->nhist - 1].open = 1;
-    if (!rc && held) rc = baton_engine_held_deliver(e, s, held, now, ws);
-    else json_decref(held);
+    if (!rc && held)
+        rc = baton_engine_held_deliver(e, s, held, now, ws);
+    else
+        json_decref(held);
     if (rc) return rc;
     if (!(m = baton_engine_machine(d, s))) /* a branch that does not exist */
-        return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                                  "States.Runtime",
-                                  "the definition has no such branch",
-                                  BATON_WORK_KEEP, now);
+        return baton_engine_close(
+            e, s, ws, BATON_WF_FAILED, NULL, "States.Runtime",
+            "the definition has no such branch", BATON_WORK_KEEP, now);
     if ((rc = arm_execution_deadline(s, ws, m, now))) return rc;
     return baton_engine_run_from(e, d, s, ws, baton_asl_def_start_at(m),
                                  s->input, now, errstr, errlen);
@@ -957,8 +947,10 @@ baton_err_t baton_engine_buffer_signal(baton_snapshot_t *s, const char *name,
 static json_t *signal_data(const baton_command_t *cmd, json_t *payload) {
     json_t *data = json_pack("{sssO}", "name", cmd->name, "payload", payload);
     json_t *src = baton_engine_cmd_source(cmd);
-    if (data && src) json_object_set_new(data, "source", src);
-    else json_decref(src);
+    if (data && src)
+        json_object_set_new(data, "source", src);
+    else
+        json_decref(src);
     return data;
 }
 
@@ -986,8 +978,7 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
     }
     if (!(s->pend == BATON_PEND_SIGNAL && !strcmp(s->pend_signal, cmd->name)) &&
         (rc = baton_engine_signal_room(e, s->signals, 1, s->id,
-                                       json_bytes(payload), errstr,
-                                       errlen))) {
+                                       json_bytes(payload), errstr, errlen))) {
         json_decref(payload);
         return rc; /* kept nothing yet: to the DLQ */
     }
@@ -1009,8 +1000,7 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
 /* A SIGNAL for an id with no run yet: held for the run to come. */
 static baton_err_t hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
                                const baton_command_t *cmd, int64_t now,
-                               baton_wset_t *ws, char *errstr,
-                               size_t errlen) {
+                               baton_wset_t *ws, char *errstr, size_t errlen) {
     json_t *payload;
     json_error_t jerr;
     if (!cmd->name || !*cmd->name)
@@ -1043,8 +1033,8 @@ baton_err_t baton_engine_duplicate(baton_engine_t *e, baton_snapshot_t *s,
     s->dup++;
     if ((rc = baton_wset_snapshot(ws, s))) return rc;
     data = json_pack("{ss}", "kind", baton_cmd_kind_name(cmd->kind));
-    if (data && cmd->name) json_object_set_new(data, "name",
-                                               json_string(cmd->name));
+    if (data && cmd->name)
+        json_object_set_new(data, "name", json_string(cmd->name));
     if (data && (src = baton_engine_cmd_source(cmd)))
         json_object_set_new(data, "source", src);
     return baton_engine_emit(e, s, ws, "CommandDuplicate", s->pos, data, now,
@@ -1099,8 +1089,7 @@ baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
     case BATON_CMD_SIGNAL:
         return cmd_signal(e, s, cmd, now, ws, errstr, errlen);
     case BATON_CMD_CANCEL:
-    case BATON_CMD_TERMINATE:
-        return cmd_stop(e, s, cmd, now, ws);
+    case BATON_CMD_TERMINATE: return cmd_stop(e, s, cmd, now, ws);
     case BATON_CMD_START: break;
     }
     return BATON_OK;
@@ -1122,8 +1111,7 @@ static int result_target(const baton_snapshot_t *s, const baton_result_t *r,
         seq != s->pend_seq ||
         strcmp(baton_task_id_nonce(r->task_id), s->pend_nonce))
         return 0; /* another step, or a guessed (forged) task id */
-    if (s->pend == BATON_PEND_TASK)
-        return att == s->pend_attempt ? 1 : 0;
+    if (s->pend == BATON_PEND_TASK) return att == s->pend_attempt ? 1 : 0;
     if (r->kind == BATON_RESULT_HEARTBEAT) return 0;
     if (s->pend == BATON_PEND_CHILD && att == 1) {
         *index = 0;
@@ -1141,8 +1129,7 @@ static int result_target(const baton_snapshot_t *s, const baton_result_t *r,
 
 baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *s,
                                 const baton_result_t *r, int64_t now,
-                                baton_wset_t *ws, char *errstr,
-                                size_t errlen) {
+                                baton_wset_t *ws, char *errstr, size_t errlen) {
     const baton_defn_t *d;
     int64_t index = 0;
     int target;
@@ -1203,8 +1190,8 @@ static baton_err_t retry_fired(baton_engine_t *e, const baton_defn_t *d,
     baton_engine_ctx(s, now, attempt, &ctx);
     /* Re-entering the state recomputes its input (the task input, the
      * items of a Map ...). */
-    rc = baton_asl_run(baton_engine_machine(d, s), s->pos, s->state_input,
-                       &ctx, &stop, errstr, errlen);
+    rc = baton_asl_run(baton_engine_machine(d, s), s->pos, s->state_input, &ctx,
+                       &stop, errstr, errlen);
     if (!rc && stop.kind == BATON_ASL_STOP_TASK) {
         baton_snapshot_clear_pending(s);
         s->pend_first_ms = first;
@@ -1240,8 +1227,8 @@ static baton_err_t wait_fired(baton_engine_t *e, const baton_defn_t *d,
     if (!rc)
         rc = pos ? baton_engine_run_from(e, d, s, ws, pos, input, now, errstr,
                                          errlen)
-                 : baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, input,
-                                      NULL, NULL, BATON_WORK_KEEP, now);
+                 : baton_engine_close(e, s, ws, BATON_WF_SUCCEEDED, input, NULL,
+                                      NULL, BATON_WORK_KEEP, now);
     json_decref(input);
     baton_free(pos);
     return rc;
@@ -1257,8 +1244,8 @@ static baton_err_t execution_deadline(baton_engine_t *e, baton_snapshot_t *s,
     snprintf(cause, sizeof cause,
              "the run exceeded its TimeoutSeconds (started at %lld)",
              (long long)s->started_ms);
-    return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL,
-                              "States.Timeout", cause, BATON_WORK_CANCEL, now);
+    return baton_engine_close(e, s, ws, BATON_WF_FAILED, NULL, "States.Timeout",
+                              cause, BATON_WORK_CANCEL, now);
 }
 
 baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *s,
@@ -1288,9 +1275,8 @@ baton_err_t baton_engine_timer(baton_engine_t *e, baton_snapshot_t *s,
         return retry_fired(e, d, s, ws, now, errstr, errlen);
     if (kind == 'w' && s->pend == BATON_PEND_WAIT)
         return wait_fired(e, d, s, ws, now, errstr, errlen);
-    if (kind == 't' && (s->pend == BATON_PEND_TASK
-                            ? s->pend_attempt == attempt
-                            : attempt == 0))
+    if (kind == 't' && (s->pend == BATON_PEND_TASK ? s->pend_attempt == attempt
+                                                   : attempt == 0))
         return baton_engine_deadline(e, d, s, ws, now, errstr, errlen);
     return BATON_OK;
 }

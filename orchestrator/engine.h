@@ -60,8 +60,7 @@ void baton_engine_destroy(baton_engine_t *e); /* NULL is a no-op */
  * DLQ (unknown workflow type, signal for an unknown workflow, ...). */
 baton_err_t baton_engine_command(baton_engine_t *e, baton_snapshot_t **snap,
                                  const baton_command_t *cmd, int64_t now_ms,
-                                 baton_wset_t *ws, char *errstr,
-                                 size_t errlen);
+                                 baton_wset_t *ws, char *errstr, size_t errlen);
 
 /* Sets the hold of a signal for a run not started yet when its command
  * says none (ms, > 0; the default is one hour). */
@@ -113,8 +112,7 @@ baton_err_t baton_engine_duplicate(baton_engine_t *e, baton_snapshot_t *snap,
 /* Applies an activity result; snap may be NULL (then it is stale). */
 baton_err_t baton_engine_result(baton_engine_t *e, baton_snapshot_t *snap,
                                 const baton_result_t *r, int64_t now_ms,
-                                baton_wset_t *ws, char *errstr,
-                                size_t errlen);
+                                baton_wset_t *ws, char *errstr, size_t errlen);
 
 /* Timer members: "<kind>|<seq>|<attempt>|<workflow id>", kind 'r' (retry
  * backoff over), 'w' (Wait state over), 't' (deadline of the pending

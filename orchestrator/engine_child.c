@@ -46,8 +46,8 @@ static baton_err_t send_command(baton_engine_t *e, baton_wset_t *ws,
                                 const baton_command_t *c) {
     char err[256], *buf = NULL;
     size_t len;
-    baton_err_t rc = baton_codec_encode_command(e->codec, c, 0, &buf, &len,
-                                                err, sizeof err);
+    baton_err_t rc =
+        baton_codec_encode_command(e->codec, c, 0, &buf, &len, err, sizeof err);
     if (rc) return rc;
     return baton_wset_msg(ws, e->topic_commands, -1, c->workflow_id, 0, buf,
                           len);
@@ -57,8 +57,7 @@ static baton_err_t send_command(baton_engine_t *e, baton_wset_t *ws,
  * type s->pend_type on its current version). */
 static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
                                baton_wset_t *ws, int64_t index,
-                               const char *branch, json_t *input,
-                               int64_t now) {
+                               const char *branch, json_t *input, int64_t now) {
     baton_command_t c = {0};
     char id[CHILD_ID_MAX + 64], ptid[CHILD_ID_MAX + 64];
     char path[2 * CHILD_ID_MAX + 64];
@@ -105,9 +104,9 @@ static baton_err_t start_more(baton_engine_t *e, const baton_defn_t *d,
             s->pend_next - fanout_done(s) < s->pend_max_conc)) {
         char *sub = NULL;
         json_t *input = NULL;
-        baton_err_t rc = baton_asl_fanout_item(m, s->pos, s->state_input,
-                                               s->pend_next, &ctx, &sub,
-                                               &input, errstr, errlen);
+        baton_err_t rc =
+            baton_asl_fanout_item(m, s->pos, s->state_input, s->pend_next, &ctx,
+                                  &sub, &input, errstr, errlen);
         if (rc == BATON_ERR_INVALID) {
             *bad = 1;
             return BATON_OK;
@@ -154,8 +153,8 @@ static baton_err_t fail_bad_item(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
     snprintf(cause, sizeof cause, "%s", errstr);
     if ((rc = baton_engine_child_cancel(e, s, ws, 0, cause))) return rc;
-    return baton_engine_step_failed(e, d, s, ws, "States.Runtime", cause, 0,
-                                    0, now, errstr, errlen);
+    return baton_engine_step_failed(e, d, s, ws, "States.Runtime", cause, 0, 0,
+                                    now, errstr, errlen);
 }
 
 static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
@@ -177,13 +176,13 @@ static baton_err_t begin_fanout(baton_engine_t *e, const baton_defn_t *d,
     if (!(s->pend_outputs = json_object())) return BATON_ERR_NOMEM;
     rc = baton_engine_emit(e, s, ws, "FanoutStarted", stop->state,
                            json_pack("{sssIsi}", "kind",
-                                     stop->is_map ? "Map" : "Parallel",
-                                     "items", (json_int_t)stop->n_items,
-                                     "max_concurrency",
-                                     stop->max_concurrency),
+                                     stop->is_map ? "Map" : "Parallel", "items",
+                                     (json_int_t)stop->n_items,
+                                     "max_concurrency", stop->max_concurrency),
                            now, 0);
     if (rc) return rc;
-    if (s->pend_n == 0) return fanout_complete(e, d, s, ws, now, errstr, errlen);
+    if (s->pend_n == 0)
+        return fanout_complete(e, d, s, ws, now, errstr, errlen);
     if ((rc = start_more(e, d, s, ws, now, &bad, errstr, errlen))) return rc;
     return bad ? fail_bad_item(e, d, s, ws, now, errstr, errlen) : BATON_OK;
 }
@@ -206,10 +205,9 @@ static baton_err_t begin_child(baton_engine_t *e, const baton_defn_t *d,
     if (strlen(id) > CHILD_ID_MAX)
         return baton_engine_step_failed(
             e, d, s, ws, "States.Runtime",
-            "the child workflow id would exceed 256 bytes", 0, 1, now,
-            errstr, errlen);
-    if ((rc = start_child(e, s, ws, 0, NULL, stop->task_input, now)))
-        return rc;
+            "the child workflow id would exceed 256 bytes", 0, 1, now, errstr,
+            errlen);
+    if ((rc = start_child(e, s, ws, 0, NULL, stop->task_input, now))) return rc;
     if (stop->timeout_seconds > 0 &&
         (rc = baton_engine_arm_deadline(
              s, ws, now + (int64_t)stop->timeout_seconds * 1000)))
@@ -223,18 +221,18 @@ static baton_err_t begin_child(baton_engine_t *e, const baton_defn_t *d,
 
 baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
-                                     const baton_asl_stop_t *stop,
-                                     int64_t now, char *errstr,
-                                     size_t errlen) {
+                                     const baton_asl_stop_t *stop, int64_t now,
+                                     char *errstr, size_t errlen) {
     char id[CHILD_ID_MAX + 64];
     if (stop->kind == BATON_ASL_STOP_CHILD)
         return begin_child(e, d, s, ws, stop, now, errstr, errlen);
     if (stop->is_map && e->limits.map_items_max > 0 &&
         stop->n_items > e->limits.map_items_max) {
         char cause[256];
-        snprintf(cause, sizeof cause, "Map state '%s' has %lld items: more "
-                                      "than batond.limits.map.items.max "
-                                      "(%lld)",
+        snprintf(cause, sizeof cause,
+                 "Map state '%s' has %lld items: more "
+                 "than batond.limits.map.items.max "
+                 "(%lld)",
                  stop->state ? stop->state : "?", (long long)stop->n_items,
                  (long long)e->limits.map_items_max);
         s->pend = BATON_PEND_FANOUT;
@@ -290,16 +288,15 @@ static baton_err_t fanout_result(baton_engine_t *e, const baton_defn_t *d,
     if (r->kind == BATON_RESULT_FAILED) {
         s->pend_failed++;
         if (exceeds_tolerance(s)) {
-            int tolerance = s->pend_is_map && (s->pend_tol_count >= 0 ||
-                                               s->pend_tol_pct >= 0);
+            int tolerance = s->pend_is_map &&
+                            (s->pend_tol_count >= 0 || s->pend_tol_pct >= 0);
             const char *error =
-                tolerance ? "States.ExceedToleratedFailureThreshold"
-                          : (r->error && *r->error ? r->error
-                                                   : "States.TaskFailed");
-            if ((rc = baton_engine_child_cancel(e, s, ws, 0, error)))
-                return rc;
-            return baton_engine_step_failed(e, d, s, ws, error, r->cause, 0,
-                                            0, now, errstr, errlen);
+                tolerance
+                    ? "States.ExceedToleratedFailureThreshold"
+                    : (r->error && *r->error ? r->error : "States.TaskFailed");
+            if ((rc = baton_engine_child_cancel(e, s, ws, 0, error))) return rc;
+            return baton_engine_step_failed(e, d, s, ws, error, r->cause, 0, 0,
+                                            now, errstr, errlen);
         }
         out = error_object(r);
     } else {
@@ -315,8 +312,8 @@ static baton_err_t fanout_result(baton_engine_t *e, const baton_defn_t *d,
 
 static baton_err_t child_done(baton_engine_t *e, const baton_defn_t *d,
                               baton_snapshot_t *s, baton_wset_t *ws,
-                              const baton_result_t *r, json_t *out,
-                              int64_t now, char *errstr, size_t errlen) {
+                              const baton_result_t *r, json_t *out, int64_t now,
+                              char *errstr, size_t errlen) {
     if (r->kind == BATON_RESULT_FAILED)
         return baton_engine_step_failed(
             e, d, s, ws, r->error && *r->error ? r->error : "States.TaskFailed",
@@ -324,8 +321,7 @@ static baton_err_t child_done(baton_engine_t *e, const baton_defn_t *d,
     return baton_engine_step_completed(e, d, s, ws, out, now, errstr, errlen);
 }
 
-baton_err_t baton_engine_child_result(baton_engine_t *e,
-                                      const baton_defn_t *d,
+baton_err_t baton_engine_child_result(baton_engine_t *e, const baton_defn_t *d,
                                       baton_snapshot_t *s, baton_wset_t *ws,
                                       const baton_result_t *r, int64_t index,
                                       int64_t now, char *errstr,
@@ -340,8 +336,8 @@ baton_err_t baton_engine_child_result(baton_engine_t *e,
         e, s, ws,
         r->kind == BATON_RESULT_COMPLETED ? "ChildCompleted" : "ChildFailed",
         s->pos,
-        json_pack("{sssIss?ss?}", "id", id, "index", (json_int_t)index,
-                  "error", r->error, "cause", r->cause),
+        json_pack("{sssIss?ss?}", "id", id, "index", (json_int_t)index, "error",
+                  r->error, "cause", r->cause),
         now, 0);
     if (!rc)
         rc = s->pend == BATON_PEND_CHILD
@@ -406,8 +402,8 @@ baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
         r.cause = s->cause;
         r.non_retryable = s->status != BATON_WF_FAILED;
     }
-    rc = baton_codec_encode_result(e->codec, &r, 0, &buf, &len, err,
-                                   sizeof err);
+    rc =
+        baton_codec_encode_result(e->codec, &r, 0, &buf, &len, err, sizeof err);
     free(out);
     if (rc) return rc;
     return baton_wset_msg(ws, e->topic_results, -1, s->parent_id, 0, buf, len);

@@ -67,14 +67,13 @@ static baton_err_t arm_expiry(baton_snapshot_t *s, baton_wset_t *ws) {
     return baton_wset_timer_add(ws, member, first);
 }
 
-baton_err_t baton_engine_hold_signal(baton_engine_t *e,
-                                     baton_snapshot_t **snap,
+baton_err_t baton_engine_hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
                                      const baton_command_t *cmd,
                                      json_t *payload, int64_t now,
                                      baton_wset_t *ws) {
     baton_snapshot_t *s = *snap;
-    int64_t hold = cmd->signal_hold_ms > 0 ? cmd->signal_hold_ms
-                                           : e->signal_hold_ms;
+    int64_t hold =
+        cmd->signal_hold_ms > 0 ? cmd->signal_hold_ms : e->signal_hold_ms;
     json_t *entry, *src;
     baton_err_t rc;
 
@@ -99,15 +98,16 @@ baton_err_t baton_engine_hold_signal(baton_engine_t *e,
         json_decref(payload);
         return BATON_ERR_NOMEM;
     }
-    entry = json_pack("{sssosIsI}", "n", cmd->name, "p", payload, "until",
-                      (json_int_t)baton_time_add(now, hold), "t0",
-                      (json_int_t)now);
+    entry =
+        json_pack("{sssosIsI}", "n", cmd->name, "p", payload, "until",
+                  (json_int_t)baton_time_add(now, hold), "t0", (json_int_t)now);
     if (!entry) return BATON_ERR_NOMEM;
     if ((src = baton_engine_cmd_source(cmd)))
         json_object_set_new(entry, "src", src);
     if (json_array_append_new(s->held, entry)) return BATON_ERR_NOMEM;
-    BATON_DEBUG("engine", "signal '%s' held for '%s' (no run yet) for %lld "
-                          "ms",
+    BATON_DEBUG("engine",
+                "signal '%s' held for '%s' (no run yet) for %lld "
+                "ms",
                 cmd->name, s->id, (long long)hold);
     if ((rc = baton_wset_snapshot(ws, s))) return rc;
     return arm_expiry(s, ws);
@@ -125,15 +125,14 @@ baton_err_t baton_engine_held_deliver(baton_engine_t *e, baton_snapshot_t *s,
         json_t *data;
         if (!name) continue; /* cannot happen: hold_signal wrote it */
         data = json_pack("{sssOsbsI}", "name", name, "payload",
-                         payload ? payload : json_null(), "held", 1,
-                         "received", json_object_get(h, "t0")
-                                         ? json_integer_value(
-                                               json_object_get(h, "t0"))
-                                         : 0);
+                         payload ? payload : json_null(), "held", 1, "received",
+                         json_object_get(h, "t0")
+                             ? json_integer_value(json_object_get(h, "t0"))
+                             : 0);
         if (data && json_object_get(h, "src"))
             json_object_set(data, "source", json_object_get(h, "src"));
-        if ((rc = baton_engine_emit(e, s, ws, "SignalReceived", NULL, data,
-                                    now, 0)))
+        if ((rc = baton_engine_emit(e, s, ws, "SignalReceived", NULL, data, now,
+                                    0)))
             break;
         if ((rc = baton_engine_buffer_signal(
                  s, name, json_incref(payload ? payload : json_null()))))
@@ -144,12 +143,12 @@ baton_err_t baton_engine_held_deliver(baton_engine_t *e, baton_snapshot_t *s,
 }
 
 /* One held signal whose hold ran out, to the DLQ as the SIGNAL it was. */
-static baton_err_t expire_one(baton_engine_t *e, baton_snapshot_t *s,
-                              json_t *h, int64_t now, baton_wset_t *ws) {
+static baton_err_t expire_one(baton_engine_t *e, baton_snapshot_t *s, json_t *h,
+                              int64_t now, baton_wset_t *ws) {
     baton_command_t c = {0};
     json_t *src = json_object_get(h, "src");
-    char *payload = json_dumps(json_object_get(h, "p"),
-                               JSON_COMPACT | JSON_ENCODE_ANY);
+    char *payload =
+        json_dumps(json_object_get(h, "p"), JSON_COMPACT | JSON_ENCODE_ANY);
     char *buf = NULL, err[256], why[512];
     size_t len;
     baton_err_t rc;
@@ -158,8 +157,8 @@ static baton_err_t expire_one(baton_engine_t *e, baton_snapshot_t *s,
     c.workflow_id = s->id;
     c.name = (char *)json_string_value(json_object_get(h, "n"));
     c.payload = payload;
-    c.request_id = (char *)json_string_value(json_object_get(src,
-                                                             "request_id"));
+    c.request_id =
+        (char *)json_string_value(json_object_get(src, "request_id"));
     c.dedupe_id = (char *)json_string_value(json_object_get(src, "dedupe_id"));
     c.source_trigger =
         (char *)json_string_value(json_object_get(src, "trigger"));
@@ -178,9 +177,8 @@ static baton_err_t expire_one(baton_engine_t *e, baton_snapshot_t *s,
     BATON_WARN("engine", "to DLQ: %s", why);
     if ((rc = baton_wset_msg(ws, e->topic_dlq, -1, s->id, 1, buf, len)))
         return rc;
-    return (ws->out[ws->nout - 1].error = baton_strdup(why))
-               ? BATON_OK
-               : BATON_ERR_NOMEM;
+    return (ws->out[ws->nout - 1].error = baton_strdup(why)) ? BATON_OK
+                                                             : BATON_ERR_NOMEM;
 }
 
 baton_err_t baton_engine_held_expire(baton_engine_t *e, baton_snapshot_t *s,

@@ -100,13 +100,12 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
 baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
                                baton_wset_t *ws, baton_wf_status_t st,
                                json_t *output, const char *error,
-                               const char *cause, int cancel_work,
-                               int64_t now);
+                               const char *cause, int cancel_work, int64_t now);
 /* Runs from `state` until the run waits or ends. */
 baton_err_t baton_engine_run_from(baton_engine_t *e, const baton_defn_t *d,
                                   baton_snapshot_t *s, baton_wset_t *ws,
-                                  const char *state, json_t *input,
-                                  int64_t now, char *errstr, size_t errlen);
+                                  const char *state, json_t *input, int64_t now,
+                                  char *errstr, size_t errlen);
 /* The pending step got its result (an activity's output, a signal's
  * payload, a child's output, the array of a fan-out): releases it and
  * continues through ResultSelector/ResultPath/OutputPath. */
@@ -122,8 +121,7 @@ baton_err_t baton_engine_step_failed(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
                                      const char *error, const char *cause,
                                      int64_t retry_after_ms, int no_retry,
-                                     int64_t now, char *errstr,
-                                     size_t errlen);
+                                     int64_t now, char *errstr, size_t errlen);
 /* Forgets the pending step: removes its timers and tells its workers /
  * child runs to stop (cancel_work: BATON_WORK_KEEP, _CANCEL or
  * _TERMINATE: child runs are terminated, workers are not told).  Keeps
@@ -155,8 +153,7 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
 json_t *baton_engine_cmd_source(const baton_command_t *cmd);
 /* A SIGNAL for a workflow with no run: held in a HELD snapshot (*snap
  * created when NULL) until a run starts or its hold runs out. */
-baton_err_t baton_engine_hold_signal(baton_engine_t *e,
-                                     baton_snapshot_t **snap,
+baton_err_t baton_engine_hold_signal(baton_engine_t *e, baton_snapshot_t **snap,
                                      const baton_command_t *cmd,
                                      json_t *payload, int64_t now,
                                      baton_wset_t *ws);
@@ -174,12 +171,10 @@ baton_err_t baton_engine_held_expire(baton_engine_t *e, baton_snapshot_t *s,
 /* Schedules attempt `attempt` of the activity of `stop` as step `seq`. */
 baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
                                     baton_wset_t *ws,
-                                    const baton_asl_stop_t *stop,
-                                    int64_t seq, int32_t attempt,
-                                    int64_t now);
+                                    const baton_asl_stop_t *stop, int64_t seq,
+                                    int32_t attempt, int64_t now);
 /* A COMPLETED / FAILED / HEARTBEAT result of the pending attempt. */
-baton_err_t baton_engine_task_result(baton_engine_t *e,
-                                     const baton_defn_t *d,
+baton_err_t baton_engine_task_result(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
                                      const baton_result_t *r, int64_t now,
                                      char *errstr, size_t errlen);
@@ -207,16 +202,13 @@ baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
 /* The run stopped at a child-workflow Task or a Parallel / Map state. */
 baton_err_t baton_engine_child_begin(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
-                                     const baton_asl_stop_t *stop,
-                                     int64_t now, char *errstr,
-                                     size_t errlen);
+                                     const baton_asl_stop_t *stop, int64_t now,
+                                     char *errstr, size_t errlen);
 /* A child run of the pending step ended (r is its report). */
-baton_err_t baton_engine_child_result(baton_engine_t *e,
-                                      const baton_defn_t *d,
+baton_err_t baton_engine_child_result(baton_engine_t *e, const baton_defn_t *d,
                                       baton_snapshot_t *s, baton_wset_t *ws,
                                       const baton_result_t *r, int64_t index,
-                                      int64_t now, char *errstr,
-                                      size_t errlen);
+                                      int64_t now, char *errstr, size_t errlen);
 /* Cancels (or terminates) the child runs of the pending step. */
 baton_err_t baton_engine_child_cancel(baton_engine_t *e, baton_snapshot_t *s,
                                       baton_wset_t *ws, int terminate,

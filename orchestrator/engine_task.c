@@ -42,7 +42,7 @@ typedef struct deadline {
     const char *error; /* what it raises */
     const char *what;  /* which clock, for history and the cause */
     int32_t seconds;
-    int final;         /* not retried */
+    int final; /* not retried */
 } deadline_t;
 
 static void consider(deadline_t *dl, int32_t seconds, int64_t from,
@@ -64,8 +64,7 @@ static deadline_t nearest_deadline(const baton_snapshot_t *s) {
     deadline_t dl = {INT64_MAX, NULL, NULL, 0, 0};
     if (s->pend != BATON_PEND_TASK && s->pend != BATON_PEND_RETRY) {
         consider(&dl, s->pend_timeout_s, s->pend_start_ms, "States.Timeout",
-                 s->pend == BATON_PEND_SIGNAL ? "signal-wait" : "child-run",
-                 0);
+                 s->pend == BATON_PEND_SIGNAL ? "signal-wait" : "child-run", 0);
         return dl;
     }
     consider(&dl, s->pend_s2c_s, s->pend_first_ms, "States.Timeout",
@@ -85,9 +84,9 @@ static deadline_t nearest_deadline(const baton_snapshot_t *s) {
 baton_err_t baton_engine_arm_deadline(baton_snapshot_t *s, baton_wset_t *ws,
                                       int64_t due_ms) {
     char member[600];
-    baton_engine_timer_member(
-        member, sizeof member, 't', s->pend_seq,
-        s->pend == BATON_PEND_TASK ? s->pend_attempt : 0, s->id);
+    baton_engine_timer_member(member, sizeof member, 't', s->pend_seq,
+                              s->pend == BATON_PEND_TASK ? s->pend_attempt : 0,
+                              s->id);
     return baton_wset_timer_add(ws, member, due_ms);
 }
 
@@ -122,27 +121,24 @@ baton_err_t baton_engine_deadline(baton_engine_t *e, const baton_defn_t *d,
     if (s->pend == BATON_PEND_RETRY) { /* the budget ran out in a pause */
         rc = baton_engine_emit(
             e, s, ws, "ActivityTimedOut", s->pos,
-            json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq,
-                      "attempt", s->pend_attempt, "timeout", dl.what, "error",
-                      dl.error),
+            json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq, "attempt",
+                      s->pend_attempt, "timeout", dl.what, "error", dl.error),
             now, 0);
     } else if (s->pend == BATON_PEND_TASK) {
         rc = baton_engine_emit(
             e, s, ws, "ActivityTimedOut", s->pos,
-            json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq,
-                      "attempt", s->pend_attempt, "timeout", dl.what, "error",
-                      dl.error),
+            json_pack("{sIsissss}", "seq", (json_int_t)s->pend_seq, "attempt",
+                      s->pend_attempt, "timeout", dl.what, "error", dl.error),
             now, 0);
         if (!rc) rc = baton_engine_task_cancel(e, s, ws, cause);
     } else {
-        rc = baton_engine_emit(e, s, ws,
-                               s->pend == BATON_PEND_SIGNAL
-                                   ? "SignalWaitTimedOut"
-                                   : "ChildTimedOut",
-                               s->pos,
-                               json_pack("{sssi}", "error", dl.error,
-                                         "seconds", dl.seconds),
-                               now, 0);
+        rc = baton_engine_emit(
+            e, s, ws,
+            s->pend == BATON_PEND_SIGNAL ? "SignalWaitTimedOut"
+                                         : "ChildTimedOut",
+            s->pos,
+            json_pack("{sssi}", "error", dl.error, "seconds", dl.seconds), now,
+            0);
         if (!rc && s->pend == BATON_PEND_CHILD)
             rc = baton_engine_child_cancel(e, s, ws, 0, cause);
     }
@@ -193,8 +189,8 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
     t.heartbeat_seconds = stop->heartbeat_seconds;
     task_lineage(s, &t, root);
     if (s->pend_hb_details &&
-        !(details = json_dumps(s->pend_hb_details,
-                               JSON_COMPACT | JSON_ENCODE_ANY))) {
+        !(details =
+              json_dumps(s->pend_hb_details, JSON_COMPACT | JSON_ENCODE_ANY))) {
         free(t.input);
         return BATON_ERR_NOMEM;
     }
@@ -218,9 +214,8 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
 
 baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
                                     baton_wset_t *ws,
-                                    const baton_asl_stop_t *stop,
-                                    int64_t seq, int32_t attempt,
-                                    int64_t now) {
+                                    const baton_asl_stop_t *stop, int64_t seq,
+                                    int32_t attempt, int64_t now) {
     baton_err_t rc;
 
     s->pend = BATON_PEND_TASK;
@@ -239,12 +234,12 @@ baton_err_t baton_engine_task_begin(baton_engine_t *e, baton_snapshot_t *s,
     if ((rc = baton_engine_new_nonce(e, s))) return rc;
     if ((rc = send_task(e, s, ws, stop, now)) || (rc = arm_nearest(s, ws)))
         return rc;
-    return baton_engine_emit(
-        e, s, ws, "ActivityScheduled", stop->state,
-        json_pack("{sIsisssssO}", "seq", (json_int_t)seq, "attempt", attempt,
-                  "queue", stop->queue, "type", stop->activity_type, "input",
-                  stop->task_input),
-        now, 0);
+    return baton_engine_emit(e, s, ws, "ActivityScheduled", stop->state,
+                             json_pack("{sIsisssssO}", "seq", (json_int_t)seq,
+                                       "attempt", attempt, "queue", stop->queue,
+                                       "type", stop->activity_type, "input",
+                                       stop->task_input),
+                             now, 0);
 }
 
 baton_err_t baton_engine_task_forget(baton_snapshot_t *s, baton_wset_t *ws) {
@@ -304,33 +299,30 @@ static baton_err_t on_completed(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     if (!out) return BATON_ERR_INVALID;
-    rc = baton_engine_emit(e, s, ws, "ActivityCompleted", s->pos,
-                           json_pack("{sIsisOss*}", "seq",
-                                     (json_int_t)s->pend_seq, "attempt",
-                                     s->pend_attempt, "output", out, "worker",
-                                     r->worker),
-                           now, 0);
+    rc = baton_engine_emit(
+        e, s, ws, "ActivityCompleted", s->pos,
+        json_pack("{sIsisOss*}", "seq", (json_int_t)s->pend_seq, "attempt",
+                  s->pend_attempt, "output", out, "worker", r->worker),
+        now, 0);
     if (!rc)
-        rc = baton_engine_step_completed(e, d, s, ws, out, now, errstr,
-                                         errlen);
+        rc = baton_engine_step_completed(e, d, s, ws, out, now, errstr, errlen);
     json_decref(out);
     return rc;
 }
 
 static baton_err_t on_failed(baton_engine_t *e, const baton_defn_t *d,
                              baton_snapshot_t *s, baton_wset_t *ws,
-                             const baton_result_t *r, int64_t now,
-                             char *errstr, size_t errlen) {
+                             const baton_result_t *r, int64_t now, char *errstr,
+                             size_t errlen) {
     const char *error = r->error && *r->error ? r->error : "States.TaskFailed";
     baton_err_t rc;
 
     rc = baton_engine_emit(
         e, s, ws, "ActivityFailed", s->pos,
         json_pack("{sIsissss*sIsbss*}", "seq", (json_int_t)s->pend_seq,
-                  "attempt", s->pend_attempt, "error", error, "cause",
-                  r->cause, "retry_after_ms", (json_int_t)r->retry_after_ms,
-                  "non_retryable", r->non_retryable != 0, "worker",
-                  r->worker),
+                  "attempt", s->pend_attempt, "error", error, "cause", r->cause,
+                  "retry_after_ms", (json_int_t)r->retry_after_ms,
+                  "non_retryable", r->non_retryable != 0, "worker", r->worker),
         now, 0);
     if (rc) return rc;
     return baton_engine_step_failed(e, d, s, ws, error, r->cause,
@@ -338,8 +330,7 @@ static baton_err_t on_failed(baton_engine_t *e, const baton_defn_t *d,
                                     now, errstr, errlen);
 }
 
-baton_err_t baton_engine_task_result(baton_engine_t *e,
-                                     const baton_defn_t *d,
+baton_err_t baton_engine_task_result(baton_engine_t *e, const baton_defn_t *d,
                                      baton_snapshot_t *s, baton_wset_t *ws,
                                      const baton_result_t *r, int64_t now,
                                      char *errstr, size_t errlen) {

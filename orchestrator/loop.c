@@ -61,8 +61,8 @@ static int cache_resize(cache_t *c, size_t n) {
 static centry_t *cache_add(cache_t *c, const char *id) {
     centry_t *e;
     size_t h;
-    if (c->cnt >= c->nbuckets && cache_resize(c, c->nbuckets ? c->nbuckets * 2
-                                                             : 1024))
+    if (c->cnt >= c->nbuckets &&
+        cache_resize(c, c->nbuckets ? c->nbuckets * 2 : 1024))
         return NULL;
     if (!(e = baton_calloc(1, sizeof *e))) return NULL;
     if (!(e->id = baton_strdup(id))) {
@@ -195,8 +195,8 @@ typedef struct qinput {
     baton_result_t res;
     char *timer;
     const char *wf_id;
-    char *dd;  /* command: dedupe key ("d:<dedupe_id>" / "r:<request_id>") */
-    int dup;   /* the store remembers dd: a duplicate */
+    char *dd; /* command: dedupe key ("d:<dedupe_id>" / "r:<request_id>") */
+    int dup;  /* the store remembers dd: a duplicate */
     int done; /* already handled (DLQ) */
 } qinput_t;
 
@@ -229,7 +229,7 @@ struct baton_loop {
         char why[512];
     } fail;
     cache_t applied_dd; /* "<p>|<len>:<id><dd>" of the batch's commands */
-    int64_t armed; /* timers in the heaps of all partitions */
+    int64_t armed;      /* timers in the heaps of all partitions */
 };
 
 baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
@@ -245,7 +245,8 @@ baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
              conf->topic_prefix);
     snprintf(l->topic_dlq, sizeof l->topic_dlq, "%s.dlq", conf->topic_prefix);
     l->parts = baton_calloc((size_t)conf->partition_cnt, sizeof(part_t *));
-    l->wsets = baton_calloc((size_t)conf->partition_cnt, sizeof(baton_wset_t *));
+    l->wsets =
+        baton_calloc((size_t)conf->partition_cnt, sizeof(baton_wset_t *));
     l->fenced = baton_calloc((size_t)conf->partition_cnt + 1, sizeof(int));
     if (!l->parts || !l->wsets || !l->fenced) {
         baton_loop_destroy(l);
@@ -313,8 +314,8 @@ baton_err_t baton_loop_partition_add(baton_loop_t *l, int32_t p,
     return BATON_OK;
 }
 
-baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p,
-                                 const char *member, int64_t due_ms) {
+baton_err_t baton_loop_timer_arm(baton_loop_t *l, int32_t p, const char *member,
+                                 int64_t due_ms) {
     if (!baton_loop_owns(l, p)) return BATON_ERR_INVALID;
     if (theap_push(&l->parts[p]->timers, member, due_ms))
         return BATON_ERR_NOMEM;
@@ -365,12 +366,11 @@ static qinput_t *queue_new(baton_loop_t *l) {
 
 /* Sends the raw message to the DLQ with reason (through the outbox). */
 static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
-                          int64_t offset, const void *raw, size_t len,
-                          int json, const char *key, const char *reason) {
+                          int64_t offset, const void *raw, size_t len, int json,
+                          const char *key, const char *reason) {
     /* A stub (the reason, a prefix of the value) when the value is larger
      * than dlq_copy_max: a DLQ copy must always fit in a message. */
-    size_t keep = l->conf.dlq_copy_max > 0 &&
-                          len > (size_t)l->conf.dlq_copy_max
+    size_t keep = l->conf.dlq_copy_max > 0 && len > (size_t)l->conf.dlq_copy_max
                       ? (size_t)l->conf.dlq_copy_max
                       : len;
     char *copy = baton_malloc(keep + 1), why[1024];
@@ -395,8 +395,7 @@ static baton_err_t to_dlq(baton_loop_t *l, part_t *pt, baton_src_t src,
 static char *forward_stamped(baton_loop_t *l, qinput_t *q, size_t *len) {
     char id[64], err[256], *buf = NULL;
     baton_command_t c = q->cmd; /* shallow: only dedupe_id differs */
-    if (q->src != BATON_SRC_COMMANDS || q->cmd.dedupe_id ||
-        q->cmd.request_id)
+    if (q->src != BATON_SRC_COMMANDS || q->cmd.dedupe_id || q->cmd.request_id)
         return NULL;
     snprintf(id, sizeof id, "baton:fwd/%d/%lld", q->p, (long long)q->offset);
     c.dedupe_id = id;
@@ -408,8 +407,8 @@ static char *forward_stamped(baton_loop_t *l, qinput_t *q, size_t *len) {
 
 /* Forwards an input that sits in the wrong partition to the right one. */
 static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
-                           int32_t right, const void *raw, size_t len,
-                           int json, const char *key) {
+                           int32_t right, const void *raw, size_t len, int json,
+                           const char *key) {
     baton_src_t src = q->src;
     char *copy = forward_stamped(l, q, &len);
     if (!copy && (copy = baton_malloc(len + 1))) memcpy(copy, raw, len);
@@ -417,8 +416,7 @@ static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
     BATON_DEBUG("loop", "forwarding %s input for %s from partition %d to %d",
                 l->topics[src], key, pt->id, right);
     l->stats.forwarded++;
-    return baton_wset_msg(&pt->ws, l->topics[src], right, key, json, copy,
-                          len);
+    return baton_wset_msg(&pt->ws, l->topics[src], right, key, json, copy, len);
 }
 
 /* The string fields that are not JSON payloads, each at most
@@ -487,8 +485,9 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
     if (l->conf.envelope_max > 0 && (int64_t)len > l->conf.envelope_max) {
         /* Refused before parsing: nothing of it is trusted, not even its
          * workflow id (the DLQ copy has no key). */
-        snprintf(err, sizeof err, "envelope of %zu bytes exceeds "
-                                  "batond.limits.envelope.max (%lld)",
+        snprintf(err, sizeof err,
+                 "envelope of %zu bytes exceeds "
+                 "batond.limits.envelope.max (%lld)",
                  len, (long long)l->conf.envelope_max);
         q->done = 1;
         return to_dlq(l, pt, src, offset, value, len, json, NULL, err);
@@ -504,8 +503,8 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
                               strlen(q->cmd.payload),
                               (long long)l->conf.payload_max);
     } else {
-        rc = baton_codec_decode_result(l->codec, value, len, json, &q->res,
-                                       err, sizeof err);
+        rc = baton_codec_decode_result(l->codec, value, len, json, &q->res, err,
+                                       sizeof err);
         q->wf_id = q->res.workflow_id;
         if (!rc && payload_too_big(l, q->res.output))
             rc = baton_seterr(err, sizeof err, BATON_ERR_TOOBIG,
@@ -526,8 +525,7 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
         return forward(l, pt, q, right, value, len, json, q->wf_id);
     }
     if (src == BATON_SRC_COMMANDS && (q->cmd.dedupe_id || q->cmd.request_id)) {
-        const char *v = q->cmd.dedupe_id ? q->cmd.dedupe_id
-                                         : q->cmd.request_id;
+        const char *v = q->cmd.dedupe_id ? q->cmd.dedupe_id : q->cmd.request_id;
         size_t n = strlen(v) + 3;
         if (!(q->dd = baton_malloc(n))) return BATON_ERR_NOMEM;
         snprintf(q->dd, n, "%c:%s", q->cmd.dedupe_id ? 'd' : 'r', v);
@@ -547,11 +545,11 @@ size_t baton_loop_due_timers(baton_loop_t *l, int64_t now_ms) {
             int64_t seq;
             int32_t att;
             const char *wf;
-            if (!q || baton_timer_member_parse(t.member, &kind, &seq, &att,
-                                               &wf)) {
+            if (!q ||
+                baton_timer_member_parse(t.member, &kind, &seq, &att, &wf)) {
                 if (q) l->nq--;
-                BATON_ERROR("loop", "partition %d: dropping bad timer '%s'",
-                            p, t.member);
+                BATON_ERROR("loop", "partition %d: dropping bad timer '%s'", p,
+                            t.member);
                 baton_free(t.member);
                 continue;
             }
@@ -620,8 +618,9 @@ baton_err_t baton_loop_provide(baton_loop_t *l, int32_t p, const char *id,
     if (!text) return BATON_OK;
     if (!(e->snap = baton_snapshot_decode(text, len, err, sizeof err))) {
         size_t n = strlen(err) + 64;
-        BATON_ERROR("loop", "partition %d: snapshot of '%s' is corrupt: %s; "
-                            "the run is quarantined",
+        BATON_ERROR("loop",
+                    "partition %d: snapshot of '%s' is corrupt: %s; "
+                    "the run is quarantined",
                     p, id, err);
         /* Not "no such run": nothing may overwrite it (loop.h). */
         if ((e->bad = baton_malloc(n)))
@@ -663,8 +662,8 @@ int baton_loop_missing_def(baton_loop_t *l, const char **name,
 void baton_loop_def_unavailable(baton_loop_t *l, const char *name,
                                 const char *ver) {
     char why[512];
-    snprintf(why, sizeof why, "definition %s version %s is not available",
-             name, ver);
+    snprintf(why, sizeof why, "definition %s version %s is not available", name,
+             ver);
     for (size_t i = 0; i < l->nq; i++) {
         qinput_t *q = &l->q[i];
         centry_t *e;
@@ -695,13 +694,11 @@ static char *dd_ident(const qinput_t *q) {
     size_t n = strlen(q->wf_id) + strlen(q->dd) + 40;
     char *k = baton_malloc(n);
     if (k)
-        snprintf(k, n, "%d|%zu:%s%s", q->p, strlen(q->wf_id), q->wf_id,
-                 q->dd);
+        snprintf(k, n, "%d|%zu:%s%s", q->p, strlen(q->wf_id), q->wf_id, q->dd);
     return k;
 }
 
-static void note_failure(baton_loop_t *l, const qinput_t *q,
-                         const char *err);
+static void note_failure(baton_loop_t *l, const qinput_t *q, const char *err);
 
 /* A command with a dedupe key: a duplicate when the store remembers the
  * key or an earlier input of the batch applied it; else applied, and the
@@ -710,10 +707,9 @@ static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
                                  int64_t now, char *errstr, size_t errlen) {
     part_t *pt = l->parts[q->p];
     char err[512] = "", *ident = dd_ident(q);
-    int64_t window = q->cmd.dedupe_window_ms > 0 ? q->cmd.dedupe_window_ms
-                     : l->conf.dedupe_window_ms > 0
-                         ? l->conf.dedupe_window_ms
-                         : 86400000;
+    int64_t window = q->cmd.dedupe_window_ms > 0    ? q->cmd.dedupe_window_ms
+                     : l->conf.dedupe_window_ms > 0 ? l->conf.dedupe_window_ms
+                                                    : 86400000;
     baton_err_t rc;
 
     if (!ident) return BATON_ERR_NOMEM;
@@ -722,16 +718,15 @@ static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
         l->stats.duplicates++;
         BATON_DEBUG("loop", "duplicate %s for %s (%s) ignored",
                     baton_cmd_kind_name(q->cmd.kind), q->wf_id, q->dd);
-        rc = baton_engine_duplicate(l->engine, e->snap, &q->cmd, now,
-                                    &pt->ws);
+        rc = baton_engine_duplicate(l->engine, e->snap, &q->cmd, now, &pt->ws);
         if (rc)
             return baton_seterr(errstr, errlen, rc,
                                 "recording a duplicate command of '%s'",
                                 q->wf_id);
         return BATON_OK;
     }
-    rc = baton_engine_command(l->engine, &e->snap, &q->cmd, now, &pt->ws,
-                              err, sizeof err);
+    rc = baton_engine_command(l->engine, &e->snap, &q->cmd, now, &pt->ws, err,
+                              sizeof err);
     if (rc == BATON_ERR_INVALID) {
         baton_free(ident);
         return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
@@ -741,8 +736,9 @@ static baton_err_t apply_deduped(baton_loop_t *l, qinput_t *q, centry_t *e,
     baton_free(ident);
     if (!rc) rc = baton_wset_dedupe(&pt->ws, q->wf_id, q->dd, window);
     if (rc) {
-        baton_seterr(errstr, errlen, rc, "applying input of '%s' "
-                                         "(partition %d): %s",
+        baton_seterr(errstr, errlen, rc,
+                     "applying input of '%s' "
+                     "(partition %d): %s",
                      q->wf_id, q->p,
                      rc == BATON_ERR_NOMEM ? "out of memory" : err);
         note_failure(l, q, errstr);
@@ -778,8 +774,7 @@ static baton_err_t refuse_quarantined(baton_loop_t *l, qinput_t *q,
 
 /* 1 when q is the input that failed last time. */
 static int is_failed_input(const baton_loop_t *l, const qinput_t *q) {
-    if (!l->fail.count || l->fail.p != q->p || l->fail.src != q->src)
-        return 0;
+    if (!l->fail.count || l->fail.p != q->p || l->fail.src != q->src) return 0;
     return q->src == BATON_SRC_TIMERS ? !strcmp(l->fail.timer, q->timer)
                                       : l->fail.offset == q->offset;
 }
@@ -787,8 +782,7 @@ static int is_failed_input(const baton_loop_t *l, const qinput_t *q) {
 /* q's apply failed for a non-input reason (err): counted, so that the
  * batch retried after the abandon quarantines it once it failed
  * conf.apply_retries times in a row. */
-static void note_failure(baton_loop_t *l, const qinput_t *q,
-                         const char *err) {
+static void note_failure(baton_loop_t *l, const qinput_t *q, const char *err) {
     if (!is_failed_input(l, q)) {
         baton_free(l->fail.timer);
         l->fail.timer = NULL;
@@ -831,13 +825,16 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
     baton_err_t rc;
 
     err[0] = '\0'; /* not every engine error path fills it */
-    if (!e) return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "partition %d: '%s' was not loaded", q->p,
-                                q->wf_id);
+    if (!e)
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "partition %d: '%s' was not loaded", q->p,
+                            q->wf_id);
     if ((why = quarantined(e))) {
         if ((rc = refuse_quarantined(l, q, why)))
-            return baton_seterr(errstr, errlen, rc, "refusing an input of "
-                                "quarantined '%s'", q->wf_id);
+            return baton_seterr(errstr, errlen, rc,
+                                "refusing an input of "
+                                "quarantined '%s'",
+                                q->wf_id);
         return BATON_OK;
     }
     if (is_failed_input(l, q) && l->conf.apply_retries > 0 &&
@@ -849,8 +846,8 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
     }
     if (q->src == BATON_SRC_TIMERS) {
         baton_wset_begin(&pt->ws, 't', 0, q->timer);
-        rc = baton_engine_timer(l->engine, e->snap, q->timer, now, &pt->ws,
-                                err, sizeof err);
+        rc = baton_engine_timer(l->engine, e->snap, q->timer, now, &pt->ws, err,
+                                sizeof err);
     } else if (q->src == BATON_SRC_COMMANDS) {
         baton_wset_begin(&pt->ws, 'c', q->offset, NULL);
         if (q->dd) return apply_deduped(l, q, e, now, errstr, errlen);
@@ -858,15 +855,16 @@ static baton_err_t apply_one(baton_loop_t *l, qinput_t *q, int64_t now,
                                   err, sizeof err);
     } else {
         baton_wset_begin(&pt->ws, 'r', q->offset, NULL);
-        rc = baton_engine_result(l->engine, e->snap, &q->res, now, &pt->ws,
-                                 err, sizeof err);
+        rc = baton_engine_result(l->engine, e->snap, &q->res, now, &pt->ws, err,
+                                 sizeof err);
     }
     if (rc == BATON_ERR_INVALID && q->src != BATON_SRC_TIMERS)
         return to_dlq(l, pt, q->src, q->offset, q->raw, q->rawlen, q->json,
                       q->wf_id, err);
     if (rc) {
-        baton_seterr(errstr, errlen, rc, "applying input of '%s' (partition "
-                                         "%d): %s",
+        baton_seterr(errstr, errlen, rc,
+                     "applying input of '%s' (partition "
+                     "%d): %s",
                      q->wf_id, q->p, err[0] ? err : baton_err2str(rc));
         note_failure(l, q, errstr);
         return rc;
@@ -894,8 +892,7 @@ baton_wset_t *const *baton_loop_wsets(baton_loop_t *l, size_t *n) {
     return l->wsets;
 }
 
-baton_err_t baton_loop_outbox_done(baton_loop_t *l, int32_t p,
-                                   const char *id) {
+baton_err_t baton_loop_outbox_done(baton_loop_t *l, int32_t p, const char *id) {
     if (!baton_loop_owns(l, p)) return BATON_OK;
     return baton_wset_outbox_done(&l->parts[p]->ws, id);
 }
@@ -912,10 +909,10 @@ static int drop_after_commit(const centry_t *e, void *opaque) {
 static baton_err_t refused_stub(const baton_loop_t *l,
                                 const baton_outbox_msg_t *m, const char *why,
                                 baton_outbox_msg_t *r) {
-    size_t keep = l->conf.dlq_copy_max > 0 &&
-                          m->value_len > (size_t)l->conf.dlq_copy_max
-                      ? (size_t)l->conf.dlq_copy_max
-                      : m->value_len;
+    size_t keep =
+        l->conf.dlq_copy_max > 0 && m->value_len > (size_t)l->conf.dlq_copy_max
+            ? (size_t)l->conf.dlq_copy_max
+            : m->value_len;
     char reason[1024];
     snprintf(reason, sizeof reason,
              "outbox entry %s to %s refused by the producer for good: %s "
@@ -947,8 +944,7 @@ baton_err_t baton_loop_outbox_refused(baton_loop_t *l, int32_t p,
     pt = l->parts[p];
     if (pt->nrefused == pt->caprefused) {
         size_t ncap = pt->caprefused ? pt->caprefused * 2 : 8;
-        baton_outbox_msg_t *nr =
-            baton_realloc(pt->refused, ncap * sizeof *nr);
+        baton_outbox_msg_t *nr = baton_realloc(pt->refused, ncap * sizeof *nr);
         if (!nr) return BATON_ERR_NOMEM;
         pt->refused = nr;
         pt->caprefused = ncap;
@@ -958,9 +954,10 @@ baton_err_t baton_loop_outbox_refused(baton_loop_t *l, int32_t p,
     if (!(r->id = baton_strdup(m->id))) return BATON_ERR_NOMEM;
     if (!strcmp(m->topic, l->topic_dlq)) {
         /* a DLQ copy refused: deleted, never copied again */
-        BATON_ERROR("loop", "outbox entry %s to %s refused by the producer "
-                            "for good: %s; deleted (%zu bytes lost; its "
-                            "reason: %s)",
+        BATON_ERROR("loop",
+                    "outbox entry %s to %s refused by the producer "
+                    "for good: %s; deleted (%zu bytes lost; its "
+                    "reason: %s)",
                     m->id, m->topic, why, m->value_len,
                     m->error ? m->error : "");
     } else if (refused_stub(l, m, why, r)) {
@@ -1075,8 +1072,8 @@ static baton_err_t load_snapshots(baton_loop_t *l,
     if (!texts || !lens)
         rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     else
-        rc = port->load_snapshots(port->ctx, n, parts, ids, texts, lens,
-                                  errstr, errlen);
+        rc = port->load_snapshots(port->ctx, n, parts, ids, texts, lens, errstr,
+                                  errlen);
     for (size_t i = 0; !rc && i < n; i++)
         baton_loop_provide(l, parts[i], ids[i], texts[i], lens[i]);
     for (size_t i = 0; texts && i < n; i++) baton_free(texts[i]);
@@ -1087,9 +1084,8 @@ static baton_err_t load_snapshots(baton_loop_t *l,
 
 /* Asks the port which of the batch's commands with a dedupe key were
  * applied already (q->dup). */
-static baton_err_t dedupe_lookup(baton_loop_t *l,
-                                 const baton_loop_port_t *port, char *errstr,
-                                 size_t errlen) {
+static baton_err_t dedupe_lookup(baton_loop_t *l, const baton_loop_port_t *port,
+                                 char *errstr, size_t errlen) {
     size_t n = 0, k = 0;
     int32_t *parts;
     const char **ids, **dds;
@@ -1133,13 +1129,17 @@ static void load_defs(baton_loop_t *l, const baton_loop_port_t *port) {
         char err[512] = "";
         baton_err_t rc = port->load_def(port->ctx, name, ver, err, sizeof err);
         if (baton_engine_knows(l->engine, name, ver)) {
-            BATON_INFO("loop", "loaded definition %s version %s from the "
-                               "store", name, ver);
+            BATON_INFO("loop",
+                       "loaded definition %s version %s from the "
+                       "store",
+                       name, ver);
             continue;
         }
         if (!rc) /* the port said yes but did not add it: no endless loop */
-            snprintf(err, sizeof err, "definition %s version %s: loaded, "
-                                      "yet not in the registry", name, ver);
+            snprintf(err, sizeof err,
+                     "definition %s version %s: loaded, "
+                     "yet not in the registry",
+                     name, ver);
         BATON_ERROR("loop", "%s", err);
         baton_loop_def_unavailable(l, name, ver);
     }
@@ -1154,15 +1154,17 @@ static void after_write(baton_loop_t *l, const baton_loop_port_t *port,
     size_t ngone = 0;
     for (size_t i = 0; i < n; i++) {
         if (l->fenced[i]) {
-            if (ngone < BATON_ARRAY_SIZE(gone)) gone[ngone++] = ws[i]->partition;
+            if (ngone < BATON_ARRAY_SIZE(gone))
+                gone[ngone++] = ws[i]->partition;
             continue;
         }
         for (size_t j = 0; j < ws[i]->nout && port->produce; j++)
             port->produce(port->ctx, ws[i]->partition, &ws[i]->out[j]);
     }
     for (size_t i = 0; i < ngone; i++) {
-        BATON_ERROR("loop", "partition %d belongs to another instance now: "
-                            "dropped without writing",
+        BATON_ERROR("loop",
+                    "partition %d belongs to another instance now: "
+                    "dropped without writing",
                     gone[i]);
         baton_loop_partition_drop(l, gone[i]);
     }
@@ -1171,8 +1173,8 @@ static void after_write(baton_loop_t *l, const baton_loop_port_t *port,
 /* Writes the write sets; BATON_OK or BATON_ERR_FENCED mean written (but in
  * the fenced partitions). */
 static baton_err_t write_sets(baton_loop_t *l, const baton_loop_port_t *port,
-                              baton_wset_t *const **ws, size_t *n,
-                              char *errstr, size_t errlen) {
+                              baton_wset_t *const **ws, size_t *n, char *errstr,
+                              size_t errlen) {
     baton_err_t rc = refused_to_wsets(l);
     if (rc) {
         *ws = NULL;
@@ -1184,9 +1186,8 @@ static baton_err_t write_sets(baton_loop_t *l, const baton_loop_port_t *port,
     return port->write(port->ctx, *ws, *n, l->fenced, errstr, errlen);
 }
 
-baton_err_t baton_loop_run_batch(baton_loop_t *l,
-                                 const baton_loop_port_t *port, char *errstr,
-                                 size_t errlen) {
+baton_err_t baton_loop_run_batch(baton_loop_t *l, const baton_loop_port_t *port,
+                                 char *errstr, size_t errlen) {
     const baton_loop_msg_t *msgs = NULL;
     baton_wset_t *const *ws;
     size_t nmsgs = 0, ntimers, nws;

@@ -63,19 +63,19 @@ typedef struct baton_loop baton_loop_t;
 
 typedef struct baton_loop_conf {
     const char *topic_prefix;
-    int32_t partition_cnt;  /* of the commands and results topics */
-    int64_t payload_max;    /* bytes of a JSON payload */
-    int64_t cache_max;      /* snapshots kept in memory */
+    int32_t partition_cnt;    /* of the commands and results topics */
+    int64_t payload_max;      /* bytes of a JSON payload */
+    int64_t cache_max;        /* snapshots kept in memory */
     int64_t dedupe_window_ms; /* a command's dedupe key is remembered this
                                  long unless it says; <= 0: 24 h */
-    int64_t envelope_max;  /* bytes of a polled message, checked before it
+    int64_t envelope_max;     /* bytes of a polled message, checked before it
                               is parsed; <= 0: no limit */
-    int64_t string_max;    /* bytes of every string field that is not a
+    int64_t string_max;       /* bytes of every string field that is not a
                               JSON payload (reason, signal name, error,
                               cause, worker, ...); <= 0: no limit */
-    int64_t dlq_copy_max;  /* a DLQ copy keeps at most this many bytes of
+    int64_t dlq_copy_max;     /* a DLQ copy keeps at most this many bytes of
                               the value (a stub); <= 0: all of it */
-    int32_t apply_retries; /* an input whose apply fails for a non-input
+    int32_t apply_retries;    /* an input whose apply fails for a non-input
                               reason (out of memory, ...) this many batches
                               in a row quarantines its run; <= 0: never */
 } baton_loop_conf_t;
@@ -85,7 +85,7 @@ typedef struct baton_loop_stats {
     int64_t duplicates; /* commands not applied: their dedupe key was */
     int64_t batches, cache_hits, cache_misses;
     int64_t timers_armed_max; /* most timers held in memory at once */
-    int64_t quarantined; /* runs quarantined after repeated failures */
+    int64_t quarantined;      /* runs quarantined after repeated failures */
 } baton_loop_stats_t;
 
 baton_loop_t *baton_loop_new(const baton_loop_conf_t *conf,
@@ -139,8 +139,8 @@ void baton_loop_def_unavailable(baton_loop_t *loop, const char *name,
 
 /* Applies every queued input.  BATON_OK, or an error after which the batch
  * must be abandoned (baton_loop_batch_done(loop, 0)). */
-baton_err_t baton_loop_apply(baton_loop_t *loop, int64_t now_ms,
-                             char *errstr, size_t errlen);
+baton_err_t baton_loop_apply(baton_loop_t *loop, int64_t now_ms, char *errstr,
+                             size_t errlen);
 
 /* The write sets of the owned partitions (some may be empty). */
 baton_wset_t *const *baton_loop_wsets(baton_loop_t *loop, size_t *n);
@@ -207,9 +207,8 @@ typedef struct baton_loop_port {
      * workflow ids[i] in partition parts[i] is remembered, else 0.  An
      * error abandons the batch. */
     baton_err_t (*dedupe_seen)(void *ctx, size_t n, const int32_t *parts,
-                               const char *const *ids,
-                               const char *const *dds, int *seen,
-                               char *errstr, size_t errlen);
+                               const char *const *ids, const char *const *dds,
+                               int *seen, char *errstr, size_t errlen);
     /* Loads definition version name/ver into the engine's registry; an
      * error (logged by the loop) sends the inputs that need it to the DLQ. */
     baton_err_t (*load_def)(void *ctx, const char *name, const char *ver,

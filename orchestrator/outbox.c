@@ -49,8 +49,7 @@ static char *rec_field(const char **p, const char *end, char sep) {
     return s;
 }
 
-int baton_outbox_decode(const char *rec, size_t len,
-                               baton_outbox_msg_t *m) {
+int baton_outbox_decode(const char *rec, size_t len, baton_outbox_msg_t *m) {
     const char *p = rec, *end = rec + len;
     char *num_end;
     long part;

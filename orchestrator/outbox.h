@@ -22,7 +22,7 @@
 /* One message decided by the engine: produced after the batch commits.
  * Every string is owned by the message (baton_outbox_msg_clear frees). */
 typedef struct baton_outbox_msg {
-    char *id;          /* output id (common/keys.h, wset.h) */
+    char *id; /* output id (common/keys.h, wset.h) */
     char *topic;
     int32_t partition; /* -1 = by key (murmur2) */
     char *key;         /* or NULL */

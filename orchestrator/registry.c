@@ -59,7 +59,9 @@ const baton_defn_t *baton_registry_current(const baton_registry_t *reg,
     return NULL;
 }
 
-size_t baton_registry_count(const baton_registry_t *reg) { return reg->cnt; }
+size_t baton_registry_count(const baton_registry_t *reg) {
+    return reg->cnt;
+}
 
 const baton_defn_t *baton_registry_at(const baton_registry_t *reg, size_t i) {
     return i < reg->cnt ? &reg->defs[i] : NULL;
@@ -103,8 +105,7 @@ baton_err_t baton_registry_add(baton_registry_t *reg, const char *name,
         if (out) *out = have;
         return BATON_OK;
     }
-    if ((rc = baton_asl_def_parse(name, text, &def, errstr, errlen)))
-        return rc;
+    if ((rc = baton_asl_def_parse(name, text, &def, errstr, errlen))) return rc;
     if (registry_grow(reg)) {
         baton_asl_def_destroy(def);
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");

@@ -21,8 +21,8 @@ typedef struct baton_registry baton_registry_t;
 typedef struct baton_defn {
     char *name;
     char *ver;
-    char *text;             /* the definition's JSON text */
-    baton_asl_def_t *def;   /* parsed and validated */
+    char *text;           /* the definition's JSON text */
+    baton_asl_def_t *def; /* parsed and validated */
 } baton_defn_t;
 
 baton_registry_t *baton_registry_new(void);

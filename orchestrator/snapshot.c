@@ -16,7 +16,7 @@ _Static_assert(BATON_JSON_DEPTH_MAX + BATON_SNAPSHOT_NESTING <
                    JSON_PARSER_MAX_DEPTH,
                "the snapshot loader admits less than decode accepts");
 
-static const char *status_names[] = {"RUNNING", "SUCCEEDED", "FAILED",
+static const char *status_names[] = {"RUNNING",   "SUCCEEDED",  "FAILED",
                                      "CANCELLED", "TERMINATED", "HELD"};
 
 int baton_wf_status_closed(baton_wf_status_t st) {
@@ -27,7 +27,7 @@ static const char *pend_names[] = {NULL,   "task",  "signal", "retry",
 
 const char *baton_wf_status_name(baton_wf_status_t st) {
     return (size_t)st < BATON_ARRAY_SIZE(status_names) ? status_names[st]
-                                                        : "UNKNOWN";
+                                                       : "UNKNOWN";
 }
 
 int baton_wf_status_parse(const char *name, baton_wf_status_t *out) {
@@ -157,8 +157,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "tx", s->deadline_ms);
     if (s->signals && json_object_size(s->signals))
         rc |= set_json(o, "sig", s->signals);
-    if (s->held && json_array_size(s->held))
-        rc |= set_json(o, "held", s->held);
+    if (s->held && json_array_size(s->held)) rc |= set_json(o, "held", s->held);
     rc |= set_int(o, "hseq", s->hseq);
     rc |= set_int(o, "stale", s->stale);
     if (s->dup) rc |= set_int(o, "dup", s->dup);

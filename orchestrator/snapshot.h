@@ -132,12 +132,12 @@ typedef struct baton_snapshot {
     int64_t pend_start_ms;
     int64_t pend_first_ms;
     int64_t pend_hb_ms;
-    json_t *pend_hb_details;   /* owned, NULL when none */
+    json_t *pend_hb_details; /* owned, NULL when none */
     int32_t pend_timeout_s;
     int32_t pend_hb_s;
     int32_t pend_s2s_s;
     int32_t pend_s2c_s;
-    json_t *pend_retries;      /* owned array, NULL when none */
+    json_t *pend_retries; /* owned array, NULL when none */
     int64_t pend_n;
     int64_t pend_next;
     int32_t pend_max_conc;
@@ -145,21 +145,21 @@ typedef struct baton_snapshot {
     int64_t pend_tol_count;
     double pend_tol_pct;
     int64_t pend_failed;
-    json_t *pend_outputs;      /* owned object, NULL when none */
+    json_t *pend_outputs; /* owned object, NULL when none */
     char *parent_id;
     char *parent_task_id;
     char *branch;
-    char *run_path;      /* a child run: its path from the top-level run
+    char *run_path;   /* a child run: its path from the top-level run
                             (docs/wire-protocol.md, "Lineage"); NULL at
                             the top */
-    char *quarantine;    /* why the run is quarantined, NULL when not */
+    char *quarantine; /* why the run is quarantined, NULL when not */
     int64_t deadline_ms;
-    json_t *signals;     /* owned object, NULL when none buffered */
-    json_t *held;        /* HELD: owned array, NULL when none */
+    json_t *signals; /* owned object, NULL when none buffered */
+    json_t *held;    /* HELD: owned array, NULL when none */
     int64_t hseq;
     int64_t stale;
     int64_t dup;
-    int64_t hbytes;      /* bytes of history events written */
+    int64_t hbytes; /* bytes of history events written */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

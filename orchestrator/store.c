@@ -45,10 +45,9 @@ void baton_part_state_clear(baton_part_state_t *st) {
 
 static baton_err_t reply_err(redisContext *c, redisReply *r, char *errstr,
                              size_t errlen, const char *what) {
-    baton_err_t rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS, "%s: %s",
-                                  what,
-                                  r ? (r->str ? r->str : "unexpected reply")
-                                    : c->errstr);
+    baton_err_t rc =
+        baton_seterr(errstr, errlen, BATON_ERR_REDIS, "%s: %s", what,
+                     r ? (r->str ? r->str : "unexpected reply") : c->errstr);
     if (r) freeReplyObject(r);
     return rc;
 }
@@ -85,10 +84,11 @@ static baton_err_t load_outbox(redisContext *c, const char *ns, int32_t p,
     if (!out->outbox) return reply_err(c, r, errstr, errlen, "out of memory");
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         baton_outbox_msg_t *m = &out->outbox[out->noutbox];
-        if (baton_outbox_decode(r->element[i + 1]->str,
-                                       r->element[i + 1]->len, m)) {
-            BATON_ERROR("redis", "partition %d: outbox entry %s is corrupt; "
-                                 "left in place",
+        if (baton_outbox_decode(r->element[i + 1]->str, r->element[i + 1]->len,
+                                m)) {
+            BATON_ERROR("redis",
+                        "partition %d: outbox entry %s is corrupt; "
+                        "left in place",
                         p, r->element[i]->str);
             continue;
         }
@@ -164,8 +164,8 @@ static baton_err_t take_epoch(redisContext *c, const char *ns, int32_t p,
                               baton_part_state_t *out, char *errstr,
                               size_t errlen) {
     char key[BATON_KEYS_LEN];
-    redisReply *r = redisCommand(c, "INCR %s",
-                                 baton_keys_epoch(key, sizeof key, ns, p));
+    redisReply *r =
+        redisCommand(c, "INCR %s", baton_keys_epoch(key, sizeof key, ns, p));
     if (!r || r->type != REDIS_REPLY_INTEGER)
         return reply_err(c, r, errstr, errlen, "taking the partition epoch");
     out->epoch = r->integer;
@@ -173,8 +173,8 @@ static baton_err_t take_epoch(redisContext *c, const char *ns, int32_t p,
     return BATON_OK;
 }
 
-baton_err_t baton_store_load_partition(redisContext *c, const char *ns, int32_t p,
-                                       const char *const topics[2],
+baton_err_t baton_store_load_partition(redisContext *c, const char *ns,
+                                       int32_t p, const char *const topics[2],
                                        int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen) {
@@ -199,8 +199,8 @@ baton_err_t baton_store_get_snapshots(redisContext *c, const char *ns, size_t n,
     char key[BATON_KEYS_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"GET", baton_keys_wf(key, sizeof key, ns, parts[i],
-                                                    ids[i])};
+        const char *argv[2] = {
+            "GET", baton_keys_wf(key, sizeof key, ns, parts[i], ids[i])};
         if (!argv[1]) argv[1] = ""; /* an id too long: no such run */
         redisAppendCommandArgv(c, 2, argv, NULL);
     }
@@ -233,8 +233,9 @@ baton_err_t baton_store_dedupe_seen(redisContext *c, const char *ns, size_t n,
     char key[BATON_KEYS_DEDUPE_LEN];
     baton_err_t rc = BATON_OK;
     for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"EXISTS", baton_keys_dedupe(key, sizeof key, ns, parts[i], ids[i],
-                                                           dds[i])};
+        const char *argv[2] = {
+            "EXISTS",
+            baton_keys_dedupe(key, sizeof key, ns, parts[i], ids[i], dds[i])};
         if (!argv[1]) argv[1] = ""; /* cannot happen: ids are bounded */
         redisAppendCommandArgv(c, 2, argv, NULL);
     }
@@ -340,7 +341,8 @@ static void argvb_more(argvb_t *a, strpool_t *pool, size_t nhead) {
     if (a->n - a->cmd_start < ARGS_PER_CMD) return;
     for (size_t k = 0; k < nhead; k++) head[k] = a->argv[a->cmd_start + k];
     argvb_close(a, pool);
-    for (size_t k = 0; k < nhead; k++) a->fail |= argvb_add(a, head[k], strlen(head[k]));
+    for (size_t k = 0; k < nhead; k++)
+        a->fail |= argvb_add(a, head[k], strlen(head[k]));
 }
 
 static void argvb_free(argvb_t *a) {
@@ -371,9 +373,9 @@ static int argvb_add_str(argvb_t *a, const char *s) {
 #define ADD(a, s) argvb_add_str((a), (s))
 
 /* Packs the commands of one partition's write set into the script args. */
-static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const topics[2],
-                      int64_t history_max, int64_t ttl_s, strpool_t *pool,
-                      argvb_t *a) {
+static int queue_wset(const char *ns, const baton_wset_t *ws,
+                      const char *const topics[2], int64_t history_max,
+                      int64_t ttl_s, strpool_t *pool, argvb_t *a) {
     int32_t p = ws->partition;
     char kb[BATON_KEYS_LEN];
     int fail = 0;
@@ -393,7 +395,7 @@ static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const 
         if (!text) return -1;
         fail |= ADD(a, "SET");
         fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, ns, p,
-                                              ws->snaps[i]->id)));
+                                                    ws->snaps[i]->id)));
         fail |= argvb_add(a, text, len);
         if (baton_wf_status_closed(ws->snaps[i]->status) && ttl_s > 0) {
             fail |= ADD(a, "EX");
@@ -404,8 +406,8 @@ static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const 
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
-        const char *key = pool_key(pool, baton_keys_hist(kb, sizeof kb, ns, p,
-                                                        ws->hist[i].wf_id));
+        const char *key = pool_key(
+            pool, baton_keys_hist(kb, sizeof kb, ns, p, ws->hist[i].wf_id));
         int close = 0; /* the last of close (1) and re-open (-1) wins */
         fail |= ADD(a, "RPUSH");
         fail |= ADD(a, key);
@@ -413,8 +415,10 @@ static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const 
              j++) {
             argvb_more(a, pool, 2);
             fail |= ADD(a, ws->hist[j].json);
-            if (ws->hist[j].close) close = 1;
-            else if (ws->hist[j].open) close = -1;
+            if (ws->hist[j].close)
+                close = 1;
+            else if (ws->hist[j].open)
+                close = -1;
         }
         argvb_close(a, pool);
         if (history_max > 0) {
@@ -465,8 +469,8 @@ static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const 
         fail |= ADD(a, pool_key(pool, baton_keys_timers(kb, sizeof kb, ns, p)));
         for (size_t i = 0; i < ws->ntadd; i++) {
             argvb_more(a, pool, 2);
-            fail |= ADD(a, pool_fmt(pool, "%lld",
-                                    (long long)ws->tadd[i].due_ms));
+            fail |=
+                ADD(a, pool_fmt(pool, "%lld", (long long)ws->tadd[i].due_ms));
             fail |= ADD(a, ws->tadd[i].member);
         }
         argvb_close(a, pool);
@@ -497,7 +501,8 @@ static int queue_wset(const char *ns, const baton_wset_t *ws, const char *const 
     for (int t = 0; t < 2; t++) {
         if (ws->next_offset[t] < 0) continue;
         fail |= ADD(a, "HSET");
-        fail |= ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, ns, p)));
+        fail |=
+            ADD(a, pool_key(pool, baton_keys_offsets(kb, sizeof kb, ns, p)));
         fail |= ADD(a, topics[t]);
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)ws->next_offset[t]));
         argvb_close(a, pool);
@@ -521,11 +526,12 @@ static const char FENCE_SCRIPT[] =
     "end\n"
     "return 1\n";
 
-baton_err_t baton_store_write(redisContext *c, const char *ns, baton_wset_t *const *ws,
-                              size_t n, const int64_t *epochs,
-                              const char *const topics[2],
-                              int64_t history_max, int64_t ttl_s,
-                              int *fenced, char *errstr, size_t errlen) {
+baton_err_t baton_store_write(redisContext *c, const char *ns,
+                              baton_wset_t *const *ws, size_t n,
+                              const int64_t *epochs,
+                              const char *const topics[2], int64_t history_max,
+                              int64_t ttl_s, int *fenced, char *errstr,
+                              size_t errlen) {
     strpool_t pool = {0};
     argvb_t a = {0};
     size_t *sent = baton_calloc(n + 1, sizeof(*sent)); /* indexes into ws */
@@ -543,9 +549,10 @@ baton_err_t baton_store_write(redisContext *c, const char *ns, baton_wset_t *con
         a.fail |= ADD(&a, "EVAL");
         a.fail |= ADD(&a, FENCE_SCRIPT);
         a.fail |= ADD(&a, "1");
-        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb, ns, ws[i]->partition)));
-        a.fail |= ADD(&a, pool_fmt(&pool, "%lld",
-                                   (long long)epochs[ws[i]->partition]));
+        a.fail |= ADD(&a, pool_key(&pool, baton_keys_epoch(kb, sizeof kb, ns,
+                                                           ws[i]->partition)));
+        a.fail |= ADD(
+            &a, pool_fmt(&pool, "%lld", (long long)epochs[ws[i]->partition]));
         a.cmd_start = a.n;
         if (queue_wset(ns, ws[i], topics, history_max, ttl_s, &pool, &a) ||
             a.fail) {
@@ -572,8 +579,7 @@ baton_err_t baton_store_write(redisContext *c, const char *ns, baton_wset_t *con
                         ws[i]->partition, r->str);
             if (!rc)
                 rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
-                                  "partition %d: %s", ws[i]->partition,
-                                  r->str);
+                                  "partition %d: %s", ws[i]->partition, r->str);
         } else if (r->type == REDIS_REPLY_ERROR &&
                    (!rc || rc == BATON_ERR_FENCED)) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
@@ -590,8 +596,9 @@ baton_err_t baton_store_write(redisContext *c, const char *ns, baton_wset_t *con
 
 /* ---- definitions ------------------------------------------------------ */
 
-baton_err_t baton_store_put_defs(redisContext *c, const char *ns, const baton_registry_t *reg,
-                                 char *errstr, size_t errlen) {
+baton_err_t baton_store_put_defs(redisContext *c, const char *ns,
+                                 const baton_registry_t *reg, char *errstr,
+                                 size_t errlen) {
     for (size_t i = 0; i < baton_registry_count(reg); i++) {
         const baton_defn_t *d = baton_registry_at(reg, i);
         char key[BATON_KEYS_LEN];
@@ -609,8 +616,8 @@ baton_err_t baton_store_put_defs(redisContext *c, const char *ns, const baton_re
     return BATON_OK;
 }
 
-char *baton_store_get_def(redisContext *c, const char *ns, const char *name, const char *ver,
-                          char *errstr, size_t errlen) {
+char *baton_store_get_def(redisContext *c, const char *ns, const char *name,
+                          const char *ver, char *errstr, size_t errlen) {
     char key[BATON_KEYS_LEN];
     redisReply *r;
     char *text = NULL;

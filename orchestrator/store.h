@@ -29,17 +29,17 @@ typedef struct baton_part_state {
     int64_t next_offset[2]; /* commands, results; -1 = none stored */
     baton_outbox_msg_t *outbox; /* to re-send */
     size_t noutbox;
-    char **timer_members;   /* the timers due up to timers_upto */
+    char **timer_members; /* the timers due up to timers_upto */
     int64_t *timer_due;
     size_t ntimers;
-    int64_t timers_upto;    /* every timer due at or before it is loaded */
+    int64_t timers_upto; /* every timer due at or before it is loaded */
 } baton_part_state_t;
 
 /* Takes partition p over: the epoch, offsets, outbox, and the timers due
  * up to timers_upto (at most BATON_STORE_TIMERS_MAX of them: timers_upto
  * in *out may come back lower). */
-baton_err_t baton_store_load_partition(redisContext *c, const char *ns, int32_t p,
-                                       const char *const topics[2],
+baton_err_t baton_store_load_partition(redisContext *c, const char *ns,
+                                       int32_t p, const char *const topics[2],
                                        int64_t timers_upto,
                                        baton_part_state_t *out, char *errstr,
                                        size_t errlen);
@@ -81,18 +81,19 @@ baton_err_t baton_store_dedupe_seen(redisContext *c, const char *ns, size_t n,
  * by the write set.  fenced[i] is set to 1 when ws[i]'s token is stale (a
  * newer owner took the partition): that set is not written, and the call
  * returns BATON_ERR_FENCED (the others are written); else fenced[i] = 0. */
-baton_err_t baton_store_write(redisContext *c, const char *ns, struct baton_wset *const *ws,
-                              size_t n, const int64_t *epochs,
-                              const char *const topics[2],
-                              int64_t history_max, int64_t ttl_s,
-                              int *fenced, char *errstr, size_t errlen);
+baton_err_t baton_store_write(redisContext *c, const char *ns,
+                              struct baton_wset *const *ws, size_t n,
+                              const int64_t *epochs,
+                              const char *const topics[2], int64_t history_max,
+                              int64_t ttl_s, int *fenced, char *errstr,
+                              size_t errlen);
 
 /* Stores the text of every registry version (SET NX). */
 baton_err_t baton_store_put_defs(redisContext *c, const char *ns,
-                                 const struct baton_registry *reg,
-                                 char *errstr, size_t errlen);
+                                 const struct baton_registry *reg, char *errstr,
+                                 size_t errlen);
 /* Loads one version's text (baton_malloc'd), NULL when absent or error. */
-char *baton_store_get_def(redisContext *c, const char *ns, const char *name, const char *ver,
-                          char *errstr, size_t errlen);
+char *baton_store_get_def(redisContext *c, const char *ns, const char *name,
+                          const char *ver, char *errstr, size_t errlen);
 
 #endif /* BATON_STORE_H */

@@ -3,8 +3,8 @@
  */
 #include "takeover.h"
 
-int baton_takeover_run(const baton_takeover_port_t *port,
-                       const int32_t *parts, size_t n) {
+int baton_takeover_run(const baton_takeover_port_t *port, const int32_t *parts,
+                       size_t n) {
     size_t i = 0;
     while (i < n) {
         char err[512];
@@ -12,8 +12,9 @@ int baton_takeover_run(const baton_takeover_port_t *port,
             i++;
             continue;
         }
-        BATON_ERROR("takeover", "taking partition %d: %s; reconnecting and "
-                                "taking all %zu partitions of the set again",
+        BATON_ERROR("takeover",
+                    "taking partition %d: %s; reconnecting and "
+                    "taking all %zu partitions of the set again",
                     parts[i], err, n);
         if (port->reconnect(port->ctx)) return -1;
         i = 0; /* a restarted store may have lost the epochs taken so far */

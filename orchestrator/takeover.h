@@ -33,7 +33,7 @@ typedef struct baton_takeover_port {
 
 /* Takes parts[0..n) over.  Returns 0 once every one of them was taken
  * after the last reconnect, -1 when reconnect gave up (stopping). */
-int baton_takeover_run(const baton_takeover_port_t *port,
-                       const int32_t *parts, size_t n);
+int baton_takeover_run(const baton_takeover_port_t *port, const int32_t *parts,
+                       size_t n);
 
 #endif /* BATON_TAKEOVER_H */

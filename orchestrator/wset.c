@@ -17,7 +17,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem) {
     *cap = ncap;
     return 0;
 }
-#define GROW(ws, f)                                                          \
+#define GROW(ws, f) \
     grow((void **)&(ws)->f, &(ws)->cap##f, (ws)->n##f, sizeof(*(ws)->f))
 
 void baton_wset_init(baton_wset_t *ws, int32_t partition) {

@@ -65,7 +65,7 @@ typedef struct baton_wset {
     size_t nhist, caphist;
     baton_outbox_msg_t *out;
     size_t nout, capout;
-    char **out_del;            /* outbox ids acknowledged by Kafka */
+    char **out_del; /* outbox ids acknowledged by Kafka */
     size_t nout_del, capout_del;
     baton_timer_op_t *tadd;
     size_t ntadd, captadd;

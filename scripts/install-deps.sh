@@ -7,7 +7,9 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
-      openjdk-17-jre-headless maven curl python3-confluent-kafka)
+      openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format)
+# clang-format: `make lint` (and the test lint) checks every C file against
+# .clang-format.
 # python3-confluent-kafka: the Python example worker (test 0060).
 # Optional: node and npm for tests 0043 (the npm MCP server) and 0060 (the
 # Node example worker, kafkajs from npm); those parts are skipped

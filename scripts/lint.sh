@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Style checks machines can make (run by `make test`): no banned C functions
-# (unbounded or unchecked: strcpy, strcat, sprintf, vsprintf, gets, atoi,
-# atol), and every C file opens with a comment saying what it is.
+# Style checks machines can make (`make lint`, and the test `lint` of `make
+# test`): no banned C functions (unbounded or unchecked: strcpy, strcat,
+# sprintf, vsprintf, gets, atoi, atol), every C file opens with a comment
+# saying what it is, and every C file is as clang-format (.clang-format)
+# would write it (`make format` rewrites them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rc=0
@@ -13,5 +15,17 @@ fi
 for f in $files; do
   head -c 2 "$f" | grep -q '/\*' || { echo "lint: $f does not open with a comment" >&2; rc=1; }
 done
+if ! command -v clang-format >/dev/null; then
+  echo "lint: clang-format missing (scripts/install-deps.sh installs it)" >&2
+  rc=1
+else
+  # shellcheck disable=SC2086  # one file name per word
+  if ! clang-format --dry-run -Werror $files 2>"${TMPDIR:-/tmp}/lint-format.$$"; then
+    grep -E '^[^ ].*(warning|error):' "${TMPDIR:-/tmp}/lint-format.$$" | head -20 >&2
+    echo "lint: files not in the project's format (above); run 'make format'" >&2
+    rc=1
+  fi
+  rm -f "${TMPDIR:-/tmp}/lint-format.$$"
+fi
 [ $rc -eq 0 ] && echo "lint: ok ($(echo "$files" | wc -w) files)"
 exit $rc

@@ -152,7 +152,7 @@
 
 typedef struct devstack {
     /* settings */
-    char dir[PATH_MAX];        /* absolute */
+    char dir[PATH_MAX]; /* absolute */
     char stack_file[PATH_MAX];
     char pid_file[PATH_MAX];
     char control_path[PATH_MAX];
@@ -165,8 +165,8 @@ typedef struct devstack {
     const char *queues;
     int partitions;
     int brokers;
-    const char *external; /* --kafka bootstrap servers, or NULL: the mock */
-    int replication;      /* topics' replication factor with --kafka */
+    const char *external;   /* --kafka bootstrap servers, or NULL: the mock */
+    int replication;        /* topics' replication factor with --kafka */
     int session_timeout_ms; /* written to the stack file for consumers */
     int heartbeat_ms;
 
@@ -318,8 +318,7 @@ static int create_topic(devstack_t *ds, const char *suffix, char *errstr,
 static int external_names(devstack_t *ds, const char *prefix,
                           char (*names)[256], int cap, int *n, char *errstr,
                           size_t errlen) {
-    static const char *const fixed[] = {"commands", "results", "events",
-                                        "dlq"};
+    static const char *const fixed[] = {"commands", "results", "events", "dlq"};
     char *queues, *q, *save = NULL;
     for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++) {
         if (*n == cap)
@@ -385,10 +384,9 @@ static int kafka_external_start(devstack_t *ds, char *errstr, size_t errlen) {
 
 /* Creates <prefix>.commands, .results, .events, .dlq and .tasks.<q> of
  * every queue.  Returns the number of topics created, or -1. */
-static int create_topics_under(devstack_t *ds, const char *prefix,
-                               char *errstr, size_t errlen) {
-    static const char *const fixed[] = {"commands", "results", "events",
-                                        "dlq"};
+static int create_topics_under(devstack_t *ds, const char *prefix, char *errstr,
+                               size_t errlen) {
+    static const char *const fixed[] = {"commands", "results", "events", "dlq"};
     const char *main_prefix = ds->prefix;
     char *queues, *q, *save = NULL;
     int ntopics = 0, rc = 0;
@@ -544,12 +542,12 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
                             strerror(errno)),
                -1;
     if (pid == 0) {
-        char *args[] = {(char *)bin,     "--port",         port,
-                        "--bind",        "127.0.0.1",      "--appendonly",
-                        "yes",           "--appendfsync",  "everysec",
-                        "--dir",         ds->redis_dir,    "--save",
-                        "",              "--daemonize",    "no",
-                        "--logfile",     ds->redis_log,    NULL};
+        char *args[] = {(char *)bin, "--port",        port,
+                        "--bind",    "127.0.0.1",     "--appendonly",
+                        "yes",       "--appendfsync", "everysec",
+                        "--dir",     ds->redis_dir,   "--save",
+                        "",          "--daemonize",   "no",
+                        "--logfile", ds->redis_log,   NULL};
         /* A config file must be redis-server's first argument. */
         char *with_conf[BATON_ARRAY_SIZE(args) + 1] = {(char *)bin,
                                                        (char *)ds->redis_conf};
@@ -601,8 +599,9 @@ static int redis_spawn(devstack_t *ds, char *errstr, size_t errlen) {
         }
         sleep_ms(5);
     }
-    BATON_INFO(SUBSYS, "redis-server pid %d answers on 127.0.0.1:%d (AOF in "
-                       "%s)",
+    BATON_INFO(SUBSYS,
+               "redis-server pid %d answers on 127.0.0.1:%d (AOF in "
+               "%s)",
                (int)pid, ds->redis_port, ds->redis_dir);
     return 0;
 }
@@ -642,8 +641,9 @@ static void redis_stop(devstack_t *ds, int hard) {
         pid_t r = waitpid(ds->redis_pid, &status, WNOHANG);
         if (r == ds->redis_pid || (r < 0 && errno == ECHILD)) break;
         if (baton_mono_us() > deadline) {
-            BATON_WARN(SUBSYS, "redis-server pid %d ignored SIGTERM for %d "
-                               "ms: SIGKILL",
+            BATON_WARN(SUBSYS,
+                       "redis-server pid %d ignored SIGTERM for %d "
+                       "ms: SIGKILL",
                        (int)ds->redis_pid, REDIS_STOP_GRACE_MS);
             kill(ds->redis_pid, SIGKILL);
             waitpid(ds->redis_pid, &status, 0);
@@ -660,8 +660,8 @@ static void redis_stop(devstack_t *ds, int hard) {
 static void redis_reap(devstack_t *ds) {
     int status;
     char why[128];
-    if (!ds->redis_pid || waitpid(ds->redis_pid, &status, WNOHANG) !=
-                              ds->redis_pid)
+    if (!ds->redis_pid ||
+        waitpid(ds->redis_pid, &status, WNOHANG) != ds->redis_pid)
         return;
     BATON_ERROR(SUBSYS,
                 "redis-server pid %d %s unexpectedly: Redis at 127.0.0.1:%d "
@@ -783,8 +783,8 @@ static int control_open(devstack_t *ds, char *errstr, size_t errlen) {
                -1;
     /* O_RDWR: we are a writer too, so the FIFO never reports EOF/POLLHUP
      * when a client closes its end (Linux allows O_RDWR on a FIFO). */
-    if ((ds->control_fd = open(ds->control_path,
-                               O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+    if ((ds->control_fd =
+             open(ds->control_path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
         return baton_seterr(errstr, errlen, BATON_ERR_IO, "opening %s: %s",
                             ds->control_path, strerror(errno)),
                -1;
@@ -810,10 +810,10 @@ static int parse_api_key(const char *s, int16_t *out) {
         const char *name;
         int16_t key;
     } names[] = {
-        {"Produce", 0},         {"Fetch", 1},           {"ListOffsets", 2},
-        {"Metadata", 3},        {"OffsetCommit", 8},    {"OffsetFetch", 9},
-        {"FindCoordinator", 10}, {"JoinGroup", 11},     {"Heartbeat", 12},
-        {"LeaveGroup", 13},     {"SyncGroup", 14},      {"ApiVersions", 18},
+        {"Produce", 0},          {"Fetch", 1},        {"ListOffsets", 2},
+        {"Metadata", 3},         {"OffsetCommit", 8}, {"OffsetFetch", 9},
+        {"FindCoordinator", 10}, {"JoinGroup", 11},   {"Heartbeat", 12},
+        {"LeaveGroup", 13},      {"SyncGroup", 14},   {"ApiVersions", 18},
         {"InitProducerId", 22},
     };
     int64_t v;
@@ -878,8 +878,7 @@ static int control_exec(devstack_t *ds, char *line, char *errstr,
                             argv[0], ds->external),
                -1;
     if (!strcmp(argv[0], "broker-down") || !strcmp(argv[0], "broker-up")) {
-        if (argc != 2 || parse_broker(argv[1], &broker))
-            goto usage;
+        if (argc != 2 || parse_broker(argv[1], &broker)) goto usage;
         err = argv[0][7] == 'd'
                   ? rd_kafka_mock_broker_set_down(ds->mcluster, broker)
                   : rd_kafka_mock_broker_set_up(ds->mcluster, broker);
@@ -902,8 +901,8 @@ static int control_exec(devstack_t *ds, char *line, char *errstr,
                                 "out of memory"),
                    -1;
         for (int64_t i = 0; i < cnt; i++) codes[i] = code;
-        rd_kafka_mock_push_request_errors_array(ds->mcluster, api,
-                                                (size_t)cnt, codes);
+        rd_kafka_mock_push_request_errors_array(ds->mcluster, api, (size_t)cnt,
+                                                codes);
         baton_free(codes);
     } else if (!strcmp(argv[0], "clear-errors")) {
         int16_t api;
@@ -1017,8 +1016,9 @@ static int pid_file_check(devstack_t *ds, char *errstr, size_t errlen) {
                    -1;
         }
     }
-    BATON_WARN(SUBSYS, "removing the files of a dev stack that did not stop "
-                       "cleanly (pid %s)",
+    BATON_WARN(SUBSYS,
+               "removing the files of a dev stack that did not stop "
+               "cleanly (pid %s)",
                text);
     baton_free(text);
     unlink(ds->stack_file);
@@ -1059,9 +1059,9 @@ static void usage(FILE *out) {
 
 /* Parses flags over the loaded configuration.  Returns 0, or 2 for usage
  * errors (after printing why). */
-static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
-                      char **argv, const char **config_path,
-                      const char **dir, const char **stack_file) {
+static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc, char **argv,
+                      const char **config_path, const char **dir,
+                      const char **stack_file) {
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
         {"partitions", required_argument, NULL, 'p'},
@@ -1086,13 +1086,16 @@ static int parse_args(devstack_t *ds, baton_conf_t *conf, int argc,
     int c;
     baton_err_t rc;
 
-    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:k:r:R:E:h", opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, "d:p:q:b:s:c:S:H:k:r:R:E:h", opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'd': *dir = optarg; break;
         case 'p': partitions = optarg; break;
         case 'q': queues = optarg; break;
-        case 'b': brokers = optarg; brokers_set = 1; break;
+        case 'b':
+            brokers = optarg;
+            brokers_set = 1;
+            break;
         case 's': *stack_file = optarg; break;
         case 'c': *config_path = optarg; break;
         case 'S': session = optarg; break;
@@ -1171,15 +1174,14 @@ static int paths_init(devstack_t *ds, const char *dir, const char *stack_file,
                       char *errstr, size_t errlen) {
     char abs[PATH_MAX];
     if (mkdir_p(dir) || !realpath(dir, abs))
-        return baton_seterr(errstr, errlen, BATON_ERR_IO,
-                            "state dir %s: %s", dir, strerror(errno)),
+        return baton_seterr(errstr, errlen, BATON_ERR_IO, "state dir %s: %s",
+                            dir, strerror(errno)),
                -1;
     snprintf(ds->dir, sizeof ds->dir, "%s", abs);
 #define DS_PATH(field, name)                                                 \
     if ((size_t)snprintf(ds->field, sizeof ds->field, "%s/%s", abs, name) >= \
         sizeof ds->field)                                                    \
-        return baton_seterr(errstr, errlen, BATON_ERR_IO, "path too long"),   \
-               -1;
+        return baton_seterr(errstr, errlen, BATON_ERR_IO, "path too long"), -1;
     DS_PATH(pid_file, "devstack.pid")
     DS_PATH(control_path, "control")
     DS_PATH(control_log_path, "control.log")

@@ -39,8 +39,8 @@ static rd_kafka_t *admin_new(const char *bootstrap, char *errstr,
 }
 
 /* Partition count of topic in md, or -1 when absent or in error. */
-static int md_partitions(const struct rd_kafka_metadata *md,
-                         const char *topic, int *leaderless) {
+static int md_partitions(const struct rd_kafka_metadata *md, const char *topic,
+                         int *leaderless) {
     for (int i = 0; i < md->topic_cnt; i++) {
         const struct rd_kafka_metadata_topic *t = &md->topics[i];
         if (strcmp(t->topic, topic)) continue;
@@ -74,8 +74,8 @@ static int create_all(rd_kafka_t *rk, const char *const *topics, int n,
                -1;
     }
     for (int i = 0; i < n; i++)
-        if (!(nts[i] = rd_kafka_NewTopic_new(topics[i], partitions,
-                                             replication, err, sizeof err))) {
+        if (!(nts[i] = rd_kafka_NewTopic_new(topics[i], partitions, replication,
+                                             err, sizeof err))) {
             baton_seterr(errstr, errlen, BATON_ERR_KAFKA, "topic %s: %s",
                          topics[i], err);
             rd_kafka_NewTopic_destroy_array(nts, (size_t)i);
@@ -116,8 +116,9 @@ static int create_all(rd_kafka_t *rk, const char *const *topics, int n,
             rc = -1;
             break;
         } else {
-            BATON_DEBUG(SUBSYS, "created topic %s (%d partitions, "
-                                "replication %d)",
+            BATON_DEBUG(SUBSYS,
+                        "created topic %s (%d partitions, "
+                        "replication %d)",
                         name, partitions, replication);
         }
     }
@@ -158,8 +159,7 @@ static int wait_leaders(rd_kafka_t *rk, const char *const *topics, int n,
         int ready = !e;
         if (e) snprintf(why, sizeof why, "metadata: %s", rd_kafka_err2str(e));
         for (int i = 0; ready && i < n; i++) {
-            int leaderless = 0, cnt = md_partitions(md, topics[i],
-                                                    &leaderless);
+            int leaderless = 0, cnt = md_partitions(md, topics[i], &leaderless);
             if (cnt < 0 || leaderless) {
                 snprintf(why, sizeof why,
                          cnt < 0 ? "topic %s not in the metadata yet"
@@ -168,8 +168,9 @@ static int wait_leaders(rd_kafka_t *rk, const char *const *topics, int n,
                 ready = 0;
             } else {
                 if (cnt != partitions)
-                    BATON_WARN(SUBSYS, "topic %s has %d partitions, not %d "
-                                       "(it existed already)",
+                    BATON_WARN(SUBSYS,
+                               "topic %s has %d partitions, not %d "
+                               "(it existed already)",
                                topics[i], cnt, partitions);
                 if (offsets_answer(rk, topics[i], cnt, why, sizeof why))
                     ready = 0;

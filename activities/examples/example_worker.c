@@ -138,8 +138,7 @@ static void act_search(baton_activity_t *act, void *opaque) {
                     sources, json_pack("{ssssss}", "title", catalogue[i].title,
                                        "url", catalogue[i].url, "snippet",
                                        catalogue[i].snippet));
-    complete_json(act, json_pack("{s:s?,s:o}", "query", q, "sources",
-                                 sources));
+    complete_json(act, json_pack("{s:s?,s:o}", "query", q, "sources", sources));
     json_decref(in);
     log_done(act);
 }
@@ -160,10 +159,9 @@ static void act_summarize(baton_activity_t *act, void *opaque) {
                                     "%s%.*s.", len ? " " : "", (int)n, s);
     }
     if (!len) snprintf(summary, sizeof summary, "Nothing to summarize.");
-    complete_json(act, json_pack("{sssi}", "summary", summary,
-                                 "source_count",
-                                 (int)json_array_size(
-                                     json_object_get(in, "sources"))));
+    complete_json(
+        act, json_pack("{sssi}", "summary", summary, "source_count",
+                       (int)json_array_size(json_object_get(in, "sources"))));
     json_decref(in);
     log_done(act);
 }
@@ -217,10 +215,14 @@ static int parse_flags(int argc, char **argv, const char **config,
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "c:q:n:", opts, NULL)) != -1) {
-        if (c == 'c') *config = optarg;
-        else if (c == 'q') *queue = optarg;
-        else if (c == 'n') *concurrency = optarg;
-        else break;
+        if (c == 'c')
+            *config = optarg;
+        else if (c == 'q')
+            *queue = optarg;
+        else if (c == 'n')
+            *concurrency = optarg;
+        else
+            break;
     }
     if (c != -1 || optind < argc) {
         fprintf(stderr, "usage: " PROG " [--config FILE] [--queue Q] "

@@ -29,9 +29,9 @@ int http_allow_host(const char *list, const char *host);
 /* ---- http_task.c -------------------------------------------------------- */
 
 typedef struct http_limits {
-    int64_t timeout_ms;     /* http.timeout.ms: default and maximum */
-    int64_t max_body;       /* http.max_response_bytes: default, maximum */
-    const char *secrets;    /* http.secrets: names a task may reference */
+    int64_t timeout_ms;  /* http.timeout.ms: default and maximum */
+    int64_t max_body;    /* http.max_response_bytes: default, maximum */
+    const char *secrets; /* http.secrets: names a task may reference */
 } http_limits_t;
 
 /* Looks a secret up by name (getenv in the worker, a table in tests);
@@ -41,12 +41,12 @@ typedef const char *(*http_secret_fn)(const char *name, void *opaque);
 typedef struct http_task {
     char method[16];
     char *url;
-    char **headers;     /* "Name: value" lines, NULL-terminated */
+    char **headers; /* "Name: value" lines, NULL-terminated */
     size_t nheaders;
-    char *body;         /* NULL = none */
+    char *body; /* NULL = none */
     size_t body_len;
     int64_t timeout_ms, max_body;
-    json_t *tag;        /* returned as is, or NULL */
+    json_t *tag;          /* returned as is, or NULL */
     char **secret_values; /* the secret values used (to redact), NULL-term. */
     size_t nsecrets;
 } http_task_t;

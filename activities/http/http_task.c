@@ -23,9 +23,8 @@
 #include "baton_common.h"
 #include "http.h"
 
-__attribute__((format(printf, 3, 4))) static int bad(char *errstr,
-                                                     size_t errlen,
-                                                     const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int
+bad(char *errstr, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errstr, errlen, fmt, ap);
@@ -89,8 +88,7 @@ static int parse_headers(const json_t *h, const http_limits_t *lim,
         if (!*name || strpbrk(name, ": \r\n"))
             return bad(errstr, errlen, "header name '%s' is not valid", name);
         if (json_is_object(v)) {
-            const char *sname =
-                json_string_value(json_object_get(v, "secret"));
+            const char *sname = json_string_value(json_object_get(v, "secret"));
             prefix = json_string_value(json_object_get(v, "prefix"));
             if (!prefix) prefix = "";
             if (!sname)
@@ -158,7 +156,8 @@ int http_task_parse(const char *input, const http_limits_t *lim,
     body = json_object_get(in, "body");
     m = json_string_value(json_object_get(in, "method"));
     if (!m) m = body && !json_is_null(body) ? "POST" : "GET";
-    if (strlen(m) >= sizeof t->method || strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(m) || !*m) {
+    if (strlen(m) >= sizeof t->method ||
+        strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(m) || !*m) {
         bad(errstr, errlen, "\"method\" must be an upper-case HTTP method");
         goto out;
     }

@@ -64,17 +64,15 @@ static void fail_final(baton_activity_t *act, const http_task_t *t,
     char *c = t ? redact_all(t, cause) : baton_strdup(cause);
     baton_activity_fail_flags(act, name, c ? c : "(redacted)", hint,
                               retryable ? 0 : BATON_FAIL_NON_RETRYABLE);
-    BATON_INFO("http", "task %s failed: %s%s: %s",
-               baton_activity_task_id(act), name, retryable ? "" : " (final)",
-               c ? c : "");
+    BATON_INFO("http", "task %s failed: %s%s: %s", baton_activity_task_id(act),
+               name, retryable ? "" : " (final)", c ? c : "");
     baton_free(c);
 }
 
 static json_t *body_value(const baton_net_resp_t *r) {
     json_t *v;
     if (!r->body) return json_string("");
-    if ((v = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL)))
-        return v;
+    if ((v = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL))) return v;
     v = json_stringn(r->body, r->body_len);
     return v ? v : json_string("(the body is not UTF-8 text)");
 }
@@ -132,8 +130,8 @@ static void http_request(baton_activity_t *act, void *opaque) {
         baton_net_kind_t k = baton_net_kind_of_status(resp.status);
         char name[64];
         snprintf(name, sizeof name, "HTTP.%s", baton_net_kind_name(k));
-        snprintf(err, sizeof err, "%s %.150s: status %ld: %.300s", t.method, host,
-                 resp.status, resp.body ? resp.body : "");
+        snprintf(err, sizeof err, "%s %.150s: status %ld: %.300s", t.method,
+                 host, resp.status, resp.body ? resp.body : "");
         fail_final(act, &t, name, err, baton_net_kind_retryable(k),
                    baton_net_kind_retryable(k)
                        ? baton_net_retry_hint_ms(resp.headers, baton_now_ms())

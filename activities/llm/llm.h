@@ -33,14 +33,16 @@
 /* ---- llm_error.c -------------------------------------------------------- */
 
 typedef struct llm_error {
-    char name[64];          /* "LLM.RateLimited", ... ("" = none) */
+    char name[64]; /* "LLM.RateLimited", ... ("" = none) */
     int retryable;
     int64_t retry_after_ms; /* the server's hint, 0 = none */
     char cause[512];
 } llm_error_t;
 
-__attribute__((format(printf, 4, 5))) void llm_error_set(
-    llm_error_t *e, const char *name, int retryable, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void llm_error_set(llm_error_t *e,
+                                                         const char *name,
+                                                         int retryable,
+                                                         const char *fmt, ...);
 /* A response with status >= 400 (or a 200 whose body is not a reply):
  * the kind from the status (net.h's table), then the body's provider
  * error overrides: insufficient_quota (OpenAI's 429 when the account is
@@ -63,25 +65,25 @@ void llm_error_from_body_error(const json_t *error, llm_error_t *e);
 typedef enum { LLM_OPENAI = 0, LLM_ANTHROPIC = 1 } llm_provider_t;
 
 typedef struct llm_defaults {
-    const char *model;     /* llm.model */
-    const char *provider;  /* llm.provider: "openai" or "anthropic" */
-    int64_t max_tokens;    /* llm.max_tokens */
-    int stream;            /* llm.stream */
+    const char *model;    /* llm.model */
+    const char *provider; /* llm.provider: "openai" or "anthropic" */
+    int64_t max_tokens;   /* llm.max_tokens */
+    int stream;           /* llm.stream */
 } llm_defaults_t;
 
 typedef struct llm_task {
     llm_provider_t provider;
     char model[256];
-    json_t *messages;      /* normalised: {role, content, tool_calls:
+    json_t *messages;        /* normalised: {role, content, tool_calls:
                               [{id, name, arguments (any JSON)}],
                               tool_call_id} */
-    json_t *tools;         /* [{name, description, parameters}] or NULL */
-    json_t *tool_choice;   /* "auto" | "none" | "required" | {"name"} or
+    json_t *tools;           /* [{name, description, parameters}] or NULL */
+    json_t *tool_choice;     /* "auto" | "none" | "required" | {"name"} or
                               NULL */
     json_t *response_format; /* OpenAI's {"type": ...} or NULL */
     double temperature;
     int has_temperature;
-    int64_t max_tokens;    /* 0 = the provider's default */
+    int64_t max_tokens; /* 0 = the provider's default */
     int stream;
 } llm_task_t;
 
@@ -148,8 +150,8 @@ int llm_anthropic_parse(const char *body, size_t len, llm_reply_t *r,
 /* One stream event into r: 0 = go on, 1 = the reply is complete ([DONE],
  * message_stop), -1 = error (e set: an error event or a chunk that is not
  * JSON). */
-int llm_openai_stream_event(const char *event, const char *data,
-                            llm_reply_t *r, llm_error_t *e);
+int llm_openai_stream_event(const char *event, const char *data, llm_reply_t *r,
+                            llm_error_t *e);
 int llm_anthropic_stream_event(const char *event, const char *data,
                                llm_reply_t *r, llm_error_t *e);
 
@@ -168,8 +170,8 @@ typedef struct llm_stream_target {
  * Redis cannot be reached: the call goes on without live output.
  * ttl_s: the key's expiry, set at the start and again at the end. */
 llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
-                              const char *workflow_id,
-                              const char *seq, int attempt, int64_t ttl_s);
+                              const char *workflow_id, const char *seq,
+                              int attempt, int64_t ttl_s);
 /* Buffers text; publishes at most every 100 ms or 256 bytes. */
 void llm_stream_text(llm_stream_t *s, const char *text, size_t len);
 /* Publishes what is buffered and the end entry (event done or error with

@@ -36,17 +36,16 @@ static void add_turn(json_t *msgs, const char *role, json_t *blocks) {
     if (last && !strcmp(json_string_value(json_object_get(last, "role")), role))
         json_array_extend(json_object_get(last, "content"), blocks);
     else
-        json_array_append_new(msgs, json_pack("{s:s,s:O}", "role", role,
-                                              "content", blocks));
+        json_array_append_new(
+            msgs, json_pack("{s:s,s:O}", "role", role, "content", blocks));
     json_decref(blocks);
 }
 
 json_t *llm_anthropic_body(const llm_task_t *t) {
-    json_t *body = json_pack("{s:s,s:I,s:[]}", "model", t->model,
-                             "max_tokens",
-                             (json_int_t)(t->max_tokens > 0 ? t->max_tokens
-                                                            : 1024),
-                             "messages"),
+    json_t *body =
+               json_pack("{s:s,s:I,s:[]}", "model", t->model, "max_tokens",
+                         (json_int_t)(t->max_tokens > 0 ? t->max_tokens : 1024),
+                         "messages"),
            *msgs = json_object_get(body, "messages"), *m, *c, *tool;
     char *system = NULL;
     size_t i, k, slen = 0;
@@ -64,10 +63,10 @@ json_t *llm_anthropic_body(const llm_task_t *t) {
             memcpy(system + slen, s, n + 1);
             slen += n;
         } else if (!strcmp(role, "tool")) {
-            char *text = json_is_string(content)
-                             ? strdup(json_string_value(content))
-                             : json_dumps(content, JSON_COMPACT |
-                                                       JSON_ENCODE_ANY);
+            char *text =
+                json_is_string(content)
+                    ? strdup(json_string_value(content))
+                    : json_dumps(content, JSON_COMPACT | JSON_ENCODE_ANY);
             add_turn(msgs, "user",
                      json_pack("[{s:s,s:O,s:s}]", "type", "tool_result",
                                "tool_use_id",
@@ -79,12 +78,11 @@ json_t *llm_anthropic_body(const llm_task_t *t) {
             json_array_foreach(json_object_get(m, "tool_calls"), k, c) {
                 json_t *a = json_object_get(c, "arguments");
                 json_array_append_new(
-                    blocks,
-                    json_pack("{s:s,s:O,s:O,s:o}", "type", "tool_use", "id",
-                              json_object_get(c, "id"), "name",
-                              json_object_get(c, "name"), "input",
-                              json_is_object(a) ? json_incref(a)
-                                                : json_object()));
+                    blocks, json_pack("{s:s,s:O,s:O,s:o}", "type", "tool_use",
+                                      "id", json_object_get(c, "id"), "name",
+                                      json_object_get(c, "name"), "input",
+                                      json_is_object(a) ? json_incref(a)
+                                                        : json_object()));
             }
             add_turn(msgs, "assistant", blocks);
         } else {
@@ -115,13 +113,11 @@ json_t *llm_anthropic_body(const llm_task_t *t) {
     baton_free(system);
     if (t->tools && json_array_size(t->tools)) {
         json_t *tools = json_array();
-        json_array_foreach(t->tools, i, tool)
-            json_array_append_new(
-                tools, json_pack("{s:O,s:O*,s:O}", "name",
-                                 json_object_get(tool, "name"), "description",
-                                 json_object_get(tool, "description"),
-                                 "input_schema",
-                                 json_object_get(tool, "parameters")));
+        json_array_foreach(t->tools, i, tool) json_array_append_new(
+            tools,
+            json_pack("{s:O,s:O*,s:O}", "name", json_object_get(tool, "name"),
+                      "description", json_object_get(tool, "description"),
+                      "input_schema", json_object_get(tool, "parameters")));
         json_object_set_new(body, "tools", tools);
     }
     if (t->tool_choice) {

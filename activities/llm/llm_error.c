@@ -50,7 +50,8 @@ static int is_content_filter(const json_t *err) {
 
 void llm_error_from_http(long status, const json_t *headers, const char *body,
                          int64_t now_ms, llm_error_t *e) {
-    json_t *doc = body ? json_loads(body, 0, NULL) : NULL, *err = body_error(doc);
+    json_t *doc = body ? json_loads(body, 0, NULL) : NULL,
+           *err = body_error(doc);
     baton_net_kind_t k = baton_net_kind_of_status(status);
     const char *msg = err ? str_of(err, "message") : "";
     char name[64];
@@ -73,8 +74,8 @@ void llm_error_from_http(long status, const json_t *headers, const char *body,
                           : "",
                       err ? msg : (body ? body : ""));
     }
-    e->retry_after_ms = e->retryable ? baton_net_retry_hint_ms(headers, now_ms)
-                                     : 0;
+    e->retry_after_ms =
+        e->retryable ? baton_net_retry_hint_ms(headers, now_ms) : 0;
     json_decref(doc);
 }
 
@@ -90,9 +91,7 @@ void llm_error_from_transport(baton_net_rc_t rc, const char *msg,
     case BATON_NET_TOO_LARGE:
         llm_error_set(e, "LLM.MalformedResponse", 0, "%s", msg);
         break;
-    default:
-        llm_error_set(e, "LLM.ConnectionError", 1, "%s", msg);
-        break;
+    default: llm_error_set(e, "LLM.ConnectionError", 1, "%s", msg); break;
     }
     e->retry_after_ms = 0;
 }
@@ -103,7 +102,8 @@ void llm_error_from_body_error(const json_t *err, llm_error_t *e) {
         llm_error_set(e, "LLM.InsufficientQuota", 0, "%.300s", msg);
     else if (is_content_filter(err))
         llm_error_set(e, "LLM.ContentFilter", 0, "%.300s", msg);
-    else if (!strcmp(t, "rate_limit_error") || !strcmp(t, "rate_limit_exceeded"))
+    else if (!strcmp(t, "rate_limit_error") ||
+             !strcmp(t, "rate_limit_exceeded"))
         llm_error_set(e, "LLM.RateLimited", 1, "%s: %.300s", t, msg);
     else if (!strcmp(t, "overloaded_error") || !strcmp(t, "api_error") ||
              !strcmp(t, "server_error") || !strcmp(t, "timeout_error"))

@@ -59,10 +59,9 @@ json_t *llm_openai_body(const llm_task_t *t) {
         json_array_append_new(msgs, wire_message(m));
     if (t->tools && json_array_size(t->tools)) {
         json_t *tools = json_array();
-        json_array_foreach(t->tools, i, tool)
-            json_array_append_new(
-                tools, json_pack("{s:s,s:O}", "type", "function", "function",
-                                 tool));
+        json_array_foreach(t->tools, i, tool) json_array_append_new(
+            tools,
+            json_pack("{s:s,s:O}", "type", "function", "function", tool));
         json_object_set_new(body, "tools", tools);
     }
     if (t->tool_choice) {
@@ -105,8 +104,7 @@ static void take_model(const json_t *doc, llm_reply_t *r) {
 }
 
 static void take_finish(const json_t *choice, llm_reply_t *r) {
-    const char *f =
-        json_string_value(json_object_get(choice, "finish_reason"));
+    const char *f = json_string_value(json_object_get(choice, "finish_reason"));
     if (f) snprintf(r->finish, sizeof r->finish, "%s", f);
 }
 
@@ -144,9 +142,9 @@ int llm_openai_parse(const char *body, size_t len, llm_reply_t *r,
         const char *a = json_string_value(json_object_get(fn, "arguments"));
         llm_call_t *call = llm_reply_call(r, i);
         if (!call ||
-            llm_reply_call_set(call,
-                               json_string_value(json_object_get(c, "id")),
-                               json_string_value(json_object_get(fn, "name"))) ||
+            llm_reply_call_set(
+                call, json_string_value(json_object_get(c, "id")),
+                json_string_value(json_object_get(fn, "name"))) ||
             (a && llm_reply_call_args(call, a, strlen(a)))) {
             llm_error_set(e, "LLM.OutOfMemory", 1, "reading tool calls");
             json_decref(doc);
@@ -157,8 +155,8 @@ int llm_openai_parse(const char *body, size_t len, llm_reply_t *r,
     return 0;
 }
 
-int llm_openai_stream_event(const char *event, const char *data,
-                            llm_reply_t *r, llm_error_t *e) {
+int llm_openai_stream_event(const char *event, const char *data, llm_reply_t *r,
+                            llm_error_t *e) {
     json_t *doc, *choice, *delta, *c;
     const char *text;
     size_t i;
@@ -187,14 +185,12 @@ int llm_openai_stream_event(const char *event, const char *data,
         json_t *fn = json_object_get(c, "function"),
                *idx = json_object_get(c, "index");
         const char *a = json_string_value(json_object_get(fn, "arguments"));
-        llm_call_t *call =
-            llm_reply_call(r, json_is_integer(idx)
-                                  ? (size_t)json_integer_value(idx)
-                                  : i);
+        llm_call_t *call = llm_reply_call(
+            r, json_is_integer(idx) ? (size_t)json_integer_value(idx) : i);
         if (!call ||
-            llm_reply_call_set(call,
-                               json_string_value(json_object_get(c, "id")),
-                               json_string_value(json_object_get(fn, "name"))) ||
+            llm_reply_call_set(
+                call, json_string_value(json_object_get(c, "id")),
+                json_string_value(json_object_get(fn, "name"))) ||
             (a && llm_reply_call_args(call, a, strlen(a)))) {
             llm_error_set(e, "LLM.MalformedResponse", 1,
                           "a stream chunk has a bad tool-call index");

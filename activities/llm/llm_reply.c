@@ -10,7 +10,9 @@
 #include "baton_common.h"
 #include "llm.h"
 
-void llm_reply_init(llm_reply_t *r) { memset(r, 0, sizeof *r); }
+void llm_reply_init(llm_reply_t *r) {
+    memset(r, 0, sizeof *r);
+}
 
 void llm_reply_clear(llm_reply_t *r) {
     for (size_t i = 0; i < r->ncalls; i++) {
@@ -101,9 +103,8 @@ json_t *llm_reply_result(const llm_reply_t *r, const char *provider,
             llm_error_set(e, "LLM.BadToolArguments", 0,
                           "tool call %zu (%s, id %s): the arguments are not "
                           "JSON (%s at position %d): %.200s",
-                          i + 1, c->name ? c->name : "?",
-                          c->id ? c->id : "?", jerr.text, jerr.position,
-                          c->args);
+                          i + 1, c->name ? c->name : "?", c->id ? c->id : "?",
+                          jerr.text, jerr.position, c->args);
             json_decref(calls);
             return NULL;
         }
@@ -122,8 +123,8 @@ json_t *llm_reply_result(const llm_reply_t *r, const char *provider,
         "{s:s,s:o,s:o,s:s,s:{s:I,s:I,s:I,s:I},s:s,s:s}", "role", "assistant",
         "content", r->text ? json_stringn(r->text, r->text_len) : json_null(),
         "tool_calls", calls, "finish_reason",
-        r->finish[0] ? r->finish : (r->ncalls ? "tool_calls" : "stop"),
-        "usage", "input_tokens", (json_int_t)r->input_tokens, "output_tokens",
+        r->finish[0] ? r->finish : (r->ncalls ? "tool_calls" : "stop"), "usage",
+        "input_tokens", (json_int_t)r->input_tokens, "output_tokens",
         (json_int_t)r->output_tokens, "cached_tokens",
         (json_int_t)r->cached_tokens, "reasoning_tokens",
         (json_int_t)r->reasoning_tokens, "model", r->model, "provider",

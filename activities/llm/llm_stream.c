@@ -40,16 +40,16 @@ static void stream_cmd(llm_stream_t *s, int argc, const char **argv) {
 
 static void stream_expire(llm_stream_t *s) {
     char ttl[32];
-    const char *a1[] = {"EXPIRE", s->key, ttl}, *a2[] = {"EXPIRE", s->index,
-                                                        ttl};
+    const char *a1[] = {"EXPIRE", s->key, ttl},
+               *a2[] = {"EXPIRE", s->index, ttl};
     snprintf(ttl, sizeof ttl, "%lld", (long long)s->ttl_s);
     stream_cmd(s, 3, a1);
     stream_cmd(s, 3, a2);
 }
 
 llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
-                              const char *workflow_id,
-                              const char *seq, int attempt, int64_t ttl_s) {
+                              const char *workflow_id, const char *seq,
+                              int attempt, int64_t ttl_s) {
     char err[256], att[16];
     llm_stream_t *s = baton_calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -64,8 +64,8 @@ llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
     if (!baton_keys_stream(s->key, sizeof s->key, to->ns, workflow_id, seq) ||
         !baton_keys_stream_index(s->index, sizeof s->index, to->ns,
                                  workflow_id)) {
-        BATON_WARN("llm", "no live output for %s/%s: key too long",
-                   workflow_id, seq);
+        BATON_WARN("llm", "no live output for %s/%s: key too long", workflow_id,
+                   seq);
         redisFree(s->rc);
         baton_free(s);
         return NULL;
@@ -73,8 +73,8 @@ llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
     s->ttl_s = ttl_s > 0 ? ttl_s : 3600;
     snprintf(att, sizeof att, "%d", attempt);
     {
-        const char *a[] = {"XADD", s->key, "MAXLEN", "~", STREAM_MAXLEN, "*",
-                           "event", "start", "attempt", att};
+        const char *a[] = {"XADD", s->key,  "MAXLEN", "~",       STREAM_MAXLEN,
+                           "*",    "event", "start",  "attempt", att};
         const char *b[] = {"XADD", s->index, "*", "seq", seq, "attempt", att};
         stream_cmd(s, 10, a);
         stream_cmd(s, 7, b);
@@ -85,8 +85,8 @@ llm_stream_t *llm_stream_open(const llm_stream_target_t *to,
 }
 
 static void stream_flush(llm_stream_t *s) {
-    const char *argv[] = {"XADD", s->key, "MAXLEN", "~", STREAM_MAXLEN, "*",
-                          "text", NULL};
+    const char *argv[] = {"XADD",        s->key, "MAXLEN", "~",
+                          STREAM_MAXLEN, "*",    "text",   NULL};
     size_t lens[8];
     redisReply *r;
     s->last_flush_us = baton_mono_us();
@@ -131,8 +131,8 @@ void llm_stream_close(llm_stream_t *s, const char *error_name) {
     if (!s) return;
     stream_flush(s);
     if (error_name && *error_name) {
-        const char *a[] = {"XADD", s->key, "*", "event", "error", "error",
-                           error_name};
+        const char *a[] = {"XADD",  s->key,  "*",       "event",
+                           "error", "error", error_name};
         stream_cmd(s, 7, a);
     } else {
         const char *a[] = {"XADD", s->key, "*", "event", "done"};

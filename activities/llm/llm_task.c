@@ -23,10 +23,8 @@
 #include "baton_common.h"
 #include "llm.h"
 
-__attribute__((format(printf, 3, 4))) static int task_err(char *errstr,
-                                                          size_t errlen,
-                                                          const char *fmt,
-                                                          ...) {
+__attribute__((format(printf, 3, 4))) static int
+task_err(char *errstr, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errstr, errlen, fmt, ap);
@@ -51,8 +49,8 @@ static json_t *norm_call(const json_t *c) {
         args = args ? json_incref(args) : json_object();
     }
     return json_pack("{s:s?,s:s,s:o}", "id",
-                     json_string_value(json_object_get(c, "id")), "name",
-                     name, "arguments", args);
+                     json_string_value(json_object_get(c, "id")), "name", name,
+                     "arguments", args);
 }
 
 static json_t *norm_message(const json_t *m, size_t i, char *errstr,
@@ -77,8 +75,7 @@ static json_t *norm_message(const json_t *m, size_t i, char *errstr,
         if (!id) {
             json_decref(out);
             task_err(errstr, errlen,
-                     "messages[%zu]: a tool message needs \"tool_call_id\"",
-                     i);
+                     "messages[%zu]: a tool message needs \"tool_call_id\"", i);
             return NULL;
         }
         json_object_set_new(out, "tool_call_id", json_string(id));
@@ -113,13 +110,13 @@ static json_t *norm_tools(const json_t *tools, char *errstr, size_t errlen) {
             return NULL;
         }
         json_array_append_new(
-            out, json_pack("{s:s,s:s*,s:o}", "name", name, "description",
-                           json_string_value(
-                               json_object_get(src, "description")),
-                           "parameters",
-                           params ? json_incref(params)
-                                  : json_pack("{s:s,s:{}}", "type", "object",
-                                              "properties")));
+            out,
+            json_pack("{s:s,s:s*,s:o}", "name", name, "description",
+                      json_string_value(json_object_get(src, "description")),
+                      "parameters",
+                      params ? json_incref(params)
+                             : json_pack("{s:s,s:{}}", "type", "object",
+                                         "properties")));
     }
     return out;
 }
@@ -144,9 +141,12 @@ int llm_task_parse(const char *input, const llm_defaults_t *d, llm_task_t *t,
     }
     s = json_string_value(json_object_get(in, "provider"));
     if (!s) s = d->provider ? d->provider : "openai";
-    if (!strcmp(s, "openai")) t->provider = LLM_OPENAI;
-    else if (!strcmp(s, "anthropic")) t->provider = LLM_ANTHROPIC;
-    else goto bad_provider;
+    if (!strcmp(s, "openai"))
+        t->provider = LLM_OPENAI;
+    else if (!strcmp(s, "anthropic"))
+        t->provider = LLM_ANTHROPIC;
+    else
+        goto bad_provider;
     s = json_string_value(json_object_get(in, "model"));
     if (!s) s = d->model;
     if (!s || !*s) {
@@ -185,7 +185,8 @@ int llm_task_parse(const char *input, const llm_defaults_t *d, llm_task_t *t,
                      "\"required\" or {\"name\": TOOL}");
             goto fail;
         }
-        if (s) t->tool_choice = json_incref(v);
+        if (s)
+            t->tool_choice = json_incref(v);
         else {
             const char *n = json_string_value(json_object_get(v, "name"));
             if (!n)
@@ -229,8 +230,7 @@ int llm_task_parse(const char *input, const llm_defaults_t *d, llm_task_t *t,
 
 bad_provider:
     task_err(errstr, errlen,
-             "\"provider\" must be \"openai\" or \"anthropic\", not \"%s\"",
-             s);
+             "\"provider\" must be \"openai\" or \"anthropic\", not \"%s\"", s);
 fail:
     json_decref(in);
     llm_task_clear(t);

@@ -104,8 +104,7 @@ static int on_tick(void *opaque) {
     if (baton_activity_cancelled(c->act)) return 1;
     if (baton_activity_heartbeat_seconds(c->act) > 0) {
         char details[64];
-        snprintf(details, sizeof details, "{\"chars\":%zu}",
-                 c->reply.text_len);
+        snprintf(details, sizeof details, "{\"chars\":%zu}", c->reply.text_len);
         baton_activity_heartbeat(c->act, details); /* the SDK throttles */
     }
     return 0;
@@ -130,8 +129,10 @@ static void complete_with(baton_activity_t *act, const llm_worker_t *lw,
                           json_t *result) {
     char *text = json_dumps(result, JSON_COMPACT);
     char *clean = text ? baton_net_redact(text, lw->api_key) : NULL;
-    if (clean) baton_activity_complete(act, clean);
-    else baton_activity_fail(act, "LLM.OutOfMemory", "encoding the result", 0);
+    if (clean)
+        baton_activity_complete(act, clean);
+    else
+        baton_activity_fail(act, "LLM.OutOfMemory", "encoding the result", 0);
     free(text);
     baton_free(clean);
 }
@@ -170,8 +171,7 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
     c.act = act;
     c.reply.on_text = on_text;
     c.reply.opaque = &c;
-    if (llm_task_parse(baton_activity_input(act), &d, &task, err,
-                       sizeof err)) {
+    if (llm_task_parse(baton_activity_input(act), &d, &task, err, sizeof err)) {
         llm_error_set(&c.err, "LLM.BadTask", 0, "%s", err);
         fail_with(act, lw, &c.err);
         return;
@@ -212,13 +212,11 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         }
         req.on_body = on_body;
         if (slash && *lw->redis_url)
-            c.live = llm_stream_open(&(llm_stream_target_t){lw->redis_url,
-                                                            lw->redis_user,
-                                                            lw->redis_password,
-                                                            lw->ns},
-                                     baton_activity_workflow_id(act),
-                                     slash + 1, baton_activity_attempt(act),
-                                     lw->stream_ttl_s);
+            c.live = llm_stream_open(
+                &(llm_stream_target_t){lw->redis_url, lw->redis_user,
+                                       lw->redis_password, lw->ns},
+                baton_activity_workflow_id(act), slash + 1,
+                baton_activity_attempt(act), lw->stream_ttl_s);
     }
     rc = baton_net_call(&req, &resp);
     if (rc == BATON_NET_ABORTED && baton_activity_cancelled(act)) {
@@ -237,10 +235,10 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         llm_error_from_http(resp.status, resp.headers, resp.body,
                             baton_now_ms(), &c.err);
     } else if (task.stream && !c.events && c.raw &&
-               !strncmp(json_string_value(json_object_get(
-                            resp.headers, "content-type"))
-                            ? json_string_value(json_object_get(
-                                  resp.headers, "content-type"))
+               !strncmp(json_string_value(
+                            json_object_get(resp.headers, "content-type"))
+                            ? json_string_value(
+                                  json_object_get(resp.headers, "content-type"))
                             : "",
                         "application/json", 16)) {
         /* The server ignored "stream": true and sent a whole reply. */
@@ -254,19 +252,17 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
             llm_error_set(&c.err, "LLM.ConnectionError", 1,
                           "the stream ended before the reply was complete");
     } else if (task.provider == LLM_ANTHROPIC) {
-        llm_anthropic_parse(resp.body ? resp.body : "", resp.body_len,
-                            &c.reply, &c.err);
+        llm_anthropic_parse(resp.body ? resp.body : "", resp.body_len, &c.reply,
+                            &c.err);
     } else {
         llm_openai_parse(resp.body ? resp.body : "", resp.body_len, &c.reply,
                          &c.err);
     }
     baton_net_resp_clear(&resp);
     if (!c.err.name[0] &&
-        !(result = llm_reply_result(&c.reply,
-                                    task.provider == LLM_ANTHROPIC
-                                        ? "anthropic"
-                                        : "openai",
-                                    &c.err)) &&
+        !(result = llm_reply_result(
+              &c.reply, task.provider == LLM_ANTHROPIC ? "anthropic" : "openai",
+              &c.err)) &&
         !c.err.name[0])
         llm_error_set(&c.err, "LLM.OutOfMemory", 1, "building the result");
     if (c.err.name[0]) goto fail;

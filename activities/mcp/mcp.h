@@ -38,9 +38,9 @@ char *mcp_rpc_request(int64_t id, const char *method, json_t *params);
  * with *rpc_error set to the "error" object (new reference) when the
  * server answered with one, or NULL and *rpc_error NULL with a message in
  * errstr when no reply to id is in the body. */
-json_t *mcp_rpc_reply(const char *content_type, const char *body,
-                      size_t len, int64_t id, json_t **rpc_error,
-                      char *errstr, size_t errlen);
+json_t *mcp_rpc_reply(const char *content_type, const char *body, size_t len,
+                      int64_t id, json_t **rpc_error, char *errstr,
+                      size_t errlen);
 
 /* ---- mcp_tools.c -------------------------------------------------------- */
 
@@ -66,7 +66,7 @@ char *mcp_tools_text(const json_t *result);
 #include "net.h"
 
 typedef struct mcp_error {
-    char name[64];          /* "MCP.RpcError", "MCP.ServerError", ... */
+    char name[64]; /* "MCP.RpcError", "MCP.ServerError", ... */
     int retryable;
     int64_t retry_after_ms;
     char cause[512];

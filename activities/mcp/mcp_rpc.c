@@ -46,10 +46,13 @@ static void find_in(reply_find_t *f, json_t *msg) {
     if (!json_is_integer(v) || json_integer_value(v) != f->id) return;
     if (json_object_get(msg, "method")) return; /* a request of the server */
     f->found = 1;
-    if ((v = json_object_get(msg, "error"))) f->error = json_incref(v);
-    else if ((v = json_object_get(msg, "result"))) f->result = json_incref(v);
-    else f->error = json_pack("{s:i,s:s}", "code", -32603, "message",
-                              "a reply with neither result nor error");
+    if ((v = json_object_get(msg, "error")))
+        f->error = json_incref(v);
+    else if ((v = json_object_get(msg, "result")))
+        f->result = json_incref(v);
+    else
+        f->error = json_pack("{s:i,s:s}", "code", -32603, "message",
+                             "a reply with neither result nor error");
 }
 
 static int on_event(const char *event, const char *data, size_t len,
@@ -65,9 +68,9 @@ static int on_event(const char *event, const char *data, size_t len,
     return 0;
 }
 
-json_t *mcp_rpc_reply(const char *content_type, const char *body,
-                      size_t len, int64_t id, json_t **rpc_error,
-                      char *errstr, size_t errlen) {
+json_t *mcp_rpc_reply(const char *content_type, const char *body, size_t len,
+                      int64_t id, json_t **rpc_error, char *errstr,
+                      size_t errlen) {
     reply_find_t f = {.id = id};
     *rpc_error = NULL;
     if (content_type && !strncasecmp(content_type, "text/event-stream", 17)) {
@@ -82,8 +85,7 @@ json_t *mcp_rpc_reply(const char *content_type, const char *body,
     } else {
         json_t *msg = json_loadb(body ? body : "", len, 0, NULL);
         if (!msg) {
-            snprintf(errstr, errlen,
-                     "the response (%s, %zu bytes) is not JSON",
+            snprintf(errstr, errlen, "the response (%s, %zu bytes) is not JSON",
                      content_type ? content_type : "no content type", len);
             return NULL;
         }

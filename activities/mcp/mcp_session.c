@@ -25,12 +25,12 @@ struct mcp_client {
     pthread_mutex_t lock; /* guards session, version, ready */
     char session[256];
     char version[32];
-    int ready;            /* initialized (with or without a session id) */
-    int64_t next_id;      /* atomic */
+    int ready;       /* initialized (with or without a session id) */
+    int64_t next_id; /* atomic */
 };
 
-__attribute__((format(printf, 4, 5))) static void set_err(
-    mcp_error_t *e, const char *name, int retryable, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static void
+set_err(mcp_error_t *e, const char *name, int retryable, const char *fmt, ...) {
     va_list ap;
     snprintf(e->name, sizeof e->name, "%s", name);
     e->retryable = retryable;
@@ -89,12 +89,14 @@ static long post(mcp_client_t *c, const char *text, const char *session,
     req.opaque = opaque;
     rc = baton_net_call(&req, resp);
     if (rc == BATON_NET_DONE) return resp->status;
-    if (rc == BATON_NET_ABORTED) set_err(e, "MCP.Aborted", 1, "%s", resp->error);
+    if (rc == BATON_NET_ABORTED)
+        set_err(e, "MCP.Aborted", 1, "%s", resp->error);
     else if (rc == BATON_NET_FAILED_TIMEOUT)
         set_err(e, "MCP.Timeout", 1, "%s", resp->error);
     else if (rc == BATON_NET_TOO_LARGE)
         set_err(e, "MCP.BadResponse", 0, "%s", resp->error);
-    else set_err(e, "MCP.ConnectionError", 1, "%s", resp->error);
+    else
+        set_err(e, "MCP.ConnectionError", 1, "%s", resp->error);
     baton_net_resp_clear(resp);
     return -1;
 }
@@ -133,26 +135,25 @@ static json_t *exchange(mcp_client_t *c, const char *method, json_t *params,
     }
     if (*status >= 300) {
         http_err(*status, &resp, method, e);
-    } else if (!(result = mcp_rpc_reply(
-                     json_string_value(json_object_get(resp.headers,
-                                                       "content-type")),
-                     resp.body, resp.body_len, id, &rpc_err, err,
-                     sizeof err))) {
+    } else if (!(result = mcp_rpc_reply(json_string_value(json_object_get(
+                                            resp.headers, "content-type")),
+                                        resp.body, resp.body_len, id, &rpc_err,
+                                        err, sizeof err))) {
         if (rpc_err) {
-            set_err(e, "MCP.RpcError", 0, "%s: error %lld: %.300s", method,
-                    (long long)json_integer_value(
-                        json_object_get(rpc_err, "code")),
-                    json_string_value(json_object_get(rpc_err, "message"))
-                        ? json_string_value(json_object_get(rpc_err, "message"))
-                        : "");
+            set_err(
+                e, "MCP.RpcError", 0, "%s: error %lld: %.300s", method,
+                (long long)json_integer_value(json_object_get(rpc_err, "code")),
+                json_string_value(json_object_get(rpc_err, "message"))
+                    ? json_string_value(json_object_get(rpc_err, "message"))
+                    : "");
             json_decref(rpc_err);
         } else {
             set_err(e, "MCP.BadResponse", 1, "%s: %s", method, err);
         }
     }
     if (session_hdr && json_object_get(resp.headers, "mcp-session-id"))
-        *session_hdr = json_incref(json_object_get(resp.headers,
-                                                   "mcp-session-id"));
+        *session_hdr =
+            json_incref(json_object_get(resp.headers, "mcp-session-id"));
     baton_net_resp_clear(&resp);
     return result;
 }
@@ -167,17 +168,15 @@ static int initialize(mcp_client_t *c, baton_net_tick_fn tick, void *opaque,
     baton_net_resp_t resp;
     res = exchange(c, "initialize",
                    json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion",
-                             MCP_PROTOCOL_VERSION, "capabilities",
-                             "clientInfo", "name", "baton-worker-mcp",
-                             "version", "1.0"),
+                             MCP_PROTOCOL_VERSION, "capabilities", "clientInfo",
+                             "name", "baton-worker-mcp", "version", "1.0"),
                    "", "", tick, opaque, &status, &sid, e);
     if (!res) {
         json_decref(sid);
         return -1;
     }
     v = json_string_value(json_object_get(res, "protocolVersion"));
-    snprintf(c->version, sizeof c->version, "%s",
-             v ? v : MCP_PROTOCOL_VERSION);
+    snprintf(c->version, sizeof c->version, "%s", v ? v : MCP_PROTOCOL_VERSION);
     snprintf(c->session, sizeof c->session, "%s",
              sid ? json_string_value(sid) : "");
     json_decref(sid);

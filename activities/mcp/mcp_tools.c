@@ -24,8 +24,8 @@ json_t *mcp_tools_list_result(const json_t *tools) {
                            schema ? json_incref(schema)
                                   : json_pack("{s:s}", "type", "object")));
     }
-    return json_pack("{s:O,s:o,s:i}", "tools", tools, "llm_tools", llm,
-                     "count", (int)json_array_size(tools));
+    return json_pack("{s:O,s:o,s:i}", "tools", tools, "llm_tools", llm, "count",
+                     (int)json_array_size(tools));
 }
 
 char *mcp_tools_text(const json_t *result) {
@@ -58,8 +58,8 @@ json_t *mcp_tools_call_result(const json_t *result, const char *name,
         text = json_dumps(sc, JSON_COMPACT);
     }
     out = json_pack("{s:s,s:s*,s:s,s:s,s:O}", "role", "tool", "tool_call_id",
-                    call_id, "name", name, "content", text ? text : "",
-                    "mcp", result);
+                    call_id, "name", name, "content", text ? text : "", "mcp",
+                    result);
     free(text);
     return out;
 }

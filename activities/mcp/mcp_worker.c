@@ -52,8 +52,10 @@ static void fail_with(baton_activity_t *act, const mcp_error_t *e) {
 
 static void complete_new(baton_activity_t *act, json_t *out) {
     char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    if (text) baton_activity_complete(act, text);
-    else baton_activity_fail(act, "MCP.OutOfMemory", "encoding the result", 0);
+    if (text)
+        baton_activity_complete(act, text);
+    else
+        baton_activity_fail(act, "MCP.OutOfMemory", "encoding the result", 0);
     free(text);
     json_decref(out);
 }
@@ -66,8 +68,8 @@ static void act_list_tools(baton_activity_t *act, void *opaque) {
         json_t *params = cursor ? json_pack("{s:O}", "cursor", cursor) : NULL;
         json_decref(cursor);
         cursor = NULL;
-        if (!(page = mcp_client_call(c, "tools/list", params, on_tick, act,
-                                     &e))) {
+        if (!(page =
+                  mcp_client_call(c, "tools/list", params, on_tick, act, &e))) {
             json_decref(all);
             fail_with(act, &e);
             return;
@@ -108,8 +110,8 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
     if (!args)
         args = json_object_get(json_object_get(in, "function"), "arguments");
     args = json_is_string(args) ? json_loads(json_string_value(args), 0, NULL)
-           : args             ? json_incref(args)
-                              : json_object();
+           : args               ? json_incref(args)
+                                : json_object();
     if (!json_is_object(args)) {
         json_decref(args);
         json_decref(in);
@@ -119,10 +121,10 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
                                   0, BATON_FAIL_NON_RETRYABLE);
         return;
     }
-    res = mcp_client_call(c, "tools/call",
-                          json_pack("{s:s,s:o}", "name", name, "arguments",
-                                    args),
-                          on_tick, act, &e);
+    res =
+        mcp_client_call(c, "tools/call",
+                        json_pack("{s:s,s:o}", "name", name, "arguments", args),
+                        on_tick, act, &e);
     if (!res) {
         fail_with(act, &e);
     } else if (json_is_true(json_object_get(res, "isError")) &&
@@ -148,7 +150,9 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
     json_decref(in);
 }
 
-static void mcp_cleanup(void *state) { mcp_client_destroy(state); }
+static void mcp_cleanup(void *state) {
+    mcp_client_destroy(state);
+}
 
 static int mcp_setup(baton_worker_t *w, const baton_conf_t *conf,
                      void **state) {
@@ -160,8 +164,8 @@ static int mcp_setup(baton_worker_t *w, const baton_conf_t *conf,
                              "BATON_MCP_URL\n");
         return -1;
     }
-    if (!(c = mcp_client_new(url, (long)baton_conf_get_int(
-                                      conf, "mcp.timeout.ms"))))
+    if (!(c = mcp_client_new(url,
+                             (long)baton_conf_get_int(conf, "mcp.timeout.ms"))))
         return -1;
     *state = c;
     if (baton_worker_register(w, "mcp.list_tools", act_list_tools, c) ||

@@ -96,16 +96,16 @@ typedef int (*baton_net_body_fn)(const char *buf, size_t len, void *opaque);
 typedef int (*baton_net_tick_fn)(void *opaque);
 
 typedef struct baton_net_req {
-    const char *method;   /* "GET", "POST", ... (NULL: POST with a body,
+    const char *method; /* "GET", "POST", ... (NULL: POST with a body,
                              else GET) */
     const char *url;
     const char *const *headers; /* "Name: value" lines, NULL-terminated;
                                    may be NULL */
-    const char *body;     /* may be NULL */
+    const char *body;           /* may be NULL */
     size_t body_len;
-    long timeout_ms;      /* whole call; 0 = none */
-    long connect_timeout_ms; /* 0 = 10 s */
-    size_t max_body;      /* response bytes kept (0 = 64 MiB); more:
+    long timeout_ms;           /* whole call; 0 = none */
+    long connect_timeout_ms;   /* 0 = 10 s */
+    size_t max_body;           /* response bytes kept (0 = 64 MiB); more:
                              the call fails with BATON_NET_TOO_LARGE */
     baton_net_body_fn on_body; /* when set, body pieces go here and not
                                   into resp->body */
@@ -147,7 +147,6 @@ int baton_net_url_host(const char *url, char *buf, size_t len);
 /* Replaces every occurrence of secret (when non-empty) in s by
  * "[redacted]"; returns a new string (baton_free) or NULL on OOM. */
 char *baton_net_redact(const char *s, const char *secret);
-
 
 /* ---- net_main.c: the main() of the network workers --------------------- */
 

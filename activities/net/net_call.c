@@ -29,7 +29,9 @@ int baton_net_global_init(void) {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-void baton_net_global_cleanup(void) { curl_global_cleanup(); }
+void baton_net_global_cleanup(void) {
+    curl_global_cleanup();
+}
 
 void baton_net_resp_clear(baton_net_resp_t *resp) {
     if (!resp) return;
@@ -130,8 +132,8 @@ baton_net_rc_t baton_net_call(const baton_net_req_t *req,
     CURL *h;
     CURLcode cc;
     baton_net_rc_t rc;
-    const char *method = req->method ? req->method
-                                     : (req->body ? "POST" : "GET");
+    const char *method =
+        req->method ? req->method : (req->body ? "POST" : "GET");
 
     memset(resp, 0, sizeof *resp);
     c.max_body = req->max_body ? req->max_body : NET_DEFAULT_MAX_BODY;
@@ -176,11 +178,11 @@ baton_net_rc_t baton_net_call(const baton_net_req_t *req,
         if (baton_net_url_host(req->url, host, sizeof host)) host[0] = '\0';
         if (rc == BATON_NET_TOO_LARGE)
             snprintf(resp->error, sizeof resp->error,
-                     "%.16s %.200s: the response is larger than %zu bytes", method,
-                     host, c.max_body);
+                     "%.16s %.200s: the response is larger than %zu bytes",
+                     method, host, c.max_body);
         else
-            snprintf(resp->error, sizeof resp->error, "%.16s %.200s: %.250s", method,
-                     host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            snprintf(resp->error, sizeof resp->error, "%.16s %.200s: %.250s",
+                     method, host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
@@ -191,13 +193,16 @@ int baton_net_url_host(const char *url, char *buf, size_t len) {
     const char *p, *e, *at;
     size_t n;
     if (len) buf[0] = '\0';
-    if (!strncasecmp(url, "http://", 7)) p = url + 7;
-    else if (!strncasecmp(url, "https://", 8)) p = url + 8;
-    else return -1;
+    if (!strncasecmp(url, "http://", 7))
+        p = url + 7;
+    else if (!strncasecmp(url, "https://", 8))
+        p = url + 8;
+    else
+        return -1;
     e = p + strcspn(p, "/?#");
     at = memchr(p, '@', (size_t)(e - p));
     if (at) p = at + 1; /* user:password@ */
-    if (*p == '[') { /* [v6]:port */
+    if (*p == '[') {    /* [v6]:port */
         const char *rb = memchr(p, ']', (size_t)(e - p));
         if (!rb) return -1;
         p++;

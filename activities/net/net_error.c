@@ -61,12 +61,18 @@ int64_t baton_net_parse_duration_ms(const char *s) {
         if (end == s || v < 0) return -1;
         s = end;
         any = 1;
-        if (!*s || *s == ' ') total += v * 1000; /* bare seconds */
-        else if (!strncmp(s, "ms", 2)) total += v, s += 2;
-        else if (*s == 's') total += v * 1000, s++;
-        else if (*s == 'm') total += v * 60000, s++;
-        else if (*s == 'h') total += v * 3600000, s++;
-        else return -1;
+        if (!*s || *s == ' ')
+            total += v * 1000; /* bare seconds */
+        else if (!strncmp(s, "ms", 2))
+            total += v, s += 2;
+        else if (*s == 's')
+            total += v * 1000, s++;
+        else if (*s == 'm')
+            total += v * 60000, s++;
+        else if (*s == 'h')
+            total += v * 3600000, s++;
+        else
+            return -1;
         while (*s == ' ') s++;
     }
     if (!any || total > 1e15) return -1;

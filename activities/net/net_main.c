@@ -29,10 +29,14 @@ static int net_flags(int argc, char **argv, const char *prog,
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "c:q:n:h", opts, NULL)) != -1) {
-        if (c == 'c') *config = optarg;
-        else if (c == 'q') *queue = optarg;
-        else if (c == 'n') *concurrency = optarg;
-        else break;
+        if (c == 'c')
+            *config = optarg;
+        else if (c == 'q')
+            *queue = optarg;
+        else if (c == 'n')
+            *concurrency = optarg;
+        else
+            break;
     }
     if (c != -1 || optind < argc) {
         fprintf(stderr,
@@ -48,8 +52,7 @@ int baton_net_worker_main(int argc, char **argv, const char *prog,
                           const char *default_queue, baton_net_setup_fn setup,
                           baton_net_cleanup_fn cleanup) {
     const char *config = NULL, *queue = NULL, *concurrency = NULL;
-    struct sigaction sa = {.sa_handler = net_on_signal,
-                           .sa_flags = SA_RESTART};
+    struct sigaction sa = {.sa_handler = net_on_signal, .sa_flags = SA_RESTART};
     baton_conf_t *conf;
     baton_worker_t *w;
     void *state = NULL;

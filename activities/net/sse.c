@@ -120,7 +120,7 @@ int baton_sse_feed(baton_sse_t *p, const char *buf, size_t len) {
             i++;
             continue;
         }
-        {   /* a run of ordinary bytes */
+        { /* a run of ordinary bytes */
             size_t j = i;
             while (j < len && buf[j] != '\n' && buf[j] != '\r') j++;
             if (buf_add(&p->line, buf + i, j - i)) return -1;

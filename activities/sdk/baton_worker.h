@@ -220,15 +220,16 @@ baton_err_t baton_activity_fail(baton_activity_t *act, const char *error,
                                 const char *cause, int64_t retry_after_ms);
 
 /* Flags of baton_activity_fail_flags. */
-#define BATON_FAIL_NON_RETRYABLE 0x1 /* final: batond skips the state's
+#define BATON_FAIL_NON_RETRYABLE \
+    0x1 /* final: batond skips the state's
                                         Retry rules (Catch still applies);
                                         Result.non_retryable = true */
 
 /* baton_activity_fail with flags (BATON_FAIL_*, or 0 = the same as
  * baton_activity_fail).  BATON_ERR_INVALID also for unknown flags. */
-baton_err_t baton_activity_fail_flags(baton_activity_t *act,
-                                      const char *error, const char *cause,
-                                      int64_t retry_after_ms, int flags);
+baton_err_t baton_activity_fail_flags(baton_activity_t *act, const char *error,
+                                      const char *cause, int64_t retry_after_ms,
+                                      int flags);
 
 /* Tells the orchestrator the activity is alive, with optional progress
  * details (JSON, copied; NULL = none) that a later attempt receives as
@@ -248,11 +249,14 @@ baton_err_t baton_activity_heartbeat(baton_activity_t *act,
                                      const char *details_json);
 
 /* Why baton_activity_cancelled says stop (bits; several may be set). */
-#define BATON_CANCEL_WORKER 0x1       /* the worker stops for good (second
+#define BATON_CANCEL_WORKER \
+    0x1 /* the worker stops for good (second
                                          stop) or loses the partition */
-#define BATON_CANCEL_ORCHESTRATOR 0x2 /* a cancellation notice named this
+#define BATON_CANCEL_ORCHESTRATOR \
+    0x2 /* a cancellation notice named this
                                          attempt: batond gave it up */
-#define BATON_CANCEL_DEADLINE 0x4     /* the task's deadline has passed:
+#define BATON_CANCEL_DEADLINE \
+    0x4 /* the task's deadline has passed:
                                          batond timed the attempt out */
 
 /* Non-zero (BATON_CANCEL_* bits) once the activity should give up.  A

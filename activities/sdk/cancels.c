@@ -31,8 +31,8 @@
 #define POLL_MS 200
 #define FETCH_WAIT_MS "200" /* default of worker.cancels.fetch.wait.max.ms */
 #define METADATA_TIMEOUT_MS 2000
-#define RETRY_MISSING_US 1000000  /* topic missing: look again after 1 s */
-#define RECHECK_US 30000000       /* topic there: look for new partitions */
+#define RETRY_MISSING_US 1000000 /* topic missing: look again after 1 s */
+#define RECHECK_US 30000000      /* topic there: look for new partitions */
 
 struct baton_cancels {
     char *topic;
@@ -45,8 +45,8 @@ struct baton_cancels {
     pthread_t thread;
     int started;
     atomic_int stop;
-    int32_t assigned_cnt;  /* partitions 0..assigned_cnt-1 are assigned */
-    int looked;            /* metadata answered at least once */
+    int32_t assigned_cnt; /* partitions 0..assigned_cnt-1 are assigned */
+    int looked;           /* metadata answered at least once */
     int64_t next_look_us;
 
     /* the remembered set, under mu */
@@ -149,8 +149,7 @@ static int32_t cancels_partitions(baton_cancels_t *c) {
 /* Where a newly assigned partition starts: its high watermark when the
  * topic existed at the first look (older notices are not news), else its
  * beginning. */
-static int64_t cancels_start_offset(baton_cancels_t *c, int32_t p,
-                                    int at_end) {
+static int64_t cancels_start_offset(baton_cancels_t *c, int32_t p, int at_end) {
     int64_t lo, hi;
     if (!at_end) return RD_KAFKA_OFFSET_BEGINNING;
     if (rd_kafka_query_watermark_offsets(c->consumer, c->topic, p, &lo, &hi,
@@ -168,8 +167,7 @@ static void cancels_refresh(baton_cancels_t *c) {
     rd_kafka_error_t *err;
 
     if (n >= 0) c->looked = 1;
-    c->next_look_us =
-        baton_mono_us() + (n > 0 ? RECHECK_US : RETRY_MISSING_US);
+    c->next_look_us = baton_mono_us() + (n > 0 ? RECHECK_US : RETRY_MISSING_US);
     if (n <= c->assigned_cnt) return;
     l = rd_kafka_topic_partition_list_new(n - c->assigned_cnt);
     for (int32_t p = c->assigned_cnt; p < n; p++)
@@ -181,8 +179,9 @@ static void cancels_refresh(baton_cancels_t *c) {
         rd_kafka_error_destroy(err);
         c->next_look_us = baton_mono_us() + RETRY_MISSING_US;
     } else {
-        BATON_INFO(SUBSYS, "listening for cancellation notices on %s "
-                           "(partitions %d..%d, from the %s)",
+        BATON_INFO(SUBSYS,
+                   "listening for cancellation notices on %s "
+                   "(partitions %d..%d, from the %s)",
                    c->topic, (int)c->assigned_cnt, (int)(n - 1),
                    at_end ? "end" : "beginning");
         c->assigned_cnt = n;
@@ -202,24 +201,26 @@ static void cancels_handle(baton_cancels_t *c, const rd_kafka_message_t *m) {
 
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            BATON_WARN(SUBSYS, "%s: %s", c->topic,
-                       rd_kafka_message_errstr(m));
+            BATON_WARN(SUBSYS, "%s: %s", c->topic, rd_kafka_message_errstr(m));
         return;
     }
     if (baton_codec_decode_command(c->codec, m->payload, m->len,
                                    baton_kafka_msg_is_json(m), &cmd, e,
                                    sizeof e)) {
-        BATON_WARN(SUBSYS, "%s [%d] offset %lld: undecodable notice "
-                           "skipped: %s",
+        BATON_WARN(SUBSYS,
+                   "%s [%d] offset %lld: undecodable notice "
+                   "skipped: %s",
                    c->topic, (int)m->partition, (long long)m->offset, e);
     } else if (cmd.kind != BATON_CMD_CANCEL || !cmd.task_id) {
-        BATON_WARN(SUBSYS, "%s [%d] offset %lld: not a CANCEL with a task_id "
-                           "(%s): skipped",
+        BATON_WARN(SUBSYS,
+                   "%s [%d] offset %lld: not a CANCEL with a task_id "
+                   "(%s): skipped",
                    c->topic, (int)m->partition, (long long)m->offset,
                    baton_cmd_kind_name(cmd.kind));
     } else if ((rc = cancels_add(c, cmd.task_id)) < 0) {
-        BATON_ERROR(SUBSYS, "out of memory remembering the cancellation of "
-                            "task %s: it is not stopped",
+        BATON_ERROR(SUBSYS,
+                    "out of memory remembering the cancellation of "
+                    "task %s: it is not stopped",
                     cmd.task_id);
     } else if (rc) {
         BATON_INFO(SUBSYS, "cancellation notice for task %s", cmd.task_id);
@@ -295,8 +296,8 @@ baton_cancels_t *baton_cancels_new(const baton_conf_t *conf,
     atomic_init(&c->generation, 0);
     c->wake = wake;
     c->wake_opaque = opaque;
-    if (!(c->topic = baton_strdup(baton_topic(conf, "cancels", buf,
-                                              sizeof buf)))) {
+    if (!(c->topic =
+              baton_strdup(baton_topic(conf, "cancels", buf, sizeof buf)))) {
         baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -316,8 +317,8 @@ baton_cancels_t *baton_cancels_new(const baton_conf_t *conf,
         rd_kafka_conf_destroy(kc);
         goto fail;
     }
-    if (!(c->consumer = baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr,
-                                        errlen)))
+    if (!(c->consumer =
+              baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr, errlen)))
         goto fail;
     return c;
 fail:

@@ -35,11 +35,10 @@ void baton_worker_wait_wakeup(baton_worker_t *w, int timeout_ms) {
         }
 }
 
-void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err,
-                            const char *fmt, ...) {
+void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err, const char *fmt,
+                            ...) __attribute__((format(printf, 3, 4)));
+void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err, const char *fmt,
+                            ...) {
     va_list ap;
     if (w->fatal) return; /* keep the first error */
     w->fatal = err;
@@ -56,9 +55,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[256];
         rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, buf, sizeof buf);
-        baton_worker_set_fatal(
-            w, BATON_ERR_KAFKA, "%s: fatal Kafka error %s: %s",
-            rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
+        baton_worker_set_fatal(w, BATON_ERR_KAFKA,
+                               "%s: fatal Kafka error %s: %s",
+                               rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
         return;
     }
     /* librdkafka logs each of these itself (log_cb below) and retries. */
@@ -88,7 +87,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
 
 /* baton_worker_wake() for the cancellation listener.  Thread: the listener's.
  */
-static void wake_opaque(void *w) { baton_worker_wake(w); }
+static void wake_opaque(void *w) {
+    baton_worker_wake(w);
+}
 
 int baton_worker_revoke_wait_ms(int64_t max_poll_ms, int64_t session_ms) {
     int64_t ms = max_poll_ms > 0 ? max_poll_ms / 2 : 150000;
@@ -149,13 +150,11 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         goto fail;
     }
     if (!*w->queue) {
-        baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
-                     "worker.queue is empty");
+        baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "worker.queue is empty");
         goto fail;
     }
     if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK)) {
-        baton_seterr(errstr, errlen, BATON_ERR_IO, "pipe: %s",
-                     strerror(errno));
+        baton_seterr(errstr, errlen, BATON_ERR_IO, "pipe: %s", strerror(errno));
         goto fail;
     }
     if (!(w->codec = baton_codec_new(err, sizeof err))) {
@@ -229,8 +228,7 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     rd_kafka_queue_io_event_enable(w->producer_q, w->wake[1], "p", 1);
 
     /* The listener for cancellation notices (started by run). */
-    if (!(w->cancels = baton_cancels_new(conf, wake_opaque, w, errstr,
-                                         errlen)))
+    if (!(w->cancels = baton_cancels_new(conf, wake_opaque, w, errstr, errlen)))
         goto fail;
     return w;
 fail:
@@ -264,9 +262,13 @@ void baton_worker_stop(baton_worker_t *w) {
     baton_worker_wake(w);
 }
 
-const char *baton_worker_errstr(const baton_worker_t *w) { return w->errstr; }
+const char *baton_worker_errstr(const baton_worker_t *w) {
+    return w->errstr;
+}
 
-const char *baton_worker_id(const baton_worker_t *w) { return w->id; }
+const char *baton_worker_id(const baton_worker_t *w) {
+    return w->id;
+}
 
 /* Reacts to baton_worker_stop calls.  Thread: run. */
 static void check_stop(baton_worker_t *w) {
@@ -284,8 +286,9 @@ static void check_stop(baton_worker_t *w) {
     if (n >= 2 && !w->cancelled_all) {
         w->cancelled_all = 1;
         w->hard_stop_us = baton_mono_us() + HARD_STOP_GRACE_US;
-        BATON_INFO(SUBSYS, "stop requested again: cancelling %d running "
-                           "task(s)",
+        BATON_INFO(SUBSYS,
+                   "stop requested again: cancelling %d running "
+                   "task(s)",
                    w->running);
         for (int32_t i = 0; i < w->parts_cap; i++) {
             part_t *p = w->parts[i];
@@ -328,10 +331,10 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
                           rd_kafka_err2str(err));
         goto out;
     }
-    BATON_INFO(SUBSYS, "worker %s consuming %s in group %s, %d at once, "
-                       "%d handler(s)",
-               w->id, w->task_topic, w->group, w->concurrency,
-               w->handler_cnt);
+    BATON_INFO(SUBSYS,
+               "worker %s consuming %s in group %s, %d at once, "
+               "%d handler(s)",
+               w->id, w->task_topic, w->group, w->concurrency, w->handler_cnt);
 
     for (;;) {
         rd_kafka_message_t *m;
@@ -390,22 +393,21 @@ void baton_worker_destroy(baton_worker_t *w) {
         rd_kafka_queue_destroy(w->producer_q);
     }
     if (w->consumer) rd_kafka_destroy(w->consumer);
-    if (w->producer) rd_kafka_destroy(w->producer); /* before freeing jobs:
+    if (w->producer)
+        rd_kafka_destroy(w->producer); /* before freeing jobs:
                                                       * it may still hold
                                                       * their pointers */
     /* Jobs: orphans (no partition) live only on the lists; every other
      * job is owned by its partition's ring.  Lists first, rings after. */
     {
-        job_list_t *lists[] = {&w->retry, &w->queue_in, &w->done,
-                               &w->backlog};
+        job_list_t *lists[] = {&w->retry, &w->queue_in, &w->done, &w->backlog};
         for (size_t i = 0; i < BATON_ARRAY_SIZE(lists); i++)
             while ((j = baton_worker_list_pop(lists[i])))
                 if (!j->part) baton_worker_job_free(j);
     }
     for (int32_t i = 0; i < w->parts_cap; i++) {
         part_t *p = w->parts[i];
-        if (!p)
-            continue;
+        if (!p) continue;
         for (size_t k = 0; k < p->cnt; k++)
             baton_worker_job_free(baton_worker_ring_at(p, k));
         baton_free(p->ring);
@@ -444,8 +446,8 @@ baton_conf_t *baton_worker_conf_load(const char *file, const char *queue,
     if (baton_conf_load_default(conf, file, errstr, errlen) ||
         (queue &&
          baton_conf_set(conf, "worker.queue", queue, errstr, errlen)) ||
-        (concurrency && baton_conf_set(conf, "worker.concurrency",
-                                       concurrency, errstr, errlen))) {
+        (concurrency && baton_conf_set(conf, "worker.concurrency", concurrency,
+                                       errstr, errlen))) {
         baton_conf_destroy(conf);
         return NULL;
     }

@@ -54,7 +54,7 @@ void baton_worker_job_free(job_t *j) {
 }
 
 const handler_t *baton_worker_handler_find(const baton_worker_t *w,
-                                     const char *type) {
+                                           const char *type) {
     for (int i = 0; i < w->handler_cnt; i++)
         if (!strcmp(w->handlers[i].type, type)) return &w->handlers[i];
     return NULL;
@@ -110,7 +110,6 @@ int baton_activity_sleep(const baton_activity_t *act, int64_t ms) {
     return 0;
 }
 
-
 baton_err_t baton_activity_complete(baton_activity_t *a,
                                     const char *output_json) {
     char *out;
@@ -130,8 +129,8 @@ baton_err_t baton_activity_fail(baton_activity_t *a, const char *error,
 }
 
 baton_err_t baton_activity_fail_flags(baton_activity_t *a, const char *error,
-                                      const char *cause,
-                                      int64_t retry_after_ms, int flags) {
+                                      const char *cause, int64_t retry_after_ms,
+                                      int flags) {
     char *e, *c = NULL;
     if (flags & ~BATON_FAIL_NON_RETRYABLE) return BATON_ERR_INVALID;
     if (a->reported) return BATON_ERR_INVALID;

@@ -28,8 +28,8 @@ static void job_dead_letter(baton_worker_t *w, job_t *j,
                          ? rd_kafka_headers_copy(orig)
                          : rd_kafka_headers_new(4);
     rd_kafka_header_add(j->out_headers, "baton-error", -1, why, -1);
-    rd_kafka_header_add(j->out_headers, "baton-source-topic", -1,
-                        w->task_topic, -1);
+    rd_kafka_header_add(j->out_headers, "baton-source-topic", -1, w->task_topic,
+                        -1);
     snprintf(num, sizeof num, "%d", (int)m->partition);
     rd_kafka_header_add(j->out_headers, "baton-source-partition", -1, num, -1);
     snprintf(num, sizeof num, "%lld", (long long)m->offset);
@@ -81,8 +81,9 @@ void baton_worker_handle_message(baton_worker_t *w, rd_kafka_message_t *m) {
     if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
         if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-            BATON_ERROR(SUBSYS, "%s [%d]: committed offset no longer in the "
-                                "log, tasks were LOST (retention): %s",
+            BATON_ERROR(SUBSYS,
+                        "%s [%d]: committed offset no longer in the "
+                        "log, tasks were LOST (retention): %s",
                         w->task_topic, (int)m->partition,
                         rd_kafka_message_errstr(m));
         else

@@ -109,15 +109,15 @@ struct baton_activity {
     int32_t partition;
     int64_t offset;
     job_state_t state;
-    int json;              /* the task came as JSON: answer in JSON */
-    baton_task_t task;     /* decoded task (zeroed for DLQ jobs) */
+    int json;                 /* the task came as JSON: answer in JSON */
+    baton_task_t task;        /* decoded task (zeroed for DLQ jobs) */
     const handler_t *handler; /* NULL: unknown activity type */
-    int64_t deadline_ms;   /* 0 = none */
-    atomic_int cancel;     /* BATON_CANCEL_WORKER / _ORCHESTRATOR bits,
+    int64_t deadline_ms;      /* 0 = none */
+    atomic_int cancel;        /* BATON_CANCEL_WORKER / _ORCHESTRATOR bits,
                               set by the run thread */
 
     /* set by the handler (pool thread) */
-    baton_codec_t *codec;  /* the pool thread's, while running */
+    baton_codec_t *codec; /* the pool thread's, while running */
     int reported;
     baton_result_kind_t kind;
     char *output, *error, *cause;
@@ -128,10 +128,10 @@ struct baton_activity {
     /* heartbeats: throttled, the latest held back is sent by the run
      * thread once the interval has passed (see baton_activity_heartbeat);
      * under w->hb_mu */
-    int64_t last_hb_us;    /* when the last one was produced; 0 = never */
-    int hb_pending;        /* hb_details waits to be sent */
-    char *hb_details;      /* JSON text, or NULL for none */
-    int hb_closed;         /* the handler returned: send nothing more */
+    int64_t last_hb_us; /* when the last one was produced; 0 = never */
+    int hb_pending;     /* hb_details waits to be sent */
+    char *hb_details;   /* JSON text, or NULL for none */
+    int hb_closed;      /* the handler returned: send nothing more */
 
     /* the message to produce: a result, or the task itself to the DLQ */
     int to_dlq;
@@ -141,8 +141,7 @@ struct baton_activity {
     size_t out_key_len;
     rd_kafka_headers_t *out_headers; /* copied on each produce */
 
-    struct baton_activity
-        *next; /* backlog, pool queue, done and retry lists */
+    struct baton_activity *next; /* backlog, pool queue, done and retry lists */
 };
 typedef struct baton_activity job_t;
 
@@ -168,7 +167,7 @@ struct baton_worker {
     /* settings */
     char *queue, *task_topic, *results_topic, *dlq_topic, *group, *id;
     int concurrency;
-    int prefetch;      /* tasks fetched ahead while all threads are busy */
+    int prefetch; /* tasks fetched ahead while all threads are busy */
     int revoke_wait_ms;
 
     /* Kafka */
@@ -182,15 +181,15 @@ struct baton_worker {
 
     /* run-thread state */
     int started;
-    int stopping;         /* draining */
+    int stopping; /* draining */
     int cancelled_all;
     int64_t hard_stop_us; /* 0, or when a second stop stops waiting */
     part_t **parts;       /* by partition id */
     int32_t parts_cap;
-    job_list_t backlog;   /* BACKLOG jobs, offset order per partition */
-    job_list_t retry;     /* DONE jobs the producer could not take yet */
-    int running;          /* jobs given to the pool, not yet back */
-    int out_pending;      /* jobs DONE or PRODUCED */
+    job_list_t backlog; /* BACKLOG jobs, offset order per partition */
+    job_list_t retry;   /* DONE jobs the producer could not take yet */
+    int running;        /* jobs given to the pool, not yet back */
+    int out_pending;    /* jobs DONE or PRODUCED */
     int paused;
     int64_t last_commit_us;
     baton_err_t fatal;
@@ -228,9 +227,8 @@ void baton_worker_wake(baton_worker_t *w);
 void baton_worker_wait_wakeup(baton_worker_t *w, int timeout_ms);
 /* Records the first fatal error (later ones are only logged by the caller):
  * baton_worker_run then stops.  Thread: run. */
-void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err, const char *fmt,
+                            ...) __attribute__((format(printf, 3, 4)));
 
 /* How long a revocation waits for running activities (ms): half of the
  * smaller of max.poll.interval.ms and session.timeout.ms (<= 0: unknown;

@@ -19,8 +19,7 @@ part_t *baton_worker_part_get(baton_worker_t *w, int32_t id) {
         while (ncap <= id) ncap *= 2;
         if (!(n = baton_realloc(w->parts, (size_t)ncap * sizeof *n)))
             return NULL;
-        memset(n + w->parts_cap, 0,
-               (size_t)(ncap - w->parts_cap) * sizeof *n);
+        memset(n + w->parts_cap, 0, (size_t)(ncap - w->parts_cap) * sizeof *n);
         w->parts = n;
         w->parts_cap = ncap;
     }
@@ -128,8 +127,8 @@ void baton_worker_part_release(baton_worker_t *w, part_t *p) {
 static int64_t part_log_start(baton_worker_t *w, const part_t *p) {
     int64_t lo, hi;
     if (p->cnt || p->group_offset != 0 ||
-        rd_kafka_get_watermark_offsets(w->consumer, w->task_topic,
-                                                 p->id, &lo, &hi) ||
+        rd_kafka_get_watermark_offsets(w->consumer, w->task_topic, p->id, &lo,
+                                       &hi) ||
         lo < 0)
         return -1;
     return lo;
@@ -138,7 +137,7 @@ static int64_t part_log_start(baton_worker_t *w, const part_t *p) {
 /* A topic-partition list of the assigned partitions (all, or those whose
  * commit offset moved when for_commit).  NULL when empty. */
 rd_kafka_topic_partition_list_t *baton_worker_assigned_list(baton_worker_t *w,
-                                                      int for_commit) {
+                                                            int for_commit) {
     rd_kafka_topic_partition_list_t *l = NULL;
     for (int32_t i = 0; i < w->parts_cap; i++) {
         part_t *p = w->parts[i];
@@ -208,8 +207,8 @@ void baton_worker_update_pause(baton_worker_t *w) {
 
 /* Thread: run (async commit results). */
 void baton_worker_offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                             rd_kafka_topic_partition_list_t *l,
-                             void *opaque) {
+                                   rd_kafka_topic_partition_list_t *l,
+                                   void *opaque) {
     baton_worker_t *w = opaque;
     (void)rk;
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;

@@ -39,8 +39,9 @@ int baton_worker_job_default_outcome(job_t *j) {
         return 1;
     }
     if (why & BATON_CANCEL_WORKER) {
-        BATON_INFO(SUBSYS, "task %s cancelled by the worker without a "
-                           "result: left for redelivery",
+        BATON_INFO(SUBSYS,
+                   "task %s cancelled by the worker without a "
+                   "result: left for redelivery",
                    j->task.task_id);
         return 0;
     }
@@ -60,8 +61,8 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     int64_t t0 = baton_mono_us();
     j->codec = codec;
     j->started_us = t0;
-    BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started",
-                j->task.task_id, j->task.activity_type, (int)j->task.attempt);
+    BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started", j->task.task_id,
+                j->task.activity_type, (int)j->task.attempt);
     if (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) {
         BATON_INFO(SUBSYS, "task %s cancelled before it started: not run",
                    j->task.task_id);
@@ -115,8 +116,7 @@ static void *pool_main(void *arg) {
  * Thread: run. */
 void baton_worker_dispatch(baton_worker_t *w) {
     job_t *j;
-    if (w->stopping || w->fatal)
-        return;
+    if (w->stopping || w->fatal) return;
     while (w->running < w->concurrency &&
            (j = baton_worker_list_pop(&w->backlog))) {
         if (baton_cancels_contains(w->cancels, j->task.task_id))
@@ -179,8 +179,8 @@ void baton_worker_apply_cancels(baton_worker_t *w) {
 /* Starts the pool threads, each with its own codec.  Thread: run. */
 baton_err_t baton_worker_pool_start(baton_worker_t *w) {
     char e[512];
-    if (!(w->threads = baton_calloc((size_t)w->concurrency,
-                                    sizeof *w->threads)) ||
+    if (!(w->threads =
+              baton_calloc((size_t)w->concurrency, sizeof *w->threads)) ||
         !(w->codecs = baton_calloc((size_t)w->concurrency, sizeof *w->codecs)))
         return baton_seterr(w->errstr, sizeof w->errstr, BATON_ERR_NOMEM,
                             "out of memory starting the pool");

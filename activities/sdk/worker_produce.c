@@ -26,16 +26,17 @@ static void job_undeliverable(baton_worker_t *w, job_t *j,
     baton_result_t r = {0};
     char e[256], cause[512];
 
-    BATON_ERROR(SUBSYS, "%s of task at %s [%d] offset %lld cannot be "
-                        "delivered: %s",
+    BATON_ERROR(SUBSYS,
+                "%s of task at %s [%d] offset %lld cannot be "
+                "delivered: %s",
                 j->to_dlq ? "dead letter" : "result", w->task_topic,
-                (int)j->partition, (long long)j->offset,
-                rd_kafka_err2str(err));
+                (int)j->partition, (long long)j->offset, rd_kafka_err2str(err));
     if (!j->to_dlq && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
         !(j->error && !strcmp(j->error, "Baton.ResultUndeliverable"))) {
         char *ename = baton_strdup("Baton.ResultUndeliverable");
-        snprintf(cause, sizeof cause, "the activity's result could not be "
-                                      "delivered: %s",
+        snprintf(cause, sizeof cause,
+                 "the activity's result could not be "
+                 "delivered: %s",
                  rd_kafka_err2str(err));
         r.task_id = j->task.task_id;
         r.workflow_id = j->task.workflow_id;
@@ -49,9 +50,9 @@ static void job_undeliverable(baton_worker_t *w, job_t *j,
         baton_free(j->error);
         j->error = ename;
         j->kind = BATON_RESULT_FAILED;
-        if (ename && !baton_codec_encode_result(w->codec, &r, j->json,
-                                                &j->out_buf, &j->out_len, e,
-                                                sizeof e)) {
+        if (ename &&
+            !baton_codec_encode_result(w->codec, &r, j->json, &j->out_buf,
+                                       &j->out_len, e, sizeof e)) {
             baton_worker_list_push(&w->retry, j);
             return;
         }
@@ -106,7 +107,7 @@ void baton_worker_produce_retries(baton_worker_t *w) {
 
 /* Delivery report.  Thread: run (served by rd_kafka_poll(producer)). */
 void baton_worker_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                      void *opaque) {
+                            void *opaque) {
     baton_worker_t *w = opaque;
     job_t *j = m->_private;
     (void)rk;
@@ -146,7 +147,7 @@ void baton_worker_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 /* Fills j->out_buf, out_key and out_headers with the encoded result; leaves
  * out_buf NULL when even a failure cannot be encoded.  Thread: pool. */
 void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,
-                              baton_codec_t *codec) {
+                                    baton_codec_t *codec) {
     baton_result_t r = {0};
     char e[512];
     r.task_id = j->task.task_id;
@@ -160,8 +161,8 @@ void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,
     r.worker = w->id;
     r.finished_at_ms = baton_now_ms();
     j->out_buf = NULL;
-    if (baton_codec_encode_result(codec, &r, j->json, &j->out_buf,
-                                  &j->out_len, e, sizeof e)) {
+    if (baton_codec_encode_result(codec, &r, j->json, &j->out_buf, &j->out_len,
+                                  e, sizeof e)) {
         /* An output the codec refuses (too large, ...) becomes a failure. */
         BATON_WARN(SUBSYS, "encoding the result of task %s: %s",
                    j->task.task_id, e);
@@ -175,8 +176,9 @@ void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,
         j->out_buf = NULL;
         if (baton_codec_encode_result(codec, &r, j->json, &j->out_buf,
                                       &j->out_len, e, sizeof e)) {
-            BATON_ERROR(SUBSYS, "encoding a failure for task %s: %s: the "
-                                "task stays uncommitted",
+            BATON_ERROR(SUBSYS,
+                        "encoding a failure for task %s: %s: the "
+                        "task stays uncommitted",
                         j->task.task_id, e);
             j->out_buf = NULL;
             return;
@@ -185,8 +187,9 @@ void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,
     j->out_key_len = strlen(j->task.workflow_id);
     if (!(j->out_key = baton_strndup(j->task.workflow_id, j->out_key_len)) ||
         !(j->out_headers = baton_kafka_headers_new(j->json))) {
-        BATON_ERROR(SUBSYS, "out of memory answering task %s: it stays "
-                            "uncommitted",
+        BATON_ERROR(SUBSYS,
+                    "out of memory answering task %s: it stays "
+                    "uncommitted",
                     j->task.task_id);
         baton_free(j->out_buf);
         j->out_buf = NULL;

@@ -25,8 +25,9 @@ static void wait_partitions(baton_worker_t *w,
         }
         if (!busy || w->fatal || baton_mono_us() > deadline) break;
         if (!logged++)
-            BATON_INFO(SUBSYS, "rebalance: finishing %d task(s) of revoked "
-                               "partitions first",
+            BATON_INFO(SUBSYS,
+                       "rebalance: finishing %d task(s) of revoked "
+                       "partitions first",
                        busy);
         rd_kafka_poll(w->producer, 0);
         baton_worker_serve_done(w);
@@ -35,9 +36,10 @@ static void wait_partitions(baton_worker_t *w,
         baton_worker_wait_wakeup(w, 10);
     }
     if (!busy) return;
-    BATON_WARN(SUBSYS, "rebalance: %d task(s) of revoked partitions still "
-                       "running after %d ms: cancelling them, they run again "
-                       "at the next owner",
+    BATON_WARN(SUBSYS,
+               "rebalance: %d task(s) of revoked partitions still "
+               "running after %d ms: cancelling them, they run again "
+               "at the next owner",
                busy, w->revoke_wait_ms);
     for (int i = 0; i < l->cnt; i++) {
         part_t *p = baton_worker_part_assigned(w, l->elems[i].partition);
@@ -79,12 +81,12 @@ static void resume_offsets(baton_worker_t *w, rd_kafka_t *rk,
         p->group_offset = q->elems[i].offset >= 0;
         if (p->resume < 0 || q->elems[i].offset >= p->resume) continue;
         for (int k = 0; k < l->cnt; k++)
-            if (l->elems[k].partition == p->id)
-                l->elems[k].offset = p->resume;
+            if (l->elems[k].partition == p->id) l->elems[k].offset = p->resume;
         p->next_offset = p->resume; /* committed by the next commit */
-        BATON_INFO(SUBSYS, "%s [%d]: resuming at offset %lld, past the "
-                           "committed %lld (its commit was refused during "
-                           "the rebalance)",
+        BATON_INFO(SUBSYS,
+                   "%s [%d]: resuming at offset %lld, past the "
+                   "committed %lld (its commit was refused during "
+                   "the rebalance)",
                    w->task_topic, (int)p->id, (long long)p->resume,
                    (long long)q->elems[i].offset);
     }
@@ -97,7 +99,8 @@ static void resume_offsets(baton_worker_t *w, rd_kafka_t *rk,
 
 /* Thread: run (inside rd_kafka_consumer_poll / close). */
 void baton_worker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *l, void *opaque) {
+                               rd_kafka_topic_partition_list_t *l,
+                               void *opaque) {
     baton_worker_t *w = opaque;
     int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     rd_kafka_error_t *error = NULL;
@@ -162,8 +165,8 @@ void baton_worker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                     rd_kafka_topic_partition_list_new(l->cnt);
                 for (int i = 0; i < l->cnt; i++)
                     if (l->elems[i].offset >= 0)
-                        rd_kafka_topic_partition_list_add(
-                            c, l->elems[i].topic, l->elems[i].partition)
+                        rd_kafka_topic_partition_list_add(c, l->elems[i].topic,
+                                                          l->elems[i].partition)
                             ->offset = l->elems[i].offset;
                 if (c->cnt) {
                     rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, c, 0);

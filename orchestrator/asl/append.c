@@ -36,8 +36,8 @@
 
 /* Fields of a Task that an append Task must not have. */
 static const char *const refused[] = {
-    "ResultPath",       "ResultSelector",       "Retry",
-    "TimeoutSeconds",   "TimeoutSecondsPath",   "HeartbeatSeconds",
+    "ResultPath",           "ResultSelector",     "Retry",
+    "TimeoutSeconds",       "TimeoutSecondsPath", "HeartbeatSeconds",
     "HeartbeatSecondsPath",
 };
 
@@ -101,8 +101,8 @@ static baton_err_t find_list(json_t **doc, const char *path, json_t **list,
                              baton_asl_fault_t *fault) {
     char reason[256];
     json_t *empty;
-    baton_err_t err = baton_asl_path_get(path, *doc, NULL, list, reason,
-                                         sizeof(reason));
+    baton_err_t err =
+        baton_asl_path_get(path, *doc, NULL, list, reason, sizeof(reason));
     if (err == BATON_ERR_NOTFOUND) {
         if (!(empty = json_array())) return BATON_ERR_NOMEM;
         err = baton_asl_path_set(doc, path, empty, reason, sizeof(reason));

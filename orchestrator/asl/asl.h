@@ -86,19 +86,19 @@ const baton_asl_def_t *baton_asl_def_top(const baton_asl_def_t *def);
 const char *baton_asl_def_path(const baton_asl_def_t *def);
 
 typedef enum {
-    BATON_ASL_STOP_TASK = 1,   /* a Task state waits for an activity */
-    BATON_ASL_STOP_SIGNAL,     /* a Task state waits for a named signal */
-    BATON_ASL_STOP_SUCCEED,    /* the run ended successfully */
-    BATON_ASL_STOP_FAIL,       /* the run ended with an error */
-    BATON_ASL_STOP_WAIT,       /* a Wait state: continue at next_state with
+    BATON_ASL_STOP_TASK = 1, /* a Task state waits for an activity */
+    BATON_ASL_STOP_SIGNAL,   /* a Task state waits for a named signal */
+    BATON_ASL_STOP_SUCCEED,  /* the run ended successfully */
+    BATON_ASL_STOP_FAIL,     /* the run ended with an error */
+    BATON_ASL_STOP_WAIT,     /* a Wait state: continue at next_state with
                                   `output` once wait_until_ms has come (a
                                   time already past: continue now); no
                                   next_state means the Wait was the last
                                   state: the run succeeds with `output` */
-    BATON_ASL_STOP_CHILD,      /* a Task state runs a child workflow
+    BATON_ASL_STOP_CHILD,    /* a Task state runs a child workflow
                                   (Resource baton:workflow:<name>) and
                                   waits for its end */
-    BATON_ASL_STOP_FANOUT,     /* a Parallel or Map state: n_items sub-runs
+    BATON_ASL_STOP_FANOUT,   /* a Parallel or Map state: n_items sub-runs
                                   (see baton_asl_fanout_item) whose outputs,
                                   in index order, are the state's result */
 } baton_asl_stop_kind_t;
@@ -106,13 +106,13 @@ typedef enum {
 /* Where a run stopped after baton_asl_run. */
 typedef struct baton_asl_stop {
     baton_asl_stop_kind_t kind;
-    char *state;           /* the state it stopped in (TASK/SIGNAL/FAIL) */
-    json_t *state_input;   /* TASK/SIGNAL: the raw input of that state, kept
+    char *state;         /* the state it stopped in (TASK/SIGNAL/FAIL) */
+    json_t *state_input; /* TASK/SIGNAL: the raw input of that state, kept
                               by the engine for ResultPath */
     /* TASK */
     char *queue;
     char *activity_type;
-    json_t *task_input;    /* after InputPath and Parameters */
+    json_t *task_input; /* after InputPath and Parameters */
     int32_t timeout_seconds;
     int32_t heartbeat_seconds;
     /* Activity timeouts beyond the spec, from the Resource URI's query
@@ -128,11 +128,11 @@ typedef struct baton_asl_stop {
     char *child_type;
     /* FANOUT (task_input, for information: Parallel: the branches' input;
        Map: the items array before ItemSelector) */
-    int is_map;                     /* 0: Parallel, 1: Map */
-    int64_t n_items;                /* branches, or items of the Map; 0 for
+    int is_map;                          /* 0: Parallel, 1: Map */
+    int64_t n_items;                     /* branches, or items of the Map; 0 for
                                        a Map over an empty array: its result
                                        is [] at once */
-    int32_t max_concurrency;        /* 0 = unlimited */
+    int32_t max_concurrency;             /* 0 = unlimited */
     int64_t tolerated_failure_count;     /* Map; -1 = not set */
     double tolerated_failure_percentage; /* Map; -1 = not set */
     /* SUCCEED */
@@ -173,11 +173,11 @@ baton_err_t baton_asl_run(const baton_asl_def_t *def, const char *state,
  * baton_asl_run has evaluated every item before stopping, so with the same
  * ctx this cannot fail but for misuse (BATON_ERR_NOTFOUND: no such state
  * or index) or out of memory. */
-baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
-                                  const char *state, json_t *state_input,
-                                  int64_t index, const baton_asl_ctx_t *ctx,
-                                  char **sub_path, json_t **input_new,
-                                  char *errstr, size_t errlen);
+baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def, const char *state,
+                                  json_t *state_input, int64_t index,
+                                  const baton_asl_ctx_t *ctx, char **sub_path,
+                                  json_t **input_new, char *errstr,
+                                  size_t errlen);
 
 /* The nested state machine at `path` (see baton_asl_fanout_item) below
  * def, or NULL when there is none.  The result is borrowed from def and is
@@ -200,13 +200,13 @@ typedef enum {
 
 typedef struct baton_asl_next {
     baton_asl_next_kind_t kind;
-    char *next_state;  /* NEXT_STATE */
-    json_t *output;    /* NEXT_STATE: the next state's input; NEXT_END:
+    char *next_state; /* NEXT_STATE */
+    json_t *output;   /* NEXT_STATE: the next state's input; NEXT_END:
                           the run's output */
-    int64_t delay_ms;  /* NEXT_RETRY */
-    char *error;       /* NEXT_FAIL */
-    char *cause;       /* NULL when the failure has none */
-    int32_t retrier;   /* NEXT_RETRY: index of the Retry entry that matched
+    int64_t delay_ms; /* NEXT_RETRY */
+    char *error;      /* NEXT_FAIL */
+    char *cause;      /* NULL when the failure has none */
+    int32_t retrier;  /* NEXT_RETRY: index of the Retry entry that matched
                           (see baton_asl_task_fail_per_retrier); else -1 */
 } baton_asl_next_t;
 
@@ -217,8 +217,7 @@ void baton_asl_next_clear(baton_asl_next_t *n);
  * through the Task's Catch like any error. */
 baton_err_t baton_asl_task_complete(const baton_asl_def_t *def,
                                     const char *state, json_t *state_input,
-                                    json_t *result,
-                                    const baton_asl_ctx_t *ctx,
+                                    json_t *result, const baton_asl_ctx_t *ctx,
                                     baton_asl_next_t *out, char *errstr,
                                     size_t errlen);
 
@@ -272,8 +271,8 @@ baton_err_t baton_asl_graph_mermaid(const baton_asl_def_t *def,
 /* Validates a Choice rule without Next (a Boolean or Data-test
  * Expression).  `where` prefixes messages ("filter").  Returns BATON_OK or
  * BATON_ERR_INVALID with errstr, or BATON_ERR_NOMEM. */
-baton_err_t baton_asl_rule_check(json_t *rule, const char *where,
-                                 char *errstr, size_t errlen);
+baton_err_t baton_asl_rule_check(json_t *rule, const char *where, char *errstr,
+                                 size_t errlen);
 
 /* Evaluates a rule validated by baton_asl_rule_check against doc (`$`):
  * BATON_OK with *matched 0 or 1; BATON_ERR_INVALID when the language
@@ -295,8 +294,7 @@ baton_err_t baton_asl_template_validate(json_t *tmpl, const char *field,
  * (States.ParameterPathFailure, States.IntrinsicFailure, ...);
  * BATON_ERR_NOMEM. */
 baton_err_t baton_asl_template_eval(json_t *tmpl, json_t *doc,
-                                    const baton_asl_ctx_t *ctx,
-                                    uint64_t seed, json_t **out,
-                                    char *errstr, size_t errlen);
+                                    const baton_asl_ctx_t *ctx, uint64_t seed,
+                                    json_t **out, char *errstr, size_t errlen);
 
 #endif /* BATON_ASL_H */

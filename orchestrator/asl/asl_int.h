@@ -66,12 +66,12 @@ typedef struct baton_asl_state {
     const char *next; /* borrowed; NULL for End and terminals */
     /* Task */
     baton_asl_task_kind_t task_kind;
-    char *queue;                   /* owned */
-    char *activity_type;           /* owned */
-    char *signal_name;             /* owned */
-    char *child_type;              /* owned */
-    int32_t schedule_to_start_s;   /* Resource query; 0 = none */
-    int32_t schedule_to_close_s;   /* Resource query; 0 = none */
+    char *queue;                 /* owned */
+    char *activity_type;         /* owned */
+    char *signal_name;           /* owned */
+    char *child_type;            /* owned */
+    int32_t schedule_to_start_s; /* Resource query; 0 = none */
+    int32_t schedule_to_close_s; /* Resource query; 0 = none */
     /* Task, Parallel, Map */
     baton_asl_retrier_t *retriers; /* owned array */
     size_t n_retriers;
@@ -83,14 +83,14 @@ typedef struct baton_asl_state {
 } baton_asl_state_t;
 
 struct baton_asl_def {
-    char *name;                /* owned: the top-level definition's name */
-    char *path;                /* owned: "" at the top, else the sub-path */
+    char *name;                 /* owned: the top-level definition's name */
+    char *path;                 /* owned: "" at the top, else the sub-path */
     const baton_asl_def_t *top; /* the top-level definition (itself there) */
-    json_t *root;              /* owned reference: the whole document, or
+    json_t *root;               /* owned reference: the whole document, or
                                   the branch / ItemProcessor object */
-    const char *start_at;      /* borrowed */
-    int32_t timeout_seconds;   /* 0 when none */
-    baton_asl_state_t *states; /* owned array, in document order */
+    const char *start_at;       /* borrowed */
+    int32_t timeout_seconds;    /* 0 when none */
+    baton_asl_state_t *states;  /* owned array, in document order */
     size_t n_states;
 };
 
@@ -103,9 +103,8 @@ struct baton_asl_def {
 baton_err_t baton_asl_machine_parse(const char *name,
                                     const baton_asl_def_t *top,
                                     const char *path, json_t *obj,
-                                    int allow_top_fields,
-                                    baton_asl_def_t **out, char *errstr,
-                                    size_t errlen);
+                                    int allow_top_fields, baton_asl_def_t **out,
+                                    char *errstr, size_t errlen);
 
 /* Returns the state named `name`, or NULL. */
 const baton_asl_state_t *baton_asl_def_state(const baton_asl_def_t *def,

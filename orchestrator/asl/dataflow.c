@@ -254,7 +254,8 @@ static baton_err_t tmpl_dollar(baton_asl_env_t *env, const char *what,
      * interpreter fails the machine execution with an Error Name of
      * States.ParameterPathFailure" -- also a Path argument of an
      * intrinsic; the intrinsic's own failures stay IntrinsicFailure. */
-    if (err == BATON_ERR_INVALID && !strcmp(fault->error, BATON_ASL_ERR_RUNTIME))
+    if (err == BATON_ERR_INVALID &&
+        !strcmp(fault->error, BATON_ASL_ERR_RUNTIME))
         snprintf(fault->error, sizeof(fault->error), "%s",
                  BATON_ASL_ERR_PARAMETER_PATH);
     return err;

@@ -73,8 +73,7 @@ uint64_t baton_asl_splitmix64(uint64_t *state);
 
 /* Sets (value non-NULL, borrowed) or clears $$.Map.Item for the
  * following evaluations; drops the cached context object. */
-void baton_asl_env_set_item(baton_asl_env_t *env, int64_t index,
-                            json_t *value);
+void baton_asl_env_set_item(baton_asl_env_t *env, int64_t index, json_t *value);
 
 /* The context object `$$` of the current state (borrowed from env, built on
  * first use); NULL when out of memory. */

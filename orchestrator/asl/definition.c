@@ -260,9 +260,8 @@ static baton_err_t parse_query(vctx_t *v, baton_asl_state_t *st,
         eq = memchr(q, '=', len);
         if (!eq || (size_t)(eq - q) >= sizeof key ||
             len - (size_t)(eq - q) - 1 >= sizeof val)
-            return verr(v, st->name,
-                        "Resource query '%.*s' is not key=value", (int)len,
-                        q);
+            return verr(v, st->name, "Resource query '%.*s' is not key=value",
+                        (int)len, q);
         snprintf(key, sizeof key, "%.*s", (int)(eq - q), q);
         snprintf(val, sizeof val, "%.*s", (int)(len - (size_t)(eq - q) - 1),
                  eq + 1);
@@ -351,15 +350,18 @@ static baton_err_t check_timeouts(vctx_t *v, baton_asl_state_t *st) {
         return err;
     if (json_object_get(o, "TimeoutSeconds") &&
         json_object_get(o, "TimeoutSecondsPath"))
-        return verr(v, n, "cannot have both TimeoutSeconds and "
-                          "TimeoutSecondsPath");
+        return verr(v, n,
+                    "cannot have both TimeoutSeconds and "
+                    "TimeoutSecondsPath");
     if (json_object_get(o, "HeartbeatSeconds") &&
         json_object_get(o, "HeartbeatSecondsPath"))
-        return verr(v, n, "cannot have both HeartbeatSeconds and "
-                          "HeartbeatSecondsPath");
+        return verr(v, n,
+                    "cannot have both HeartbeatSeconds and "
+                    "HeartbeatSecondsPath");
     if (to && hb && hb >= to)
-        return verr(v, n, "HeartbeatSeconds must be smaller than "
-                          "TimeoutSeconds");
+        return verr(v, n,
+                    "HeartbeatSeconds must be smaller than "
+                    "TimeoutSeconds");
     return BATON_OK;
 }
 
@@ -818,9 +820,8 @@ static baton_err_t parse_all(vctx_t *v, json_t *root, int top_fields) {
 baton_err_t baton_asl_machine_parse(const char *name,
                                     const baton_asl_def_t *top,
                                     const char *path, json_t *obj,
-                                    int allow_top_fields,
-                                    baton_asl_def_t **out, char *errstr,
-                                    size_t errlen) {
+                                    int allow_top_fields, baton_asl_def_t **out,
+                                    char *errstr, size_t errlen) {
     baton_asl_def_t *def = baton_calloc(1, sizeof(*def));
     vctx_t v;
     baton_err_t err;

@@ -124,8 +124,8 @@ const baton_asl_def_t *baton_asl_def_sub(const baton_asl_def_t *def,
     while (cur && p && *p) {
         size_t n = segment_len(p);
         char *name = segment_decode(p, n);
-        const baton_asl_state_t *st = name ? baton_asl_def_state(cur, name)
-                                           : NULL;
+        const baton_asl_state_t *st =
+            name ? baton_asl_def_state(cur, name) : NULL;
         baton_free(name);
         p += n + (p[n] == '/');
         if (!st || !st->n_subs) return NULL;
@@ -222,11 +222,13 @@ static baton_err_t check_count(json_t *obj, const char *field,
     char reason[256];
     baton_err_t err;
     if (v && p) return FAIL("cannot have both %s and %s", field, path_field);
-    if (v && pct && (!json_is_number(v) || json_number_value(v) < 0 ||
-                     json_number_value(v) > 100))
+    if (v && pct &&
+        (!json_is_number(v) || json_number_value(v) < 0 ||
+         json_number_value(v) > 100))
         return FAIL("%s must be a number between 0 and 100", field);
-    if (v && !pct && (!json_is_integer(v) || json_integer_value(v) < 0 ||
-                      json_integer_value(v) > INT32_MAX))
+    if (v && !pct &&
+        (!json_is_integer(v) || json_integer_value(v) < 0 ||
+         json_integer_value(v) > INT32_MAX))
         return FAIL("%s must be a non-negative integer", field);
     if (!p) return BATON_OK;
     if (!json_is_string(p)) return FAIL("%s must be a path", path_field);
@@ -254,13 +256,13 @@ static baton_err_t check_map_fields(json_t *o, char *errstr, size_t errlen) {
             return FAIL("%s is not supported by Baton (%s); give the items "
                         "with ItemsPath",
                         unsupported[i][0], unsupported[i][1]);
-    if ((err = check_count(o, "MaxConcurrency", "MaxConcurrencyPath", 0,
-                           errstr, errlen)) ||
+    if ((err = check_count(o, "MaxConcurrency", "MaxConcurrencyPath", 0, errstr,
+                           errlen)) ||
         (err = check_count(o, "ToleratedFailureCount",
                            "ToleratedFailureCountPath", 0, errstr, errlen)) ||
-        (err = check_count(o, "ToleratedFailurePercentage",
-                           "ToleratedFailurePercentagePath", 1, errstr,
-                           errlen)))
+        (err =
+             check_count(o, "ToleratedFailurePercentage",
+                         "ToleratedFailurePercentagePath", 1, errstr, errlen)))
         return err;
     if (label && !json_is_string(label)) return FAIL("Label must be a string");
     if (json_object_get(o, "ItemsPath")) {
@@ -351,9 +353,8 @@ static baton_err_t effective_input(baton_asl_env_t *env,
                                    baton_asl_fault_t *fault) {
     json_t *sel = NULL, *params = field(st, "Parameters");
     const char *ip = json_string_value(field(st, "ItemsPath"));
-    baton_err_t err = baton_asl_apply_path(env, "InputPath",
-                                           field(st, "InputPath"), input, &sel,
-                                           fault);
+    baton_err_t err = baton_asl_apply_path(
+        env, "InputPath", field(st, "InputPath"), input, &sel, fault);
     if (err) return err;
     if (st->type == BATON_ASL_STATE_PARALLEL) {
         if (params)
@@ -422,10 +423,9 @@ static baton_err_t map_number(baton_asl_env_t *env, const baton_asl_state_t *st,
     if (is_pct ? !json_is_number(v) || d < 0 || d > 100
                : !json_is_integer(v) || d < 0 || d > INT32_MAX) {
         json_decref(v);
-        return baton_asl_fault_set(fault, BATON_ASL_ERR_RUNTIME,
-                                   "%s '%s' must select %s", pname, path,
-                                   is_pct ? "a number between 0 and 100"
-                                          : "a non-negative integer");
+        return baton_asl_fault_set(
+            fault, BATON_ASL_ERR_RUNTIME, "%s '%s' must select %s", pname, path,
+            is_pct ? "a number between 0 and 100" : "a non-negative integer");
     }
     json_decref(v);
     *out = d;
@@ -441,8 +441,8 @@ static baton_err_t map_limits(baton_asl_env_t *env, const baton_asl_state_t *st,
     if ((err = map_number(env, st, "MaxConcurrency", input, 0, &conc, fault)) ||
         (err = map_number(env, st, "ToleratedFailureCount", input, 0, &count,
                           fault)) ||
-        (err = map_number(env, st, "ToleratedFailurePercentage", input, 1,
-                          &pct, fault)))
+        (err = map_number(env, st, "ToleratedFailurePercentage", input, 1, &pct,
+                          fault)))
         return err;
     out->max_concurrency = (int32_t)conc;
     out->tolerated_failure_count = (int64_t)count;
@@ -458,8 +458,8 @@ baton_err_t baton_asl_fanout_exec(baton_asl_env_t *env,
     int is_map = st->type == BATON_ASL_STATE_MAP;
     size_t i;
     baton_err_t err = effective_input(env, st, input, &eff, &items, fault);
-    for (i = 0; !err && is_map && item_template(st) &&
-                i < json_array_size(items);
+    for (i = 0;
+         !err && is_map && item_template(st) && i < json_array_size(items);
          i++) {
         json_t *one = NULL; /* evaluated to raise its errors here */
         err = item_input(env, st, eff, items, i, &one, fault);
@@ -476,8 +476,8 @@ baton_err_t baton_asl_fanout_exec(baton_asl_env_t *env,
     }
     out->kind = BATON_ASL_STOP_FANOUT;
     out->is_map = is_map;
-    out->n_items = is_map ? (int64_t)json_array_size(items)
-                          : (int64_t)st->n_subs;
+    out->n_items =
+        is_map ? (int64_t)json_array_size(items) : (int64_t)st->n_subs;
     out->state_input = json_incref(input);
     out->task_input = is_map ? items : eff;
     json_decref(is_map ? eff : NULL);
@@ -487,11 +487,11 @@ baton_err_t baton_asl_fanout_exec(baton_asl_env_t *env,
 
 /* ---- the input of one sub-run ---------------------------------------- */
 
-baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
-                                  const char *state, json_t *state_input,
-                                  int64_t index, const baton_asl_ctx_t *ctx,
-                                  char **sub_path, json_t **input_new,
-                                  char *errstr, size_t errlen) {
+baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def, const char *state,
+                                  json_t *state_input, int64_t index,
+                                  const baton_asl_ctx_t *ctx, char **sub_path,
+                                  json_t **input_new, char *errstr,
+                                  size_t errlen) {
     const baton_asl_state_t *st = baton_asl_def_state(def, state);
     int is_map = st && st->type == BATON_ASL_STATE_MAP;
     baton_asl_env_t env;
@@ -513,8 +513,8 @@ baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
         err = BATON_ERR_NOTFOUND;
     if (!err && index < 0) err = BATON_ERR_NOTFOUND;
     if (!err && is_map)
-        err = item_input(&env, st, eff, items, (size_t)index, input_new,
-                         &fault);
+        err =
+            item_input(&env, st, eff, items, (size_t)index, input_new, &fault);
     else if (!err)
         *input_new = json_incref(eff);
     if (!err && !(*sub_path = subpath_make(def, st->name, is_map ? -1 : index)))
@@ -529,6 +529,5 @@ baton_err_t baton_asl_fanout_item(const baton_asl_def_t *def,
         return baton_seterr(errstr, errlen, err, "%s: state '%s': %s: %s",
                             def->name, state, fault.error, fault.cause);
     return baton_seterr(errstr, errlen, err, "%s: state '%s': item %lld: %s",
-                        def->name, state, (long long)index,
-                        baton_err2str(err));
+                        def->name, state, (long long)index, baton_err2str(err));
 }

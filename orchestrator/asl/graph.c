@@ -68,7 +68,9 @@ static void put(gbuf_t *b, const char *s, size_t n) {
     b->d[b->len] = '\0';
 }
 
-static void puts_(gbuf_t *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(gbuf_t *b, const char *s) {
+    put(b, s, strlen(s));
+}
 
 static void printf_(gbuf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -79,7 +81,8 @@ static void printf_(gbuf_t *b, const char *fmt, ...) {
     va_start(ap, fmt);
     n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    if (n > 0) put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+    if (n > 0)
+        put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 /* Appends s with Mermaid's entity codes for the characters it reads. */
@@ -131,8 +134,8 @@ static const char *rel_symbol(const char *op) {
 /* "is null" / "is not numeric" / "is present" for the type tests. */
 static void type_test_text(rtext_t *t, const char *op, int want) {
     static const char *const names[][2] = {
-        {"IsNull", "null"},       {"IsPresent", "present"},
-        {"IsNumeric", "numeric"}, {"IsString", "a string"},
+        {"IsNull", "null"},         {"IsPresent", "present"},
+        {"IsNumeric", "numeric"},   {"IsString", "a string"},
         {"IsBoolean", "a boolean"}, {"IsTimestamp", "a timestamp"},
     };
     size_t i;
@@ -169,8 +172,8 @@ static void test_text(rtext_t *t, json_t *rule) {
             return;
         }
         rt_put(t, " ");
-        rt_put(t, op->type == BATON_ASL_CMP_MATCHES ? "matches"
-                                                    : rel_symbol(key));
+        rt_put(t,
+               op->type == BATON_ASL_CMP_MATCHES ? "matches" : rel_symbol(key));
         rt_put(t, " ");
         if (json_is_string(v)) {
             rt_put(t, op->is_path ? "" : "'");
@@ -232,8 +235,9 @@ static void node_detail(gbuf_t *b, const baton_asl_state_t *st) {
         return;
     case BATON_ASL_STATE_WAIT:
         if (json_object_get(o, "Seconds"))
-            printf_(b, "wait %llds",
-                    (long long)json_integer_value(json_object_get(o, "Seconds")));
+            printf_(
+                b, "wait %llds",
+                (long long)json_integer_value(json_object_get(o, "Seconds")));
         else if ((s = json_string_value(json_object_get(o, "Timestamp"))))
             printf_(b, "wait until %s", s);
         else if ((s = json_string_value(json_object_get(o, "SecondsPath"))))
@@ -270,7 +274,8 @@ static void emit_fanout(gbuf_t *b, const baton_asl_state_t *st, int id,
     char *sub_prefix;
     printf_(b, "%*ssubgraph S%d [\"", depth * 2, "", id);
     put_escaped(b, st->name);
-    puts_(b, st->type == BATON_ASL_STATE_MAP ? " (Map)\"]\n" : " (Parallel)\"]\n");
+    puts_(b,
+          st->type == BATON_ASL_STATE_MAP ? " (Map)\"]\n" : " (Parallel)\"]\n");
     printf_(b, "%*sdirection TB\n", depth * 2 + 2, "");
     for (j = 0; j < st->n_subs; j++) {
         size_t n = strlen(qname) + 32;
@@ -283,8 +288,8 @@ static void emit_fanout(gbuf_t *b, const baton_asl_state_t *st, int id,
             emit_nodes(b, st->subs[j], sub_prefix, depth + 1);
         } else {
             snprintf(sub_prefix, n, "%s/%zu/", qname, j);
-            printf_(b, "%*ssubgraph S%d_b%zu [\"branch %zu\"]\n",
-                    depth * 2 + 2, "", id, j, j);
+            printf_(b, "%*ssubgraph S%d_b%zu [\"branch %zu\"]\n", depth * 2 + 2,
+                    "", id, j, j);
             emit_nodes(b, st->subs[j], sub_prefix, depth + 2);
             printf_(b, "%*send\n", depth * 2 + 2, "");
         }
@@ -402,8 +407,8 @@ static void choice_edges(gbuf_t *b, const baton_asl_def_t *def, int base,
     }
     if (json_object_get(st->obj, "Default"))
         edge(b, id, "-->", "Default",
-             state_id(def, base, json_string_value(
-                                     json_object_get(st->obj, "Default"))));
+             state_id(def, base,
+                      json_string_value(json_object_get(st->obj, "Default"))));
 }
 
 /* Pass 2: every edge of def; `top`: terminal states lead to DONE. */

@@ -25,8 +25,8 @@ typedef struct hash_algo {
 } hash_algo_t;
 
 static const hash_algo_t hash_algos[] = {
-    {"MD5", EVP_md5, 16},         {"SHA-1", EVP_sha1, 20},
-    {"SHA-256", EVP_sha256, 32},  {"SHA-384", EVP_sha384, 48},
+    {"MD5", EVP_md5, 16},        {"SHA-1", EVP_sha1, 20},
+    {"SHA-256", EVP_sha256, 32}, {"SHA-384", EVP_sha384, 48},
     {"SHA-512", EVP_sha512, 64},
 };
 

@@ -76,9 +76,8 @@ static baton_err_t stop_fail(baton_asl_stop_t *out, const char *state,
     out->state = baton_strdup(state);
     out->error = baton_strdup(error ? error : "");
     out->cause = cause ? baton_strdup(cause) : NULL;
-    return out->state && out->error && (out->cause || !cause)
-               ? BATON_OK
-               : BATON_ERR_NOMEM;
+    return out->state && out->error && (out->cause || !cause) ? BATON_OK
+                                                              : BATON_ERR_NOMEM;
 }
 
 /* Ends the run successfully with `output` (stolen). */
@@ -373,8 +372,8 @@ static baton_err_t exec_append(baton_asl_env_t *env,
                                step_t *r, baton_asl_stop_t *out,
                                baton_asl_fault_t *fault) {
     json_t *output = NULL;
-    baton_err_t err = baton_asl_append_exec(env, st->obj, input, &output,
-                                            fault);
+    baton_err_t err =
+        baton_asl_append_exec(env, st->obj, input, &output, fault);
     return err ? err : finish(st, output, r, out);
 }
 

@@ -20,8 +20,8 @@
 #define STANDALONE_MATCH "match"
 #define STANDALONE_NOMATCH "nomatch"
 
-baton_err_t baton_asl_rule_check(json_t *rule, const char *where,
-                                 char *errstr, size_t errlen) {
+baton_err_t baton_asl_rule_check(json_t *rule, const char *where, char *errstr,
+                                 size_t errlen) {
     return baton_asl_choice_rule_check(rule, 0, where, errstr, errlen);
 }
 
@@ -33,8 +33,8 @@ static json_t *standalone_choice_state(json_t *rule) {
         json_decref(top);
         return NULL;
     }
-    st = json_pack("{s:[o],s:s}", "Choices", top, "Default",
-                   STANDALONE_NOMATCH);
+    st =
+        json_pack("{s:[o],s:s}", "Choices", top, "Default", STANDALONE_NOMATCH);
     return st;
 }
 
@@ -59,8 +59,7 @@ baton_err_t baton_asl_rule_eval(json_t *rule, json_t *doc, int *matched,
     if (err == BATON_ERR_INVALID)
         return baton_seterr(errstr, errlen, err, "%s: %s", fault.error,
                             fault.cause);
-    if (err)
-        return baton_seterr(errstr, errlen, err, "out of memory");
+    if (err) return baton_seterr(errstr, errlen, err, "out of memory");
     return BATON_OK;
 }
 
@@ -70,9 +69,8 @@ baton_err_t baton_asl_template_validate(json_t *tmpl, const char *field,
 }
 
 baton_err_t baton_asl_template_eval(json_t *tmpl, json_t *doc,
-                                    const baton_asl_ctx_t *ctx,
-                                    uint64_t seed, json_t **out,
-                                    char *errstr, size_t errlen) {
+                                    const baton_asl_ctx_t *ctx, uint64_t seed,
+                                    json_t **out, char *errstr, size_t errlen) {
     baton_asl_env_t env;
     baton_asl_fault_t fault;
     baton_asl_ctx_t c = ctx ? *ctx : standalone_zero_ctx;
@@ -86,7 +84,6 @@ baton_err_t baton_asl_template_eval(json_t *tmpl, json_t *doc,
     if (err == BATON_ERR_INVALID)
         return baton_seterr(errstr, errlen, err, "%s: %s", fault.error,
                             fault.cause);
-    if (err)
-        return baton_seterr(errstr, errlen, err, "out of memory");
+    if (err) return baton_seterr(errstr, errlen, err, "out of memory");
     return BATON_OK;
 }

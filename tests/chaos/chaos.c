@@ -229,8 +229,8 @@ static int load_send(load_t *l, baton_cmd_kind_t kind, size_t i,
     baton_free(buf);
     if (kerr == RD_KAFKA_RESP_ERR__FATAL) return 1;
     if (kerr) {
-        BATON_ERROR(SUBSYS, "producing %s of %s: %s",
-                    baton_cmd_kind_name(kind), id, rd_kafka_err2str(kerr));
+        BATON_ERROR(SUBSYS, "producing %s of %s: %s", baton_cmd_kind_name(kind),
+                    id, rd_kafka_err2str(kerr));
         return -1;
     }
     *(kind == BATON_CMD_START ? &l->sigs[i].start_st : &l->sigs[i].sig_st) = 1;
@@ -249,11 +249,13 @@ static int load_recover(load_t *l) {
     char err[512], why[512] = "";
     int64_t again = 0;
     rd_kafka_fatal_error(l->producer, why, sizeof why);
-    BATON_WARN(SUBSYS, "producer fatal error (%s): re-sending every command "
-                       "not acknowledged with a new producer", why);
+    BATON_WARN(SUBSYS,
+               "producer fatal error (%s): re-sending every command "
+               "not acknowledged with a new producer",
+               why);
     l->recovering = 1;
-    rd_kafka_purge(l->producer, RD_KAFKA_PURGE_F_QUEUE |
-                                    RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_purge(l->producer,
+                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(l->producer, 100);
     rd_kafka_destroy(l->producer);
     l->producer = NULL;
@@ -320,8 +322,8 @@ static int load_start_one(load_t *l, int64_t i) {
     snprintf(s->input, sizeof s->input, "%s", input);
     l->nsigs++; /* before the send: its delivery report looks it up */
     if (load_send_ok(l, BATON_CMD_START, l->nsigs - 1, input)) return -1;
-    fprintf(l->log, "start %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-                    "\n",
+    fprintf(l->log,
+            "start %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
             s->id, s->token, ms, times, wait, now);
     return 0;
 }
@@ -355,8 +357,7 @@ static int load_producer_new(load_t *l, char *err, size_t errlen) {
     }
     rd_kafka_conf_set_dr_msg_cb(kc, load_on_delivery);
     rd_kafka_conf_set_opaque(kc, l);
-    if (!(l->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err,
-                                        errlen)))
+    if (!(l->producer = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, err, errlen)))
         return -1;
     return 0;
 }
@@ -380,7 +381,8 @@ static int load_setup(load_t *l, char *err, size_t errlen) {
 static int load_poll(load_t *l, int ms) {
     char fe[256];
     rd_kafka_poll(l->producer, ms);
-    if (rd_kafka_fatal_error(l->producer, fe, sizeof fe)) return load_recover(l);
+    if (rd_kafka_fatal_error(l->producer, fe, sizeof fe))
+        return load_recover(l);
     return 0;
 }
 
@@ -394,8 +396,8 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
         baton_cli_fail(PROG, "load: %s", err);
         goto out;
     }
-    BATON_INFO(SUBSYS, "starting %.1f %s workflows/s for %" PRId64
-                       " s, seed %" PRId64,
+    BATON_INFO(SUBSYS,
+               "starting %.1f %s workflows/s for %" PRId64 " s, seed %" PRId64,
                o->rate, o->type, o->duration_s, o->seed);
     while (!stop_flag) {
         int64_t elapsed_us = baton_mono_us() - t0;
@@ -418,12 +420,14 @@ static int cmd_load(const opts_t *o, baton_conf_t *conf) {
         rd_kafka_flush(l.producer, 1000);
         if (load_poll(&l, 0)) goto out;
     }
-    BATON_INFO(SUBSYS, "%" PRId64 " workflows started, %" PRId64
-                       " commands produced, %" PRId64 " delivered, %" PRId64
-                       " undelivered, %" PRId64 " producer fatal errors "
-                       "recovered",
+    BATON_INFO(SUBSYS,
+               "%" PRId64 " workflows started, %" PRId64
+               " commands produced, %" PRId64 " delivered, %" PRId64
+               " undelivered, %" PRId64 " producer fatal errors "
+               "recovered",
                i, l.produced, l.delivered, l.undelivered, l.recoveries);
-    rc = l.undelivered || rd_kafka_outq_len(l.producer) ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
+    rc = l.undelivered || rd_kafka_outq_len(l.producer) ? BATON_CLI_EXIT_FAIL
+                                                        : BATON_CLI_EXIT_OK;
 out:
     if (l.producer) rd_kafka_destroy(l.producer);
     if (l.log) fclose(l.log);
@@ -455,9 +459,9 @@ typedef struct exec_rec {
 typedef struct fault {
     int64_t t_ms, end_ms; /* the kill or first action; back up, cleared */
     char kind[32];
-    int proc;             /* batond-N / worker-N / Kafka node N, or -1 */
-    int pid;              /* the process killed, or 0 */
-    int64_t fenced_ms;    /* broker-kill: kill -> controller fenced it */
+    int proc;          /* batond-N / worker-N / Kafka node N, or -1 */
+    int pid;           /* the process killed, or 0 */
+    int64_t fenced_ms; /* broker-kill: kill -> controller fenced it */
 } fault_t;
 
 /* A partition taken or every partition given up by a batond (its log). */
@@ -558,8 +562,9 @@ static int read_load_log(check_t *c) {
             if (!(w = grow((void **)&c->wfs, &c->nwfs, &c->wcap, sizeof *w)))
                 break;
             memset(w, 0, sizeof *w);
-            if (sscanf(line, "start %127s %63s %" SCNd64 " %" SCNd64
-                             " %" SCNd64 " %" SCNd64,
+            if (sscanf(line,
+                       "start %127s %63s %" SCNd64 " %" SCNd64 " %" SCNd64
+                       " %" SCNd64,
                        w->id, w->token, &w->ms, &w->times, &w->wait,
                        &w->start_ms) != 6)
                 c->nwfs--;
@@ -640,8 +645,8 @@ static int read_faults_log(check_t *c) {
     while (fgets(line, sizeof line, f)) {
         fault_t *ft;
         line[strcspn(line, "\n")] = 0;
-        if (!(ft = grow((void **)&c->faults, &c->nfaults, &c->fcap,
-                        sizeof *ft)))
+        if (!(ft =
+                  grow((void **)&c->faults, &c->nfaults, &c->fcap, sizeof *ft)))
             break;
         memset(ft, 0, sizeof *ft);
         if (sscanf(line, "%" SCNd64 " %" SCNd64 " %31s %n", &ft->t_ms,
@@ -672,8 +677,7 @@ static void check_kinds(check_t *c) {
         int i, seen = 0;
         for (i = 0; i < c->nkinds; i++)
             if (!strcmp(c->kinds[i], k) && c->kind_cnt[i]) seen = 1;
-        if (!seen)
-            violation(c, "fault kind %s never occurred in this run", k);
+        if (!seen) violation(c, "fault kind %s never occurred in this run", k);
     }
 }
 
@@ -706,7 +710,8 @@ static void read_session_losses(check_t *c, const char *name) {
             t = sscanf(line, "%%%*d|%lf|", &raw) == 1 ? (int64_t)(raw * 1000)
                                                       : log_time_ms(line);
             c->sess_ms[c->nsess] = t;
-            snprintf(c->sess_who[c->nsess++], sizeof c->sess_who[0], "%s", file);
+            snprintf(c->sess_who[c->nsess++], sizeof c->sess_who[0], "%s",
+                     file);
         }
         fclose(f);
     }
@@ -727,11 +732,9 @@ static void read_batond_logs(check_t *c) {
             own_ev_t *e;
             int part = -1, resent = 0;
             if (!took && !rev) continue;
-            if (took && sscanf(took, "took partition %d", &part) != 1)
-                continue;
+            if (took && sscanf(took, "took partition %d", &part) != 1) continue;
             if (took && re) sscanf(re, " timers, %d outbox", &resent);
-            if (!(e = grow((void **)&c->owns, &c->nowns, &c->ocap,
-                           sizeof *e)))
+            if (!(e = grow((void **)&c->owns, &c->nowns, &c->ocap, sizeof *e)))
                 break;
             *e = (own_ev_t){log_time_ms(line), b, took ? part : -1, resent};
         }
@@ -765,7 +768,8 @@ static int find_partitions(check_t *c) {
             int32_t part;
             const char *id;
             wf_t *w;
-            if (baton_keys_parse_wf(key, c->ns, &part, &id) && (w = wf_find(c, id)))
+            if (baton_keys_parse_wf(key, c->ns, &part, &id) &&
+                (w = wf_find(c, id)))
                 w->partition = part;
         }
         freeReplyObject(r);
@@ -778,8 +782,9 @@ static redisReply *redis_read(check_t *c, const char *cmd, const char *key) {
     redisReply *r = !strcmp(cmd, "GET")
                         ? redisCommand(c->redis, "GET %s", key)
                         : redisCommand(c->redis, "LRANGE %s 0 -1", key);
-    if (!r) fprintf(stderr, PROG ": check: %s %s: %s\n", cmd, key,
-                    c->redis->errstr);
+    if (!r)
+        fprintf(stderr, PROG ": check: %s %s: %s\n", cmd, key,
+                c->redis->errstr);
     return r;
 }
 
@@ -789,7 +794,7 @@ static redisReply *redis_read(check_t *c, const char *cmd, const char *key) {
 typedef struct hist_sum {
     int closes, completed_events, starts, signals, wait_started, wait_ended;
     int64_t wait_until, wait_ended_at;
-    int signal_bad;          /* SignalReceived without the token sent */
+    int signal_bad;            /* SignalReceived without the token sent */
     char bad_token[TOKEN_MAX]; /* the last wrong one */
 } hist_sum_t;
 
@@ -801,7 +806,7 @@ typedef struct step_sum {
     int64_t scheduled_at[MAX_ATTEMPTS];
     int outcomes[MAX_ATTEMPTS];
     int64_t closed_at[MAX_ATTEMPTS]; /* the outcome's time */
-    int retries[MAX_ATTEMPTS]; /* ActivityRetryScheduled for attempt k */
+    int retries[MAX_ATTEMPTS];       /* ActivityRetryScheduled for attempt k */
     int64_t due[MAX_ATTEMPTS];
     int completed;
 } step_sum_t;
@@ -816,13 +821,14 @@ static void fold_event(check_t *c, const wf_t *w, json_t *ev, int64_t want_seq,
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *data = json_object_get(ev, "data");
     int64_t seq = jint(data, "seq"), att = jint(data, "attempt");
-    int in_range = seq >= 1 && seq < MAX_STEPS && att >= 1 &&
-                   att < MAX_ATTEMPTS;
+    int in_range =
+        seq >= 1 && seq < MAX_STEPS && att >= 1 && att < MAX_ATTEMPTS;
     step_sum_t *s = in_range ? &steps[seq] : NULL;
 
     if (jint(ev, "seq") != want_seq)
-        violation(c, "%s: history event %" PRId64 " has seq %" PRId64
-                     " (events repeated or lost)",
+        violation(c,
+                  "%s: history event %" PRId64 " has seq %" PRId64
+                  " (events repeated or lost)",
                   w->id, want_seq, jint(ev, "seq"));
     if (!type) return;
     if (!strncmp(type, "Workflow", 8) && strcmp(type, "WorkflowStarted")) {
@@ -846,9 +852,9 @@ static void fold_event(check_t *c, const wf_t *w, json_t *ev, int64_t want_seq,
         h->wait_ended++;
         h->wait_ended_at = jint(ev, "time");
     } else if (!strncmp(type, "Activity", 8) && !s) {
-        violation(c, "%s: %s with step %" PRId64 " attempt %" PRId64
-                     " out of range",
-                  w->id, type, seq, att);
+        violation(
+            c, "%s: %s with step %" PRId64 " attempt %" PRId64 " out of range",
+            w->id, type, seq, att);
     } else if (!strcmp(type, "ActivityScheduled")) {
         s->scheduled[att]++;
         s->scheduled_at[att] = jint(ev, "time");
@@ -874,21 +880,23 @@ static void check_steps(check_t *c, const wf_t *w, step_sum_t *steps) {
         int any = 0;
         for (int a = 1; a < MAX_ATTEMPTS; a++) {
             char tid[ID_MAX + 32];
-            if (!s->scheduled[a] && !s->retries[a] && !s->outcomes[a])
-                continue;
+            if (!s->scheduled[a] && !s->retries[a] && !s->outcomes[a]) continue;
             any = 1;
             if (s->scheduled[a] > 1 || s->outcomes[a] > 1 || s->retries[a] > 1)
-                violation(c, "%s: step %d attempt %d applied more than once "
-                             "(scheduled %d, outcomes %d, retries %d)",
+                violation(c,
+                          "%s: step %d attempt %d applied more than once "
+                          "(scheduled %d, outcomes %d, retries %d)",
                           w->id, q, a, s->scheduled[a], s->outcomes[a],
                           s->retries[a]);
             if (s->retries[a] && s->scheduled[a] != 1)
-                violation(c, "%s: retry timer of step %d attempt %d fired %d "
-                             "times",
+                violation(c,
+                          "%s: retry timer of step %d attempt %d fired %d "
+                          "times",
                           w->id, q, a, s->scheduled[a]);
             else if (s->retries[a] && s->scheduled_at[a] < s->due[a])
-                violation(c, "%s: retry of step %d attempt %d ran %" PRId64
-                             " ms before its due time",
+                violation(c,
+                          "%s: retry of step %d attempt %d ran %" PRId64
+                          " ms before its due time",
                           w->id, q, a, s->due[a] - s->scheduled_at[a]);
             snprintf(tid, sizeof tid, "%s/%d/%d", w->id, q, a);
             if (s->scheduled[a])
@@ -907,15 +915,16 @@ static void check_steps(check_t *c, const wf_t *w, step_sum_t *steps) {
 
 /* Output fields against the input the load chose. */
 static void check_output(check_t *c, const wf_t *w, json_t *out) {
-    const char *sig = json_string_value(json_object_get(
-        json_object_get(out, "signal"), "token"));
+    const char *sig = json_string_value(
+        json_object_get(json_object_get(out, "signal"), "token"));
     const char *echo = json_string_value(
         json_object_get(json_object_get(out, "echo"), "token"));
     if (jint(json_object_get(out, "work"), "slept_ms") != w->ms)
         violation(c, "%s: result of Work lost (output.work = %s)", w->id,
                   json_object_get(out, "work") ? "wrong" : "missing");
     if (jint(json_object_get(out, "flaky"), "attempt") != w->times + 1)
-        violation(c, "%s: Flaky completed at attempt %" PRId64 ", want %" PRId64,
+        violation(c,
+                  "%s: Flaky completed at attempt %" PRId64 ", want %" PRId64,
                   w->id, jint(json_object_get(out, "flaky"), "attempt"),
                   w->times + 1);
     if (!sig || strcmp(sig, w->token))
@@ -934,8 +943,8 @@ static void check_history_sums(check_t *c, wf_t *w, const hist_sum_t *h) {
         violation(c, "%s: closed %d times (%d WorkflowCompleted)", w->id,
                   h->closes, h->completed_events);
     if (w->completed && h->signals != 1)
-        violation(c, "%s: signal received %d times, sent %d", w->id,
-                  h->signals, w->signals_sent);
+        violation(c, "%s: signal received %d times, sent %d", w->id, h->signals,
+                  w->signals_sent);
     if (h->signal_bad)
         violation(c, "%s: signal payload %s is not the token sent (%s)", w->id,
                   h->bad_token, w->token);
@@ -987,8 +996,7 @@ static int check_workflow(check_t *c, wf_t *w) {
         freeReplyObject(snap);
         return -1;
     }
-    if (snap->type == REDIS_REPLY_STRING)
-        s = json_loads(snap->str, 0, NULL);
+    if (snap->type == REDIS_REPLY_STRING) s = json_loads(snap->str, 0, NULL);
     st = json_string_value(json_object_get(s, "st"));
     w->completed = st && !strcmp(st, "SUCCEEDED");
     if (w->completed) {
@@ -1094,8 +1102,8 @@ static int takeover_resent(const check_t *c, const attempt_t *a, int64_t from,
                            int64_t to) {
     for (size_t i = 0; i < c->nowns; i++) {
         const own_ev_t *e = &c->owns[i];
-        if (e->partition == a->partition && e->resent > 0 &&
-            e->t_ms >= from && e->t_ms <= to && open_during(a, e->t_ms, e->t_ms))
+        if (e->partition == a->partition && e->resent > 0 && e->t_ms >= from &&
+            e->t_ms <= to && open_during(a, e->t_ms, e->t_ms))
             return 1;
     }
     return 0;
@@ -1149,8 +1157,8 @@ static const char *rerun_cause(const check_t *c, const attempt_t *a,
                                const exec_rec_t *prev, size_t nprev,
                                const exec_rec_t *again) {
     static const char *rank[] = {"worker-kill (ran it)", "batond-kill (owner)",
-                                 "takeover re-send", "redis-restart",
-                                 "broker-kill", "broker-stop",
+                                 "takeover re-send",     "redis-restart",
+                                 "broker-kill",          "broker-stop",
                                  "worker-rebalance"};
     const char *best = NULL;
     int best_rank = 99;
@@ -1199,8 +1207,9 @@ static void measure_handovers(check_t *c) {
                     first = ev->t_ms;
             }
             if (first < 0) {
-                violation(c, "partition %d of the killed batond-%d was never "
-                             "taken again",
+                violation(c,
+                          "partition %d of the killed batond-%d was never "
+                          "taken again",
                           p, f->proc);
                 continue;
             }
@@ -1215,23 +1224,23 @@ static void check_executions(check_t *c) {
     c->executions = (int64_t)c->nexecs;
     for (size_t i = 0; i < c->nexecs;) {
         size_t j = i + 1;
-        while (j < c->nexecs && !strcmp(c->execs[j].task_id,
-                                        c->execs[i].task_id))
+        while (j < c->nexecs &&
+               !strcmp(c->execs[j].task_id, c->execs[i].task_id))
             j++;
         json_t *sch = json_object_get(c->scheduled, c->execs[i].task_id);
-        attempt_t a = {
-            json_integer_value(json_array_get(sch, 0)),
-            json_integer_value(json_array_get(sch, 1)),
-            (int)json_integer_value(json_array_get(sch, 2))};
+        attempt_t a = {json_integer_value(json_array_get(sch, 0)),
+                       json_integer_value(json_array_get(sch, 1)),
+                       (int)json_integer_value(json_array_get(sch, 2))};
         c->tasks_executed++;
         if (!sch)
-            violation(c, "task %s ran (pid %d at %" PRId64 ") but its "
-                         "workflow never scheduled that attempt",
+            violation(c,
+                      "task %s ran (pid %d at %" PRId64 ") but its "
+                      "workflow never scheduled that attempt",
                       c->execs[i].task_id, c->execs[i].pid,
                       c->execs[i].start_ms);
         for (size_t k = i + 1; k < j && sch; k++) {
-            const char *why = rerun_cause(c, &a, &c->execs[i], k - i,
-                                          &c->execs[k]);
+            const char *why =
+                rerun_cause(c, &a, &c->execs[i], k - i, &c->execs[k]);
             c->duplicates++;
             if (why) {
                 c->justified++;
@@ -1245,10 +1254,11 @@ static void check_executions(check_t *c) {
                                  "; %s lost its group session at %" PRId64
                                  " (a stall, no fault)",
                                  c->sess_who[q], c->sess_ms[q]);
-                violation(c, "task %s ran again at %" PRId64 " (pid %d; "
-                             "earlier run at %" PRId64 " by pid %d; attempt "
-                             "open %" PRId64 "..%" PRId64 "): no fault could "
-                             "cause it%s",
+                violation(c,
+                          "task %s ran again at %" PRId64 " (pid %d; "
+                          "earlier run at %" PRId64 " by pid %d; attempt "
+                          "open %" PRId64 "..%" PRId64 "): no fault could "
+                          "cause it%s",
                           c->execs[k].task_id, c->execs[k].start_ms,
                           c->execs[k].pid, c->execs[k - 1].start_ms,
                           c->execs[k - 1].pid, a.sched, a.closed, sess);
@@ -1336,8 +1346,7 @@ static void report_text(const check_t *c) {
     printf("workflows not completed  %6" PRId64 "\n", c->incomplete);
     printf("signals sent / received  %6" PRId64 " / %" PRId64 "\n",
            c->signals_sent, c->signals_delivered);
-    printf("tasks executed           %6" PRId64 " (%" PRId64
-           " executions)\n",
+    printf("tasks executed           %6" PRId64 " (%" PRId64 " executions)\n",
            c->tasks_executed, c->executions);
     printf("re-runs (duplicate exec.) %5" PRId64 " (caused by a fault while "
            "open: %" PRId64 ")\n",
@@ -1379,7 +1388,8 @@ static void report_json(const check_t *c) {
     for (int i = 0; i < c->ncauses; i++)
         json_object_set_new(just, c->causes[i], json_integer(c->cause_cnt[i]));
     json_object_set_new(o, "faults", faults);
-    json_object_set_new(o, "workflows_started", json_integer((json_int_t)c->nwfs));
+    json_object_set_new(o, "workflows_started",
+                        json_integer((json_int_t)c->nwfs));
     json_object_set_new(o, "workflows_completed", json_integer(c->completed));
     json_object_set_new(o, "workflows_incomplete", json_integer(c->incomplete));
     json_object_set_new(o, "signals_sent", json_integer(c->signals_sent));
@@ -1407,8 +1417,7 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     c.violations = json_array();
     c.scheduled = json_object();
     if (!c.violations || !c.scheduled) goto out;
-    if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c))
-        goto out;
+    if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c)) goto out;
     c.ns = baton_conf_key_prefix(conf);
     if (!(c.redis = baton_redis_connect_conf(conf, 5000, err, sizeof err))) {
         baton_cli_fail(PROG, "check: %s", err);
@@ -1425,9 +1434,12 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     measure_handovers(&c);
     check_batonctl(&c);
     if (!c.nwfs) violation(&c, "no workflow was started (load.log empty)");
-    if (o->json) report_json(&c);
-    else report_text(&c);
-    rc = c.nviolations || c.incomplete ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
+    if (o->json)
+        report_json(&c);
+    else
+        report_text(&c);
+    rc =
+        c.nviolations || c.incomplete ? BATON_CLI_EXIT_FAIL : BATON_CLI_EXIT_OK;
 out:
     if (c.redis) redisFree(c.redis);
     json_decref(c.violations);
@@ -1487,9 +1499,15 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         {NULL, 0, NULL, 0}};
     int ch;
     char *end;
-    *o = (opts_t){.type = "chaos-mix", .rate = 4, .duration_s = 60,
-                  .seed = 1, .signal_delay_ms = 4000, .sample = 10,
-                  .session_ms = 4000, .rebalance_ms = -1, .commit_ms = 2000,
+    *o = (opts_t){.type = "chaos-mix",
+                  .rate = 4,
+                  .duration_s = 60,
+                  .seed = 1,
+                  .signal_delay_ms = 4000,
+                  .sample = 10,
+                  .session_ms = 4000,
+                  .rebalance_ms = -1,
+                  .commit_ms = 2000,
                   .aof_ms = 2000};
     snprintf(o->prefix, sizeof o->prefix, "chaos");
     if (argc < 2 || argv[1][0] == '-') return -1;
@@ -1521,8 +1539,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
             break;
         case 'B': o->batonctl = optarg; break;
         case 'n':
-            if (parse_num("--sample", optarg, 0, 100000, &o->sample))
-                return -1;
+            if (parse_num("--sample", optarg, 0, 100000, &o->sample)) return -1;
             break;
         case 'S':
             if (parse_num("--session-ms", optarg, 0, 3600000, &o->session_ms))

@@ -18,13 +18,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond, what)                                              \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n",          \
-                    __FILE__, __LINE__, what);                               \
-            abort();                                                         \
-        }                                                                    \
+#define FUZZ_ASSERT(cond, what)                                               \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, \
+                    __LINE__, what);                                          \
+            abort();                                                          \
+        }                                                                     \
     } while (0)
 
 /* A NUL-terminated copy of data (malloc'd; the caller frees). */

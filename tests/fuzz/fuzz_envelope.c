@@ -12,27 +12,25 @@
 
 static baton_codec_t *codec;
 
-#define ROUND_TRIP(kind, type_t, clear)                                      \
-    do {                                                                     \
-        type_t v, v2;                                                        \
-        if (!baton_codec_decode_##kind(codec, msg, len, json, &v, err,       \
-                                       sizeof err)) {                        \
-            for (int j = 0; j < 2; j++) {                                    \
-                char *buf = NULL;                                            \
-                size_t blen = 0;                                             \
-                FUZZ_ASSERT(!baton_codec_encode_##kind(codec, &v, j, &buf,   \
-                                                       &blen, err,           \
-                                                       sizeof err),          \
-                            "a decoded " #kind " encodes");                  \
-                FUZZ_ASSERT(!baton_codec_decode_##kind(codec, buf, blen, j,  \
-                                                       &v2, err,             \
-                                                       sizeof err),          \
-                            "an encoded " #kind " decodes");                 \
-                clear(&v2);                                                  \
-                baton_free(buf);                                             \
-            }                                                                \
-        }                                                                    \
-        clear(&v);                                                           \
+#define ROUND_TRIP(kind, type_t, clear)                                       \
+    do {                                                                      \
+        type_t v, v2;                                                         \
+        if (!baton_codec_decode_##kind(codec, msg, len, json, &v, err,        \
+                                       sizeof err)) {                         \
+            for (int j = 0; j < 2; j++) {                                     \
+                char *buf = NULL;                                             \
+                size_t blen = 0;                                              \
+                FUZZ_ASSERT(!baton_codec_encode_##kind(                       \
+                                codec, &v, j, &buf, &blen, err, sizeof err),  \
+                            "a decoded " #kind " encodes");                   \
+                FUZZ_ASSERT(!baton_codec_decode_##kind(codec, buf, blen, j,   \
+                                                       &v2, err, sizeof err), \
+                            "an encoded " #kind " decodes");                  \
+                clear(&v2);                                                   \
+                baton_free(buf);                                              \
+            }                                                                 \
+        }                                                                     \
+        clear(&v);                                                            \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

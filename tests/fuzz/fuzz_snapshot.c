@@ -11,8 +11,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[512];
-    baton_snapshot_t *s = baton_snapshot_decode((const char *)data, size, err,
-                                                sizeof err);
+    baton_snapshot_t *s =
+        baton_snapshot_decode((const char *)data, size, err, sizeof err);
     baton_snapshot_t *s2;
     char *t1, *t2;
     size_t l1 = 0, l2 = 0;

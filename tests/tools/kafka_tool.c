@@ -37,11 +37,11 @@ static int int_arg(const char *name, const char *s) {
 /* Prints the synopsis on out; returns the exit code of a usage error. */
 static int usage(FILE *out) {
     fprintf(out, "usage: baton-kafka produce TOPIC [--partition N] "
-                    "[--key K] [--json] [--header NAME=VALUE]... [--lines] "
-                    "< value\n"
-                    "       baton-kafka consume TOPIC [--count N] "
-                    "[--timeout S]\n"
-                    "       baton-kafka partition TOPIC KEY\n");
+                 "[--key K] [--json] [--header NAME=VALUE]... [--lines] "
+                 "< value\n"
+                 "       baton-kafka consume TOPIC [--count N] "
+                 "[--timeout S]\n"
+                 "       baton-kafka partition TOPIC KEY\n");
     return BATON_CLI_EXIT_USAGE;
 }
 
@@ -56,16 +56,15 @@ static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, const char *topic,
         const char *eq = strchr(hdr[i], '=');
         if (!strncmp(hdr[i], "content-type=", 13))
             rd_kafka_header_remove(h, "content-type");
-        rd_kafka_header_add(h, hdr[i], eq ? eq - hdr[i] : -1,
-                            eq ? eq + 1 : "", -1);
+        rd_kafka_header_add(h, hdr[i], eq ? eq - hdr[i] : -1, eq ? eq + 1 : "",
+                            -1);
     }
     while ((e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                 RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
                 RD_KAFKA_V_VALUE((void *)val, len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(rk, 10);
     if (e) rd_kafka_headers_destroy(h);
     return e;
@@ -128,9 +127,12 @@ static int tool_produce(baton_conf_t *conf, int argc, char **argv) {
 static void print_escaped(const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '\n') fputs("\\n", stdout);
-        else if (c < 32 || c > 126) printf("\\x%02x", c);
-        else putchar(c);
+        if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c < 32 || c > 126)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
     }
 }
 
@@ -180,9 +182,8 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
                 const char *name;
                 const void *val;
                 size_t size;
-                for (size_t i = 0; !rd_kafka_header_get_all(h, i, &name, &val,
-                                                            &size);
-                     i++) {
+                for (size_t i = 0;
+                     !rd_kafka_header_get_all(h, i, &name, &val, &size); i++) {
                     printf(" %s=", name);
                     print_escaped(val, size);
                 }
@@ -237,12 +238,14 @@ int main(int argc, char **argv) {
         baton_conf_destroy(conf);
         return baton_cli_fail(KT_PROG, "%s", err);
     }
-    if (!strcmp(argv[1], "produce")) rc = tool_produce(conf, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "produce"))
+        rc = tool_produce(conf, argc - 2, argv + 2);
     else if (!strcmp(argv[1], "consume"))
         rc = tool_consume(conf, argc - 2, argv + 2);
     else if (!strcmp(argv[1], "partition"))
         rc = tool_partition(conf, argc - 2, argv + 2);
-    else rc = usage(stderr);
+    else
+        rc = usage(stderr);
     baton_conf_destroy(conf);
     return rc;
 }

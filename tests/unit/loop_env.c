@@ -63,7 +63,9 @@ void env_free(env_t *e) {
     baton_registry_destroy(e->reg);
 }
 
-int64_t env_now(const env_t *e) { return baton_now_ms() + e->skew_ms; }
+int64_t env_now(const env_t *e) {
+    return baton_now_ms() + e->skew_ms;
+}
 
 static void keep_out(env_t *e, const baton_outbox_msg_t *m) {
     env_msg_t *k;
@@ -84,11 +86,11 @@ static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     e->tasks_total++;
     e->last_task_json = m->json;
     /* decoded as a worker does: by the message's content-type */
-    if (!baton_codec_decode_task(e->codec, m->value, m->value_len, m->json,
-                                 &t, err, sizeof err)) {
+    if (!baton_codec_decode_task(e->codec, m->value, m->value_len, m->json, &t,
+                                 err, sizeof err)) {
         snprintf(e->last_task, sizeof e->last_task, "%s", t.task_id);
-        snprintf(e->last_task_lineage, sizeof e->last_task_lineage,
-                 "%s|%s|%s", t.root_workflow_id ? t.root_workflow_id : "?",
+        snprintf(e->last_task_lineage, sizeof e->last_task_lineage, "%s|%s|%s",
+                 t.root_workflow_id ? t.root_workflow_id : "?",
                  t.parent_workflow_id ? t.parent_workflow_id : "-",
                  t.run_path ? t.run_path : "?");
     } else
@@ -117,8 +119,7 @@ static void note_out(env_t *e, const baton_outbox_msg_t *m) {
         e->dlq++;
         e->last_dlq_len = m->value_len;
         CHECK(m->error && *m->error, "DLQ message without reason");
-        if (m->error)
-            snprintf(e->last_dlq, sizeof e->last_dlq, "%s", m->error);
+        if (m->error) snprintf(e->last_dlq, sizeof e->last_dlq, "%s", m->error);
     } else if (!strcmp(m->topic, "baton.cancels"))
         note_cancel(e, m);
     else {
@@ -144,14 +145,16 @@ static size_t env_port_poll(void *ctx, int timeout_ms,
     return (size_t)e->ninbox;
 }
 
-static int64_t env_port_now_ms(void *ctx) { return env_now(ctx); }
+static int64_t env_port_now_ms(void *ctx) {
+    return env_now(ctx);
+}
 
 /* The fake Redis: the snapshot last written of each run, NULL for none. */
 static baton_err_t env_port_load_snapshots(void *ctx, size_t n,
                                            const int32_t *parts,
-                                           const char *const *ids,
-                                           char **texts, size_t *lens,
-                                           char *errstr, size_t errlen) {
+                                           const char *const *ids, char **texts,
+                                           size_t *lens, char *errstr,
+                                           size_t errlen) {
     env_t *e = ctx;
     (void)parts;
     for (size_t i = 0; i < n; i++) {
@@ -192,7 +195,8 @@ static baton_err_t env_port_load_def(void *ctx, const char *name,
     (void)ctx;
     return baton_seterr(errstr, errlen, BATON_ERR_NOTFOUND,
                         "definition %s version %s is not in the test's "
-                        "registry", name, ver);
+                        "registry",
+                        name, ver);
 }
 
 /* Records one written set: its snapshots become the fake Redis' texts. */
@@ -217,7 +221,8 @@ static void env_record_write(env_t *e, const baton_wset_t *ws) {
         }
         t = baton_snapshot_encode(ws->snaps[j], &len);
         CHECK(t != NULL, "snapshot encodes");
-        if (t) json_object_set_new(e->written, ws->snaps[j]->id, json_string(t));
+        if (t)
+            json_object_set_new(e->written, ws->snaps[j]->id, json_string(t));
         baton_free(t);
     }
     for (size_t j = 0; j < ws->nhist; j++) {
@@ -226,9 +231,8 @@ static void env_record_write(env_t *e, const baton_wset_t *ws) {
     }
 }
 
-static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws,
-                                  size_t n, int *fenced, char *errstr,
-                                  size_t errlen) {
+static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws, size_t n,
+                                  int *fenced, char *errstr, size_t errlen) {
     env_t *e = ctx;
     baton_err_t rc = BATON_OK;
     baton_alloc_fail_after(-1);
@@ -237,7 +241,8 @@ static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws,
                             "the test abandons this batch");
     for (size_t i = 0; i < n; i++) {
         fenced[i] = (e->fenced_mask >> ws[i]->partition) & 1;
-        if (!fenced[i]) env_record_write(e, ws[i]);
+        if (!fenced[i])
+            env_record_write(e, ws[i]);
         else if (!baton_wset_empty(ws[i]) && !rc)
             rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
                               "partition %d is fenced", ws[i]->partition);
@@ -269,7 +274,9 @@ static void env_port_release(void *ctx, int committed) {
     e->nheld = 0;
 }
 
-static void env_port_commit(void *ctx) { ((env_t *)ctx)->commits++; }
+static void env_port_commit(void *ctx) {
+    ((env_t *)ctx)->commits++;
+}
 
 static void env_port_init(env_t *e) {
     e->port.ctx = e;
@@ -353,8 +360,8 @@ size_t env_advance(env_t *e, int64_t ms) {
     return baton_loop_due_timers(e->loop, env_now(e));
 }
 
-void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
-              size_t len, int json) {
+void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf, size_t len,
+              int json) {
     baton_loop_msg_t *m;
     if (e->ninbox >= ENV_MAX_OUT) {
         CHECK(0, "more than %d inputs in one batch", ENV_MAX_OUT);
@@ -382,8 +389,8 @@ static void feed_held(env_t *e, baton_src_t src, int32_t p, char *buf,
     env_feed(e, src, p, buf, len, 0);
 }
 
-void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
-             const char *type, const char *name, const char *payload) {
+void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id, const char *type,
+             const char *name, const char *payload) {
     baton_command_t c = {0};
     char *buf, err[256];
     size_t len;
@@ -393,7 +400,8 @@ void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
     c.name = (char *)name;
     c.payload = (char *)payload;
     CHECK(!baton_codec_encode_command(e->codec, &c, 0, &buf, &len, err,
-                                      sizeof err), "encode: %s", err);
+                                      sizeof err),
+          "encode: %s", err);
     feed_held(e, BATON_SRC_COMMANDS, baton_partition_for(id, NPART), buf, len);
 }
 
@@ -401,7 +409,8 @@ void env_command(env_t *e, const baton_command_t *c) {
     char *buf, err[256];
     size_t len;
     CHECK(!baton_codec_encode_command(e->codec, c, 0, &buf, &len, err,
-                                      sizeof err), "encode: %s", err);
+                                      sizeof err),
+          "encode: %s", err);
     feed_held(e, BATON_SRC_COMMANDS, baton_partition_for(c->workflow_id, NPART),
               buf, len);
 }
@@ -410,16 +419,17 @@ int env_hist_count(const env_t *e, const char *needle) {
     size_t i;
     json_t *h;
     int n = 0;
-    json_array_foreach(e->hist, i, h) n += strstr(json_string_value(h),
-                                                  needle) != NULL;
+    json_array_foreach(e->hist, i, h) n +=
+        strstr(json_string_value(h), needle) != NULL;
     return n;
 }
 
 void env_result(env_t *e, const baton_result_t *r) {
     char *buf, err[256];
     size_t len;
-    CHECK(!baton_codec_encode_result(e->codec, r, 0, &buf, &len, err,
-                                     sizeof err), "encode: %s", err);
+    CHECK(
+        !baton_codec_encode_result(e->codec, r, 0, &buf, &len, err, sizeof err),
+        "encode: %s", err);
     feed_held(e, BATON_SRC_RESULTS, baton_partition_for(r->workflow_id, NPART),
               buf, len);
 }

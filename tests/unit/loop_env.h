@@ -24,15 +24,16 @@
 #include "registry.h"
 
 extern int env_passed, env_failed;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) env_passed++;                                              \
-        else {                                                               \
-            env_failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, "\n");                                           \
-        }                                                                    \
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        if (cond)                                                \
+            env_passed++;                                        \
+        else {                                                   \
+            env_failed++;                                        \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fprintf(stderr, "\n");                               \
+        }                                                        \
     } while (0)
 
 #define NPART 4
@@ -55,20 +56,20 @@ typedef struct env {
     baton_engine_t *engine;
     baton_loop_t *loop;
     int64_t offset[2][NPART];
-    int64_t skew_ms; /* the env's clock runs this far ahead */
-    long oom_after;  /* >= 0: in each batch, from the poll to the write,
+    int64_t skew_ms;      /* the env's clock runs this far ahead */
+    long oom_after;       /* >= 0: in each batch, from the poll to the write,
                         allocations fail after this many
                         (baton_alloc_fail_after); the env's own never */
     unsigned fenced_mask; /* bit p: the store refuses p's writes (fenced) */
-    int abandon;     /* the store fails this batch's write (env_run(e, 0)) */
+    int abandon;        /* the store fails this batch's write (env_run(e, 0)) */
     size_t refuse_over; /* > 0: the producer refuses for good (as Kafka's
                            MSG_SIZE_TOO_LARGE) every value larger than it,
                            reported by baton_loop_outbox_refused */
     int refused;        /* messages it refused, since env_init */
     char last_refused[256]; /* outbox id of the last one */
-    int redeliver;   /* an abandoned batch's inputs are polled again, as
+    int redeliver;          /* an abandoned batch's inputs are polled again, as
                         batond's seek back does (default: dropped) */
-    int64_t commits; /* committed batches (the port's commit calls) */
+    int64_t commits;        /* committed batches (the port's commit calls) */
     baton_loop_port_t port;
     /* fed inputs, handed to the loop by the port's poll */
     baton_loop_msg_t inbox[ENV_MAX_OUT];
@@ -77,11 +78,11 @@ typedef struct env {
     int tasks, events, dlq, forwards, closes, cancels;
     int tasks_total; /* tasks produced since env_init, never reset */
     char last_task[256];
-    int last_task_json;    /* it went out as JSON (content-type header) */
+    int last_task_json;          /* it went out as JSON (content-type header) */
     char last_task_lineage[600]; /* "<root>|<parent or ->|<run_path>" */
-    char last_cancel[256]; /* task_id of the last cancel notice */
-    int last_cancel_json;  /* it went out as JSON */
-    char last_outbox_del[256]; /* last outbox entry the batch removes */
+    char last_cancel[256];       /* task_id of the last cancel notice */
+    int last_cancel_json;        /* it went out as JSON */
+    char last_outbox_del[256];   /* last outbox entry the batch removes */
     /* produced commands and results, for env_pump */
     env_msg_t out[ENV_MAX_OUT];
     int nout;
@@ -91,9 +92,9 @@ typedef struct env {
     /* the last snapshot text written of each run (closed runs leave the
      * loop's cache), and the decoded copies handed out by env_snap */
     json_t *written;
-    json_t *dedupe; /* the fake Redis' dedupe keys: key -> until (ms) */
-    json_t *hist;   /* every history event written, JSON texts */
-    char last_dlq[512]; /* reason of the last DLQ message */
+    json_t *dedupe;      /* the fake Redis' dedupe keys: key -> until (ms) */
+    json_t *hist;        /* every history event written, JSON texts */
+    char last_dlq[512];  /* reason of the last DLQ message */
     size_t last_dlq_len; /* and the length of its value */
     baton_snapshot_t **decoded;
     size_t ndecoded;
@@ -121,10 +122,10 @@ int env_pump(env_t *e, int rounds);
 size_t env_advance(env_t *e, int64_t ms);
 /* Feeds an encoded input into the inbox at the next offset of (src, p);
  * buf is borrowed until the next env_run. */
-void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf,
-              size_t len, int json);
-void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id,
-             const char *type, const char *name, const char *payload);
+void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf, size_t len,
+              int json);
+void env_cmd(env_t *e, baton_cmd_kind_t kind, const char *id, const char *type,
+             const char *name, const char *payload);
 void env_result(env_t *e, const baton_result_t *r);
 /* Feeds any command (encoded, Avro) to its workflow's partition. */
 void env_command(env_t *e, const baton_command_t *c);

@@ -13,41 +13,42 @@
 
 static int passed, failed;
 
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 /* got equals want (NULL-safe); prints both otherwise. */
-#define CHECK_STR(got, want, what)                                           \
-    do {                                                                     \
-        const char *g_ = (got), *w_ = (want);                                \
-        int ok_ = g_ && w_ ? !strcmp(g_, w_) : g_ == w_;                     \
-        if (!ok_)                                                            \
+#define CHECK_STR(got, want, what)                                            \
+    do {                                                                      \
+        const char *g_ = (got), *w_ = (want);                                 \
+        int ok_ = g_ && w_ ? !strcmp(g_, w_) : g_ == w_;                      \
+        if (!ok_)                                                             \
             fprintf(stderr, "  got  '%s'\n  want '%s'\n", g_ ? g_ : "(null)", \
-                    w_ ? w_ : "(null)");                                     \
-        CHECK(ok_, what);                                                    \
+                    w_ ? w_ : "(null)");                                      \
+        CHECK(ok_, what);                                                     \
     } while (0)
 
 /* The JSON value v equals the JSON text want (compared as values). */
-#define CHECK_JSON(v, want, what)                                            \
-    do {                                                                     \
-        json_t *w_ = json_loads((want), JSON_DECODE_ANY, NULL);              \
-        int ok_ = w_ && (v) && json_equal((v), w_);                          \
-        if (!ok_) {                                                          \
+#define CHECK_JSON(v, want, what)                                             \
+    do {                                                                      \
+        json_t *w_ = json_loads((want), JSON_DECODE_ANY, NULL);               \
+        int ok_ = w_ && (v) && json_equal((v), w_);                           \
+        if (!ok_) {                                                           \
             char *g_ = (v) ? json_dumps((v), JSON_COMPACT | JSON_ENCODE_ANY | \
-                                                 JSON_SORT_KEYS)             \
-                           : NULL;                                           \
+                                                 JSON_SORT_KEYS)              \
+                           : NULL;                                            \
             fprintf(stderr, "  got  %s\n  want %s\n", g_ ? g_ : "(null)",     \
-                    (want));                                                 \
-            free(g_);                                                        \
-        }                                                                    \
-        json_decref(w_);                                                     \
-        CHECK(ok_, what);                                                    \
+                    (want));                                                  \
+            free(g_);                                                         \
+        }                                                                     \
+        json_decref(w_);                                                      \
+        CHECK(ok_, what);                                                     \
     } while (0)
 
 static inline int check_report(void) {

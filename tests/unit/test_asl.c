@@ -338,14 +338,14 @@ static void test_dataflow_errors_and_catch(void) {
     /* a Parameters path that matches nothing: States.ParameterPathFailure
      * (spec, "Payload Template"), through the Task's Catch (ResultPath puts
      * the error output beside the input) */
-    baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"T\", \"States\": {"
-        "\"T\": {\"Type\": \"Task\", \"Resource\": \"baton:activity:x\","
-        " \"Parameters\": {\"v.$\": \"$.missing\"}, \"Catch\": [{"
-        " \"ErrorEquals\": [\"States.ParameterPathFailure\"],"
-        " \"ResultPath\": \"$.err\","
-        " \"Next\": \"Recover\"}], \"End\": true},"
-        "\"Recover\": {\"Type\": \"Pass\", \"End\": true}}}");
+    baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"T\", \"States\": {"
+             "\"T\": {\"Type\": \"Task\", \"Resource\": \"baton:activity:x\","
+             " \"Parameters\": {\"v.$\": \"$.missing\"}, \"Catch\": [{"
+             " \"ErrorEquals\": [\"States.ParameterPathFailure\"],"
+             " \"ResultPath\": \"$.err\","
+             " \"Next\": \"Recover\"}], \"End\": true},"
+             "\"Recover\": {\"Type\": \"Pass\", \"End\": true}}}");
     baton_asl_def_t *nocatch =
         LOAD("{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\","
              " \"InputPath\": \"$.nope\", \"End\": true}}}");
@@ -648,7 +648,7 @@ static const char *test1(const char *var, const char *op, const char *value,
     return choose(rules, input);
 }
 
-#define CHECK_CHOICE(var, op, value, input, want)                              \
+#define CHECK_CHOICE(var, op, value, input, want) \
     check_str(__LINE__, test1((var), (op), (value), (input)), (want))
 
 static void test_spec_choice_example(void) {

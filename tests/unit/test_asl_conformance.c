@@ -36,7 +36,8 @@ static int run_text(int line, const char *text, const char *input,
 }
 
 /* The run must succeed with `want` as output. */
-#define CHECK_OUTPUT(text, input, want) check_output(__LINE__, text, input, want)
+#define CHECK_OUTPUT(text, input, want) \
+    check_output(__LINE__, text, input, want)
 static void check_output(int line, const char *text, const char *input,
                          const char *want) {
     baton_asl_stop_t s;
@@ -160,10 +161,11 @@ static void test_choice_state(void) {
     CHECK_ERROR(dispatch_event, "{\"type\": \"Private\"}", "States.Runtime");
     /* "The interpreter will throw a runtime States.NoChoiceMatched error if
      * a Choice State fails to match a Choice Rule and no Default" */
-    CHECK_ERROR("{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
-                " \"Choices\": [{\"Variable\": \"$.a\", \"BooleanEquals\": true,"
-                " \"Next\": \"E\"}]}, \"E\": {\"Type\": \"Succeed\"}}}",
-                "{\"a\": false}", "States.NoChoiceMatched");
+    CHECK_ERROR(
+        "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
+        " \"Choices\": [{\"Variable\": \"$.a\", \"BooleanEquals\": true,"
+        " \"Next\": \"E\"}]}, \"E\": {\"Type\": \"Succeed\"}}}",
+        "{\"a\": false}", "States.NoChoiceMatched");
     /* StringMatches: foo*.log matches foo23.log, *.log zebra.log, foo*.*
      * foobar.zebra; \\* is a literal star */
     {
@@ -210,8 +212,10 @@ static void test_choice_operators(void) {
         {"StringEqualsPath", "\"$.w\"", "{\"v\": \"b\", \"w\": \"b\"}", 1},
         {"StringLessThanPath", "\"$.w\"", "{\"v\": \"b\", \"w\": \"a\"}", 0},
         {"StringGreaterThanPath", "\"$.w\"", "{\"v\": \"b\", \"w\": \"a\"}", 1},
-        {"StringLessThanEqualsPath", "\"$.w\"", "{\"v\": \"b\", \"w\": \"b\"}", 1},
-        {"StringGreaterThanEqualsPath", "\"$.w\"", "{\"v\": \"a\", \"w\": \"b\"}", 0},
+        {"StringLessThanEqualsPath", "\"$.w\"", "{\"v\": \"b\", \"w\": \"b\"}",
+         1},
+        {"StringGreaterThanEqualsPath", "\"$.w\"",
+         "{\"v\": \"a\", \"w\": \"b\"}", 0},
         {"NumericEquals", "2", "{\"v\": 2.0}", 1},
         {"NumericLessThan", "2", "{\"v\": 1.5}", 1},
         {"NumericGreaterThan", "2", "{\"v\": 2}", 0},
@@ -235,15 +239,20 @@ static void test_choice_operators(void) {
         {"TimestampGreaterThanEquals", "\"2016-03-14T01:59:00Z\"",
          "{\"v\": \"2017-01-01T00:00:00Z\"}", 1},
         {"TimestampEqualsPath", "\"$.w\"",
-         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}", 1},
+         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}",
+         1},
         {"TimestampLessThanPath", "\"$.w\"",
-         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2015-03-14T01:59:00Z\"}", 0},
+         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2015-03-14T01:59:00Z\"}",
+         0},
         {"TimestampGreaterThanPath", "\"$.w\"",
-         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2015-03-14T01:59:00Z\"}", 1},
+         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2015-03-14T01:59:00Z\"}",
+         1},
         {"TimestampLessThanEqualsPath", "\"$.w\"",
-         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}", 1},
+         "{\"v\": \"2016-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}",
+         1},
         {"TimestampGreaterThanEqualsPath", "\"$.w\"",
-         "{\"v\": \"2015-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}", 0},
+         "{\"v\": \"2015-03-14T01:59:00Z\", \"w\": \"2016-03-14T01:59:00Z\"}",
+         0},
         /* "if the values are not both of the appropriate type ... false" */
         {"NumericEquals", "1", "{\"v\": \"1\"}", 0},
         {"StringEquals", "\"1\"", "{\"v\": 1}", 0},
@@ -261,22 +270,24 @@ static void test_choice_operators(void) {
     char text[1024];
     size_t i;
     for (i = 0; i < BATON_ARRAY_SIZE(c); i++) {
-        snprintf(text, sizeof(text),
-                 "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
-                 " \"Choices\": [{\"Variable\": \"$.v\", \"%s\": %s,"
-                 " \"Next\": \"Y\"}], \"Default\": \"N\"},"
-                 " \"Y\": {\"Type\": \"Pass\", \"Result\": 1, \"End\": true},"
-                 " \"N\": {\"Type\": \"Pass\", \"Result\": 0, \"End\": true}}}",
-                 c[i].op, c[i].value);
+        snprintf(
+            text, sizeof(text),
+            "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
+            " \"Choices\": [{\"Variable\": \"$.v\", \"%s\": %s,"
+            " \"Next\": \"Y\"}], \"Default\": \"N\"},"
+            " \"Y\": {\"Type\": \"Pass\", \"Result\": 1, \"End\": true},"
+            " \"N\": {\"Type\": \"Pass\", \"Result\": 0, \"End\": true}}}",
+            c[i].op, c[i].value);
         check_output(__LINE__ * 100 + (int)i, text, c[i].input,
                      c[i].want ? "1" : "0");
     }
     /* a Variable that matches nothing is a runtime error (but IsPresent) */
-    CHECK_ERROR("{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
-                " \"Choices\": [{\"Variable\": \"$.nope\", \"IsNull\": true,"
-                " \"Next\": \"E\"}], \"Default\": \"E\"},"
-                " \"E\": {\"Type\": \"Succeed\"}}}",
-                "{}", "States.Runtime");
+    CHECK_ERROR(
+        "{\"StartAt\": \"C\", \"States\": {\"C\": {\"Type\": \"Choice\","
+        " \"Choices\": [{\"Variable\": \"$.nope\", \"IsNull\": true,"
+        " \"Next\": \"E\"}], \"Default\": \"E\"},"
+        " \"E\": {\"Type\": \"Succeed\"}}}",
+        "{}", "States.Runtime");
 }
 
 static void test_wait_state(void) {
@@ -333,12 +344,13 @@ static void test_succeed_fail_states(void) {
         }
         baton_asl_stop_clear(&s);
         /* spec, "JSONPath Fail State": ErrorPath / CausePath */
-        if (run_text(__LINE__,
-                     one("{\"Type\": \"Fail\", \"Comment\": \"my error comment\","
-                         " \"ErrorPath\": \"$.Error\", \"CausePath\":"
-                         " \"States.Format('because {}', $.Cause)\"}"),
-                     "{\"Error\": \"E1\", \"Cause\": \"C1\"}",
-                     &s) == BATON_ASL_STOP_FAIL) {
+        if (run_text(
+                __LINE__,
+                one("{\"Type\": \"Fail\", \"Comment\": \"my error comment\","
+                    " \"ErrorPath\": \"$.Error\", \"CausePath\":"
+                    " \"States.Format('because {}', $.Cause)\"}"),
+                "{\"Error\": \"E1\", \"Cause\": \"C1\"}",
+                &s) == BATON_ASL_STOP_FAIL) {
             CHECK_STR(s.error, "E1");
             CHECK_STR(s.cause, "because C1");
         }
@@ -352,30 +364,32 @@ static void test_parallel_and_map_states(void) {
     /* spec, Parallel "LookupCustomerInfo" and Map "Validate-All": the stop
      * names the fan-out; the detail is in test_asl_ext.c */
     baton_asl_stop_t s;
-    if (run_text(__LINE__,
-                 "{\"StartAt\": \"LookupCustomerInfo\", \"States\": {"
-                 "\"LookupCustomerInfo\": {\"Type\": \"Parallel\", \"Branches\": ["
-                 " {\"StartAt\": \"LookupAddress\", \"States\": {\"LookupAddress\":"
-                 "  {\"Type\": \"Task\", \"Resource\": \"baton:activity:AddressFinder\","
-                 "   \"End\": true}}},"
-                 " {\"StartAt\": \"LookupPhone\", \"States\": {\"LookupPhone\":"
-                 "  {\"Type\": \"Task\", \"Resource\": \"baton:activity:PhoneFinder\","
-                 "   \"End\": true}}}], \"Next\": \"NextState\"},"
-                 "\"NextState\": {\"Type\": \"Succeed\"}}}",
-                 "{\"id\": 1}", &s) == BATON_ASL_STOP_FANOUT)
+    if (run_text(
+            __LINE__,
+            "{\"StartAt\": \"LookupCustomerInfo\", \"States\": {"
+            "\"LookupCustomerInfo\": {\"Type\": \"Parallel\", \"Branches\": ["
+            " {\"StartAt\": \"LookupAddress\", \"States\": {\"LookupAddress\":"
+            "  {\"Type\": \"Task\", \"Resource\": \"baton:activity:AddressFinder\","
+            "   \"End\": true}}},"
+            " {\"StartAt\": \"LookupPhone\", \"States\": {\"LookupPhone\":"
+            "  {\"Type\": \"Task\", \"Resource\": \"baton:activity:PhoneFinder\","
+            "   \"End\": true}}}], \"Next\": \"NextState\"},"
+            "\"NextState\": {\"Type\": \"Succeed\"}}}",
+            "{\"id\": 1}", &s) == BATON_ASL_STOP_FANOUT)
         CHECK(!s.is_map && s.n_items == 2, "parallel of 2");
     else
         CHECK(0, "kind %d", s.kind);
     baton_asl_stop_clear(&s);
-    if (run_text(__LINE__,
-                 one("{\"Type\": \"Map\", \"InputPath\": \"$.detail\","
-                     " \"ItemsPath\": \"$.shipped\", \"MaxConcurrency\": 1,"
-                     " \"ItemProcessor\": {\"StartAt\": \"Validate\", \"States\":"
-                     " {\"Validate\": {\"Type\": \"Task\", \"Resource\":"
-                     " \"baton:activity:ship-val\", \"End\": true}}},"
-                     " \"ResultPath\": \"$.detail.shipped\", \"End\": true}"),
-                 "{\"detail\": {\"shipped\": [1, 2, 3]}}",
-                 &s) == BATON_ASL_STOP_FANOUT)
+    if (run_text(
+            __LINE__,
+            one("{\"Type\": \"Map\", \"InputPath\": \"$.detail\","
+                " \"ItemsPath\": \"$.shipped\", \"MaxConcurrency\": 1,"
+                " \"ItemProcessor\": {\"StartAt\": \"Validate\", \"States\":"
+                " {\"Validate\": {\"Type\": \"Task\", \"Resource\":"
+                " \"baton:activity:ship-val\", \"End\": true}}},"
+                " \"ResultPath\": \"$.detail.shipped\", \"End\": true}"),
+            "{\"detail\": {\"shipped\": [1, 2, 3]}}",
+            &s) == BATON_ASL_STOP_FANOUT)
         CHECK(s.is_map && s.n_items == 3 && s.max_concurrency == 1, "map of 3");
     else
         CHECK(0, "kind %d", s.kind);
@@ -386,25 +400,27 @@ static void test_parallel_and_map_states(void) {
 
 static void test_payload_template(void) {
     /* spec, "Payload Template" */
-    CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"Parameters\": {\"flagged\": true,"
-                     " \"parts\": {\"first.$\": \"$.vals[0]\","
-                     "  \"last3.$\": \"$.vals[-3:]\"},"
-                     " \"weekday.$\": \"$.DayOfWeek\","
-                     " \"formattedOutput.$\": \"States.Format('Today is {}',"
-                     " $.DayOfWeek)\"}, \"End\": true}"),
-                 "{\"flagged\": 7, \"vals\": [0, 10, 20, 30, 40, 50],"
-                 " \"DayOfWeek\": \"TUESDAY\"}",
-                 "{\"flagged\": true, \"parts\": {\"first\": 0, \"last3\":"
-                 " [30, 40, 50]}, \"weekday\": \"TUESDAY\", \"formattedOutput\":"
-                 " \"Today is TUESDAY\"}");
+    CHECK_OUTPUT(
+        one("{\"Type\": \"Pass\", \"Parameters\": {\"flagged\": true,"
+            " \"parts\": {\"first.$\": \"$.vals[0]\","
+            "  \"last3.$\": \"$.vals[-3:]\"},"
+            " \"weekday.$\": \"$.DayOfWeek\","
+            " \"formattedOutput.$\": \"States.Format('Today is {}',"
+            " $.DayOfWeek)\"}, \"End\": true}"),
+        "{\"flagged\": 7, \"vals\": [0, 10, 20, 30, 40, 50],"
+        " \"DayOfWeek\": \"TUESDAY\"}",
+        "{\"flagged\": true, \"parts\": {\"first\": 0, \"last3\":"
+        " [30, 40, 50]}, \"weekday\": \"TUESDAY\", \"formattedOutput\":"
+        " \"Today is TUESDAY\"}");
     /* the context object: "$$" strips one "$" and applies to it */
-    CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"Parameters\": {"
-                     " \"id.$\": \"$$.Execution.Id\", \"st.$\": \"$$.State.Name\","
-                     " \"sm.$\": \"$$.StateMachine.Name\","
-                     " \"in.$\": \"$$.Execution.Input\"}, \"End\": true}"),
-                 "{\"a\": 1}",
-                 "{\"id\": \"wf-1\", \"st\": \"S\", \"sm\": \"demo\","
-                 " \"in\": {}}");
+    CHECK_OUTPUT(
+        one("{\"Type\": \"Pass\", \"Parameters\": {"
+            " \"id.$\": \"$$.Execution.Id\", \"st.$\": \"$$.State.Name\","
+            " \"sm.$\": \"$$.StateMachine.Name\","
+            " \"in.$\": \"$$.Execution.Input\"}, \"End\": true}"),
+        "{\"a\": 1}",
+        "{\"id\": \"wf-1\", \"st\": \"S\", \"sm\": \"demo\","
+        " \"in\": {}}");
     /* "If the path is legal but cannot be applied successfully ...
      * States.ParameterPathFailure" */
     CHECK_ERROR(one("{\"Type\": \"Pass\", \"Parameters\": {\"x.$\": \"$.no\"},"
@@ -421,11 +437,11 @@ static void test_input_output_processing(void) {
     baton_asl_next_t n;
     baton_asl_stop_t s;
     char err[256];
-    const baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"Add\", \"States\": {\"Add\": {\"Type\": \"Task\","
-        " \"Resource\": \"baton:activity:lambda/add\","
-        " \"InputPath\": \"$.numbers\", \"ResultPath\": \"$.sum\","
-        " \"End\": true}}}");
+    const baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"Add\", \"States\": {\"Add\": {\"Type\": \"Task\","
+             " \"Resource\": \"baton:activity:lambda/add\","
+             " \"InputPath\": \"$.numbers\", \"ResultPath\": \"$.sum\","
+             " \"End\": true}}}");
     json_t *in = J("{\"title\": \"Numbers to add\", \"numbers\": {\"val1\": 3,"
                    " \"val2\": 4}}");
     if (!def) return;
@@ -448,10 +464,11 @@ static void test_input_output_processing(void) {
                      " \"$.master.detail\", \"End\": true}"),
                  "{\"master\": {\"detail\": [1, 2, 3]}}",
                  "{\"master\": {\"detail\": 6}}");
-    CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"Result\": 6, \"ResultPath\":"
-                     " \"$.master.result.sum\", \"End\": true}"),
-                 "{\"master\": {\"detail\": [1, 2, 3]}}",
-                 "{\"master\": {\"detail\": [1, 2, 3], \"result\": {\"sum\": 6}}}");
+    CHECK_OUTPUT(
+        one("{\"Type\": \"Pass\", \"Result\": 6, \"ResultPath\":"
+            " \"$.master.result.sum\", \"End\": true}"),
+        "{\"master\": {\"detail\": [1, 2, 3]}}",
+        "{\"master\": {\"detail\": [1, 2, 3], \"result\": {\"sum\": 6}}}");
     /* $.a[0,1] yields two values, gathered into an array */
     CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"InputPath\": \"$.a[0,1]\","
                      " \"End\": true}"),
@@ -460,24 +477,25 @@ static void test_input_output_processing(void) {
                      " \"End\": true}"),
                  "{\"a\": [1, 2, 3]}", "[1, 2]");
     /* null InputPath: {}; null ResultPath: the raw input; null OutputPath */
-    CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"InputPath\": null, \"End\": true}"),
-                 "{\"a\": 1}", "{}");
+    CHECK_OUTPUT(
+        one("{\"Type\": \"Pass\", \"InputPath\": null, \"End\": true}"),
+        "{\"a\": 1}", "{}");
     CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"Result\": 5, \"ResultPath\": null,"
                      " \"End\": true}"),
                  "{\"a\": 1}", "{\"a\": 1}");
-    CHECK_OUTPUT(one("{\"Type\": \"Pass\", \"OutputPath\": null, \"End\": true}"),
-                 "{\"a\": 1}", "{}");
+    CHECK_OUTPUT(
+        one("{\"Type\": \"Pass\", \"OutputPath\": null, \"End\": true}"),
+        "{\"a\": 1}", "{}");
     /* ResultSelector reshapes the result before ResultPath */
     {
-        const baton_asl_def_t *rs = LOAD(
-            one("{\"Type\": \"Task\", \"Resource\": \"baton:activity:x\","
-                " \"ResultSelector\": {\"z.$\": \"$.y.z\", \"c\": \"k\"},"
-                " \"ResultPath\": \"$.r\", \"OutputPath\": \"$.r\","
-                " \"End\": true}"));
-        if (rs &&
-            baton_asl_task_complete(rs, "S", J("{}"),
-                                    J("{\"x\": 1, \"y\": {\"z\": 2}}"), &ctx, &n,
-                                    err, sizeof(err)) == BATON_OK)
+        const baton_asl_def_t *rs =
+            LOAD(one("{\"Type\": \"Task\", \"Resource\": \"baton:activity:x\","
+                     " \"ResultSelector\": {\"z.$\": \"$.y.z\", \"c\": \"k\"},"
+                     " \"ResultPath\": \"$.r\", \"OutputPath\": \"$.r\","
+                     " \"End\": true}"));
+        if (rs && baton_asl_task_complete(
+                      rs, "S", J("{}"), J("{\"x\": 1, \"y\": {\"z\": 2}}"),
+                      &ctx, &n, err, sizeof(err)) == BATON_OK)
             CHECK_JSON(n.output, "{\"z\": 2, \"c\": \"k\"}");
         baton_asl_next_clear(&n);
     }
@@ -527,8 +545,8 @@ static void test_intrinsics_appendix_b(void) {
                "{\"inputArray\": [1,2,3,4,5,6,7,8,9]}", "9");
     CHECK_EXPR("States.ArrayUnique($.inputArray)",
                "{\"inputArray\": [1,2,3,3,3,3,3,3,4]}", "[1, 2, 3, 4]");
-    CHECK_EXPR("States.Base64Encode($.input)", "{\"input\": \"Data to encode\"}",
-               "\"RGF0YSB0byBlbmNvZGU=\"");
+    CHECK_EXPR("States.Base64Encode($.input)",
+               "{\"input\": \"Data to encode\"}", "\"RGF0YSB0byBlbmNvZGU=\"");
     CHECK_EXPR("States.Base64Decode($.base64)",
                "{\"base64\": \"RGF0YSB0byBlbmNvZGU=\"}", "\"Data to encode\"");
     CHECK_EXPR("States.Hash($.Data, $.Algorithm)",
@@ -536,15 +554,18 @@ static void test_intrinsics_appendix_b(void) {
                "\"aaff4a450a104cd177d28d18d74485e8cae074b7\"");
     CHECK_EXPR("States.Hash('input data', 'MD5')", "{}",
                "\"812f45842bc6d66ee14572ce20db8e86\"");
-    CHECK_EXPR("States.Hash('input data', 'SHA-256')", "{}",
-               "\"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3\"");
-    CHECK_EXPR("States.Hash('input data', 'SHA-384')", "{}",
-               "\"d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c75651"
-               "1b87525bdc835ebb27e1fb9e9374a15562\"");
-    CHECK_EXPR("States.Hash('input data', 'SHA-512')", "{}",
-               "\"6ce4adb348546d4f449c4d25aad9a7c9cb711d9e91982d3f0b29ca2f3f47d4"
-               "ce2deba23bf2954f0f1d593fc50283731a533d30d425402d4f91316d871303aa"
-               "c4\"");
+    CHECK_EXPR(
+        "States.Hash('input data', 'SHA-256')", "{}",
+        "\"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3\"");
+    CHECK_EXPR(
+        "States.Hash('input data', 'SHA-384')", "{}",
+        "\"d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c75651"
+        "1b87525bdc835ebb27e1fb9e9374a15562\"");
+    CHECK_EXPR(
+        "States.Hash('input data', 'SHA-512')", "{}",
+        "\"6ce4adb348546d4f449c4d25aad9a7c9cb711d9e91982d3f0b29ca2f3f47d4"
+        "ce2deba23bf2954f0f1d593fc50283731a533d30d425402d4f91316d871303aa"
+        "c4\"");
     CHECK_EXPR("States.JsonMerge($.json1, $.json2, false)",
                "{\"json1\": {\"a\": {\"a1\": 1, \"a2\": 2}, \"b\": 2},"
                " \"json2\": {\"a\": {\"a3\": 1, \"a4\": 2}, \"c\": 3}}",
@@ -600,7 +621,8 @@ static void test_intrinsics_errors(void) {
                      "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.ArrayPartition($.s, 1)", in,
                      "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.ArrayRange(1, 9, 0)", in, "States.IntrinsicFailure");
+    CHECK_EXPR_FAILS("States.ArrayRange(1, 9, 0)", in,
+                     "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.ArrayRange(1, 1001, 1)", in,
                      "States.IntrinsicFailure"); /* 1000 ok, 1001 not */
     CHECK_EXPR_FAILS("States.ArrayRange(1, 2.5, 1)", in,
@@ -608,11 +630,16 @@ static void test_intrinsics_errors(void) {
     CHECK_EXPR_FAILS("States.ArrayGetItem($.arr, 2)", in,
                      "States.IntrinsicFailure");
     CHECK_EXPR_FAILS("States.MathAdd(1.5, 1)", in, "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.MathRandom(1.5, 9)", in, "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.StringToJson($.arr)", in, "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.Format('{}', $.arr)", in, "States.IntrinsicFailure");
-    CHECK_EXPR_FAILS("States.Hash($.s, 'SHA-3')", in, "States.IntrinsicFailure");
-    CHECK_EXPR("States.ArrayLength(States.ArrayRange(1, 1000, 1))", "{}", "1000");
+    CHECK_EXPR_FAILS("States.MathRandom(1.5, 9)", in,
+                     "States.IntrinsicFailure");
+    CHECK_EXPR_FAILS("States.StringToJson($.arr)", in,
+                     "States.IntrinsicFailure");
+    CHECK_EXPR_FAILS("States.Format('{}', $.arr)", in,
+                     "States.IntrinsicFailure");
+    CHECK_EXPR_FAILS("States.Hash($.s, 'SHA-3')", in,
+                     "States.IntrinsicFailure");
+    CHECK_EXPR("States.ArrayLength(States.ArrayRange(1, 1000, 1))", "{}",
+               "1000");
     {
         /* "a data string of up to 10,000 characters" */
         static char big[10100];
@@ -670,8 +697,9 @@ static void test_retry_rules(void) {
     size_t i;
     if (!def) return;
     for (i = 0; i < BATON_ARRAY_SIZE(c); i++) {
-        CHECK(baton_asl_task_fail(def, "X", J("{}"), c[i].error, "", c[i].attempt,
-                                  0, &ctx, &n, err, sizeof(err)) == BATON_OK,
+        CHECK(baton_asl_task_fail(def, "X", J("{}"), c[i].error, "",
+                                  c[i].attempt, 0, &ctx, &n, err,
+                                  sizeof(err)) == BATON_OK,
               "%s", err);
         CHECK((int)n.kind == c[i].kind && n.delay_ms == c[i].delay,
               "%s attempt %d: kind %d delay %lld", c[i].error, c[i].attempt,
@@ -691,7 +719,8 @@ static void test_complex_retry_scenario(void) {
         " {\"ErrorEquals\": [\"ErrorC\"], \"IntervalSeconds\": 5}],"
         " \"Catch\": [{\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"Z\"}]},"
         " \"Y\": {\"Type\": \"Succeed\"}, \"Z\": {\"Type\": \"Succeed\"}}}");
-    static const char *const errors[] = {"ErrorA", "ErrorB", "ErrorC", "ErrorB"};
+    static const char *const errors[] = {"ErrorA", "ErrorB", "ErrorC",
+                                         "ErrorB"};
     static const int64_t delays[] = {1000, 2000, 5000};
     baton_asl_ctx_t ctx = ctx_make(1);
     int32_t counts[2] = {0, 0};
@@ -720,15 +749,15 @@ static void test_complex_retry_scenario(void) {
 
 static void test_catch_rules(void) {
     /* spec, "JSONPath Catchers" */
-    const baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\","
-        " \"Resource\": \"baton:activity:x\", \"Catch\": ["
-        " {\"ErrorEquals\": [\"java.lang.Exception\"], \"ResultPath\":"
-        "  \"$.error-info\", \"Next\": \"RecoveryState\"},"
-        " {\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"EndMachine\"}],"
-        " \"End\": true},"
-        "\"RecoveryState\": {\"Type\": \"Succeed\"},"
-        "\"EndMachine\": {\"Type\": \"Succeed\"}}}");
+    const baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\","
+             " \"Resource\": \"baton:activity:x\", \"Catch\": ["
+             " {\"ErrorEquals\": [\"java.lang.Exception\"], \"ResultPath\":"
+             "  \"$.error-info\", \"Next\": \"RecoveryState\"},"
+             " {\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"EndMachine\"}],"
+             " \"End\": true},"
+             "\"RecoveryState\": {\"Type\": \"Succeed\"},"
+             "\"EndMachine\": {\"Type\": \"Succeed\"}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_next_t n;
     char err[256];
@@ -745,11 +774,12 @@ static void test_catch_rules(void) {
                               &ctx, &n, err, sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK_STR(n.next_state, "EndMachine");
-    CHECK_JSON(n.output, "{\"Error\": \"States.TaskFailed\", \"Cause\": \"boom\"}");
+    CHECK_JSON(n.output,
+               "{\"Error\": \"States.TaskFailed\", \"Cause\": \"boom\"}");
     baton_asl_next_clear(&n);
     /* a catcher whose ResultPath cannot apply: ResultPathMatchFailure */
-    CHECK(baton_asl_task_fail(def, "T", J("\"foo\""), "java.lang.Exception",
-                              "", 1, 0, &ctx, &n, err, sizeof(err)) == BATON_OK,
+    CHECK(baton_asl_task_fail(def, "T", J("\"foo\""), "java.lang.Exception", "",
+                              1, 0, &ctx, &n, err, sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK(n.kind == BATON_ASL_NEXT_FAIL, "kind %d", n.kind);
     CHECK_STR(n.error, "States.ResultPathMatchFailure");
@@ -769,7 +799,8 @@ static void test_validation(void) {
     static const struct {
         const char *state, *want;
     } c[] = {
-        {"{\"Type\": \"Sleep\", \"End\": true}", "state 'S': unknown Type 'Sleep'"},
+        {"{\"Type\": \"Sleep\", \"End\": true}",
+         "state 'S': unknown Type 'Sleep'"},
         {"{\"Type\": \"Pass\", \"Colour\": 1, \"End\": true}",
          "state 'S': unknown field 'Colour'"},
         {"{\"Type\": \"Pass\"}", "state 'S': missing Next or End"},
@@ -861,8 +892,9 @@ static void test_validation(void) {
     REFUSE("{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Succeed\"}},"
            " \"Extra\": 1}",
            "test: unknown field 'Extra'");
-    REFUSE("{\"StartAt\": \"Nope\", \"States\": {\"A\": {\"Type\": \"Succeed\"}}}",
-           "test: StartAt 'Nope' is not a state");
+    REFUSE(
+        "{\"StartAt\": \"Nope\", \"States\": {\"A\": {\"Type\": \"Succeed\"}}}",
+        "test: StartAt 'Nope' is not a state");
     REFUSE("{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Succeed\"},"
            " \"A\": {\"Type\": \"Succeed\"}}}",
            "test: not valid JSON");

@@ -25,8 +25,8 @@ static json_t *item(int line, const baton_asl_def_t *def, const char *state,
     baton_asl_ctx_t ctx = ctx_make(3);
     char err[256] = "", *path = NULL;
     json_t *in = NULL;
-    if (baton_asl_fanout_item(def, state, state_input, i, &ctx, &path, &in,
-                              err, sizeof(err)) != BATON_OK) {
+    if (baton_asl_fanout_item(def, state, state_input, i, &ctx, &path, &in, err,
+                              sizeof(err)) != BATON_OK) {
         fail_at(line, "fanout_item %lld: %s", (long long)i, err);
         return NULL;
     }
@@ -34,7 +34,8 @@ static json_t *item(int line, const baton_asl_def_t *def, const char *state,
     baton_free(path);
     return keep(in);
 }
-#define ITEM(def, st, in, i, path) item(__LINE__, (def), (st), (in), (i), (path))
+#define ITEM(def, st, in, i, path) \
+    item(__LINE__, (def), (st), (in), (i), (path))
 
 /* ---- Parallel -------------------------------------------------------- */
 
@@ -86,8 +87,8 @@ static void test_parallel_spec_example(void) {
     CHECK_JSON(n.output, "5");
     baton_asl_next_clear(&n);
     /* the engine hands the array of outputs back */
-    CHECK(baton_asl_task_complete(def, "FunWithMath", in, J("[5, 1]"), &ctx,
-                                  &n, err, sizeof(err)) == BATON_OK,
+    CHECK(baton_asl_task_complete(def, "FunWithMath", in, J("[5, 1]"), &ctx, &n,
+                                  err, sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK(n.kind == BATON_ASL_NEXT_STATE, "kind %d", n.kind);
     CHECK_STR(n.next_state, "NextState");
@@ -145,15 +146,15 @@ static void test_parallel_dataflow(void) {
 
 static void test_parallel_retry_catch(void) {
     /* a branch's failure is the Parallel's error: Retry, then Catch */
-    const baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Parallel\","
-        " \"Branches\": [{\"StartAt\": \"F\", \"States\": {\"F\":"
-        "  {\"Type\": \"Fail\", \"Error\": \"Boom\"}}}],"
-        " \"Retry\": [{\"ErrorEquals\": [\"Boom\"], \"MaxAttempts\": 1,"
-        "  \"IntervalSeconds\": 2}],"
-        " \"Catch\": [{\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"R\","
-        "  \"ResultPath\": \"$.error\"}], \"End\": true},"
-        "\"R\": {\"Type\": \"Pass\", \"End\": true}}}");
+    const baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Parallel\","
+             " \"Branches\": [{\"StartAt\": \"F\", \"States\": {\"F\":"
+             "  {\"Type\": \"Fail\", \"Error\": \"Boom\"}}}],"
+             " \"Retry\": [{\"ErrorEquals\": [\"Boom\"], \"MaxAttempts\": 1,"
+             "  \"IntervalSeconds\": 2}],"
+             " \"Catch\": [{\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"R\","
+             "  \"ResultPath\": \"$.error\"}], \"End\": true},"
+             "\"R\": {\"Type\": \"Pass\", \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     baton_asl_next_t n;
@@ -194,16 +195,16 @@ static const char shipped_input[] =
 static void test_map_spec_example(void) {
     /* spec, "JSONPath Map State" (the example's "$.Map.Item.Value" is the
      * context object, "$$.Map.Item.Value", as its own text says) */
-    const baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"Validate-All\", \"States\": {\"Validate-All\": {"
-        " \"Type\": \"Map\", \"InputPath\": \"$.detail\","
-        " \"ItemsPath\": \"$.shipped\", \"MaxConcurrency\": 0,"
-        " \"ItemSelector\": {\"parcel.$\": \"$$.Map.Item.Value\","
-        "  \"courier.$\": \"$.delivery-partner\"},"
-        " \"ItemProcessor\": {\"StartAt\": \"Validate\", \"States\": {"
-        "  \"Validate\": {\"Type\": \"Task\","
-        "   \"Resource\": \"baton:activity:ship-val\", \"End\": true}}},"
-        " \"ResultPath\": \"$.detail.shipped\", \"End\": true}}}");
+    const baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"Validate-All\", \"States\": {\"Validate-All\": {"
+             " \"Type\": \"Map\", \"InputPath\": \"$.detail\","
+             " \"ItemsPath\": \"$.shipped\", \"MaxConcurrency\": 0,"
+             " \"ItemSelector\": {\"parcel.$\": \"$$.Map.Item.Value\","
+             "  \"courier.$\": \"$.delivery-partner\"},"
+             " \"ItemProcessor\": {\"StartAt\": \"Validate\", \"States\": {"
+             "  \"Validate\": {\"Type\": \"Task\","
+             "   \"Resource\": \"baton:activity:ship-val\", \"End\": true}}},"
+             " \"ResultPath\": \"$.detail.shipped\", \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     baton_asl_next_t n;
@@ -237,11 +238,11 @@ static void test_map_spec_example(void) {
     baton_asl_next_clear(&n);
     /* without ItemSelector each iteration gets the item itself */
     {
-        const baton_asl_def_t *plain = LOAD(
-            "{\"StartAt\": \"M\", \"States\": {\"M\": {\"Type\": \"Map\","
-            " \"InputPath\": \"$.detail\", \"ItemsPath\": \"$.shipped\","
-            " \"ItemProcessor\": {\"StartAt\": \"V\", \"States\": {\"V\":"
-            "  {\"Type\": \"Pass\", \"End\": true}}}, \"End\": true}}}");
+        const baton_asl_def_t *plain =
+            LOAD("{\"StartAt\": \"M\", \"States\": {\"M\": {\"Type\": \"Map\","
+                 " \"InputPath\": \"$.detail\", \"ItemsPath\": \"$.shipped\","
+                 " \"ItemProcessor\": {\"StartAt\": \"V\", \"States\": {\"V\":"
+                 "  {\"Type\": \"Pass\", \"End\": true}}}, \"End\": true}}}");
         if (plain)
             CHECK_JSON(ITEM(plain, "M", in, 1, "M"),
                        "{\"prod\": \"S39\", \"dest-code\": 9511,"
@@ -262,7 +263,8 @@ static void test_map_index_limits_legacy(void) {
         "  {\"Type\": \"Pass\", \"End\": true}}}, \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
-    json_t *in = J("{\"xs\": [\"a\", \"b\", \"c\"], \"conc\": 2, \"pct\": 12.5}");
+    json_t *in =
+        J("{\"xs\": [\"a\", \"b\", \"c\"], \"conc\": 2, \"pct\": 12.5}");
     char err[256];
     if (!def) return;
     CHECK(run(def, NULL, in, &ctx, &s) == BATON_OK, "run");
@@ -310,10 +312,10 @@ static void test_map_errors(void) {
         " \"End\": true},"
         "\"Tolerance\": {\"Type\": \"Succeed\"},"
         "\"NotArray\": {\"Type\": \"Succeed\"}}}");
-    const baton_asl_def_t *bare = LOAD(
-        "{\"StartAt\": \"M\", \"States\": {\"M\": {\"Type\": \"Map\","
-        " \"ItemProcessor\": {\"StartAt\": \"V\", \"States\": {\"V\":"
-        "  {\"Type\": \"Pass\", \"End\": true}}}, \"End\": true}}}");
+    const baton_asl_def_t *bare =
+        LOAD("{\"StartAt\": \"M\", \"States\": {\"M\": {\"Type\": \"Map\","
+             " \"ItemProcessor\": {\"StartAt\": \"V\", \"States\": {\"V\":"
+             "  {\"Type\": \"Pass\", \"End\": true}}}, \"End\": true}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     baton_asl_next_t n;
@@ -324,9 +326,8 @@ static void test_map_errors(void) {
     CHECK(run(def, NULL, in, &ctx, &s) == BATON_OK, "run");
     CHECK(s.kind == BATON_ASL_STOP_SUCCEED, "kind %d", s.kind);
     CHECK_STR(s.state, "NotArray");
-    CHECK_STR(json_string_value(json_object_get(json_object_get(s.output,
-                                                                "err"),
-                                                "Error")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(s.output, "err"), "Error")),
               "States.Runtime");
     baton_asl_stop_clear(&s);
     /* an ItemSelector path that fails for item 1: ParameterPathFailure,
@@ -347,13 +348,15 @@ static void test_map_errors(void) {
     baton_asl_stop_clear(&s);
     /* the engine's tolerance verdict goes through Catch */
     CHECK(baton_asl_task_fail(def, "M", J("{\"xs\": []}"),
-                              "States.ExceedToleratedFailureThreshold", "3 of 4",
-                              1, 0, &ctx, &n, err, sizeof(err)) == BATON_OK,
+                              "States.ExceedToleratedFailureThreshold",
+                              "3 of 4", 1, 0, &ctx, &n, err,
+                              sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK(n.kind == BATON_ASL_NEXT_STATE, "kind %d", n.kind);
     CHECK_STR(n.next_state, "Tolerance");
-    CHECK_JSON(n.output, "{\"Error\": \"States.ExceedToleratedFailureThreshold\","
-                         " \"Cause\": \"3 of 4\"}");
+    CHECK_JSON(n.output,
+               "{\"Error\": \"States.ExceedToleratedFailureThreshold\","
+               " \"Cause\": \"3 of 4\"}");
     baton_asl_next_clear(&n);
 }
 
@@ -379,7 +382,8 @@ static void test_nested_subpaths(void) {
     CHECK(leaf && leaf == baton_asl_def_sub(b1, "Each"), "relative == full");
     CHECK(leaf && baton_asl_def_top(leaf) == def, "top");
     CHECK(leaf && !strcmp(baton_asl_def_start_at(leaf), "Leaf"), "leaf");
-    CHECK(baton_asl_def_sub(def, "") == def && baton_asl_def_sub(def, NULL) == def,
+    CHECK(baton_asl_def_sub(def, "") == def &&
+              baton_asl_def_sub(def, NULL) == def,
           "empty path");
     CHECK(baton_asl_def_sub(def, "a%2Fb%25c/2") == NULL, "no branch 2");
     CHECK(baton_asl_def_sub(def, "a%2Fb%25c") == NULL, "branch index needed");
@@ -525,7 +529,8 @@ static void test_child_workflow(void) {
                                   &ctx, &n, err, sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK(n.kind == BATON_ASL_NEXT_END, "kind %d", n.kind);
-    CHECK_JSON(n.output, "{\"t\": \"otters\", \"child\": {\"summary\": \"ok\"}}");
+    CHECK_JSON(n.output,
+               "{\"t\": \"otters\", \"child\": {\"summary\": \"ok\"}}");
     baton_asl_next_clear(&n);
     CHECK(baton_asl_task_fail(def, "Child", in, "States.Timeout", "", 1, 0,
                               &ctx, &n, err, sizeof(err)) == BATON_OK,
@@ -571,8 +576,8 @@ static void test_signal_timeout(void) {
     CHECK(s.kind == BATON_ASL_STOP_SIGNAL && s.timeout_seconds == 30,
           "TimeoutSecondsPath: %d", s.timeout_seconds);
     baton_asl_stop_clear(&s);
-    CHECK(baton_asl_task_fail(def, "Approve", in, "States.Timeout", "24 h",
-                              1, 0, &ctx, &n, err, sizeof(err)) == BATON_OK,
+    CHECK(baton_asl_task_fail(def, "Approve", in, "States.Timeout", "24 h", 1,
+                              0, &ctx, &n, err, sizeof(err)) == BATON_OK,
           "%s", err);
     CHECK(n.kind == BATON_ASL_NEXT_STATE, "kind %d", n.kind);
     CHECK_STR(n.next_state, "Expired");
@@ -620,14 +625,14 @@ static void test_append(void) {
            "{\"messages\": [\"hi\"], \"reply\": \"hello\"}",
            "{\"messages\": [\"hi\", \"hello\"], \"reply\": \"hello\"}");
     /* a literal element (an object template is evaluated) */
-    APPEND("{\"Path\": \"$.log\", \"Value\": {\"role\": \"user\","
-           " \"text.$\": \"$.q\"}}",
-           "", "{\"q\": \"why?\", \"log\": []}",
-           "{\"q\": \"why?\", \"log\": [{\"role\": \"user\", \"text\": \"why?\"}]}");
+    APPEND(
+        "{\"Path\": \"$.log\", \"Value\": {\"role\": \"user\","
+        " \"text.$\": \"$.q\"}}",
+        "", "{\"q\": \"why?\", \"log\": []}",
+        "{\"q\": \"why?\", \"log\": [{\"role\": \"user\", \"text\": \"why?\"}]}");
     /* Values.$: each element; the list is created, parents too */
     APPEND("{\"Path\": \"$.h.msgs\", \"Values.$\": \"$.new\"}", "",
-           "{\"new\": [1, 2]}",
-           "{\"new\": [1, 2], \"h\": {\"msgs\": [1, 2]}}");
+           "{\"new\": [1, 2]}", "{\"new\": [1, 2], \"h\": {\"msgs\": [1, 2]}}");
     APPEND("{\"Path\": \"$.h\", \"Values.$\": \"States.Array(1, 'x')\"}", "",
            "{\"h\": [0]}", "{\"h\": [0, 1, \"x\"]}");
     /* InputPath narrows what Value.$ sees; the list is in the raw input;
@@ -649,15 +654,15 @@ static void test_append(void) {
 static void test_append_in_a_loop(void) {
     /* a conversation loop: append, count, loop until 3 messages -- no
      * stop in between (appends are inline), one Succeed at the end */
-    const baton_asl_def_t *def = LOAD(
-        "{\"StartAt\": \"Add\", \"States\": {"
-        "\"Add\": {\"Type\": \"Task\", \"Resource\": \"baton:append\","
-        " \"Parameters\": {\"Path\": \"$.m\", \"Value.$\":"
-        "  \"States.ArrayLength($.m)\"}, \"Next\": \"Enough\"},"
-        "\"Enough\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\":"
-        " \"$.m[2]\", \"IsPresent\": true, \"Next\": \"Done\"}],"
-        " \"Default\": \"Add\"},"
-        "\"Done\": {\"Type\": \"Succeed\"}}}");
+    const baton_asl_def_t *def =
+        LOAD("{\"StartAt\": \"Add\", \"States\": {"
+             "\"Add\": {\"Type\": \"Task\", \"Resource\": \"baton:append\","
+             " \"Parameters\": {\"Path\": \"$.m\", \"Value.$\":"
+             "  \"States.ArrayLength($.m)\"}, \"Next\": \"Enough\"},"
+             "\"Enough\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\":"
+             " \"$.m[2]\", \"IsPresent\": true, \"Next\": \"Done\"}],"
+             " \"Default\": \"Add\"},"
+             "\"Done\": {\"Type\": \"Succeed\"}}}");
     baton_asl_ctx_t ctx = ctx_make(1);
     baton_asl_stop_t s;
     if (!def) return;

@@ -65,7 +65,8 @@ static void test_graph_shapes_and_edges(void) {
     CHECK_HAS(g, "  S0 -.->|\"retry States.Timeout x2\"| S0\n");
     CHECK_HAS(g, "  S0 -.->|\"catch States.ALL\"| S5\n");
     CHECK_HAS(g, "  S1 -->|\"$.n #lt; 3\"| S0\n");
-    CHECK_HAS(g, "  S1 -->|\"($.s == 'a#quot;b') and ($.x is not present)\"| S2\n");
+    CHECK_HAS(
+        g, "  S1 -->|\"($.s == 'a#quot;b') and ($.x is not present)\"| S2\n");
     CHECK_HAS(g, "  S1 -->|\"$.t matches 'log-*'\"| S3\n");
     CHECK_HAS(g, "  S1 -->|\"Default\"| S4\n");
     CHECK_HAS(g, "  S2 --> S4\n");
@@ -103,7 +104,8 @@ static void test_graph_escaping(void) {
     char *g;
     if (!def) return;
     g = graph(def, NULL);
-    CHECK_HAS(g, "  S0[\"say #quot;hi#quot; #lt;now#gt; #35;1 #124; x<br/>pass\"]\n");
+    CHECK_HAS(
+        g, "  S0[\"say #quot;hi#quot; #lt;now#gt; #35;1 #124; x<br/>pass\"]\n");
     baton_free(g);
 }
 

@@ -34,9 +34,9 @@ static __attribute__((unused)) void fail_at(int line, const char *fmt, ...) {
     cur_failed = 1;
 }
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) fail_at(__LINE__, __VA_ARGS__);                           \
+#define CHECK(cond, ...)                             \
+    do {                                             \
+        if (!(cond)) fail_at(__LINE__, __VA_ARGS__); \
     } while (0)
 
 /* JSON values made by a test, released after it. */
@@ -50,16 +50,16 @@ static __attribute__((unused)) void pool_release(void) {
     while (defs_n) baton_asl_def_destroy(defs[--defs_n]);
 }
 
-#define RUN(fn)                                                                \
-    do {                                                                       \
-        cur_test = #fn;                                                        \
-        cur_failed = 0;                                                        \
-        fn();                                                                  \
-        pool_release();                                                        \
-        if (cur_failed)                                                        \
-            n_failed++;                                                        \
-        else                                                                   \
-            n_passed++;                                                        \
+#define RUN(fn)         \
+    do {                \
+        cur_test = #fn; \
+        cur_failed = 0; \
+        fn();           \
+        pool_release(); \
+        if (cur_failed) \
+            n_failed++; \
+        else            \
+            n_passed++; \
     } while (0)
 
 /* Parses JSON text (any value); kept in the pool. */
@@ -82,7 +82,8 @@ static __attribute__((unused)) json_t *keep(json_t *v) {
 
 /* Compares v with the JSON text `want`, reporting both on a mismatch. */
 #define CHECK_JSON(v, want) check_json(__LINE__, (v), (want))
-static __attribute__((unused)) void check_json(int line, json_t *v, const char *want) {
+static __attribute__((unused)) void check_json(int line, json_t *v,
+                                               const char *want) {
     json_t *w = J(want);
     if (!v || !json_equal(v, w)) {
         char *got = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -92,7 +93,8 @@ static __attribute__((unused)) void check_json(int line, json_t *v, const char *
 }
 
 #define CHECK_STR(got, want) check_str(__LINE__, (got), (want))
-static __attribute__((unused)) void check_str(int line, const char *got, const char *want) {
+static __attribute__((unused)) void check_str(int line, const char *got,
+                                              const char *want) {
     if (!got || strcmp(got, want))
         fail_at(line, "got \"%s\", want \"%s\"", got ? got : "(null)", want);
 }
@@ -112,7 +114,8 @@ static __attribute__((unused)) baton_asl_ctx_t ctx_make(uint64_t seed) {
 
 /* Parses a definition that must be valid; NULL (and a failure) if not. */
 #define LOAD(text) load(__LINE__, (text))
-static __attribute__((unused)) baton_asl_def_t *load(int line, const char *text) {
+static __attribute__((unused)) baton_asl_def_t *load(int line,
+                                                     const char *text) {
     char err[512] = "";
     baton_asl_def_t *def = NULL;
     if (baton_asl_def_parse("test", text, &def, err, sizeof(err)) != BATON_OK) {
@@ -126,7 +129,8 @@ static __attribute__((unused)) baton_asl_def_t *load(int line, const char *text)
 /* Parses a definition that must be refused with a message containing
  * `want`. */
 #define REFUSE(text, want) refuse(__LINE__, (text), (want))
-static __attribute__((unused)) void refuse(int line, const char *text, const char *want) {
+static __attribute__((unused)) void refuse(int line, const char *text,
+                                           const char *want) {
     char err[512] = "";
     baton_asl_def_t *def = NULL;
     baton_err_t rc = baton_asl_def_parse("test", text, &def, err, sizeof(err));
@@ -142,9 +146,10 @@ static __attribute__((unused)) void refuse(int line, const char *text, const cha
 
 /* Runs from `state` (NULL: StartAt) and returns the stop in *s (caller
  * clears it). */
-static __attribute__((unused)) baton_err_t run(const baton_asl_def_t *def, const char *state,
-                       json_t *input, const baton_asl_ctx_t *ctx,
-                       baton_asl_stop_t *s) {
+static __attribute__((unused)) baton_err_t run(const baton_asl_def_t *def,
+                                               const char *state, json_t *input,
+                                               const baton_asl_ctx_t *ctx,
+                                               baton_asl_stop_t *s) {
     char err[256];
     return baton_asl_run(def, state ? state : baton_asl_def_start_at(def),
                          input, ctx, s, err, sizeof(err));
@@ -152,8 +157,9 @@ static __attribute__((unused)) baton_err_t run(const baton_asl_def_t *def, const
 
 /* Evaluates a one-field template {"v.$": expr} against input: returns the
  * value (pooled) or NULL with the fault. */
-static __attribute__((unused)) json_t *eval_expr(const char *expr, json_t *input, uint64_t seed,
-                         baton_asl_fault_t *fault) {
+static __attribute__((unused)) json_t *eval_expr(const char *expr,
+                                                 json_t *input, uint64_t seed,
+                                                 baton_asl_fault_t *fault) {
     baton_asl_ctx_t ctx = ctx_make(seed);
     baton_asl_env_t env;
     json_t *tmpl = json_pack("{s:s}", "v.$", expr), *out = NULL, *v = NULL;
@@ -168,31 +174,30 @@ static __attribute__((unused)) json_t *eval_expr(const char *expr, json_t *input
     return keep(v);
 }
 
-#define CHECK_EXPR(expr, input, want)                                          \
-    do {                                                                       \
-        baton_asl_fault_t f_;                                                  \
-        json_t *v_;                                                            \
-        memset(&f_, 0, sizeof(f_));                                            \
-        v_ = eval_expr((expr), J(input), 7, &f_);                              \
-        if (!v_)                                                               \
-            fail_at(__LINE__, "%s: %s %s", (expr), f_.error, f_.cause);        \
-        else                                                                   \
-            check_json(__LINE__, v_, (want));                                  \
-        CHECK(baton_asl_intrinsic_check((expr), NULL, 0) == BATON_OK,          \
-              "%s: refused by the validator", (expr));                         \
+#define CHECK_EXPR(expr, input, want)                                   \
+    do {                                                                \
+        baton_asl_fault_t f_;                                           \
+        json_t *v_;                                                     \
+        memset(&f_, 0, sizeof(f_));                                     \
+        v_ = eval_expr((expr), J(input), 7, &f_);                       \
+        if (!v_)                                                        \
+            fail_at(__LINE__, "%s: %s %s", (expr), f_.error, f_.cause); \
+        else                                                            \
+            check_json(__LINE__, v_, (want));                           \
+        CHECK(baton_asl_intrinsic_check((expr), NULL, 0) == BATON_OK,   \
+              "%s: refused by the validator", (expr));                  \
     } while (0)
 
-#define CHECK_EXPR_FAILS(expr, input, want_err)                                \
-    do {                                                                       \
-        baton_asl_fault_t f_;                                                  \
-        json_t *v_;                                                            \
-        memset(&f_, 0, sizeof(f_));                                            \
-        v_ = eval_expr((expr), J(input), 7, &f_);                              \
-        CHECK(!v_, "%s: should fail", (expr));                                 \
-        CHECK(!strcmp(f_.error, (want_err)), "%s: error %s (%s), want %s",     \
-              (expr), f_.error, f_.cause, (want_err));                         \
+#define CHECK_EXPR_FAILS(expr, input, want_err)                            \
+    do {                                                                   \
+        baton_asl_fault_t f_;                                              \
+        json_t *v_;                                                        \
+        memset(&f_, 0, sizeof(f_));                                        \
+        v_ = eval_expr((expr), J(input), 7, &f_);                          \
+        CHECK(!v_, "%s: should fail", (expr));                             \
+        CHECK(!strcmp(f_.error, (want_err)), "%s: error %s (%s), want %s", \
+              (expr), f_.error, f_.cause, (want_err));                     \
     } while (0)
-
 
 /* Prints the totals and returns the exit status of a test program. */
 static __attribute__((unused)) int harness_report(void) {

@@ -14,7 +14,8 @@
 static int passed, failed;
 #define CHECK(c)                                                             \
     do {                                                                     \
-        if (c) passed++;                                                     \
+        if (c)                                                               \
+            passed++;                                                        \
         else {                                                               \
             failed++;                                                        \
             fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #c, \
@@ -56,8 +57,8 @@ static void test_event_json(void) {
     CHECK(baton_bridge_event_build(BATON_TRIGGER_FORMAT_JSON, &m, &ev, errstr,
                                    sizeof errstr) == BATON_OK);
     CHECK(!strcmp(sget(ev, "value.orderId"), "A1"));
-    CHECK(!strcmp(sget(ev, "key"), "k1") && !strcmp(sget(ev, "topic"),
-                                                     "shop.orders"));
+    CHECK(!strcmp(sget(ev, "key"), "k1") &&
+          !strcmp(sget(ev, "topic"), "shop.orders"));
     CHECK(json_integer_value(json_object_get(ev, "partition")) == 3 &&
           json_integer_value(json_object_get(ev, "offset")) == 41 &&
           json_integer_value(json_object_get(ev, "timestamp")) ==
@@ -77,12 +78,10 @@ static void test_event_json(void) {
 }
 
 static void test_event_cloudevents(void) {
-    baton_bridge_header_t bin[] = {{"ce_specversion", "1.0", 3},
-                                   {"ce_id", "e1", 2},
-                                   {"ce_source", "/pay", 4},
-                                   {"ce_type", "payment.settled", 15},
-                                   {"ce_subject", "77", 2},
-                                   {"content-type", "application/json", 16}};
+    baton_bridge_header_t bin[] = {
+        {"ce_specversion", "1.0", 3}, {"ce_id", "e1", 2},
+        {"ce_source", "/pay", 4},     {"ce_type", "payment.settled", 15},
+        {"ce_subject", "77", 2},      {"content-type", "application/json", 16}};
     baton_bridge_header_t text[] = {{"ce_specversion", "1.0", 3},
                                     {"ce_id", "e2", 2},
                                     {"ce_source", "/s", 2},
@@ -111,8 +110,8 @@ static void test_event_cloudevents(void) {
     CHECK(baton_bridge_event_build(BATON_TRIGGER_FORMAT_CLOUDEVENTS, &m, &ev,
                                    errstr, sizeof errstr) == BATON_OK);
     CHECK(!strcmp(sget(ev, "ce.subject"), "A1") &&
-          json_integer_value(json_object_get(json_object_get(ev, "value"),
-                                             "n")) == 1 &&
+          json_integer_value(
+              json_object_get(json_object_get(ev, "value"), "n")) == 1 &&
           !json_object_get(json_object_get(ev, "ce"), "data"));
     json_decref(ev);
     /* structured without the content type: recognised by specversion */
@@ -125,22 +124,19 @@ static void test_event_cloudevents(void) {
     json_decref(ev);
     m = msg("{\"a\":1}", NULL, 0);
     CHECK(baton_bridge_event_build(BATON_TRIGGER_FORMAT_CLOUDEVENTS, &m, &ev,
-                                   errstr, sizeof errstr) ==
-          BATON_ERR_INVALID);
+                                   errstr, sizeof errstr) == BATON_ERR_INVALID);
     CHECK(strstr(errstr, "not a CloudEvent: no ce_specversion header and no "
                          "specversion attribute") != NULL);
     m = msg("{}", bin, 3); /* no ce_type */
     CHECK(baton_bridge_event_build(BATON_TRIGGER_FORMAT_CLOUDEVENTS, &m, &ev,
-                                   errstr, sizeof errstr) ==
-          BATON_ERR_INVALID);
+                                   errstr, sizeof errstr) == BATON_ERR_INVALID);
     CHECK(strstr(errstr, "(binary mode) lacks the required attribute "
                          "'type'") != NULL);
     m = msg("{\"specversion\":\"0.3\",\"id\":\"e\",\"source\":\"/o\","
             "\"type\":\"x\"}",
             NULL, 0);
     CHECK(baton_bridge_event_build(BATON_TRIGGER_FORMAT_CLOUDEVENTS, &m, &ev,
-                                   errstr, sizeof errstr) ==
-          BATON_ERR_INVALID);
+                                   errstr, sizeof errstr) == BATON_ERR_INVALID);
     CHECK(strstr(errstr, "specversion '0.3' is not 1.0") != NULL);
 }
 
@@ -197,20 +193,20 @@ static void test_map(void) {
     json_decref(ev);
     /* filtered out */
     ev = event("{\"type\":\"order.updated\",\"orderId\":\"A1\",\"amount\":5}");
-    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr,
-                           sizeof errstr) == BATON_OK &&
+    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr, sizeof errstr) ==
+              BATON_OK &&
           matched == 0);
     json_decref(ev);
     /* the filter's Variable matches nothing: the language's error */
     ev = event("{\"type\":\"order.created\"}");
-    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr,
-                           sizeof errstr) == BATON_ERR_INVALID);
+    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr, sizeof errstr) ==
+          BATON_ERR_INVALID);
     CHECK(strstr(errstr, "filter: States.Runtime") != NULL);
     json_decref(ev);
     /* a template path that matches nothing */
     ev = event("{\"type\":\"order.created\",\"amount\":1}");
-    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr,
-                           sizeof errstr) == BATON_ERR_INVALID);
+    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr, sizeof errstr) ==
+          BATON_ERR_INVALID);
     CHECK(strstr(errstr, "template: States.") != NULL);
     json_decref(ev);
     /* an id that is not a string */
@@ -218,19 +214,19 @@ static void test_map(void) {
     t = trig("{\"topics\":\"t\",\"action\":{\"type\":\"start\","
              "\"workflow_type\":\"w\",\"id.$\":\"$.value.n\"}}");
     ev = event("{\"n\":7}");
-    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr,
-                           sizeof errstr) == BATON_ERR_INVALID);
+    CHECK(baton_bridge_map(t, ev, 0, 0, &c, &matched, errstr, sizeof errstr) ==
+          BATON_ERR_INVALID);
     CHECK(strstr(errstr, "workflow id must be a string") != NULL);
     json_decref(ev);
     baton_trigger_destroy(t);
 }
 
 static void test_map_signal_kinds(void) {
-    baton_trigger_t *t = trig(
-        "{\"topics\":\"t\",\"action\":{\"type\":\"start_or_signal\","
-        "\"workflow_type\":\"ticket\",\"signal\":\"updated\",\"id.$\":"
-        "\"States.Format('ticket-{}', $.key)\",\"message_id.$\":"
-        "\"$.value.eventId\",\"dedupe_window_seconds\":30}}");
+    baton_trigger_t *t =
+        trig("{\"topics\":\"t\",\"action\":{\"type\":\"start_or_signal\","
+             "\"workflow_type\":\"ticket\",\"signal\":\"updated\",\"id.$\":"
+             "\"States.Format('ticket-{}', $.key)\",\"message_id.$\":"
+             "\"$.value.eventId\",\"dedupe_window_seconds\":30}}");
     baton_command_t c;
     json_t *ev = event("{\"eventId\":\"ev-9\",\"status\":\"open\"}");
     int matched = 0;

@@ -9,13 +9,14 @@
 #include "trigger.h"
 
 static int passed, failed;
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (c) passed++;                                                     \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);     \
-        }                                                                    \
+#define CHECK(c)                                                         \
+    do {                                                                 \
+        if (c)                                                           \
+            passed++;                                                    \
+        else {                                                           \
+            failed++;                                                    \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+        }                                                                \
     } while (0)
 
 static char errstr[1024];
@@ -73,8 +74,10 @@ static void expect(const char *text, const char *needle) {
 
 static void test_errors(void) {
     char buf[1024];
-#define WITH(top) (snprintf(buf, sizeof buf, "{\"topics\":\"t\",%s,%s}", top, A), buf)
-#define ACT(act) (snprintf(buf, sizeof buf, "{\"topics\":\"t\",\"action\":{%s}}", act), buf)
+#define WITH(top) \
+    (snprintf(buf, sizeof buf, "{\"topics\":\"t\",%s,%s}", top, A), buf)
+#define ACT(act) \
+    (snprintf(buf, sizeof buf, "{\"topics\":\"t\",\"action\":{%s}}", act), buf)
     expect("{oops", "triggers/orders.json: not valid JSON");
     expect("[]", "triggers/orders.json: a trigger must be a JSON object");
     expect("{\"action\":{}}", "triggers/orders.json: field 'topics': required");

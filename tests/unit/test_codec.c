@@ -30,26 +30,26 @@ extern const char *baton_schema_event;
 
 static int passed, failed;
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
-        }                                                                    \
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        if (cond) {                                                         \
+            passed++;                                                       \
+        } else {                                                            \
+            failed++;                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                   \
     } while (0)
 
 /* CHECK with the codec's error text in the failure line. */
-#define CHECK_ERR(cond, errstr)                                              \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s (errstr: %s)\n", __FILE__,       \
-                    __LINE__, #cond, errstr);                                \
-        }                                                                    \
+#define CHECK_ERR(cond, errstr)                                        \
+    do {                                                               \
+        if (cond) {                                                    \
+            passed++;                                                  \
+        } else {                                                       \
+            failed++;                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s (errstr: %s)\n", __FILE__, \
+                    __LINE__, #cond, errstr);                          \
+        }                                                              \
     } while (0)
 
 static baton_codec_t *codec;
@@ -193,22 +193,20 @@ static int event_eq(const baton_event_t *a, const baton_event_t *b) {
 
 /* Encodes, decodes and compares one envelope; the macro keeps the four
  * types apart without void-pointer games. */
-#define ROUND_TRIP(type, in, json)                                           \
-    do {                                                                     \
-        char *buf_ = NULL;                                                   \
-        size_t len_ = 0;                                                     \
-        baton_##type##_t out_;                                               \
-        baton_err_t e1_ = baton_codec_encode_##type(codec, (in), (json),     \
-                                                    &buf_, &len_, errstr,    \
-                                                    sizeof errstr);          \
-        CHECK_ERR(e1_ == BATON_OK && buf_ && len_ > 0, errstr);              \
-        baton_err_t e2_ = baton_codec_decode_##type(codec, buf_, len_,       \
-                                                    (json), &out_, errstr,   \
-                                                    sizeof errstr);          \
-        CHECK_ERR(e2_ == BATON_OK, errstr);                                  \
-        CHECK(e2_ != BATON_OK || type##_eq((in), &out_));                    \
-        baton_##type##_clear(&out_);                                         \
-        baton_free(buf_);                                                    \
+#define ROUND_TRIP(type, in, json)                                     \
+    do {                                                               \
+        char *buf_ = NULL;                                             \
+        size_t len_ = 0;                                               \
+        baton_##type##_t out_;                                         \
+        baton_err_t e1_ = baton_codec_encode_##type(                   \
+            codec, (in), (json), &buf_, &len_, errstr, sizeof errstr); \
+        CHECK_ERR(e1_ == BATON_OK && buf_ && len_ > 0, errstr);        \
+        baton_err_t e2_ = baton_codec_decode_##type(                   \
+            codec, buf_, len_, (json), &out_, errstr, sizeof errstr);  \
+        CHECK_ERR(e2_ == BATON_OK, errstr);                            \
+        CHECK(e2_ != BATON_OK || type##_eq((in), &out_));              \
+        baton_##type##_clear(&out_);                                   \
+        baton_free(buf_);                                              \
     } while (0)
 
 static void test_round_trip(void) {
@@ -246,7 +244,8 @@ static void test_round_trip(void) {
 
         r.non_retryable = 0;
         ROUND_TRIP(result, &r, json);
-        r = (baton_result_t){.task_id = "x/1/1", .workflow_id = "x",
+        r = (baton_result_t){.task_id = "x/1/1",
+                             .workflow_id = "x",
                              .kind = BATON_RESULT_COMPLETED,
                              .output = "\"done\""};
         ROUND_TRIP(result, &r, json);
@@ -293,8 +292,8 @@ static void test_value_reuse(void) {
 /* ---- JSON input forms -------------------------------------------------- */
 
 static baton_err_t dec_cmd_json(const char *text, baton_command_t *out) {
-    return baton_codec_decode_command(codec, text, strlen(text), 1, out,
-                                      errstr, sizeof errstr);
+    return baton_codec_decode_command(codec, text, strlen(text), 1, out, errstr,
+                                      sizeof errstr);
 }
 
 static void test_json_plain(void) {
@@ -353,8 +352,7 @@ static void test_json_plain(void) {
     baton_task_clear(&t);
 
     CHECK_ERR(baton_codec_decode_result(codec, res_json, strlen(res_json), 1,
-                                        &r, errstr, sizeof errstr) ==
-                  BATON_OK,
+                                        &r, errstr, sizeof errstr) == BATON_OK,
               errstr);
     CHECK(r.kind == BATON_RESULT_COMPLETED);
     CHECK(str_eq(r.output, "{\"ok\":true}"));
@@ -363,13 +361,11 @@ static void test_json_plain(void) {
 
     /* issue 11: a retry hint near INT64_MAX is cut to a year at decode */
     {
-        const char *hint =
-            "{\"task_id\":\"w/1/1\",\"workflow_id\":\"w\","
-            "\"kind\":\"FAILED\",\"error\":\"E\","
-            "\"retry_after_ms\":9223372036854775807}";
+        const char *hint = "{\"task_id\":\"w/1/1\",\"workflow_id\":\"w\","
+                           "\"kind\":\"FAILED\",\"error\":\"E\","
+                           "\"retry_after_ms\":9223372036854775807}";
         CHECK_ERR(baton_codec_decode_result(codec, hint, strlen(hint), 1, &r,
-                                            errstr, sizeof errstr) ==
-                      BATON_OK,
+                                            errstr, sizeof errstr) == BATON_OK,
                   errstr);
         CHECK(r.retry_after_ms == BATON_RETRY_AFTER_MAX_MS);
         baton_result_clear(&r);
@@ -454,8 +450,8 @@ static void test_json_invalid(void) {
     snprintf(big + 257, sizeof big - 257, "\"}");
     {
         char text[512];
-        snprintf(text, sizeof text,
-                 "{\"kind\":\"CANCEL\",\"workflow_id\":\"%s", big);
+        snprintf(text, sizeof text, "{\"kind\":\"CANCEL\",\"workflow_id\":\"%s",
+                 big);
         expect_cmd_invalid(text, "not 257");
         /* 256 bytes is fine */
         snprintf(text, sizeof text,
@@ -479,18 +475,18 @@ static void expect_task_invalid(const char *text, const char *needle) {
 static void expect_result_invalid(const char *text, const char *needle) {
     baton_result_t r;
     CHECK_ERR(baton_codec_decode_result(codec, text, strlen(text), 1, &r,
-                                        errstr, sizeof errstr) ==
-                  BATON_ERR_INVALID,
+                                        errstr,
+                                        sizeof errstr) == BATON_ERR_INVALID,
               text);
     CHECK_ERR(strstr(errstr, needle) != NULL, errstr);
     baton_result_clear(&r);
 }
 
 static void test_cross_field(void) {
-#define TASK_JSON(id, key, attempt, queue)                                   \
-    "{\"task_id\":\"" id "\",\"idempotency_key\":\"" key "\","               \
-    "\"workflow_id\":\"w/x\",\"activity_seq\":4,\"attempt\":" attempt ","    \
-    "\"activity_type\":\"t\",\"queue\":\"" queue "\",\"input\":{},"          \
+#define TASK_JSON(id, key, attempt, queue)                                \
+    "{\"task_id\":\"" id "\",\"idempotency_key\":\"" key "\","            \
+    "\"workflow_id\":\"w/x\",\"activity_seq\":4,\"attempt\":" attempt "," \
+    "\"activity_type\":\"t\",\"queue\":\"" queue "\",\"input\":{},"       \
     "\"result_partition\":1}"
     baton_task_t t;
     const char *ok = TASK_JSON("w/x/4/2", "w/x/4", "2", "q.1_-");
@@ -588,11 +584,30 @@ static void test_task_id(void) {
     int32_t att = 0;
     char id[400];
     static const char *bad[] = {
-        "", "w", "w/1", "/1/1", "w//1", "w/1/", "w/1/0", "w/01/1", "w/1/01",
-        "w/-1/1", "w/1/-1", "w/+1/1", "w/1/ 1", "w/1/1 ", "w/1/2147483648",
-        "w/9223372036854775808/1", "w/1x/1", "//1/1x",
+        "",
+        "w",
+        "w/1",
+        "/1/1",
+        "w//1",
+        "w/1/",
+        "w/1/0",
+        "w/01/1",
+        "w/1/01",
+        "w/-1/1",
+        "w/1/-1",
+        "w/+1/1",
+        "w/1/ 1",
+        "w/1/1 ",
+        "w/1/2147483648",
+        "w/9223372036854775808/1",
+        "w/1x/1",
+        "//1/1x",
         /* nonces: 1..32 lower-case hex digits after the attempt */
-        "w/1/1.", "w/1/1.AB", "w/1/1.x1", "w/1/.ab", "w/1/1.ab.cd",
+        "w/1/1.",
+        "w/1/1.AB",
+        "w/1/1.x1",
+        "w/1/.ab",
+        "w/1/1.ab.cd",
         "w/1/1.000000000000000000000000000000000",
     };
 
@@ -749,8 +764,8 @@ static void test_avro_hostile(void) {
     expect_raw_invalid(&a, "malformed varint");
     a.n = 0;
     expect_raw_invalid(&a, "truncated in field 'kind'");
-    CHECK(baton_codec_decode_command(codec, NULL, 0, 0,
-                                     &(baton_command_t){0}, errstr,
+    CHECK(baton_codec_decode_command(codec, NULL, 0, 0, &(baton_command_t){0},
+                                     errstr,
                                      sizeof errstr) == BATON_ERR_INVALID);
 }
 
@@ -760,33 +775,33 @@ static void test_avro_hostile(void) {
  * change): those are earlier versions' records.  Exactly `boundaries` of
  * them must decode, to a record equal to the input with the missing
  * fields at their defaults (checked by test_version1). */
-#define TRUNCATIONS(type, in, min_ok, boundaries)                            \
-    do {                                                                     \
-        for (int json_ = 0; json_ <= 1; json_++) {                           \
-            char *buf_;                                                      \
-            size_t len_;                                                     \
-            int bad_ = 0, older_ = 0;                                        \
-            CHECK(baton_codec_encode_##type(codec, (in), json_, &buf_,       \
-                                            &len_, errstr,                   \
-                                            sizeof errstr) == BATON_OK);     \
-            for (size_t n_ = 0; n_ < len_; n_++) {                           \
-                baton_##type##_t o_;                                         \
-                char *cp_ = malloc(n_ ? n_ : 1); /* exact size for ASan */   \
-                memcpy(cp_, buf_, n_);                                       \
-                baton_err_t e_ = baton_codec_decode_##type(                  \
-                    codec, cp_, n_, json_, &o_, errstr, sizeof errstr);      \
-                if (e_ == BATON_OK && !json_ && n_ >= (min_ok))              \
-                    older_++;                                                \
-                else if (e_ != BATON_ERR_INVALID)                            \
-                    bad_++;                                                  \
-                baton_##type##_clear(&o_);                                   \
-                free(cp_);                                                   \
-            }                                                                \
-            CHECK_ERR(bad_ == 0, #type " truncation");                       \
-            CHECK_ERR(older_ == (json_ ? 0 : (boundaries)),                  \
-                      #type " earlier-version prefixes");                    \
-            baton_free(buf_);                                                \
-        }                                                                    \
+#define TRUNCATIONS(type, in, min_ok, boundaries)                             \
+    do {                                                                      \
+        for (int json_ = 0; json_ <= 1; json_++) {                            \
+            char *buf_;                                                       \
+            size_t len_;                                                      \
+            int bad_ = 0, older_ = 0;                                         \
+            CHECK(baton_codec_encode_##type(codec, (in), json_, &buf_, &len_, \
+                                            errstr,                           \
+                                            sizeof errstr) == BATON_OK);      \
+            for (size_t n_ = 0; n_ < len_; n_++) {                            \
+                baton_##type##_t o_;                                          \
+                char *cp_ = malloc(n_ ? n_ : 1); /* exact size for ASan */    \
+                memcpy(cp_, buf_, n_);                                        \
+                baton_err_t e_ = baton_codec_decode_##type(                   \
+                    codec, cp_, n_, json_, &o_, errstr, sizeof errstr);       \
+                if (e_ == BATON_OK && !json_ && n_ >= (min_ok))               \
+                    older_++;                                                 \
+                else if (e_ != BATON_ERR_INVALID)                             \
+                    bad_++;                                                   \
+                baton_##type##_clear(&o_);                                    \
+                free(cp_);                                                    \
+            }                                                                 \
+            CHECK_ERR(bad_ == 0, #type " truncation");                        \
+            CHECK_ERR(older_ == (json_ ? 0 : (boundaries)),                   \
+                      #type " earlier-version prefixes");                     \
+            baton_free(buf_);                                                 \
+        }                                                                     \
     } while (0)
 
 /* Length of the version-1 part of c's Avro encoding: the encoding with
@@ -871,8 +886,8 @@ static avro_schema_t v1_schema(const char *text, size_t nfields) {
 
 /* Sets field name of record rec: a string, null (s NULL) for a union, or a
  * long. */
-static int v1_set(avro_value_t *rec, const char *name, const char *s,
-                  int64_t l, int is_long) {
+static int v1_set(avro_value_t *rec, const char *name, const char *s, int64_t l,
+                  int is_long) {
     avro_value_t f, br;
     if (avro_value_get_by_name(rec, name, &f, NULL)) return -1;
     if (is_long) return avro_value_set_long(&f, l);
@@ -1038,7 +1053,7 @@ static void test_doc_example(void) {
     p = p ? strstr(p, "```\n") : NULL;
     end = p ? strstr(p + 4, "```") : NULL;
     CHECK(p && end && len == 86);
-    for (p = p ? p + 4 : NULL; p && p < end && nb < sizeof hexbuf; ) {
+    for (p = p ? p + 4 : NULL; p && p < end && nb < sizeof hexbuf;) {
         unsigned v;
         if (p[0] == ' ' && p[1] == ' ') { /* the comment: to the line end */
             p = strchr(p, '\n');
@@ -1072,9 +1087,9 @@ static void test_version1(void) {
 
     buf = v1_command(&c, &len);
     CHECK(buf != NULL && len == command_v1_len(&c));
-    CHECK_ERR(buf && baton_codec_decode_command(codec, buf, len, 0, &out,
-                                                errstr, sizeof errstr) ==
-                         BATON_OK,
+    CHECK_ERR(buf &&
+                  baton_codec_decode_command(codec, buf, len, 0, &out, errstr,
+                                             sizeof errstr) == BATON_OK,
               errstr);
     CHECK(buf && command_eq(&c, &out) && out.task_id == NULL);
     baton_command_clear(&out);
@@ -1100,8 +1115,7 @@ static void test_version1(void) {
         memcpy(ext + len + 6, "pa", 2);
         CHECK(baton_codec_decode_command(codec, ext, len + 8, 0, &out, errstr,
                                          sizeof errstr) == BATON_ERR_INVALID);
-        CHECK_ERR(strstr(errstr, "'parent_task_id': string length 6"),
-                  errstr);
+        CHECK_ERR(strstr(errstr, "'parent_task_id': string length 6"), errstr);
         baton_command_clear(&out);
         /* ... and with parent_id alone at a boundary: decoded, then
          * refused by validation (a child run names both) */
@@ -1118,8 +1132,8 @@ static void test_version1(void) {
         buf = v1_result(&r, &len);
         CHECK(buf != NULL && len == result_v1_len(&r));
         CHECK_ERR(buf && baton_codec_decode_result(codec, buf, len, 0, &rout,
-                                                   errstr, sizeof errstr) ==
-                             BATON_OK,
+                                                   errstr,
+                                                   sizeof errstr) == BATON_OK,
                   errstr);
         CHECK(buf && result_eq(&r, &rout) && rout.non_retryable == 0);
         baton_result_clear(&rout);
@@ -1127,7 +1141,8 @@ static void test_version1(void) {
             memcpy(ext, buf, len);
             ext[len] = 1;
             CHECK(baton_codec_decode_result(codec, ext, len + 1, 0, &rout,
-                                            errstr, sizeof errstr) == BATON_OK &&
+                                            errstr,
+                                            sizeof errstr) == BATON_OK &&
                   rout.non_retryable == 1);
             baton_result_clear(&rout);
             ext[len] = 2;
@@ -1259,8 +1274,8 @@ static int decode_all(const unsigned char *buf, size_t len) {
         if (err == BATON_OK) {
             accepted++;
             CHECK(baton_codec_encode_command(codec, &c, !json, &out, &olen,
-                                             errstr, sizeof errstr) ==
-                  BATON_OK);
+                                             errstr,
+                                             sizeof errstr) == BATON_OK);
             baton_free(out);
         }
         baton_command_clear(&c);
@@ -1269,8 +1284,8 @@ static int decode_all(const unsigned char *buf, size_t len) {
         CHECK_ERR(err == BATON_OK || err == BATON_ERR_INVALID, errstr);
         if (err == BATON_OK) {
             accepted++;
-            CHECK(baton_codec_encode_task(codec, &t, !json, &out, &olen,
-                                          errstr, sizeof errstr) == BATON_OK);
+            CHECK(baton_codec_encode_task(codec, &t, !json, &out, &olen, errstr,
+                                          sizeof errstr) == BATON_OK);
             baton_free(out);
         }
         baton_task_clear(&t);
@@ -1280,8 +1295,7 @@ static int decode_all(const unsigned char *buf, size_t len) {
         if (err == BATON_OK) {
             accepted++;
             CHECK(baton_codec_encode_result(codec, &r, !json, &out, &olen,
-                                            errstr, sizeof errstr) ==
-                  BATON_OK);
+                                            errstr, sizeof errstr) == BATON_OK);
             baton_free(out);
         }
         baton_result_clear(&r);
@@ -1291,8 +1305,7 @@ static int decode_all(const unsigned char *buf, size_t len) {
         if (err == BATON_OK) {
             accepted++;
             CHECK(baton_codec_encode_event(codec, &e, !json, &out, &olen,
-                                           errstr, sizeof errstr) ==
-                  BATON_OK);
+                                           errstr, sizeof errstr) == BATON_OK);
             baton_free(out);
         }
         baton_event_clear(&e);
@@ -1349,49 +1362,49 @@ static void test_mutations(void) {
 /* Fails the n-th allocation for n = 0, 1, 2 ... until the call succeeds:
  * every step must give OK or NOMEM (ASan/LSan watch for crashes and
  * leaks), and the encoder's output must not depend on the failures. */
-#define OOM_LOOP(type, in, json)                                             \
-    do {                                                                     \
-        char *enc_;                                                          \
-        size_t enc_len_;                                                     \
-        int wrong_ = 0, ok_ = 0;                                             \
-        CHECK(baton_codec_encode_##type(codec, (in), (json), &enc_,          \
-                                        &enc_len_, errstr,                   \
-                                        sizeof errstr) == BATON_OK);         \
-        for (long n_ = 0; n_ < 1000 && !ok_; n_++) {                         \
-            baton_##type##_t o_;                                             \
-            baton_err_t e_;                                                  \
-            baton_alloc_fail_after(n_);                                      \
-            e_ = baton_codec_decode_##type(codec, enc_, enc_len_, (json),    \
-                                           &o_, errstr, sizeof errstr);      \
-            baton_alloc_fail_after(-1);                                      \
-            if (e_ == BATON_OK) ok_ = 1;                                     \
-            else if (e_ != BATON_ERR_NOMEM) {                                \
-                wrong_++;                                                    \
-                fprintf(stderr, "decode " #type " json=%d n=%ld: %s\n",      \
-                        (json), n_, errstr);                                 \
-            }                                                                \
-            baton_##type##_clear(&o_);                                       \
-        }                                                                    \
-        CHECK_ERR(ok_ && wrong_ == 0, "decode " #type " under OOM");         \
-        ok_ = wrong_ = 0;                                                    \
-        for (long n_ = 0; n_ < 1000 && !ok_; n_++) {                         \
-            char *b_ = (char *)1;                                            \
-            size_t l_ = 1;                                                   \
-            baton_err_t e_;                                                  \
-            baton_alloc_fail_after(n_);                                      \
-            e_ = baton_codec_encode_##type(codec, (in), (json), &b_, &l_,    \
-                                           errstr, sizeof errstr);           \
-            baton_alloc_fail_after(-1);                                      \
-            if (e_ == BATON_OK) {                                            \
-                ok_ = 1;                                                     \
-                CHECK(l_ == enc_len_ && memcmp(b_, enc_, l_) == 0);          \
-                baton_free(b_);                                              \
-            } else if (e_ != BATON_ERR_NOMEM || b_ != NULL) {                \
-                wrong_++;                                                    \
-            }                                                                \
-        }                                                                    \
-        CHECK_ERR(ok_ && wrong_ == 0, "encode " #type " under OOM");         \
-        baton_free(enc_);                                                    \
+#define OOM_LOOP(type, in, json)                                               \
+    do {                                                                       \
+        char *enc_;                                                            \
+        size_t enc_len_;                                                       \
+        int wrong_ = 0, ok_ = 0;                                               \
+        CHECK(baton_codec_encode_##type(codec, (in), (json), &enc_, &enc_len_, \
+                                        errstr, sizeof errstr) == BATON_OK);   \
+        for (long n_ = 0; n_ < 1000 && !ok_; n_++) {                           \
+            baton_##type##_t o_;                                               \
+            baton_err_t e_;                                                    \
+            baton_alloc_fail_after(n_);                                        \
+            e_ = baton_codec_decode_##type(codec, enc_, enc_len_, (json), &o_, \
+                                           errstr, sizeof errstr);             \
+            baton_alloc_fail_after(-1);                                        \
+            if (e_ == BATON_OK)                                                \
+                ok_ = 1;                                                       \
+            else if (e_ != BATON_ERR_NOMEM) {                                  \
+                wrong_++;                                                      \
+                fprintf(stderr, "decode " #type " json=%d n=%ld: %s\n",        \
+                        (json), n_, errstr);                                   \
+            }                                                                  \
+            baton_##type##_clear(&o_);                                         \
+        }                                                                      \
+        CHECK_ERR(ok_ &&wrong_ == 0, "decode " #type " under OOM");            \
+        ok_ = wrong_ = 0;                                                      \
+        for (long n_ = 0; n_ < 1000 && !ok_; n_++) {                           \
+            char *b_ = (char *)1;                                              \
+            size_t l_ = 1;                                                     \
+            baton_err_t e_;                                                    \
+            baton_alloc_fail_after(n_);                                        \
+            e_ = baton_codec_encode_##type(codec, (in), (json), &b_, &l_,      \
+                                           errstr, sizeof errstr);             \
+            baton_alloc_fail_after(-1);                                        \
+            if (e_ == BATON_OK) {                                              \
+                ok_ = 1;                                                       \
+                CHECK(l_ == enc_len_ && memcmp(b_, enc_, l_) == 0);            \
+                baton_free(b_);                                                \
+            } else if (e_ != BATON_ERR_NOMEM || b_ != NULL) {                  \
+                wrong_++;                                                      \
+            }                                                                  \
+        }                                                                      \
+        CHECK_ERR(ok_ &&wrong_ == 0, "encode " #type " under OOM");            \
+        baton_free(enc_);                                                      \
     } while (0)
 
 static void test_oom(void) {
@@ -1417,8 +1430,10 @@ static void test_oom(void) {
         baton_alloc_fail_after(n);
         err = dec_cmd_json(lenient, &o);
         baton_alloc_fail_after(-1);
-        if (err == BATON_OK) ok = 1;
-        else if (err != BATON_ERR_NOMEM) wrong++;
+        if (err == BATON_OK)
+            ok = 1;
+        else if (err != BATON_ERR_NOMEM)
+            wrong++;
         baton_command_clear(&o);
     }
     CHECK_ERR(ok && wrong == 0, "lenient JSON under OOM");
@@ -1438,26 +1453,26 @@ static void test_oom(void) {
 
 /* Counts a decode that succeeded, or fails the check for an encode that
  * gave anything but OK or NOMEM. */
-#define JANSSON_OOM_STEP(type, in)                                           \
-    do {                                                                     \
-        baton_##type##_t o_;                                                 \
-        char *b_;                                                            \
-        size_t l_;                                                           \
-        baton_err_t e_;                                                      \
-        baton_alloc_fail_after(n);                                           \
-        e_ = baton_codec_encode_##type(codec, (in), 1, &b_, &l_, errstr,     \
-                                       sizeof errstr);                       \
-        baton_alloc_fail_after(-1);                                          \
-        CHECK_ERR(e_ == BATON_OK || e_ == BATON_ERR_NOMEM, errstr);          \
-        if (e_ == BATON_OK) {                                                \
-            baton_alloc_fail_after(n);                                       \
-            e_ = baton_codec_decode_##type(codec, b_, l_, 1, &o_, errstr,    \
-                                           sizeof errstr);                   \
-            baton_alloc_fail_after(-1);                                      \
-            ok += e_ == BATON_OK;                                            \
-            baton_##type##_clear(&o_);                                       \
-            baton_free(b_);                                                  \
-        }                                                                    \
+#define JANSSON_OOM_STEP(type, in)                                        \
+    do {                                                                  \
+        baton_##type##_t o_;                                              \
+        char *b_;                                                         \
+        size_t l_;                                                        \
+        baton_err_t e_;                                                   \
+        baton_alloc_fail_after(n);                                        \
+        e_ = baton_codec_encode_##type(codec, (in), 1, &b_, &l_, errstr,  \
+                                       sizeof errstr);                    \
+        baton_alloc_fail_after(-1);                                       \
+        CHECK_ERR(e_ == BATON_OK || e_ == BATON_ERR_NOMEM, errstr);       \
+        if (e_ == BATON_OK) {                                             \
+            baton_alloc_fail_after(n);                                    \
+            e_ = baton_codec_decode_##type(codec, b_, l_, 1, &o_, errstr, \
+                                           sizeof errstr);                \
+            baton_alloc_fail_after(-1);                                   \
+            ok += e_ == BATON_OK;                                         \
+            baton_##type##_clear(&o_);                                    \
+            baton_free(b_);                                               \
+        }                                                                 \
     } while (0)
 
 /* The same with jansson allocating through baton_malloc, so its failures
@@ -1572,12 +1587,10 @@ static void test_version3(void) {
     c.source_offset = INT64_MAX;
     for (int json = 0; json <= 1; json++) {
         CHECK_ERR(baton_codec_encode_command(codec, &c, json, &buf, &len,
-                                             errstr, sizeof errstr) ==
-                      BATON_OK,
+                                             errstr, sizeof errstr) == BATON_OK,
                   errstr);
         CHECK_ERR(baton_codec_decode_command(codec, buf, len, json, &out,
-                                             errstr, sizeof errstr) ==
-                      BATON_OK,
+                                             errstr, sizeof errstr) == BATON_OK,
                   errstr);
         CHECK(command_eq(&c, &out));
         baton_command_clear(&out);

@@ -12,13 +12,14 @@
 #include "config.h"
 
 static int passed, failed;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 /* 1 when err equals want; prints both otherwise. */
@@ -40,11 +41,10 @@ static void write_file(char *path, size_t len, const char *text) {
 
 /* No environment a developer's shell or the dev stack might add. */
 static void clean_env(void) {
-    static const char *const vars[] = {
-        "BATON_CONFIG", "BATON_KAFKA_BROKERS", "BATON_REDIS_URL",
-        "BATON_LOG_LEVEL", "BATON_LOG_DEBUG", "BATON_TOPIC_PREFIX"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
+    static const char *const vars[] = {"BATON_CONFIG",    "BATON_KAFKA_BROKERS",
+                                       "BATON_REDIS_URL", "BATON_LOG_LEVEL",
+                                       "BATON_LOG_DEBUG", "BATON_TOPIC_PREFIX"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     setenv("BATON_STACK_FILE", "/nonexistent/stack.conf", 1);
 }
 
@@ -88,7 +88,8 @@ static void test_set_errors(void) {
               is(err, "out of memory"),
           "out of memory growing the table");
     baton_alloc_fail_after(-1);
-    CHECK(baton_conf_get(c, "kafka.p99") == NULL && baton_conf_get(c, "kafka.p3"),
+    CHECK(baton_conf_get(c, "kafka.p99") == NULL &&
+              baton_conf_get(c, "kafka.p3"),
           "a failed set leaves the others");
     CHECK(baton_conf_get_int(c, "worker.concurrency") == 8 &&
               !strcmp(baton_conf_get(c, "topic.prefix"), "baton") &&
@@ -101,8 +102,8 @@ static void test_file_errors(void) {
     baton_conf_t *c = baton_conf_new();
     char path[64], err[512], want[512];
 
-    CHECK(baton_conf_load_file(c, "/nonexistent/baton.conf", err,
-                               sizeof err) == BATON_ERR_CONFIG &&
+    CHECK(baton_conf_load_file(c, "/nonexistent/baton.conf", err, sizeof err) ==
+                  BATON_ERR_CONFIG &&
               is(err, "reading config file: /nonexistent/baton.conf: No such "
                       "file or directory"),
           "a missing file is named with the reason");
@@ -135,8 +136,7 @@ static void test_file_errors(void) {
     baton_alloc_fail_after(0);
     baton_conf_load_file(c, path, err, sizeof err);
     baton_alloc_fail_after(-1);
-    snprintf(want, sizeof want, "reading config file: %s: out of memory",
-             path);
+    snprintf(want, sizeof want, "reading config file: %s: out of memory", path);
     CHECK(is(err, want), "out of memory reading the file");
     unlink(path);
     baton_conf_destroy(c);
@@ -181,8 +181,7 @@ static void test_env_and_default(void) {
     write_file(stack, sizeof stack, "garbage line\n");
     setenv("BATON_STACK_FILE", stack, 1);
     c = baton_conf_new();
-    CHECK(baton_conf_load_default(c, path, err, sizeof err) ==
-              BATON_ERR_CONFIG,
+    CHECK(baton_conf_load_default(c, path, err, sizeof err) == BATON_ERR_CONFIG,
           "a broken stack file fails");
     snprintf(want, sizeof want,
              "%s:1: expected 'key = value', got 'garbage line'", stack);

@@ -43,8 +43,16 @@ static const char *DEF_RETRIERS = Q({
             "Type" : "Task",
             "Resource" : "baton:activity:llm/chat",
             "Retry" : [
-                {"ErrorEquals" : ["A"], "IntervalSeconds" : 1, "MaxAttempts" : 1},
-                {"ErrorEquals" : ["B"], "IntervalSeconds" : 1, "MaxAttempts" : 1},
+                {
+                    "ErrorEquals" : ["A"],
+                    "IntervalSeconds" : 1,
+                    "MaxAttempts" : 1
+                },
+                {
+                    "ErrorEquals" : ["B"],
+                    "IntervalSeconds" : 1,
+                    "MaxAttempts" : 1
+                },
                 {
                     "ErrorEquals" : ["RateLimited"],
                     "IntervalSeconds" : 1,
@@ -129,7 +137,8 @@ static const char *DEF_PAR = Q({
             "Branches" : [
                 {
                     "StartAt" : "One",
-                    "States" : {"One" : {"Type" : "Pass", "Result" : 1, "End" : true}}
+                    "States" :
+                        {"One" : {"Type" : "Pass", "Result" : 1, "End" : true}}
                 },
                 {
                     "StartAt" : "Two",
@@ -183,7 +192,8 @@ static const char *DEF_SCHED = Q({
     "States" : {
         "Work" : {
             "Type" : "Task",
-            "Resource" : "baton:activity:gpu/render?scheduleToStartSeconds=2&scheduleToCloseSeconds=10",
+            "Resource" :
+                "baton:activity:gpu/render?scheduleToStartSeconds=2&scheduleToCloseSeconds=10",
             "Retry" : [ {
                 "ErrorEquals" : ["States.Timeout"],
                 "IntervalSeconds" : 1,
@@ -204,13 +214,21 @@ static const char *DEF_SCHED = Q({
 static const char *DEF_FAILS = Q({
     "StartAt" : "Which",
     "States" : {
-        "Which" : {"Type" : "Choice",
-                   "Choices" : [ {"Variable" : "$.with", "BooleanEquals" : true,
-                                  "Next" : "WithCause"} ],
-                   "Default" : "NoCause"},
+        "Which" : {
+            "Type" : "Choice",
+            "Choices" : [ {
+                "Variable" : "$.with",
+                "BooleanEquals" : true,
+                "Next" : "WithCause"
+            } ],
+            "Default" : "NoCause"
+        },
         "NoCause" : {"Type" : "Fail", "Error" : "Order.Rejected"},
-        "WithCause" : {"Type" : "Fail", "Error" : "Order.Rejected",
-                       "Cause" : "out of stock"}
+        "WithCause" : {
+            "Type" : "Fail",
+            "Error" : "Order.Rejected",
+            "Cause" : "out of stock"
+        }
     }
 });
 
@@ -229,12 +247,17 @@ static const char *DEF_NESTED = Q({
                         "Branches" : [
                             {
                                 "StartAt" : "Same",
-                                "States" : {"Same" : {"Type" : "Pass", "End" : true}}
+                                "States" :
+                                    {"Same" : {"Type" : "Pass", "End" : true}}
                             },
                             {
                                 "StartAt" : "Tag",
                                 "States" : {
-                                    "Tag" : {"Type" : "Pass", "Result" : "tag", "End" : true}
+                                    "Tag" : {
+                                        "Type" : "Pass",
+                                        "Result" : "tag",
+                                        "End" : true
+                                    }
                                 }
                             }
                         ],
@@ -257,10 +280,16 @@ static const char *DEF_BUDGET = Q({
             "Resource" : "baton:activity:default/work?scheduleToCloseSeconds=2",
             "TimeoutSeconds" : 1,
             "Retry" : [
-                {"ErrorEquals" : ["Capped"], "MaxDelaySeconds" : 5,
-                 "MaxAttempts" : 3},
-                {"ErrorEquals" : ["States.ALL"], "IntervalSeconds" : 2,
-                 "MaxAttempts" : 3}
+                {
+                    "ErrorEquals" : ["Capped"],
+                    "MaxDelaySeconds" : 5,
+                    "MaxAttempts" : 3
+                },
+                {
+                    "ErrorEquals" : ["States.ALL"],
+                    "IntervalSeconds" : 2,
+                    "MaxAttempts" : 3
+                }
             ],
             "Catch" : [ {
                 "ErrorEquals" : ["States.ALL"],
@@ -274,12 +303,18 @@ static const char *DEF_BUDGET = Q({
 });
 
 static void init(env_t *e) {
-    env_def_t defs[] = {{"hb", DEF_HB},           {"retriers", DEF_RETRIERS},
-                        {"timeout", DEF_TIMEOUT}, {"approval", DEF_APPROVAL},
-                        {"parent", DEF_PARENT},   {"kid", DEF_KID},
-                        {"par", DEF_PAR},         {"map", DEF_MAP},
-                        {"nested", DEF_NESTED},   {"sched", DEF_SCHED},
-                        {"budget", DEF_BUDGET},   {"fails", DEF_FAILS},
+    env_def_t defs[] = {{"hb", DEF_HB},
+                        {"retriers", DEF_RETRIERS},
+                        {"timeout", DEF_TIMEOUT},
+                        {"approval", DEF_APPROVAL},
+                        {"parent", DEF_PARENT},
+                        {"kid", DEF_KID},
+                        {"par", DEF_PAR},
+                        {"map", DEF_MAP},
+                        {"nested", DEF_NESTED},
+                        {"sched", DEF_SCHED},
+                        {"budget", DEF_BUDGET},
+                        {"fails", DEF_FAILS},
                         {NULL, NULL}};
     env_init(e, defs);
 }
@@ -431,8 +466,7 @@ static void test_cancel_and_terminate(void) {
     env_run(&e, 1);
     env_cmd(&e, BATON_CMD_CANCEL, "c-1", NULL, NULL, NULL);
     env_run(&e, 1);
-    CHECK(e.cancels == 1 &&
-              env_snap(&e, "c-1")->status == BATON_WF_CANCELLED,
+    CHECK(e.cancels == 1 && env_snap(&e, "c-1")->status == BATON_WF_CANCELLED,
           "cancel closes the run and tells the workers");
     CHECK(!strcmp(e.last_cancel, "c-1/1/1"), "cancel names the attempt (%s)",
           e.last_cancel);
@@ -505,8 +539,8 @@ static void test_parallel(void) {
     env_pump(&e, 5);
     CHECK(env_snap(&e, "par-1")->pend == BATON_PEND_FANOUT,
           "the parent waits for the branch with an activity");
-    env_simple_result(&e, "par-1:1:1/1/1", "par-1:1:1",
-                      BATON_RESULT_COMPLETED, "2");
+    env_simple_result(&e, "par-1:1:1/1/1", "par-1:1:1", BATON_RESULT_COMPLETED,
+                      "2");
     env_simple_result(&e, "par-2:1:1/1/1", "par-2:1:1", BATON_RESULT_FAILED,
                       NULL);
     env_run(&e, 1);
@@ -556,8 +590,8 @@ static void test_map_concurrency_and_tolerance(void) {
     CHECK(max_running == 2, "MaxConcurrency 2 holds (%d)", max_running);
     CHECK(s->status == BATON_WF_SUCCEEDED, "one failure is tolerated");
     CHECK(json_array_size(json_object_get(s->output, "results")) == 5 &&
-              json_is_object(json_array_get(
-                  json_object_get(s->output, "results"), 2)),
+              json_is_object(
+                  json_array_get(json_object_get(s->output, "results"), 2)),
           "the failed item's slot holds its error");
     env_free(&e);
 }
@@ -592,13 +626,14 @@ static void test_schedule_to_start_and_close(void) {
     char err[256];
     baton_asl_def_t *def = NULL;
     init(&e);
-    CHECK(baton_asl_def_parse("bad",
-                              "{\"StartAt\":\"A\",\"States\":{\"A\":{"
-                              "\"Type\":\"Task\",\"Resource\":"
-                              "\"baton:activity:q/t?retries=3\",\"End\":true}}}",
-                              &def, err, sizeof err) == BATON_ERR_INVALID &&
-              strstr(err, "retries"),
-          "an unknown Resource query key is refused, named (%s)", err);
+    CHECK(
+        baton_asl_def_parse("bad",
+                            "{\"StartAt\":\"A\",\"States\":{\"A\":{"
+                            "\"Type\":\"Task\",\"Resource\":"
+                            "\"baton:activity:q/t?retries=3\",\"End\":true}}}",
+                            &def, err, sizeof err) == BATON_ERR_INVALID &&
+            strstr(err, "retries"),
+        "an unknown Resource query key is refused, named (%s)", err);
     env_cmd(&e, BATON_CMD_START, "s-1", "sched", NULL, "{}");
     env_run(&e, 1);
     CHECK(!strcmp(e.last_task, "s-1/1/1"), "scheduled on its queue");
@@ -661,7 +696,8 @@ static void test_retry_hint_is_capped(void) {
     fail_with(&e, "hc-2/1/1", "hc-2", "RateLimited", INT64_MAX - 1, 0);
     env_run(&e, 1);
     delay = env_snap(&e, "hc-1")->pend_due_ms - env_now(&e);
-    CHECK(env_snap(&e, "hc-1")->pend == BATON_PEND_RETRY && delay > 4900 && delay <= 5000,
+    CHECK(env_snap(&e, "hc-1")->pend == BATON_PEND_RETRY && delay > 4900 &&
+              delay <= 5000,
           "a hint beyond MaxDelaySeconds waits MaxDelaySeconds (%lld ms)",
           (long long)delay);
     delay = env_snap(&e, "hc-2")->pend_due_ms - env_now(&e);
@@ -702,8 +738,7 @@ static void test_out_of_memory_sweep(void) {
         baton_err_t rc;
         init(&e);
         e.oom_after = n;
-        env_cmd(&e, BATON_CMD_START, "o-1", "map", NULL,
-                "{\"items\":[1,2,3]}");
+        env_cmd(&e, BATON_CMD_START, "o-1", "map", NULL, "{\"items\":[1,2,3]}");
         env_cmd(&e, BATON_CMD_START, "o-2", "hb", NULL, "{}");
         env_cmd(&e, BATON_CMD_START, "o-3", "par", NULL, "{}");
         rc = env_try_run(&e, 1, err, sizeof err);

@@ -63,12 +63,9 @@ static const char *DEF_STEPS =
     "\"End\":true}}}";
 
 static void env_init_hostile(env_t *e) {
-    env_def_t defs[] = {{"deep", DEF_DEEP},
-                        {"b64", DEF_B64},
-                        {"steps", DEF_STEPS},
-                        {"map", DEF_MAP},
-                        {"parent", DEF_PARENT},
-                        {NULL, NULL}};
+    env_def_t defs[] = {{"deep", DEF_DEEP},     {"b64", DEF_B64},
+                        {"steps", DEF_STEPS},   {"map", DEF_MAP},
+                        {"parent", DEF_PARENT}, {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -89,11 +86,11 @@ static void check_all_load(env_t *e, const char *when, int depth) {
     json_object_foreach(e->written, id, v) {
         char err[256];
         const char *t = json_string_value(v);
-        baton_snapshot_t *s = baton_snapshot_decode(t, strlen(t), err,
-                                                    sizeof err);
+        baton_snapshot_t *s =
+            baton_snapshot_decode(t, strlen(t), err, sizeof err);
         CHECK(s != NULL,
-              "%s at depth %d: the snapshot of %s does not load back: %s",
-              when, depth, id, err);
+              "%s at depth %d: the snapshot of %s does not load back: %s", when,
+              depth, id, err);
         baton_snapshot_destroy(s);
     }
 }
@@ -206,8 +203,8 @@ static void test_nul(void) {
         const char *t = "{\"v\":1,\"id\":\"x\",\"type\":\"b64\",\"ver\":\"1\","
                         "\"st\":\"SUCCEEDED\",\"out\":\"a\\u0000b\"}";
         char err[256];
-        baton_snapshot_t *d = baton_snapshot_decode(t, strlen(t), err,
-                                                    sizeof err);
+        baton_snapshot_t *d =
+            baton_snapshot_decode(t, strlen(t), err, sizeof err);
         CHECK(d != NULL, "a snapshot holding \\u0000 loads: %s", err);
         baton_snapshot_destroy(d);
     }
@@ -239,8 +236,8 @@ static void test_unreadable_snapshot_quarantines(void) {
     env_cmd(&e, BATON_CMD_START, "q-1", "steps", NULL, "{\"new\":1}");
     env_run(&e, 1);
     CHECK(e.dlq == 1 && e.tasks == 0 && strstr(e.last_dlq, "quarantined"),
-          "a new START of its id is refused, not run (%d dlq, %d tasks)",
-          e.dlq, e.tasks);
+          "a new START of its id is refused, not run (%d dlq, %d tasks)", e.dlq,
+          e.tasks);
     CHECK(!strcmp(json_string_value(json_object_get(e.written, "q-1")), bad),
           "nothing overwrote the unreadable snapshot");
     env_free(&e);
@@ -290,8 +287,9 @@ static void test_failing_apply_is_contained(void) {
     for (batches = 1; batches <= 10; batches++)
         if (!env_try_run(&e, 1, err, sizeof err)) break;
     e.oom_after = -1;
-    CHECK(batches <= 10, "the partition goes on after a bounded number of "
-                         "failed batches (still failing after 10: %s)",
+    CHECK(batches <= 10,
+          "the partition goes on after a bounded number of "
+          "failed batches (still failing after 10: %s)",
           err);
     CHECK(batches == 4, "3 failed batches, then the quarantine (took %d)",
           batches);
@@ -382,7 +380,8 @@ static void test_refused_outbox_entry(void) {
     env_run(&e, 1);
     CHECK(e.refused == 2,
           "the two events carrying the input are refused by the producer "
-          "(%d refused)", e.refused);
+          "(%d refused)",
+          e.refused);
     env_run(&e, 1);
     CHECK(e.last_refused[0] && !strcmp(e.last_outbox_del, e.last_refused),
           "the next write deletes the refused entry '%s' (deleted '%s')",
@@ -394,8 +393,8 @@ static void test_refused_outbox_entry(void) {
     CHECK(e.last_dlq_len <= 1025 && e.refused == 2,
           "the stubs fit (%zu bytes, %d refused)", e.last_dlq_len, e.refused);
     env_run(&e, 1);
-    CHECK(e.dlq == 0 && e.refused == 2, "nothing is sent again (%d, %d)",
-          e.dlq, e.refused);
+    CHECK(e.dlq == 0 && e.refused == 2, "nothing is sent again (%d, %d)", e.dlq,
+          e.refused);
     env_free(&e);
 }
 
@@ -431,8 +430,7 @@ static void test_run_limits(void) {
     CHECK(e.dlq == 1 && strstr(e.last_dlq, "signals.max"),
           "a fourth held signal goes to the DLQ (%d: %s)", e.dlq, e.last_dlq);
     /* Map width: caught */
-    env_cmd(&e, BATON_CMD_START, "map-1", "map", NULL,
-            "{\"items\":[1,2,3,4]}");
+    env_cmd(&e, BATON_CMD_START, "map-1", "map", NULL, "{\"items\":[1,2,3,4]}");
     env_run(&e, 1);
     env_pump(&e, 10);
     {

@@ -12,13 +12,14 @@
 #define NS "baton"
 
 static int passed, failed;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 /* 1 when got is non-NULL and equals want. */
@@ -29,9 +30,11 @@ static int is(const char *got, const char *want) {
 static void test_key_names(void) {
     char b[BATON_KEYS_LEN];
     CHECK(is(baton_keys_wf(b, sizeof b, NS, 3, "order-17"),
-             "baton:{p3}:wf:order-17"), "snapshot key");
+             "baton:{p3}:wf:order-17"),
+          "snapshot key");
     CHECK(is(baton_keys_hist(b, sizeof b, NS, 12, "order-17"),
-             "baton:{p12}:hist:order-17"), "history key");
+             "baton:{p12}:hist:order-17"),
+          "history key");
     CHECK(is(baton_keys_offsets(b, sizeof b, NS, 0), "baton:{p0}:offsets"),
           "offsets key");
     CHECK(is(baton_keys_outbox(b, sizeof b, NS, 7), "baton:{p7}:outbox"),
@@ -41,7 +44,8 @@ static void test_key_names(void) {
     CHECK(is(baton_keys_epoch(b, sizeof b, NS, 63), "baton:{p63}:epoch"),
           "epoch key");
     CHECK(is(baton_keys_def(b, sizeof b, NS, "research", "0a1b"),
-             "baton:defs:research:0a1b"), "definition key");
+             "baton:defs:research:0a1b"),
+          "definition key");
 }
 
 static void test_truncation(void) {
@@ -50,8 +54,7 @@ static void test_truncation(void) {
           "a key that does not fit is refused");
     CHECK(baton_keys_epoch(big, 17, NS, 3) == big,
           "a key that fits exactly ('baton:{p3}:epoch' + NUL: 17 bytes) does");
-    CHECK(baton_keys_epoch(big, 16, NS, 3) == NULL,
-          "one byte less does not");
+    CHECK(baton_keys_epoch(big, 16, NS, 3) == NULL, "one byte less does not");
     memset(id, 'x', 256);
     id[256] = '\0';
     CHECK(baton_keys_hist(big, sizeof big, NS, 2147483647, id) == big,
@@ -64,10 +67,12 @@ static void test_truncation(void) {
 
 static void test_patterns(void) {
     char b[BATON_KEYS_LEN];
-    CHECK(is(baton_keys_wf_pattern(b, sizeof b, NS, "t1-"), "baton:{p*}:wf:t1-*"),
-          "snapshot pattern");
-    CHECK(is(baton_keys_hist_pattern(b, sizeof b, NS, NULL),
-             "baton:{p*}:hist:*"), "history pattern of every run");
+    CHECK(
+        is(baton_keys_wf_pattern(b, sizeof b, NS, "t1-"), "baton:{p*}:wf:t1-*"),
+        "snapshot pattern");
+    CHECK(
+        is(baton_keys_hist_pattern(b, sizeof b, NS, NULL), "baton:{p*}:hist:*"),
+        "history pattern of every run");
     CHECK(is(baton_keys_wf_pattern(b, sizeof b, NS, "a*b?[c]\\"),
              "baton:{p*}:wf:a\\*b\\?\\[c\\]\\\\*"),
           "glob characters in the prefix are escaped");
@@ -77,8 +82,9 @@ static void test_parse(void) {
     char b[BATON_KEYS_LEN];
     int32_t p = -1;
     const char *id = NULL;
-    CHECK(baton_keys_parse_wf(baton_keys_wf(b, sizeof b, NS, 41, "r:1"), NS, &p, &id)
-              && p == 41 && id && !strcmp(id, "r:1"),
+    CHECK(baton_keys_parse_wf(baton_keys_wf(b, sizeof b, NS, 41, "r:1"), NS, &p,
+                              &id) &&
+              p == 41 && id && !strcmp(id, "r:1"),
           "a formatted snapshot key reads back");
     p = -1;
     CHECK(!baton_keys_parse_wf("baton:{p4}:hist:r1", NS, &p, NULL) && p == -1,

@@ -9,7 +9,9 @@
 #include "llm.h"
 #include "net_check.h"
 
-static json_t *hdrs(const char *json) { return json_loads(json, 0, NULL); }
+static json_t *hdrs(const char *json) {
+    return json_loads(json, 0, NULL);
+}
 
 static void test_kinds(void) {
     static const struct {
@@ -85,11 +87,12 @@ static void test_http_bodies(void) {
     llm_error_t e;
     json_t *h = hdrs("{\"retry-after\": \"2\"}"), *none = hdrs("{}");
     memset(&e, 0, sizeof e);
-    llm_error_from_http(429, h,
-                        "{\"error\": {\"message\": \"You exceeded your quota\", "
-                        "\"type\": \"insufficient_quota\", \"code\": "
-                        "\"insufficient_quota\"}}",
-                        0, &e);
+    llm_error_from_http(
+        429, h,
+        "{\"error\": {\"message\": \"You exceeded your quota\", "
+        "\"type\": \"insufficient_quota\", \"code\": "
+        "\"insufficient_quota\"}}",
+        0, &e);
     CHECK_STR(e.name, "LLM.InsufficientQuota", "quota 429");
     CHECK(!e.retryable && e.retry_after_ms == 0, "quota is final, no hint");
     llm_error_from_http(429, h,
@@ -136,8 +139,7 @@ static void test_http_bodies(void) {
 static void test_transport_and_bodies(void) {
     llm_error_t e;
     json_t *err;
-    llm_error_from_transport(BATON_NET_FAILED_TIMEOUT, "POST x: timed out",
-                             &e);
+    llm_error_from_transport(BATON_NET_FAILED_TIMEOUT, "POST x: timed out", &e);
     CHECK_STR(e.name, "LLM.Timeout", "transport time-out");
     CHECK(e.retryable, "time-outs are retryable");
     llm_error_from_transport(BATON_NET_FAILED_CONNECT, "refused", &e);

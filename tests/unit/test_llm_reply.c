@@ -36,7 +36,8 @@ static void test_openai_stream(void) {
         "\"completion_tokens\": 7, \"prompt_tokens_details\": "
         "{\"cached_tokens\": 32}, \"completion_tokens_details\": "
         "{\"reasoning_tokens\": 4}}}",
-        "[DONE]", NULL};
+        "[DONE]",
+        NULL};
     llm_reply_t r;
     llm_error_t e = {0};
     json_t *res;

@@ -60,8 +60,8 @@ static void test_bad_tasks(void) {
         llm_defaults_t nomodel = {NULL, "openai", 0, 0};
         llm_task_t task;
         char err[256] = "";
-        CHECK(llm_task_parse("{\"messages\": [{\"role\": \"user\"}]}",
-                             &nomodel, &task, err, sizeof err) == -1,
+        CHECK(llm_task_parse("{\"messages\": [{\"role\": \"user\"}]}", &nomodel,
+                             &task, err, sizeof err) == -1,
               "no model");
         CHECK_STR(err, "no model: set \"model\" in the task or llm.model",
                   "no model");

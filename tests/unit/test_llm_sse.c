@@ -38,12 +38,11 @@ static void parse(const char *text, size_t step, seen_t *s, int finish) {
 }
 
 static void test_splits(void) {
-    const char *text =
-        "event: message_start\r\ndata: {\"a\": 1}\r\n\r\n"
-        ": a comment\n"
-        "data: first line\ndata:second line\n\n"
-        "event:ping\rdata: x\r\r"
-        "id: 7\nretry: 100\ndata: [DONE]\n\n";
+    const char *text = "event: message_start\r\ndata: {\"a\": 1}\r\n\r\n"
+                       ": a comment\n"
+                       "data: first line\ndata:second line\n\n"
+                       "event:ping\rdata: x\r\r"
+                       "id: 7\nretry: 100\ndata: [DONE]\n\n";
     const char *want = "[message_start|{\"a\": 1}][message|first line\n"
                        "second line][ping|x][message|[DONE]]";
     seen_t s = {0};

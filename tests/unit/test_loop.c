@@ -31,10 +31,8 @@ static const char *DEF_SIGNAL =
     "\"W\":{\"Type\":\"Task\",\"Resource\":\"baton:signal:go\","
     "\"ResultPath\":\"$.sig\",\"End\":true}}}";
 
-static const env_def_t DEFS[] = {{"steps", NULL},
-                                  {"retry", NULL},
-                                  {"sig", NULL},
-                                  {NULL, NULL}};
+static const env_def_t DEFS[] = {
+    {"steps", NULL}, {"retry", NULL}, {"sig", NULL}, {NULL, NULL}};
 
 static void env_init_std(env_t *e) {
     env_def_t defs[4];
@@ -270,7 +268,8 @@ static void test_cache_miss_loads_from_store(void) {
     send_cmd(&e, BATON_CMD_SIGNAL, "wf-8", NULL, "nobody-waits", "1");
     env_run(&e, 0); /* abandoned: every partition's cache is dropped */
     CHECK(baton_loop_cached(e.loop, baton_partition_for("wf-8", NPART),
-                            "wf-8") == NULL, "the abandoned batch emptied the cache");
+                            "wf-8") == NULL,
+          "the abandoned batch emptied the cache");
     misses = baton_loop_stats(e.loop)->cache_misses;
     send_result(&e, "wf-8/1/1", "wf-8", BATON_RESULT_COMPLETED, "{}");
     env_run(&e, 1);
@@ -299,13 +298,12 @@ static void test_out_of_memory_sweep(void) {
         c.workflow_id = "wf-oom";
         c.workflow_type = "steps";
         c.payload = "{\"a\":[1,2,3]}";
-        baton_codec_encode_command(e.codec, &c, 0, &buf, &len, err,
-                                   sizeof err);
+        baton_codec_encode_command(e.codec, &c, 0, &buf, &len, err, sizeof err);
         baton_loop_batch_begin(e.loop);
         baton_alloc_fail_after(n);
         if (!baton_loop_input(e.loop, BATON_SRC_COMMANDS,
-                              baton_partition_for("wf-oom", NPART), 0, buf,
-                              len, 0)) {
+                              baton_partition_for("wf-oom", NPART), 0, buf, len,
+                              0)) {
             size_t m = baton_loop_missing(e.loop, &parts, &ids);
             for (size_t i = 0; i < m; i++)
                 baton_loop_provide(e.loop, parts[i], ids[i], NULL, 0);

@@ -127,14 +127,14 @@ static void test_dedupe_request_id_and_window(void) {
     env_command(&e, &c);
     env_run(&e, 1);
     CHECK(env_snap(&e, "r2")->signals &&
-              json_array_size(json_object_get(env_snap(&e, "r2")->signals,
-                                              "go")) == 1,
+              json_array_size(
+                  json_object_get(env_snap(&e, "r2")->signals, "go")) == 1,
           "the dedupe key is per workflow id, within the window");
     env_advance(&e, 2000);
     env_command(&e, &c);
     env_run(&e, 1);
-    CHECK(json_array_size(json_object_get(env_snap(&e, "r2")->signals,
-                                          "go")) == 2,
+    CHECK(json_array_size(json_object_get(env_snap(&e, "r2")->signals, "go")) ==
+              2,
           "after the window the same id is applied again");
 
     /* A command rejected to the DLQ is not remembered. */

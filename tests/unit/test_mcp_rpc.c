@@ -11,23 +11,25 @@
 static void test_requests(void) {
     char *s = mcp_rpc_request(3, "tools/list", NULL);
     json_t *j = json_loads(s, 0, NULL);
-    CHECK_JSON(j, "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\": "
-                  "\"tools/list\"}",
+    CHECK_JSON(j,
+               "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\": "
+               "\"tools/list\"}",
                "request");
     json_decref(j);
     free(s);
     s = mcp_rpc_request(-1, "notifications/initialized", NULL);
     j = json_loads(s, 0, NULL);
-    CHECK_JSON(j, "{\"jsonrpc\": \"2.0\", \"method\": "
-                  "\"notifications/initialized\"}",
+    CHECK_JSON(j,
+               "{\"jsonrpc\": \"2.0\", \"method\": "
+               "\"notifications/initialized\"}",
                "a notification has no id");
     json_decref(j);
     free(s);
 }
 
 /* mcp_rpc_reply of a NUL-terminated body. */
-static json_t *reply(const char *ct, const char *body, int64_t id,
-                     json_t **err, char *msg, size_t len) {
+static json_t *reply(const char *ct, const char *body, int64_t id, json_t **err,
+                     char *msg, size_t len) {
     return mcp_rpc_reply(ct, body, strlen(body), id, err, msg, len);
 }
 
@@ -100,11 +102,11 @@ static void test_results(void) {
                "a tool message");
     json_decref(msg);
     json_decref(call);
-    call = json_loads("{\"content\": [], \"structuredContent\": {\"v\": 1}}",
-                      0, NULL);
+    call = json_loads("{\"content\": [], \"structuredContent\": {\"v\": 1}}", 0,
+                      NULL);
     msg = mcp_tools_call_result(call, "s", NULL);
-    CHECK_STR(json_string_value(json_object_get(msg, "content")),
-              "{\"v\":1}", "structured content as the text");
+    CHECK_STR(json_string_value(json_object_get(msg, "content")), "{\"v\":1}",
+              "structured content as the text");
     CHECK(!json_object_get(msg, "tool_call_id"), "no id");
     json_decref(msg);
     json_decref(call);

@@ -15,13 +15,14 @@
 #include "redis.h"
 
 static int passed, failed;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 static int streq(const char *a, const char *b) {
@@ -84,23 +85,23 @@ static void test_url_parse(void) {
               streq(u.host, "h.example") && u.port == 7000 && u.db == 3,
           "ACL user, percent-decoded password, port and db");
     baton_redis_url_free(&u);
-    CHECK(!baton_redis_url_parse("redis://:a@b@127.0.0.1", &u, err,
-                                 sizeof err) &&
-              !u.user && streq(u.password, "a@b") &&
-              streq(u.host, "127.0.0.1") && u.port == 6379,
-          "an unencoded @ in the password parses (last @ ends it)");
+    CHECK(
+        !baton_redis_url_parse("redis://:a@b@127.0.0.1", &u, err, sizeof err) &&
+            !u.user && streq(u.password, "a@b") && streq(u.host, "127.0.0.1") &&
+            u.port == 6379,
+        "an unencoded @ in the password parses (last @ ends it)");
     baton_redis_url_free(&u);
     memset(pw, 'x', 1000);
     pw[1000] = '\0';
     snprintf(url, sizeof url, "redis://:%s@h", pw);
-    CHECK(!baton_redis_url_parse(url, &u, err, sizeof err) &&
-              u.password && strlen(u.password) == 1000,
+    CHECK(!baton_redis_url_parse(url, &u, err, sizeof err) && u.password &&
+              strlen(u.password) == 1000,
           "a 1000-byte password is not cut (was 255)");
     baton_redis_url_free(&u);
-    CHECK(!baton_redis_url_parse("unix://:pw@/tmp/r.sock", &u, err,
-                                 sizeof err) &&
-              streq(u.unix_path, "/tmp/r.sock") && streq(u.password, "pw"),
-          "unix socket with a password");
+    CHECK(
+        !baton_redis_url_parse("unix://:pw@/tmp/r.sock", &u, err, sizeof err) &&
+            streq(u.unix_path, "/tmp/r.sock") && streq(u.password, "pw"),
+        "unix socket with a password");
     baton_redis_url_free(&u);
     CHECK(baton_redis_url_parse("redis://:topsecret@h:notaport", &u, err,
                                 sizeof err) == BATON_ERR_CONFIG &&
@@ -109,14 +110,12 @@ static void test_url_parse(void) {
     CHECK(baton_redis_url_parse("redis://:p%zz@h", &u, err, sizeof err) &&
               strstr(err, "escape"),
           "a bad %-escape is refused");
-    CHECK(baton_redis_url_parse("rediss://:topsecret@h", &u, err,
-                                sizeof err) &&
+    CHECK(baton_redis_url_parse("rediss://:topsecret@h", &u, err, sizeof err) &&
               strstr(err, "docs/security.md") && !strstr(err, "topsecret"),
           "rediss:// is refused with the pointer to the TLS tunnel");
     CHECK(!baton_redis_connect("redis://:topsecret@127.0.0.1:1", 200, err,
                                sizeof err) &&
-              strstr(err, "connecting to Redis") &&
-              !strstr(err, "topsecret"),
+              strstr(err, "connecting to Redis") && !strstr(err, "topsecret"),
           "a connection error shows the redacted URL");
 }
 
@@ -134,11 +133,10 @@ static void test_secret_files(void) {
     baton_conf_t *c = baton_conf_new();
     char path[128], err[512];
     write_file(path, sizeof path, "s3cr3t-from-file\n\n");
-    CHECK(!baton_conf_set(c, "kafka.sasl.password.file", path, err,
-                          sizeof err) &&
-              streq(baton_conf_get(c, "kafka.sasl.password"),
-                    "s3cr3t-from-file"),
-          "kafka.sasl.password.file sets kafka.sasl.password, newlines cut");
+    CHECK(
+        !baton_conf_set(c, "kafka.sasl.password.file", path, err, sizeof err) &&
+            streq(baton_conf_get(c, "kafka.sasl.password"), "s3cr3t-from-file"),
+        "kafka.sasl.password.file sets kafka.sasl.password, newlines cut");
     CHECK(!baton_conf_set(c, "redis.password.file", path, err, sizeof err) &&
               streq(baton_conf_get(c, "redis.password"), "s3cr3t-from-file"),
           "redis.password.file");
@@ -155,11 +153,11 @@ static void test_secret_files(void) {
     c = baton_conf_new();
     setenv("BATON_REDIS_PASSWORD", "from-env", 1);
     setenv("BATON_KAFKA_SASL_PASSWORD_FILE", path, 1);
-    CHECK(!baton_conf_load_env(c, err, sizeof err) &&
-              streq(baton_conf_get(c, "redis.password"), "from-env") &&
-              streq(baton_conf_get(c, "kafka.sasl.password"),
-                    "s3cr3t-from-file"),
-          "BATON_REDIS_PASSWORD and BATON_KAFKA_SASL_PASSWORD_FILE");
+    CHECK(
+        !baton_conf_load_env(c, err, sizeof err) &&
+            streq(baton_conf_get(c, "redis.password"), "from-env") &&
+            streq(baton_conf_get(c, "kafka.sasl.password"), "s3cr3t-from-file"),
+        "BATON_REDIS_PASSWORD and BATON_KAFKA_SASL_PASSWORD_FILE");
     unsetenv("BATON_REDIS_PASSWORD");
     unsetenv("BATON_KAFKA_SASL_PASSWORD_FILE");
     baton_conf_destroy(c);

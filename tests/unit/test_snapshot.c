@@ -10,13 +10,14 @@
 #include "outbox.h"
 
 static int passed, failed;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);   \
-        }                                                                    \
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond)                                                          \
+            passed++;                                                      \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
     } while (0)
 
 static void test_snapshot_round_trip(void) {
@@ -126,7 +127,10 @@ static void test_snapshot_nonce(void) {
 
 static void test_snapshot_corrupt(void) {
     static const char *bad[] = {
-        "", "[]", "{\"v\":1}", "{\"v\":2,\"id\":\"a\",\"type\":\"t\","
+        "",
+        "[]",
+        "{\"v\":1}",
+        "{\"v\":2,\"id\":\"a\",\"type\":\"t\","
         "\"ver\":\"v\",\"st\":\"RUNNING\"}",
         "{\"v\":1,\"id\":\"a\",\"type\":\"t\",\"ver\":\"v\",\"st\":\"NOPE\"}",
         "{\"v\":1,\"id\":\"a\",\"type\":\"t\",\"ver\":\"v\",\"st\":\"RUNNING\","
@@ -134,9 +138,10 @@ static void test_snapshot_corrupt(void) {
         "{\"v\":1,\"id\":5,\"type\":\"t\",\"ver\":\"v\",\"st\":\"RUNNING\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[256] = "";
-        baton_snapshot_t *d = baton_snapshot_decode(bad[i], strlen(bad[i]),
-                                                    err, sizeof err);
-        CHECK(d == NULL && err[0], "a corrupt snapshot is refused with a reason");
+        baton_snapshot_t *d =
+            baton_snapshot_decode(bad[i], strlen(bad[i]), err, sizeof err);
+        CHECK(d == NULL && err[0],
+              "a corrupt snapshot is refused with a reason");
         baton_snapshot_destroy(d);
     }
 }

@@ -29,15 +29,16 @@
 #include "wset.h"
 
 static int passed, failed;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) passed++;                                                  \
-        else {                                                               \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, "\n");                                           \
-        }                                                                    \
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        if (cond)                                                \
+            passed++;                                            \
+        else {                                                   \
+            failed++;                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fprintf(stderr, "\n");                               \
+        }                                                        \
     } while (0)
 
 static const char *const TOPICS[2] = {"baton.commands", "baton.results"};
@@ -77,8 +78,8 @@ static int server_start(server_t *s) {
     if (s->pid == 0) {
         if (!freopen(log, "w", stdout)) _exit(127);
         execlp("redis-server", "redis-server", "--port", port, "--bind",
-               "127.0.0.1", "--dir", s->dir, "--save", "", "--appendonly",
-               "no", (char *)NULL);
+               "127.0.0.1", "--dir", s->dir, "--save", "", "--appendonly", "no",
+               (char *)NULL);
         _exit(127);
     }
     return 0;
@@ -182,16 +183,15 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
 
     baton_wset_init(&ws, 3);
     fill_wset(&ws, s, 41);
-    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
-                             sizeof err) &&
+    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced,
+                             err, sizeof err) &&
               fenced == 0,
           "the batch write succeeds: %s", err);
 
     v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, NS, 3, "w1"), NULL);
     {
-        baton_snapshot_t *d = v ? baton_snapshot_decode(v, strlen(v), err,
-                                                        sizeof err)
-                                : NULL;
+        baton_snapshot_t *d =
+            v ? baton_snapshot_decode(v, strlen(v), err, sizeof err) : NULL;
         CHECK(d && !strcmp(d->id, "w1") && !strcmp(d->pos, "A"),
               "the snapshot is at baton:{p3}:wf:w1");
         baton_snapshot_destroy(d);
@@ -247,8 +247,7 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
             }
         }
         if (r) freeReplyObject(r);
-        for (int j = 0; j < 6; j++)
-            CHECK(seen[j], "key %s exists", want[j]);
+        for (int j = 0; j < 6; j++) CHECK(seen[j], "key %s exists", want[j]);
         CHECK(others == 0, "no key outside keys.h's layout (%d)", others);
         r = redisCommand(c, "SCAN 0 MATCH %s COUNT 1000",
                          baton_keys_wf_pattern(k, sizeof k, NS, "w"));
@@ -268,12 +267,13 @@ static void test_batch_write_and_layout(redisContext *c, const char *ver) {
         baton_wset_outbox_done(&ws, id);
         baton_wset_timer_del(&ws, "a|1|1|w1");
         ws.next_offset[BATON_SRC_RESULTS] = 8;
-        CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced,
-                                 err, sizeof err),
+        CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0,
+                                 &fenced, err, sizeof err),
               "the second write succeeds: %s", err);
         CHECK(get_int(c, "HLEN %s", baton_keys_outbox(k, sizeof k, NS, 3)) == 0,
               "the acknowledged outbox entry is deleted");
-        CHECK(get_int(c, "ZCARD %s", baton_keys_timers(k, sizeof k, NS, 3)) == 0,
+        CHECK(get_int(c, "ZCARD %s", baton_keys_timers(k, sizeof k, NS, 3)) ==
+                  0,
               "the removed timer is gone");
         v = get_str(c, "HGET %s %s", baton_keys_offsets(k, sizeof k, NS, 3),
                     TOPICS[1]);
@@ -309,11 +309,15 @@ static void test_dedupe_held_reopen(redisContext *c, const char *ver) {
     baton_wset_snapshot(&ws, h);
     baton_wset_hist(&ws, "v1", baton_strdup("{\"seq\":2}"), 0);
     ws.hist[ws.nhist - 1].open = 1;
-    freeReplyObject(redisCommand(c, "SET %s x", baton_keys_wf(k, sizeof k, NS, 6, "v2")));
-    freeReplyObject(redisCommand(c, "RPUSH %s old", baton_keys_hist(k, sizeof k, NS, 6, "v1")));
-    freeReplyObject(redisCommand(c, "EXPIRE %s 100", baton_keys_hist(k, sizeof k, NS, 6, "v1")));
-    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced, err,
-                             sizeof err) && !fenced,
+    freeReplyObject(
+        redisCommand(c, "SET %s x", baton_keys_wf(k, sizeof k, NS, 6, "v2")));
+    freeReplyObject(redisCommand(c, "RPUSH %s old",
+                                 baton_keys_hist(k, sizeof k, NS, 6, "v1")));
+    freeReplyObject(redisCommand(c, "EXPIRE %s 100",
+                                 baton_keys_hist(k, sizeof k, NS, 6, "v1")));
+    CHECK(!baton_store_write(c, NS, &wsp, 1, epochs, TOPICS, 100, 0, &fenced,
+                             err, sizeof err) &&
+              !fenced,
           "the write succeeds: %s", err);
     r = redisCommand(c, "PTTL %s",
                      baton_keys_dedupe(dk, sizeof dk, NS, 6, "v1", "d:a/b"));
@@ -322,8 +326,7 @@ static void test_dedupe_held_reopen(redisContext *c, const char *ver) {
           "the dedupe key expires with its window (%lld)",
           r ? (long long)r->integer : -9);
     freeReplyObject(r);
-    CHECK(!strcmp(dk, "baton:{p6}:dd:2:v1:d:a/b"), "dedupe key layout: %s",
-          dk);
+    CHECK(!strcmp(dk, "baton:{p6}:dd:2:v1:d:a/b"), "dedupe key layout: %s", dk);
     CHECK(!baton_store_dedupe_seen(c, NS, 2, parts, ids, dds, seen, err,
                                    sizeof err) &&
               seen[0] == 1 && seen[1] == 0,
@@ -364,24 +367,31 @@ static void test_fencing(redisContext *c, const char *ver) {
     rc = baton_store_write(c, NS, wsp, 2, epochs, TOPICS, 100, 0, fenced, err,
                            sizeof err);
     CHECK(rc == BATON_ERR_FENCED && fenced[0] == 1 && fenced[1] == 0,
-          "partition 4 is fenced, 5 is not (rc %d, %d %d): %s", rc,
-          fenced[0], fenced[1], err);
-    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 4, "f4")) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_hist(k, sizeof k, NS, 4, "f4")) ==
+          "partition 4 is fenced, 5 is not (rc %d, %d %d): %s", rc, fenced[0],
+          fenced[1], err);
+    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 4, "f4")) ==
                   0 &&
-              get_int(c, "EXISTS %s", baton_keys_outbox(k, sizeof k, NS, 4)) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_timers(k, sizeof k, NS, 4)) == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 4)) == 0,
+              get_int(c, "EXISTS %s",
+                      baton_keys_hist(k, sizeof k, NS, 4, "f4")) == 0 &&
+              get_int(c, "EXISTS %s", baton_keys_outbox(k, sizeof k, NS, 4)) ==
+                  0 &&
+              get_int(c, "EXISTS %s", baton_keys_timers(k, sizeof k, NS, 4)) ==
+                  0 &&
+              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 4)) ==
+                  0,
           "the fenced write changed nothing in partition 4");
-    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 5, "f5")) == 1 &&
-              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 5)) == 1,
+    CHECK(get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 5, "f5")) ==
+                  1 &&
+              get_int(c, "EXISTS %s", baton_keys_offsets(k, sizeof k, NS, 5)) ==
+                  1,
           "partition 5 of the same pipeline was written");
 
     epochs[4]++; /* as the new owner */
     rc = baton_store_write(c, NS, wsp, 1, epochs, TOPICS, 100, 0, fenced, err,
                            sizeof err);
     CHECK(!rc && fenced[0] == 0 &&
-              get_int(c, "EXISTS %s", baton_keys_wf(k, sizeof k, NS, 4, "f4")) == 1,
+              get_int(c, "EXISTS %s",
+                      baton_keys_wf(k, sizeof k, NS, 4, "f4")) == 1,
           "under the current epoch the write applies: %s", err);
     baton_wset_reset(&ws[0]);
     baton_wset_reset(&ws[1]);
@@ -422,17 +432,19 @@ static void test_load_back(redisContext *c, baton_registry_t *reg,
     baton_free(texts[0]);
     baton_free(texts[1]);
 
-    CHECK(!baton_store_put_defs(c, NS, reg, err, sizeof err), "put defs: %s", err);
+    CHECK(!baton_store_put_defs(c, NS, reg, err, sizeof err), "put defs: %s",
+          err);
     def = baton_store_get_def(c, NS, "pass", ver, err, sizeof err);
     CHECK(def && !strcmp(def, DEF), "a definition reads back by version");
     baton_free(def);
     {
         char k[BATON_KEYS_LEN];
-        CHECK(get_int(c, "EXISTS %s", baton_keys_def(k, sizeof k, NS, "pass",
-                                                     ver)) == 1,
+        CHECK(get_int(c, "EXISTS %s",
+                      baton_keys_def(k, sizeof k, NS, "pass", ver)) == 1,
               "the definition is at baton:defs:pass:<ver>");
     }
-    def = baton_store_get_def(c, NS, "pass", "0000000000000000", err, sizeof err);
+    def =
+        baton_store_get_def(c, NS, "pass", "0000000000000000", err, sizeof err);
     CHECK(def == NULL && strstr(err, "not in Redis"),
           "a missing version is NOTFOUND: %s", err);
 }

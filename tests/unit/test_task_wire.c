@@ -18,10 +18,16 @@
 static const char *DEF_PY = Q({
     "StartAt" : "Work",
     "States" : {
-        "Work" : {"Type" : "Task", "Resource" : "baton:activity:py/echo",
-                  "Next" : "More"},
-        "More" : {"Type" : "Task", "Resource" : "baton:activity:avro-q/x",
-                  "End" : true}
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:py/echo",
+            "Next" : "More"
+        },
+        "More" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:avro-q/x",
+            "End" : true
+        }
     }
 });
 
@@ -35,9 +41,11 @@ static const char *DEF_FAN = Q({
             "ItemProcessor" : {
                 "StartAt" : "Call",
                 "States" : {
-                    "Call" : {"Type" : "Task",
-                              "Resource" : "baton:workflow:leaf",
-                              "End" : true}
+                    "Call" : {
+                        "Type" : "Task",
+                        "Resource" : "baton:workflow:leaf",
+                        "End" : true
+                    }
                 }
             },
             "End" : true
@@ -48,16 +56,17 @@ static const char *DEF_FAN = Q({
 static const char *DEF_LEAF = Q({
     "StartAt" : "Work",
     "States" : {
-        "Work" : {"Type" : "Task", "Resource" : "baton:activity:py/leaf",
-                  "End" : true}
+        "Work" : {
+            "Type" : "Task",
+            "Resource" : "baton:activity:py/leaf",
+            "End" : true
+        }
     }
 });
 
 static void init(env_t *e) {
-    env_def_t defs[] = {{"py", DEF_PY},
-                        {"fan", DEF_FAN},
-                        {"leaf", DEF_LEAF},
-                        {NULL, NULL}};
+    env_def_t defs[] = {
+        {"py", DEF_PY}, {"fan", DEF_FAN}, {"leaf", DEF_LEAF}, {NULL, NULL}};
     env_init(e, defs);
 }
 
@@ -69,8 +78,8 @@ static void test_json_queues_setting(void) {
                                        sizeof err) == BATON_ERR_INVALID &&
               strstr(err, "'bad:q' is not a queue name"),
           "a list entry that is no queue name is refused, named (%s)", err);
-    CHECK(baton_engine_set_json_queues(e.engine, "py, a b", err,
-                                       sizeof err) == BATON_ERR_INVALID &&
+    CHECK(baton_engine_set_json_queues(e.engine, "py, a b", err, sizeof err) ==
+                  BATON_ERR_INVALID &&
               strstr(err, "'a' is followed by 'b'"),
           "two words in one entry are refused (%s)", err);
     CHECK(baton_engine_set_json_queues(e.engine, " ,, ", err, sizeof err) ==
@@ -93,8 +102,7 @@ static void test_encoding_per_queue(void) {
           "a task of a listed queue goes out as JSON");
     env_simple_result(&e, "j-1/1/1", "j-1", BATON_RESULT_COMPLETED, "1");
     env_run(&e, 1);
-    CHECK(e.tasks == 1 && !strcmp(e.last_task, "j-1/2/1") &&
-              !e.last_task_json,
+    CHECK(e.tasks == 1 && !strcmp(e.last_task, "j-1/2/1") && !e.last_task_json,
           "a task of another queue stays Avro (%s)", e.last_task);
     /* a JSON result is accepted as well as an Avro one */
     {

@@ -82,8 +82,7 @@ static void test_fail(void) {
 
 static void test_accessors_and_cancel(void) {
     job_t *j = job_new();
-    CHECK(!strcmp(baton_activity_input(j), "null"),
-          "no input reads as null");
+    CHECK(!strcmp(baton_activity_input(j), "null"), "no input reads as null");
     j->task.attempt = 3;
     j->task.heartbeat_seconds = 9;
     CHECK(baton_activity_attempt(j) == 3 &&

@@ -86,9 +86,8 @@ static void test_decode(int json) {
         CHECK(at != NULL, "the JSON task names result_partition");
         if (at && len + 2 < sizeof edited) {
             int n = snprintf(edited, sizeof edited,
-                             "%.*s\"result_partition\":-1%s",
-                             (int)(at - buf), buf,
-                             at + strlen("\"result_partition\":5"));
+                             "%.*s\"result_partition\":-1%s", (int)(at - buf),
+                             buf, at + strlen("\"result_partition\":5"));
             j = baton_calloc(1, sizeof *j);
             j->json = 1;
             CHECK(baton_worker_job_decode(w, j, edited, (size_t)n, why,
@@ -108,8 +107,9 @@ static void test_decode(int json) {
           "an empty message is refused");
     CHECK(baton_worker_job_decode(w, j, "\x01\x02garbage", 9, why,
                                   sizeof why) == -1 &&
-              !strncmp(why, json ? "undecodable JSON task: "
-                                 : "undecodable Avro task: ",
+              !strncmp(why,
+                       json ? "undecodable JSON task: "
+                            : "undecodable Avro task: ",
                        23),
           "garbage is refused naming its encoding");
     baton_worker_job_free(j);
@@ -121,8 +121,8 @@ static int answer(baton_worker_t *w, job_t *j, baton_result_t *r) {
     char e[256];
     baton_worker_job_encode_result(w, j, w->codec);
     if (!j->out_buf) return -1;
-    return baton_codec_decode_result(w->codec, j->out_buf, j->out_len,
-                                     j->json, r, e, sizeof e);
+    return baton_codec_decode_result(w->codec, j->out_buf, j->out_len, j->json,
+                                     r, e, sizeof e);
 }
 
 static void test_encode(int json) {

@@ -9,8 +9,8 @@
 
 /* A config with a broker address and the given key/value pairs (NULL
  * for none). */
-static baton_conf_t *conf_with(const char *k1, const char *v1,
-                               const char *k2, const char *v2) {
+static baton_conf_t *conf_with(const char *k1, const char *v1, const char *k2,
+                               const char *v2) {
     baton_conf_t *c = baton_conf_new();
     char err[256];
     if (baton_conf_set(c, "kafka.bootstrap.servers", "127.0.0.1:1", err,
@@ -67,8 +67,8 @@ static void test_worker_new_refuses(void) {
 
 static void test_worker_new_derives(void) {
     char err[512] = "";
-    baton_conf_t *c = conf_with("kafka.session.timeout.ms", "6000",
-                                "worker.queue", "images");
+    baton_conf_t *c =
+        conf_with("kafka.session.timeout.ms", "6000", "worker.queue", "images");
     baton_worker_t *w = baton_worker_new(c, err, sizeof err);
     baton_conf_destroy(c);
     CHECK(w != NULL, err);

@@ -153,8 +153,7 @@ static void test_revoke_wait(void) {
           "the dev stack: 3 s");
     CHECK(baton_worker_revoke_wait_ms(10000, 45000) == 5000,
           "half of a smaller max.poll.interval.ms");
-    CHECK(baton_worker_revoke_wait_ms(0, 0) == 150000,
-          "unknown: 150 s");
+    CHECK(baton_worker_revoke_wait_ms(0, 0) == 150000, "unknown: 150 s");
 }
 
 int main(void) {

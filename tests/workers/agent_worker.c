@@ -134,11 +134,20 @@ static void text_add(text_t *t, const char *fmt, ...) {
         va_start(ap, fmt);
         n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
         va_end(ap);
-        if (n < 0) { t->oom = 1; return; }
-        if (t->s && (size_t)n < room) { t->len += (size_t)n; return; }
+        if (n < 0) {
+            t->oom = 1;
+            return;
+        }
+        if (t->s && (size_t)n < room) {
+            t->len += (size_t)n;
+            return;
+        }
         size_t cap = (t->cap + (size_t)n + 1) * 2;
         char *s = realloc(t->s, cap);
-        if (!s) { t->oom = 1; return; }
+        if (!s) {
+            t->oom = 1;
+            return;
+        }
         t->s = s;
         t->cap = cap;
         t->s[t->len] = '\0';
@@ -169,7 +178,8 @@ static size_t synth_inputs(json_t *list, text_t *t, json_t *citations) {
     size_t i, n = 0;
     json_t *item;
     json_array_foreach(list, i, item) {
-        const char *name = harness_str_or(item, "title", harness_str_or(item, "output", NULL));
+        const char *name =
+            harness_str_or(item, "title", harness_str_or(item, "output", NULL));
         const char *url = harness_str_or(item, "url", NULL);
         if (!name) continue;
         text_add(t, "%s%s", n ? "; " : "", name);
@@ -180,7 +190,8 @@ static size_t synth_inputs(json_t *list, text_t *t, json_t *citations) {
 }
 
 static void llm_synthesize(baton_activity_t *act, json_t *in) {
-    const char *subject = harness_str_or(in, "topic", harness_str_or(in, "goal", "the task"));
+    const char *subject =
+        harness_str_or(in, "topic", harness_str_or(in, "goal", "the task"));
     json_t *citations = json_array();
     text_t body = {0};
     size_t n = synth_inputs(json_object_get(in, "sources"), &body, citations);
@@ -212,9 +223,10 @@ static long directive(const char *text, const char *key, long def) {
 static const char *first_user(json_t *messages) {
     size_t i;
     json_t *m;
-    json_array_foreach(messages, i, m)
-        if (!strcmp(harness_str_or(m, "role", ""), "user"))
-            return harness_str_or(m, "content", "");
+    json_array_foreach(
+        messages, i, m) if (!strcmp(harness_str_or(m, "role", ""),
+                                    "user")) return harness_str_or(m, "content",
+                                                                   "");
     return "";
 }
 
@@ -223,10 +235,10 @@ static long tool_rounds(json_t *messages) {
     size_t i;
     json_t *m;
     long n = 0;
-    json_array_foreach(messages, i, m)
-        if (!strcmp(harness_str_or(m, "role", ""), "assistant") &&
-            json_array_size(json_object_get(m, "tool_calls")) > 0)
-            n++;
+    json_array_foreach(
+        messages, i,
+        m) if (!strcmp(harness_str_or(m, "role", ""), "assistant") &&
+               json_array_size(json_object_get(m, "tool_calls")) > 0) n++;
     return n;
 }
 
@@ -263,9 +275,10 @@ static json_t *final_answer(json_t *messages, const char *question,
     while (k && q[k - 1] == ' ') k--;
     q[k] = '\0';
     text_add(&t, "Answer to '%s' after %ld tool rounds:", q, rounds);
-    json_array_foreach(messages, i, m)
-        if (!strcmp(harness_str_or(m, "role", ""), "tool"))
-            text_add(&t, "%s %s", n++ ? "," : "", harness_str_or(m, "content", "?"));
+    json_array_foreach(messages, i,
+                       m) if (!strcmp(harness_str_or(m, "role", ""), "tool"))
+        text_add(&t, "%s %s", n++ ? "," : "",
+                 harness_str_or(m, "content", "?"));
     out = t.oom ? NULL
                 : json_pack("{sssss[]}", "role", "assistant", "content", t.s,
                             "tool_calls");
@@ -288,9 +301,9 @@ static void llm_chat(baton_activity_t *act, json_t *in) {
     if (calls < 1) calls = 1;
     if (calls > 20) calls = 20;
     if (rounds < turns)
-        complete_new(act, json_pack("{ssssso}", "role", "assistant",
-                                    "content", "", "tool_calls",
-                                    tool_calls(rounds + 1, calls)));
+        complete_new(act,
+                     json_pack("{ssssso}", "role", "assistant", "content", "",
+                               "tool_calls", tool_calls(rounds + 1, calls)));
     else
         complete_new(act, final_answer(messages, question, rounds));
 }
@@ -307,13 +320,13 @@ static int contains_word(const char *text, const char *word) {
 static void llm_classify(baton_activity_t *act, json_t *in) {
     static const char *const billing[] = {"invoice", "refund", "charge",
                                           "payment", "billing"};
-    static const char *const technical[] = {"error", "crash", "bug",
-                                            "login", "install"};
+    static const char *const technical[] = {"error", "crash", "bug", "login",
+                                            "install"};
     const char *text = harness_str_or(in, "text", "");
     for (size_t i = 0; i < BATON_ARRAY_SIZE(billing); i++)
         if (contains_word(text, billing[i])) {
-            complete_new(act, json_pack("{ssss}", "route", "billing",
-                                        "keyword", billing[i]));
+            complete_new(act, json_pack("{ssss}", "route", "billing", "keyword",
+                                        billing[i]));
             return;
         }
     for (size_t i = 0; i < BATON_ARRAY_SIZE(technical); i++)
@@ -360,9 +373,9 @@ static void web_search(baton_activity_t *act, json_t *in) {
         snprintf(url, sizeof url, "https://example.org/%s/%lld", slug,
                  (long long)i + 1);
         snprintf(snippet, sizeof snippet, "The %s of %s.", kinds[i], q);
-        json_array_append_new(sources, json_pack("{ssssss}", "title", title,
-                                                 "url", url, "snippet",
-                                                 snippet));
+        json_array_append_new(sources,
+                              json_pack("{ssssss}", "title", title, "url", url,
+                                        "snippet", snippet));
     }
     complete_new(act, json_pack("{ssso}", "query", q, "sources", sources));
 }
@@ -371,8 +384,9 @@ static void task_run(baton_activity_t *act, json_t *in) {
     json_t *task = json_object_get(in, "task");
     char out[600];
     snprintf(out, sizeof out, "done: %s", harness_str_or(task, "title", "?"));
-    complete_new(act, json_pack("{ssss}", "task", harness_str_or(task, "id", "?"),
-                                "output", out));
+    complete_new(act,
+                 json_pack("{ssss}", "task", harness_str_or(task, "id", "?"),
+                           "output", out));
 }
 
 static void tool_call(baton_activity_t *act, json_t *in) {
@@ -384,7 +398,8 @@ static void tool_call(baton_activity_t *act, json_t *in) {
         snprintf(content, sizeof content, "%lld*%lld=%lld", (long long)a,
                  (long long)b, (long long)(a * b));
     } else if (!strcmp(name, "lookup")) {
-        snprintf(content, sizeof content, "%s:ok", harness_str_or(args, "key", "?"));
+        snprintf(content, sizeof content, "%s:ok",
+                 harness_str_or(args, "key", "?"));
     } else {
         char cause[300];
         snprintf(cause, sizeof cause, "no tool named '%s'", name);
@@ -399,8 +414,8 @@ static void tool_call(baton_activity_t *act, json_t *in) {
 
 static void billing_lookup(baton_activity_t *act, json_t *in) {
     (void)in;
-    complete_new(act, json_pack("{sssisb}", "invoice", "INV-1042", "amount",
-                                42, "duplicate_charge", 1));
+    complete_new(act, json_pack("{sssisb}", "invoice", "INV-1042", "amount", 42,
+                                "duplicate_charge", 1));
 }
 
 static void crm_lookup(baton_activity_t *act, json_t *in) {
@@ -415,8 +430,7 @@ static void notify_human(baton_activity_t *act, json_t *in) {
     const char *channel = harness_str_or(in, "channel", "on-call");
     char ticket[300], line[1024];
     int n;
-    snprintf(ticket, sizeof ticket, "ESC-%s",
-             baton_activity_workflow_id(act));
+    snprintf(ticket, sizeof ticket, "ESC-%s", baton_activity_workflow_id(act));
     n = snprintf(line, sizeof line, "%s %s %s\n", ticket, channel,
                  harness_str_or(in, "message", ""));
     if (notify_log_fd >= 0 && n > 0 && (size_t)n < sizeof line &&
@@ -424,8 +438,8 @@ static void notify_human(baton_activity_t *act, json_t *in) {
         baton_activity_fail(act, "Agent.NotifyFailed", strerror(errno), 0);
         return;
     }
-    complete_new(act, json_pack("{ssss}", "notified", channel, "ticket",
-                                ticket));
+    complete_new(act,
+                 json_pack("{ssss}", "notified", channel, "ticket", ticket));
 }
 
 /* Writes content to artifact_dir/name (name: [A-Za-z0-9._-], no leading
@@ -495,13 +509,20 @@ static void doc_summarize(baton_activity_t *act, json_t *in) {
 }
 
 static activity_t activities[] = {
-    {"llm.plan", llm_plan, 0},           {"llm.synthesize", llm_synthesize, 0},
-    {"llm.chat", llm_chat, 0},           {"llm.classify", llm_classify, 0},
-    {"llm.reply", llm_reply, 0},         {"web.search", web_search, 0},
-    {"task.run", task_run, 0},           {"tool.call", tool_call, 0},
-    {"billing.lookup", billing_lookup, 0}, {"crm.lookup", crm_lookup, 0},
-    {"notify.human", notify_human, 0},   {"artifact.store", artifact_store, 0},
-    {"doc.list", doc_list, 0},           {"doc.summarize", doc_summarize, 0},
+    {"llm.plan", llm_plan, 0},
+    {"llm.synthesize", llm_synthesize, 0},
+    {"llm.chat", llm_chat, 0},
+    {"llm.classify", llm_classify, 0},
+    {"llm.reply", llm_reply, 0},
+    {"web.search", web_search, 0},
+    {"task.run", task_run, 0},
+    {"tool.call", tool_call, 0},
+    {"billing.lookup", billing_lookup, 0},
+    {"crm.lookup", crm_lookup, 0},
+    {"notify.human", notify_human, 0},
+    {"artifact.store", artifact_store, 0},
+    {"doc.list", doc_list, 0},
+    {"doc.summarize", doc_summarize, 0},
 };
 
 /* Every activity runs through here: the input parsed, the --sleep delay,
@@ -522,12 +543,11 @@ static void run_logged(baton_activity_t *act, void *opaque) {
 /* ---- main's steps -------------------------------------------------------- */
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: baton-agent-worker [--config FILE] [--queue Q] "
-            "[--concurrency N] [--exec-log FILE] [--sleep TYPE=MS]... "
-            "[--artifact-dir DIR] [--notify-log FILE]\n"
-            "Runs the activities of the agent-pattern examples with a "
-            "scripted LLM stand-in.\n");
+    fprintf(out, "usage: baton-agent-worker [--config FILE] [--queue Q] "
+                 "[--concurrency N] [--exec-log FILE] [--sleep TYPE=MS]... "
+                 "[--artifact-dir DIR] [--notify-log FILE]\n"
+                 "Runs the activities of the agent-pattern examples with a "
+                 "scripted LLM stand-in.\n");
 }
 
 /* --sleep TYPE=MS.  Returns 0, or 2 after printing why. */
@@ -563,14 +583,15 @@ static int parse_flags(int argc, char **argv, options_t *o) {
         {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof *o);
-    while ((c = getopt_long(argc, argv, "c:q:n:e:s:a:l:h", opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, "c:q:n:e:s:a:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'q': o->queue = optarg; break;
         case 'n': o->concurrency = optarg; break;
         case 'e': o->exec_log = optarg; break;
-        case 's': if (parse_sleep(optarg)) return 2; break;
+        case 's':
+            if (parse_sleep(optarg)) return 2;
+            break;
         case 'a': o->artifact_dir = optarg; break;
         case 'l': o->notify_log = optarg; break;
         case 'h': usage(stdout); exit(0);

@@ -153,11 +153,11 @@ static char *progress_details(json_t *in, json_int_t n) {
 static void act_heartbeat(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_int_t ms = in ? json_integer_value(json_object_get(in, "ms")) : 0;
-    json_int_t every = in ? json_integer_value(json_object_get(in, "every_ms"))
-                          : 0;
+    json_int_t every =
+        in ? json_integer_value(json_object_get(in, "every_ms")) : 0;
     const char *prev = baton_activity_heartbeat_details(act);
-    json_t *started_with = prev ? json_loads(prev, JSON_DECODE_ANY, NULL)
-                                : NULL;
+    json_t *started_with =
+        prev ? json_loads(prev, JSON_DECODE_ANY, NULL) : NULL;
     int64_t start = baton_now_ms();
     json_int_t n = 0;
 
@@ -173,17 +173,17 @@ static void act_heartbeat(baton_activity_t *act) {
             return; /* cancelled: no result */
         }
     }
-    complete_new(act, json_pack("{sIsosi}", "heartbeats", n,
-                                "heartbeat_details",
-                                started_with ? started_with : json_null(),
-                                "attempt", (int)baton_activity_attempt(act)));
+    complete_new(act,
+                 json_pack("{sIsosi}", "heartbeats", n, "heartbeat_details",
+                           started_with ? started_with : json_null(), "attempt",
+                           (int)baton_activity_attempt(act)));
     json_decref(in);
 }
 
 static void act_ratelimit(baton_activity_t *act) {
     json_t *in = input_object(act);
-    json_int_t times = in ? json_integer_value(json_object_get(in, "times"))
-                          : 0;
+    json_int_t times =
+        in ? json_integer_value(json_object_get(in, "times")) : 0;
     json_t *ra = in ? json_object_get(in, "retry_after_ms") : NULL;
     int32_t attempt = baton_activity_attempt(act);
     if (attempt <= times) {
@@ -209,8 +209,8 @@ static void act_fatal(baton_activity_t *act) {
 
 static void act_fail(baton_activity_t *act) {
     json_t *in = input_object(act);
-    json_int_t times = in ? json_integer_value(json_object_get(in, "times"))
-                          : 0;
+    json_int_t times =
+        in ? json_integer_value(json_object_get(in, "times")) : 0;
     int32_t attempt = baton_activity_attempt(act);
     if (attempt <= times) {
         char cause[128];
@@ -218,8 +218,7 @@ static void act_fail(baton_activity_t *act) {
                  (int)attempt, (long long)times);
         baton_activity_fail(
             act, harness_str_or(in, "error", "Example.Failure"), cause,
-            in ? json_integer_value(json_object_get(in, "retry_after_ms"))
-               : 0);
+            in ? json_integer_value(json_object_get(in, "retry_after_ms")) : 0);
     } else {
         complete_new(act, json_pack("{si}", "attempt", (int)attempt));
     }
@@ -238,13 +237,12 @@ static void act_search(baton_activity_t *act) {
             slug[n++] = (*p == ' ') ? '-' : *p;
         slug[n] = '\0';
         snprintf(title, sizeof title, "%s: %s", q, kinds[i]);
-        snprintf(url, sizeof url, "https://example.org/%s/%s", slug,
-                 kinds[i]);
+        snprintf(url, sizeof url, "https://example.org/%s/%s", slug, kinds[i]);
         snprintf(snippet, sizeof snippet,
                  "A %s of %s, with examples and references.", kinds[i], q);
-        json_array_append_new(sources, json_pack("{ssssss}", "title", title,
-                                                 "url", url, "snippet",
-                                                 snippet));
+        json_array_append_new(sources,
+                              json_pack("{ssssss}", "title", title, "url", url,
+                                        "snippet", snippet));
     }
     complete_new(act, json_pack("{ssso}", "query", q, "sources", sources));
     json_decref(in);
@@ -262,17 +260,17 @@ static void act_summarize(baton_activity_t *act) {
              "start with the overview, follow the tutorial, and mind the "
              "pitfalls.",
              n, n == 1 ? "" : "s", q ? q : "the given text");
-    complete_new(act, json_pack("{sssi}", "summary", summary, "source_count",
-                                (int)n));
+    complete_new(
+        act, json_pack("{sssi}", "summary", summary, "source_count", (int)n));
     json_decref(in);
 }
 
 static const example_t examples[] = {
-    {"noop", act_noop},         {"echo", act_echo},
-    {"sleep", act_sleep},       {"hang", act_hang},
+    {"noop", act_noop},           {"echo", act_echo},
+    {"sleep", act_sleep},         {"hang", act_hang},
     {"heartbeat", act_heartbeat}, {"fail", act_fail},
     {"ratelimit", act_ratelimit}, {"fatal", act_fatal},
-    {"search", act_search},     {"summarize", act_summarize},
+    {"search", act_search},       {"summarize", act_summarize},
 };
 
 /* Every activity runs through here: the handler, then the exec log line.

@@ -23,12 +23,12 @@ static const ctl_cmd_t ctl_cmds[] = {
      "send signal NAME to a workflow", 0},
     {"cancel", "ID [--reason TEXT] [--json]", 1, CTL_O_REASON | CTL_O_JSON,
      ctl_cmd_cancel, "ask a workflow to cancel (Catch can handle it)", 0},
-    {"terminate", "ID [--reason TEXT] [--json]", 1,
-     CTL_O_REASON | CTL_O_JSON, ctl_cmd_terminate,
-     "stop a workflow at once", 0},
+    {"terminate", "ID [--reason TEXT] [--json]", 1, CTL_O_REASON | CTL_O_JSON,
+     ctl_cmd_terminate, "stop a workflow at once", 0},
     {"describe", "ID [--graph]", 1, CTL_O_GRAPH, ctl_cmd_describe,
      "status, position, state and what a workflow waits for (--graph: its "
-     "definition as a Mermaid flowchart, current state marked)", 0},
+     "definition as a Mermaid flowchart, current state marked)",
+     0},
     {"result", "ID [--wait SECONDS]", 1, CTL_O_WAIT, ctl_cmd_result,
      "print a workflow's output once it closed (waiting up to SECONDS)", 0},
     {"history", "ID", 1, 0, ctl_cmd_history,
@@ -42,11 +42,13 @@ static const ctl_cmd_t ctl_cmds[] = {
     {"watch", "ID [--step SEQ] [--from STREAM_ID] [--wait SECONDS]", 1,
      CTL_O_STEP | CTL_O_FROM | CTL_O_WAIT, ctl_cmd_watch,
      "follow the live output of a run's model calls (or of step SEQ, "
-     "resuming after STREAM_ID); ends when the run (the step) is done", 0},
-    {"dlq", "[--wait SECONDS] | dlq replay PARTITION:OFFSET [--to TOPIC]",
-     -2, CTL_O_WAIT | CTL_O_TO, ctl_cmd_dlq,
+     "resuming after STREAM_ID); ends when the run (the step) is done",
+     0},
+    {"dlq", "[--wait SECONDS] | dlq replay PARTITION:OFFSET [--to TOPIC]", -2,
+     CTL_O_WAIT | CTL_O_TO, ctl_cmd_dlq,
      "list the dead-letter records (--wait: up to SECONDS for a first "
-     "one), or re-produce one to its source topic (or TOPIC)", 0},
+     "one), or re-produce one to its source topic (or TOPIC)",
+     0},
     {"graph", "FILE [--highlight STATE]", 1, CTL_O_HIGHLIGHT, ctl_cmd_graph,
      "print a definition as a Mermaid flowchart", 1},
 };
@@ -54,12 +56,11 @@ static const ctl_cmd_t ctl_cmds[] = {
 /* ---- usage -------------------------------------------------------------- */
 
 void ctl_usage(FILE *fp) {
-    fprintf(fp,
-            "Usage: " CTL_PROG " [OPTIONS] COMMAND [ARGS]\n"
-            "\n"
-            "Operator CLI of Baton, durable execution on Kafka and Redis.\n"
-            "\n"
-            "Commands:\n");
+    fprintf(fp, "Usage: " CTL_PROG " [OPTIONS] COMMAND [ARGS]\n"
+                "\n"
+                "Operator CLI of Baton, durable execution on Kafka and Redis.\n"
+                "\n"
+                "Commands:\n");
     for (size_t i = 0; i < BATON_ARRAY_SIZE(ctl_cmds); i++)
         fprintf(fp, "  %-9s%s%s\n  %-9s   %s\n", ctl_cmds[i].name,
                 *ctl_cmds[i].synopsis ? " " : "", ctl_cmds[i].synopsis, "",
@@ -90,7 +91,6 @@ void ctl_usage(FILE *fp) {
     fflush(fp);
     baton_conf_print_keys(fp);
 }
-
 
 /* ---- argument parsing --------------------------------------------------- */
 
@@ -124,16 +124,19 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
     double secs;
     switch (c) {
     case 'b':
-        return baton_cli_sets_add(CTL_PROG, &o->sets,
-                                  "kafka.bootstrap.servers", arg);
+        return baton_cli_sets_add(CTL_PROG, &o->sets, "kafka.bootstrap.servers",
+                                  arg);
     case 'r': return baton_cli_sets_add(CTL_PROG, &o->sets, "redis.url", arg);
     case 'X': return baton_cli_sets_add_x(CTL_PROG, &o->sets, arg);
     case 'c': o->config_path = arg; return BATON_CLI_EXIT_OK;
     case 'h': o->help = 1; return BATON_CLI_EXIT_OK;
     case 'o':
-        if (!strcmp(arg, "json")) o->json_out = 1;
-        else if (!strcmp(arg, "text")) o->json_out = 0;
-        else return ctl_usage_error("-o wants text or json, not '%s'", arg);
+        if (!strcmp(arg, "json"))
+            o->json_out = 1;
+        else if (!strcmp(arg, "text"))
+            o->json_out = 0;
+        else
+            return ctl_usage_error("-o wants text or json, not '%s'", arg);
         return BATON_CLI_EXIT_OK;
     case 't':
         if (baton_cli_parse_seconds(CTL_PROG, "--timeout", arg, &secs))
@@ -240,8 +243,7 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
     int c, rc;
 
     o->timeout_ms = 10000;
-    while ((c = getopt_long(argc, argv, "b:r:c:o:t:X:h", longopts, NULL)) !=
-           -1)
+    while ((c = getopt_long(argc, argv, "b:r:c:o:t:X:h", longopts, NULL)) != -1)
         if ((rc = ctl_parse_opt(o, c, optarg))) return rc;
     if (o->help) return BATON_CLI_EXIT_OK;
     return ctl_check_cmd(o, argc, argv, optind);

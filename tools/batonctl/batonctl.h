@@ -82,11 +82,11 @@ typedef struct ctl_opts {
     int npos;
     char **args; /* npos -1: all the positional arguments */
     int nargs;
-    int graph;             /* describe --graph */
-    const char *highlight; /* graph --highlight STATE */
+    int graph;               /* describe --graph */
+    const char *highlight;   /* graph --highlight STATE */
     const char *step, *from; /* watch --step SEQ --from STREAM_ID */
     const char *to;          /* dlq replay --to TOPIC */
-    unsigned given; /* CTL_O_* seen on the command line */
+    unsigned given;          /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */
     int json_envelope; /* --json: send the JSON envelope */
@@ -150,29 +150,27 @@ int ctl_print_table(const json_t *rows, const ctl_field_t *f, size_t nf);
 
 /* ---- kafka_io.c ---------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3))) int ctl_kafka_fail(
-    rd_kafka_resp_err_t err, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int
+ctl_kafka_fail(rd_kafka_resp_err_t err, const char *fmt, ...);
 rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group, char *errstr,
                              size_t errlen);
 int32_t ctl_partition_count(ctl_t *ctl);
 int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd);
 int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
                        int32_t partition, const void *key, size_t keylen,
-                       const void *value, size_t len,
-                       rd_kafka_headers_t *hdrs, int32_t *out_partition,
-                       int64_t *out_offset);
+                       const void *value, size_t len, rd_kafka_headers_t *hdrs,
+                       int32_t *out_partition, int64_t *out_offset);
 
 /* ---- redis_io.c ---------------------------------------------------------- */
 
 redisContext *ctl_redis(ctl_t *ctl);
-__attribute__((format(printf, 3, 4))) redisReply *ctl_redis_cmd(
-    ctl_t *ctl, const char *what, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) redisReply *
+ctl_redis_cmd(ctl_t *ctl, const char *what, const char *fmt, ...);
 redisReply *ctl_redis_next(ctl_t *ctl, const char *what);
 int ctl_locate(ctl_t *ctl, const char *id, int scan);
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out);
 const char *ctl_snap_status(const json_t *snap);
 json_t *ctl_snap_unreadable(const char *id, const char *why);
-const char *ctl_snap_str(const json_t *snap, const char *key,
-                         const char *dflt);
+const char *ctl_snap_str(const json_t *snap, const char *key, const char *dflt);
 
 #endif

@@ -109,15 +109,16 @@ static int ctl_validate_one(const char *file, char *errstr, size_t errlen) {
     char err[1024];
     int rc;
     if (ctl_is_trigger(file)) {
-        rc = baton_trigger_load_file(file, "baton.bridge", &t, err,
-                                     sizeof err) ? -1 : 0;
+        rc = baton_trigger_load_file(file, "baton.bridge", &t, err, sizeof err)
+                 ? -1
+                 : 0;
         baton_trigger_destroy(t);
         /* the trigger's messages start with the file name already */
         if (rc) {
             size_t fl = strlen(file);
             snprintf(errstr, errlen, "%s",
                      !strncmp(err, file, fl) && err[fl] == ':' ? err + fl + 2
-                                                                 : err);
+                                                               : err);
         }
         return rc;
     }

@@ -18,9 +18,8 @@
 #include "batonctl.h"
 #include "keys.h"
 
-static const char *const ctl_statuses[] = {"RUNNING", "SUCCEEDED", "FAILED",
-                                           "CANCELLED", "TERMINATED",
-                                           "QUARANTINED"};
+static const char *const ctl_statuses[] = {
+    "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TERMINATED", "QUARANTINED"};
 
 /* ---- describe ----------------------------------------------------------- */
 
@@ -31,9 +30,9 @@ static json_t *ctl_pending_json(const json_t *snap) {
     static const struct {
         const char *kind, *src, *dst;
     } map[] = {
-        {"task", "pseq", "seq"},    {"task", "patt", "attempt"},
-        {"task", "pq", "queue"},    {"task", "pat", "type"},
-        {"signal", "psig", "name"}, {"retry", "pseq", "seq"},
+        {"task", "pseq", "seq"},      {"task", "patt", "attempt"},
+        {"task", "pq", "queue"},      {"task", "pat", "type"},
+        {"signal", "psig", "name"},   {"retry", "pseq", "seq"},
         {"retry", "patt", "attempt"}, {"retry", "pdue", "due"},
         {"wait", "pdue", "due"},
     };
@@ -65,10 +64,10 @@ static int ctl_copy_field(json_t *obj, const char *dst, const json_t *snap,
  * current state's input. */
 static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     static const char *const fields[][2] = {
-        {"id", "id"},         {"type", "type"},   {"version", "ver"},
-        {"status", "st"},     {"position", "pos"}, {"state", NULL},
-        {"pending", NULL},    {"error", "err"},   {"cause", "cause"},
-        {"started", "t0"},    {"closed", "t1"},   {"quarantine", "q"},
+        {"id", "id"},      {"type", "type"},    {"version", "ver"},
+        {"status", "st"},  {"position", "pos"}, {"state", NULL},
+        {"pending", NULL}, {"error", "err"},    {"cause", "cause"},
+        {"started", "t0"}, {"closed", "t1"},    {"quarantine", "q"},
     };
     json_t *o = json_object(), *state = json_object_get(snap, "out"), *pend;
     int bad = !o;
@@ -76,13 +75,15 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     if (!state) state = json_object_get(snap, "si"); /* out: SUCCEEDED */
     for (size_t i = 0; !bad && i < BATON_ARRAY_SIZE(fields); i++)
         bad = ctl_copy_field(o, fields[i][0], snap, fields[i][1]);
-    if (!bad) bad = json_object_set_new(o, "status",
-                                        json_string(ctl_snap_status(snap)));
+    if (!bad)
+        bad = json_object_set_new(o, "status",
+                                  json_string(ctl_snap_status(snap)));
     if (!bad && state) bad = json_object_set(o, "state", state);
-    if (!bad) bad = !(pend = ctl_pending_json(snap)) ||
-                    json_object_set_new(o, "pending", pend);
-    if (!bad) bad = json_object_set_new(o, "partition",
-                                        json_integer(partition));
+    if (!bad)
+        bad = !(pend = ctl_pending_json(snap)) ||
+              json_object_set_new(o, "pending", pend);
+    if (!bad)
+        bad = json_object_set_new(o, "partition", json_integer(partition));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -152,15 +153,14 @@ int ctl_cmd_describe(ctl_t *ctl) {
     }
     json_decref(snap);
     if (!d) return ctl_fail("out of memory");
-    rc = ctl->o.json_out ? ctl_print_json(d)
-                         : ctl_print_fields(d, fields,
-                                            BATON_ARRAY_SIZE(fields));
+    rc = ctl->o.json_out
+             ? ctl_print_json(d)
+             : ctl_print_fields(d, fields, BATON_ARRAY_SIZE(fields));
     if (rc == BATON_CLI_EXIT_OK && !ctl->o.json_out && ctl->o.graph)
         printf("\n%s", json_string_value(json_object_get(d, "graph")));
     json_decref(d);
     return rc;
 }
-
 
 /* ---- result ------------------------------------------------------------- */
 
@@ -173,8 +173,8 @@ static int ctl_result_print(ctl_t *ctl, const char *id, const json_t *snap) {
     size_t i;
 
     if (!strcmp(st, "SUCCEEDED")) {
-        size_t flags = JSON_ENCODE_ANY |
-                       (ctl->o.json_out ? JSON_COMPACT : JSON_INDENT(2));
+        size_t flags =
+            JSON_ENCODE_ANY | (ctl->o.json_out ? JSON_COMPACT : JSON_INDENT(2));
         if (json_dumpf(out ? out : json_null(), stdout, flags) ||
             fputc('\n', stdout) == EOF)
             return ctl_fail("writing to stdout failed");
@@ -202,8 +202,8 @@ int ctl_cmd_result(ctl_t *ctl) {
     int rc;
 
     for (long n = 0;; n++) {
-        int found = ctl_snapshot_get(ctl, id, ctl_result_may_scan(ctl, n),
-                                     &snap);
+        int found =
+            ctl_snapshot_get(ctl, id, ctl_result_may_scan(ctl, n), &snap);
         if (found < 0) return BATON_CLI_EXIT_FAIL;
         /* HELD: only signals waiting for a run to start (batond holds
          * them): no result yet either. */
@@ -213,7 +213,8 @@ int ctl_cmd_result(ctl_t *ctl) {
         if (baton_mono_us() >= deadline) {
             if (!found)
                 return ctl_fail("timed out after %g s, workflow '%s' not "
-                                "found", ctl->o.wait_s, id);
+                                "found",
+                                ctl->o.wait_s, id);
             rc = ctl_fail("timed out after %g s, workflow %s is RUNNING at "
                           "state %s",
                           ctl->o.wait_s, id, ctl_snap_str(snap, "pos", "-"));
@@ -229,7 +230,6 @@ int ctl_cmd_result(ctl_t *ctl) {
     return rc;
 }
 
-
 /* ---- history ------------------------------------------------------------ */
 
 /* Parses the LRANGE reply into a JSON array (new reference) of the event
@@ -243,8 +243,10 @@ static json_t *ctl_history_json(const redisReply *r, const char *key) {
                          ? json_loadb(e->str, e->len, 0, &jerr)
                          : NULL;
         if (!ev) {
-            fprintf(stderr, CTL_PROG ": warning: %s[%zu] is not a JSON "
-                            "event, skipped\n", key, i);
+            fprintf(stderr,
+                    CTL_PROG ": warning: %s[%zu] is not a JSON "
+                             "event, skipped\n",
+                    key, i);
             continue;
         }
         if (json_array_append_new(events, ev)) {
@@ -257,8 +259,8 @@ static json_t *ctl_history_json(const redisReply *r, const char *key) {
 
 int ctl_cmd_history(ctl_t *ctl) {
     static const ctl_field_t cols[] = {
-        {"seq", "SEQ", CTL_FMT_PLAIN},     {"time", "TIME", CTL_FMT_TIME},
-        {"type", "TYPE", CTL_FMT_PLAIN},   {"state", "STATE", CTL_FMT_PLAIN},
+        {"seq", "SEQ", CTL_FMT_PLAIN},   {"time", "TIME", CTL_FMT_TIME},
+        {"type", "TYPE", CTL_FMT_PLAIN}, {"state", "STATE", CTL_FMT_PLAIN},
         {"data", "DATA", CTL_FMT_PLAIN},
     };
     const char *id = ctl->o.pos[0];
@@ -270,21 +272,19 @@ int ctl_cmd_history(ctl_t *ctl) {
     if (found < 0) return BATON_CLI_EXIT_FAIL;
     if (!found) return ctl_fail("workflow '%s' not found", id);
     baton_keys_hist(key, sizeof key, baton_conf_key_prefix(ctl->conf),
-                  ctl->wf_partition, id);
-    if (!(r = ctl_redis_cmd(ctl, "reading the history", "LRANGE %s 0 -1",
-                            key)))
+                    ctl->wf_partition, id);
+    if (!(r = ctl_redis_cmd(ctl, "reading the history", "LRANGE %s 0 -1", key)))
         return BATON_CLI_EXIT_FAIL;
-    events = r->type == REDIS_REPLY_ARRAY ? ctl_history_json(r, key)
-                                          : json_array();
+    events =
+        r->type == REDIS_REPLY_ARRAY ? ctl_history_json(r, key) : json_array();
     freeReplyObject(r);
     if (!events) return ctl_fail("out of memory");
-    rc = ctl->o.json_out ? ctl_print_json(events)
-                         : ctl_print_table(events, cols,
-                                           BATON_ARRAY_SIZE(cols));
+    rc = ctl->o.json_out
+             ? ctl_print_json(events)
+             : ctl_print_table(events, cols, BATON_ARRAY_SIZE(cols));
     json_decref(events);
     return rc;
 }
-
 
 /* ---- list --------------------------------------------------------------- */
 
@@ -304,7 +304,7 @@ static int ctl_page_key(const ctl_t *ctl, const redisReply *keys, size_t i) {
 /* Parses the reply to GET key: a snapshot object, or NULL when the key is
  * gone since SCAN or (reported) does not hold a JSON object. */
 static json_t *ctl_page_snapshot(const ctl_t *ctl, const redisReply *r,
-                                  const char *key) {
+                                 const char *key) {
     json_t *snap;
     json_error_t jerr;
     const char *id;
@@ -323,8 +323,8 @@ static json_t *ctl_page_snapshot(const ctl_t *ctl, const redisReply *r,
 /* Appends {"id","type","status","position"} of each snapshot named in keys
  * (one SCAN page) whose status is status (all when NULL): the GETs are
  * pipelined.  Returns an exit code. */
-static int ctl_list_page(ctl_t *ctl, const redisReply *keys,
-                         const char *status, json_t *rows) {
+static int ctl_list_page(ctl_t *ctl, const redisReply *keys, const char *status,
+                         json_t *rows) {
     int rc = BATON_CLI_EXIT_OK;
     for (size_t i = 0; i < keys->elements; i++)
         if (ctl_page_key(ctl, keys, i) &&
@@ -404,14 +404,15 @@ int ctl_cmd_list(ctl_t *ctl) {
     if (ctl->o.status && ctl_status_arg(ctl->o.status, status, sizeof status))
         return BATON_CLI_EXIT_USAGE;
     if (!ctl_redis(ctl)) return BATON_CLI_EXIT_FAIL;
-    baton_keys_wf_pattern(pattern, sizeof pattern, baton_conf_key_prefix(ctl->conf),
-                  NULL);
+    baton_keys_wf_pattern(pattern, sizeof pattern,
+                          baton_conf_key_prefix(ctl->conf), NULL);
     if (!(rows = json_array())) return ctl_fail("out of memory");
     do {
-        redisReply *r = ctl_redis_cmd(ctl, "listing workflows",
-                                      "SCAN %s MATCH %s COUNT 1000", cursor,
-                                      pattern);
-        if (!r) rc = BATON_CLI_EXIT_FAIL;
+        redisReply *r =
+            ctl_redis_cmd(ctl, "listing workflows",
+                          "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!r)
+            rc = BATON_CLI_EXIT_FAIL;
         else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
                  r->element[0]->type != REDIS_REPLY_STRING)
             rc = ctl_fail("Redis, listing workflows: unexpected SCAN reply");
@@ -425,9 +426,9 @@ int ctl_cmd_list(ctl_t *ctl) {
     if (rc == BATON_CLI_EXIT_OK && ctl_sort_rows(rows))
         rc = ctl_fail("out of memory");
     if (rc == BATON_CLI_EXIT_OK)
-        rc = ctl->o.json_out ? ctl_print_json(rows)
-                             : ctl_print_table(rows, cols,
-                                               BATON_ARRAY_SIZE(cols));
+        rc = ctl->o.json_out
+                 ? ctl_print_json(rows)
+                 : ctl_print_table(rows, cols, BATON_ARRAY_SIZE(cols));
     json_decref(rows);
     return rc;
 }

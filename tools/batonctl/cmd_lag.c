@@ -23,8 +23,8 @@
 /* ---- lag ---------------------------------------------------------------- */
 
 /* The metadata entry of topic, or NULL. */
-static const rd_kafka_metadata_topic_t *ctl_md_topic(
-    const struct rd_kafka_metadata *md, const char *topic) {
+static const rd_kafka_metadata_topic_t *
+ctl_md_topic(const struct rd_kafka_metadata *md, const char *topic) {
     for (int i = 0; i < md->topic_cnt; i++)
         if (!strcmp(md->topics[i].topic, topic) && !md->topics[i].err)
             return &md->topics[i];
@@ -52,7 +52,8 @@ static int ctl_lag_group(ctl_t *ctl, rd_kafka_t *meta,
         const rd_kafka_metadata_topic_t *mt = ctl_md_topic(md, topics[t]);
         if (!mt)
             rc = ctl_fail("topic %s not found in the cluster (wrong "
-                          "topic.prefix?)", topics[t]);
+                          "topic.prefix?)",
+                          topics[t]);
         for (int p = 0; mt && p < mt->partition_cnt; p++)
             rd_kafka_topic_partition_list_add(parts, topics[t],
                                               mt->partitions[p].id);
@@ -62,8 +63,8 @@ static int ctl_lag_group(ctl_t *ctl, rd_kafka_t *meta,
         rc = ctl_fail("%s", errstr);
     if (rc == BATON_CLI_EXIT_OK &&
         (err = rd_kafka_committed(rk, parts, ctl->o.timeout_ms)))
-        rc = ctl_kafka_fail(err, "reading committed offsets of group %s",
-                            group);
+        rc =
+            ctl_kafka_fail(err, "reading committed offsets of group %s", group);
     for (int i = 0; rc == BATON_CLI_EXIT_OK && i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t lo, hi, lag;
@@ -78,12 +79,11 @@ static int ctl_lag_group(ctl_t *ctl, rd_kafka_t *meta,
         lag = (tp->offset >= 0 ? hi - tp->offset : hi - lo);
         if (lag < 0) lag = 0;
         *total += lag;
-        row = json_pack("{ss ss si so sI sI}", "group", group, "topic",
-                        tp->topic, "partition", (int)tp->partition,
-                        "committed",
-                        tp->offset >= 0 ? json_integer(tp->offset)
-                                        : json_null(),
-                        "end", (json_int_t)hi, "lag", (json_int_t)lag);
+        row =
+            json_pack("{ss ss si so sI sI}", "group", group, "topic", tp->topic,
+                      "partition", (int)tp->partition, "committed",
+                      tp->offset >= 0 ? json_integer(tp->offset) : json_null(),
+                      "end", (json_int_t)hi, "lag", (json_int_t)lag);
         if (!row || json_array_append_new(rows, row))
             rc = ctl_fail("out of memory");
     }
@@ -106,8 +106,8 @@ static int ctl_lag_workers(ctl_t *ctl, rd_kafka_t *meta,
                            int64_t *total) {
     char prefix[256];
     size_t plen, n = 0;
-    const char **topics = baton_calloc((size_t)md->topic_cnt + 1,
-                                       sizeof(char *));
+    const char **topics =
+        baton_calloc((size_t)md->topic_cnt + 1, sizeof(char *));
     int rc = BATON_CLI_EXIT_OK;
 
     if (!topics) return ctl_fail("out of memory");
@@ -156,8 +156,8 @@ static int ctl_lag_triggers(ctl_t *ctl, rd_kafka_t *meta,
             if (ctl_md_topic(md, trig[i]->topics[t]))
                 topics[nt++] = trig[i]->topics[t];
         if (nt)
-            rc = ctl_lag_group(ctl, meta, md, trig[i]->group, topics, nt,
-                               rows, total);
+            rc = ctl_lag_group(ctl, meta, md, trig[i]->group, topics, nt, rows,
+                               total);
     }
     baton_trigger_list_destroy(trig, n);
     return rc;
@@ -180,9 +180,8 @@ static int ctl_lag_print_text(const json_t *rows, int64_t total) {
 
 int ctl_cmd_lag(ctl_t *ctl) {
     char errstr[512], results[256];
-    const char *batond_topics[] = {ctl->topic,
-                                   baton_topic(ctl->conf, "results", results,
-                                               sizeof results)};
+    const char *batond_topics[] = {
+        ctl->topic, baton_topic(ctl->conf, "results", results, sizeof results)};
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_t *meta = ctl_consumer_new(ctl, NULL, errstr, sizeof errstr);
     rd_kafka_resp_err_t err;
@@ -190,12 +189,14 @@ int ctl_cmd_lag(ctl_t *ctl) {
     int64_t total = 0;
     int rc = BATON_CLI_EXIT_OK;
 
-    if (!meta) rc = ctl_fail("%s", errstr);
-    else if (!rows) rc = ctl_fail("out of memory");
+    if (!meta)
+        rc = ctl_fail("%s", errstr);
+    else if (!rows)
+        rc = ctl_fail("out of memory");
     else if ((err = rd_kafka_metadata(meta, 1, NULL, &md, ctl->o.timeout_ms)))
-        rc = ctl_kafka_fail(err, "reading the metadata of Kafka at %s",
-                            baton_conf_get(ctl->conf,
-                                           "kafka.bootstrap.servers"));
+        rc = ctl_kafka_fail(
+            err, "reading the metadata of Kafka at %s",
+            baton_conf_get(ctl->conf, "kafka.bootstrap.servers"));
     if (rc == BATON_CLI_EXIT_OK)
         rc = ctl_lag_group(ctl, meta, md,
                            baton_conf_get(ctl->conf, "batond.group"),

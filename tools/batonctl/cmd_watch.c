@@ -184,14 +184,14 @@ static int watch_run(watch_t *w) {
             if (!seq) continue;
             seen = json_string_value(json_object_get(steps, seq));
             snprintf(step_last, sizeof step_last, "%s", seen ? seen : "0-0");
-            if (watch_step(w, seq, step_last, sizeof step_last, 1) < 0)
-                rc = -1;
+            if (watch_step(w, seq, step_last, sizeof step_last, 1) < 0) rc = -1;
             json_object_set_new(steps, seq, json_string(step_last));
         }
         freeReplyObject(r);
         if (!rc && !entries) {
             int closed = watch_run_closed(w);
-            if (closed) rc = closed < 0 ? -1 : 1;
+            if (closed)
+                rc = closed < 0 ? -1 : 1;
             else if (watch_timed_out(w)) {
                 ctl_fail("watch %s: --wait ran out", w->id);
                 rc = -1;

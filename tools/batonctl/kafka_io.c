@@ -77,8 +77,8 @@ static const char *ctl_kafka_cause(char *buf, size_t len) {
 
 /* Prints "batonctl: <what>: <Kafka error> (first Kafka error: ...)";
  * returns BATON_CLI_EXIT_FAIL. */
-__attribute__((format(printf, 2, 3))) int ctl_kafka_fail(
-    rd_kafka_resp_err_t err, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) int
+ctl_kafka_fail(rd_kafka_resp_err_t err, const char *fmt, ...) {
     char what[1024], cause[600];
     va_list ap;
     va_start(ap, fmt);
@@ -99,8 +99,7 @@ static rd_kafka_t *ctl_producer_new(ctl_t *ctl, char *errstr, size_t errlen) {
     snprintf(tmo, sizeof tmo, "%d", ctl->o.timeout_ms);
     if (rd_kafka_conf_set(kconf, "partitioner", "murmur2_random", err,
                           sizeof err) ||
-        rd_kafka_conf_set(kconf, "message.timeout.ms", tmo, err,
-                          sizeof err)) {
+        rd_kafka_conf_set(kconf, "message.timeout.ms", tmo, err, sizeof err)) {
         rd_kafka_conf_destroy(kconf);
         baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "%s", err);
         return NULL;
@@ -113,8 +112,8 @@ static rd_kafka_t *ctl_producer_new(ctl_t *ctl, char *errstr, size_t errlen) {
 /* A consumer handle that never subscribes: for metadata and watermarks
  * (group NULL) or committed offsets of a group.  NULL with errstr on
  * failure; the caller owns it. */
-rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group,
-                                    char *errstr, size_t errlen) {
+rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group, char *errstr,
+                             size_t errlen) {
     rd_kafka_conf_t *kconf = baton_kafka_conf_new(
         ctl->conf, BATON_KAFKA_CONSUMER, group, errstr, errlen);
     if (!kconf) return NULL;
@@ -140,8 +139,8 @@ int32_t ctl_partition_count(ctl_t *ctl) {
         BATON_DEBUG("ctl", "%s: finding partitions by scan", errstr);
         return -1;
     }
-    ctl->partition_cnt = baton_kafka_partition_count(rk, ctl->topic, tmo,
-                                                     errstr, sizeof errstr);
+    ctl->partition_cnt =
+        baton_kafka_partition_count(rk, ctl->topic, tmo, errstr, sizeof errstr);
     if (ctl->partition_cnt <= 0)
         BATON_DEBUG("ctl", "%s: finding partitions by scan", errstr);
     rd_kafka_destroy(rk);
@@ -199,11 +198,10 @@ static int ctl_produce(ctl_t *ctl, rd_kafka_t *rk, const baton_command_t *cmd,
                               ctl->o.timeout_ms);
     }
     if (d->err)
-        return ctl_kafka_fail(d->err, "producing %s of '%s' to %s at %s",
-                              what, cmd->workflow_id, ctl->topic, brokers);
-    BATON_DEBUG("ctl", "%s of '%s' written to %s [%d] at offset %" PRId64,
-                what, cmd->workflow_id, ctl->topic, (int)d->partition,
-                d->offset);
+        return ctl_kafka_fail(d->err, "producing %s of '%s' to %s at %s", what,
+                              cmd->workflow_id, ctl->topic, brokers);
+    BATON_DEBUG("ctl", "%s of '%s' written to %s [%d] at offset %" PRId64, what,
+                cmd->workflow_id, ctl->topic, (int)d->partition, d->offset);
     return BATON_CLI_EXIT_OK;
 }
 
@@ -219,8 +217,8 @@ int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd) {
     int rc = BATON_CLI_EXIT_FAIL;
 
     if (!codec) return ctl_fail("loading the envelope schemas: %s", errstr);
-    if (baton_codec_encode_command(codec, cmd, ctl->o.json_envelope, &buf,
-                                   &len, errstr, sizeof errstr))
+    if (baton_codec_encode_command(codec, cmd, ctl->o.json_envelope, &buf, &len,
+                                   errstr, sizeof errstr))
         ctl_fail("encoding %s of '%s': %s", baton_cmd_kind_name(cmd->kind),
                  cmd->workflow_id, errstr);
     else if (!(rk = ctl_producer_new(ctl, errstr, sizeof errstr)))
@@ -241,9 +239,8 @@ int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd) {
  * NULL) is consumed.  Returns an exit code (error printed, naming what). */
 int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
                        int32_t partition, const void *key, size_t keylen,
-                       const void *value, size_t len,
-                       rd_kafka_headers_t *hdrs, int32_t *out_partition,
-                       int64_t *out_offset) {
+                       const void *value, size_t len, rd_kafka_headers_t *hdrs,
+                       int32_t *out_partition, int64_t *out_offset) {
     char errstr[512];
     const char *brokers = baton_conf_get(ctl->conf, "kafka.bootstrap.servers");
     ctl_delivery_t d = {0, RD_KAFKA_RESP_ERR_NO_ERROR, -1, -1};
@@ -275,8 +272,8 @@ int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
                                 "%d ms, it may or may not have been written",
                                 what, brokers, ctl->o.timeout_ms);
         } else if (d.err)
-            rc = ctl_kafka_fail(d.err, "producing %s to %s at %s", what,
-                                topic, brokers);
+            rc = ctl_kafka_fail(d.err, "producing %s to %s at %s", what, topic,
+                                brokers);
     }
     if (rc == BATON_CLI_EXIT_OK) {
         *out_partition = d.partition;

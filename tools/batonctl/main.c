@@ -75,8 +75,7 @@ static int ctl_dispatch(ctl_t *ctl) {
         ctl_usage(stdout);
         return BATON_CLI_EXIT_OK;
     }
-    if (!ctl->o.cmd->offline && (rc = ctl_configure(ctl)))
-        return rc;
+    if (!ctl->o.cmd->offline && (rc = ctl_configure(ctl))) return rc;
     return ctl->o.cmd->fn(ctl);
 }
 

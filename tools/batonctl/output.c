@@ -55,8 +55,7 @@ static char *ctl_fmt_pending(const json_t *p) {
         char *vs, *n;
         size_t add;
         if (!out || !strcmp(k, "kind")) continue;
-        vs = ctl_fmt_value(v, strcmp(k, "due") ? CTL_FMT_PLAIN
-                                               : CTL_FMT_TIME);
+        vs = ctl_fmt_value(v, strcmp(k, "due") ? CTL_FMT_PLAIN : CTL_FMT_TIME);
         add = strlen(k) + (vs ? strlen(vs) : 0) + 2;
         if (vs && (n = baton_realloc(out, len + add + 1))) {
             out = n;
@@ -91,8 +90,7 @@ int ctl_print_json(const json_t *v) {
 }
 
 /* Prints the fields of obj as aligned "label: value" lines. */
-int ctl_print_fields(const json_t *obj, const ctl_field_t *f,
-                            size_t nf) {
+int ctl_print_fields(const json_t *obj, const ctl_field_t *f, size_t nf) {
     int w = 0;
     for (size_t i = 0; i < nf; i++)
         if ((int)strlen(f[i].label) > w) w = (int)strlen(f[i].label);
@@ -107,8 +105,7 @@ int ctl_print_fields(const json_t *obj, const ctl_field_t *f,
 
 /* Prints an array of objects as a table: a header, then one row each, the
  * columns padded to their widest cell (the last one is not padded). */
-int ctl_print_table(const json_t *rows, const ctl_field_t *f,
-                           size_t nf) {
+int ctl_print_table(const json_t *rows, const ctl_field_t *f, size_t nf) {
     size_t nrows = json_array_size(rows), ncells = (nrows + 1) * nf;
     char **cells = baton_calloc(ncells, sizeof(char *));
     int w[16] = {0}, oom = 0;
@@ -123,13 +120,16 @@ int ctl_print_table(const json_t *rows, const ctl_field_t *f,
             cells[(r + 1) * nf + c] = ctl_fmt_value(
                 json_object_get(json_array_get(rows, r), f[c].key), f[c].fmt);
     for (size_t i = 0; i < ncells; i++) {
-        if (!cells[i]) oom = 1;
+        if (!cells[i])
+            oom = 1;
         else if ((int)strlen(cells[i]) > w[i % nf])
             w[i % nf] = (int)strlen(cells[i]);
     }
     for (size_t i = 0; !oom && i < ncells; i++) {
-        if (i % nf == nf - 1) printf("%s\n", cells[i]);
-        else printf("%-*s  ", w[i % nf], cells[i]);
+        if (i % nf == nf - 1)
+            printf("%s\n", cells[i]);
+        else
+            printf("%-*s  ", w[i % nf], cells[i]);
     }
     for (size_t i = 0; i < ncells; i++) baton_free(cells[i]);
     baton_free(cells);

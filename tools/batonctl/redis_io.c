@@ -37,8 +37,8 @@ static redisReply *ctl_redis_check(ctl_t *ctl, redisReply *r,
     if (!r) {
         char shown[512];
         ctl_fail("Redis at %s, %s: %s",
-                 baton_redis_url_display(ctl->conf, shown, sizeof shown),
-                 what, ctl->redis->errstr[0] ? ctl->redis->errstr : "no reply");
+                 baton_redis_url_display(ctl->conf, shown, sizeof shown), what,
+                 ctl->redis->errstr[0] ? ctl->redis->errstr : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -50,8 +50,8 @@ static redisReply *ctl_redis_check(ctl_t *ctl, redisReply *r,
 }
 
 /* Runs one command (hiredis format); the reply is owned by the caller. */
-__attribute__((format(printf, 3, 4))) redisReply *ctl_redis_cmd(
-    ctl_t *ctl, const char *what, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) redisReply *
+ctl_redis_cmd(ctl_t *ctl, const char *what, const char *fmt, ...) {
     redisContext *c = ctl_redis(ctl);
     va_list ap;
     redisReply *r;
@@ -79,9 +79,9 @@ static int32_t ctl_exists_range(ctl_t *ctl, const char *id, int32_t from,
     if (!ctl_redis(ctl)) return -2;
     for (int32_t p = from; p < to; p++)
         if (redisAppendCommand(ctl->redis, "EXISTS %s",
-                               baton_keys_wf(key, sizeof key, baton_conf_key_prefix(ctl->conf),
-                  p, id)) !=
-            REDIS_OK) {
+                               baton_keys_wf(key, sizeof key,
+                                             baton_conf_key_prefix(ctl->conf),
+                                             p, id)) != REDIS_OK) {
             ctl_fail("out of memory");
             return -2;
         }
@@ -119,8 +119,9 @@ int ctl_locate(ctl_t *ctl, const char *id, int scan) {
             return -1;
         if (p >= 0) {
             if (n > 0)
-                BATON_WARN("ctl", "workflow '%s' found in partition %d, not "
-                                  "in %d = murmur2 over %d partitions",
+                BATON_WARN("ctl",
+                           "workflow '%s' found in partition %d, not "
+                           "in %d = murmur2 over %d partitions",
                            id, (int)p, (int)baton_partition_for(id, n), (int)n);
             ctl->wf_partition = p;
             return 1;
@@ -131,8 +132,7 @@ int ctl_locate(ctl_t *ctl, const char *id, int scan) {
 
 /* Reads the snapshot of id into *out (a JSON object owned by the caller).
  * Returns 1, 0 when there is none, -1 on error (printed). */
-int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan,
-                            json_t **out) {
+int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out) {
     char key[CTL_ID_MAX + 64];
     json_error_t jerr;
     redisReply *r;
@@ -179,7 +179,7 @@ const char *ctl_snap_status(const json_t *snap) {
 }
 
 const char *ctl_snap_str(const json_t *snap, const char *key,
-                                const char *dflt) {
+                         const char *dflt) {
     const char *s = json_string_value(json_object_get(snap, key));
     return s ? s : dflt;
 }
