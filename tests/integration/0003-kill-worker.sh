@@ -29,7 +29,7 @@ worker_up worker-a --concurrency 4 --exec-log "$EXEC" --start-log "$STARTS" --na
 WA=$LAST_PID
 ctl start t3-long --id t3-1 --input '{}' >/dev/null
 wait_until 90 "t3-1's first task started on worker-a" \
-  grep -qE '^t3-1/1/[0-9]+ [0-9]+ [0-9]+ worker-a$' "$STARTS"
+  grep -qE '^t3-1/1/[0-9]+(\.[0-9a-f]+)? [0-9]+ [0-9]+ worker-a$' "$STARTS"
 ! grep -q '^t3-1/1/' "$EXEC" 2>/dev/null || fail "the first activity finished before the kill"
 proc_kill9 "$WA"
 grep -q '^t3-1/1/' "$EXEC" 2>/dev/null && fail "the first activity finished before the kill"
