@@ -310,7 +310,7 @@ static void batond_check_sizes(batond_t *b) {
     topics[3] = baton_topic(b->conf, "dlq", dlq, sizeof dlq);
     for (size_t i = 0; i < BATON_ARRAY_SIZE(topics); i++) {
         int64_t broker_max = baton_kafka_topic_max_message_bytes(
-            b->producer, topics[i], 5000, err, sizeof err);
+            b->producer, topics[i], 1500, err, sizeof err);
         if (broker_max < 0) {
             BATON_WARN("kafka", "cannot check message sizes: %s", err);
             return;

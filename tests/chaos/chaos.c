@@ -600,6 +600,11 @@ static int read_exec_log(check_t *c) {
                    &r.start_ms, &r.end_ms) != 4 ||
             strncmp(r.task_id, c->o->prefix, plen) || r.task_id[plen] != '-')
             continue;
+        { /* "<wf>/<seq>/<attempt>.<nonce>": the history names the attempt
+             without its nonce (every send of one attempt shares it) */
+            char *slash = strrchr(r.task_id, '/'), *dot;
+            if (slash && (dot = strchr(slash, '.'))) *dot = '\0';
+        }
         if (!(e = grow((void **)&c->execs, &c->nexecs, &c->ecap, sizeof *e)))
             break;
         *e = r;
