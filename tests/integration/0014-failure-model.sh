@@ -112,7 +112,7 @@ for k in sys.argv[2].split("."):
 print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"; }
 
 # Cancel and terminate while the activities run (started, per the start log).
-running() { grep -q "^$1/1/1 " "$TEST_DIR/start.log" 2>/dev/null && ! grep -q "^$1/1/1 " "$EXEC" 2>/dev/null; }
+running() { grep -qE "^$1/1/1[. ]" "$TEST_DIR/start.log" 2>/dev/null && ! grep -qE "^$1/1/1[. ]" "$EXEC" 2>/dev/null; }
 wait_until 60 "f-cancel's activity to run" running f-cancel
 wait_until 60 "f-term's activity to run" running f-term
 ctl cancel f-cancel --reason "user gave up" >/dev/null

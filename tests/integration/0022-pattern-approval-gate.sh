@@ -35,7 +35,10 @@ case "$path" in
   "WorkflowStarted -|ChildStarted Research|ChildCompleted Research|"*"SignalReceived WaitForApproval|"*"ActivityScheduled Publish|ActivityCompleted Publish|WorkflowCompleted Published|") ;;
   *) fail "path of t22-approve: $path" ;;
 esac
-child=$(ctl describe t22-approve:1 -o json)
+# The child's id is "<parent>:<seq>.<nonce>" (docs/wire-protocol.md).
+child_id=$(redis --scan --pattern 'baton:{p*}:wf:t22-approve:1.*' | sed 's/.*:wf://')
+[ -n "$child_id" ] || fail "no research child run of t22-approve"
+child=$(ctl describe "$child_id" -o json)
 assert_eq "$(jq_py "$child" 'j["type"] + " " + j["status"]')" "research SUCCEEDED" "research child run"
 assert_eq "$(jq_py "$child" 'j["state"]["report"]')" "$report" "child's report"
 pass "approve: research child, the wait, then the report is published"
