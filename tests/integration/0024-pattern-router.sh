@@ -24,10 +24,12 @@ assert_eq "$(jq_py "$out" 'j["reply"]')" \
   '[billing] Re: I was charged twice on my invoice -- {"amount":42,"duplicate_charge":true,"invoice":"INV-1042"}' \
   "billing reply"
 hist=$(ctl history t24-bill -o json)
-assert_eq "$(jq_py "$hist" '[(e["state"], e["data"]["id"], e["data"]["type"], e["data"]["input"]) for e in j if e["type"] == "ChildStarted"]')" \
+# A child's id is "<parent>:<seq>.<nonce>" (docs/wire-protocol.md).
+assert_eq "$(jq_py "$hist" '[(e["state"], e["data"]["id"].split(".")[0], e["data"]["type"], e["data"]["input"]) for e in j if e["type"] == "ChildStarted"]')" \
   '[["Billing", "t24-bill:2", "billing", {"request": "I was charged twice on my invoice", "customer": "c-17"}]]' \
   "billing child started"
-child=$(ctl describe t24-bill:2 -o json)
+child_of() { redis --scan --pattern "baton:{p*}:wf:$1.*" | sed 's/.*:wf://'; }
+child=$(ctl describe "$(child_of t24-bill:2)" -o json)
 assert_eq "$(jq_py "$child" '[j["type"], j["status"], j["state"]["team"], j["state"]["invoice"]]')" \
   '["billing", "SUCCEEDED", "billing", "INV-1042"]' "billing child run"
 assert_eq "$(history_path t24-bill | tr '\n' '|')" \
@@ -40,7 +42,7 @@ assert_eq "$(jq_py "$out" 'j["route"]')" technical "route of the technical reque
 assert_eq "$(jq_py "$out" 'j["reply"]')" \
   '[technical] Re: The app crashes on login -- ["https://example.org/the-app-crashes-on-login/1","https://example.org/the-app-crashes-on-login/2"]' \
   "technical reply"
-child=$(ctl describe t24-tech:2 -o json)
+child=$(ctl describe "$(child_of t24-tech:2)" -o json)
 assert_eq "$(jq_py "$child" '[j["type"], j["status"], j["state"]["articles"]]')" \
   '["technical", "SUCCEEDED", 2]' "technical child run"
 assert_eq "$(history_path t24-tech | grep '^Child' | tr '\n' '|')" \
@@ -60,7 +62,7 @@ assert_eq "$(exec_count web.search)" 1 "searches overall"
 assert_eq "$(exec_count llm.reply)" 2 "replies written"
 runs=$(ctl list -o json | /usr/bin/python3 -c '
 import json, sys
-print(sorted(w["id"] + "=" + w["type"] for w in json.load(sys.stdin)))')
+print(sorted(w["id"].split(".")[0] + "=" + w["type"] for w in json.load(sys.stdin)))')
 assert_eq "$runs" "['t24-bill:2=billing', 't24-bill=router', 't24-other=router', 't24-tech:2=technical', 't24-tech=router']" \
   "runs in Redis"
 pass "each request ran only its own team's activities, once"
