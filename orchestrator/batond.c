@@ -14,7 +14,10 @@
  *                     token), produce, commit offsets to Kafka (for lag
  *                     only: the offsets that count are in Redis)
  *   batond_batch      one turn: baton_loop_run_batch over that port, and
- *                     a re-read of Redis state when the batch was abandoned
+ *                     a re-read of Redis state when the batch was abandoned;
+ *                     first, when the producer hit a fatal error, a new
+ *                     producer replaces it and every owned partition's
+ *                     outbox is re-sent (batond_reset_producer)
  *
  * One thread does everything; librdkafka's own threads do the network I/O.
  */
@@ -84,7 +87,8 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
 
 typedef struct batond {
     baton_conf_t *conf;
-    int fatal;      /* a client hit a fatal Kafka error: stop, exit 1 */
+    int fatal;      /* the consumer hit a fatal Kafka error: exit 1 */
+    int producer_reset; /* the producer hit one: replace it (next batch) */
     const char *ns; /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
@@ -113,14 +117,19 @@ typedef struct batond {
     const char *test_stop_wf, *test_stop_text;
     int test_stop_after;
     char test_ignore_ack[256]; /* TEST HOOK: BATON_TEST_IGNORE_ACK */
+    /* TEST HOOK: BATON_TEST_PRODUCER_FATAL_AFTER (0 = off) */
+    int64_t test_fatal_after, test_produced;
 } batond_t;
 
-/* librdkafka's error callback of both clients.  A fatal error (e.g. the
- * idempotent producer's "sequence desynchronization" after a leader change
- * in librdkafka 2.0.2, fixed upstream in 2.3.0) leaves the client unusable:
- * batond stops and exits 1 so its supervisor restarts it; what it decided
- * is in Redis and its outbox is re-sent by the next owner.  Other errors
- * librdkafka logs and retries itself.  Thread: the polling (main) thread. */
+/* librdkafka's error callback of both clients.  A fatal error leaves the
+ * client unusable.  On the producer (e.g. the idempotent producer's
+ * "sequence desynchronization" after a leader change in librdkafka 2.0.2,
+ * fixed upstream in 2.3.0) it only sets producer_reset: the next batch
+ * replaces the producer and re-sends the outbox (batond_reset_producer).
+ * On the consumer batond stops and exits 1 so its supervisor restarts it;
+ * what it decided is in Redis and its outbox is re-sent by the next owner.
+ * A producer already replaced is ignored.  Other errors librdkafka logs and
+ * retries itself.  Thread: the polling (main) thread. */
 static void batond_on_kafka_error(rd_kafka_t *rk, int err, const char *reason,
                                   void *opaque) {
     batond_t *b = opaque;
@@ -132,6 +141,19 @@ static void batond_on_kafka_error(rd_kafka_t *rk, int err, const char *reason,
         return;
     }
     ferr = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    if (rk == b->producer) {
+        BATON_ERROR("kafka",
+                    "%s: fatal Kafka error %s: %s; replacing the producer "
+                    "before the next batch",
+                    rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
+        b->producer_reset = 1;
+        return;
+    }
+    if (rk != b->consumer) { /* a producer already replaced */
+        BATON_DEBUG("kafka", "%s (replaced): fatal Kafka error %s: %s",
+                    rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
+        return;
+    }
     BATON_ERROR("kafka",
                 "%s: fatal Kafka error %s: %s; stopping (exit 1) so a "
                 "supervisor restarts batond",
@@ -220,6 +242,16 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
             RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         rd_kafka_poll(b->producer, 10);
+    }
+    if (!err && b->test_fatal_after && /* TEST HOOK */
+        ++b->test_produced == b->test_fatal_after) {
+        BATON_WARN("main",
+                   "TEST HOOK: fatal error on the producer after %lld "
+                   "messages",
+                   (long long)b->test_produced);
+        rd_kafka_test_fatal_error(b->producer,
+                                  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                  "BATON_TEST_PRODUCER_FATAL_AFTER");
     }
     if (err) {
         rd_kafka_headers_destroy(hdrs);
@@ -606,9 +638,18 @@ static baton_err_t batond_port_load_def(void *ctx, const char *name,
  * delivery reports of those outbox entries are ignored, as if they came
  * late (after the results of the tasks they carry); only the write that
  * ends an attempt can then remove a task's entry (0025b, fix a2bc9f9). */
+/* BATON_TEST_PRODUCER_FATAL_AFTER=<n>, read once at start: after the n-th
+ * message produced, rd_kafka_test_fatal_error raises a fatal error on the
+ * producer (once), as librdkafka 2.0.2's sequence desynchronization does;
+ * batond must replace the producer and go on (0035). */
 static void batond_test_stop_init(batond_t *b) {
-    const char *v = getenv("BATON_TEST_STOP"), *ia;
+    const char *v = getenv("BATON_TEST_STOP"), *ia, *fa;
     char *c;
+    if ((fa = getenv("BATON_TEST_PRODUCER_FATAL_AFTER")) && *fa &&
+        (b->test_fatal_after = strtoll(fa, NULL, 10)) > 0)
+        BATON_WARN("main",
+                   "TEST HOOK: fatal producer error after %lld messages",
+                   (long long)b->test_fatal_after);
     if ((ia = getenv("BATON_TEST_IGNORE_ACK")) && *ia) {
         snprintf(b->test_ignore_ack, sizeof b->test_ignore_ack, "%s", ia);
         BATON_WARN("main", "TEST HOOK: ignoring delivery reports of %s*", ia);
@@ -765,10 +806,99 @@ static void batond_resync(batond_t *b) {
     }
 }
 
+/* ---- producer reset ----------------------------------------------------- */
+
+/* A new producer, configured as batond's always is: delivery reports to
+ * batond_on_delivery, errors to batond_on_kafka_error, opaque b. */
+static baton_err_t batond_producer_new(batond_t *b, rd_kafka_t **out,
+                                       char *errstr, size_t errlen) {
+    rd_kafka_conf_t *kc;
+    if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL, errstr,
+                                    errlen)))
+        return BATON_ERR_CONFIG;
+    rd_kafka_conf_set_dr_msg_cb(kc, batond_on_delivery);
+    rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
+    rd_kafka_conf_set_opaque(kc, b);
+    if (!(*out = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
+        return BATON_ERR_KAFKA;
+    return BATON_OK;
+}
+
+/* Re-sends, through the (new) producer, the outbox of every partition
+ * batond owns, read from Redis; returns how many entries, or -1 with
+ * errstr when Redis did not answer. */
+static int64_t batond_resend_outboxes(batond_t *b, char *errstr,
+                                      size_t errlen) {
+    int64_t n = 0;
+    for (int32_t p = 0; p < b->partition_cnt; p++) {
+        baton_part_state_t st;
+        if (!baton_loop_owns(b->loop, p)) continue;
+        if (baton_store_load_outbox(b->redis, b->ns, p, &st, errstr, errlen))
+            return -1;
+        for (size_t i = 0; i < st.noutbox; i++) {
+            baton_outbox_msg_t *m = &st.outbox[i];
+            batond_produce(b, p, m->topic, m->partition, m->key, m->json,
+                           m->error, m->value, m->value_len, m->id);
+        }
+        n += (int64_t)st.noutbox;
+        baton_part_state_clear(&st);
+    }
+    return n;
+}
+
+/* The producer hit a fatal error (batond_on_kafka_error): a new one takes
+ * its place; the old one's messages are purged, and their delivery reports
+ * (__PURGE_QUEUE, __PURGE_INFLIGHT, __FATAL: not permanent) produce them
+ * again through the new one; then every owned outbox is re-sent from Redis,
+ * for what the dead producer had dropped.  Duplicates are harmless: results
+ * are matched by task id, events carry a stable ce_id.  When no producer
+ * can be made, batond stops and exits 1 as before. */
+static void batond_reset_producer(batond_t *b) {
+    char err[1024];
+    rd_kafka_t *old = b->producer, *fresh = NULL;
+    int64_t n;
+    b->producer_reset = 0;
+    if (batond_producer_new(b, &fresh, err, sizeof err)) {
+        BATON_ERROR("kafka",
+                    "cannot replace the producer after its fatal error: %s; "
+                    "stopping (exit 1)",
+                    err);
+        b->fatal = 1;
+        batond_stop = 1;
+        return;
+    }
+    b->producer = fresh;
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    for (int i = 0; i < 100 && rd_kafka_outq_len(old) > 0; i++)
+        rd_kafka_poll(old, 50);
+    rd_kafka_poll(old, 0);
+    if (rd_kafka_outq_len(old) > 0)
+        BATON_WARN("kafka",
+                   "old producer still holds %d messages at destroy; "
+                   "the outbox re-send covers them",
+                   rd_kafka_outq_len(old));
+    rd_kafka_destroy(old);
+    n = batond_resend_outboxes(b, err, sizeof err);
+    if (n < 0) {
+        BATON_ERROR("kafka",
+                    "producer replaced, but re-sending the outbox failed: "
+                    "%s; re-reading Redis state",
+                    err);
+        batond_resync(b);
+        return;
+    }
+    BATON_INFO("kafka",
+               "producer replaced after a fatal error: %lld outbox "
+               "entries re-sent",
+               (long long)n);
+}
+
 /* One turn: the loop runs the batch sequence over batond's port (loop.h);
- * a batch it had to abandon means Redis' state is unknown: re-read it. */
+ * a batch it had to abandon means Redis' state is unknown: re-read it.
+ * First, a producer that hit a fatal error is replaced. */
 static void batond_batch(batond_t *b) {
     char err[1024];
+    if (b->producer_reset) batond_reset_producer(b);
     if (baton_loop_run_batch(b->loop, &b->port, err, sizeof err))
         batond_resync(b);
 }
@@ -792,16 +922,9 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
     rd_kafka_topic_partition_list_t *subs;
     int32_t pc;
     rd_kafka_resp_err_t err;
+    baton_err_t rc;
 
-    if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_PRODUCER, NULL, errstr,
-                                    errlen)))
-        return BATON_ERR_CONFIG;
-    rd_kafka_conf_set_dr_msg_cb(kc, batond_on_delivery);
-    rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
-    rd_kafka_conf_set_opaque(kc, b);
-    if (!(b->producer =
-              baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
-        return BATON_ERR_KAFKA;
+    if ((rc = batond_producer_new(b, &b->producer, errstr, errlen))) return rc;
     if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_CONSUMER,
                                     baton_conf_get(b->conf, "batond.group"),
                                     errstr, errlen)))

@@ -189,6 +189,16 @@ baton_err_t baton_store_load_partition(redisContext *c, const char *ns,
     return rc;
 }
 
+baton_err_t baton_store_load_outbox(redisContext *c, const char *ns, int32_t p,
+                                    baton_part_state_t *out, char *errstr,
+                                    size_t errlen) {
+    baton_err_t rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = load_outbox(c, ns, p, out, errstr, errlen)))
+        baton_part_state_clear(out);
+    return rc;
+}
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 baton_err_t baton_store_get_snapshots(redisContext *c, const char *ns, size_t n,

@@ -45,6 +45,13 @@ baton_err_t baton_store_load_partition(redisContext *c, const char *ns,
                                        size_t errlen);
 void baton_part_state_clear(baton_part_state_t *st);
 
+/* Reads only partition p's outbox into out->outbox (out is cleared
+ * first): no epoch taken, nothing else read.  batond re-sends it after
+ * replacing a producer that hit a fatal error. */
+baton_err_t baton_store_load_outbox(redisContext *c, const char *ns, int32_t p,
+                                    baton_part_state_t *out, char *errstr,
+                                    size_t errlen);
+
 /* batond keeps in memory only the timers due within its horizon; this
  * reads the next slice: timers due in (after_ms, upto_ms], at most
  * BATON_STORE_TIMERS_MAX, earliest first, into out->timer_* (cleared
