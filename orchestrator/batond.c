@@ -87,9 +87,9 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
 
 typedef struct batond {
     baton_conf_t *conf;
-    int fatal;      /* the consumer hit a fatal Kafka error: exit 1 */
+    int fatal;          /* the consumer hit a fatal Kafka error: exit 1 */
     int producer_reset; /* the producer hit one: replace it (next batch) */
-    const char *ns; /* Redis key namespace (keys.h), owned by conf */
+    const char *ns;     /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
     baton_engine_t *engine;
@@ -249,9 +249,9 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
                    "TEST HOOK: fatal error on the producer after %lld "
                    "messages",
                    (long long)b->test_produced);
-        rd_kafka_test_fatal_error(b->producer,
-                                  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-                                  "BATON_TEST_PRODUCER_FATAL_AFTER");
+        rd_kafka_test_fatal_error(
+            b->producer, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+            "BATON_TEST_PRODUCER_FATAL_AFTER");
     }
     if (err) {
         rd_kafka_headers_destroy(hdrs);
