@@ -62,7 +62,7 @@ for line in open(log):
     f = line.split()
     if f[4] != "doc.summarize":
         continue
-    doc = int(f[0].split("/")[0].rsplit(":", 1)[1])
+    doc = int(f[0].split("/")[0].rsplit(":", 1)[1].split(".")[0])  # "<run>:<seq>:<item>.<nonce>"
     runs[doc].append((int(f[2]), int(f[3]), f[0]))
 missing = [d for d in range(n) if d not in runs]
 assert not missing, "never summarized: %s" % missing[:10]
