@@ -7,7 +7,11 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
-      openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format)
+      openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format
+      libmicrohttpd-dev libsystemd-dev chromium nodejs npm)
+# libmicrohttpd-dev: the HTTP API, /metrics and health endpoints.
+# libsystemd-dev: sd_notify for the systemd units (Type=notify, watchdog).
+# chromium, nodejs, npm: the console's end-to-end test (playwright-core).
 # clang-format: `make lint` (and the test lint) checks every C file against
 # .clang-format.
 # python3-confluent-kafka: the Python example worker (test 0060).
