@@ -8,7 +8,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
       openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format
-      libmicrohttpd-dev libsystemd-dev chromium nodejs npm)
+      libmicrohttpd-dev libsystemd-dev chromium nodejs)
+# npm: Debian's package only where node came without it (nodesource's
+# nodejs ships its own npm and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # libmicrohttpd-dev: the HTTP API, /metrics and health endpoints.
 # libsystemd-dev: sd_notify for the systemd units (Type=notify, watchdog).
 # chromium, nodejs, npm: the console's end-to-end test (playwright-core).
