@@ -164,5 +164,29 @@ assert_eq "$(api GET /v1/definitions/api-gate)" 200 "current definition"
 assert_eq "$(jq_py 'j["version"]')" "$v" "current version"
 pass "definitions by version and the current one"
 
+# 7. The DLQ: a START of a type batond does not know is dead-lettered,
+#    listed over HTTP and replayed (dead-lettered again: one more record).
+printf '{"kind":"START","workflow_id":"t70-dlq","workflow_type":"t70unknown","payload":"{}"}' \
+  | "$BIN/baton-kafka" produce baton.commands --key t70-dlq --json
+dlq_has() { [ "$(api GET /v1/dlq)" = 200 ] && [ "$(jq_py 'len(j["records"])')" -ge "$1" ]; }
+wait_until 30 "a DLQ record" dlq_has 1
+assert_eq "$(jq_py 'j["records"][0]["key"]')" t70-dlq "DLQ record key"
+assert_eq "$(jq_py 'j["records"][0]["source_topic"]')" baton.commands "DLQ record source"
+p=$(jq_py 'j["records"][0]["partition"]') o=$(jq_py 'j["records"][0]["offset"]')
+assert_eq "$(api POST "/v1/dlq/$p/$o/replay")" 202 "DLQ replay"
+assert_eq "$(jq_py 'j["topic"]')" baton.commands "replayed to"
+wait_until 30 "the replayed record dead-lettered again" dlq_has 2
+assert_eq "$(api POST "/v1/dlq/$p/999999/replay")" 404 "replay of no record"
+assert_eq "$(api GET '/v1/dlq?limit=1')" 200 "DLQ limit"
+assert_eq "$(jq_py 'len(j["records"])')" 1 "DLQ records with limit=1"
+pass "DLQ listed and replayed over HTTP"
+
+# 8. Lag and queues.
+assert_eq "$(api GET /v1/lag)" 200 "lag"
+assert_eq "$(jq_py 'any(r["group"] == "baton.worker.default" for r in j["partitions"])')" true "worker group in lag"
+assert_eq "$(api GET /v1/queues)" 200 "queues"
+assert_eq "$(jq_py '[q["queue"] for q in j["queues"]]')" '["default"]' "queues"
+pass "lag and queues"
+
 proc_stop "$API" || fail "baton-api exited non-zero on SIGTERM"
 pass "baton-api stops on SIGTERM with status 0"
