@@ -25,7 +25,10 @@ static const char *const ctl_statuses[] = {
 
 /* What the run waits for, from the p* fields: {"kind":"task","seq",
  * "attempt","queue","type"}, {"kind":"signal","name"}, {"kind":"retry",
- * "seq","attempt","due"}, {"kind":"wait","due"}, or null.  New reference. */
+ * "seq","attempt","due"}, {"kind":"wait","due","next"} (next: the state
+ * after the Wait, "" when it ends the run; absent in snapshots written
+ * before batond kept it apart, whose position then names that next
+ * state), or null.  New reference. */
 static json_t *ctl_pending_json(const json_t *snap) {
     static const struct {
         const char *kind, *src, *dst;
@@ -34,7 +37,7 @@ static json_t *ctl_pending_json(const json_t *snap) {
         {"task", "pq", "queue"},      {"task", "pat", "type"},
         {"signal", "psig", "name"},   {"retry", "pseq", "seq"},
         {"retry", "patt", "attempt"}, {"retry", "pdue", "due"},
-        {"wait", "pdue", "due"},
+        {"wait", "pdue", "due"},      {"wait", "pnt", "next"},
     };
     const char *pk = json_string_value(json_object_get(snap, "pk"));
     json_t *p;
@@ -50,6 +53,35 @@ static json_t *ctl_pending_json(const json_t *snap) {
         }
     }
     return p;
+}
+
+/* What the run waits for in a few words, for list and describe: "timer"
+ * (a Wait state), "signal <name>", "task <queue>", "retry timer", "child",
+ * "fanout"; NULL when it waits for nothing.  baton_malloc'd. */
+static char *ctl_waiting_text(const json_t *snap) {
+    const char *pk = ctl_snap_str(snap, "pk", NULL);
+    char buf[512];
+    if (!pk) return NULL;
+    if (!strcmp(pk, "wait"))
+        snprintf(buf, sizeof buf, "timer");
+    else if (!strcmp(pk, "retry"))
+        snprintf(buf, sizeof buf, "retry timer");
+    else if (!strcmp(pk, "signal"))
+        snprintf(buf, sizeof buf, "signal %s", ctl_snap_str(snap, "psig", "?"));
+    else if (!strcmp(pk, "task"))
+        snprintf(buf, sizeof buf, "task %s", ctl_snap_str(snap, "pq", "?"));
+    else
+        snprintf(buf, sizeof buf, "%s", pk);
+    return baton_strdup(buf);
+}
+
+/* Sets obj["waiting"] to ctl_waiting_text (null when nothing); 0 ok. */
+static int ctl_set_waiting(json_t *obj, const json_t *snap) {
+    char *w = ctl_waiting_text(snap);
+    int rc =
+        json_object_set_new(obj, "waiting", w ? json_string(w) : json_null());
+    baton_free(w);
+    return rc;
 }
 
 /* Sets obj[dst] = snap[src] (null when absent); 0 ok, -1 out of memory. */
@@ -82,6 +114,7 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
     if (!bad)
         bad = !(pend = ctl_pending_json(snap)) ||
               json_object_set_new(o, "pending", pend);
+    if (!bad) bad = ctl_set_waiting(o, snap);
     if (!bad)
         bad = json_object_set_new(o, "partition", json_integer(partition));
     if (bad) {
@@ -130,6 +163,7 @@ int ctl_cmd_describe(ctl_t *ctl) {
         {"version", "version", CTL_FMT_PLAIN},
         {"status", "status", CTL_FMT_PLAIN},
         {"position", "position", CTL_FMT_PLAIN},
+        {"waiting", "waiting", CTL_FMT_PLAIN},
         {"state", "state", CTL_FMT_PLAIN},
         {"pending", "pending", CTL_FMT_PENDING},
         {"error", "error", CTL_FMT_PLAIN},
@@ -320,7 +354,7 @@ static json_t *ctl_page_snapshot(const ctl_t *ctl, const redisReply *r,
     return snap;
 }
 
-/* Appends {"id","type","status","position"} of each snapshot named in keys
+/* Appends {"id","type","status","position","waiting"} of each snapshot named in keys
  * (one SCAN page) whose status is status (all when NULL): the GETs are
  * pipelined.  Returns an exit code. */
 static int ctl_list_page(ctl_t *ctl, const redisReply *keys, const char *status,
@@ -347,6 +381,10 @@ static int ctl_list_page(ctl_t *ctl, const redisReply *keys, const char *status,
                         "type", ctl_snap_str(snap, "type", "?"), "status",
                         ctl_snap_status(snap), "position",
                         ctl_field_or_null(snap, "pos"));
+        if (row && ctl_set_waiting(row, snap)) {
+            json_decref(row);
+            row = NULL;
+        }
         json_decref(snap);
         if (rc == BATON_CLI_EXIT_OK &&
             (!row || json_array_append_new(rows, row)))
@@ -396,6 +434,7 @@ int ctl_cmd_list(ctl_t *ctl) {
         {"type", "TYPE", CTL_FMT_PLAIN},
         {"status", "STATUS", CTL_FMT_PLAIN},
         {"position", "POSITION", CTL_FMT_PLAIN},
+        {"waiting", "WAITING", CTL_FMT_PLAIN},
     };
     char status[16], cursor[32] = "0", pattern[64];
     json_t *rows;
