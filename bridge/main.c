@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "notify.h"
 #include "trigger.h"
 
 #define PROG "baton-bridge"
@@ -105,6 +106,7 @@ static int bridge_args(baton_conf_t *conf, int argc, char **argv, int *check) {
 
 static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
     baton_bridge_t *b = NULL;
+    baton_notify_t *nt;
     char err[1024];
     int64_t cmds, unmatched, dlq;
     int rc = 0;
@@ -114,11 +116,17 @@ static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
         return 1;
     }
     BATON_INFO("main", "running %zu trigger(s)", n);
-    while (!bridge_stop)
+    nt = baton_notify_new(); /* systemd: ready, watchdog, stopping */
+    baton_notify_ready(nt, "running");
+    while (!bridge_stop) {
         if (baton_bridge_run_once(b)) {
             rc = 1;
             break;
         }
+        baton_notify_watchdog(nt);
+    }
+    baton_notify_stopping(nt);
+    baton_notify_destroy(nt);
     BATON_INFO("main", "stopping: finishing what is in flight");
     if (baton_bridge_drain(b, DRAIN_TIMEOUT_MS)) rc = 1;
     baton_bridge_stats(b, &cmds, &unmatched, &dlq);

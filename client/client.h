@@ -34,6 +34,7 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 
 #include "codec.h"
 #include "config.h"
@@ -167,6 +168,16 @@ baton_client_redis_cmd(baton_client_t *c, char *errstr, size_t errlen,
 redisReply *baton_client_redis_vcmd(baton_client_t *c, char *errstr,
                                     size_t errlen, const char *what,
                                     const char *fmt, va_list ap);
+/* The handle's Redis connection (opened on first use; owned by the
+ * handle), for tools that run their own commands (batonctl doctor); NULL
+ * with errstr when Redis cannot be reached. */
+redisContext *baton_client_redis_context(baton_client_t *c, char *errstr,
+                                         size_t errlen);
+/* A consumer on the handle's Kafka configuration (group NULL: none), for
+ * metadata and committed offsets; the caller destroys it.  NULL with
+ * errstr on failure. */
+rd_kafka_t *baton_client_consumer(baton_client_t *c, const char *group,
+                                  char *errstr, size_t errlen);
 /* Redis answers PING. */
 baton_client_err_t baton_client_redis_ping(baton_client_t *c, char *errstr,
                                            size_t errlen);

@@ -274,3 +274,8 @@ client_produce_record(baton_client_t *c, const char *what, const char *topic,
     rd_kafka_destroy(rk);
     return rc;
 }
+
+rd_kafka_t *baton_client_consumer(baton_client_t *c, const char *group,
+                                  char *errstr, size_t errlen) {
+    return client_consumer_new(c, group, errstr, errlen);
+}

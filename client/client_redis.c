@@ -205,3 +205,8 @@ const char *baton_client_snap_str(const json_t *snap, const char *key,
     const char *s = json_string_value(json_object_get(snap, key));
     return s ? s : dflt;
 }
+
+redisContext *baton_client_redis_context(baton_client_t *c, char *errstr,
+                                         size_t errlen) {
+    return client_redis(c, errstr, errlen);
+}

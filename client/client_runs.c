@@ -31,7 +31,10 @@ static baton_client_err_t client_oom(char *errstr, size_t errlen) {
 
 /* What the run waits for, from the p* fields: {"kind":"task","seq",
  * "attempt","queue","type"}, {"kind":"signal","name"}, {"kind":"retry",
- * "seq","attempt","due"}, {"kind":"wait","due"}, or null.  New reference. */
+ * "seq","attempt","due"}, {"kind":"wait","due","next"} (next: the state
+ * after the Wait, "" when it ends the run; absent in snapshots written
+ * before batond kept it apart, whose position then names that next
+ * state), or null.  New reference. */
 static json_t *client_pending_json(const json_t *snap) {
     static const struct {
         const char *kind, *src, *dst;
@@ -40,7 +43,7 @@ static json_t *client_pending_json(const json_t *snap) {
         {"task", "pq", "queue"},      {"task", "pat", "type"},
         {"signal", "psig", "name"},   {"retry", "pseq", "seq"},
         {"retry", "patt", "attempt"}, {"retry", "pdue", "due"},
-        {"wait", "pdue", "due"},
+        {"wait", "pdue", "due"},      {"wait", "pnt", "next"},
     };
     const char *pk = json_string_value(json_object_get(snap, "pk"));
     json_t *p;
@@ -56,6 +59,37 @@ static json_t *client_pending_json(const json_t *snap) {
         }
     }
     return p;
+}
+
+/* What the run waits for in a few words, for list and describe: "timer"
+ * (a Wait state), "signal <name>", "task <queue>", "retry timer", "child",
+ * "fanout"; NULL when it waits for nothing.  baton_malloc'd. */
+static char *client_waiting_text(const json_t *snap) {
+    const char *pk = baton_client_snap_str(snap, "pk", NULL);
+    char buf[512];
+    if (!pk) return NULL;
+    if (!strcmp(pk, "wait"))
+        snprintf(buf, sizeof buf, "timer");
+    else if (!strcmp(pk, "retry"))
+        snprintf(buf, sizeof buf, "retry timer");
+    else if (!strcmp(pk, "signal"))
+        snprintf(buf, sizeof buf, "signal %s",
+                 baton_client_snap_str(snap, "psig", "?"));
+    else if (!strcmp(pk, "task"))
+        snprintf(buf, sizeof buf, "task %s",
+                 baton_client_snap_str(snap, "pq", "?"));
+    else
+        snprintf(buf, sizeof buf, "%s", pk);
+    return baton_strdup(buf);
+}
+
+/* Sets obj["waiting"] to client_waiting_text (null when nothing); 0 ok. */
+static int client_set_waiting(json_t *obj, const json_t *snap) {
+    char *w = client_waiting_text(snap);
+    int rc =
+        json_object_set_new(obj, "waiting", w ? json_string(w) : json_null());
+    baton_free(w);
+    return rc;
 }
 
 /* Sets obj[dst] = snap[src] (null when absent); 0 ok, -1 out of memory. */
@@ -88,6 +122,7 @@ static json_t *client_describe_json(const json_t *snap, int32_t partition) {
     if (!bad)
         bad = !(pend = client_pending_json(snap)) ||
               json_object_set_new(o, "pending", pend);
+    if (!bad) bad = client_set_waiting(o, snap);
     if (!bad)
         bad = json_object_set_new(o, "partition", json_integer(partition));
     if (bad) {
@@ -313,15 +348,20 @@ static json_t *client_page_snapshot(const baton_client_t *c,
 
 /* The list row of a snapshot (new reference, NULL when out of memory). */
 static json_t *client_list_row(const json_t *snap) {
-    json_t *pend = client_pending_json(snap);
+    json_t *pend = client_pending_json(snap), *row;
     if (!pend) return NULL;
-    return json_pack("{ss ss ss sO so sO sO}", "id",
-                     baton_client_snap_str(snap, "id", "?"), "type",
-                     baton_client_snap_str(snap, "type", "?"), "status",
-                     baton_client_snap_status(snap), "position",
-                     client_field_or_null(snap, "pos"), "pending", pend,
-                     "started", client_field_or_null(snap, "t0"), "closed",
-                     client_field_or_null(snap, "t1"));
+    row = json_pack("{ss ss ss sO so sO sO}", "id",
+                    baton_client_snap_str(snap, "id", "?"), "type",
+                    baton_client_snap_str(snap, "type", "?"), "status",
+                    baton_client_snap_status(snap), "position",
+                    client_field_or_null(snap, "pos"), "pending", pend,
+                    "started", client_field_or_null(snap, "t0"), "closed",
+                    client_field_or_null(snap, "t1"));
+    if (row && client_set_waiting(row, snap)) {
+        json_decref(row);
+        row = NULL;
+    }
+    return row;
 }
 
 /* 1 when snap passes the filters (NULL: any). */

@@ -37,6 +37,7 @@
 #include "kafka.h"
 #include "keys.h"
 #include "loop.h"
+#include "notify.h"
 #include "redis.h"
 #include "registry.h"
 #include "store.h"
@@ -1150,6 +1151,7 @@ static int batond_parse_args(batond_t *b, int argc, char **argv) {
 
 int main(int argc, char **argv) {
     batond_t b;
+    baton_notify_t *nt;
     char err[1024];
     int rc;
 
@@ -1170,9 +1172,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     BATON_INFO("main", "running");
-    while (!batond_stop) batond_batch(&b);
+    nt = baton_notify_new(); /* systemd: Redis and the consumer are up */
+    baton_notify_ready(nt, "running");
+    while (!batond_stop) {
+        batond_batch(&b);
+        baton_notify_watchdog(nt);
+    }
+    baton_notify_stopping(nt);
     BATON_INFO("main", "stopping: draining");
     rc = b.fatal;
     batond_teardown(&b);
+    baton_notify_destroy(nt);
     return rc ? 1 : 0;
 }

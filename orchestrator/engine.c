@@ -583,7 +583,10 @@ static baton_err_t start_wait(baton_engine_t *e, baton_snapshot_t *s,
     s->pend = BATON_PEND_WAIT;
     s->pend_due_ms = stop->wait_until_ms;
     s->pend_seq = ++s->aseq;
-    baton_engine_set_str(&s->pos, stop->next_state);
+    /* pos stays at the Wait state (on_stop set it): that is where the run
+     * is; where it goes next is kept apart */
+    s->pend_then = baton_strdup(stop->next_state ? stop->next_state : "");
+    if (!s->pend_then) return BATON_ERR_NOMEM;
     json_decref(s->state_input);
     s->state_input = stop->output ? json_incref(stop->output) : NULL;
     baton_engine_timer_member(member, sizeof member, 'w', s->pend_seq, 0,
@@ -1218,7 +1221,8 @@ static baton_err_t wait_fired(baton_engine_t *e, const baton_defn_t *d,
                               int64_t now, char *errstr, size_t errlen) {
     json_t *input =
         s->state_input ? json_incref(s->state_input) : json_object();
-    char *pos = s->pos ? baton_strdup(s->pos) : NULL;
+    char *pos =
+        s->pend_then && s->pend_then[0] ? baton_strdup(s->pend_then) : NULL;
     baton_err_t rc;
 
     baton_snapshot_clear_pending(s);

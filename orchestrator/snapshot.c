@@ -51,7 +51,8 @@ void baton_snapshot_clear_pending(baton_snapshot_t *s) {
     baton_free(s->pend_queue);
     baton_free(s->pend_type);
     baton_free(s->pend_signal);
-    s->pend_queue = s->pend_type = s->pend_signal = NULL;
+    baton_free(s->pend_then);
+    s->pend_queue = s->pend_type = s->pend_signal = s->pend_then = NULL;
     s->pend_start_ms = s->pend_first_ms = s->pend_hb_ms = 0;
     json_decref(s->pend_hb_details);
     json_decref(s->pend_retries);
@@ -106,6 +107,9 @@ static int encode_pending(json_t *o, const baton_snapshot_t *s) {
     rc |= set_str(o, "pat", s->pend_type);
     rc |= set_int(o, "pdue", s->pend_due_ms);
     rc |= set_str(o, "psig", s->pend_signal);
+    if (s->pend == BATON_PEND_WAIT) /* always: its presence marks pos right */
+        rc |= json_object_set_new(
+            o, "pnt", json_string(s->pend_then ? s->pend_then : ""));
     if (s->pend_nonce[0]) rc |= set_str(o, "pno", s->pend_nonce);
     rc |= set_int(o, "pst", s->pend_start_ms);
     rc |= set_int(o, "pst0", s->pend_first_ms);
@@ -227,6 +231,20 @@ static double get_real(dec_t *d, const char *k) {
     return json_number_value(v);
 }
 
+/* A Wait's next state: pnt, or, in a snapshot written before pnt existed,
+ * pos (which then held the next state; absent when the Wait ended the run).
+ * Such an old snapshot keeps that pos: it goes on right, only its position
+ * names the state after the Wait until the Wait ends. */
+static void decode_wait_then(dec_t *d, baton_snapshot_t *s) {
+    json_t *v = json_object_get(d->o, "pnt");
+    if (v) {
+        s->pend_then = get_str(d, "pnt", 0);
+        return;
+    }
+    v = json_object_get(d->o, "pos");
+    s->pend_then = baton_strdup(json_is_string(v) ? json_string_value(v) : "");
+}
+
 static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     char *pk = get_str(d, "pk", 0);
     if (!pk) return;
@@ -262,6 +280,7 @@ static void decode_pending(dec_t *d, baton_snapshot_t *s) {
     s->pend_tol_pct = get_real(d, "ptp");
     s->pend_failed = get_int(d, "pfc");
     s->pend_outputs = get_typed(d, "pco", JSON_OBJECT);
+    if (s->pend == BATON_PEND_WAIT) decode_wait_then(d, s);
 }
 
 baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,

@@ -33,6 +33,12 @@
  *   pq       string   task: queue
  *   pat      string   task: activity type; child: the child's definition
  *   pdue     int      retry/wait: due time (ms)
+ *   pnt      string   wait: the state the run continues at when the Wait
+ *                     ends ("" when the Wait ends the run); while a Wait
+ *                     state waits, pos names that Wait state itself.
+ *                     Snapshots written before pnt existed have no pnt and
+ *                     hold that next state in pos instead (still read:
+ *                     baton_snapshot_decode takes pos as pnt then)
  *   psig     string   signal: name awaited
  *   pst      int      task: when this attempt was scheduled; signal/child/
  *                     fanout: when the wait started
@@ -125,6 +131,8 @@ typedef struct baton_snapshot {
     char *pend_type;
     int64_t pend_due_ms;
     char *pend_signal;
+    char *pend_then; /* wait: the state to continue at, "" when the Wait
+                        ends the run (pnt) */
     /* the random nonce of the pending step's task ids (task id
      * "<id>/<seq>/<attempt>.<nonce>"), "" when the engine has no nonce
      * source; a result is matched only when its task id carries it */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "worker_int.h"
 
 /* Async-signal-safe: one write(); a full pipe already means "awake". */
@@ -314,6 +315,7 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
     rd_kafka_topic_partition_list_t *sub;
     rd_kafka_resp_err_t err;
     baton_err_t rc;
+    baton_notify_t *nt = baton_notify_new(); /* systemd, when under it */
 
     assert(w && !w->started);
     w->started = 1;
@@ -335,13 +337,16 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
                "worker %s consuming %s in group %s, %d at once, "
                "%d handler(s)",
                w->id, w->task_topic, w->group, w->concurrency, w->handler_cnt);
+    baton_notify_ready(nt, "consuming");
 
     for (;;) {
         rd_kafka_message_t *m;
+        baton_notify_watchdog(nt);
         rd_kafka_poll(w->producer, 0);
         baton_worker_serve_done(w);
         baton_worker_produce_retries(w);
         check_stop(w);
+        if (w->stopping) baton_notify_stopping(nt);
         baton_worker_apply_cancels(w);
         baton_worker_flush_heartbeats(w);
         baton_worker_dispatch(w);
@@ -374,6 +379,8 @@ out:
         BATON_WARN(SUBSYS, "%d message(s) not delivered at exit",
                    rd_kafka_outq_len(w->producer));
     baton_worker_pool_join(w);
+    baton_notify_stopping(nt);
+    baton_notify_destroy(nt);
     if (!rc) BATON_INFO(SUBSYS, "worker %s stopped", w->id);
     return rc;
 }

@@ -302,6 +302,19 @@ static const char *DEF_BUDGET = Q({
     }
 });
 
+static const char *DEF_NAP = Q({
+    "StartAt" : "Nap",
+    "States" : {
+        "Nap" : {"Type" : "Wait", "Seconds" : 5, "Next" : "After"},
+        "After" : {"Type" : "Pass", "Result" : "done", "End" : true}
+    }
+});
+
+static const char *DEF_NAP_END = Q({
+    "StartAt" : "Nap",
+    "States" : {"Nap" : {"Type" : "Wait", "Seconds" : 5, "End" : true}}
+});
+
 static void init(env_t *e) {
     env_def_t defs[] = {{"hb", DEF_HB},
                         {"retriers", DEF_RETRIERS},
@@ -315,6 +328,8 @@ static void init(env_t *e) {
                         {"sched", DEF_SCHED},
                         {"budget", DEF_BUDGET},
                         {"fails", DEF_FAILS},
+                        {"nap", DEF_NAP},
+                        {"napend", DEF_NAP_END},
                         {NULL, NULL}};
     env_init(e, defs);
 }
@@ -758,6 +773,40 @@ static void test_out_of_memory_sweep(void) {
     CHECK(reached_the_end, "the sweep reaches a run without failure");
 }
 
+/* A run inside a Wait state is at that state (issue 15 item 6: it used to
+ * show the state after it), and goes on to the next one when the timer
+ * fires. */
+static void test_wait_position(void) {
+    env_t e;
+    const baton_snapshot_t *s;
+    init(&e);
+    env_cmd(&e, BATON_CMD_START, "nap-1", "nap", NULL, "{}");
+    env_cmd(&e, BATON_CMD_START, "nap-2", "napend", NULL, "{}");
+    env_run(&e, 1);
+    s = env_snap(&e, "nap-1");
+    CHECK(s && s->pend == BATON_PEND_WAIT && s->pos && !strcmp(s->pos, "Nap"),
+          "a waiting run's position is its Wait state");
+    CHECK(s && s->pend_then && !strcmp(s->pend_then, "After"),
+          "the state after the Wait is kept apart");
+    s = env_snap(&e, "nap-2");
+    CHECK(s && s->pos && !strcmp(s->pos, "Nap") && s->pend_then &&
+              !s->pend_then[0],
+          "a Wait that ends the run is its position too");
+    env_advance(&e, 4000);
+    env_run(&e, 1);
+    CHECK(env_snap(&e, "nap-1")->status == BATON_WF_RUNNING,
+          "the Wait does not end early");
+    env_advance(&e, 2000);
+    env_run(&e, 1);
+    s = env_snap(&e, "nap-1");
+    CHECK(s->status == BATON_WF_SUCCEEDED && json_is_string(s->output) &&
+              !strcmp(json_string_value(s->output), "done"),
+          "the timer takes the run to the state after the Wait");
+    CHECK(env_snap(&e, "nap-2")->status == BATON_WF_SUCCEEDED,
+          "a Wait with End ends the run when it fires");
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_heartbeat_timeout_retries_then_catches();
@@ -766,6 +815,7 @@ int main(void) {
     test_retry_after_and_non_retryable();
     test_cancel_and_terminate();
     test_execution_and_signal_timeouts();
+    test_wait_position();
     test_child_workflow();
     test_parallel();
     test_map_concurrency_and_tolerance();

@@ -125,6 +125,55 @@ static void test_snapshot_nonce(void) {
     baton_snapshot_destroy(s);
 }
 
+/* A Wait: pos is the Wait state, pnt the state after it; a snapshot from
+ * before pnt (pos held the next state, none when the Wait ended the run)
+ * still decodes to a run that goes on at that state. */
+static void test_snapshot_wait_position(void) {
+    static const char *const old_next =
+        "{\"v\":1,\"id\":\"w1\",\"type\":\"t\",\"ver\":\"v\","
+        "\"st\":\"RUNNING\",\"pos\":\"After\",\"pk\":\"wait\","
+        "\"pseq\":1,\"pdue\":5}";
+    static const char *const old_end =
+        "{\"v\":1,\"id\":\"w2\",\"type\":\"t\",\"ver\":\"v\","
+        "\"st\":\"RUNNING\",\"pk\":\"wait\",\"pseq\":1,\"pdue\":5}";
+    baton_snapshot_t *s = baton_snapshot_new(), *d;
+    char err[256], *text;
+    size_t len;
+    s->id = baton_strdup("w0");
+    s->type = baton_strdup("t");
+    s->ver = baton_strdup("v");
+    s->pos = baton_strdup("Nap");
+    s->pend = BATON_PEND_WAIT;
+    s->pend_seq = 1;
+    s->pend_due_ms = 5;
+    s->pend_then = baton_strdup("After");
+    text = baton_snapshot_encode(s, &len);
+    d = text ? baton_snapshot_decode(text, len, err, sizeof err) : NULL;
+    CHECK(d && !strcmp(d->pos, "Nap") && d->pend_then &&
+              !strcmp(d->pend_then, "After"),
+          "a Wait keeps its own state as position, the next one apart");
+    baton_snapshot_destroy(d);
+    baton_free(text);
+    baton_free(s->pend_then);
+    s->pend_then = baton_strdup("");
+    text = baton_snapshot_encode(s, &len);
+    d = text ? baton_snapshot_decode(text, len, err, sizeof err) : NULL;
+    CHECK(d && d->pend_then && !d->pend_then[0],
+          "a Wait that ends the run round-trips as next \"\"");
+    baton_snapshot_destroy(d);
+    baton_free(text);
+    baton_snapshot_destroy(s);
+    d = baton_snapshot_decode(old_next, strlen(old_next), err, sizeof err);
+    CHECK(d && d->pend_then && !strcmp(d->pend_then, "After") &&
+              !strcmp(d->pos, "After"),
+          "an old Wait snapshot goes on at the state its pos named");
+    baton_snapshot_destroy(d);
+    d = baton_snapshot_decode(old_end, strlen(old_end), err, sizeof err);
+    CHECK(d && d->pend_then && !d->pend_then[0],
+          "an old Wait snapshot without pos ends the run");
+    baton_snapshot_destroy(d);
+}
+
 static void test_snapshot_corrupt(void) {
     static const char *bad[] = {
         "",
@@ -190,6 +239,7 @@ int main(void) {
     test_snapshot_round_trip();
     test_snapshot_statuses();
     test_snapshot_nonce();
+    test_snapshot_wait_position();
     test_snapshot_corrupt();
     test_outbox_record();
     printf("%d passed, %d failed\n", passed, failed);

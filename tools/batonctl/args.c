@@ -51,6 +51,10 @@ static const ctl_cmd_t ctl_cmds[] = {
      0},
     {"graph", "FILE [--highlight STATE]", 1, CTL_O_HIGHLIGHT, ctl_cmd_graph,
      "print a definition as a Mermaid flowchart", 1},
+    {"doctor", "[QUEUE...]", -2, 0, ctl_cmd_doctor,
+     "check the deployment: topics, co-partitioning, Redis persistence, "
+     "consumer groups (and the task topics of QUEUEs); exit 1 on a problem",
+     0},
 };
 
 /* ---- usage -------------------------------------------------------------- */

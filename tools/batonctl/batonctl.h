@@ -136,6 +136,7 @@ int ctl_cmd_validate(ctl_t *ctl);
 int ctl_cmd_graph(ctl_t *ctl);
 int ctl_cmd_watch(ctl_t *ctl);
 int ctl_cmd_dlq(ctl_t *ctl);
+int ctl_cmd_doctor(ctl_t *ctl);
 
 /* ---- output.c ------------------------------------------------------------ */
 

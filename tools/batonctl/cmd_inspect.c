@@ -24,6 +24,7 @@ int ctl_cmd_describe(ctl_t *ctl) {
         {"version", "version", CTL_FMT_PLAIN},
         {"status", "status", CTL_FMT_PLAIN},
         {"position", "position", CTL_FMT_PLAIN},
+        {"waiting", "waiting", CTL_FMT_PLAIN},
         {"state", "state", CTL_FMT_PLAIN},
         {"pending", "pending", CTL_FMT_PENDING},
         {"error", "error", CTL_FMT_PLAIN},
@@ -143,6 +144,7 @@ int ctl_cmd_list(ctl_t *ctl) {
         {"type", "TYPE", CTL_FMT_PLAIN},
         {"status", "STATUS", CTL_FMT_PLAIN},
         {"position", "POSITION", CTL_FMT_PLAIN},
+        {"waiting", "WAITING", CTL_FMT_PLAIN},
     };
     char status[16], errstr[1024];
     json_t *rows;
