@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge_metrics.h"
 #include "config.h"
 #include "loop.h"
 #include "trigger.h"
@@ -105,20 +106,26 @@ static int bridge_args(baton_conf_t *conf, int argc, char **argv, int *check) {
 
 static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
     baton_bridge_t *b = NULL;
+    baton_bridge_metrics_t *bm = NULL;
     char err[1024];
     int64_t cmds, unmatched, dlq;
     int rc = 0;
-    if (baton_bridge_new(conf, trig, n, &b, err, sizeof err)) {
+    if (baton_bridge_metrics_new(conf, &bm, err, sizeof err) ||
+        baton_bridge_new(conf, trig, n, baton_bridge_metrics_kafka(bm), &b, err,
+                         sizeof err)) {
         BATON_ERROR("main", "%s", err);
         baton_bridge_destroy(b);
+        baton_bridge_metrics_destroy(bm);
         return 1;
     }
     BATON_INFO("main", "running %zu trigger(s)", n);
-    while (!bridge_stop)
+    while (!bridge_stop) {
         if (baton_bridge_run_once(b)) {
             rc = 1;
             break;
         }
+        baton_bridge_metrics_tick(bm, b);
+    }
     BATON_INFO("main", "stopping: finishing what is in flight");
     if (baton_bridge_drain(b, DRAIN_TIMEOUT_MS)) rc = 1;
     baton_bridge_stats(b, &cmds, &unmatched, &dlq);
@@ -126,6 +133,7 @@ static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
                "stopped: %lld command(s), %lld unmatched, %lld to the DLQ",
                (long long)cmds, (long long)unmatched, (long long)dlq);
     baton_bridge_destroy(b);
+    baton_bridge_metrics_destroy(bm);
     return rc;
 }
 
