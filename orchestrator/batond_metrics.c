@@ -11,9 +11,17 @@
  * attempts scheduled before it: those results are not timed), at most
  * SCHED_MAX entries (past it, entries are dropped whole: an attempt whose
  * result never comes must not grow it forever).
+ *
+ * The retry backlog per queue: a retry waiting out its backoff is an 'r'
+ * timer in baton:{pN}:timers ("r|<seq>|<attempt>|<wf>", engine_int.h),
+ * and a paused run's snapshot no longer names the queue; so the queue of
+ * "<wf>|<seq>" comes from the ActivityScheduled events batond wrote
+ * (`queues`), else from the run's history in Redis (the last 200 events),
+ * else it counts as queue "unknown".
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -24,7 +32,6 @@
 #include "keys.h"
 #include "redis.h"
 #include "snapshot.h"
-#include "store.h"
 
 #define SCHED_MAX 200000
 
@@ -37,6 +44,7 @@ struct batond_metrics {
     _Atomic int owned;
     int64_t refresh_ms, next_refresh_ms;
     json_t *sched;
+    json_t *queues; /* "<wf>|<seq>" -> queue of that step (retry backlog) */
     baton_metric_t *started, *closed, *completed, *failed, *run_dur, *act_lat,
         *act_total, *batch, *redis_rtt, *outbox, *timers, *overdue,
         *overdue_age, *retries, *parts;
@@ -153,7 +161,7 @@ baton_err_t batond_metrics_new(const baton_conf_t *conf, batond_metrics_t **out,
     *out = NULL;
     if (!listen || !*listen) return BATON_OK;
     if (!(bm = baton_calloc(1, sizeof *bm)) || !(bm->m = baton_metrics_new()) ||
-        !(bm->sched = json_object())) {
+        !(bm->sched = json_object()) || !(bm->queues = json_object())) {
         batond_metrics_destroy(bm);
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
     }
@@ -188,10 +196,21 @@ void batond_metrics_destroy(batond_metrics_t *bm) {
     baton_kafka_stats_destroy(bm->ks);
     baton_metrics_destroy(bm->m);
     json_decref(bm->sched);
+    json_decref(bm->queues);
     baton_free(bm);
 }
 
 /* ---- written events ------------------------------------------------------ */
+
+/* Remembers the queue of step seq of wf (bounded like sched). */
+static void remember_queue(batond_metrics_t *bm, const char *wf, long long seq,
+                           const char *queue) {
+    char key[1024];
+    if (json_object_size(bm->queues) >= SCHED_MAX)
+        json_object_clear(bm->queues);
+    snprintf(key, sizeof key, "%s|%lld", wf, seq);
+    json_object_set_new(bm->queues, key, json_string(queue));
+}
 
 static void on_scheduled(batond_metrics_t *bm, const char *wf, json_t *ev) {
     json_t *d = json_object_get(ev, "data");
@@ -200,6 +219,10 @@ static void on_scheduled(batond_metrics_t *bm, const char *wf, json_t *ev) {
     snprintf(key, sizeof key, "%s|%lld|%lld", wf,
              (long long)json_integer_value(json_object_get(d, "seq")),
              (long long)json_integer_value(json_object_get(d, "attempt")));
+    if (json_string_value(json_object_get(d, "queue")))
+        remember_queue(bm, wf,
+                       (long long)json_integer_value(json_object_get(d, "seq")),
+                       json_string_value(json_object_get(d, "queue")));
     json_object_set_new(
         bm->sched, key,
         json_pack("[Iss]", json_integer_value(json_object_get(ev, "time")),
@@ -229,6 +252,11 @@ static void on_attempt_end(batond_metrics_t *bm, const char *wf, json_t *ev,
         baton_metric_add(bm->act_total, lv, 1);
     }
     json_object_del(bm->sched, key);
+    if (!strcmp(outcome, "completed")) { /* that step never retries */
+        snprintf(key, sizeof key, "%s|%lld", wf,
+                 (long long)json_integer_value(json_object_get(d, "seq")));
+        json_object_del(bm->queues, key);
+    }
 }
 
 static void on_closed(batond_metrics_t *bm, const baton_snapshot_t *s,
@@ -324,32 +352,48 @@ int batond_metrics_kafka_stats(batond_metrics_t *bm, char *json, size_t len) {
 
 /* ---- gauges from Redis --------------------------------------------------- */
 
-/* The queue of the retry pause of run wf (cached, else read), into q. */
-static void retry_queue(redisContext *r, const char *ns,
-                        const baton_loop_t *loop, int32_t p, const char *wf,
-                        char *q, size_t qlen) {
-    const baton_snapshot_t *s = baton_loop_cached(loop, p, wf);
-    baton_snapshot_t *loaded = NULL;
-    char *text = NULL, err[256];
-    size_t len = 0;
-    const int32_t parts[1] = {p};
-    const char *const ids[1] = {wf};
+/* The queue of step seq of run wf in partition p: from the ActivityScheduled
+ * events this batond wrote (bm->queues), else from the run's history in
+ * Redis (a retry scheduled before this batond owned the partition), else
+ * "unknown".  Into q. */
+static void step_queue(batond_metrics_t *bm, redisContext *r, const char *ns,
+                       int32_t p, const char *wf, long long seq, char *q,
+                       size_t qlen) {
+    char key[BATON_KEYS_LEN];
+    const char *known;
+    redisReply *rep;
+    snprintf(key, sizeof key, "%s|%lld", wf, seq);
+    if ((known = json_string_value(json_object_get(bm->queues, key)))) {
+        snprintf(q, qlen, "%s", known);
+        return;
+    }
     snprintf(q, qlen, "unknown");
-    if (!s &&
-        !baton_store_get_snapshots(r, ns, 1, parts, ids, &text, &len, err,
-                                   sizeof err) &&
-        text)
-        s = loaded = baton_snapshot_decode(text, len, err, sizeof err);
-    if (s && s->pend == BATON_PEND_RETRY && s->pend_queue)
-        snprintf(q, qlen, "%s", s->pend_queue);
-    baton_snapshot_destroy(loaded);
-    baton_free(text);
+    rep = redisCommand(r, "LRANGE %s -200 -1",
+                       baton_keys_hist(key, sizeof key, ns, p, wf));
+    if (!rep) return;
+    for (size_t i = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0; i > 0;
+         i--) {
+        json_t *ev, *d;
+        const char *s = rep->element[i - 1]->str;
+        if (!s || !strstr(s, "\"type\":\"ActivityScheduled\"")) continue;
+        if (!(ev = json_loads(s, 0, NULL))) continue;
+        d = json_object_get(ev, "data");
+        if (json_integer_value(json_object_get(d, "seq")) == seq &&
+            json_string_value(json_object_get(d, "queue"))) {
+            snprintf(q, qlen, "%s",
+                     json_string_value(json_object_get(d, "queue")));
+            json_decref(ev);
+            break;
+        }
+        json_decref(ev);
+    }
+    freeReplyObject(rep);
+    if (strcmp(q, "unknown")) remember_queue(bm, wf, seq, q);
 }
 
 /* Adds the retry timers of partition p to the retries gauge (by queue). */
-static int count_retries(redisContext *r, const char *ns,
-                         const baton_loop_t *loop, int32_t p,
-                         baton_metric_t *retries) {
+static int count_retries(batond_metrics_t *bm, redisContext *r, const char *ns,
+                         int32_t p) {
     char key[BATON_KEYS_LEN], cursor[32] = "0";
     baton_keys_timers(key, sizeof key, ns, p);
     do {
@@ -364,13 +408,13 @@ static int count_retries(redisContext *r, const char *ns,
         items = rep->element[1];
         for (size_t i = 0; i + 1 < items->elements; i += 2) {
             /* r|<seq>|<attempt>|<workflow id> */
-            const char *wf = items->element[i]->str;
+            const char *m = items->element[i]->str, *wf = m;
             char q[256];
             for (int bars = 0; bars < 3 && wf; bars++)
                 if ((wf = strchr(wf, '|'))) wf++;
             if (!wf) continue;
-            retry_queue(r, ns, loop, p, wf, q, sizeof q);
-            baton_metric_add(retries, BATON_LV(q), 1);
+            step_queue(bm, r, ns, p, wf, strtoll(m + 2, NULL, 10), q, sizeof q);
+            baton_metric_add(bm->retries, BATON_LV(q), 1);
         }
         freeReplyObject(rep);
     } while (strcmp(cursor, "0"));
@@ -419,9 +463,7 @@ static int refresh(batond_metrics_t *bm, redisContext *r, const char *ns,
                      oldest < now ? (now - oldest) / 1000.0 : 0);
     baton_metric_clear(bm->retries);
     for (int32_t p = 0; p < partition_cnt; p++)
-        if (baton_loop_owns(loop, p) &&
-            count_retries(r, ns, loop, p, bm->retries))
-            return -1;
+        if (baton_loop_owns(loop, p) && count_retries(bm, r, ns, p)) return -1;
     return 0;
 }
 
