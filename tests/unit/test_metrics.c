@@ -3,12 +3,14 @@
  * and TYPE lines, label and HELP escaping, histogram buckets (cumulative,
  * +Inf equal to _count, _sum), counters that refuse to go down, gauges,
  * clearing, re-registration and bad names, floats Prometheus reads back,
- * out of memory while rendering.
+ * out of memory while rendering; librdkafka's statistics re-exported
+ * (kafka_stats.h) from a document shaped as librdkafka 2.0.2 writes it.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "kafka_stats.h"
 #include "metrics.h"
 
 static int passed, failed;
@@ -170,12 +172,91 @@ static void test_oom(void) {
     baton_metrics_destroy(NULL);
 }
 
+/* Two updates of one consumer: broker rtt in seconds, the bootstrap
+ * broker skipped, lag only for active partitions with a known lag, and a
+ * partition gone from the second document gone from the metrics. */
+static void test_kafka_stats(void) {
+    static const char doc1[] =
+        "{\"name\":\"rdkafka#consumer-1\",\"type\":\"consumer\","
+        "\"replyq\":2,\"msg_cnt\":0,\"txmsgs\":0,\"rxmsgs\":41,"
+        "\"txmsg_bytes\":0,\"rxmsg_bytes\":4100,"
+        "\"brokers\":{\"127.0.0.1:9092/1\":{\"nodeid\":1,"
+        "\"waitresp_cnt\":1,\"txerrs\":0,\"rxerrs\":1,"
+        "\"rtt\":{\"avg\":1500,\"p99\":20000}},"
+        "\"127.0.0.1:9092/bootstrap\":{\"nodeid\":-1,\"rtt\":{\"avg\":7}}},"
+        "\"topics\":{\"baton.tasks.q\":{\"partitions\":{"
+        "\"0\":{\"partition\":0,\"fetch_state\":\"active\","
+        "\"consumer_lag\":5,\"fetchq_cnt\":3},"
+        "\"1\":{\"partition\":1,\"fetch_state\":\"active\","
+        "\"consumer_lag\":-1,\"fetchq_cnt\":0},"
+        "\"2\":{\"partition\":2,\"fetch_state\":\"none\","
+        "\"consumer_lag\":9},"
+        "\"-1\":{\"partition\":-1,\"consumer_lag\":-1}}}},"
+        "\"cgrp\":{\"assignment_size\":2,\"rebalance_cnt\":1}}";
+    static const char doc2[] =
+        "{\"name\":\"rdkafka#consumer-1\",\"type\":\"consumer\","
+        "\"rxmsgs\":50,\"brokers\":{},\"topics\":{\"baton.tasks.q\":{"
+        "\"partitions\":{\"1\":{\"partition\":1,\"fetch_state\":"
+        "\"active\",\"consumer_lag\":0}}}}}";
+    baton_metrics_t *m = baton_metrics_new();
+    baton_kafka_stats_t *ks = baton_kafka_stats_new(m);
+    char err[256];
+    CHECK(ks, "kafka stats registered");
+    CHECK(!baton_kafka_stats_update(ks, doc1, sizeof doc1 - 1, err, sizeof err),
+          "first document read");
+    CHECK(has_line(m, "baton_kafka_messages_received_total{client=\"rdkafka#"
+                      "consumer-1\"} 41"),
+          "rxmsgs");
+    CHECK(has_line(m, "baton_kafka_broker_rtt_avg_seconds{client=\"rdkafka#"
+                      "consumer-1\",broker=\"127.0.0.1:9092/1\"} 0.0015"),
+          "rtt avg in seconds");
+    CHECK(has_line(m, "baton_kafka_broker_rtt_p99_seconds{client=\"rdkafka#"
+                      "consumer-1\",broker=\"127.0.0.1:9092/1\"} 0.02"),
+          "rtt p99 in seconds");
+    CHECK(!has_line(m, "baton_kafka_broker_rtt_avg_seconds{client=\"rdkafka#"
+                       "consumer-1\",broker=\"127.0.0.1:9092/bootstrap\"} "
+                       "7e-06"),
+          "bootstrap broker skipped");
+    CHECK(has_line(m, "baton_kafka_consumer_lag{client=\"rdkafka#consumer-1\","
+                      "topic=\"baton.tasks.q\",partition=\"0\"} 5"),
+          "lag of an active partition");
+    CHECK(!has_line(m, "baton_kafka_consumer_lag{client=\"rdkafka#consumer-1\","
+                       "topic=\"baton.tasks.q\",partition=\"1\"} -1"),
+          "unknown lag absent");
+    CHECK(!has_line(m, "baton_kafka_consumer_lag{client=\"rdkafka#consumer-1\","
+                       "topic=\"baton.tasks.q\",partition=\"2\"} 9"),
+          "partition not fetched absent");
+    CHECK(has_line(m, "baton_kafka_assigned_partitions{client=\"rdkafka#"
+                      "consumer-1\"} 2"),
+          "assignment size");
+    CHECK(has_line(m, "baton_kafka_broker_errors_total{client=\"rdkafka#"
+                      "consumer-1\",broker=\"127.0.0.1:9092/1\"} 1"),
+          "broker errors");
+    CHECK(!baton_kafka_stats_update(ks, doc2, sizeof doc2 - 1, err, sizeof err),
+          "second document read");
+    CHECK(!has_line(m, "baton_kafka_consumer_lag{client=\"rdkafka#consumer-1\","
+                       "topic=\"baton.tasks.q\",partition=\"0\"} 5"),
+          "revoked partition's lag gone");
+    CHECK(has_line(m, "baton_kafka_consumer_lag{client=\"rdkafka#consumer-1\","
+                      "topic=\"baton.tasks.q\",partition=\"1\"} 0"),
+          "lag known now");
+    CHECK(has_line(m, "baton_kafka_messages_received_total{client=\"rdkafka#"
+                      "consumer-1\"} 50"),
+          "counter follows");
+    CHECK(baton_kafka_stats_update(ks, "{nope", 5, err, sizeof err) ==
+              BATON_ERR_INVALID,
+          "bad JSON refused");
+    baton_kafka_stats_destroy(ks);
+    baton_metrics_destroy(m);
+}
+
 int main(void) {
     test_counter_gauge();
     test_escaping();
     test_histogram();
     test_floats();
     test_oom();
+    test_kafka_stats();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
