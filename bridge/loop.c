@@ -42,6 +42,7 @@ typedef struct trig_ctx {
     baton_bridge_t *b;
     size_t idx;
     rd_kafka_t *consumer;
+    int assigned_once; /* had its first assignment (readiness) */
 } trig_ctx_t;
 
 struct baton_bridge {
@@ -57,7 +58,30 @@ struct baton_bridge {
     int64_t commit_interval_us, last_commit_us;
     int paused, fatal;
     int64_t n_commands, n_unmatched, n_dlq;
+    baton_kafka_stats_t *ks; /* borrowed; NULL: no statistics */
 };
+
+/* librdkafka's statistics of the producer (opaque: the bridge) and of a
+ * trigger's consumer (opaque: its trig_ctx), re-exported. */
+static void stats_put(baton_kafka_stats_t *ks, const char *json, size_t len) {
+    char err[256];
+    if (baton_kafka_stats_update(ks, json, len, err, sizeof err))
+        BATON_DEBUG("kafka", "%s", err);
+}
+
+static int stats_producer(rd_kafka_t *rk, char *json, size_t len,
+                          void *opaque) {
+    (void)rk;
+    stats_put(((baton_bridge_t *)opaque)->ks, json, len);
+    return 0;
+}
+
+static int stats_consumer(rd_kafka_t *rk, char *json, size_t len,
+                          void *opaque) {
+    (void)rk;
+    stats_put(((trig_ctx_t *)opaque)->b->ks, json, len);
+    return 0;
+}
 
 /* ---- partitions ---------------------------------------------------------- */
 
@@ -379,6 +403,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                    b->triggers[tc->idx]->name, parts->cnt);
         rd_kafka_assign(rk, parts);
         if (b->paused) rd_kafka_pause_partitions(rk, parts);
+        tc->assigned_once = 1;
         return;
     }
     /* revoked: everything in flight acknowledged, then committed */
@@ -415,6 +440,7 @@ static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     rd_kafka_conf_set_opaque(kc, &b->tc[i]);
+    if (b->ks) baton_kafka_conf_stats(kc, b->conf, stats_consumer);
     if (!(b->tc[i].consumer =
               baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr, errlen)))
         return BATON_ERR_KAFKA;
@@ -439,8 +465,8 @@ static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
 
 baton_err_t baton_bridge_new(const baton_conf_t *conf,
                              baton_trigger_t *const *triggers, size_t n,
-                             baton_bridge_t **out, char *errstr,
-                             size_t errlen) {
+                             baton_kafka_stats_t *ks, baton_bridge_t **out,
+                             char *errstr, size_t errlen) {
     baton_bridge_t *b = baton_calloc(1, sizeof *b);
     rd_kafka_conf_t *kc;
     baton_err_t err;
@@ -452,6 +478,7 @@ baton_err_t baton_bridge_new(const baton_conf_t *conf,
     b->conf = conf;
     b->triggers = triggers;
     b->n = n;
+    b->ks = ks;
     b->inflight_max = baton_conf_get_int(conf, "bridge.inflight.max");
     b->message_max = baton_conf_get_int(conf, "bridge.message.max");
     b->payload_max = baton_conf_get_int(conf, "batond.payload.max");
@@ -467,6 +494,7 @@ baton_err_t baton_bridge_new(const baton_conf_t *conf,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     rd_kafka_conf_set_opaque(kc, b);
+    if (ks) baton_kafka_conf_stats(kc, conf, stats_producer);
     if (!(b->producer =
               baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
         return BATON_ERR_KAFKA;
@@ -524,6 +552,19 @@ void baton_bridge_stats(const baton_bridge_t *b, int64_t *commands,
     *commands = b->n_commands;
     *unmatched = b->n_unmatched;
     *dlq = b->n_dlq;
+}
+
+int64_t baton_bridge_inflight(const baton_bridge_t *b) {
+    return b->inflight;
+}
+
+const char *baton_bridge_not_ready(const baton_bridge_t *b) {
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->tc[i].assigned_once)
+            return "waiting for the first partition assignment";
+    if (b->paused) return "sources paused: bridge.inflight.max in flight";
+    if (b->fatal) return "a command was refused for good: stopping";
+    return NULL;
 }
 
 void baton_bridge_destroy(baton_bridge_t *b) {

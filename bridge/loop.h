@@ -31,15 +31,18 @@
 #define BATON_BRIDGE_LOOP_H
 
 #include "config.h"
+#include "kafka_stats.h"
 #include "trigger.h"
 
 typedef struct baton_bridge baton_bridge_t;
 
 /* Connects: the producer and one consumer per trigger, subscribed.  The
- * triggers are borrowed (they must outlive the bridge). */
+ * triggers are borrowed (they must outlive the bridge), and so is ks:
+ * librdkafka's statistics of every client go there (NULL: off). */
 baton_err_t baton_bridge_new(const baton_conf_t *conf,
                              baton_trigger_t *const *triggers, size_t n,
-                             baton_bridge_t **out, char *errstr, size_t errlen);
+                             baton_kafka_stats_t *ks, baton_bridge_t **out,
+                             char *errstr, size_t errlen);
 
 /* One turn: polls every consumer, maps and produces, serves delivery
  * reports, pauses or resumes, commits when due.  Returns 0, or -1 when a
@@ -54,6 +57,13 @@ int baton_bridge_drain(baton_bridge_t *b, int timeout_ms);
 /* Counters for the final log line. */
 void baton_bridge_stats(const baton_bridge_t *b, int64_t *commands,
                         int64_t *unmatched, int64_t *dlq);
+
+/* Records produced and not yet acknowledged. */
+int64_t baton_bridge_inflight(const baton_bridge_t *b);
+
+/* NULL when ready (every trigger's consumer has had its first assignment
+ * and the sources are not paused by backpressure), else why not. */
+const char *baton_bridge_not_ready(const baton_bridge_t *b);
 
 void baton_bridge_destroy(baton_bridge_t *b); /* NULL is a no-op */
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge_metrics.h"
 #include "config.h"
 #include "loop.h"
 #include "notify.h"
@@ -107,12 +108,16 @@ static int bridge_args(baton_conf_t *conf, int argc, char **argv, int *check) {
 static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
     baton_bridge_t *b = NULL;
     baton_notify_t *nt;
+    baton_bridge_metrics_t *bm = NULL;
     char err[1024];
     int64_t cmds, unmatched, dlq;
     int rc = 0;
-    if (baton_bridge_new(conf, trig, n, &b, err, sizeof err)) {
+    if (baton_bridge_metrics_new(conf, &bm, err, sizeof err) ||
+        baton_bridge_new(conf, trig, n, baton_bridge_metrics_kafka(bm), &b, err,
+                         sizeof err)) {
         BATON_ERROR("main", "%s", err);
         baton_bridge_destroy(b);
+        baton_bridge_metrics_destroy(bm);
         return 1;
     }
     BATON_INFO("main", "running %zu trigger(s)", n);
@@ -123,6 +128,7 @@ static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
             rc = 1;
             break;
         }
+        baton_bridge_metrics_tick(bm, b);
         baton_notify_watchdog(nt);
     }
     baton_notify_stopping(nt);
@@ -134,6 +140,7 @@ static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
                "stopped: %lld command(s), %lld unmatched, %lld to the DLQ",
                (long long)cmds, (long long)unmatched, (long long)dlq);
     baton_bridge_destroy(b);
+    baton_bridge_metrics_destroy(bm);
     return rc;
 }
 

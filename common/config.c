@@ -101,12 +101,27 @@ static const conf_key_t conf_keys[] = {
     {"batond.limits.apply.retries", KEY_INT, "3",
      "an input whose apply fails for a non-input reason (out of memory, "
      "...) this many batches in a row quarantines its run (0: never)"},
+    {"batond.metrics.listen", KEY_STR, "",
+     "host:port of batond's /metrics, /healthz, /readyz and "
+     "/metrics/backlog (docs/operations.md); empty: none"},
+    {"metrics.live.timeout.s", KEY_INT, "60",
+     "/healthz answers 503 when the process's main loop has not run for "
+     "this long"},
+    {"metrics.refresh.ms", KEY_INT, "5000",
+     "batond: how often the gauges read from Redis (outbox depth, timers, "
+     "backlog per queue) are refreshed"},
     {"worker.queue", KEY_STR, "default", "task queue a worker consumes"},
+    {"worker.metrics.listen", KEY_STR, "",
+     "host:port of a worker's /metrics, /healthz and /readyz "
+     "(docs/operations.md); empty: none"},
     {"worker.concurrency", KEY_INT, "8", "activities a worker runs at once"},
     {"worker.id", KEY_STR, NULL, "worker identity reported in results"},
     {"worker.cancels.fetch.wait.max.ms", KEY_INT, "200",
      "fetch.wait.max.ms of a worker's cancellation listener (the task "
      "consumers' is kafka.consumer.fetch.wait.max.ms)"},
+    {"bridge.metrics.listen", KEY_STR, "",
+     "baton-bridge: host:port of /metrics, /healthz and /readyz "
+     "(docs/operations.md); empty: none"},
     {"bridge.triggers.dir", KEY_STR, "config/triggers",
      "baton-bridge: folder of trigger definitions (*.json, docs/bridge.md)"},
     {"bridge.group.prefix", KEY_STR, "baton.bridge",

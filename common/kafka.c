@@ -99,6 +99,17 @@ fail:
     return NULL;
 }
 
+void baton_kafka_conf_stats(rd_kafka_conf_t *kconf, const baton_conf_t *conf,
+                            baton_kafka_stats_cb_t cb) {
+    char errstr[256];
+    if (!baton_conf_get(conf, "kafka.statistics.interval.ms") &&
+        !baton_conf_get(conf, "kafka.consumer.statistics.interval.ms") &&
+        !baton_conf_get(conf, "kafka.producer.statistics.interval.ms"))
+        rd_kafka_conf_set(kconf, "statistics.interval.ms", "5000", errstr,
+                          sizeof errstr);
+    rd_kafka_conf_set_stats_cb(kconf, cb);
+}
+
 rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,
                             char *errstr, size_t errlen) {
     char err[512];

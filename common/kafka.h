@@ -33,6 +33,16 @@ rd_kafka_conf_t *baton_kafka_conf_new(const baton_conf_t *conf,
                                       const char *group_id, char *errstr,
                                       size_t errlen);
 
+/* librdkafka's statistics callback (rd_kafka_conf_set_stats_cb). */
+typedef int (*baton_kafka_stats_cb_t)(rd_kafka_t *rk, char *json,
+                                      size_t json_len, void *opaque);
+
+/* Turns librdkafka's statistics on for kconf: cb (which re-exports them,
+ * common/kafka_stats.h, and returns 0) every statistics.interval.ms, 5000
+ * unless kafka.statistics.interval.ms (or the role's) is configured. */
+void baton_kafka_conf_stats(rd_kafka_conf_t *kconf, const baton_conf_t *conf,
+                            baton_kafka_stats_cb_t cb);
+
 /* rd_kafka_new over kconf (consumed, even on failure).  For consumers also
  * redirects the main queue to the consumer queue (rd_kafka_poll_set_consumer). */
 rd_kafka_t *baton_kafka_new(rd_kafka_conf_t *kconf, baton_kafka_role_t role,

@@ -33,6 +33,7 @@
 #include "cloudevents.h"
 #include "codec.h"
 #include "config.h"
+#include "batond_metrics.h"
 #include "engine.h"
 #include "kafka.h"
 #include "keys.h"
@@ -111,6 +112,7 @@ typedef struct batond {
     int64_t last_commit_us;
     baton_loop_port_t port;
     lat_hist_t step_lat;
+    batond_metrics_t *metrics; /* NULL: batond.metrics.listen empty */
     const char *stats_file;
     char events_topic[256]; /* its messages get CloudEvents headers */
     /* TEST HOOK (batond_test_stop_*): BATON_TEST_STOP */
@@ -161,6 +163,21 @@ static void batond_on_kafka_error(rd_kafka_t *rk, int err, const char *reason,
                 rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
     b->fatal = 1;
     batond_stop = 1;
+}
+
+/* librdkafka's statistics of both clients, re-exported (loop thread). */
+static int batond_on_stats(rd_kafka_t *rk, char *json, size_t len,
+                           void *opaque) {
+    (void)rk;
+    return batond_metrics_kafka_stats(((batond_t *)opaque)->metrics, json, len);
+}
+
+/* The partitions batond owns now, for readiness. */
+static void batond_note_owned(batond_t *b) {
+    int owned = 0;
+    for (int32_t p = 0; p < b->partition_cnt; p++)
+        owned += baton_loop_owns(b->loop, p);
+    batond_metrics_partitions(b->metrics, owned);
 }
 
 /* Opaque of a produced outbox message: where to report its delivery. */
@@ -476,6 +493,7 @@ static int batond_takeover_reconnect(void *ctx) {
     b->redis = NULL;
     while (!b->redis) {
         if (batond_stop) return -1;
+        batond_metrics_tick(b->metrics, NULL, b->ns, b->loop, 0); /* alive */
         sleep(1);
         b->redis = baton_redis_connect_conf(b->conf, 2000, err, sizeof err);
         if (!b->redis) BATON_ERROR("redis", "%s", err);
@@ -528,6 +546,7 @@ static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         BATON_INFO("kafka", "assigned %d topic partitions", parts->cnt);
         batond_assign(b, parts);
+        batond_note_owned(b);
         return;
     }
     BATON_INFO("kafka", "revoked %d topic partitions", parts->cnt);
@@ -538,6 +557,7 @@ static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt; i++)
         baton_loop_partition_drop(b->loop, parts->elems[i].partition);
     rd_kafka_assign(rk, NULL);
+    batond_note_owned(b);
 }
 
 /* ---- the loop's port: one batch over Kafka and Redis ------------------ */
@@ -704,9 +724,13 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t errlen) {
     batond_t *b = ctx;
     baton_err_t rc;
+    int64_t t0 = baton_mono_us();
     batond_test_stop_check(b, ws, n, 0); /* TEST HOOK */
     rc = baton_store_write(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
                            b->history_max, b->ttl_s, fenced, errstr, errlen);
+    if (rc == BATON_OK)
+        batond_metrics_written(b->metrics, ws, fenced, n, b->nmsgs,
+                               (baton_mono_us() - t0) / 1e6);
     if (rc == BATON_OK) batond_test_stop_check(b, ws, n, 1); /* TEST HOOK */
     return rc;
 }
@@ -797,6 +821,7 @@ static void batond_resync(batond_t *b) {
                  baton_redis_connect_conf(b->conf, 2000, err, sizeof err))) {
         BATON_ERROR("redis", "%s; retrying", err);
         if (batond_stop) return;
+        batond_metrics_tick(b->metrics, NULL, b->ns, b->loop, 0); /* alive */
         sleep(1);
     }
     for (int32_t p = 0; p < b->partition_cnt; p++)
@@ -819,6 +844,7 @@ static baton_err_t batond_producer_new(batond_t *b, rd_kafka_t **out,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_dr_msg_cb(kc, batond_on_delivery);
     rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
+    if (b->metrics) baton_kafka_conf_stats(kc, b->conf, batond_on_stats);
     rd_kafka_conf_set_opaque(kc, b);
     if (!(*out = baton_kafka_new(kc, BATON_KAFKA_PRODUCER, errstr, errlen)))
         return BATON_ERR_KAFKA;
@@ -902,6 +928,7 @@ static void batond_batch(batond_t *b) {
     if (b->producer_reset) batond_reset_producer(b);
     if (baton_loop_run_batch(b->loop, &b->port, err, sizeof err))
         batond_resync(b);
+    batond_metrics_tick(b->metrics, b->redis, b->ns, b->loop, b->partition_cnt);
 }
 
 /* ---- setup and teardown ------------------------------------------------- */
@@ -932,6 +959,7 @@ static baton_err_t batond_setup_kafka(batond_t *b, char *errstr,
         return BATON_ERR_CONFIG;
     rd_kafka_conf_set_rebalance_cb(kc, batond_rebalance);
     rd_kafka_conf_set_error_cb(kc, batond_on_kafka_error);
+    if (b->metrics) baton_kafka_conf_stats(kc, b->conf, batond_on_stats);
     rd_kafka_conf_set_opaque(kc, b);
     if (!(b->consumer =
               baton_kafka_new(kc, BATON_KAFKA_CONSUMER, errstr, errlen)))
@@ -997,6 +1025,8 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     if (!(b->redis = baton_redis_connect_conf(b->conf, 5000, errstr, errlen)))
         return BATON_ERR_REDIS;
     if ((rc = baton_store_put_defs(b->redis, b->ns, b->reg, errstr, errlen)))
+        return rc;
+    if ((rc = batond_metrics_new(b->conf, &b->metrics, errstr, errlen)))
         return rc;
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
     if (!(b->epochs = baton_calloc((size_t)b->partition_cnt, sizeof(int64_t))))
@@ -1091,6 +1121,7 @@ static void batond_teardown(batond_t *b) {
     baton_free(b->lmsgs);
     baton_free(b->polled_us);
     baton_free(b->epochs);
+    batond_metrics_destroy(b->metrics);
     baton_conf_destroy(b->conf);
 }
 

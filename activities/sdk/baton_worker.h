@@ -104,7 +104,10 @@
  *
  * Configuration keys read (config.h): worker.queue, worker.concurrency,
  * worker.id (default "<hostname>:<pid>"), topic.prefix, and kafka.* /
- * kafka.consumer.* / kafka.producer.* passed to librdkafka.
+ * kafka.consumer.* / kafka.producer.* passed to librdkafka;
+ * worker.metrics.listen (host:port: the worker serves Prometheus /metrics,
+ * /healthz and /readyz there from baton_worker_new on; empty: off) and
+ * metrics.live.timeout.s (docs/operations.md).
  */
 #ifndef BATON_WORKER_H
 #define BATON_WORKER_H

@@ -163,10 +163,13 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         goto fail;
     }
 
+    if (baton_worker_metrics_start(w, conf, errstr, errlen)) goto fail;
+
     /* The consumer. */
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_CONSUMER, w->group,
                                     errstr, errlen)))
         goto fail;
+    if (w->kstats) baton_kafka_conf_stats(kc, conf, baton_worker_stats_cb);
     if (!baton_conf_get(conf, "kafka.client.id") &&
         !baton_conf_get(conf, "kafka.consumer.client.id")) {
         snprintf(suffix, sizeof suffix, "baton-worker-%s", w->queue);
@@ -215,6 +218,7 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         }
     }
     rd_kafka_conf_set_opaque(kp, w);
+    if (w->kstats) baton_kafka_conf_stats(kp, conf, baton_worker_stats_cb);
     rd_kafka_conf_set_dr_msg_cb(kp, baton_worker_dr_msg_cb);
     rd_kafka_conf_set_error_cb(kp, error_cb);
     rd_kafka_conf_set_log_cb(kp, log_cb);
@@ -358,6 +362,7 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
         baton_worker_update_pause(w);
         if (w->fatal) break;
         baton_worker_commit_offsets(w, 0);
+        baton_worker_metrics_tick(w);
         if (w->stopping && !w->running &&
             (!w->out_pending ||
              (w->hard_stop_us && baton_mono_us() > w->hard_stop_us)))
@@ -388,6 +393,7 @@ out:
 void baton_worker_destroy(baton_worker_t *w) {
     job_t *j;
     if (!w) return;
+    baton_worker_metrics_stop(w);
     baton_cancels_destroy(w->cancels); /* its thread wakes us: first */
     w->cancels = NULL;
     if (w->thread_cnt) baton_worker_pool_join(w);
@@ -439,6 +445,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     baton_free(w->dlq_topic);
     baton_free(w->group);
     baton_free(w->id);
+    baton_worker_metrics_free(w);
     baton_free(w);
 }
 

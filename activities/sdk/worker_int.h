@@ -17,7 +17,8 @@
  *   worker_partitions.c  per-partition offset tracking, commits, pausing;
  *   worker_rebalance.c   the rebalance callback (finish, commit, resume);
  *   worker_heartbeat.c   the heartbeat throttle;
- *   cancels.c            the cancellation-notice listener (cancels.h).
+ *   cancels.c            the cancellation-notice listener (cancels.h);
+ *   worker_metrics.c     metrics and health (worker.metrics.listen).
  *
  * the thread pool, and per-partition offset tracking.
  *
@@ -74,7 +75,10 @@
 #include "baton_worker.h"
 #include "cancels.h"
 #include "codec.h"
+#include "httpd.h"
 #include "kafka.h"
+#include "kafka_stats.h"
+#include "metrics.h"
 
 #define SUBSYS "worker"
 #define LOOP_WAIT_MS 100          /* backstop of the run loop's sleep */
@@ -216,6 +220,14 @@ struct baton_worker {
     /* heartbeats held back by the throttle */
     pthread_mutex_t hb_mu;
     atomic_int hb_pending_cnt;
+
+    /* metrics and health (worker_metrics.c): NULL when off */
+    baton_metrics_t *metrics;
+    baton_kafka_stats_t *kstats;
+    baton_httpd_t *httpd;
+    baton_metric_t *m_s2s, *m_exec, *m_tasks, *m_running, *m_backlog;
+    atomic_int m_assigned;  /* the consumer had its first assignment */
+    atomic_int m_not_ready; /* 0 ready, 1 unassigned, 2 stopping/failed */
 };
 
 /* ---- worker.c ------------------------------------------------------------
@@ -234,6 +246,24 @@ void baton_worker_set_fatal(baton_worker_t *w, baton_err_t err, const char *fmt,
  * smaller of max.poll.interval.ms and session.timeout.ms (<= 0: unknown;
  * 150 s when both are).  Pure. */
 int baton_worker_revoke_wait_ms(int64_t max_poll_ms, int64_t session_ms);
+
+/* ---- worker_metrics.c ----------------------------------------------------
+ */
+
+/* Starts the endpoint when worker.metrics.listen is set (before the Kafka
+ * clients, whose statistics go to w->kstats).  Thread: the caller of new. */
+baton_err_t baton_worker_metrics_start(baton_worker_t *w,
+                                       const baton_conf_t *conf, char *errstr,
+                                       size_t errlen);
+void baton_worker_metrics_stop(baton_worker_t *w); /* the endpoint */
+void baton_worker_metrics_free(baton_worker_t *w); /* the registry */
+/* librdkafka's stats callback (opaque: w). */
+int baton_worker_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque);
+/* A job starts / ended (pool thread). */
+void baton_worker_metrics_job_start(baton_worker_t *w, const job_t *j);
+void baton_worker_metrics_job_end(baton_worker_t *w, const job_t *j);
+/* Each run-loop turn: liveness, gauges, readiness (run thread). */
+void baton_worker_metrics_tick(baton_worker_t *w);
 
 /* ---- worker_activity.c ---------------------------------------------------
  */

@@ -61,6 +61,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     int64_t t0 = baton_mono_us();
     j->codec = codec;
     j->started_us = t0;
+    baton_worker_metrics_job_start(w, j);
     BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started", j->task.task_id,
                 j->task.activity_type, (int)j->task.attempt);
     if (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) {
@@ -77,9 +78,11 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     }
     baton_worker_job_close_heartbeats(w, j);
     if (!j->reported && !baton_worker_job_default_outcome(j)) {
+        baton_worker_metrics_job_end(w, j);
         j->codec = NULL;
         return; /* out_buf NULL: nothing to send */
     }
+    baton_worker_metrics_job_end(w, j);
     baton_worker_job_encode_result(w, j, codec);
     j->codec = NULL;
     BATON_DEBUG(SUBSYS, "task %s %s in %.1f ms", j->task.task_id,

@@ -129,6 +129,7 @@ void baton_worker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_pause_partitions(rk, l);
         else
             rd_kafka_resume_partitions(rk, l);
+        atomic_store(&w->m_assigned, 1); /* readiness */
         BATON_INFO(SUBSYS, "assigned %d partition(s) of %s%s", l->cnt,
                    w->task_topic, w->paused ? " (paused)" : "");
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
