@@ -10,6 +10,7 @@
  *   routes.c   the /v1/ routes on baton_client (client/client.h)
  *   health.c   /healthz and /readyz
  *   console.c  the web console's static files (api.console.dir)
+ *   api_metrics.c  /metrics: requests by route, durations, build info
  * The HTTP contract: api/openapi.yaml and docs/api.md.
  *
  * Thread: libmicrohttpd runs one thread per connection
@@ -38,8 +39,11 @@
 #define API_HISTORY_LIMIT_MAX 1000
 #define API_DLQ_LIMIT_DEFAULT 100
 
+typedef struct api_metrics api_metrics_t;
+
 /* The process: configuration and what every request reads. */
 typedef struct api {
+    api_metrics_t *metrics; /* /metrics (api_metrics.c) */
     baton_conf_t *conf;
     const char *token;       /* NULL: no authentication */
     const char *console_dir; /* the console's files */
@@ -58,6 +62,7 @@ typedef struct api_req {
     int too_large;  /* the body passed body_max: discarded */
     int status;     /* the answer */
     json_t *answer; /* its JSON body */
+    int64_t t0_us;  /* when its headers arrived (baton_mono_us) */
 } api_req_t;
 
 /* Sets the answer: status and body (stolen). */
@@ -79,6 +84,15 @@ void api_readyz(api_req_t *r);
  * failure to queue. */
 enum MHD_Result api_console(const api_t *api, struct MHD_Connection *con,
                             const char *url);
+
+/* api_metrics.c: the registry; one answered request; the /metrics
+ * answer; the route pattern of a path (the label: "/v1/runs/{id}"). */
+api_metrics_t *api_metrics_new(void);
+void api_metrics_destroy(api_metrics_t *m); /* NULL is a no-op */
+void api_metrics_request(api_metrics_t *m, const char *url, const char *method,
+                         int status, double seconds);
+enum MHD_Result api_metrics_serve(api_metrics_t *m, struct MHD_Connection *con);
+const char *api_route_pattern(const char *url);
 
 /* http.c: the handler and its completion callback (MHD_OPTION_NOTIFY_
  * COMPLETED). */

@@ -154,11 +154,14 @@ enum MHD_Result api_http_handler(void *cls, struct MHD_Connection *con,
     (void)version;
     if (!r) { /* headers only: set up, read the body in the next calls */
         if (api_is_console(method, url)) return api_console(cls, con, url);
+        if (!strcmp(method, "GET") && !strcmp(url, "/metrics"))
+            return api_metrics_serve(((const api_t *)cls)->metrics, con);
         if (!(r = baton_calloc(1, sizeof *r))) return MHD_NO;
         r->api = cls;
         r->con = con;
         r->method = method;
         r->url = url;
+        r->t0_us = baton_mono_us();
         *con_cls = r;
         return MHD_YES;
     }
@@ -172,6 +175,8 @@ enum MHD_Result api_http_handler(void *cls, struct MHD_Connection *con,
         api_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                   "out of memory");
     ret = api_send(r);
+    api_metrics_request(r->api->metrics, url, method, r->status,
+                        (double)(baton_mono_us() - r->t0_us) / 1e6);
     BATON_DEBUG("http", "%s %s -> %d", method, url, r->status);
     return ret;
 }

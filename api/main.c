@@ -167,7 +167,10 @@ int main(int argc, char **argv) {
     api.timeout_ms = (int)baton_conf_get_int(api.conf, "api.timeout.ms");
     if (!listen) listen = baton_conf_get(api.conf, "api.listen");
     api.partitions = api_partitions(&api);
-    if (!(d = api_start(&api, listen))) {
+    if (!(api.metrics = api_metrics_new()))
+        BATON_ERROR("main", "out of memory");
+    if (!api.metrics || !(d = api_start(&api, listen))) {
+        api_metrics_destroy(api.metrics);
         baton_conf_destroy(api.conf);
         baton_cli_sets_clear(&sets);
         return BATON_CLI_EXIT_FAIL;
@@ -177,6 +180,7 @@ int main(int argc, char **argv) {
                api.token ? "token required" : "no token", (int)api.partitions);
     api_wait_signal(&set);
     MHD_stop_daemon(d);
+    api_metrics_destroy(api.metrics);
     baton_conf_destroy(api.conf);
     baton_cli_sets_clear(&sets);
     return BATON_CLI_EXIT_OK;

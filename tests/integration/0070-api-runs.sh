@@ -188,5 +188,17 @@ assert_eq "$(api GET /v1/queues)" 200 "queues"
 assert_eq "$(jq_py '[q["queue"] for q in j["queues"]]')" '["default"]' "queues"
 pass "lag and queues"
 
+# 9. /metrics: Prometheus text, no token, requests counted by route pattern
+#    (never by run id), checked by promtool.
+curl -sf "$API_URL/metrics" >"$TEST_DIR/api.metrics" || fail "GET /metrics"
+promtool check metrics <"$TEST_DIR/api.metrics" || fail "promtool rejects baton-api's /metrics"
+grep -q '^baton_build_info{.*program="baton-api"' "$TEST_DIR/api.metrics" || fail "no baton_build_info"
+n=$(awk '/^baton_api_requests_total\{.*route="\/v1\/runs\/\{id\}\/signals\/\{name\}".*code="202"/ {s+=$2} END {print s+0}' "$TEST_DIR/api.metrics")
+[ "$n" -ge 1 ] || fail "signals not counted: $(grep requests_total "$TEST_DIR/api.metrics" | head)"
+if grep -q 't70-' "$TEST_DIR/api.metrics"; then fail "a run id in a metric label"; fi
+n401=$(awk '/^baton_api_requests_total\{.*code="401"/ {s+=$2} END {print s+0}' "$TEST_DIR/api.metrics")
+[ "$n401" -ge 2 ] || fail "401 answers not counted ($n401)"
+pass "/metrics counts requests by route pattern and status"
+
 proc_stop "$API" || fail "baton-api exited non-zero on SIGTERM"
 pass "baton-api stops on SIGTERM with status 0"
