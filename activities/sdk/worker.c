@@ -56,6 +56,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[256];
         rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        if (rk == w->producer) { /* replaced by the run loop */
+            if (!w->producer_fatal)
+                BATON_WARN(SUBSYS,
+                           "%s: fatal Kafka error %s: %s; replacing the "
+                           "producer",
+                           rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
+            w->producer_fatal = 1;
+            return;
+        }
         baton_worker_set_fatal(w, BATON_ERR_KAFKA,
                                "%s: fatal Kafka error %s: %s",
                                rd_kafka_name(rk), rd_kafka_err2name(ferr), buf);
@@ -101,6 +110,18 @@ int baton_worker_revoke_wait_ms(int64_t max_poll_ms, int64_t session_ms) {
 static char *topic_dup(const baton_conf_t *conf, const char *suffix) {
     char buf[512];
     return baton_strdup(baton_topic(conf, suffix, buf, sizeof buf));
+}
+
+/* BATON_TEST_WORKER_PRODUCER_FATAL_AFTER=<n>, read once at start: after
+ * the n-th result produced, rd_kafka_test_fatal_error raises a fatal error
+ * on the producer (librdkafka 2.0.2's idempotent producer does so after
+ * some leader changes), which the run loop answers by replacing it.
+ * Test 0036. */
+static void test_hook_fatal(baton_worker_t *w) {
+    const char *fa = getenv("BATON_TEST_WORKER_PRODUCER_FATAL_AFTER");
+    if (fa && *fa && (w->test_fatal_after = strtoll(fa, NULL, 10)) > 0)
+        BATON_WARN(SUBSYS, "TEST HOOK: fatal producer error after %lld results",
+                   (long long)w->test_fatal_after);
 }
 
 baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
@@ -222,9 +243,14 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
     rd_kafka_conf_set_dr_msg_cb(kp, baton_worker_dr_msg_cb);
     rd_kafka_conf_set_error_cb(kp, error_cb);
     rd_kafka_conf_set_log_cb(kp, log_cb);
+    if (!(w->producer_conf = rd_kafka_conf_dup(kp))) {
+        baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     w->producer = baton_kafka_new(kp, BATON_KAFKA_PRODUCER, errstr, errlen);
     kp = NULL;
     if (!w->producer) goto fail;
+    test_hook_fatal(w);
 
     /* Wake the run loop when either client has something to serve. */
     w->consumer_q = rd_kafka_queue_get_consumer(w->consumer);
@@ -347,6 +373,7 @@ baton_err_t baton_worker_run(baton_worker_t *w) {
         rd_kafka_message_t *m;
         baton_notify_watchdog(nt);
         rd_kafka_poll(w->producer, 0);
+        if (w->producer_fatal && baton_worker_producer_reset(w)) break;
         baton_worker_serve_done(w);
         baton_worker_produce_retries(w);
         check_stop(w);
@@ -390,6 +417,43 @@ out:
     return rc;
 }
 
+int baton_worker_producer_reset(baton_worker_t *w) {
+    rd_kafka_t *old = w->producer, *rk;
+    rd_kafka_conf_t *kp = rd_kafka_conf_dup(w->producer_conf);
+    char errstr[512];
+    int back = w->retry.cnt;
+
+    w->producer_fatal = 0;
+    /* The old producer's queued and in-flight messages fail with their
+     * delivery reports (served here): non-permanent errors put their jobs
+     * on the retry list.  The broker may have written some of them: a
+     * result sent twice is a duplicate batond ignores (same task id). */
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(old, FLUSH_TIMEOUT_MS);
+    rd_kafka_poll(old, 0);
+    rk = kp ? baton_kafka_new(kp, BATON_KAFKA_PRODUCER, errstr, sizeof errstr)
+            : NULL;
+    if (!rk) {
+        baton_worker_set_fatal(w, BATON_ERR_KAFKA,
+                               "replacing the producer after a fatal "
+                               "error: %s",
+                               kp ? errstr : "out of memory");
+        return -1;
+    }
+    rd_kafka_queue_io_event_enable(w->producer_q, -1, NULL, 0);
+    rd_kafka_queue_destroy(w->producer_q);
+    rd_kafka_destroy(old);
+    w->producer = rk;
+    w->producer_q = rd_kafka_queue_get_main(rk);
+    rd_kafka_queue_io_event_enable(w->producer_q, w->wake[1], "p", 1);
+    w->producer_resets++;
+    BATON_WARN(SUBSYS,
+               "producer replaced after a fatal error (%d so far): %d "
+               "answer(s) to produce again",
+               w->producer_resets, w->retry.cnt - back);
+    return 0;
+}
+
 void baton_worker_destroy(baton_worker_t *w) {
     job_t *j;
     if (!w) return;
@@ -406,6 +470,7 @@ void baton_worker_destroy(baton_worker_t *w) {
         rd_kafka_queue_destroy(w->producer_q);
     }
     if (w->consumer) rd_kafka_destroy(w->consumer);
+    if (w->producer_conf) rd_kafka_conf_destroy(w->producer_conf);
     if (w->producer)
         rd_kafka_destroy(w->producer); /* before freeing jobs:
                                                       * it may still hold

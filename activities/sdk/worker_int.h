@@ -177,6 +177,11 @@ struct baton_worker {
     /* Kafka */
     rd_kafka_t *consumer, *producer;
     rd_kafka_queue_t *consumer_q, *producer_q;
+    rd_kafka_conf_t *producer_conf; /* a copy, for a replacement producer */
+    int producer_fatal;  /* the producer hit a fatal error: replace it */
+    int producer_resets; /* replacements so far */
+    /* TEST HOOK: BATON_TEST_WORKER_PRODUCER_FATAL_AFTER (0 = off) */
+    int64_t test_fatal_after, test_produced;
     baton_codec_t *codec; /* the run thread's (decoding) */
 
     /* handlers */
@@ -295,6 +300,11 @@ void baton_worker_pool_join(baton_worker_t *w);
 
 void baton_worker_job_produce(baton_worker_t *w, job_t *j);
 void baton_worker_produce_retries(baton_worker_t *w);
+/* Replaces a producer that hit a fatal error (worker.c): the old one's
+ * messages come back through their delivery reports onto the retry list
+ * and are produced again by the new one.  0 ok, -1 (w->fatal set) when no
+ * new producer can be made. */
+int baton_worker_producer_reset(baton_worker_t *w);
 void baton_worker_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                             void *opaque);
 void baton_worker_job_encode_result(baton_worker_t *w, job_t *j,

@@ -83,6 +83,16 @@ void baton_worker_job_produce(baton_worker_t *w, job_t *j) {
         RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
     if (!err) {
         j->state = JOB_PRODUCED;
+        if (w->test_fatal_after && /* TEST HOOK */
+            ++w->test_produced == w->test_fatal_after) {
+            BATON_WARN(SUBSYS,
+                       "TEST HOOK: fatal error on the producer after %lld "
+                       "results",
+                       (long long)w->test_produced);
+            rd_kafka_test_fatal_error(
+                w->producer, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                "BATON_TEST_WORKER_PRODUCER_FATAL_AFTER");
+        }
         return;
     }
     if (h) rd_kafka_headers_destroy(h);
