@@ -103,7 +103,8 @@ pass "t75-gate waits for approve; other runs in the list"
 printf '{"kind":"START","workflow_id":"t75-lost","workflow_type":"t75-unknown","payload":"{}"}' |
   "$BIN/baton-kafka" produce baton.commands --key t75-lost --json
 dlq_count() { ctl dlq -o json | wc -l; }
-wait_until 60 "the unknown START to be dead-lettered" test "$(dlq_count)" -ge 1
+dlq_above() { [ "$(dlq_count)" -gt "$1" ]; }
+wait_until 60 "the unknown START to be dead-lettered" dlq_above 0
 dlq_before=$(dlq_count)
 
 # The browser.
@@ -118,7 +119,7 @@ out=$(ctl result t75-gate --wait 10)
 echo "$out" | grep -q '"by": *"console"' || fail "t75-gate's output lacks the console's approval: $out"
 ctl history t75-gate -o json | grep -q '"SignalReceived"' || fail "no SignalReceived in t75-gate's history"
 waits_signal t75-waiting || fail "t75-waiting was changed by the test"
-wait_until 60 "the replayed record to be dead-lettered again" test "$(dlq_count)" -gt "$dlq_before"
+wait_until 60 "the replayed record to be dead-lettered again" dlq_above "$dlq_before"
 pass "the signal came from the page (payload by=console); the replay reached Kafka"
 
 if [ "${BATON_CONSOLE_SHOTS:-0}" = 1 ]; then

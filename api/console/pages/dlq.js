@@ -7,10 +7,19 @@ import {api} from '../api.js';
 import {el, fill, fmtTime, pretty} from '../util.js';
 
 const LIMIT = 200;
-const SHOWN = new Set(['partition', 'offset', 'reason', 'payload']);
+const SHOWN = new Set(['partition', 'offset', 'reason', 'payload', 'value']);
 
-// The payload as text: JSON pretty-printed when it parses.
-function payloadText(p) {
+// The record's bytes as text: "payload" when the API gives it, else the
+// base64 "value" of the common/dlq.h record decoded (UTF-8, bytes that are
+// not shown as U+FFFD); JSON pretty-printed when it parses.
+function payloadText(r) {
+  let p = r.payload;
+  if (p === undefined && typeof r.value === 'string') {
+    try {
+      p = new TextDecoder().decode(Uint8Array.from(atob(r.value), (c) => c.charCodeAt(0)));
+    } catch { p = r.value; }
+  }
+  if (p === undefined || p === null) return '-';
   if (typeof p !== 'string') return pretty(p);
   try { return pretty(JSON.parse(p)); } catch { return p; }
 }
@@ -44,7 +53,7 @@ export function dlqPage(root) {
           el('td', {}, r.reason ?? '-'),
           el('td', {}, extra.length ? el('dl', {class: 'kv'}, extra.map(([k, v]) => [
             el('dt', {}, k), el('dd', {}, /time|ts/i.test(k) && typeof v === 'number' ? fmtTime(v) : (typeof v === 'object' ? JSON.stringify(v) : String(v)))])) : '-'),
-          el('td', {}, el('pre', {class: 'payload'}, payloadText(r.payload))),
+          el('td', {}, el('pre', {class: 'payload'}, payloadText(r))),
           el('td', {}, btn));
       }) : el('tr', {}, el('td', {colspan: 5, class: 'muted'}, 'The dead-letter topic is empty.')));
       error.textContent = '';
