@@ -75,7 +75,7 @@ API_CONF=$TEST_DIR/api.conf
   echo "api.token = $TOKEN"
   echo "api.console.dir = $CONSOLE_DIR"
 } >"$API_CONF"
-BATON_CONFIG=$API_CONF _bg api "$BIN/baton-api"
+_bg api "$BIN/baton-api" --config "$API_CONF"
 API=http://127.0.0.1:$port
 wait_until 30 "baton-api to answer /readyz" curl -fsS "$API/readyz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/runs")
