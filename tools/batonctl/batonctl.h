@@ -7,8 +7,8 @@
  *   main.c            main(): parse, configure, dispatch, clean up, exit
  *   args.c            the command table, --help, argument parsing
  *   output.c          text (aligned fields, tables) and JSON rendering
- *   kafka_io.c        producing a command, metadata, consumer handles
- *   redis_io.c        finding a workflow's partition, reading its snapshot
+ *   client_io.c       the baton_client handle (client/client.h): sending,
+ *                     reading; its failures printed
  *   cmd_run.c         start, signal, cancel, terminate
  *   cmd_inspect.c     describe, result, history, list
  *   cmd_lag.c         lag
@@ -18,7 +18,10 @@
  * The behaviour is documented in docs/batonctl.md; the exit codes and
  * diagnostics are common/cli.h's.
  *
- * Thread: single-threaded, except librdkafka's own threads (kafka_io.c).
+ * Every command that talks to Kafka or Redis calls baton_client
+ * (client/client.h), which returns JSON values; batonctl renders them.
+ *
+ * Thread: single-threaded, except librdkafka's own threads (baton_client).
  */
 #ifndef BATON_BATONCTL_H
 #define BATON_BATONCTL_H
@@ -29,18 +32,14 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "client.h"
 #include "codec.h"
 #include "config.h"
 
 #define CTL_PROG "batonctl"
-#define CTL_MAX_PARTITIONS 1024  /* the scan fallback looks at p0..p1023 */
-#define CTL_SCAN_CHUNK 128       /* EXISTS per pipelined round trip */
-#define CTL_POLL_US 10000        /* result polls the snapshot every 10 ms */
-#define CTL_META_TIMEOUT_MS 2000 /* optional metadata look-up (describe) */
-#define CTL_ID_MAX 256           /* codec.h: workflow ids are 1..256 bytes */
+#define CTL_ID_MAX BATON_CLIENT_ID_MAX /* workflow ids: 1..256 bytes */
 
 /* batonctl's diagnostics: "batonctl: <message>" on stderr (cli.h). */
 #define ctl_fail(...) baton_cli_fail(CTL_PROG, __VA_ARGS__)
@@ -100,11 +99,7 @@ typedef struct ctl_opts {
 struct ctl {
     ctl_opts_t o;
     baton_conf_t *conf;
-    redisContext *redis;
-    int32_t partition_cnt; /* from Kafka metadata; -1 unknown */
-    int partition_cnt_tried;
-    int32_t wf_partition; /* where the workflow was found; -1 unknown */
-    char topic[256];      /* <prefix>.commands */
+    baton_client_t *client; /* on conf, made once configured */
 };
 
 /* Rendering of one value in text mode. */
@@ -148,29 +143,15 @@ int ctl_print_json(const json_t *v);
 int ctl_print_fields(const json_t *obj, const ctl_field_t *f, size_t nf);
 int ctl_print_table(const json_t *rows, const ctl_field_t *f, size_t nf);
 
-/* ---- kafka_io.c ---------------------------------------------------------- */
+/* ---- client_io.c --------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3))) int
-ctl_kafka_fail(rd_kafka_resp_err_t err, const char *fmt, ...);
-rd_kafka_t *ctl_consumer_new(ctl_t *ctl, const char *group, char *errstr,
-                             size_t errlen);
-int32_t ctl_partition_count(ctl_t *ctl);
-int ctl_send_command(ctl_t *ctl, const baton_command_t *cmd);
-int ctl_produce_record(ctl_t *ctl, const char *what, const char *topic,
-                       int32_t partition, const void *key, size_t keylen,
-                       const void *value, size_t len, rd_kafka_headers_t *hdrs,
-                       int32_t *out_partition, int64_t *out_offset);
-
-/* ---- redis_io.c ---------------------------------------------------------- */
-
-redisContext *ctl_redis(ctl_t *ctl);
+int ctl_client_open(ctl_t *ctl);
+int ctl_client_fail(const char *errstr);
+int ctl_print_sent(ctl_t *ctl, json_t *sent);
+int ctl_redis(ctl_t *ctl);
 __attribute__((format(printf, 3, 4))) redisReply *
 ctl_redis_cmd(ctl_t *ctl, const char *what, const char *fmt, ...);
-redisReply *ctl_redis_next(ctl_t *ctl, const char *what);
-int ctl_locate(ctl_t *ctl, const char *id, int scan);
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out);
 const char *ctl_snap_status(const json_t *snap);
-json_t *ctl_snap_unreadable(const char *id, const char *why);
-const char *ctl_snap_str(const json_t *snap, const char *key, const char *dflt);
 
 #endif

@@ -1,16 +1,13 @@
 /*
  * cmd_run.c -- the commands that change a workflow: start, signal, cancel
  * and terminate.  Each checks its arguments (a usage error sends nothing),
- * builds a command envelope (common/codec.h) and sends it (kafka_io.c).
+ * and sends the command with baton_client (client/client.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "baton_common.h"
 #include "batonctl.h"
@@ -29,76 +26,61 @@ static int ctl_check_json(const char *opt, const char *text) {
     return BATON_CLI_EXIT_OK;
 }
 
-/* Usage error unless id is a valid workflow id (codec.h: 1..256 bytes). */
+/* Usage error unless id is a valid workflow id (client.h). */
 static int ctl_check_id(const char *id) {
-    size_t n = strlen(id);
-    if (n == 0 || n > CTL_ID_MAX)
-        return ctl_usage_error("a workflow id has 1 to %d bytes, '%.40s%s' "
-                               "has %zu",
-                               CTL_ID_MAX, id, n > 40 ? "..." : "", n);
+    char errstr[512];
+    if (baton_client_check_id(id, errstr, sizeof errstr))
+        return ctl_usage_error("%s", errstr);
     return BATON_CLI_EXIT_OK;
 }
 
-/* "<type>-<16 random hex digits>" into buf; returns buf. */
-static const char *ctl_gen_id(const char *type, char *buf, size_t len) {
-    unsigned char r[8];
-    char hex[17];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        uint64_t x = (uint64_t)baton_mono_us() ^ ((uint64_t)getpid() << 40) ^
-                     (uint64_t)baton_now_ms();
-        memcpy(r, &x, sizeof r);
-    }
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(hex + 2 * i, 3, "%02x", r[i]);
-    snprintf(buf, len, "%s-%s", type, hex);
-    return buf;
+/* Prints what was sent, or the failure. */
+static int ctl_sent(ctl_t *ctl, baton_client_err_t rc, json_t *sent,
+                    const char *errstr) {
+    if (rc) return ctl_client_fail(errstr);
+    return ctl_print_sent(ctl, sent);
 }
 
 int ctl_cmd_start(ctl_t *ctl) {
-    const char *type = ctl->o.pos[0];
-    const char *input = ctl->o.input ? ctl->o.input : "{}";
-    char idbuf[CTL_ID_MAX + 32];
-    const char *id =
-        ctl->o.id ? ctl->o.id : ctl_gen_id(type, idbuf, sizeof idbuf);
-    baton_command_t cmd = {0};
+    baton_client_start_t st = {.type = ctl->o.pos[0], .id = ctl->o.id};
+    char errstr[1024];
+    json_t *sent;
+    baton_client_err_t rc;
 
-    if (!*type) return ctl_usage_error("start: empty workflow type");
-    if (ctl_check_json("--input", input) || ctl_check_id(id))
+    st.input = ctl->o.input ? ctl->o.input : "{}";
+    if (!*st.type) return ctl_usage_error("start: empty workflow type");
+    if (ctl_check_json("--input", st.input) || (st.id && ctl_check_id(st.id)))
         return BATON_CLI_EXIT_USAGE;
-    cmd.kind = BATON_CMD_START;
-    cmd.workflow_id = (char *)id;
-    cmd.workflow_type = (char *)type;
-    cmd.payload = (char *)input;
-    cmd.sent_at_ms = baton_now_ms();
-    return ctl_send_command(ctl, &cmd);
+    rc = baton_client_start(ctl->client, &st, &sent, errstr, sizeof errstr);
+    return ctl_sent(ctl, rc, sent, errstr);
 }
 
 int ctl_cmd_signal(ctl_t *ctl) {
     const char *payload = ctl->o.payload; /* NULL: a signal without one */
-    baton_command_t cmd = {0};
+    char errstr[1024];
+    json_t *sent;
+    baton_client_err_t rc;
 
     if (ctl_check_id(ctl->o.pos[0]) ||
         (payload && ctl_check_json("--payload", payload)))
         return BATON_CLI_EXIT_USAGE;
     if (!*ctl->o.pos[1]) return ctl_usage_error("signal: empty signal name");
-    cmd.kind = BATON_CMD_SIGNAL;
-    cmd.workflow_id = (char *)ctl->o.pos[0];
-    cmd.name = (char *)ctl->o.pos[1];
-    cmd.payload = (char *)payload;
-    cmd.sent_at_ms = baton_now_ms();
-    return ctl_send_command(ctl, &cmd);
+    rc = baton_client_signal(ctl->client, ctl->o.pos[0], ctl->o.pos[1], payload,
+                             &sent, errstr, sizeof errstr);
+    return ctl_sent(ctl, rc, sent, errstr);
 }
 
 /* cancel and terminate: the same command but for its kind. */
 static int ctl_send_stop(ctl_t *ctl, baton_cmd_kind_t kind,
                          const char *dflt_reason) {
-    baton_command_t cmd = {0};
+    char errstr[1024];
+    json_t *sent;
+    baton_client_err_t rc;
     if (ctl_check_id(ctl->o.pos[0])) return BATON_CLI_EXIT_USAGE;
-    cmd.kind = kind;
-    cmd.workflow_id = (char *)ctl->o.pos[0];
-    cmd.reason = (char *)(ctl->o.reason ? ctl->o.reason : dflt_reason);
-    cmd.sent_at_ms = baton_now_ms();
-    return ctl_send_command(ctl, &cmd);
+    rc = baton_client_stop(ctl->client, kind, ctl->o.pos[0],
+                           ctl->o.reason ? ctl->o.reason : dflt_reason, &sent,
+                           errstr, sizeof errstr);
+    return ctl_sent(ctl, rc, sent, errstr);
 }
 
 int ctl_cmd_cancel(ctl_t *ctl) {

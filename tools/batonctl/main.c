@@ -45,7 +45,6 @@
 
 #include "baton_common.h"
 #include "batonctl.h"
-#include "kafka.h"
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -55,14 +54,11 @@ static int ctl_configure(ctl_t *ctl) {
     int rc = baton_cli_conf_load(CTL_PROG, ctl->o.config_path, &ctl->o.sets,
                                  &ctl->conf);
     if (rc) return rc;
-    baton_topic(ctl->conf, "commands", ctl->topic, sizeof ctl->topic);
-    ctl->partition_cnt = -1;
-    ctl->wf_partition = -1;
-    return BATON_CLI_EXIT_OK;
+    return ctl_client_open(ctl);
 }
 
 static void ctl_cleanup(ctl_t *ctl) {
-    if (ctl->redis) redisFree(ctl->redis);
+    baton_client_destroy(ctl->client);
     baton_conf_destroy(ctl->conf);
     ctl_opts_clear(&ctl->o);
 }
