@@ -10,8 +10,9 @@
 //   3. the Approve button sends the signal and the page then shows the run
 //      SUCCEEDED, the end of the graph reached, the wait's duration in the
 //      history;
-//   4. the list shows the run and its filters work; the DLQ page replays a
-//      record; the queue pages show the default queue's lag and backlog;
+//   4. the list shows the run and its filters work; the DLQ page shows the
+//      records' payloads decoded (JSON, hex) and replays one; the queue
+//      pages show the default queue's lag and backlog;
 //   5. no request left loopback, no script error.
 // Environment: CONSOLE_URL (http://127.0.0.1:PORT), RUN_ID, API_TOKEN,
 // PW_DIR, SHOT_DIR (screenshots console-{runs,run,dlq,queue}.png), CHROMIUM.
@@ -113,6 +114,9 @@ try {
   await page.goto(`${base}/#/dlq`);
   await page.waitForSelector('button.replay');
   const before = await page.locator('button.replay').count();
+  const payloads = (await page.locator('pre.payload').allTextContents()).join('\n');
+  check(payloads.includes('"workflow_type": "t75-unknown"'), 'the DLQ page shows the JSON record decoded');
+  check(/binary, \d+ bytes:\n00 ff 01 20/.test(payloads), 'and the bytes that are no envelope as hex');
   await page.screenshot({path: path.join(shots, 'console-dlq.png')});
   await page.locator('button.replay').first().click();
   await page.waitForSelector('.notice:text-matches("replayed")');

@@ -5,8 +5,8 @@
 # token, a person's path through the page: the console asks for the token,
 # opens an approval-gate run (a task, then a wait for the signal approve),
 # sees it waiting with the state highlighted on its graph, clicks Approve,
-# sees it SUCCEEDED; the list shows it and filters it; the DLQ page replays a
-# record; the queue page shows lag and backlog; no request leaves loopback.
+# sees it SUCCEEDED; the list shows it and filters it; the DLQ page shows
+# the records' payloads decoded and replays one; the queue page shows lag and backlog; no request leaves loopback.
 # The API side is checked here too: the run's output holds the payload the
 # page sent, the replayed record is dead-lettered again.  Screenshots land
 # in $TEST_DIR/shots (docs/img/ with BATON_CONSOLE_SHOTS=1).
@@ -99,12 +99,14 @@ wait_until 60 "t75-waiting to wait for the signal approve" waits_signal t75-wait
 for i in 1 2 3; do ctl result "t75-steps-$i" --wait 60 >/dev/null || fail "t75-steps-$i did not finish"; done
 pass "t75-gate waits for approve; other runs in the list"
 
-# A DLQ record: a START for a type batond does not know.
+# Two DLQ records: a START for a type batond does not know, and bytes that
+# are not an envelope at all.
 printf '{"kind":"START","workflow_id":"t75-lost","workflow_type":"t75-unknown","payload":"{}"}' |
   "$BIN/baton-kafka" produce baton.commands --key t75-lost --json
+printf '\x00\xff\x01 not an envelope\n' | "$BIN/baton-kafka" produce baton.commands --partition 0
 dlq_count() { ctl dlq -o json | wc -l; }
 dlq_above() { [ "$(dlq_count)" -gt "$1" ]; }
-wait_until 60 "the unknown START to be dead-lettered" dlq_above 0
+wait_until 60 "the two bad inputs to be dead-lettered" dlq_above 1
 dlq_before=$(dlq_count)
 
 # The browser.

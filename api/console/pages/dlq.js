@@ -9,19 +9,28 @@ import {el, fill, fmtTime, pretty} from '../util.js';
 const LIMIT = 200;
 const SHOWN = new Set(['partition', 'offset', 'reason', 'payload', 'value']);
 
-// The record's bytes as text: "payload" when the API gives it, else the
-// base64 "value" of the common/dlq.h record decoded (UTF-8, bytes that are
-// not shown as U+FFFD); JSON pretty-printed when it parses.
+// The record's bytes (base64 in "payload", docs/api.md; "value" in the
+// common/dlq.h record) as something to read: JSON pretty-printed, text as
+// is, anything else (an Avro envelope, garbage) as hex.
 function payloadText(r) {
-  let p = r.payload;
-  if (p === undefined && typeof r.value === 'string') {
-    try {
-      p = new TextDecoder().decode(Uint8Array.from(atob(r.value), (c) => c.charCodeAt(0)));
-    } catch { p = r.value; }
+  const b64 = typeof r.payload === 'string' ? r.payload : r.value;
+  if (typeof b64 !== 'string') return r.payload === undefined ? '-' : pretty(r.payload);
+  let bytes;
+  try {
+    bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  } catch {
+    return b64; // not base64: shown as the API gave it
   }
-  if (p === undefined || p === null) return '-';
-  if (typeof p !== 'string') return pretty(p);
-  try { return pretty(JSON.parse(p)); } catch { return p; }
+  const text = new TextDecoder('utf-8', {fatal: false}).decode(bytes);
+  const binary = /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text);
+  let out;
+  if (binary) {
+    out = `binary, ${bytes.length} bytes:\n` + Array.from(bytes.slice(0, 256),
+      (x) => x.toString(16).padStart(2, '0')).join(' ').replace(/((?:\S+ ){16})/g, '$1\n');
+  } else {
+    try { out = pretty(JSON.parse(text)); } catch { out = text; }
+  }
+  return r.cut ? `${out}\n… (cut: the record keeps a prefix of ${r.value_size ?? '?'} bytes)` : out;
 }
 
 export function dlqPage(root) {

@@ -55,12 +55,14 @@ function sparkline(values) {
   const w = 480;
   const h = 80;
   const max = Math.max(1, ...values);
-  const pts = values.map((v, i) => `${(i / Math.max(1, SAMPLES - 1)) * w},${h - (v / max) * (h - 8) - 4}`).join(' ');
+  const span = Math.max(10, values.length - 1);
+  const pts = values.map((v, i) => `${(i / span) * w},${h - (v / max) * (h - 20) - 4}`).join(' ');
   const s = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   s.setAttribute('viewBox', `0 0 ${w} ${h}`);
   s.setAttribute('class', 'spark');
   s.innerHTML = `<polyline fill="none" stroke="currentColor" stroke-width="2" points="${pts}"/>` +
-    `<text x="4" y="12">max ${max}</text>`;
+    `<line x1="0" y1="${h - 4}" x2="${w}" y2="${h - 4}" stroke="#d9dde5"/>` +
+    `<text x="4" y="12">max ${max} · ${values.length} sample${values.length === 1 ? '' : 's'}, every ${REFRESH_MS / 1000} s</text>`;
   return s;
 }
 

@@ -83,7 +83,7 @@ export function runPage(root, id) {
   const historyBox = el('div', {'data-testid': 'run-history'});
 
   const signalName = el('input', {name: 'signal', 'aria-label': 'signal name', placeholder: 'signal name'});
-  const payload = el('textarea', {name: 'payload', 'aria-label': 'signal payload', rows: 3, spellcheck: 'false'}, pretty(APPROVE_PAYLOAD));
+  const payload = el('textarea', {name: 'payload', 'aria-label': 'signal payload', rows: 5, spellcheck: 'false'}, pretty(APPROVE_PAYLOAD));
 
   const act = async (what, fn) => {
     error.textContent = '';
