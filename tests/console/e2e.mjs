@@ -15,60 +15,16 @@
 //      pages show the default queue's lag and backlog;
 //   5. no request left loopback, no script error.
 // Environment: CONSOLE_URL (http://127.0.0.1:PORT), RUN_ID, API_TOKEN,
-// PW_DIR, SHOT_DIR (screenshots console-{runs,run,dlq,queue}.png), CHROMIUM.
-import {createRequire} from 'node:module';
-import path from 'node:path';
+// PW_DIR, SHOT_DIR (screenshots console-{runs,run,dlq,queue}.png), CHROMIUM
+// (browser.mjs).
+import {env, openConsole} from './browser.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`e2e.mjs: ${k} is not set`);
-  return v;
-};
-const base = env('CONSOLE_URL');
 const runId = env('RUN_ID');
-const apiToken = env('API_TOKEN');
-const shots = env('SHOT_DIR');
-const require = createRequire(path.join(env('PW_DIR'), 'noop.js'));
-const {chromium} = require('playwright-core');
-
-// The flags that work as root on a closed network: no sandbox (root), the
-// new headless mode, no GPU, /tmp instead of a small /dev/shm, and nothing
-// that phones home (first-run, component updates, sync, translate, ...).
-const FLAGS = [
-  '--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage',
-  '--no-first-run', '--no-default-browser-check', '--disable-component-update',
-  '--disable-background-networking', '--disable-sync', '--disable-default-apps',
-  '--disable-domain-reliability', '--no-proxy-server', '--metrics-recording-only',
-  '--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication',
-];
-
-let failures = 0;
-const ok = (what) => console.log(`ok - ${what}`);
-const check = (cond, what) => {
-  if (cond) ok(what);
-  else { failures++; console.log(`not ok - ${what}`); }
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS, timeout: 60000,
-});
-const requests = [];
-const errors = [];
+const b = await openConsole();
+const {page, base, ok, check} = b;
 try {
-  const ctx = await browser.newContext({viewport: {width: 1280, height: 860}});
-  ctx.on('request', (r) => requests.push(r.url()));
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.setDefaultTimeout(30000);
-
   // 1. The token prompt.
-  await page.goto(`${base}/#/runs/${encodeURIComponent(runId)}`);
-  await page.waitForSelector('#token-dialog[open]');
-  ok('the API answered 401 and the console asks for the token');
-  await page.fill('#token-dialog input', apiToken);
-  await page.click('#token-dialog button[type=submit]');
-  const stored = await page.evaluate(() => sessionStorage.getItem('baton.token'));
-  check(stored === apiToken, 'the token is kept in sessionStorage');
+  await b.login(`#/runs/${encodeURIComponent(runId)}`);
 
   // 2. Waiting, and where.
   await page.waitForSelector('svg.graph .node.current[data-state="WaitForApproval"]');
@@ -78,7 +34,7 @@ try {
   check((await page.textContent('.actions .approve')).includes('approve'), 'the page says it waits for the signal approve');
   check(await page.isVisible('svg.graph .node.visited[data-state="Prepare"]'), 'the task before the wait is marked done on the graph');
   await page.waitForSelector('[data-testid=run-history] .segment[data-state="Prepare"]');
-  await page.screenshot({path: path.join(shots, 'console-run.png'), fullPage: true});
+  await b.shot('console-run.png', true);
 
   // 3. Approve on the page, see it finish.
   await page.click('button[data-action=approve]');
@@ -108,7 +64,7 @@ try {
   ok('the status filter (RUNNING) leaves it out and shows the runs still open');
   await page.selectOption('select[name=status]', '');
   await page.waitForSelector(row);
-  await page.screenshot({path: path.join(shots, 'console-runs.png')});
+  await b.shot('console-runs.png');
 
   // 4b. The DLQ: a record, replayed from the page.
   await page.goto(`${base}/#/dlq`);
@@ -117,7 +73,7 @@ try {
   const payloads = (await page.locator('pre.payload').allTextContents()).join('\n');
   check(payloads.includes('"workflow_type": "t75-unknown"'), 'the DLQ page shows the JSON record decoded');
   check(/binary, \d+ bytes:\n00 ff 01 20/.test(payloads), 'and the bytes that are no envelope as hex');
-  await page.screenshot({path: path.join(shots, 'console-dlq.png')});
+  await b.shot('console-dlq.png');
   await page.locator('button.replay').first().click();
   await page.waitForSelector('.notice:text-matches("replayed")');
   ok(`the DLQ page lists ${before} record(s) and Replay is accepted`);
@@ -130,20 +86,8 @@ try {
   await page.waitForTimeout(2500); // two samples on the lag line
   const lag = (await page.textContent('[data-field=lag]')).trim();
   check(/^\d+$/.test(lag), `the default queue's page shows its lag (${lag})`);
-  await page.screenshot({path: path.join(shots, 'console-queue.png')});
+  await b.shot('console-queue.png');
 } catch (e) {
-  failures++;
-  console.log(`not ok - ${e.message.split('\n')[0]}`);
-} finally {
-  await browser.close();
+  b.fail(e);
 }
-
-// 5. Nothing but loopback.
-const outside = requests.filter((u) => {
-  const h = new URL(u).hostname;
-  return !['127.0.0.1', 'localhost', '[::1]'].includes(h) && !u.startsWith('data:');
-});
-check(requests.length > 0 && outside.length === 0,
-  `all ${requests.length} requests stayed on loopback${outside.length ? `; outside: ${outside.slice(0, 5).join(' ')}` : ''}`);
-check(errors.length === 0, `no script error in the page${errors.length ? `: ${errors.join('; ')}` : ''}`);
-process.exit(failures ? 1 : 0);
+await b.done();

@@ -9,9 +9,11 @@ import {el, fill} from '../util.js';
 const REFRESH_MS = 2000;
 const SAMPLES = 90;
 
+// The Redis-side backlog of a queue; '-' where the API does not report it
+// (GET /v1/queues without "backlog").
 function backlogOf(q) {
   const b = q.backlog || {};
-  return {retries: b.retries ?? 0, timers: b.timers ?? 0};
+  return {retries: b.retries ?? '-', timers: b.timers ?? '-', known: !!q.backlog};
 }
 
 // A polling loop calling draw(queues) until the returned stop is called.
@@ -84,7 +86,8 @@ export function queuePage(root, name) {
       el('dt', {}, 'consumer lag'), el('dd', {'data-field': 'lag'}, q.lag ?? '-'),
       el('dt', {}, 'retries waiting (Redis)'), el('dd', {'data-field': 'retries'}, b.retries),
       el('dt', {}, 'timers (Redis)'), el('dd', {'data-field': 'timers'}, b.timers),
-      el('dt', {}, 'total backlog'), el('dd', {}, (Number(q.lag) || 0) + b.retries + b.timers));
+      el('dt', {}, 'total backlog'), el('dd', {}, b.known ? (Number(q.lag) || 0) + (Number(b.retries) || 0) + (Number(b.timers) || 0)
+        : `${q.lag ?? '-'} (Kafka only: this API reports no Redis backlog)`));
     lags.push(Number(q.lag) || 0);
     if (lags.length > SAMPLES) lags.shift();
     fill(chart, sparkline(lags));

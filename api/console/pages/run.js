@@ -67,7 +67,7 @@ function liveView(steps) {
 }
 
 export function runPage(root, id) {
-  const state = {desc: null, def: null, defKey: '', events: [], seqs: new Set(), nextFrom: undefined, live: null};
+  const state = {desc: null, def: null, defKey: '', events: [], seqs: new Set(), nextFrom: undefined, live: null, noLive: false};
   let alive = true;
   let timer = null;
   let finalDone = false;
@@ -196,9 +196,13 @@ export function runPage(root, id) {
       await Promise.all([
         loadDefinition().catch((e) => { fill(graphBox, el('p', {class: 'error'}, `definition: ${e.message}`)); }),
         loadHistory(),
-        d.status === 'RUNNING' ? api.live(id).then((l) => { state.live = l; }).catch(() => { state.live = null; }) : null,
+        d.status === 'RUNNING' && !state.noLive ? api.live(id).then((l) => { state.live = l; }).catch((e) => {
+          state.live = null;
+          if (e.status === 404) state.noLive = true; // an API without the route: stop asking
+        }) : null,
       ]);
       if (!alive) return;
+      if (d.status !== 'RUNNING') state.live = null; // the output is in the state now
       renderHead();
       renderActions();
       renderGraph();
@@ -224,12 +228,12 @@ export function runPage(root, id) {
     el('p', {}, el('a', {href: '#/runs'}, '← all runs')),
     head, error, notice,
     el('section', {}, el('h2', {}, 'Actions'), actions),
+    liveBox,
     el('div', {class: 'columns'},
       el('section', {class: 'graph-section'}, el('h2', {}, 'Graph'), graphBox),
       el('div', {},
         el('section', {}, el('h2', {}, 'Waiting for'), pendingBox),
         el('section', {}, el('h2', {}, 'State'), stateBox))),
-    liveBox,
     el('section', {}, el('h2', {}, 'History'), historyBox));
   refresh();
   timer = setInterval(refresh, REFRESH_MS);
