@@ -68,6 +68,11 @@ static const conf_key_t conf_keys[] = {
     {"batond.signal.hold.ms", KEY_INT, "3600000",
      "how long a signal for a workflow that does not exist yet is held "
      "when the command sets no signal_hold_ms"},
+    {"batond.events.publish", KEY_STR, "all",
+     "which history events batond also publishes on <prefix>.events: all, "
+     "lifecycle (started, step completed, waiting for a signal, completed, "
+     "failed, cancelled, terminated: the dev.baton.workflow.* types) or "
+     "none; the Redis history keeps every event (docs/events.md)"},
     {"batond.tasks.json.queues", KEY_STR, "",
      "task queues whose tasks batond sends as JSON envelopes (header "
      "content-type: application/json) instead of Avro binary: a comma-"

@@ -1059,6 +1059,14 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     if (b->engine)
         baton_engine_set_signal_hold(
             b->engine, baton_conf_get_int(b->conf, "batond.signal.hold.ms"));
+    if (b->engine) {
+        baton_engine_events_t ev;
+        if ((rc = baton_engine_events_parse(
+                 baton_conf_get(b->conf, "batond.events.publish"), &ev, errstr,
+                 errlen)))
+            return rc;
+        baton_engine_set_events(b->engine, ev);
+    }
     if (b->engine &&
         (rc = baton_engine_set_json_queues(
              b->engine, baton_conf_get(b->conf, "batond.tasks.json.queues"),

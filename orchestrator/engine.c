@@ -42,6 +42,37 @@ void baton_engine_destroy(baton_engine_t *e) {
     baton_free(e);
 }
 
+void baton_engine_set_events(baton_engine_t *e, baton_engine_events_t which) {
+    e->events = which;
+}
+
+baton_err_t baton_engine_events_parse(const char *s, baton_engine_events_t *out,
+                                      char *errstr, size_t errlen) {
+    static const char *const names[] = {"all", "lifecycle", "none"};
+    for (size_t i = 0; s && i < BATON_ARRAY_SIZE(names); i++)
+        if (!strcmp(s, names[i])) {
+            *out = (baton_engine_events_t)i;
+            return BATON_OK;
+        }
+    return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                        "batond.events.publish: '%s' is not one of all, "
+                        "lifecycle, none",
+                        s ? s : "");
+}
+
+int baton_engine_events_publish(baton_engine_events_t which, const char *type) {
+    /* The history types docs/events.md maps to dev.baton.workflow.*. */
+    static const char *const lifecycle[] = {
+        "WorkflowStarted",   "ActivityCompleted", "ChildCompleted",
+        "SignalWaitStarted", "WorkflowCompleted", "WorkflowFailed",
+        "WorkflowCancelled", "WorkflowTerminated"};
+    if (which == BATON_EVENTS_ALL) return 1;
+    if (which == BATON_EVENTS_NONE) return 0;
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(lifecycle); i++)
+        if (!strcmp(type, lifecycle[i])) return 1;
+    return 0;
+}
+
 baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
                                          char *errstr, size_t errlen) {
     size_t n = list ? strlen(list) : 0, o = 0;
@@ -283,6 +314,7 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
     }
     if (!hist) goto out;
     if ((rc = baton_wset_hist(ws, s->id, hist, close))) goto out;
+    if (!baton_engine_events_publish(e->events, type)) goto out; /* kept */
     if ((rc = baton_codec_encode_event(e->codec, &ev, 0, &buf, &len, err,
                                        sizeof err)))
         goto out;

@@ -75,6 +75,24 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms);
 baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
                                          char *errstr, size_t errlen);
 
+/* Which history events batond also publishes on <prefix>.events
+ * (batond.events.publish; docs/events.md): ALL (the default) every one;
+ * LIFECYCLE those with a dev.baton.workflow.* CloudEvents type (started,
+ * step completed, waiting for a signal, completed, failed, cancelled,
+ * terminated); NONE nothing.  The Redis history always keeps every event. */
+typedef enum {
+    BATON_EVENTS_ALL = 0,
+    BATON_EVENTS_LIFECYCLE,
+    BATON_EVENTS_NONE,
+} baton_engine_events_t;
+void baton_engine_set_events(baton_engine_t *e, baton_engine_events_t which);
+/* "all", "lifecycle" or "none" into *out; BATON_ERR_INVALID with errstr
+ * naming the value otherwise. */
+baton_err_t baton_engine_events_parse(const char *s, baton_engine_events_t *out,
+                                      char *errstr, size_t errlen);
+/* 1 when history events of this type are published under `which`. */
+int baton_engine_events_publish(baton_engine_events_t which, const char *type);
+
 /* What one run may hold or write (each <= 0: no limit).  A signal past
  * the buffered count or bytes goes to the DLQ; a Map state over more
  * items, or data larger than state_max where a state produces it, fails

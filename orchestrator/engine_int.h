@@ -44,6 +44,7 @@ struct baton_engine {
     baton_engine_limits_t limits;
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
     void *random_ctx;
+    baton_engine_events_t events; /* which events go to <prefix>.events */
 };
 
 /* 1 when tasks of queue q go out as JSON envelopes (engine.c). */

@@ -497,6 +497,47 @@ static void test_cancel_and_terminate(void) {
     env_free(&e);
 }
 
+/* batond.events.publish: the events topic gets all, the lifecycle ones or
+ * none; the Redis history keeps every event whatever it says. */
+static void test_events_publish(void) {
+    static const struct {
+        baton_engine_events_t which;
+        int started, completed; /* events of the START batch, the result's */
+    } cases[] = {{BATON_EVENTS_ALL, 2, 2},
+                 {BATON_EVENTS_LIFECYCLE, 1, 2},
+                 {BATON_EVENTS_NONE, 0, 0}};
+    baton_engine_events_t parsed;
+    char err[256];
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(cases); i++) {
+        env_t e;
+        init(&e);
+        baton_engine_set_events(e.engine, cases[i].which);
+        env_cmd(&e, BATON_CMD_START, "ev-1", "hb", NULL, "{}");
+        env_run(&e, 1);
+        CHECK(e.events == cases[i].started,
+              "case %zu: START publishes %d events (%d)", i, cases[i].started,
+              e.events);
+        CHECK(env_hist_count(&e, "ActivityScheduled") == 1,
+              "case %zu: the history keeps ActivityScheduled", i);
+        env_simple_result(&e, e.last_task, "ev-1", BATON_RESULT_COMPLETED,
+                          "{}");
+        env_run(&e, 1);
+        CHECK(e.events == cases[i].completed,
+              "case %zu: the result publishes %d events (%d)", i,
+              cases[i].completed, e.events);
+        CHECK(env_snap(&e, "ev-1")->status == BATON_WF_SUCCEEDED,
+              "case %zu: the run completes", i);
+        env_free(&e);
+    }
+    CHECK(!baton_engine_events_parse("lifecycle", &parsed, err, sizeof err) &&
+              parsed == BATON_EVENTS_LIFECYCLE,
+          "parse lifecycle");
+    CHECK(baton_engine_events_parse("some", &parsed, err, sizeof err) ==
+                  BATON_ERR_INVALID &&
+              strstr(err, "batond.events.publish: 'some'"),
+          "a wrong value is refused with the key and value (%s)", err);
+}
+
 static void test_execution_and_signal_timeouts(void) {
     env_t e;
     init(&e);
@@ -814,6 +855,7 @@ int main(void) {
     test_result_removes_task_from_outbox();
     test_retry_after_and_non_retryable();
     test_cancel_and_terminate();
+    test_events_publish();
     test_execution_and_signal_timeouts();
     test_wait_position();
     test_child_workflow();
