@@ -455,6 +455,20 @@ static int payload_too_big(const baton_loop_t *l, const char *s) {
            (int64_t)strlen(s) > l->conf.payload_max;
 }
 
+/* Hands the trace headers of command message m to the input it queued
+ * (if it queued one: a skipped, forwarded or DLQ'd message did not). */
+static baton_err_t attach_trace(baton_loop_t *l, const baton_loop_msg_t *m) {
+    qinput_t *q = l->nq ? &l->q[l->nq - 1] : NULL;
+    if (!q || q->done || q->src != BATON_SRC_COMMANDS || m->src != q->src ||
+        q->p != m->partition || q->offset != m->offset || !m->traceparent)
+        return BATON_OK;
+    if (!(q->cmd.traceparent = baton_strdup(m->traceparent)))
+        return BATON_ERR_NOMEM;
+    if (m->tracestate && !(q->cmd.tracestate = baton_strdup(m->tracestate)))
+        return BATON_ERR_NOMEM;
+    return BATON_OK;
+}
+
 baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
                              int64_t offset, const void *value, size_t len,
                              int json) {
@@ -1202,7 +1216,8 @@ baton_err_t baton_loop_run_batch(baton_loop_t *l, const baton_loop_port_t *port,
         for (size_t i = 0; i < nmsgs && !rc; i++)
             if ((rc = baton_loop_input(l, msgs[i].src, msgs[i].partition,
                                        msgs[i].offset, msgs[i].value,
-                                       msgs[i].len, msgs[i].json)))
+                                       msgs[i].len, msgs[i].json)) ||
+                (rc = attach_trace(l, &msgs[i])))
                 baton_seterr(errstr, errlen, rc, "queueing input %s[%d]@%lld",
                              l->topics[msgs[i].src], msgs[i].partition,
                              (long long)msgs[i].offset);
