@@ -61,6 +61,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     int64_t t0 = baton_mono_us();
     j->codec = codec;
     j->started_us = t0;
+    baton_worker_trace_started(j);
     BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started", j->task.task_id,
                 j->task.activity_type, (int)j->task.attempt);
     if (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) {
@@ -81,6 +82,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
         return; /* out_buf NULL: nothing to send */
     }
     baton_worker_job_encode_result(w, j, codec);
+    baton_worker_trace_end(w, j);
     j->codec = NULL;
     BATON_DEBUG(SUBSYS, "task %s %s in %.1f ms", j->task.task_id,
                 baton_result_kind_name(j->kind),
