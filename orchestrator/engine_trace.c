@@ -29,11 +29,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The run's trace id: the stored one, or for a snapshot written before
- * tracing one derived from its id and start time. */
-static const char *trace_id(const baton_snapshot_t *s, char *buf) {
+/* The run's trace id into buf: the stored one, or for a snapshot written
+ * before tracing one derived from its id and start time.  Returns buf. */
+static const char *trace_id(const baton_snapshot_t *s,
+                            char buf[BATON_TRACE_ID_HEX + 1]) {
     char what[400];
-    if (s->trace_id[0]) return s->trace_id;
+    if (s->trace_id[0]) {
+        memmove(buf, s->trace_id, BATON_TRACE_ID_HEX + 1);
+        return buf;
+    }
     snprintf(what, sizeof what, "%s|%lld", s->id, (long long)s->started_ms);
     baton_trace_derive_trace_id(buf, what);
     return buf;
@@ -70,7 +74,7 @@ baton_err_t baton_engine_trace_start(baton_engine_t *e, baton_snapshot_t *s,
             return BATON_OK;
     }
     s->trace_id[0] = '\0';
-    trace_id(s, s->trace_id);
+    trace_id(s, s->trace_id); /* derived */
     return BATON_OK;
 }
 
