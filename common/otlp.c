@@ -60,8 +60,8 @@ static int otlp_post(baton_otlp_t *x, const baton_span_t *spans, size_t n) {
     curl_slist_free_all(h);
     free(text);
     if (cc == CURLE_OK && code >= 200 && code < 300) {
-        if (x->failing) BATON_INFO("trace", "OTLP export to %s works again",
-                                   x->url);
+        if (x->failing)
+            BATON_INFO("trace", "OTLP export to %s works again", x->url);
         x->failing = 0;
         return 0;
     }
@@ -223,8 +223,7 @@ void baton_otlp_destroy(baton_otlp_t *x) {
     st = x->st;
     BATON_INFO("trace",
                "OTLP exporter: %lld spans queued, %lld sent, %lld dropped",
-               (long long)st.queued, (long long)st.sent,
-               (long long)st.dropped);
+               (long long)st.queued, (long long)st.sent, (long long)st.dropped);
     for (size_t i = 0; i < x->n; i++)
         baton_span_clear(&x->q[(x->head + i) % x->cap]);
     curl_easy_cleanup(x->curl);

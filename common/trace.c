@@ -112,8 +112,7 @@ static baton_err_t attr_set(baton_span_t *sp, const char *key, json_t *v) {
         json_decref(v);
         return BATON_ERR_NOMEM;
     }
-    return json_object_set_new(sp->attrs, key, v) ? BATON_ERR_NOMEM
-                                                  : BATON_OK;
+    return json_object_set_new(sp->attrs, key, v) ? BATON_ERR_NOMEM : BATON_OK;
 }
 
 baton_err_t baton_span_attr_str(baton_span_t *sp, const char *key,
@@ -171,8 +170,8 @@ static json_t *otlp_span(const baton_span_t *sp) {
     snprintf(t1, sizeof t1, "%lld", (long long)sp->end_ns);
     o = json_pack("{sssssssisssssos{si}}", "traceId", sp->trace_id, "spanId",
                   sp->span_id, "name", sp->name, "kind", (int)sp->kind,
-                  "startTimeUnixNano", t0, "endTimeUnixNano", t1,
-                  "attributes", attrs, "status", "code", sp->error ? 2 : 0);
+                  "startTimeUnixNano", t0, "endTimeUnixNano", t1, "attributes",
+                  attrs, "status", "code", sp->error ? 2 : 0);
     if (!o) return NULL;
     if (sp->parent_id[0])
         json_object_set_new(o, "parentSpanId", json_string(sp->parent_id));
@@ -193,8 +192,8 @@ json_t *baton_span_otlp_json(const baton_span_t *spans, size_t n,
             return NULL;
         }
     }
-    return json_pack(
-        "{s[{s{s[{sss{ss}}]}s[{s{ss}so}]}]}", "resourceSpans", "resource",
-        "attributes", "key", "service.name", "value", "stringValue", service,
-        "scopeSpans", "scope", "name", "baton", "spans", arr);
+    return json_pack("{s[{s{s[{sss{ss}}]}s[{s{ss}so}]}]}", "resourceSpans",
+                     "resource", "attributes", "key", "service.name", "value",
+                     "stringValue", service, "scopeSpans", "scope", "name",
+                     "baton", "spans", arr);
 }

@@ -73,9 +73,9 @@ typedef struct baton_span {
     char name[128];
     baton_span_kind_t kind;
     int64_t start_ns, end_ns;
-    int error;              /* 1: status ERROR */
-    char status_msg[256];   /* with error */
-    json_t *attrs;          /* owned */
+    int error;            /* 1: status ERROR */
+    char status_msg[256]; /* with error */
+    json_t *attrs;        /* owned */
 } baton_span_t;
 
 /* Frees what sp owns (attrs) and zeroes it. */
@@ -85,8 +85,7 @@ baton_err_t baton_span_copy(baton_span_t *dst, const baton_span_t *src);
 /* Sets attribute key (copied) on sp: a string, an integer. */
 baton_err_t baton_span_attr_str(baton_span_t *sp, const char *key,
                                 const char *val);
-baton_err_t baton_span_attr_int(baton_span_t *sp, const char *key,
-                                int64_t val);
+baton_err_t baton_span_attr_int(baton_span_t *sp, const char *key, int64_t val);
 
 /* The OTLP/HTTP JSON body (ExportTraceServiceRequest) of n spans of one
  * service: {"resourceSpans":[{"resource":{...service.name...},

@@ -744,7 +744,8 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
 static void batond_port_produce(void *ctx, int32_t p,
                                 const baton_outbox_msg_t *m) {
     batond_produce(ctx, p, m->topic, m->partition, m->key, m->json, m->error,
-                   m->value, m->value_len, m->id, m->traceparent, m->tracestate);
+                   m->value, m->value_len, m->id, m->traceparent,
+                   m->tracestate);
 }
 
 /* port.release: step latency of the results applied, then the messages
@@ -1069,8 +1070,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     b->msgs = baton_calloc((size_t)b->batch_max, sizeof(*b->msgs));
     b->lmsgs = baton_calloc((size_t)b->batch_max, sizeof(*b->lmsgs));
     b->polled_us = baton_calloc((size_t)b->batch_max, sizeof(int64_t));
-    b->trace_hdrs =
-        baton_calloc((size_t)b->batch_max, sizeof(*b->trace_hdrs));
+    b->trace_hdrs = baton_calloc((size_t)b->batch_max, sizeof(*b->trace_hdrs));
     batond_port_init(b);
     if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us ||
         !b->trace_hdrs)

@@ -549,7 +549,7 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     s->pend = BATON_PEND_SIGNAL;
-    s->pend_start_ms = now; /* the span's start (engine_trace.c) */
+    s->pend_start_ms = now;          /* the span's start (engine_trace.c) */
     if (stop->timeout_seconds > 0) { /* only a timed wait needs a clock */
         s->pend_seq = ++s->aseq;
         s->pend_timeout_s = stop->timeout_seconds;

@@ -228,11 +228,11 @@ void baton_engine_trace_run_span(const baton_snapshot_t *s,
                                  char out[BATON_SPAN_ID_HEX + 1]);
 /* The traceparent naming the pending step's span (step = 1, when s has
  * one) or the run's span, into buf (>= BATON_TRACEPARENT_LEN + 1). */
-void baton_engine_trace_header(const baton_snapshot_t *s, int step,
-                               char *buf, size_t len);
+void baton_engine_trace_header(const baton_snapshot_t *s, int step, char *buf,
+                               size_t len);
 /* Puts that traceparent (and s's tracestate) on the message added last. */
-baton_err_t baton_engine_trace_msg(const baton_snapshot_t *s,
-                                   baton_wset_t *ws, int step);
+baton_err_t baton_engine_trace_msg(const baton_snapshot_t *s, baton_wset_t *ws,
+                                   int step);
 /* Records the span of the pending step, ended now (none: BATON_OK). */
 baton_err_t baton_engine_trace_step_end(const baton_snapshot_t *s,
                                         baton_wset_t *ws, int64_t now);

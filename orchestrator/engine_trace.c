@@ -70,8 +70,7 @@ baton_err_t baton_engine_trace_start(baton_engine_t *e, baton_snapshot_t *s,
     s->trace_flags = 1;
     if (e->random && !e->random(e->random_ctx, r, sizeof r)) {
         baton_trace_hex(r, sizeof r, s->trace_id);
-        if (baton_trace_id_ok(s->trace_id, BATON_TRACE_ID_HEX))
-            return BATON_OK;
+        if (baton_trace_id_ok(s->trace_id, BATON_TRACE_ID_HEX)) return BATON_OK;
     }
     s->trace_id[0] = '\0';
     trace_id(s, s->trace_id); /* derived */
@@ -129,8 +128,8 @@ static int step_span(const baton_snapshot_t *s, char out[BATON_SPAN_ID_HEX + 1],
     return 1;
 }
 
-void baton_engine_trace_header(const baton_snapshot_t *s, int step,
-                               char *buf, size_t len) {
+void baton_engine_trace_header(const baton_snapshot_t *s, int step, char *buf,
+                               size_t len) {
     baton_trace_ctx_t c;
     char name[200];
     trace_id(s, c.trace_id);
@@ -140,8 +139,8 @@ void baton_engine_trace_header(const baton_snapshot_t *s, int step,
     baton_trace_format(&c, buf, len);
 }
 
-baton_err_t baton_engine_trace_msg(const baton_snapshot_t *s,
-                                   baton_wset_t *ws, int step) {
+baton_err_t baton_engine_trace_msg(const baton_snapshot_t *s, baton_wset_t *ws,
+                                   int step) {
     char tp[BATON_TRACEPARENT_LEN + 1];
     baton_engine_trace_header(s, step, tp, sizeof tp);
     return baton_wset_trace_last(ws, tp, s->tracestate);

@@ -32,8 +32,8 @@ char *baton_outbox_encode(const baton_outbox_msg_t *m, size_t *len) {
                  m->key ? m->key : "", el, m->error ? m->error : "",
                  m->partition, m->json ? (tp ? 'J' : 'j') : (tp ? 'A' : 'a'));
     if (n >= 0 && tp) {
-        k = snprintf(rec + n, cap - (size_t)n, "%zu:%s %zu:%s ", strlen(tp),
-                     tp, strlen(ts), ts);
+        k = snprintf(rec + n, cap - (size_t)n, "%zu:%s %zu:%s ", strlen(tp), tp,
+                     strlen(ts), ts);
         n = k < 0 ? -1 : n + k;
     }
     if (n < 0 || (size_t)n + m->value_len > cap) {

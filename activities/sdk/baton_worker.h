@@ -294,8 +294,8 @@ int baton_activity_trace_content(const baton_activity_t *act);
 /* The traceparent naming the execution's span into buf (at least 56
  * bytes), to pass on to the services the activity calls; NULL when
  * untraced. */
-const char *baton_activity_traceparent(const baton_activity_t *act,
-                                       char *buf, size_t len);
+const char *baton_activity_traceparent(const baton_activity_t *act, char *buf,
+                                       size_t len);
 
 /* The configuration of a worker process: the config file (NULL: the
  * default order of config.h), then the --queue and --concurrency flags

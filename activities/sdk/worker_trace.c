@@ -109,8 +109,8 @@ int baton_activity_trace_content(const baton_activity_t *act) {
     return act->span && act->w->trace_content;
 }
 
-const char *baton_activity_traceparent(const baton_activity_t *act,
-                                       char *buf, size_t len) {
+const char *baton_activity_traceparent(const baton_activity_t *act, char *buf,
+                                       size_t len) {
     baton_trace_ctx_t c;
     if (!act->span || len < BATON_TRACEPARENT_LEN + 1) return NULL;
     memcpy(c.trace_id, act->span->trace_id, sizeof c.trace_id);
