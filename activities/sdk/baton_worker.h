@@ -286,6 +286,9 @@ baton_err_t baton_activity_span_set_str(baton_activity_t *act, const char *key,
                                         const char *value);
 baton_err_t baton_activity_span_set_int(baton_activity_t *act, const char *key,
                                         int64_t value);
+/* Names the span (copied; the default is "execute <activity type>"), as
+ * OpenTelemetry's conventions say: "chat <model>", "execute_tool <name>". */
+void baton_activity_span_set_name(baton_activity_t *act, const char *name);
 /* 1 when the execution has a span. */
 int baton_activity_traced(const baton_activity_t *act);
 /* 1 when spans may carry message content (tracing.genai.content = 1, off

@@ -52,8 +52,9 @@ void baton_worker_trace_end(baton_worker_t *w, job_t *j) {
     if (!sp) return;
     sp->end_ns = now_ns();
     if (!sp->start_ns) sp->start_ns = sp->end_ns;
-    snprintf(sp->name, sizeof sp->name, "execute %s",
-             j->task.activity_type ? j->task.activity_type : "");
+    if (!sp->name[0]) /* the handler may have named it */
+        snprintf(sp->name, sizeof sp->name, "execute %s",
+                 j->task.activity_type ? j->task.activity_type : "");
     if (j->kind == BATON_RESULT_FAILED) {
         sp->error = 1;
         snprintf(sp->status_msg, sizeof sp->status_msg, "%s%s%s",
@@ -99,6 +100,11 @@ baton_err_t baton_activity_span_set_int(baton_activity_t *act, const char *key,
                                         int64_t value) {
     if (!act->span || !key) return BATON_OK;
     return baton_span_attr_int(act->span, key, value);
+}
+
+void baton_activity_span_set_name(baton_activity_t *act, const char *name) {
+    if (act->span && name)
+        snprintf(act->span->name, sizeof act->span->name, "%s", name);
 }
 
 int baton_activity_traced(const baton_activity_t *act) {
