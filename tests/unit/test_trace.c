@@ -11,6 +11,7 @@
 
 #include "engine_int.h"
 #include "loop_env.h"
+#include "otlp.h"
 #include "outbox.h"
 #include "trace.h"
 
@@ -332,6 +333,33 @@ static void test_engine_spans(void) {
     env_free(&e);
 }
 
+/* The exporter never blocks: past its queue spans are dropped and
+ * counted; a collector that refuses costs the batch, nothing else. */
+static void test_exporter_bounded(void) {
+    char err[256];
+    baton_otlp_stats_t st;
+    /* port 1 on loopback: nothing listens, connecting fails at once */
+    baton_otlp_t *x =
+        baton_otlp_new("http://127.0.0.1:1/", "t", 2, err, sizeof err);
+    CHECK(x != NULL, "exporter starts: %s", err);
+    if (!x) return;
+    int64_t t0 = baton_mono_us();
+    for (int i = 0; i < 5; i++) {
+        baton_span_t sp = {0};
+        strcpy(sp.trace_id, TRACE);
+        snprintf(sp.span_id, sizeof sp.span_id, "%016x", i + 1);
+        baton_span_attr_int(&sp, "i", i);
+        baton_otlp_add(x, &sp);
+        CHECK(!sp.attrs, "the span is taken (or freed)");
+    }
+    baton_otlp_stats(x, &st);
+    CHECK(st.queued == 2 && st.dropped == 3, "2 queued, 3 dropped (%lld %lld)",
+          (long long)st.queued, (long long)st.dropped);
+    CHECK(baton_mono_us() - t0 < 100000, "adding never waits");
+    baton_otlp_destroy(x); /* one failed POST, then gone: no leak */
+    baton_otlp_add(NULL, &(baton_span_t){0}); /* tracing off: a no-op */
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_traceparent();
@@ -340,6 +368,7 @@ int main(void) {
     test_outbox_trace();
     test_snapshot_trace();
     test_engine_spans();
+    test_exporter_bounded();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
