@@ -240,8 +240,13 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
     memcpy(ref->id, id, idlen + 1);
     if (error) rd_kafka_header_add(hdrs, "baton-error", -1, error, -1);
     baton_kafka_trace_add(hdrs, tp, ts);
-    if (!strcmp(topic, b->events_topic))
+    if (!strcmp(topic, b->events_topic)) {
         batond_ce_headers(b, hdrs, json, value, len);
+        /* CloudEvents' distributed-tracing extension, binary mode */
+        if (tp && *tp) rd_kafka_header_add(hdrs, "ce_traceparent", -1, tp, -1);
+        if (tp && *tp && ts && *ts)
+            rd_kafka_header_add(hdrs, "ce_tracestate", -1, ts, -1);
+    }
     for (;;) {
         err = rd_kafka_producev(
             b->producer, RD_KAFKA_V_TOPIC(topic),

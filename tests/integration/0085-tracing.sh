@@ -6,7 +6,10 @@
 # id, the root run's parent is the start command's span, activity spans sit
 # under their run's span, worker executions under the activity spans, the
 # Map's child runs under the parent's Map step, and every span has an end.
-# Then, with the receiver down, batond keeps running and a run completes.
+# batond is killed (-9) while the run waits for its signal: the next batond
+# ends the spans begun before the crash (the signal wait, the run) with the
+# ids their children already name.  Then, with the receiver down, batond
+# keeps running and a run completes.
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$TEST_DIR/wf"
 cat >"$TEST_DIR/wf/traced.asl.json" <<'JSON'
@@ -49,8 +52,20 @@ waiting_for() { # id kind: the run's snapshot says it waits for that
   [ "$(snap_field "$1" pk)" == "$2" ]
 }
 
+trace_spans() { # how many spans of the test's trace the receiver has
+  [ -f "$SPANS" ] || { echo 0; return; }
+  grep -o "\"traceId\": \"$TRACE\"" "$SPANS" | wc -l
+}
 start t85-1 --header "traceparent=00-$TRACE-$PARENT-01" --header "tracestate=vendor=x"
 wait_until 60 "t85-1 waits for signal go" waiting_for t85-1 signal
+# The 10 spans ended before the gate (7 of batond, 3 executions) are out:
+# then batond dies with the signal wait and the run still open.
+wait_until 30 "the spans before the gate are exported" \
+  test "$(trace_spans)" -ge 10
+proc_kill9 "$BATOND"
+batond_up batond2
+BATOND=$LAST_PID
+wait_until 90 "batond2 owns partitions" owns_partitions "$TEST_DIR/batond2.log"
 ctl signal t85-1 go --payload '{"ok":true}' >/dev/null
 res=$(ctl result t85-1 --wait 60) || fail "t85-1 did not complete: $res"
 echo "$res" | grep -q '"ok"' || fail "t85-1's result lacks the signal: $res"
@@ -122,7 +137,7 @@ PY
 }
 wait_until 30 "the 13 spans of t85-1 reached the receiver" check
 check final || fail "the trace of t85-1 is wrong"
-pass "one trace, the right parents, every span ended"
+pass "one trace across a kill -9 of batond, the right parents, every span ended"
 
 # The task message carried the activity span as its traceparent.
 "$BIN/baton-kafka" consume baton.tasks.default --count 1 --timeout 10 | head -1 \
@@ -145,7 +160,7 @@ wait_until 60 "t85-3 waits for signal go" waiting_for t85-3 signal
 ctl signal t85-3 go >/dev/null
 ctl result t85-3 --wait 60 >/dev/null || fail "t85-3 did not complete with the collector down"
 kill -0 "$BATOND" || fail "batond died with the collector down"
-wait_until 20 "batond reports the failed export" grep -q "OTLP export to .* failed" "$TEST_DIR/batond.log"
+wait_until 20 "batond reports the failed export" grep -q "OTLP export to .* failed" "$TEST_DIR/batond2.log"
 pass "with the collector down the run completes and batond keeps running"
 
 proc_stop "$WORKER" || fail "worker exited non-zero on SIGTERM"
