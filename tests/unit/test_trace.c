@@ -66,9 +66,9 @@ static void test_derived_ids(void) {
 static void test_otlp_json(void) {
     baton_span_t sp[2];
     memset(sp, 0, sizeof sp);
-    strcpy(sp[0].trace_id, TRACE);
-    strcpy(sp[0].span_id, "1111111111111111");
-    strcpy(sp[0].name, "run x");
+    snprintf(sp[0].trace_id, sizeof sp[0].trace_id, "%s", TRACE);
+    snprintf(sp[0].span_id, sizeof sp[0].span_id, "%s", "1111111111111111");
+    snprintf(sp[0].name, sizeof sp[0].name, "%s", "run x");
     sp[0].kind = BATON_SPAN_SERVER;
     sp[0].start_ns = 1700000000000000000LL;
     sp[0].end_ns = 1700000001000000000LL;
@@ -76,10 +76,11 @@ static void test_otlp_json(void) {
     baton_span_attr_int(&sp[0], "gen_ai.usage.input_tokens", 12);
     sp[1] = sp[0];
     sp[1].attrs = NULL;
-    strcpy(sp[1].span_id, "2222222222222222");
-    strcpy(sp[1].parent_id, "1111111111111111");
+    snprintf(sp[1].span_id, sizeof sp[1].span_id, "%s", "2222222222222222");
+    snprintf(sp[1].parent_id, sizeof sp[1].parent_id, "%s", "1111111111111111");
     sp[1].error = 1;
-    strcpy(sp[1].status_msg, "States.TaskFailed");
+    snprintf(sp[1].status_msg, sizeof sp[1].status_msg, "%s",
+             "States.TaskFailed");
     json_t *j = baton_span_otlp_json(sp, 2, "batond");
     json_t *rs = json_array_get(json_object_get(j, "resourceSpans"), 0);
     json_t *attr0 = json_array_get(
@@ -168,8 +169,8 @@ static void test_snapshot_trace(void) {
     baton_engine_trace_header(s, 0, h1, sizeof h1);
     baton_engine_trace_header(s, 0, h2, sizeof h2);
     CHECK(!strcmp(h1, h2) && strlen(h1) == 55, "its trace is derived: %s", h1);
-    strcpy(s->trace_id, TRACE);
-    strcpy(s->trace_parent, PARENT);
+    snprintf(s->trace_id, sizeof s->trace_id, "%s", TRACE);
+    snprintf(s->trace_parent, sizeof s->trace_parent, "%s", PARENT);
     s->trace_flags = 1;
     s->tracestate = baton_strdup("k=v");
     text = baton_snapshot_encode(s, &len);
@@ -346,7 +347,7 @@ static void test_exporter_bounded(void) {
     int64_t t0 = baton_mono_us();
     for (int i = 0; i < 5; i++) {
         baton_span_t sp = {0};
-        strcpy(sp.trace_id, TRACE);
+        snprintf(sp.trace_id, sizeof sp.trace_id, "%s", TRACE);
         snprintf(sp.span_id, sizeof sp.span_id, "%016x", i + 1);
         baton_span_attr_int(&sp, "i", i);
         baton_otlp_add(x, &sp);
