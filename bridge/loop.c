@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "event.h"
 #include "kafka.h"
+#include "kafka_trace.h"
 #include "mapping.h"
 
 #define SUBSYS "bridge"
@@ -210,6 +211,37 @@ static int produce(baton_bridge_t *b, const char *topic, part_t *p,
     return 0;
 }
 
+/* The headers of the command made from source record m: content-type,
+ * and the source's trace context (docs/tracing.md): its traceparent and
+ * tracestate headers, else the CloudEvents distributed-tracing extension
+ * in binary mode (ce_traceparent, ce_tracestate). */
+static rd_kafka_headers_t *command_headers(const rd_kafka_message_t *m) {
+    rd_kafka_headers_t *h = baton_kafka_headers_new(0), *src = NULL;
+    char tp[BATON_TRACEPARENT_LEN + 1], ts[BATON_TRACESTATE_MAX + 1];
+    const void *v;
+    size_t n;
+    if (baton_kafka_trace_get(m, tp, ts, NULL)) {
+        baton_kafka_trace_add(h, tp, ts);
+        return h;
+    }
+    if (rd_kafka_message_headers(m, &src)) return h;
+    if (!rd_kafka_header_get_last(src, "ce_traceparent", &v, &n) &&
+        n == BATON_TRACEPARENT_LEN) {
+        baton_trace_ctx_t c;
+        memcpy(tp, v, n);
+        tp[n] = '\0';
+        if (baton_trace_parse(tp, n, &c)) return h;
+        ts[0] = '\0';
+        if (!rd_kafka_header_get_last(src, "ce_tracestate", &v, &n) &&
+            n <= BATON_TRACESTATE_MAX) {
+            memcpy(ts, v, n);
+            ts[n] = '\0';
+        }
+        baton_kafka_trace_add(h, tp, ts);
+    }
+    return h;
+}
+
 /* Sends the source record to the DLQ with the reason. */
 static int to_dlq(baton_bridge_t *b, part_t *p, const rd_kafka_message_t *m,
                   const char *why) {
@@ -311,7 +343,7 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
         return to_dlq(b, p, m, why);
     }
     rc = produce(b, b->cmd_topic, p, m->offset, cmd.workflow_id,
-                 strlen(cmd.workflow_id), buf, len, baton_kafka_headers_new(0));
+                 strlen(cmd.workflow_id), buf, len, command_headers(m));
     BATON_DEBUG(SUBSYS, "trigger %s: %s/%d@%" PRId64 " -> %s %s", t->name,
                 p->topic, p->partition, m->offset,
                 baton_cmd_kind_name(cmd.kind), cmd.workflow_id);

@@ -233,6 +233,10 @@ static void baton_codec_clear(const baton_codec_env_t *env, void *s) {
 }
 
 void baton_command_clear(baton_command_t *cmd) {
+    if (cmd) {
+        baton_free(cmd->traceparent);
+        baton_free(cmd->tracestate);
+    }
     baton_codec_clear(&baton_codec_envs[BATON_CODEC_COMMAND], cmd);
 }
 void baton_task_clear(baton_task_t *t) {

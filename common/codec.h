@@ -96,6 +96,11 @@ typedef struct baton_command {
     /* Added in schema version 4 (trailing, optional): */
     char *run_path; /* START of a child run: its path from the
                                  top-level run (baton_task_t run_path) */
+    /* Not in the envelope: the Kafka headers traceparent and tracestate
+     * of the message (docs/tracing.md), set by whoever read it (NULL when
+     * absent); baton_command_clear frees them, encoders ignore them. */
+    char *traceparent;
+    char *tracestate;
 } baton_command_t;
 
 /* The id-reuse policies of a START (command field id_reuse). */

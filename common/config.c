@@ -188,6 +188,17 @@ static const conf_key_t conf_keys[] = {
      "build bundles them"},
     {"api.timeout.ms", KEY_INT, "5000",
      "baton-api: time-out of the Kafka and Redis calls of one request"},
+    {"tracing.otlp.endpoint", KEY_STR, "",
+     "OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318: spans are "
+     "POSTed to <url>/v1/traces as JSON (OTEL_EXPORTER_OTLP_ENDPOINT, "
+     "BATON_TRACING_OTLP_ENDPOINT); empty = no export (docs/tracing.md)"},
+    {"tracing.queue.max", KEY_INT, "8192",
+     "spans waiting for export, at most; more are dropped and counted"},
+    {"tracing.service.name", KEY_STR, NULL,
+     "service.name of the exported spans (default: the program's name)"},
+    {"tracing.genai.content", KEY_INT, "0",
+     "1 = model and tool spans carry the messages and arguments "
+     "(gen_ai.input.messages ...); 0 = never (the default)"},
     {"devstack.partitions", KEY_INT, "8",
      "partitions of every topic the dev stack creates"},
     {"devstack.queues", KEY_STR, "default",
@@ -400,6 +411,9 @@ baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
         {"BATON_KAFKA_SASL_USERNAME", "kafka.sasl.username"},
         {"BATON_KAFKA_SASL_PASSWORD", "kafka.sasl.password"},
         {"BATON_KAFKA_SSL_KEY_PASSWORD", "kafka.ssl.key.password"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "tracing.otlp.endpoint"},
+        {"BATON_TRACING_OTLP_ENDPOINT", "tracing.otlp.endpoint"},
+        {"OTEL_SERVICE_NAME", "tracing.service.name"},
     };
     /* Each variable also has a <NAME>_FILE form naming a file that holds
      * the value (the Docker/Kubernetes secrets convention); it wins over

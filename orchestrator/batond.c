@@ -36,9 +36,11 @@
 #include "batond_metrics.h"
 #include "engine.h"
 #include "kafka.h"
+#include "kafka_trace.h"
 #include "keys.h"
 #include "loop.h"
 #include "notify.h"
+#include "otlp.h"
 #include "redis.h"
 #include "registry.h"
 #include "store.h"
@@ -87,6 +89,12 @@ static int64_t lat_pct(const lat_hist_t *h, double pct) {
     return 0;
 }
 
+/* The trace headers of one polled message (kafka_trace.h). */
+typedef struct batond_trace_hdr {
+    char tp[BATON_TRACEPARENT_LEN + 1];
+    char ts[BATON_TRACESTATE_MAX + 1];
+} batond_trace_hdr_t;
+
 typedef struct batond {
     baton_conf_t *conf;
     int fatal;          /* the consumer hit a fatal Kafka error: exit 1 */
@@ -107,6 +115,8 @@ typedef struct batond {
     int64_t *epochs;       /* [partition_cnt]: fencing tokens taken */
     rd_kafka_message_t **msgs;
     baton_loop_msg_t *lmsgs; /* the same, as the loop's port hands them */
+    batond_trace_hdr_t *trace_hdrs; /* their trace headers, NUL-terminated */
+    baton_otlp_t *otlp;             /* span exporter, NULL: tracing off */
     int64_t *polled_us;
     size_t nmsgs;
     int64_t last_commit_us;
@@ -237,7 +247,7 @@ static void batond_refused(batond_t *b, int32_t src_part, const char *id,
 static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
                            int32_t partition, const char *key, int json,
                            const char *error, const void *value, size_t len,
-                           const char *id) {
+                           const char *id, const char *tp, const char *ts) {
     size_t idlen = strlen(id);
     outref_t *ref = baton_malloc(sizeof *ref + idlen + 1);
     rd_kafka_headers_t *hdrs = baton_kafka_headers_new(json);
@@ -247,8 +257,14 @@ static void batond_produce(batond_t *b, int32_t src_part, const char *topic,
     ref->partition = src_part;
     memcpy(ref->id, id, idlen + 1);
     if (error) rd_kafka_header_add(hdrs, "baton-error", -1, error, -1);
-    if (!strcmp(topic, b->events_topic))
+    baton_kafka_trace_add(hdrs, tp, ts);
+    if (!strcmp(topic, b->events_topic)) {
         batond_ce_headers(b, hdrs, json, value, len);
+        /* CloudEvents' distributed-tracing extension, binary mode */
+        if (tp && *tp) rd_kafka_header_add(hdrs, "ce_traceparent", -1, tp, -1);
+        if (tp && *tp && ts && *ts)
+            rd_kafka_header_add(hdrs, "ce_tracestate", -1, ts, -1);
+    }
     for (;;) {
         err = rd_kafka_producev(
             b->producer, RD_KAFKA_V_TOPIC(topic),
@@ -322,6 +338,8 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                          (const char *)err);
         }
         char key[1024];
+        batond_trace_hdr_t th;
+        baton_kafka_trace_get(m, th.tp, th.ts, NULL);
         snprintf(key, sizeof key, "%.*s", (int)m->key_len,
                  (const char *)m->key);
         if (baton_kafka_err_permanent(m->err))
@@ -333,7 +351,7 @@ static void batond_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
             batond_produce(b, ref->partition, rd_kafka_topic_name(m->rkt),
                            m->partition, m->key ? key : NULL, json,
                            errbuf[0] ? errbuf : NULL, m->payload, m->len,
-                           ref->id);
+                           ref->id, th.tp, th.ts);
         baton_free(ref);
     }
 }
@@ -418,7 +436,8 @@ static baton_err_t batond_take_partition(batond_t *b, int32_t p,
     for (size_t i = 0; i < st.noutbox; i++) {
         baton_outbox_msg_t *m = &st.outbox[i];
         batond_produce(b, p, m->topic, m->partition, m->key, m->json, m->error,
-                       m->value, m->value_len, m->id);
+                       m->value, m->value_len, m->id, m->traceparent,
+                       m->tracestate);
     }
     BATON_INFO("loop",
                "took partition %d (epoch %lld): next offsets commands=%lld "
@@ -600,6 +619,12 @@ static size_t batond_port_poll(void *ctx, int timeout_ms,
         lm->value = m->payload;
         lm->len = m->len;
         lm->json = baton_kafka_msg_is_json(m);
+        baton_kafka_trace_get(m, b->trace_hdrs[b->nmsgs].tp,
+                              b->trace_hdrs[b->nmsgs].ts, NULL);
+        lm->traceparent =
+            b->trace_hdrs[b->nmsgs].tp[0] ? b->trace_hdrs[b->nmsgs].tp : NULL;
+        lm->tracestate =
+            b->trace_hdrs[b->nmsgs].ts[0] ? b->trace_hdrs[b->nmsgs].ts : NULL;
         b->msgs[b->nmsgs++] = m;
     }
     *msgs = b->lmsgs;
@@ -719,6 +744,16 @@ static void batond_test_stop_check(batond_t *b, baton_wset_t *const *ws,
 
 /* port.write: one atomic script per partition, under the epochs batond took
  * on assignment. */
+/* Hands the spans of the written (not fenced) write sets to the exporter:
+ * after the write, so a span is exported once its end is durable (a crash
+ * between write and export loses it: tracing is best effort). */
+static void batond_export_spans(batond_t *b, baton_wset_t *const *ws, size_t n,
+                                const int *fenced) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ws[i]->nspans; k++)
+            if (!fenced[i]) baton_otlp_add(b->otlp, &ws[i]->spans[k]);
+}
+
 static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
                                      size_t n, int *fenced, char *errstr,
                                      size_t errlen) {
@@ -732,13 +767,15 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
         batond_metrics_written(b->metrics, ws, fenced, n, b->nmsgs,
                                (baton_mono_us() - t0) / 1e6);
     if (rc == BATON_OK) batond_test_stop_check(b, ws, n, 1); /* TEST HOOK */
+    if (rc == BATON_OK) batond_export_spans(b, ws, n, fenced);
     return rc;
 }
 
 static void batond_port_produce(void *ctx, int32_t p,
                                 const baton_outbox_msg_t *m) {
     batond_produce(ctx, p, m->topic, m->partition, m->key, m->json, m->error,
-                   m->value, m->value_len, m->id);
+                   m->value, m->value_len, m->id, m->traceparent,
+                   m->tracestate);
 }
 
 /* port.release: step latency of the results applied, then the messages
@@ -865,7 +902,8 @@ static int64_t batond_resend_outboxes(batond_t *b, char *errstr,
         for (size_t i = 0; i < st.noutbox; i++) {
             baton_outbox_msg_t *m = &st.outbox[i];
             batond_produce(b, p, m->topic, m->partition, m->key, m->json,
-                           m->error, m->value, m->value_len, m->id);
+                           m->error, m->value, m->value_len, m->id,
+                           m->traceparent, m->tracestate);
         }
         n += (int64_t)st.noutbox;
         baton_part_state_clear(&st);
@@ -1076,9 +1114,13 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     b->msgs = baton_calloc((size_t)b->batch_max, sizeof(*b->msgs));
     b->lmsgs = baton_calloc((size_t)b->batch_max, sizeof(*b->lmsgs));
     b->polled_us = baton_calloc((size_t)b->batch_max, sizeof(int64_t));
+    b->trace_hdrs = baton_calloc((size_t)b->batch_max, sizeof(*b->trace_hdrs));
     batond_port_init(b);
-    if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us)
+    if (!b->engine || !b->loop || !b->msgs || !b->lmsgs || !b->polled_us ||
+        !b->trace_hdrs)
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
+    b->otlp = baton_otlp_from_conf(b->conf, "batond", errstr, errlen);
+    if (!b->otlp && errstr[0]) return BATON_ERR_CONFIG;
     BATON_INFO("main",
                "%zu definitions loaded, %d partitions, Redis at %s, "
                "key namespace %s",
@@ -1128,6 +1170,8 @@ static void batond_teardown(batond_t *b) {
     baton_free(b->msgs);
     baton_free(b->lmsgs);
     baton_free(b->polled_us);
+    baton_free(b->trace_hdrs);
+    baton_otlp_destroy(b->otlp);
     baton_free(b->epochs);
     batond_metrics_destroy(b->metrics);
     baton_conf_destroy(b->conf);

@@ -318,7 +318,8 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
     if ((rc = baton_codec_encode_event(e->codec, &ev, 0, &buf, &len, err,
                                        sizeof err)))
         goto out;
-    rc = baton_wset_msg(ws, e->topic_events, -1, s->id, 0, buf, len);
+    if (!(rc = baton_wset_msg(ws, e->topic_events, -1, s->id, 0, buf, len)))
+        rc = baton_engine_trace_msg(s, ws, 0);
 out:
     json_decref(o);
     json_decref(data);
@@ -332,9 +333,9 @@ baton_err_t baton_engine_release(baton_engine_t *e, baton_snapshot_t *s,
                                  baton_wset_t *ws, int cancel_work,
                                  const char *reason, int64_t now) {
     char member[600];
-    baton_err_t rc = BATON_OK;
-    (void)now;
+    baton_err_t rc = baton_engine_trace_step_end(s, ws, now);
 
+    if (rc) return rc;
     switch (s->pend) {
     case BATON_PEND_RETRY:
         baton_engine_timer_member(member, sizeof member, 'r', s->pend_seq,
@@ -413,7 +414,8 @@ baton_err_t baton_engine_close(baton_engine_t *e, baton_snapshot_t *s,
         data = json_pack("{sO}", "output", output ? output : json_null());
     else
         data = json_pack("{ss?ss?}", "error", error, "cause", cause);
-    if ((rc = baton_engine_emit(e, s, ws, types[st], s->pos, data, now, 1)))
+    if ((rc = baton_engine_emit(e, s, ws, types[st], s->pos, data, now, 1)) ||
+        (rc = baton_engine_trace_run_end(s, ws, now)))
         return rc;
     return s->parent_id ? baton_engine_child_report(e, s, ws) : BATON_OK;
 }
@@ -485,6 +487,7 @@ static baton_err_t schedule_retry(baton_engine_t *e, baton_snapshot_t *s,
     s->pend_attempt = attempt;
     s->pend_first_ms = first;
     s->pend_due_ms = baton_time_add(now, nx->delay_ms);
+    s->pend_start_ms = now;
     s->pend_s2c_s = s2c;
     s->pend_retries = counts;
     s->pend_hb_details = details;
@@ -578,9 +581,9 @@ static baton_err_t wait_signal(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     s->pend = BATON_PEND_SIGNAL;
+    s->pend_start_ms = now;          /* the span's start (engine_trace.c) */
     if (stop->timeout_seconds > 0) { /* only a timed wait needs a clock */
         s->pend_seq = ++s->aseq;
-        s->pend_start_ms = now;
         s->pend_timeout_s = stop->timeout_seconds;
     }
     s->pend_signal = baton_strdup(stop->signal_name);
@@ -614,6 +617,7 @@ static baton_err_t start_wait(baton_engine_t *e, baton_snapshot_t *s,
     baton_err_t rc;
     s->pend = BATON_PEND_WAIT;
     s->pend_due_ms = stop->wait_until_ms;
+    s->pend_start_ms = now;
     s->pend_seq = ++s->aseq;
     /* pos stays at the Wait state (on_stop set it): that is where the run
      * is; where it goes next is kept apart */
@@ -871,7 +875,8 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
     } else {
         *snap = s;
     }
-    if ((rc = baton_wset_snapshot(ws, s))) {
+    if ((rc = baton_wset_snapshot(ws, s)) ||
+        (rc = baton_engine_trace_start(e, s, cmd))) {
         json_decref(held);
         return rc;
     }
@@ -1019,7 +1024,8 @@ static baton_err_t cmd_signal(baton_engine_t *e, baton_snapshot_t *s,
     }
     if ((rc = baton_wset_snapshot(ws, s)) ||
         (rc = baton_engine_emit(e, s, ws, "SignalReceived", s->pos,
-                                signal_data(cmd, payload), now, 0))) {
+                                signal_data(cmd, payload), now, 0)) ||
+        (rc = baton_engine_trace_signal(s, ws, cmd->name, now))) {
         json_decref(payload);
         return rc;
     }
@@ -1227,6 +1233,7 @@ static baton_err_t retry_fired(baton_engine_t *e, const baton_defn_t *d,
      * items of a Map ...). */
     rc = baton_asl_run(baton_engine_machine(d, s), s->pos, s->state_input, &ctx,
                        &stop, errstr, errlen);
+    if (!rc) rc = baton_engine_trace_step_end(s, ws, now);
     if (!rc && stop.kind == BATON_ASL_STOP_TASK) {
         baton_snapshot_clear_pending(s);
         s->pend_first_ms = first;
@@ -1255,10 +1262,10 @@ static baton_err_t wait_fired(baton_engine_t *e, const baton_defn_t *d,
         s->state_input ? json_incref(s->state_input) : json_object();
     char *pos =
         s->pend_then && s->pend_then[0] ? baton_strdup(s->pend_then) : NULL;
-    baton_err_t rc;
+    baton_err_t rc = baton_engine_trace_step_end(s, ws, now);
 
     baton_snapshot_clear_pending(s);
-    rc = baton_engine_emit(e, s, ws, "WaitEnded", NULL, NULL, now, 0);
+    if (!rc) rc = baton_engine_emit(e, s, ws, "WaitEnded", NULL, NULL, now, 0);
     /* A Wait with End: true leaves no next state: the run succeeds. */
     if (!rc)
         rc = pos ? baton_engine_run_from(e, d, s, ws, pos, input, now, errstr,

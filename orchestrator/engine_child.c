@@ -81,6 +81,7 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     c.run_path = path;
     c.sent_at_ms = now;
     rc = send_command(e, ws, &c);
+    if (!rc) rc = baton_engine_trace_msg(s, ws, 1); /* under this step */
     free(payload);
     return rc;
 }
@@ -406,5 +407,8 @@ baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
         baton_codec_encode_result(e->codec, &r, 0, &buf, &len, err, sizeof err);
     free(out);
     if (rc) return rc;
-    return baton_wset_msg(ws, e->topic_results, -1, s->parent_id, 0, buf, len);
+    if ((rc = baton_wset_msg(ws, e->topic_results, -1, s->parent_id, 0, buf,
+                             len)))
+        return rc;
+    return baton_engine_trace_msg(s, ws, 0);
 }

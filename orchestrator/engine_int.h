@@ -218,4 +218,31 @@ baton_err_t baton_engine_child_cancel(baton_engine_t *e, baton_snapshot_t *s,
 baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
                                       baton_wset_t *ws);
 
+/* ---- engine_trace.c: trace context and spans (docs/tracing.md) -------- */
+
+/* Sets the trace context of the new run s from cmd's traceparent, else a
+ * new trace id (random, or derived without a random source). */
+baton_err_t baton_engine_trace_start(baton_engine_t *e, baton_snapshot_t *s,
+                                     const baton_command_t *cmd);
+/* The span id of s's run. */
+void baton_engine_trace_run_span(const baton_snapshot_t *s,
+                                 char out[BATON_SPAN_ID_HEX + 1]);
+/* The traceparent naming the pending step's span (step = 1, when s has
+ * one) or the run's span, into buf (>= BATON_TRACEPARENT_LEN + 1). */
+void baton_engine_trace_header(const baton_snapshot_t *s, int step, char *buf,
+                               size_t len);
+/* Puts that traceparent (and s's tracestate) on the message added last. */
+baton_err_t baton_engine_trace_msg(const baton_snapshot_t *s, baton_wset_t *ws,
+                                   int step);
+/* Records the span of the pending step, ended now (none: BATON_OK). */
+baton_err_t baton_engine_trace_step_end(const baton_snapshot_t *s,
+                                        baton_wset_t *ws, int64_t now);
+/* Records the run's span, ended now (s closed). */
+baton_err_t baton_engine_trace_run_end(const baton_snapshot_t *s,
+                                       baton_wset_t *ws, int64_t now);
+/* Records the span of a signal received now. */
+baton_err_t baton_engine_trace_signal(const baton_snapshot_t *s,
+                                      baton_wset_t *ws, const char *name,
+                                      int64_t now);
+
 #endif /* BATON_ENGINE_INT_H */

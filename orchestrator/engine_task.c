@@ -206,6 +206,7 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
         char out_id[610];
         snprintf(out_id, sizeof out_id, "T%s", task_id);
         rc = baton_wset_msg_as(ws, out_id, topic, -1, s->id, json, buf, len);
+        if (!rc) rc = baton_engine_trace_msg(s, ws, 1);
     }
     free(t.input);
     free(details);

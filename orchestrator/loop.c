@@ -202,6 +202,9 @@ typedef struct qinput {
 
 struct baton_loop {
     baton_loop_conf_t conf;
+    /* the trace headers of the message baton_loop_input is queueing
+     * (borrowed; NULL when none, and between inputs) */
+    const char *in_tp, *in_ts;
     char topics[BATON_SRC_TOPICS][200];
     char topic_dlq[200];
     baton_engine_t *engine;
@@ -410,13 +413,17 @@ static baton_err_t forward(baton_loop_t *l, part_t *pt, qinput_t *q,
                            int32_t right, const void *raw, size_t len, int json,
                            const char *key) {
     baton_src_t src = q->src;
+    baton_err_t rc;
     char *copy = forward_stamped(l, q, &len);
     if (!copy && (copy = baton_malloc(len + 1))) memcpy(copy, raw, len);
     if (!copy) return BATON_ERR_NOMEM;
     BATON_DEBUG("loop", "forwarding %s input for %s from partition %d to %d",
                 l->topics[src], key, pt->id, right);
     l->stats.forwarded++;
-    return baton_wset_msg(&pt->ws, l->topics[src], right, key, json, copy, len);
+    if ((rc = baton_wset_msg(&pt->ws, l->topics[src], right, key, json, copy,
+                             len)))
+        return rc;
+    return baton_wset_trace_last(&pt->ws, l->in_tp, l->in_ts); /* kept */
 }
 
 /* The string fields that are not JSON payloads, each at most
@@ -524,6 +531,10 @@ baton_err_t baton_loop_input(baton_loop_t *l, baton_src_t src, int32_t p,
         q->done = 1;
         return forward(l, pt, q, right, value, len, json, q->wf_id);
     }
+    if (src == BATON_SRC_COMMANDS && l->in_tp &&
+        (!(q->cmd.traceparent = baton_strdup(l->in_tp)) ||
+         (l->in_ts && !(q->cmd.tracestate = baton_strdup(l->in_ts)))))
+        return BATON_ERR_NOMEM;
     if (src == BATON_SRC_COMMANDS && (q->cmd.dedupe_id || q->cmd.request_id)) {
         const char *v = q->cmd.dedupe_id ? q->cmd.dedupe_id : q->cmd.request_id;
         size_t n = strlen(v) + 3;
@@ -1170,6 +1181,18 @@ static void after_write(baton_loop_t *l, const baton_loop_port_t *port,
     }
 }
 
+/* baton_loop_input of a polled message, its trace headers at hand for the
+ * command it carries (and for a forward of it). */
+static baton_err_t input_msg(baton_loop_t *l, const baton_loop_msg_t *m) {
+    baton_err_t rc;
+    l->in_tp = m->traceparent;
+    l->in_ts = m->tracestate;
+    rc = baton_loop_input(l, m->src, m->partition, m->offset, m->value, m->len,
+                          m->json);
+    l->in_tp = l->in_ts = NULL;
+    return rc;
+}
+
 /* Writes the write sets; BATON_OK or BATON_ERR_FENCED mean written (but in
  * the fenced partitions). */
 static baton_err_t write_sets(baton_loop_t *l, const baton_loop_port_t *port,
@@ -1200,9 +1223,7 @@ baton_err_t baton_loop_run_batch(baton_loop_t *l, const baton_loop_port_t *port,
                            &msgs);
         now = port->now_ms(port->ctx);
         for (size_t i = 0; i < nmsgs && !rc; i++)
-            if ((rc = baton_loop_input(l, msgs[i].src, msgs[i].partition,
-                                       msgs[i].offset, msgs[i].value,
-                                       msgs[i].len, msgs[i].json)))
+            if ((rc = input_msg(l, &msgs[i])))
                 baton_seterr(errstr, errlen, rc, "queueing input %s[%d]@%lld",
                              l->topics[msgs[i].src], msgs[i].partition,
                              (long long)msgs[i].offset);

@@ -177,6 +177,10 @@ typedef struct baton_loop_msg {
     const void *value;
     size_t len;
     int json; /* content-type: application/json */
+    /* headers traceparent and tracestate, NUL-terminated, NULL when
+     * absent (borrowed like value): a command's trace context */
+    const char *traceparent;
+    const char *tracestate;
 } baton_loop_msg_t;
 
 /* What the loop needs from the world around it, as callbacks over an

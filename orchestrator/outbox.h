@@ -7,7 +7,11 @@
  *
  * Record (binary-safe string, lengths in decimal):
  *   <len>:<topic> <len>:<key> <len>:<error> <partition>:<flags>:<value>
- * flags: "j" when the value is a JSON envelope, "a" for Avro; error is the
+ * or, for a message with trace headers (docs/tracing.md),
+ *   ... <partition>:<FLAGS>:<len>:<traceparent> <len>:<tracestate> <value>
+ * flags: "j" when the value is a JSON envelope, "a" for Avro; upper case
+ * ("J", "A") when the trace part follows (records written before tracing
+ * have none and decode unchanged); error is the
  * DLQ reason (header baton-error), empty for other messages; an empty key
  * or error decodes as NULL.  The output id is not in the record: it is the
  * field of the outbox hash.
@@ -30,6 +34,8 @@ typedef struct baton_outbox_msg {
     int json;
     char *value;
     size_t value_len;
+    char *traceparent; /* header traceparent, or NULL */
+    char *tracestate;  /* header tracestate, or NULL */
 } baton_outbox_msg_t;
 
 /* Serialises m (id aside) as a record: baton_malloc'd, *len set; NULL when

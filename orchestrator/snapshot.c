@@ -79,6 +79,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     baton_free(s->branch);
     baton_free(s->run_path);
     baton_free(s->quarantine);
+    baton_free(s->tracestate);
     json_decref(s->input);
     json_decref(s->state_input);
     json_decref(s->output);
@@ -96,6 +97,17 @@ static int set_int(json_t *o, const char *k, int64_t v) {
 }
 static int set_json(json_t *o, const char *k, json_t *v) {
     return v ? json_object_set(o, k, v) : 0;
+}
+
+/* The trace context: fields written only when known, so snapshots of runs
+ * without one (and those written before tracing) look as they did. */
+static int encode_trace(json_t *o, const baton_snapshot_t *s) {
+    int rc = 0;
+    if (s->trace_id[0]) rc |= set_str(o, "tid", s->trace_id);
+    if (s->trace_parent[0]) rc |= set_str(o, "tps", s->trace_parent);
+    rc |= set_int(o, "tfl", s->trace_flags);
+    rc |= set_str(o, "tst", s->tracestate);
+    return rc;
 }
 
 static int encode_pending(json_t *o, const baton_snapshot_t *s) {
@@ -154,6 +166,7 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "t1", s->closed_ms);
     rc |= set_int(o, "aseq", s->aseq);
     if (s->pend) rc |= encode_pending(o, s);
+    rc |= encode_trace(o, s);
     rc |= set_str(o, "par", s->parent_id);
     rc |= set_str(o, "ptid", s->parent_task_id);
     rc |= set_str(o, "br", s->branch);
@@ -243,6 +256,25 @@ static void decode_wait_then(dec_t *d, baton_snapshot_t *s) {
     }
     v = json_object_get(d->o, "pos");
     s->pend_then = baton_strdup(json_is_string(v) ? json_string_value(v) : "");
+}
+
+/* Copies a hex id field of n digits into out ("" when absent; a field of
+ * another shape marks the snapshot bad). */
+static void get_hex(dec_t *d, const char *k, char *out, size_t n) {
+    char *v = get_str(d, k, 0);
+    out[0] = '\0';
+    if (v && strlen(v) == n && baton_trace_id_ok(v, n))
+        memcpy(out, v, n + 1);
+    else if (v && !d->bad)
+        d->bad = k;
+    baton_free(v);
+}
+
+static void decode_trace(dec_t *d, baton_snapshot_t *s) {
+    get_hex(d, "tid", s->trace_id, BATON_TRACE_ID_HEX);
+    get_hex(d, "tps", s->trace_parent, BATON_SPAN_ID_HEX);
+    s->trace_flags = (int32_t)get_int(d, "tfl");
+    s->tracestate = get_str(d, "tst", 0);
 }
 
 static void decode_pending(dec_t *d, baton_snapshot_t *s) {
@@ -335,6 +367,7 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->hbytes = get_int(&d, "hb");
     s->dup = get_int(&d, "dup");
     s->quarantine = get_str(&d, "q", 0);
+    decode_trace(&d, s);
     json_decref(d.o);
     if (d.bad) {
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,

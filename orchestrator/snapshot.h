@@ -80,6 +80,13 @@
  *   pno      string   pend_nonce: the nonce of the pending step's task ids
  *   hb       int      bytes of history events the run wrote (the history
  *                     stops at batond.limits.history.bytes.max; engine.h)
+ *   tid      string   trace id (32 hex) of the run (docs/tracing.md); absent
+ *                     in snapshots written before tracing: the id is then
+ *                     derived from id and t0 (engine_trace.c)
+ *   tps      string   the span id (16 hex) the run's span is a child of:
+ *                     the start command's traceparent; absent for a root
+ *   tfl      int      trace flags of that traceparent (1 = sampled)
+ *   tst      string   tracestate of the start command, carried unchanged
  *
  * Thread: snapshots are owned by batond's loop thread.
  */
@@ -90,6 +97,7 @@
 
 #include "baton_common.h"
 #include "codec.h"
+#include "trace.h"
 
 typedef enum {
     BATON_WF_RUNNING = 0,
@@ -168,6 +176,11 @@ typedef struct baton_snapshot {
     int64_t stale;
     int64_t dup;
     int64_t hbytes; /* bytes of history events written */
+    /* trace context (docs/tracing.md); "" when not known */
+    char trace_id[BATON_TRACE_ID_HEX + 1];
+    char trace_parent[BATON_SPAN_ID_HEX + 1];
+    int32_t trace_flags;
+    char *tracestate; /* NULL when none */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

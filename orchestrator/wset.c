@@ -40,6 +40,8 @@ void baton_wset_reset(baton_wset_t *ws) {
         baton_free(ws->dd[i].wf_id);
         baton_free(ws->dd[i].dd);
     }
+    for (size_t i = 0; i < ws->nspans; i++) baton_span_clear(&ws->spans[i]);
+    baton_free(ws->spans);
     baton_free(ws->dd);
     baton_free(ws->snaps);
     baton_free(ws->hist);
@@ -123,6 +125,30 @@ baton_err_t baton_wset_msg_as(baton_wset_t *ws, const char *id,
     m->value_len = value_len;
     ws->nout++;
     if (!m->id || !m->topic || (key && !m->key)) return BATON_ERR_NOMEM;
+    return BATON_OK;
+}
+
+baton_err_t baton_wset_trace_last(baton_wset_t *ws, const char *traceparent,
+                                  const char *tracestate) {
+    baton_outbox_msg_t *m;
+    if (!ws->nout) return BATON_OK;
+    m = &ws->out[ws->nout - 1];
+    baton_free(m->traceparent);
+    baton_free(m->tracestate);
+    m->traceparent = traceparent ? baton_strdup(traceparent) : NULL;
+    m->tracestate = tracestate ? baton_strdup(tracestate) : NULL;
+    if ((traceparent && !m->traceparent) || (tracestate && !m->tracestate))
+        return BATON_ERR_NOMEM;
+    return BATON_OK;
+}
+
+baton_err_t baton_wset_span(baton_wset_t *ws, baton_span_t *sp) {
+    if (GROW(ws, spans)) {
+        baton_span_clear(sp);
+        return BATON_ERR_NOMEM;
+    }
+    ws->spans[ws->nspans++] = *sp;
+    memset(sp, 0, sizeof *sp);
     return BATON_OK;
 }
 

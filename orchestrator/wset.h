@@ -28,6 +28,7 @@
 #include "baton_common.h"
 #include "snapshot.h"
 #include "outbox.h"
+#include "trace.h"
 
 typedef enum {
     BATON_SRC_COMMANDS = 0,
@@ -73,6 +74,9 @@ typedef struct baton_wset {
     size_t ntdel, captdel;
     baton_dedupe_add_t *dd;
     size_t ndd, capdd;
+    baton_span_t *spans; /* ended spans: exported once the batch is
+                            written (best effort, docs/tracing.md) */
+    size_t nspans, capspans;
     int64_t next_offset[BATON_SRC_TOPICS]; /* -1 = unchanged */
     /* id of the input being applied */
     char cur_src;
@@ -106,6 +110,12 @@ baton_err_t baton_wset_msg_as(baton_wset_t *ws, const char *id,
                               const char *topic, int32_t partition,
                               const char *key, int json, char *value,
                               size_t value_len);
+/* Sets the trace headers (traceparent, tracestate; copied, either may be
+ * NULL) of the message added last; BATON_OK when there is none. */
+baton_err_t baton_wset_trace_last(baton_wset_t *ws, const char *traceparent,
+                                  const char *tracestate);
+/* Records an ended span (its attrs stolen, *sp zeroed). */
+baton_err_t baton_wset_span(baton_wset_t *ws, baton_span_t *sp);
 baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id);
 baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
                                  int64_t due_ms);

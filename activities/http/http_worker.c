@@ -77,6 +77,23 @@ static json_t *body_value(const baton_net_resp_t *r) {
     return v ? v : json_string("(the body is not UTF-8 text)");
 }
 
+/* The span of the call (docs/tracing.md): a tool execution in
+ * OpenTelemetry's GenAI terms, with the HTTP client attributes (never the
+ * URL's query or the headers, which may hold secrets). */
+static void trace_call(baton_activity_t *act, const http_task_t *t,
+                       const char *host) {
+    char name[300];
+    if (!baton_activity_traced(act)) return;
+    snprintf(name, sizeof name, "execute_tool %s", baton_activity_type(act));
+    baton_activity_span_set_name(act, name);
+    baton_activity_span_set_str(act, "gen_ai.operation.name", "execute_tool");
+    baton_activity_span_set_str(act, "gen_ai.tool.name",
+                                baton_activity_type(act));
+    baton_activity_span_set_str(act, "gen_ai.tool.type", "extension");
+    baton_activity_span_set_str(act, "http.request.method", t->method);
+    baton_activity_span_set_str(act, "server.address", host);
+}
+
 static void http_request(baton_activity_t *act, void *opaque) {
     const http_worker_t *hw = opaque;
     http_limits_t lim = {hw->timeout_ms, hw->max_body, hw->secrets};
@@ -101,6 +118,7 @@ static void http_request(baton_activity_t *act, void *opaque) {
         http_task_clear(&t);
         return;
     }
+    trace_call(act, &t, host);
     idem = http_idempotency_header(&t, baton_activity_idempotency_key(act));
     if (!(headers = baton_calloc(t.nheaders + 2, sizeof *headers))) goto oom;
     for (size_t i = 0; i < t.nheaders; i++) headers[i] = t.headers[i];
@@ -147,6 +165,8 @@ static void http_request(baton_activity_t *act, void *opaque) {
             baton_net_resp_clear(&resp);
             goto oom;
         }
+        baton_activity_span_set_int(act, "http.response.status_code",
+                                    resp.status);
         baton_activity_complete(act, clean);
         BATON_INFO("http", "task %s (attempt %d): %s %s -> %ld, %zu bytes",
                    baton_activity_task_id(act),

@@ -152,6 +152,52 @@ static char *auth_header(const llm_worker_t *lw, const llm_task_t *t) {
     return h;
 }
 
+/* ---- tracing: OpenTelemetry's GenAI attributes (docs/tracing.md) ------ */
+
+/* The request side of the span: operation, provider, model; the messages
+ * only when tracing.genai.content = 1. */
+static void trace_request(baton_activity_t *act, const llm_task_t *t) {
+    char name[300];
+    if (!baton_activity_traced(act)) return;
+    snprintf(name, sizeof name, "chat %s", t->model);
+    baton_activity_span_set_name(act, name);
+    baton_activity_span_set_str(act, "gen_ai.operation.name", "chat");
+    baton_activity_span_set_str(act, "gen_ai.provider.name",
+                                t->provider == LLM_ANTHROPIC ? "anthropic"
+                                                             : "openai");
+    baton_activity_span_set_str(act, "gen_ai.request.model", t->model);
+    if (t->max_tokens > 0)
+        baton_activity_span_set_int(act, "gen_ai.request.max_tokens",
+                                    t->max_tokens);
+    if (baton_activity_trace_content(act)) {
+        char *m = json_dumps(t->messages, JSON_COMPACT);
+        baton_activity_span_set_str(act, "gen_ai.input.messages", m);
+        free(m);
+    }
+}
+
+/* The response side: model, usage, tool calls asked for; the output only
+ * with content on. */
+static void trace_reply(baton_activity_t *act, const llm_reply_t *r,
+                        const json_t *result) {
+    if (!baton_activity_traced(act)) return;
+    if (r->model[0])
+        baton_activity_span_set_str(act, "gen_ai.response.model", r->model);
+    baton_activity_span_set_int(act, "gen_ai.usage.input_tokens",
+                                r->input_tokens);
+    baton_activity_span_set_int(act, "gen_ai.usage.output_tokens",
+                                r->output_tokens);
+    if (r->finish[0])
+        baton_activity_span_set_str(act, "baton.llm.finish_reason", r->finish);
+    baton_activity_span_set_int(act, "baton.llm.tool_calls",
+                                (int64_t)r->ncalls);
+    if (baton_activity_trace_content(act) && result) {
+        char *o = json_dumps(result, JSON_COMPACT);
+        baton_activity_span_set_str(act, "gen_ai.output.messages", o);
+        free(o);
+    }
+}
+
 static void llm_chat(baton_activity_t *act, void *opaque) {
     const llm_worker_t *lw = opaque;
     llm_defaults_t d = {lw->model, lw->provider, lw->max_tokens, lw->stream};
@@ -177,6 +223,7 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         return;
     }
     c.task = &task;
+    trace_request(act, &task);
     body = task.provider == LLM_ANTHROPIC ? llm_anthropic_body(&task)
                                           : llm_openai_body(&task);
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -265,6 +312,7 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
               &c.err)) &&
         !c.err.name[0])
         llm_error_set(&c.err, "LLM.OutOfMemory", 1, "building the result");
+    trace_reply(act, &c.reply, result);
     if (c.err.name[0]) goto fail;
     llm_stream_close(c.live, NULL);
     c.live = NULL;

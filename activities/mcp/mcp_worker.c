@@ -87,6 +87,35 @@ static void act_list_tools(baton_activity_t *act, void *opaque) {
     json_decref(all);
 }
 
+/* The span of a tool call (docs/tracing.md): OpenTelemetry's GenAI
+ * execute_tool attributes; arguments and result only with
+ * tracing.genai.content = 1. */
+static void trace_tool(baton_activity_t *act, const char *name, const char *id,
+                       const json_t *args) {
+    char span[300];
+    if (!baton_activity_traced(act)) return;
+    snprintf(span, sizeof span, "execute_tool %s", name);
+    baton_activity_span_set_name(act, span);
+    baton_activity_span_set_str(act, "gen_ai.operation.name", "execute_tool");
+    baton_activity_span_set_str(act, "gen_ai.tool.name", name);
+    baton_activity_span_set_str(act, "gen_ai.tool.type", "extension");
+    baton_activity_span_set_str(act, "gen_ai.tool.call.id", id);
+    baton_activity_span_set_str(act, "mcp.method.name", "tools/call");
+    if (baton_activity_trace_content(act)) {
+        char *a = json_dumps(args, JSON_COMPACT);
+        baton_activity_span_set_str(act, "gen_ai.tool.call.arguments", a);
+        free(a);
+    }
+}
+
+static void trace_result(baton_activity_t *act, const json_t *res) {
+    if (baton_activity_trace_content(act) && res) {
+        char *r = json_dumps(res, JSON_COMPACT);
+        baton_activity_span_set_str(act, "gen_ai.tool.call.result", r);
+        free(r);
+    }
+}
+
 static void act_call_tool(baton_activity_t *act, void *opaque) {
     mcp_client_t *c = opaque;
     json_t *in = json_loads(baton_activity_input(act), 0, NULL), *args, *res,
@@ -121,6 +150,7 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
                                   0, BATON_FAIL_NON_RETRYABLE);
         return;
     }
+    trace_tool(act, name, id, args);
     res =
         mcp_client_call(c, "tools/call",
                         json_pack("{s:s,s:o}", "name", name, "arguments", args),
@@ -138,6 +168,7 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
         free(text);
         fail_with(act, &e);
     } else {
+        trace_result(act, res);
         out = mcp_tools_call_result(res, name, id);
         if (out && json_is_true(json_object_get(res, "isError")))
             json_object_set_new(out, "is_error", json_true());

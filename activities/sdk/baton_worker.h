@@ -278,6 +278,31 @@ int baton_activity_cancelled(const baton_activity_t *act);
  * the handler's. */
 int baton_activity_sleep(const baton_activity_t *act, int64_t ms);
 
+/* ---- tracing (docs/tracing.md) ----------------------------------------- */
+
+/* Each execution of a task whose message carries a traceparent is one
+ * span, a child of the attempt's span in batond.  A handler adds
+ * attributes to it (key and value copied; OpenTelemetry names, e.g.
+ * gen_ai.request.model); no-ops returning BATON_OK on an untraced task.
+ * Thread: the handler's. */
+baton_err_t baton_activity_span_set_str(baton_activity_t *act, const char *key,
+                                        const char *value);
+baton_err_t baton_activity_span_set_int(baton_activity_t *act, const char *key,
+                                        int64_t value);
+/* Names the span (copied; the default is "execute <activity type>"), as
+ * OpenTelemetry's conventions say: "chat <model>", "execute_tool <name>". */
+void baton_activity_span_set_name(baton_activity_t *act, const char *name);
+/* 1 when the execution has a span. */
+int baton_activity_traced(const baton_activity_t *act);
+/* 1 when spans may carry message content (tracing.genai.content = 1, off
+ * by default): prompts, completions, tool arguments and results. */
+int baton_activity_trace_content(const baton_activity_t *act);
+/* The traceparent naming the execution's span into buf (at least 56
+ * bytes), to pass on to the services the activity calls; NULL when
+ * untraced. */
+const char *baton_activity_traceparent(const baton_activity_t *act, char *buf,
+                                       size_t len);
+
 /* The configuration of a worker process: the config file (NULL: the
  * default order of config.h), then the --queue and --concurrency flags
  * when not NULL.  NULL with errstr naming the bad file, line or value. */

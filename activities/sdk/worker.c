@@ -179,6 +179,13 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         baton_seterr(errstr, errlen, BATON_ERR_IO, "pipe: %s", strerror(errno));
         goto fail;
     }
+    snprintf(suffix, sizeof suffix, "baton-worker-%s", w->queue);
+    w->otlp = baton_otlp_from_conf(conf, suffix, err, sizeof err);
+    if (!w->otlp && err[0]) {
+        baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "%s", err);
+        goto fail;
+    }
+    w->trace_content = baton_conf_get_int(conf, "tracing.genai.content") == 1;
     if (!(w->codec = baton_codec_new(err, sizeof err))) {
         baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "codec: %s", err);
         goto fail;
@@ -497,6 +504,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     baton_free(w->codecs);
     baton_free(w->threads);
     baton_codec_destroy(w->codec);
+    baton_otlp_destroy(w->otlp);
     for (int i = 0; i < w->handler_cnt; i++) baton_free(w->handlers[i].type);
     baton_free(w->handlers);
     if (w->wake[0] >= 0) close(w->wake[0]);

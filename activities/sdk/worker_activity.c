@@ -50,6 +50,7 @@ void baton_worker_job_free(job_t *j) {
     baton_free(j->out_buf);
     baton_free(j->out_key);
     if (j->out_headers) rd_kafka_headers_destroy(j->out_headers);
+    baton_worker_trace_free(j);
     baton_free(j);
 }
 

@@ -114,6 +114,7 @@ void baton_worker_handle_message(baton_worker_t *w, rd_kafka_message_t *m) {
         job_dead_letter(w, j, m, why);
         return;
     }
+    baton_worker_trace_begin(w, j, m);
     j->state = JOB_BACKLOG;
     baton_worker_list_push(&w->backlog, j);
 }

@@ -17,6 +17,7 @@
  *   worker_partitions.c  per-partition offset tracking, commits, pausing;
  *   worker_rebalance.c   the rebalance callback (finish, commit, resume);
  *   worker_heartbeat.c   the heartbeat throttle;
+ *   worker_trace.c       the span of each execution (docs/tracing.md);
  *   cancels.c            the cancellation-notice listener (cancels.h);
  *   worker_metrics.c     metrics and health (worker.metrics.listen).
  *
@@ -79,6 +80,7 @@
 #include "kafka.h"
 #include "kafka_stats.h"
 #include "metrics.h"
+#include "otlp.h"
 
 #define SUBSYS "worker"
 #define LOOP_WAIT_MS 100          /* backstop of the run loop's sleep */
@@ -145,6 +147,12 @@ struct baton_activity {
     size_t out_key_len;
     rd_kafka_headers_t *out_headers; /* copied on each produce */
 
+    /* tracing: the execution's span (child of the task's traceparent),
+     * NULL when the task carried none (worker_trace.c) */
+    baton_span_t *span;
+    unsigned trace_flags;
+    char *tracestate;
+
     struct baton_activity *next; /* backlog, pool queue, done and retry lists */
 };
 typedef struct baton_activity job_t;
@@ -183,6 +191,8 @@ struct baton_worker {
     /* TEST HOOK: BATON_TEST_WORKER_PRODUCER_FATAL_AFTER (0 = off) */
     int64_t test_fatal_after, test_produced;
     baton_codec_t *codec; /* the run thread's (decoding) */
+    baton_otlp_t *otlp;   /* span exporter, NULL: tracing off */
+    int trace_content;    /* tracing.genai.content */
 
     /* handlers */
     handler_t *handlers;
@@ -356,5 +366,20 @@ void baton_worker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 int64_t baton_worker_heartbeat_interval_us(const job_t *j);
 void baton_worker_flush_heartbeats(baton_worker_t *w);
+
+/* ---- worker_trace.c ---------------------------------------------------- */
+
+/* Opens the execution span of job j from message m's traceparent (none:
+ * no span).  Thread: run. */
+void baton_worker_trace_begin(baton_worker_t *w, job_t *j,
+                              const rd_kafka_message_t *m);
+/* Starts its clock.  Thread: pool. */
+void baton_worker_trace_started(job_t *j);
+/* Ends the span with the job's outcome, adds the traceparent naming it to
+ * the result's headers and hands the span to the exporter.  Thread:
+ * pool. */
+void baton_worker_trace_end(baton_worker_t *w, job_t *j);
+/* Frees what tracing holds in j. */
+void baton_worker_trace_free(job_t *j);
 
 #endif

@@ -62,6 +62,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     j->codec = codec;
     j->started_us = t0;
     baton_worker_metrics_job_start(w, j);
+    baton_worker_trace_started(j);
     BATON_DEBUG(SUBSYS, "task %s (%s, attempt %d) started", j->task.task_id,
                 j->task.activity_type, (int)j->task.attempt);
     if (atomic_load(&j->cancel) & BATON_CANCEL_ORCHESTRATOR) {
@@ -84,6 +85,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
     }
     baton_worker_metrics_job_end(w, j);
     baton_worker_job_encode_result(w, j, codec);
+    baton_worker_trace_end(w, j);
     j->codec = NULL;
     BATON_DEBUG(SUBSYS, "task %s %s in %.1f ms", j->task.task_id,
                 baton_result_kind_name(j->kind),

@@ -38,6 +38,7 @@ void env_init(env_t *e, const env_def_t *defs) {
     e->written = json_object();
     e->dedupe = json_object();
     e->hist = json_array();
+    e->spans = json_array();
     e->oom_after = -1;
     env_port_init(e);
     baton_loop_batch_begin(e->loop);
@@ -57,6 +58,7 @@ void env_free(env_t *e) {
     json_decref(e->written);
     json_decref(e->dedupe);
     json_decref(e->hist);
+    json_decref(e->spans);
     baton_loop_destroy(e->loop);
     baton_engine_destroy(e->engine);
     baton_codec_destroy(e->codec);
@@ -75,6 +77,8 @@ static void keep_out(env_t *e, const baton_outbox_msg_t *m) {
     }
     k = &e->out[e->nout++];
     snprintf(k->topic, sizeof k->topic, "%s", m->topic);
+    snprintf(k->traceparent, sizeof k->traceparent, "%s",
+             m->traceparent ? m->traceparent : "");
     k->value = baton_strndup(m->value, m->value_len);
     k->len = m->value_len;
 }
@@ -85,6 +89,8 @@ static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     e->tasks++;
     e->tasks_total++;
     e->last_task_json = m->json;
+    snprintf(e->last_task_traceparent, sizeof e->last_task_traceparent, "%s",
+             m->traceparent ? m->traceparent : "");
     /* decoded as a worker does: by the message's content-type */
     if (!baton_codec_decode_task(e->codec, m->value, m->value_len, m->json, &t,
                                  err, sizeof err)) {
@@ -231,6 +237,19 @@ static void env_record_write(env_t *e, const baton_wset_t *ws) {
     }
 }
 
+/* The spans of a written set, kept for the tracing tests. */
+static void env_record_spans(env_t *e, const baton_wset_t *ws) {
+    for (size_t i = 0; i < ws->nspans; i++) {
+        const baton_span_t *sp = &ws->spans[i];
+        json_array_append_new(
+            e->spans,
+            json_pack("{sssssssssIsIsO?}", "trace", sp->trace_id, "id",
+                      sp->span_id, "parent", sp->parent_id, "name", sp->name,
+                      "start", (json_int_t)(sp->start_ns / 1000000), "end",
+                      (json_int_t)(sp->end_ns / 1000000), "attrs", sp->attrs));
+    }
+}
+
 static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws, size_t n,
                                   int *fenced, char *errstr, size_t errlen) {
     env_t *e = ctx;
@@ -241,9 +260,10 @@ static baton_err_t env_port_write(void *ctx, baton_wset_t *const *ws, size_t n,
                             "the test abandons this batch");
     for (size_t i = 0; i < n; i++) {
         fenced[i] = (e->fenced_mask >> ws[i]->partition) & 1;
-        if (!fenced[i])
+        if (!fenced[i]) {
             env_record_write(e, ws[i]);
-        else if (!baton_wset_empty(ws[i]) && !rc)
+            env_record_spans(e, ws[i]);
+        } else if (!baton_wset_empty(ws[i]) && !rc)
             rc = baton_seterr(errstr, errlen, BATON_ERR_FENCED,
                               "partition %d is fenced", ws[i]->partition);
         else if (baton_wset_empty(ws[i]))
@@ -336,10 +356,16 @@ int env_refeed(env_t *e) {
         baton_src_t src;
         char *id = kept_key(e, &batch[i], &src);
         CHECK(id != NULL, "kept message on %s decodes", batch[i].topic);
-        if (id)
+        if (id) {
             feed_held(e, src, baton_partition_for(id, NPART), batch[i].value,
                       batch[i].len);
-        else
+            if (batch[i].traceparent[0]) { /* the header goes along */
+                int k = e->ninbox - 1;
+                memcpy(e->inbox_tp[k], batch[i].traceparent,
+                       sizeof e->inbox_tp[k]);
+                e->inbox[k].traceparent = e->inbox_tp[k];
+            }
+        } else
             baton_free(batch[i].value);
         baton_free(id);
     }
@@ -374,6 +400,7 @@ void env_feed(env_t *e, baton_src_t src, int32_t p, const char *buf, size_t len,
     m->value = buf;
     m->len = len;
     m->json = json;
+    m->traceparent = m->tracestate = NULL;
 }
 
 /* Feeds a buffer of the env's own: the loop borrows it until the batch is

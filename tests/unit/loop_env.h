@@ -46,7 +46,8 @@ typedef struct env_def {
 
 typedef struct env_msg {
     char topic[64];
-    char *value; /* baton_malloc'd copy */
+    char traceparent[BATON_TRACEPARENT_LEN + 1]; /* "" when none */
+    char *value;                                 /* baton_malloc'd copy */
     size_t len;
 } env_msg_t;
 
@@ -73,7 +74,13 @@ typedef struct env {
     baton_loop_port_t port;
     /* fed inputs, handed to the loop by the port's poll */
     baton_loop_msg_t inbox[ENV_MAX_OUT];
+    char inbox_tp[ENV_MAX_OUT][BATON_TRACEPARENT_LEN + 1]; /* their
+                                                              traceparents */
     int ninbox;
+    /* tracing: every span the written batches recorded, as {"trace", "id",
+     * "parent", "name", "start", "end"} (ms), and the last task's header */
+    json_t *spans;
+    char last_task_traceparent[BATON_TRACEPARENT_LEN + 1];
     /* what the last batch decided, summed over partitions */
     int tasks, events, dlq, forwards, closes, cancels;
     int tasks_total; /* tasks produced since env_init, never reset */
