@@ -74,6 +74,10 @@
  *   pno      string   pend_nonce: the nonce of the pending step's task ids
  *   hb       int      bytes of history events the run wrote (the history
  *                     stops at batond.limits.history.bytes.max; engine.h)
+ *   bud      object   the run's budget for model calls {"MaxTokens",
+ *                     "MaxCalls", "MaxCost"} (budget.h); absent: none
+ *   use      object   usage of model calls so far, its child runs'
+ *                     included {"calls", "input_tokens", ...} (budget.h)
  *
  * Thread: snapshots are owned by batond's loop thread.
  */
@@ -160,6 +164,8 @@ typedef struct baton_snapshot {
     int64_t stale;
     int64_t dup;
     int64_t hbytes; /* bytes of history events written */
+    json_t *budget; /* owned object, NULL when the run has none */
+    json_t *usage;  /* owned object, NULL before the first model call */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

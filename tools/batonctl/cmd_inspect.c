@@ -68,6 +68,7 @@ static json_t *ctl_describe_json(const json_t *snap, int32_t partition) {
         {"status", "st"},  {"position", "pos"}, {"state", NULL},
         {"pending", NULL}, {"error", "err"},    {"cause", "cause"},
         {"started", "t0"}, {"closed", "t1"},    {"quarantine", "q"},
+        {"budget", "bud"}, {"usage", "use"},
     };
     json_t *o = json_object(), *state = json_object_get(snap, "out"), *pend;
     int bad = !o;
@@ -137,6 +138,8 @@ int ctl_cmd_describe(ctl_t *ctl) {
         {"started", "started", CTL_FMT_TIME},
         {"closed", "closed", CTL_FMT_TIME},
         {"quarantine", "quarantine", CTL_FMT_PLAIN},
+        {"budget", "budget", CTL_FMT_PLAIN},
+        {"usage", "usage", CTL_FMT_PLAIN},
         {"partition", "partition", CTL_FMT_PLAIN},
     };
     const char *id = ctl->o.pos[0];

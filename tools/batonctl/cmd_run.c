@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"
 
@@ -39,6 +40,24 @@ static int ctl_check_id(const char *id) {
     return BATON_CLI_EXIT_OK;
 }
 
+/* 0 when text is NULL or a valid budget (asl.h baton_asl_budget_check),
+ * else -1 after a usage error naming what is wrong. */
+static int ctl_check_budget(const char *text) {
+    char why[256];
+    json_error_t jerr;
+    json_t *b;
+    int bad;
+    if (!text) return 0;
+    if (!(b = json_loads(text, 0, &jerr))) {
+        ctl_usage_error("--budget is not JSON: %s", jerr.text);
+        return -1;
+    }
+    bad = baton_asl_budget_check(b, why, sizeof why) != BATON_OK;
+    json_decref(b);
+    if (bad) ctl_usage_error("--budget: %s", why);
+    return bad ? -1 : 0;
+}
+
 /* "<type>-<16 random hex digits>" into buf; returns buf. */
 static const char *ctl_gen_id(const char *type, char *buf, size_t len) {
     unsigned char r[8];
@@ -63,8 +82,10 @@ int ctl_cmd_start(ctl_t *ctl) {
     baton_command_t cmd = {0};
 
     if (!*type) return ctl_usage_error("start: empty workflow type");
-    if (ctl_check_json("--input", input) || ctl_check_id(id))
+    if (ctl_check_json("--input", input) || ctl_check_id(id) ||
+        ctl_check_budget(ctl->o.budget))
         return BATON_CLI_EXIT_USAGE;
+    cmd.budget = (char *)ctl->o.budget;
     cmd.kind = BATON_CMD_START;
     cmd.workflow_id = (char *)id;
     cmd.workflow_type = (char *)type;
