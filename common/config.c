@@ -163,6 +163,10 @@ static const conf_key_t conf_keys[] = {
     {"llm.ratelimit.wait.max.ms", KEY_INT, "30000",
      "longest a call waits for capacity before failing with the retryable "
      "LLM.RateLimited (its retry hint: when capacity comes back)"},
+    {"llm.ratelimit.margin.ms", KEY_INT, "250",
+     "a call that waited for an earlier one to leave the window goes this "
+     "long after it left (absorbs the jitter between admission and the "
+     "provider's receipt)"},
     {"llm.ratelimit.scope", KEY_STR, "queue",
      "what shares one limit: queue (every worker of the queue) or model "
      "(per provider and model)"},
