@@ -200,8 +200,10 @@ static void test_budget_functions(void) {
     baton_budget_add_usage(&u, u);
     CHECK(json_integer_value(json_object_get(u, "calls")) == 4,
           "a child's usage adds up");
-    CHECK(baton_budget_prices_check(json_loads("{\"m\": {\"in\": 1}}", 0, NULL),
-                                    err, sizeof err) == BATON_ERR_INVALID,
+    json_decref(prices);
+    prices = json_loads("{\"m\": {\"in\": 1}}", 0, NULL);
+    CHECK(baton_budget_prices_check(prices, err, sizeof err) ==
+              BATON_ERR_INVALID,
           "a bad price table is refused");
     json_decref(a);
     json_decref(b);
