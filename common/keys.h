@@ -65,9 +65,11 @@
  *                                      one member per request admitted,
  *                                      scored by its time (ms, Redis
  *                                      clock); trimmed to the window
- *   baton:rl:{<scope>}:tok     zset    "<call id>:<tokens>" per finished
- *                                      call, scored by its end: tokens per
- *                                      window
+ *   baton:rl:{<scope>}:tok     zset    "<call id>:<tokens>" per call,
+ *                                      scored by its admission: an
+ *                                      estimate while it runs, its real
+ *                                      tokens once it ended (tokens per
+ *                                      window)
  *   baton:rl:{<scope>}:conc    zset    calls in flight, scored by the end
  *                                      of their lease (renewed while the
  *                                      call runs; an expired one is a dead

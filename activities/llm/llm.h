@@ -204,16 +204,18 @@ typedef enum {
 int llm_ratelimit_on(const llm_ratelimit_conf_t *c);
 /* Waits for capacity under the limits of `scope` (heartbeating while it
  * waits when the state sets HeartbeatSeconds).  c and to are borrowed and
- * must outlive *out; call_id names the call in the keys' members. */
+ * must outlive *out; call_id names the call in the keys' members;
+ * est_tokens is what the call may use (reserved under tpm until it ends). */
 llm_rl_rc_t llm_ratelimit_acquire(const llm_stream_target_t *to,
                                   const llm_ratelimit_conf_t *c,
                                   const char *scope, const char *call_id,
-                                  baton_activity_t *act, llm_ratelimit_t **out,
-                                  int64_t *hint_ms);
+                                  int64_t est_tokens, baton_activity_t *act,
+                                  llm_ratelimit_t **out, int64_t *hint_ms);
 /* Renews the call's concurrency lease (at most every lease_ms / 3). */
 void llm_ratelimit_renew(llm_ratelimit_t *rl);
-/* The call ended having used `tokens`: frees its slot, records its
- * tokens, frees rl.  NULL is a no-op. */
+/* The call ended having used `tokens` (0: none, or unknown after a
+ * failure): frees its slot, replaces its reservation under tpm by them,
+ * frees rl.  NULL is a no-op. */
 void llm_ratelimit_release(llm_ratelimit_t *rl, int64_t tokens);
 
 #endif /* BATON_LLM_H */

@@ -9,10 +9,12 @@
  *   requests   a sliding window log: one member per admitted request,
  *              scored by its time; admitted while fewer than rpm lie in
  *              the last window_ms
- *   tokens     one member "<call id>:<tokens>" per finished call, scored by
- *              its end; admitted while their sum in the window is below
- *              tpm (a call's size is known only once it ends: calls in
- *              flight may take the window past tpm, never a new one)
+ *   tokens     one member "<call id>:<tokens>" per call, scored by its
+ *              admission: admitted while the sum in the window plus this
+ *              call's estimate stays within tpm (a call larger than tpm
+ *              alone only into an empty window).  The estimate (request
+ *              bytes / 4 + max_tokens, as providers reserve) is replaced
+ *              by the call's real input + output tokens when it ends
  *   in flight  a semaphore: one member per running call, scored by the end
  *              of its lease (lease_ms, renewed while the call runs);
  *              an expired lease is a dead worker's and frees its slot
@@ -46,9 +48,10 @@ struct llm_ratelimit {
     char id[300];
     const llm_ratelimit_conf_t *conf;
     int64_t renewed_us;
+    int64_t est; /* tokens reserved under tpm until the call ends */
 };
 
-/* KEYS: req tok conc.  ARGV: window rpm tpm conc lease id margin.
+/* KEYS: req tok conc.  ARGV: window rpm tpm conc lease id margin est.
  * Returns 0 (admitted) or the milliseconds to wait. */
 static const char ACQUIRE[] =
     "local t = redis.call('TIME')\n"
@@ -56,6 +59,7 @@ static const char ACQUIRE[] =
     "local win, rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), "
     "tonumber(ARGV[3])\n"
     "local conc, lease = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local margin, est = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
     "local wait = 0\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - win)\n"
@@ -65,8 +69,7 @@ static const char ACQUIRE[] =
     "  if n >= rpm then\n"
     "    local e = redis.call('ZRANGE', KEYS[1], n - rpm, n - rpm, "
     "'WITHSCORES')\n"
-    "    wait = math.max(wait, tonumber(e[2]) + win + tonumber(ARGV[7]) - "
-    "now)\n"
+    "    wait = math.max(wait, tonumber(e[2]) + win + margin - now)\n"
     "  end\n"
     "end\n"
     "if tpm > 0 then\n"
@@ -74,11 +77,12 @@ static const char ACQUIRE[] =
     "  local sum = 0\n"
     "  for i = 1, #all, 2 do sum = sum + tonumber(string.match(all[i], "
     "':(%d+)$')) end\n"
+    "  local room = math.max(tpm - est, 0)\n"
     "  for i = 1, #all, 2 do\n"
-    "    if sum < tpm then break end\n"
+    "    if sum <= room then break end\n"
     "    sum = sum - tonumber(string.match(all[i], ':(%d+)$'))\n"
-    "    if sum < tpm then wait = math.max(wait, tonumber(all[i + 1]) + win "
-    "- now + 1) end\n"
+    "    if sum <= room then wait = math.max(wait, tonumber(all[i + 1]) + win "
+    "+ margin - now) end\n"
     "  end\n"
     "end\n"
     "if conc > 0 and redis.call('ZCARD', KEYS[3]) >= conc then\n"
@@ -86,18 +90,25 @@ static const char ACQUIRE[] =
     "end\n"
     "if wait > 0 then return wait end\n"
     "if rpm > 0 then redis.call('ZADD', KEYS[1], now, ARGV[6]) end\n"
+    "if tpm > 0 then redis.call('ZADD', KEYS[2], now, ARGV[6] .. ':' .. est) "
+    "end\n"
     "if conc > 0 then redis.call('ZADD', KEYS[3], now + lease, ARGV[6]) end\n"
-    "for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], win + lease) end\n"
+    "for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], win + lease + margin) end\n"
     "return 0\n";
 
-/* KEYS: tok conc.  ARGV: id tokens window lease. */
+/* KEYS: tok conc.  ARGV: id est tokens.  The estimate becomes the real
+ * count, at the admission's time (what the window counted). */
 static const char RELEASE[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "if tonumber(ARGV[2]) > 0 then\n"
-    "  redis.call('ZADD', KEYS[1], now, ARGV[1] .. ':' .. ARGV[2])\n"
-    "  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]))\n"
+    "local m = ARGV[1] .. ':' .. ARGV[2]\n"
+    "local at = redis.call('ZSCORE', KEYS[1], m)\n"
+    "if at then\n"
+    "  redis.call('ZREM', KEYS[1], m)\n"
+    "  if tonumber(ARGV[3]) > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], at, ARGV[1] .. ':' .. ARGV[3])\n"
+    "  end\n"
     "end\n"
     "return 0\n";
 
@@ -115,9 +126,10 @@ int llm_ratelimit_on(const llm_ratelimit_conf_t *c) {
 /* Runs ACQUIRE once: 0 admitted, > 0 ms to wait, -1 Redis failed. */
 static int64_t try_acquire(llm_ratelimit_t *rl) {
     char win[24], rpm[24], tpm[24], conc[24], lease[24], margin[24];
-    const char *argv[] = {"EVAL",   ACQUIRE, "3",   rl->req, rl->tok,
-                          rl->conc, win,     rpm,   tpm,     conc,
-                          lease,    rl->id,  margin};
+    char est[24];
+    const char *argv[] = {"EVAL",   ACQUIRE, "3",    rl->req, rl->tok,
+                          rl->conc, win,     rpm,    tpm,     conc,
+                          lease,    rl->id,  margin, est};
     redisReply *r;
     int64_t v;
     snprintf(win, sizeof win, "%lld", (long long)rl->conf->window_ms);
@@ -125,6 +137,7 @@ static int64_t try_acquire(llm_ratelimit_t *rl) {
     snprintf(tpm, sizeof tpm, "%lld", (long long)rl->conf->tpm);
     snprintf(conc, sizeof conc, "%lld", (long long)rl->conf->concurrency);
     snprintf(lease, sizeof lease, "%lld", (long long)rl->conf->lease_ms);
+    snprintf(est, sizeof est, "%lld", (long long)rl->est);
     snprintf(margin, sizeof margin, "%lld", (long long)rl->conf->margin_ms + 1);
     r = redisCommandArgv(rl->rc, (int)BATON_ARRAY_SIZE(argv), argv, NULL);
     if (!r || r->type != REDIS_REPLY_INTEGER) {
@@ -149,8 +162,8 @@ static void rl_free(llm_ratelimit_t *rl) {
 llm_rl_rc_t llm_ratelimit_acquire(const llm_stream_target_t *to,
                                   const llm_ratelimit_conf_t *c,
                                   const char *scope, const char *call_id,
-                                  baton_activity_t *act, llm_ratelimit_t **out,
-                                  int64_t *hint_ms) {
+                                  int64_t est_tokens, baton_activity_t *act,
+                                  llm_ratelimit_t **out, int64_t *hint_ms) {
     llm_ratelimit_t *rl = baton_calloc(1, sizeof *rl);
     char err[256];
     int64_t waited = 0, wait;
@@ -159,6 +172,7 @@ llm_rl_rc_t llm_ratelimit_acquire(const llm_stream_target_t *to,
     *hint_ms = 0;
     if (!rl) return LLM_RL_UNAVAILABLE;
     rl->conf = c;
+    rl->est = est_tokens > 0 ? est_tokens : 1;
     baton_keys_ratelimit(rl->req, sizeof rl->req, to->ns, scope, "req");
     baton_keys_ratelimit(rl->tok, sizeof rl->tok, to->ns, scope, "tok");
     baton_keys_ratelimit(rl->conc, sizeof rl->conc, to->ns, scope, "conc");
@@ -217,22 +231,14 @@ void llm_ratelimit_renew(llm_ratelimit_t *rl) {
 }
 
 void llm_ratelimit_release(llm_ratelimit_t *rl, int64_t tokens) {
-    char tk[24], win[24], lease[24];
-    const char *argv[] = {"EVAL",
-                          RELEASE,
-                          "2",
-                          rl ? rl->tok : "",
-                          rl ? rl->conc : "",
-                          rl ? rl->id : "",
-                          tk,
-                          win,
-                          lease};
+    char est[24], tk[24];
+    const char *argv[] = {
+        "EVAL",           RELEASE, "2", rl ? rl->tok : "", rl ? rl->conc : "",
+        rl ? rl->id : "", est,     tk};
     redisReply *r;
     if (!rl) return;
-    snprintf(tk, sizeof tk, "%lld",
-             (long long)(rl->conf->tpm > 0 ? tokens : 0));
-    snprintf(win, sizeof win, "%lld", (long long)rl->conf->window_ms);
-    snprintf(lease, sizeof lease, "%lld", (long long)rl->conf->lease_ms);
+    snprintf(est, sizeof est, "%lld", (long long)rl->est);
+    snprintf(tk, sizeof tk, "%lld", (long long)tokens);
     r = redisCommandArgv(rl->rc, (int)BATON_ARRAY_SIZE(argv), argv, NULL);
     if (!r || r->type == REDIS_REPLY_ERROR)
         BATON_WARN("llm", "rate limit %s: release failed: %s", rl->conc,

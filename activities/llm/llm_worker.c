@@ -148,7 +148,7 @@ static void complete_with(baton_activity_t *act, const llm_worker_t *lw,
  * 0: go on (c->rl holds the slot, or NULL without limits); 1: the
  * activity is answered (LLM.RateLimited) or cancelled: return. */
 static int wait_for_capacity(const llm_worker_t *lw, llm_call_ctx_t *c,
-                             const llm_task_t *task) {
+                             const llm_task_t *task, size_t body_len) {
     char scope[300];
     int64_t hint = 0;
     llm_rl_rc_t rc;
@@ -162,7 +162,8 @@ static int wait_for_capacity(const llm_worker_t *lw, llm_call_ctx_t *c,
     rc = llm_ratelimit_acquire(
         &(llm_stream_target_t){lw->redis_url, lw->redis_user,
                                lw->redis_password, lw->ns},
-        &lw->rl, scope, baton_activity_task_id(c->act), c->act, &c->rl, &hint);
+        &lw->rl, scope, baton_activity_task_id(c->act),
+        (int64_t)(body_len / 4) + task->max_tokens, c->act, &c->rl, &hint);
     if (rc == LLM_RL_BUSY) {
         llm_error_set(&c->err, "LLM.RateLimited", 1,
                       "no capacity under the shared rate limit of %s within "
@@ -213,7 +214,6 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         return;
     }
     c.task = &task;
-    if (wait_for_capacity(lw, &c, &task)) goto out;
     body = task.provider == LLM_ANTHROPIC ? llm_anthropic_body(&task)
                                           : llm_openai_body(&task);
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -221,6 +221,8 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         llm_error_set(&c.err, "LLM.OutOfMemory", 1, "building the request");
         goto fail;
     }
+    /* a tokens estimate for tpm: ~4 bytes a token, plus the reply's cap */
+    if (wait_for_capacity(lw, &c, &task, strlen(text))) goto out;
     snprintf(url, sizeof url, "%s%s", lw->base_url,
              task.provider == LLM_ANTHROPIC ? "/messages"
                                             : "/chat/completions");
