@@ -88,6 +88,8 @@ typedef struct baton_client_start {
     const char *version;   /* NULL: the newest */
     const char *id_reuse;  /* codec.h BATON_ID_REUSE_* name */
     const char *dedupe_id; /* at most one command per dedupe id applies */
+    const char *budget;    /* JSON {"MaxTokens","MaxCalls","MaxCost"}, valid
+                              (asl.h baton_asl_budget_check); NULL: none */
 } baton_client_start_t;
 
 /* Each produces one command and waits for Kafka's acknowledgement; *sent

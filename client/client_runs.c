@@ -108,6 +108,7 @@ static json_t *client_describe_json(const json_t *snap, int32_t partition) {
         {"status", "st"},  {"position", "pos"}, {"state", NULL},
         {"pending", NULL}, {"error", "err"},    {"cause", "cause"},
         {"started", "t0"}, {"closed", "t1"},    {"quarantine", "q"},
+        {"budget", "bud"}, {"usage", "use"},
     };
     json_t *o = json_object(), *state = json_object_get(snap, "out"), *pend;
     int bad = !o;

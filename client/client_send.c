@@ -64,6 +64,7 @@ baton_client_err_t baton_client_start(baton_client_t *c,
     cmd.definition_version = (char *)s->version;
     cmd.id_reuse = (char *)s->id_reuse;
     cmd.dedupe_id = (char *)s->dedupe_id;
+    cmd.budget = (char *)s->budget;
     cmd.sent_at_ms = baton_now_ms();
     return client_send_command(c, &cmd, sent, errstr, errlen);
 }

@@ -89,6 +89,8 @@ static const baton_codec_field_t baton_codec_command_fields[] = {
     BATON_FIELD(baton_command_t, source_offset, LONG, 1),
     /* version 4 */
     BATON_FIELD(baton_command_t, run_path, OPT, 1),
+    /* version 5 */
+    BATON_FIELD(baton_command_t, budget, OPT_JSON, 1),
 };
 #define BATON_CODEC_COMMAND_V1_FIELDS 8
 
@@ -125,6 +127,8 @@ static const baton_codec_field_t baton_codec_result_fields[] = {
     BATON_FIELD(baton_result_t, finished_at_ms, LONG, 1),
     /* version 2 */
     BATON_FIELD(baton_result_t, non_retryable, BOOL, 1),
+    /* version 3 */
+    BATON_FIELD(baton_result_t, usage, OPT_JSON, 1),
 };
 #define BATON_CODEC_RESULT_V1_FIELDS 9
 

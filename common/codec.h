@@ -101,6 +101,11 @@ typedef struct baton_command {
      * absent); baton_command_clear frees them, encoders ignore them. */
     char *traceparent;
     char *tracestate;
+    /* Added in schema version 5 (trailing, optional): */
+    char *budget; /* START: JSON {"MaxTokens", "MaxCalls", "MaxCost"}: the
+                     run's budget for model calls (with the definition's
+                     Budget, the smaller per field); a child run's START
+                     carries what its parent has left; NULL = none */
 } baton_command_t;
 
 /* The id-reuse policies of a START (command field id_reuse). */
@@ -159,6 +164,9 @@ typedef struct baton_result {
     int64_t finished_at_ms;
     int32_t non_retryable; /* FAILED: 1 = skip Retry, go to Catch (schema
                               version 2, trailing, default false) */
+    char *usage; /* version 3 (trailing, optional): a child run's report:
+                    JSON, the model-call usage of the child and its own
+                    children (orchestrator/budget.h); NULL = none */
 } baton_result_t;
 
 /* A workflow history event, produced to baton.events (key = workflow_id)

@@ -161,6 +161,38 @@ static const conf_key_t conf_keys[] = {
     {"llm.stream.ttl.s", KEY_INT, "3600",
      "baton-worker-llm: seconds a step's live-output stream is kept after "
      "the step"},
+    {"batond.budget.activities", KEY_STR, "llm.chat",
+     "activity types that are model calls: their usage counts toward a "
+     "run's Budget and they are refused (Baton.BudgetExceeded) when it is "
+     "spent; comma-separated (docs/agents.md, Budgets)"},
+    {"llm.prices", KEY_STR, NULL,
+     "price table of models for budgets, JSON {\"<model prefix>\": "
+     "{\"input_per_mtok\", \"output_per_mtok\", "
+     "\"cached_input_per_mtok\"}} (or llm.prices.file = PATH)"},
+    {"llm.ratelimit.rpm", KEY_INT, "0",
+     "requests per llm.ratelimit.window.ms shared by every LLM worker of "
+     "the scope (0 = no limit; held in Redis)"},
+    {"llm.ratelimit.tpm", KEY_INT, "0",
+     "tokens (input + output) per window shared by every LLM worker of "
+     "the scope (0 = no limit)"},
+    {"llm.ratelimit.concurrency", KEY_INT, "0",
+     "model calls in flight at once across every LLM worker of the scope "
+     "(0 = no limit)"},
+    {"llm.ratelimit.window.ms", KEY_INT, "60000",
+     "the sliding window of llm.ratelimit.rpm and .tpm"},
+    {"llm.ratelimit.wait.max.ms", KEY_INT, "30000",
+     "longest a call waits for capacity before failing with the retryable "
+     "LLM.RateLimited (its retry hint: when capacity comes back)"},
+    {"llm.ratelimit.margin.ms", KEY_INT, "250",
+     "a call that waited for an earlier one to leave the window goes this "
+     "long after it left (absorbs the jitter between admission and the "
+     "provider's receipt)"},
+    {"llm.ratelimit.scope", KEY_STR, "queue",
+     "what shares one limit: queue (every worker of the queue) or model "
+     "(per provider and model)"},
+    {"llm.ratelimit.lease.ms", KEY_INT, "60000",
+     "a concurrency slot's lease, renewed while the call runs: a dead "
+     "worker's slot comes back after this long"},
     {"llm.anthropic.version", KEY_STR, "2023-06-01",
      "baton-worker-llm: anthropic-version header"},
     {"http.allow_hosts", KEY_STR, "",

@@ -116,6 +116,11 @@ int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
     return 1;
 }
 
+const char *baton_keys_ratelimit(char *buf, size_t len, const char *ns,
+                                 const char *scope, const char *which) {
+    return keys_fmt(buf, len, "%s:rl:{%s}:%s", ns, scope, which);
+}
+
 const char *baton_keys_stream(char *buf, size_t len, const char *ns,
                               const char *workflow_id, const char *seq) {
     return keys_fmt(buf, len, "%s:stream:{%s}:%s", ns, workflow_id, seq);

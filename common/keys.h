@@ -60,6 +60,23 @@
  *                                      llm.stream.ttl.s after the step; the
  *                                      hash tag is the run id (one Redis
  *                                      Cluster slot per run)
+ *   baton:rl:{<scope>}:req     zset    shared rate limit of model calls
+ *                                      (baton-worker-llm, llm_ratelimit.c):
+ *                                      one member per request admitted,
+ *                                      scored by its time (ms, Redis
+ *                                      clock); trimmed to the window
+ *   baton:rl:{<scope>}:tok     zset    "<call id>:<tokens>" per call,
+ *                                      scored by its admission: an
+ *                                      estimate while it runs, its real
+ *                                      tokens once it ended (tokens per
+ *                                      window)
+ *   baton:rl:{<scope>}:conc    zset    calls in flight, scored by the end
+ *                                      of their lease (renewed while the
+ *                                      call runs; an expired one is a dead
+ *                                      worker's and is dropped).  <scope>:
+ *                                      the queue, or "<provider>/<model>"
+ *                                      (llm.ratelimit.scope); one hash tag,
+ *                                      so one Lua script covers all three
  *
  * Output ids (the outbox fields) are deterministic: "<src><offset>.<k>" is
  * the k-th output of the input at <offset> of source <src> ('c' commands,
@@ -125,6 +142,11 @@ const char *baton_keys_hist_pattern(char *buf, size_t len, const char *ns,
  * and *p, *id untouched.  p or id may be NULL. */
 int baton_keys_parse_wf(const char *key, const char *ns, int32_t *p,
                         const char **id);
+
+/* The three keys of the shared rate limit of `scope` (table above):
+ * which = "req", "tok" or "conc". */
+const char *baton_keys_ratelimit(char *buf, size_t len, const char *ns,
+                                 const char *scope, const char *which);
 
 /* The live-output stream of step seq of run workflow_id, and the run's
  * index of its streams (see the table above). */

@@ -1110,6 +1110,11 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
              b->engine, baton_conf_get(b->conf, "batond.tasks.json.queues"),
              errstr, errlen)))
         return rc;
+    if (b->engine &&
+        (rc = baton_engine_set_budget(
+             b->engine, baton_conf_get(b->conf, "batond.budget.activities"),
+             baton_conf_get(b->conf, "llm.prices"), errstr, errlen)))
+        return rc;
     b->loop = baton_loop_new(&lc, b->engine, b->codec);
     b->msgs = baton_calloc((size_t)b->batch_max, sizeof(*b->msgs));
     b->lmsgs = baton_calloc((size_t)b->batch_max, sizeof(*b->lmsgs));

@@ -39,6 +39,8 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms) {
 void baton_engine_destroy(baton_engine_t *e) {
     if (!e) return;
     baton_free(e->json_queues);
+    baton_free(e->budget_types);
+    json_decref(e->prices);
     baton_free(e);
 }
 
@@ -644,8 +646,13 @@ static baton_err_t on_stop(baton_engine_t *e, const baton_defn_t *d,
     s->state_input = stop->state_input ? json_incref(stop->state_input) : NULL;
 
     switch (stop->kind) {
-    case BATON_ASL_STOP_TASK:
+    case BATON_ASL_STOP_TASK: {
+        int refused;
+        baton_err_t rc = baton_engine_budget_gate(e, d, s, ws, stop, now,
+                                                  &refused, errstr, errlen);
+        if (rc || refused) return rc;
         return baton_engine_task_begin(e, s, ws, stop, ++s->aseq, 1, now);
+    }
     case BATON_ASL_STOP_SIGNAL:
         return wait_signal(e, d, s, ws, stop, now, errstr, errlen);
     case BATON_ASL_STOP_WAIT: return start_wait(e, s, ws, stop, now);
@@ -847,6 +854,10 @@ baton_err_t baton_engine_start_run(baton_engine_t *e, baton_snapshot_t **snap,
     s = start_snapshot(cmd, d, input, now);
     json_decref(input);
     if (!s) return BATON_ERR_NOMEM;
+    if ((rc = baton_engine_budget_start(s, d, cmd->budget, errstr, errlen))) {
+        baton_snapshot_destroy(s);
+        return rc;
+    }
     if (old) {
         /* A new run in place of a closed one (or of held signals): the
          * cached object stays (the write set may hold it), its contents
@@ -1235,6 +1246,10 @@ static baton_err_t retry_fired(baton_engine_t *e, const baton_defn_t *d,
                        &stop, errstr, errlen);
     if (!rc) rc = baton_engine_trace_step_end(s, ws, now);
     if (!rc && stop.kind == BATON_ASL_STOP_TASK) {
+        int refused;
+        rc = baton_engine_budget_gate(e, d, s, ws, &stop, now, &refused, errstr,
+                                      errlen);
+        if (rc || refused) goto out;
         baton_snapshot_clear_pending(s);
         s->pend_first_ms = first;
         s->pend_hb_details = details;
@@ -1243,6 +1258,7 @@ static baton_err_t retry_fired(baton_engine_t *e, const baton_defn_t *d,
     } else if (!rc) {
         rc = on_stop(e, d, s, ws, &stop, now, errstr, errlen);
     }
+out:
     /* A retried step keeps counting its retries. */
     if (!rc && s->status == BATON_WF_RUNNING && s->pend != BATON_PEND_NONE &&
         counts) {

@@ -120,6 +120,16 @@ typedef int (*baton_engine_random_fn)(void *ctx, unsigned char *buf,
 void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
                              void *ctx);
 
+/* Budgets of model calls (budget.h, engine_budget.c): `types` the
+ * comma-separated activity types that are model calls
+ * (batond.budget.activities; NULL keeps the default, llm.chat; ""
+ * counts none), `prices` the price table as JSON text (llm.prices; NULL
+ * or "": none).  Both copied.  BATON_ERR_INVALID with errstr when the
+ * table is not valid. */
+baton_err_t baton_engine_set_budget(baton_engine_t *e, const char *types,
+                                    const char *prices, char *errstr,
+                                    size_t errlen);
+
 /* A command the loop found to be a duplicate (its dedupe key was applied
  * already): counted in the run's snapshot and recorded in its history
  * (CommandDuplicate); snap may be NULL or HELD (then nothing changes). */

@@ -25,6 +25,8 @@
  */
 #include "engine_int.h"
 
+#include "budget.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +64,16 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     char id[CHILD_ID_MAX + 64], ptid[CHILD_ID_MAX + 64];
     char path[2 * CHILD_ID_MAX + 64];
     char *payload = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *left = baton_budget_remaining(s->budget, s->usage);
+    char *budget = left ? json_dumps(left, JSON_COMPACT) : NULL;
     baton_err_t rc;
 
-    if (!payload) return BATON_ERR_NOMEM;
+    json_decref(left);
+    if (!payload || (s->budget && !budget)) {
+        free(payload);
+        free(budget);
+        return BATON_ERR_NOMEM;
+    }
     child_id(s, index, id, sizeof id);
     /* the child's step below this run: its id after "<s->id>:" */
     snprintf(path, sizeof path, "%s%s%s", s->run_path ? s->run_path : "",
@@ -79,10 +88,12 @@ static baton_err_t start_child(baton_engine_t *e, baton_snapshot_t *s,
     c.parent_id = s->id;
     c.parent_task_id = ptid;
     c.run_path = path;
+    c.budget = budget; /* what this run has left */
     c.sent_at_ms = now;
     rc = send_command(e, ws, &c);
     if (!rc) rc = baton_engine_trace_msg(s, ws, 1); /* under this step */
     free(payload);
+    free(budget);
     return rc;
 }
 
@@ -332,6 +343,10 @@ baton_err_t baton_engine_child_result(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     if (!out) return BATON_ERR_INVALID;
+    if ((rc = baton_engine_budget_child(s, r->usage))) {
+        json_decref(out);
+        return rc;
+    }
     child_id(s, index, id, sizeof id);
     rc = baton_engine_emit(
         e, s, ws,
@@ -382,11 +397,15 @@ baton_err_t baton_engine_child_cancel(baton_engine_t *e, baton_snapshot_t *s,
 baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
                                       baton_wset_t *ws) {
     baton_result_t r = {0};
-    char err[256], *buf = NULL, *out = NULL;
+    char err[256], *buf = NULL, *out = NULL, *usage = NULL;
     size_t len;
     baton_err_t rc;
 
     if (!s->parent_id || !s->parent_task_id) return BATON_OK;
+    /* the model calls it made count toward its parent's budget */
+    if (s->usage && !(usage = json_dumps(s->usage, JSON_COMPACT)))
+        return BATON_ERR_NOMEM;
+    r.usage = usage;
     r.task_id = s->parent_task_id;
     r.workflow_id = s->parent_id;
     r.worker = s->id;
@@ -395,7 +414,10 @@ baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
         r.kind = BATON_RESULT_COMPLETED;
         out = json_dumps(s->output ? s->output : json_null(),
                          JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!out) return BATON_ERR_NOMEM;
+        if (!out) {
+            free(usage);
+            return BATON_ERR_NOMEM;
+        }
         r.output = out;
     } else {
         r.kind = BATON_RESULT_FAILED;
@@ -406,6 +428,7 @@ baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
     rc =
         baton_codec_encode_result(e->codec, &r, 0, &buf, &len, err, sizeof err);
     free(out);
+    free(usage);
     if (rc) return rc;
     if ((rc = baton_wset_msg(ws, e->topic_results, -1, s->parent_id, 0, buf,
                              len)))

@@ -45,6 +45,9 @@ struct baton_engine {
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
     void *random_ctx;
     baton_engine_events_t events; /* which events go to <prefix>.events */
+    char *budget_types; /* model-call activity types as ",a,b,"; NULL =
+                           the default (engine_budget.c) */
+    json_t *prices;     /* llm.prices (budget.h), NULL = none */
 };
 
 /* 1 when tasks of queue q go out as JSON envelopes (engine.c). */
@@ -197,6 +200,37 @@ baton_err_t baton_engine_task_forget(baton_snapshot_t *s, baton_wset_t *ws);
 /* Tells workers to stop the pending attempt (baton.cancels). */
 baton_err_t baton_engine_task_cancel(baton_engine_t *e, baton_snapshot_t *s,
                                      baton_wset_t *ws, const char *reason);
+
+/* ---- engine_budget.c --------------------------------------------------- */
+
+/* The error of a model call refused by the run's budget (catchable,
+ * never retried). */
+#define BATON_ENGINE_ERR_BUDGET "Baton.BudgetExceeded"
+
+/* 1 when activities of `type` are model calls counted by budgets. */
+int baton_engine_budget_counts(const baton_engine_t *e, const char *type);
+/* Sets s->budget for a new run of d: the definition's Budget and
+ * budget_text (a START's, may be NULL), the smaller per field.
+ * BATON_ERR_INVALID (errstr) when budget_text is not a valid budget. */
+baton_err_t baton_engine_budget_start(baton_snapshot_t *s,
+                                      const baton_defn_t *d,
+                                      const char *budget_text, char *errstr,
+                                      size_t errlen);
+/* Before the task of `stop` is sent: when it is a model call and the
+ * run's budget has no room, records BudgetExceeded, fails the step with
+ * Baton.BudgetExceeded (no Retry) and sets *refused; else may add
+ * "max_tokens_cap" to stop->task_input (replaced by a copy). */
+baton_err_t baton_engine_budget_gate(baton_engine_t *e, const baton_defn_t *d,
+                                     baton_snapshot_t *s, baton_wset_t *ws,
+                                     baton_asl_stop_t *stop, int64_t now,
+                                     int *refused, char *errstr, size_t errlen);
+/* The pending task completed with output: a model call adds its usage. */
+baton_err_t baton_engine_budget_completed(baton_engine_t *e,
+                                          baton_snapshot_t *s,
+                                          const json_t *output);
+/* A child run's report carried usage_text (NULL: none): added to s's. */
+baton_err_t baton_engine_budget_child(baton_snapshot_t *s,
+                                      const char *usage_text);
 
 /* ---- engine_child.c ---------------------------------------------------- */
 

@@ -300,6 +300,10 @@ static baton_err_t on_completed(baton_engine_t *e, const baton_defn_t *d,
     baton_err_t rc;
 
     if (!out) return BATON_ERR_INVALID;
+    if ((rc = baton_engine_budget_completed(e, s, out))) {
+        json_decref(out);
+        return rc;
+    }
     rc = baton_engine_emit(
         e, s, ws, "ActivityCompleted", s->pos,
         json_pack("{sIsisOss*}", "seq", (json_int_t)s->pend_seq, "attempt",

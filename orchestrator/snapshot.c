@@ -85,6 +85,8 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     json_decref(s->output);
     json_decref(s->signals);
     json_decref(s->held);
+    json_decref(s->budget);
+    json_decref(s->usage);
     baton_free(s);
 }
 
@@ -179,6 +181,8 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_int(o, "stale", s->stale);
     if (s->dup) rc |= set_int(o, "dup", s->dup);
     if (s->hbytes) rc |= set_int(o, "hb", s->hbytes);
+    rc |= set_json(o, "bud", s->budget);
+    rc |= set_json(o, "use", s->usage);
     rc |= set_str(o, "q", s->quarantine);
     if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
@@ -368,6 +372,8 @@ baton_snapshot_t *baton_snapshot_decode(const char *text, size_t len,
     s->dup = get_int(&d, "dup");
     s->quarantine = get_str(&d, "q", 0);
     decode_trace(&d, s);
+    s->budget = get_typed(&d, "bud", JSON_OBJECT);
+    s->usage = get_typed(&d, "use", JSON_OBJECT);
     json_decref(d.o);
     if (d.bad) {
         baton_seterr(errstr, errlen, BATON_ERR_INVALID,

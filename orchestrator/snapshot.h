@@ -87,6 +87,10 @@
  *                     the start command's traceparent; absent for a root
  *   tfl      int      trace flags of that traceparent (1 = sampled)
  *   tst      string   tracestate of the start command, carried unchanged
+ *   bud      object   the run's budget for model calls {"MaxTokens",
+ *                     "MaxCalls", "MaxCost"} (budget.h); absent: none
+ *   use      object   usage of model calls so far, its child runs'
+ *                     included {"calls", "input_tokens", ...} (budget.h)
  *
  * Thread: snapshots are owned by batond's loop thread.
  */
@@ -181,6 +185,8 @@ typedef struct baton_snapshot {
     char trace_parent[BATON_SPAN_ID_HEX + 1];
     int32_t trace_flags;
     char *tracestate; /* NULL when none */
+    json_t *budget;   /* owned object, NULL when the run has none */
+    json_t *usage;    /* owned object, NULL before the first model call */
 } baton_snapshot_t;
 
 /* A new empty snapshot (all NULL / 0), or NULL when out of memory. */

@@ -13,11 +13,13 @@
  *                    error (name, retryable, retry hint)
  *   llm_stream.c     partial text published to a Redis stream per run and
  *                    step (keys: common/keys.h)
+ *   llm_ratelimit.c  rate limits shared by every replica, in Redis (keys:
+ *                    common/keys.h)
  *   llm_worker.c     main(), configuration, the llm.chat handler
  *   ../net/          the HTTP call on libcurl, the SSE parser, the status
  *                    table shared with the HTTP and MCP workers
  *
- * Everything but llm_stream.c and llm_worker.c is pure (no network, no
+ * Everything but llm_stream.c, llm_ratelimit.c and llm_worker.c is pure (no network, no
  * Redis) and unit-tested (tests/unit/test_llm_*.c).  Thread: the functions
  * run on the handler's thread; nothing is shared between calls.
  */
@@ -177,5 +179,43 @@ void llm_stream_text(llm_stream_t *s, const char *text, size_t len);
 /* Publishes what is buffered and the end entry (event done or error with
  * the error name), sets the expiry, frees s.  NULL is a no-op. */
 void llm_stream_close(llm_stream_t *s, const char *error_name);
+
+/* ---- llm_ratelimit.c (Redis) -------------------------------------------- */
+
+/* llm.ratelimit.*: 0 = no such limit. */
+typedef struct llm_ratelimit_conf {
+    int64_t rpm;         /* requests per window */
+    int64_t tpm;         /* tokens (input + output) per window */
+    int64_t concurrency; /* calls in flight */
+    int64_t window_ms, wait_max_ms, lease_ms, margin_ms;
+} llm_ratelimit_conf_t;
+
+typedef struct llm_ratelimit llm_ratelimit_t; /* one admitted call */
+typedef struct baton_activity baton_activity_t;
+
+typedef enum {
+    LLM_RL_OK = 0,      /* admitted: *out is the call's slot */
+    LLM_RL_BUSY,        /* no capacity within wait_max_ms: *hint_ms */
+    LLM_RL_CANCELLED,   /* the activity was cancelled while waiting */
+    LLM_RL_UNAVAILABLE, /* Redis failed (warned): call without limits */
+} llm_rl_rc_t;
+
+/* 1 when c sets any limit. */
+int llm_ratelimit_on(const llm_ratelimit_conf_t *c);
+/* Waits for capacity under the limits of `scope` (heartbeating while it
+ * waits when the state sets HeartbeatSeconds).  c and to are borrowed and
+ * must outlive *out; call_id names the call in the keys' members;
+ * est_tokens is what the call may use (reserved under tpm until it ends). */
+llm_rl_rc_t llm_ratelimit_acquire(const llm_stream_target_t *to,
+                                  const llm_ratelimit_conf_t *c,
+                                  const char *scope, const char *call_id,
+                                  int64_t est_tokens, baton_activity_t *act,
+                                  llm_ratelimit_t **out, int64_t *hint_ms);
+/* Renews the call's concurrency lease (at most every lease_ms / 3). */
+void llm_ratelimit_renew(llm_ratelimit_t *rl);
+/* The call ended having used `tokens` (0: none, or unknown after a
+ * failure): frees its slot, replaces its reservation under tpm by them,
+ * frees rl.  NULL is a no-op. */
+void llm_ratelimit_release(llm_ratelimit_t *rl, int64_t tokens);
 
 #endif /* BATON_LLM_H */

@@ -222,6 +222,16 @@ int llm_task_parse(const char *input, const llm_defaults_t *d, llm_task_t *t,
         }
         t->max_tokens = json_integer_value(v);
     }
+    /* batond's: the tokens left in the run's budget (docs/agents.md) */
+    if ((v = json_object_get(in, "max_tokens_cap")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            task_err(errstr, errlen,
+                     "\"max_tokens_cap\" must be a positive integer");
+            goto fail;
+        }
+        if (!t->max_tokens || t->max_tokens > json_integer_value(v))
+            t->max_tokens = json_integer_value(v);
+    }
     t->stream = d->stream;
     if ((v = json_object_get(in, "stream")) && !json_is_null(v))
         t->stream = json_is_true(v);

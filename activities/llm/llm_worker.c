@@ -38,6 +38,9 @@ typedef struct llm_worker {
     char *redis_user, *redis_password, *ns; /* live output (keys.h) */
     int64_t max_tokens, timeout_ms, stream_ttl_s;
     int stream;
+    llm_ratelimit_conf_t rl; /* llm.ratelimit.* */
+    int rl_by_model;         /* llm.ratelimit.scope = model */
+    char *queue;             /* the scope otherwise */
 } llm_worker_t;
 
 /* What one call's callbacks share. */
@@ -54,6 +57,7 @@ typedef struct llm_call_ctx {
     char *raw;    /* the first LLM_RAW_MAX bytes of a streamed body: a
                      server that ignored "stream" sent a whole reply */
     size_t raw_len;
+    llm_ratelimit_t *rl; /* the call's slot under the shared limits */
 } llm_call_ctx_t;
 
 /* ---- the call's callbacks (handler thread) ------------------------------- */
@@ -102,6 +106,7 @@ static int on_body(const char *buf, size_t len, void *opaque) {
 static int on_tick(void *opaque) {
     llm_call_ctx_t *c = opaque;
     if (baton_activity_cancelled(c->act)) return 1;
+    llm_ratelimit_renew(c->rl);
     if (baton_activity_heartbeat_seconds(c->act) > 0) {
         char details[64];
         snprintf(details, sizeof details, "{\"chars\":%zu}", c->reply.text_len);
@@ -138,6 +143,38 @@ static void complete_with(baton_activity_t *act, const llm_worker_t *lw,
 }
 
 /* ---- the call ------------------------------------------------------------ */
+
+/* Waits for capacity under the shared rate limits (llm_ratelimit.c).
+ * 0: go on (c->rl holds the slot, or NULL without limits); 1: the
+ * activity is answered (LLM.RateLimited) or cancelled: return. */
+static int wait_for_capacity(const llm_worker_t *lw, llm_call_ctx_t *c,
+                             const llm_task_t *task, size_t body_len) {
+    char scope[300];
+    int64_t hint = 0;
+    llm_rl_rc_t rc;
+    if (!llm_ratelimit_on(&lw->rl)) return 0;
+    if (lw->rl_by_model)
+        snprintf(scope, sizeof scope, "%s/%s",
+                 task->provider == LLM_ANTHROPIC ? "anthropic" : "openai",
+                 task->model);
+    else
+        snprintf(scope, sizeof scope, "%s", lw->queue);
+    rc = llm_ratelimit_acquire(
+        &(llm_stream_target_t){lw->redis_url, lw->redis_user,
+                               lw->redis_password, lw->ns},
+        &lw->rl, scope, baton_activity_task_id(c->act),
+        (int64_t)(body_len / 4) + task->max_tokens, c->act, &c->rl, &hint);
+    if (rc == LLM_RL_BUSY) {
+        llm_error_set(&c->err, "LLM.RateLimited", 1,
+                      "no capacity under the shared rate limit of %s within "
+                      "llm.ratelimit.wait.max.ms (%lld ms)",
+                      scope, (long long)lw->rl.wait_max_ms);
+        c->err.retry_after_ms = hint;
+        fail_with(c->act, lw, &c->err);
+        return 1;
+    }
+    return rc == LLM_RL_CANCELLED;
+}
 
 /* The headers of a call into h (static strings and auth, a buffer the
  * caller frees). */
@@ -231,6 +268,8 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
         llm_error_set(&c.err, "LLM.OutOfMemory", 1, "building the request");
         goto fail;
     }
+    /* a tokens estimate for tpm: ~4 bytes a token, plus the reply's cap */
+    if (wait_for_capacity(lw, &c, &task, strlen(text))) goto out;
     snprintf(url, sizeof url, "%s%s", lw->base_url,
              task.provider == LLM_ANTHROPIC ? "/messages"
                                             : "/chat/completions");
@@ -306,6 +345,8 @@ static void llm_chat(baton_activity_t *act, void *opaque) {
                          &c.err);
     }
     baton_net_resp_clear(&resp);
+    llm_ratelimit_release(c.rl, c.reply.input_tokens + c.reply.output_tokens);
+    c.rl = NULL;
     if (!c.err.name[0] &&
         !(result = llm_reply_result(
               &c.reply, task.provider == LLM_ANTHROPIC ? "anthropic" : "openai",
@@ -332,6 +373,7 @@ fail:
     c.live = NULL;
     fail_with(act, lw, &c.err);
 out:
+    llm_ratelimit_release(c.rl, 0); /* not called: a cancelled call */
     json_decref(result);
     json_decref(body);
     free(text);
@@ -387,6 +429,7 @@ static void llm_cleanup(void *state) {
     baton_free(lw->redis_password);
     baton_free(lw->ns);
     baton_free(lw->anthropic_ver);
+    baton_free(lw->queue);
     baton_free(lw);
 }
 
@@ -410,7 +453,30 @@ static int llm_setup(baton_worker_t *w, const baton_conf_t *conf,
     lw->timeout_ms = baton_conf_get_int(conf, "llm.timeout.ms");
     lw->stream = baton_conf_get_int(conf, "llm.stream") != 0;
     lw->stream_ttl_s = baton_conf_get_int(conf, "llm.stream.ttl.s");
+    lw->rl.rpm = baton_conf_get_int(conf, "llm.ratelimit.rpm");
+    lw->rl.tpm = baton_conf_get_int(conf, "llm.ratelimit.tpm");
+    lw->rl.concurrency = baton_conf_get_int(conf, "llm.ratelimit.concurrency");
+    lw->rl.window_ms = baton_conf_get_int(conf, "llm.ratelimit.window.ms");
+    lw->rl.wait_max_ms = baton_conf_get_int(conf, "llm.ratelimit.wait.max.ms");
+    lw->rl.lease_ms = baton_conf_get_int(conf, "llm.ratelimit.lease.ms");
+    lw->rl.margin_ms = baton_conf_get_int(conf, "llm.ratelimit.margin.ms");
+    lw->queue = setting(conf, "worker.queue", "-");
     *state = lw;
+    if (!lw->queue) return -1;
+    if (strcmp(baton_conf_get(conf, "llm.ratelimit.scope"), "queue") &&
+        strcmp(baton_conf_get(conf, "llm.ratelimit.scope"), "model")) {
+        fprintf(stderr, PROG ": llm.ratelimit.scope must be queue or model\n");
+        return -1;
+    }
+    lw->rl_by_model =
+        !strcmp(baton_conf_get(conf, "llm.ratelimit.scope"), "model");
+    if (llm_ratelimit_on(&lw->rl) &&
+        (lw->rl.window_ms < 1 || lw->rl.lease_ms < 1 ||
+         lw->rl.wait_max_ms < 0 || lw->rl.margin_ms < 0)) {
+        fprintf(stderr, PROG ": llm.ratelimit.window.ms and .lease.ms must be "
+                             "positive, .wait.max.ms not negative\n");
+        return -1;
+    }
     if (!lw->base_url || !lw->model || !lw->provider || !lw->api_key ||
         !lw->redis_url || !lw->anthropic_ver || !lw->ns)
         return -1;
@@ -425,6 +491,13 @@ static int llm_setup(baton_worker_t *w, const baton_conf_t *conf,
         fprintf(stderr, PROG ": registering llm.chat failed\n");
         return -1;
     }
+    if (llm_ratelimit_on(&lw->rl))
+        BATON_INFO("llm",
+                   "shared rate limit (scope %s): %lld requests, %lld tokens "
+                   "per %lld ms, %lld in flight (0 = none)",
+                   lw->rl_by_model ? "model" : lw->queue, (long long)lw->rl.rpm,
+                   (long long)lw->rl.tpm, (long long)lw->rl.window_ms,
+                   (long long)lw->rl.concurrency);
     BATON_INFO("llm", "calling %s (%s, default model %s, streaming %s)",
                lw->base_url, lw->provider, *lw->model ? lw->model : "(none)",
                lw->stream ? "on" : "off");

@@ -78,6 +78,17 @@ const char *baton_asl_def_name(const baton_asl_def_t *def);
 const char *baton_asl_def_start_at(const baton_asl_def_t *def);
 /* TimeoutSeconds of the whole state machine, 0 when none. */
 int32_t baton_asl_def_timeout_seconds(const baton_asl_def_t *def);
+/* The definition's "Budget" (Baton's extension: per-run limits on model
+ * calls, {"MaxTokens", "MaxCalls", "MaxCost"}; docs/workflows.md), or
+ * NULL when it has none.  A nested definition answers with its top's.
+ * Borrowed from def. */
+const json_t *baton_asl_def_budget(const baton_asl_def_t *def);
+/* BATON_OK when b is a valid Budget object: only the fields MaxTokens and
+ * MaxCalls (non-negative integers) and MaxCost (a non-negative number),
+ * at least one of them; else BATON_ERR_INVALID with errstr saying why.
+ * (budget_field.c; the definition's Budget and a START's budget.) */
+baton_err_t baton_asl_budget_check(const json_t *b, char *errstr,
+                                   size_t errlen);
 /* The top-level definition of a nested one (baton_asl_def_sub); a
  * top-level definition is its own top.  Borrowed. */
 const baton_asl_def_t *baton_asl_def_top(const baton_asl_def_t *def);

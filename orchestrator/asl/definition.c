@@ -765,7 +765,7 @@ out:
 static baton_err_t check_top(vctx_t *v, json_t *root, int top_fields) {
     static const char *const fields[] = {
         "Comment",        "StartAt",       "States", "Version",
-        "TimeoutSeconds", "QueryLanguage", NULL};
+        "TimeoutSeconds", "QueryLanguage", "Budget", NULL};
     const char *key, *start;
     json_t *val, *ql = json_object_get(root, "QueryLanguage");
     int64_t timeout = 0;
@@ -789,6 +789,12 @@ static baton_err_t check_top(vctx_t *v, json_t *root, int top_fields) {
         return verr(v, NULL, "Version must be a string");
     if ((err = check_int(v, NULL, NULL, root, "TimeoutSeconds", 1, &timeout)))
         return err;
+    if (top_fields && json_object_get(root, "Budget")) {
+        char why[256];
+        if (baton_asl_budget_check(json_object_get(root, "Budget"), why,
+                                   sizeof why))
+            return verr(v, NULL, "Budget: %s", why);
+    }
     v->states = json_object_get(root, "States");
     if (!json_is_object(v->states) || json_object_size(v->states) == 0)
         return verr(v, NULL, "States must be a non-empty object");
@@ -905,6 +911,10 @@ const char *baton_asl_def_start_at(const baton_asl_def_t *def) {
 
 int32_t baton_asl_def_timeout_seconds(const baton_asl_def_t *def) {
     return def ? def->timeout_seconds : 0;
+}
+
+const json_t *baton_asl_def_budget(const baton_asl_def_t *def) {
+    return def ? json_object_get(def->top->root, "Budget") : NULL;
 }
 
 /* ---- error matching (Retry / Catch) ---------------------------------- */

@@ -51,7 +51,8 @@ no rule left: 500 {"error": "script exhausted"}.  A RULE's reply:
                   connection lost mid-reply); the call counts completed
 
 Call log (GET /calls): {"served": N, "completed": N, "ok_completed": N,
-"calls": [{"n", "t_ms" (arrival), "api", "rule", "status", "stream", "completed",
+"calls": [{"n", "t_ms" (arrival), "t_end_ms" (reply written or given up; absent
+while in progress), "api", "rule", "status", "stream", "completed",
 "auth_failed", "match"}]}: "completed" is true once the whole reply was
 written (false when the client went away first, e.g. a killed worker);
 "ok_completed" counts completed 200 replies: the calls somebody paid for.
@@ -289,6 +290,8 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError) as e:
             log("call %d: client went away: %s" % (call["n"], e))
             self.close_connection = True
+        finally:
+            call["t_end_ms"] = int(time.time() * 1000)
 
     def client_gone(self):
         """True when the client closed its end (a peek reads EOF)."""

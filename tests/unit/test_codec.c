@@ -274,8 +274,8 @@ static void test_value_reuse(void) {
                                      sizeof errstr) == BATON_OK);
     /* enum, "w" (2), five nulls, long 0, five nulls (version 2), then
      * version 3: false, three nulls, two longs 0, two nulls, int 0, long 0,
-     * version 4: one null */
-    CHECK(l2 == 25);
+     * version 4: one null, version 5: one null */
+    CHECK(l2 == 26);
     CHECK(baton_codec_decode_command(codec, b1, l1, 0, &out, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_command_clear(&out);
@@ -719,6 +719,8 @@ static void test_avro_hostile(void) {
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     put_long(&a, 0); /* the version-4 null */
     CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
+    put_long(&a, 0); /* the version-5 null */
+    CHECK_ERR(dec_cmd_raw(&a) == BATON_OK, errstr);
     a.b[a.n++] = 0;
     expect_raw_invalid(&a, "1 trailing bytes");
     a = raw_command(4, "w", 1, NULL);
@@ -805,8 +807,8 @@ static void test_avro_hostile(void) {
     } while (0)
 
 /* Length of the version-1 part of c's Avro encoding: the encoding with
- * the version-2 and version-3 fields at their defaults, less one byte per
- * such field (5 + 10). */
+ * the version-2 to version-5 fields at their defaults, less one byte per
+ * such field (5 + 10 + 1 + 1). */
 static size_t command_v1_len(const baton_command_t *c) {
     baton_command_t v1 = *c;
     char *buf;
@@ -818,10 +820,11 @@ static size_t command_v1_len(const baton_command_t *c) {
     v1.dedupe_window_ms = v1.signal_hold_ms = v1.source_offset = 0;
     v1.source_trigger = v1.source_topic = NULL;
     v1.source_partition = 0;
+    v1.budget = NULL;
     CHECK(baton_codec_encode_command(codec, &v1, 0, &buf, &len, errstr,
                                      sizeof errstr) == BATON_OK);
     baton_free(buf);
-    return len - 16;
+    return len - 17;
 }
 
 /* The same for a task: the three version-4 lineage nulls. */
@@ -841,10 +844,11 @@ static size_t result_v1_len(const baton_result_t *r) {
     char *buf;
     size_t len = 0;
     v1.non_retryable = 0;
+    v1.usage = NULL;
     CHECK(baton_codec_encode_result(codec, &v1, 0, &buf, &len, errstr,
                                     sizeof errstr) == BATON_OK);
     baton_free(buf);
-    return len - 1;
+    return len - 2;
 }
 
 static void test_truncation(void) {
@@ -855,14 +859,14 @@ static void test_truncation(void) {
     /* sample_command has 4 of the 5 version-2 fields and the version-3
      * ones of a bridge START.  Prefixes ending after the v1 fields, after
      * parent_task_id, definition_version, branch, task_id, and after each
-     * version-3 field but the last decode (5 + 9); the one ending after
+     * later field but the last (budget, version 5) decode; the one ending after
      * parent_id alone is refused by validation (parent_id needs
      * parent_task_id). */
-    TRUNCATIONS(command, &c, command_v1_len(&c), 15);
+    TRUNCATIONS(command, &c, command_v1_len(&c), 16);
     /* a task ending after heartbeat_details (versions 1-3), after
      * root_workflow_id or after parent_workflow_id decodes */
     TRUNCATIONS(task, &t, task_v1_len(&t), 3);
-    TRUNCATIONS(result, &r, result_v1_len(&r), 1);
+    TRUNCATIONS(result, &r, result_v1_len(&r), 2);
     TRUNCATIONS(event, &e, SIZE_MAX, 0);
 }
 

@@ -42,6 +42,8 @@ static void test_bad_tasks(void) {
          "\"temperature\" must be a number"},
         {"{\"max_tokens\": 0, \"messages\": [{\"role\": \"user\"}]}",
          "\"max_tokens\" must be a positive integer"},
+        {"{\"max_tokens_cap\": 0, \"messages\": [{\"role\": \"user\"}]}",
+         "\"max_tokens_cap\" must be a positive integer"},
         {"{\"tools\": [{\"description\": \"x\"}], \"messages\": [{\"role\": "
          "\"user\"}]}",
          "tools[0]: no \"name\""},
@@ -209,9 +211,37 @@ static void test_anthropic_body(void) {
     llm_task_clear(&t);
 }
 
+/* batond's max_tokens_cap (the budget's tokens left) lowers max_tokens,
+ * never raises it. */
+static void test_max_tokens_cap(void) {
+    static const struct {
+        const char *input;
+        int64_t want;
+    } t[] = {
+        {"{\"max_tokens_cap\": 100, \"messages\": [{\"role\": \"user\"}]}",
+         100},
+        {"{\"max_tokens\": 50, \"max_tokens_cap\": 100, \"messages\": "
+         "[{\"role\": \"user\"}]}",
+         50},
+        {"{\"max_tokens\": 5000, \"max_tokens_cap\": 100, \"messages\": "
+         "[{\"role\": \"user\"}]}",
+         100},
+        {"{\"max_tokens_cap\": 99999, \"messages\": [{\"role\": \"user\"}]}",
+         1024},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        llm_task_t task;
+        char err[256] = "";
+        CHECK(parse(t[i].input, &task, err, sizeof err) == 0, t[i].input);
+        CHECK(task.max_tokens == t[i].want, t[i].input);
+        llm_task_clear(&task);
+    }
+}
+
 int main(void) {
     baton_log_configure("error", "");
     test_bad_tasks();
+    test_max_tokens_cap();
     test_normalised();
     test_openai_body();
     test_anthropic_body();

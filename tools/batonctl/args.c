@@ -15,9 +15,11 @@
 #include "batonctl.h"
 
 static const ctl_cmd_t ctl_cmds[] = {
-    {"start", "TYPE [--id ID] [--input JSON] [--json]", 1,
-     CTL_O_ID | CTL_O_INPUT | CTL_O_JSON, ctl_cmd_start,
-     "start a workflow of definition TYPE; prints its id", 0},
+    {"start", "TYPE [--id ID] [--input JSON] [--budget JSON] [--json]", 1,
+     CTL_O_ID | CTL_O_INPUT | CTL_O_BUDGET | CTL_O_JSON, ctl_cmd_start,
+     "start a workflow of definition TYPE; prints its id (--budget: "
+     "{\"MaxTokens\", \"MaxCalls\", \"MaxCost\"} for its model calls)",
+     0},
     {"signal", "ID NAME [--payload JSON] [--json]", 2,
      CTL_O_PAYLOAD | CTL_O_JSON, ctl_cmd_signal,
      "send signal NAME to a workflow", 0},
@@ -119,6 +121,7 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_STEP: return "--step";
     case CTL_O_FROM: return "--from";
     case CTL_O_TO: return "--to";
+    case CTL_O_BUDGET: return "--budget";
     }
     return "?";
 }
@@ -191,6 +194,10 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         o->given |= CTL_O_TO;
         o->to = arg;
         return BATON_CLI_EXIT_OK;
+    case 'B':
+        o->given |= CTL_O_BUDGET;
+        o->budget = arg;
+        return BATON_CLI_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return baton_cli_parse_seconds(CTL_PROG, "--wait", arg, &o->wait_s);
@@ -242,6 +249,7 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"step", required_argument, NULL, 'S'},
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'T'},
+        {"budget", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;

@@ -59,6 +59,7 @@ enum {
     CTL_O_STEP = 1 << 9,
     CTL_O_FROM = 1 << 10,
     CTL_O_TO = 1 << 11,
+    CTL_O_BUDGET = 1 << 12,
 };
 
 typedef struct ctl ctl_t;
@@ -85,6 +86,7 @@ typedef struct ctl_opts {
     const char *highlight;   /* graph --highlight STATE */
     const char *step, *from; /* watch --step SEQ --from STREAM_ID */
     const char *to;          /* dlq replay --to TOPIC */
+    const char *budget;      /* start --budget JSON */
     unsigned given;          /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */

@@ -32,6 +32,8 @@ int ctl_cmd_describe(ctl_t *ctl) {
         {"started", "started", CTL_FMT_TIME},
         {"closed", "closed", CTL_FMT_TIME},
         {"quarantine", "quarantine", CTL_FMT_PLAIN},
+        {"budget", "budget", CTL_FMT_PLAIN},
+        {"usage", "usage", CTL_FMT_PLAIN},
         {"partition", "partition", CTL_FMT_PLAIN},
     };
     char errstr[1024];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "asl.h"
 #include "baton_common.h"
 #include "batonctl.h"
 
@@ -34,6 +35,24 @@ static int ctl_check_id(const char *id) {
     return BATON_CLI_EXIT_OK;
 }
 
+/* 0 when text is NULL or a valid budget (asl.h baton_asl_budget_check),
+ * else -1 after a usage error naming what is wrong. */
+static int ctl_check_budget(const char *text) {
+    char why[256];
+    json_error_t jerr;
+    json_t *b;
+    int bad;
+    if (!text) return 0;
+    if (!(b = json_loads(text, 0, &jerr))) {
+        ctl_usage_error("--budget is not JSON: %s", jerr.text);
+        return -1;
+    }
+    bad = baton_asl_budget_check(b, why, sizeof why) != BATON_OK;
+    json_decref(b);
+    if (bad) ctl_usage_error("--budget: %s", why);
+    return bad ? -1 : 0;
+}
+
 /* Prints what was sent, or the failure. */
 static int ctl_sent(ctl_t *ctl, baton_client_err_t rc, json_t *sent,
                     const char *errstr) {
@@ -49,8 +68,10 @@ int ctl_cmd_start(ctl_t *ctl) {
 
     st.input = ctl->o.input ? ctl->o.input : "{}";
     if (!*st.type) return ctl_usage_error("start: empty workflow type");
-    if (ctl_check_json("--input", st.input) || (st.id && ctl_check_id(st.id)))
+    if (ctl_check_json("--input", st.input) || (st.id && ctl_check_id(st.id)) ||
+        ctl_check_budget(ctl->o.budget))
         return BATON_CLI_EXIT_USAGE;
+    st.budget = ctl->o.budget;
     rc = baton_client_start(ctl->client, &st, &sent, errstr, sizeof errstr);
     return ctl_sent(ctl, rc, sent, errstr);
 }
