@@ -10,6 +10,7 @@
  *   GET  /v1/runs/{id}                     describe
  *   GET  /v1/runs/{id}/result              result (wait: long poll)
  *   GET  /v1/runs/{id}/history             history (from, limit)
+ *   GET  /v1/runs/{id}/live                live model output (cursor)
  *   POST /v1/runs/{id}/signals/{name}      signal (body = payload)
  *   POST /v1/runs/{id}/cancel | terminate  {"reason"?}
  *   GET  /v1/definitions/{type}            definition (version)
@@ -17,6 +18,9 @@
  *   POST /v1/dlq/{partition}/{offset}/replay
  *   GET  /v1/queues                        worker lag per queue
  *   GET  /v1/lag                           lag of every group
+ *
+ * Dispatch is the table api_routes (the end of this file), which
+ * tests/openapi/check.py compares with api/openapi.yaml.
  *
  * Thread: the connection's thread (api.h).
  */
@@ -267,6 +271,18 @@ static void api_history(api_req_t *r, baton_client_t *c, const char *id) {
                          next ? json_integer(next) : json_null()));
 }
 
+/* What is new in the run's live model output since ?cursor=. */
+static void api_live(api_req_t *r, baton_client_t *c, const char *id) {
+    char errstr[1024];
+    json_t *live;
+    baton_client_err_t rc = baton_client_live(c, id, api_query(r, "cursor"),
+                                              &live, errstr, sizeof errstr);
+    if (rc)
+        api_client_error(r, rc, errstr);
+    else
+        api_answer(r, MHD_HTTP_OK, live);
+}
+
 static void api_signal(api_req_t *r, baton_client_t *c, const char *id,
                        const char *name) {
     char errstr[1024], *payload = NULL;
@@ -323,28 +339,6 @@ static void api_stop(api_req_t *r, baton_client_t *c, const char *id,
                       kind == BATON_CMD_CANCEL ? "cancel" : "terminate"));
     json_decref(sent);
     json_decref(body);
-}
-
-/* /v1/runs/{id}[/...]: seg[1] is the id. */
-static void api_run_routes(api_req_t *r, baton_client_t *c,
-                           const api_path_t *p) {
-    const char *id = p->seg[1], *m = r->method;
-    int get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
-    if (p->n == 2 && get)
-        api_describe(r, c, id);
-    else if (p->n == 3 && get && !strcmp(p->seg[2], "result"))
-        api_result(r, c, id);
-    else if (p->n == 3 && get && !strcmp(p->seg[2], "history"))
-        api_history(r, c, id);
-    else if (p->n == 4 && post && !strcmp(p->seg[2], "signals") && *p->seg[3])
-        api_signal(r, c, id, p->seg[3]);
-    else if (p->n == 3 && post && !strcmp(p->seg[2], "cancel"))
-        api_stop(r, c, id, BATON_CMD_CANCEL);
-    else if (p->n == 3 && post && !strcmp(p->seg[2], "terminate"))
-        api_stop(r, c, id, BATON_CMD_TERMINATE);
-    else
-        api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no route %s %s", m,
-                  r->url);
 }
 
 /* ---- definitions, DLQ, queues, lag -------------------------------------- */
@@ -448,29 +442,112 @@ static void api_lag(api_req_t *r, baton_client_t *c, int queues) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* A route's handler: the path's segments after /v1/ in p. */
+typedef void api_handler_fn(api_req_t *r, baton_client_t *c,
+                            const api_path_t *p);
+
+static void api_h_start(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    (void)p;
+    api_start(r, c);
+}
+static void api_h_list(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    (void)p;
+    api_list(r, c);
+}
+static void api_h_describe(api_req_t *r, baton_client_t *c,
+                           const api_path_t *p) {
+    api_describe(r, c, p->seg[1]);
+}
+static void api_h_result(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    api_result(r, c, p->seg[1]);
+}
+static void api_h_history(api_req_t *r, baton_client_t *c,
+                          const api_path_t *p) {
+    api_history(r, c, p->seg[1]);
+}
+static void api_h_live(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    api_live(r, c, p->seg[1]);
+}
+static void api_h_signal(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    api_signal(r, c, p->seg[1], p->seg[3]);
+}
+static void api_h_cancel(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    api_stop(r, c, p->seg[1], BATON_CMD_CANCEL);
+}
+static void api_h_terminate(api_req_t *r, baton_client_t *c,
+                            const api_path_t *p) {
+    api_stop(r, c, p->seg[1], BATON_CMD_TERMINATE);
+}
+static void api_h_definition(api_req_t *r, baton_client_t *c,
+                             const api_path_t *p) {
+    api_definition(r, c, p->seg[1]);
+}
+static void api_h_dlq(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    (void)p;
+    api_dlq(r, c);
+}
+static void api_h_replay(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    api_dlq_replay(r, c, p->seg[1], p->seg[2]);
+}
+static void api_h_queues(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    (void)p;
+    api_lag(r, c, 1);
+}
+static void api_h_lag(api_req_t *r, baton_client_t *c, const api_path_t *p) {
+    (void)p;
+    api_lag(r, c, 0);
+}
+
+/* The /v1/ routes: method, pattern ("{x}" matches one non-empty segment),
+ * handler.  One line each: tests/openapi/check.py reads this table and
+ * fails when a route here is not in api/openapi.yaml (or the reverse). */
+static const struct {
+    const char *method, *pattern;
+    api_handler_fn *fn;
+} api_routes[] = {
+    /* clang-format off */
+    {"POST", "/v1/runs", api_h_start},
+    {"GET",  "/v1/runs", api_h_list},
+    {"GET",  "/v1/runs/{id}", api_h_describe},
+    {"GET",  "/v1/runs/{id}/result", api_h_result},
+    {"GET",  "/v1/runs/{id}/history", api_h_history},
+    {"GET",  "/v1/runs/{id}/live", api_h_live},
+    {"POST", "/v1/runs/{id}/signals/{name}", api_h_signal},
+    {"POST", "/v1/runs/{id}/cancel", api_h_cancel},
+    {"POST", "/v1/runs/{id}/terminate", api_h_terminate},
+    {"GET",  "/v1/definitions/{type}", api_h_definition},
+    {"GET",  "/v1/dlq", api_h_dlq},
+    {"POST", "/v1/dlq/{partition}/{offset}/replay", api_h_replay},
+    {"GET",  "/v1/queues", api_h_queues},
+    {"GET",  "/v1/lag", api_h_lag},
+    /* clang-format on */
+};
+
+/* 1 when p (the segments after /v1/) matches pattern. */
+static int api_route_match(const char *pattern, const api_path_t *p) {
+    const char *s = pattern + 4; /* after "/v1/" */
+    for (int i = 0; i < p->n; i++) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (!n) return 0;
+        if (s[0] == '{' ? !*p->seg[i]
+                        : strlen(p->seg[i]) != n || strncmp(s, p->seg[i], n))
+            return 0;
+        if (!e) return i == p->n - 1;
+        s = e + 1;
+    }
+    return 0;
+}
+
 static void api_route(api_req_t *r, baton_client_t *c, const api_path_t *p) {
-    const char *m = r->method, *s0 = p->seg[0];
-    int get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
-    if (!strcmp(s0, "runs") && p->n == 1 && post)
-        api_start(r, c);
-    else if (!strcmp(s0, "runs") && p->n == 1 && get)
-        api_list(r, c);
-    else if (!strcmp(s0, "runs") && p->n >= 2 && *p->seg[1])
-        api_run_routes(r, c, p);
-    else if (!strcmp(s0, "definitions") && p->n == 2 && get && *p->seg[1])
-        api_definition(r, c, p->seg[1]);
-    else if (!strcmp(s0, "dlq") && p->n == 1 && get)
-        api_dlq(r, c);
-    else if (!strcmp(s0, "dlq") && p->n == 4 && post &&
-             !strcmp(p->seg[3], "replay"))
-        api_dlq_replay(r, c, p->seg[1], p->seg[2]);
-    else if (!strcmp(s0, "queues") && p->n == 1 && get)
-        api_lag(r, c, 1);
-    else if (!strcmp(s0, "lag") && p->n == 1 && get)
-        api_lag(r, c, 0);
-    else
-        api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no route %s %s", m,
-                  r->url);
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(api_routes); i++)
+        if (!strcmp(r->method, api_routes[i].method) &&
+            api_route_match(api_routes[i].pattern, p)) {
+            api_routes[i].fn(r, c, p);
+            return;
+        }
+    api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no route %s %s", r->method,
+              r->url);
 }
 
 void api_routes_v1(api_req_t *r) {

@@ -16,6 +16,7 @@
  *   client_lag.c     lag of every consumer group, per-queue backlog
  *   client_dlq.c     the DLQ records (common/dlq.h) and their replay
  *   client_defs.c    a workflow definition's text from Redis
+ *   client_live.c    the live model output of streaming steps
  *
  * Where it fits: commands are produced exactly as any Kafka client would
  * (key = workflow id, partition = murmur2(id)); reads go straight to
@@ -224,5 +225,32 @@ baton_client_err_t baton_client_dlq_replay(baton_client_t *c, int32_t partition,
 baton_client_err_t baton_client_definition(baton_client_t *c, const char *type,
                                            const char *version, json_t **out,
                                            char *errstr, size_t errlen);
+
+/* ---- live model output (client_live.c) ---------------------------------- */
+
+/* The entries of one live-output stream of run id (common/keys.h): step
+ * seq's, or the run's index when seq is NULL, after the stream entry id
+ * after ("0-0": from the first), at most count (<= 0: 1000), waiting up
+ * to block_ms (0: no wait) for the first one.  *entries = [{"id", then the
+ * entry's fields: "event", "attempt", "text", "error", "seq"}] (empty
+ * when none).  E_INVALID for a bad id or after. */
+baton_client_err_t baton_client_live_entries(baton_client_t *c, const char *id,
+                                             const char *seq, const char *after,
+                                             int block_ms, int count,
+                                             json_t **entries, char *errstr,
+                                             size_t errlen);
+/* What is new in run id's live output since cursor (NULL or "": all that
+ * Redis keeps): *out = {"id","status","steps":[{"seq","attempt","text",
+ * "done","error","restarted"}],"cursor"}, one row per step with new
+ * entries: text is the new text of its current attempt, restarted true
+ * when that text starts the attempt's reply (a new attempt, or a first
+ * look: what the caller had for the step is replaced, else appended to),
+ * done when the attempt's reply is complete, error the failed attempt's
+ * error name (else null).  cursor (opaque) is what the next call passes.
+ * E_NOT_FOUND when the run is not there, E_INVALID for a cursor this call
+ * did not return.  Never blocks beyond its Redis calls. */
+baton_client_err_t baton_client_live(baton_client_t *c, const char *id,
+                                     const char *cursor, json_t **out,
+                                     char *errstr, size_t errlen);
 
 #endif

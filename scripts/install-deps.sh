@@ -8,11 +8,14 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
       openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format
-      libmicrohttpd-dev libsystemd-dev systemd chromium nodejs prometheus)
+      libmicrohttpd-dev libsystemd-dev systemd chromium nodejs prometheus
+      python3-yaml python3-jsonschema)
 # npm: Debian's package only where node came without it (nodesource's
 # nodejs ships its own npm and conflicts with Debian's).
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # libmicrohttpd-dev: the HTTP API, /metrics and health endpoints.
+# python3-yaml, python3-jsonschema: tests/openapi/check.py checks
+# api/openapi.yaml and baton-api's answers against it (test 0071).
 # prometheus: promtool checks the /metrics text and the alert rules.
 # libsystemd-dev: sd_notify for the systemd units (Type=notify, watchdog);
 # systemd: systemd-analyze verify of deploy/systemd/ (test 0091).

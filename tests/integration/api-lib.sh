@@ -9,6 +9,12 @@
 #   api_noauth METHOD PATH     the same without the Authorization header
 #   jq_py EXPR                 evaluates a Python expression on j = the
 #                              JSON of $API_BODY, prints the result
+#   API_CAPTURE=FILE           when set, every call of api / api_noauth
+#                              appends {"method","path","status",
+#                              "content_type","body"} to FILE (JSON lines:
+#                              tests/openapi/check.py responses)
+#   api_capture_url METHOD PATH  a call by curl without the JSON helpers
+#                              (e.g. /metrics), captured the same way
 
 api_free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -26,9 +32,18 @@ _api_call() {
   local auth=$1 method=$2 path=$3 body=${4-} args=()
   [ "$auth" = 1 ] && [ -n "${API_TOKEN:-}" ] && args+=(-H "Authorization: Bearer $API_TOKEN")
   [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  curl -s -o "$TEST_DIR/api.body" -w '%{http_code}' -X "$method" "${args[@]}" "$API_URL$path"
+  local out code
+  out=$(curl -s -o "$TEST_DIR/api.body" -w '%{http_code} %{content_type}' -X "$method" "${args[@]}" "$API_URL$path")
+  code=${out%% *}
   API_BODY=$(cat "$TEST_DIR/api.body")
+  [ -n "${API_CAPTURE:-}" ] && _api_capture "$method" "$path" "$code" "${out#* }"
+  echo "$code"
 }
+_api_capture() {
+  /usr/bin/python3 -c 'import json,sys; m,p,c,t,f,o=sys.argv[1:]; b=open(f,"rb").read().decode("utf-8","replace"); open(o,"a").write(json.dumps({"method":m,"path":p,"status":int(c),"content_type":t,"body":b})+"\n")' \
+    "$1" "$2" "$3" "$4" "$TEST_DIR/api.body" "$API_CAPTURE"
+}
+api_capture_url() { _api_call 0 "$@" >/dev/null; }
 api() { _api_call 1 "$@"; }
 api_noauth() { _api_call 0 "$@"; }
 

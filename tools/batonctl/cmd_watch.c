@@ -1,7 +1,8 @@
 /*
  * cmd_watch.c -- batonctl watch: the live output of a run's model calls,
  * read from the Redis streams baton-worker-llm writes (key layout and
- * entries: common/keys.h).
+ * entries: common/keys.h) with baton_client_live_entries
+ * (client/client_live.c).
  *
  *   batonctl watch ID                 every streamed step of the run, one
  *                                     after the other, until the run closes
@@ -25,7 +26,6 @@
 
 #include "baton_common.h"
 #include "batonctl.h"
-#include "keys.h"
 
 #define WATCH_BLOCK_MS 300
 #define WATCH_FIND_S 10 /* a run just started may not be in Redis yet */
@@ -40,24 +40,22 @@ typedef struct watch {
 
 enum { STEP_MORE = 0, STEP_DONE = 1, STEP_ERROR = 2 };
 
-static const char *field(const redisReply *kv, const char *name) {
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING &&
-            !strcmp(kv->element[i]->str, name))
-            return kv->element[i + 1]->str;
-    return NULL;
+static const char *field(const json_t *e, const char *name) {
+    return json_string_value(json_object_get(e, name));
 }
 
-/* Prints one step-stream entry; returns STEP_*. */
-static int watch_entry(watch_t *w, const char *seq, const redisReply *e) {
-    const redisReply *kv = e->element[1];
-    const char *id = e->element[0]->str, *text = field(kv, "text"),
-               *ev = field(kv, "event");
+/* Prints one step-stream entry ({"id", fields...}:
+ * baton_client_live_entries); returns STEP_*. */
+static int watch_entry(watch_t *w, const char *seq, const json_t *e) {
+    const char *id = field(e, "id"), *text = field(e, "text"),
+               *ev = field(e, "event");
     if (w->ctl->o.json_out) {
         json_t *o = json_pack("{s:s,s:s}", "step", seq, "id", id);
-        for (size_t i = 0; o && i + 1 < kv->elements; i += 2)
-            json_object_set_new(o, kv->element[i]->str,
-                                json_string(kv->element[i + 1]->str));
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)e, k, v) {
+            if (o && strcmp(k, "id")) json_object_set(o, k, v);
+        }
         if (o) {
             char *s = json_dumps(o, JSON_COMPACT);
             if (s) printf("%s\n", s);
@@ -72,7 +70,7 @@ static int watch_entry(watch_t *w, const char *seq, const redisReply *e) {
     } else if (ev && !strcmp(ev, "start")) {
         /* A second start: a retry, or the same attempt run again by
          * another worker after a crash (attempt unchanged). */
-        const char *att = field(kv, "attempt");
+        const char *att = field(e, "attempt");
         int again = !strcmp(w->started, seq);
         if (w->printed) putchar('\n');
         w->printed = 0;
@@ -83,7 +81,7 @@ static int watch_entry(watch_t *w, const char *seq, const redisReply *e) {
         if (w->printed) putchar('\n');
         w->printed = 0;
         fprintf(stderr, "[%s step %s: the attempt failed: %s]\n", w->id, seq,
-                field(kv, "error") ? field(kv, "error") : "?");
+                field(e, "error") ? field(e, "error") : "?");
     } else if (ev && !strcmp(ev, "done") && w->printed) {
         putchar('\n');
         fflush(stdout);
@@ -94,23 +92,30 @@ static int watch_entry(watch_t *w, const char *seq, const redisReply *e) {
     return STEP_MORE;
 }
 
-/* XREAD of key after last (updated); the entries array of the reply in
- * *out (the reply to free in *reply), or none.  -1 on errors (printed). */
-static int watch_xread(watch_t *w, const char *key, char *last, size_t len,
-                       redisReply **reply, const redisReply **out) {
-    redisReply *r = ctl_redis_cmd(w->ctl, "reading the live output",
-                                  "XREAD COUNT 200 BLOCK %d STREAMS %s %s",
-                                  WATCH_BLOCK_MS, key, last);
-    *reply = r;
+/* The entries of step seq's stream (NULL: the run's index) after last
+ * (updated), waiting up to WATCH_BLOCK_MS: baton_client_live_entries.
+ * *out is NULL (none) or an array with entries (to free).  -1 on errors
+ * (printed). */
+static int watch_xread(watch_t *w, const char *seq, char *last, size_t len,
+                       json_t **out) {
+    char errstr[1024];
+    json_t *entries;
+    baton_client_err_t rc = baton_client_live_entries(
+        w->ctl->client, w->id, seq, last, WATCH_BLOCK_MS, 200, &entries, errstr,
+        sizeof errstr);
     *out = NULL;
-    if (!r) return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-        const redisReply *entries = r->element[0]->element[1];
-        *out = entries;
-        if (entries->elements)
-            snprintf(last, len, "%s",
-                     entries->element[entries->elements - 1]->element[0]->str);
+    if (rc) {
+        ctl_fail("%s", errstr);
+        return -1;
     }
+    if (!json_array_size(entries)) {
+        json_decref(entries);
+        return 0;
+    }
+    snprintf(
+        last, len, "%s",
+        field(json_array_get(entries, json_array_size(entries) - 1), "id"));
+    *out = entries;
     return 0;
 }
 
@@ -133,23 +138,20 @@ static int watch_timed_out(const watch_t *w) {
  * (STEP_DONE), or the deadline (-1). */
 static int watch_step(watch_t *w, const char *seq, char *last, size_t len,
                       int stop_on_error) {
-    char key[CTL_ID_MAX + 64];
-    baton_keys_stream(key, sizeof key, baton_conf_key_prefix(w->ctl->conf),
-                      w->id, seq);
     for (;;) {
-        redisReply *r;
-        const redisReply *entries;
+        json_t *entries;
         int st = STEP_MORE;
-        if (watch_xread(w, key, last, len, &r, &entries)) return -1;
-        for (size_t i = 0; entries && i < entries->elements; i++) {
-            st = watch_entry(w, seq, entries->element[i]);
+        if (watch_xread(w, seq, last, len, &entries)) return -1;
+        for (size_t i = 0; i < json_array_size(entries); i++) {
+            st = watch_entry(w, seq, json_array_get(entries, i));
             if (st == STEP_DONE || (st == STEP_ERROR && stop_on_error)) {
                 /* later entries are the next attempt's: read again */
-                snprintf(last, len, "%s", entries->element[i]->element[0]->str);
+                snprintf(last, len, "%s",
+                         field(json_array_get(entries, i), "id"));
                 break;
             }
         }
-        freeReplyObject(r);
+        json_decref(entries);
         if (st == STEP_DONE || (st == STEP_ERROR && stop_on_error)) return st;
         if (!entries) {
             int closed = watch_run_closed(w);
@@ -165,20 +167,17 @@ static int watch_step(watch_t *w, const char *seq, char *last, size_t len,
 
 /* Follows the run's index: each step in turn. */
 static int watch_run(watch_t *w) {
-    char key[CTL_ID_MAX + 64], last[64] = "0-0";
+    char last[64] = "0-0";
     json_t *steps = json_object(); /* seq -> last id read */
     int rc = 0;
-    baton_keys_stream_index(key, sizeof key,
-                            baton_conf_key_prefix(w->ctl->conf), w->id);
     while (!rc) {
-        redisReply *r;
-        const redisReply *entries;
-        if (watch_xread(w, key, last, sizeof last, &r, &entries)) {
+        json_t *entries;
+        if (watch_xread(w, NULL, last, sizeof last, &entries)) {
             rc = -1;
             break;
         }
-        for (size_t i = 0; !rc && entries && i < entries->elements; i++) {
-            const char *seq = field(entries->element[i]->element[1], "seq");
+        for (size_t i = 0; !rc && i < json_array_size(entries); i++) {
+            const char *seq = field(json_array_get(entries, i), "seq");
             char step_last[64];
             const char *seen;
             if (!seq) continue;
@@ -187,7 +186,7 @@ static int watch_run(watch_t *w) {
             if (watch_step(w, seq, step_last, sizeof step_last, 1) < 0) rc = -1;
             json_object_set_new(steps, seq, json_string(step_last));
         }
-        freeReplyObject(r);
+        json_decref(entries);
         if (!rc && !entries) {
             int closed = watch_run_closed(w);
             if (closed)
