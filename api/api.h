@@ -77,6 +77,9 @@ const char *api_query(const api_req_t *r, const char *name);
 
 /* routes.c: answers a /v1/ request (r->url starts with "/v1/"). */
 void api_routes_v1(api_req_t *r);
+/* The pattern of the /v1/ route method and url match ("/v1/runs/{id}"),
+ * NULL when none does. */
+const char *api_route_pattern(const char *method, const char *url);
 /* health.c: /healthz and /readyz. */
 void api_healthz(api_req_t *r);
 void api_readyz(api_req_t *r);
@@ -85,14 +88,13 @@ void api_readyz(api_req_t *r);
 enum MHD_Result api_console(const api_t *api, struct MHD_Connection *con,
                             const char *url);
 
-/* api_metrics.c: the registry; one answered request; the /metrics
- * answer; the route pattern of a path (the label: "/v1/runs/{id}"). */
+/* api_metrics.c: the registry; one answered request (labelled by its
+ * route's pattern, api_route_pattern); the /metrics answer. */
 api_metrics_t *api_metrics_new(void);
 void api_metrics_destroy(api_metrics_t *m); /* NULL is a no-op */
 void api_metrics_request(api_metrics_t *m, const char *url, const char *method,
                          int status, double seconds);
 enum MHD_Result api_metrics_serve(api_metrics_t *m, struct MHD_Connection *con);
-const char *api_route_pattern(const char *url);
 
 /* http.c: the handler and its completion callback (MHD_OPTION_NOTIFY_
  * COMPLETED). */

@@ -44,41 +44,21 @@ void api_metrics_destroy(api_metrics_t *m) {
     baton_free(m);
 }
 
-/* The pattern of a /v1/runs/{id}/... path from its segment after the id. */
-static const char *api_run_route(const char *rest) {
-    static const char *const subs[] = {"result", "history", "live", "cancel",
-                                       "terminate"};
-    static const char *const pats[] = {
-        "/v1/runs/{id}/result", "/v1/runs/{id}/history", "/v1/runs/{id}/live",
-        "/v1/runs/{id}/cancel", "/v1/runs/{id}/terminate"};
-    if (!rest) return "/v1/runs/{id}";
-    if (!strncmp(rest, "signals/", 8)) return "/v1/runs/{id}/signals/{name}";
-    for (size_t i = 0; i < BATON_ARRAY_SIZE(subs); i++)
-        if (!strcmp(rest, subs[i])) return pats[i];
-    return "other";
-}
-
-const char *api_route_pattern(const char *url) {
-    static const char *const fixed[] = {
-        "/healthz", "/readyz",    "/metrics", "/v1/runs",
-        "/v1/dlq",  "/v1/queues", "/v1/lag",  "/v1/definitions"};
-    const char *slash;
+/* The route label of a request: its /v1/ pattern, one of the fixed paths,
+ * or "other" (unknown paths must not make new series). */
+static const char *api_route_label(const char *method, const char *url) {
+    static const char *const fixed[] = {"/healthz", "/readyz", "/metrics"};
+    const char *p = api_route_pattern(method, url);
+    if (p) return p;
     for (size_t i = 0; i < BATON_ARRAY_SIZE(fixed); i++)
         if (!strcmp(url, fixed[i])) return fixed[i];
-    if (!strncmp(url, "/v1/runs/", 9)) {
-        slash = strchr(url + 9, '/');
-        return api_run_route(slash ? slash + 1 : NULL);
-    }
-    if (!strncmp(url, "/v1/definitions/", 16)) return "/v1/definitions/{type}";
-    if (!strncmp(url, "/v1/dlq/", 8))
-        return "/v1/dlq/{partition}/{offset}/replay";
     return "other";
 }
 
 void api_metrics_request(api_metrics_t *m, const char *url, const char *method,
                          int status, double seconds) {
     char code[16];
-    const char *route = api_route_pattern(url);
+    const char *route = api_route_label(method, url);
     if (!m) return;
     snprintf(code, sizeof code, "%d", status);
     baton_metric_add(

@@ -550,6 +550,18 @@ static void api_route(api_req_t *r, baton_client_t *c, const api_path_t *p) {
               r->url);
 }
 
+const char *api_route_pattern(const char *method, const char *url) {
+    api_path_t p;
+    if (strncmp(url, "/v1/", 4) || strlen(url) >= sizeof p.buf) return NULL;
+    api_path_split(&p, url);
+    if (p.n > API_SEGS_MAX) return NULL;
+    for (size_t i = 0; i < BATON_ARRAY_SIZE(api_routes); i++)
+        if (!strcmp(method, api_routes[i].method) &&
+            api_route_match(api_routes[i].pattern, &p))
+            return api_routes[i].pattern;
+    return NULL;
+}
+
 void api_routes_v1(api_req_t *r) {
     api_path_t p;
     baton_client_t *c;
