@@ -67,7 +67,8 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
         BATON_INFO(SUBSYS, "task %s cancelled before it started: not run",
                    j->task.task_id);
     } else if (j->handler) {
-        j->handler->fn(j, j->handler->opaque);
+        if (!baton_worker_blobs_resolve_input(w, j))
+            j->handler->fn(j, j->handler->opaque);
     } else {
         char cause[512];
         snprintf(cause, sizeof cause,
@@ -80,6 +81,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
         j->codec = NULL;
         return; /* out_buf NULL: nothing to send */
     }
+    baton_worker_blobs_store_output(w, j);
     baton_worker_job_encode_result(w, j, codec);
     j->codec = NULL;
     BATON_DEBUG(SUBSYS, "task %s %s in %.1f ms", j->task.task_id,
