@@ -91,7 +91,7 @@ static const conf_key_t conf_keys[] = {
     {"batond.limits.map.items.max", KEY_INT, "10000",
      "items of one Map state; more fail the step with "
      "States.DataLimitExceeded (Catch sees it; 0: no limit)"},
-    {"batond.limits.state.max", KEY_INT, "4194304",
+    {"batond.limits.state.max", KEY_INT, "67108864",
      "bytes of the data a state produces (its input or output, kept in "
      "the snapshot); more fail the run with States.DataLimitExceeded "
      "(0: no limit)"},

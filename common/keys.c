@@ -135,3 +135,8 @@ const char *baton_keys_blob_refs(char *buf, size_t len, const char *ns,
                                  int32_t p) {
     return keys_fmt(buf, len, KEYS_PART ":blobrc", ns, (int)p);
 }
+
+const char *baton_keys_blob_set(char *buf, size_t len, const char *ns,
+                                int32_t p, const char *id) {
+    return keys_fmt(buf, len, KEYS_PART ":blobs:%s", ns, (int)p, id);
+}

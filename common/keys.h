@@ -56,6 +56,8 @@
  *                                      a run of partition N holds it
  *                                      (blobrc), blob.retention.s after
  *                                      the last such run closed
+ *   baton:{pN}:blobs:<id>      set     the blobs run <id> holds (<hex>);
+ *                                      deleted when the run closes
  *   baton:{pN}:blobrc          hash    field = <hex>, value = how many runs
  *                                      of partition N not yet closed hold
  *                                      the blob (orchestrator/store.c)
@@ -134,6 +136,9 @@ const char *baton_keys_def(char *buf, size_t len, const char *ns,
 /* baton:{pN}:blob:<hex> -- a claim-check blob (hex: 64 hex digits). */
 const char *baton_keys_blob(char *buf, size_t len, const char *ns, int32_t p,
                             const char *hex);
+/* baton:{pN}:blobs:<id> -- the blobs a run holds. */
+const char *baton_keys_blob_set(char *buf, size_t len, const char *ns,
+                                int32_t p, const char *id);
 /* baton:{pN}:blobrc -- live runs holding each blob of partition N. */
 const char *baton_keys_blob_refs(char *buf, size_t len, const char *ns,
                                  int32_t p);

@@ -109,6 +109,11 @@ void baton_engine_set_limits(baton_engine_t *e,
     e->limits = *limits;
 }
 
+void baton_engine_set_blobs(baton_engine_t *e,
+                            const struct baton_blob_opts *o) {
+    e->blob = *o;
+}
+
 void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
                              void *ctx) {
     e->random = fn;

@@ -27,6 +27,7 @@
 #ifndef BATON_ENGINE_INT_H
 #define BATON_ENGINE_INT_H
 
+#include "blob.h"
 #include "engine.h"
 
 struct baton_engine {
@@ -42,6 +43,7 @@ struct baton_engine {
     char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
                                "*" (every queue); NULL = none: Avro */
     baton_engine_limits_t limits;
+    baton_blob_opts_t blob; /* claim check; threshold 0 = off */
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
     void *random_ctx;
 };
@@ -216,5 +218,12 @@ baton_err_t baton_engine_child_cancel(baton_engine_t *e, baton_snapshot_t *s,
 /* A child run ended: reports its end to its parent. */
 baton_err_t baton_engine_child_report(baton_engine_t *e, baton_snapshot_t *s,
                                       baton_wset_t *ws);
+
+/* The claim check of a payload run s puts into a message (blob.h): *out
+ * set to the ref JSON text (baton_malloc'd) with its new blobs recorded in
+ * ws, or NULL when text needs no change.  engine_task.c. */
+baton_err_t baton_engine_blobs_encode(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws, const char *text,
+                                      char **out, char *errstr, size_t errlen);
 
 #endif /* BATON_ENGINE_INT_H */

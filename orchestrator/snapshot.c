@@ -83,6 +83,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     json_decref(s->output);
     json_decref(s->signals);
     json_decref(s->held);
+    json_decref(s->blob_seen);
     baton_free(s);
 }
 

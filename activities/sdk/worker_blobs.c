@@ -10,6 +10,7 @@
  * pool threads under blob_mu; a broken connection is dropped and made
  * again by the next job.  Thread: pool threads.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "blob_store.h"
@@ -26,7 +27,11 @@ baton_err_t baton_worker_blobs_init(baton_worker_t *w,
 
     pthread_mutex_init(&w->blob_mu, NULL);
     w->blob_mu_init = 1;
-    w->blob_opts.threshold = (size_t)baton_conf_get_int(conf, "blob.threshold");
+    /* blob.threshold 0: no blobs, escaping only */
+    w->blob_opts.threshold =
+        baton_conf_get_int(conf, "blob.threshold") > 0
+            ? (size_t)baton_conf_get_int(conf, "blob.threshold")
+            : SIZE_MAX;
     w->blob_opts.element_min =
         (size_t)baton_conf_get_int(conf, "blob.element.min");
     w->blob_resolve_max = (size_t)baton_conf_get_int(conf, "blob.resolve.max");
@@ -110,9 +115,7 @@ void baton_worker_blobs_store_output(baton_worker_t *w, job_t *j) {
     baton_err_t rc;
     baton_blob_loc_t loc;
 
-    if (j->kind != BATON_RESULT_COMPLETED || !j->output ||
-        !w->blob_opts.threshold)
-        return;
+    if (j->kind != BATON_RESULT_COMPLETED || !j->output) return;
     len = strlen(j->output);
     if (len <= w->blob_opts.threshold && !baton_blob_text_marked(j->output, len))
         return;
