@@ -168,6 +168,9 @@ __attribute__((format(printf, 3, 4))) redisReply *
 ctl_redis_cmd(ctl_t *ctl, const char *what, const char *fmt, ...);
 redisReply *ctl_redis_next(ctl_t *ctl, const char *what);
 int ctl_locate(ctl_t *ctl, const char *id, int scan);
+/* Resolves the claim-check references in *v (owned: replaced) from the
+ * blobs of ctl->wf_partition; 0, or -1 with errstr set. */
+int ctl_resolve(ctl_t *ctl, json_t **v, char *errstr, size_t errlen);
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out);
 const char *ctl_snap_status(const json_t *snap);
 json_t *ctl_snap_unreadable(const char *id, const char *why);

@@ -279,6 +279,13 @@ int ctl_cmd_history(ctl_t *ctl) {
         r->type == REDIS_REPLY_ARRAY ? ctl_history_json(r, key) : json_array();
     freeReplyObject(r);
     if (!events) return ctl_fail("out of memory");
+    {
+        char err[512];
+        if (ctl_resolve(ctl, &events, err, sizeof err)) {
+            json_decref(events);
+            return ctl_fail("history of '%s': %s", id, err);
+        }
+    }
     rc = ctl->o.json_out
              ? ctl_print_json(events)
              : ctl_print_table(events, cols, BATON_ARRAY_SIZE(cols));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blob_store.h"
 #include "baton_common.h"
 #include "batonctl.h"
 #include "keys.h"
@@ -130,6 +131,26 @@ int ctl_locate(ctl_t *ctl, const char *id, int scan) {
     return 0;
 }
 
+/* The claim check (common/blob.h): replaces *v (owned) by its value with
+ * every reference resolved from the blobs of ctl->wf_partition.  0, or -1
+ * with why in errstr (*v untouched). */
+int ctl_resolve(ctl_t *ctl, json_t **v, char *errstr, size_t errlen) {
+    baton_blob_loc_t loc = {ctl->redis, baton_conf_key_prefix(ctl->conf),
+                            ctl->wf_partition};
+    baton_err_t rc = BATON_OK;
+    json_t *r;
+    char *t = json_dumps(*v, JSON_COMPACT | JSON_ENCODE_ANY);
+    int marked = t && baton_blob_text_marked(t, strlen(t));
+    free(t);
+    if (!marked) return 0;
+    if (!(r = baton_blob_resolve(*v, 0, baton_blob_store_fetch, &loc, &rc,
+                                 errstr, errlen)))
+        return -1;
+    json_decref(*v);
+    *v = r;
+    return 0;
+}
+
 /* Reads the snapshot of id into *out (a JSON object owned by the caller).
  * Returns 1, 0 when there is none, -1 on error (printed). */
 int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out) {
@@ -151,6 +172,11 @@ int ctl_snapshot_get(ctl_t *ctl, const char *id, int scan, json_t **out) {
     }
     *out = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
     freeReplyObject(r);
+    if (*out && json_is_object(*out) &&
+        ctl_resolve(ctl, out, jerr.text, sizeof jerr.text)) {
+        json_decref(*out);
+        *out = NULL;
+    }
     if (!*out || !json_is_object(*out)) {
         json_decref(*out);
         *out = ctl_snap_unreadable(id, jerr.text);
