@@ -43,8 +43,7 @@ int baton_blob_ref_parse(const json_t *v, char hex[BATON_BLOB_HEX_LEN + 1],
     json_t *r, *sz;
     const char *s;
 
-    if (!json_is_object(v) ||
-        !(r = json_object_get(v, BATON_BLOB_REF_KEY)))
+    if (!json_is_object(v) || !(r = json_object_get(v, BATON_BLOB_REF_KEY)))
         return 0;
     sz = json_object_get(v, "size");
     if (json_object_size(v) != 2 || !json_is_string(r) ||
@@ -79,7 +78,9 @@ typedef struct enc {
     size_t errlen;
 } enc_t;
 
-static size_t text_size(const json_t *v) { return json_dumpb(v, NULL, 0, DUMP_FLAGS); }
+static size_t text_size(const json_t *v) {
+    return json_dumpb(v, NULL, 0, DUMP_FLAGS);
+}
 
 /* Hands v's text to the sink; returns the reference (new), NULL on error.
  * v is released (stolen). */
@@ -215,8 +216,8 @@ baton_err_t baton_blob_encode_text(const char *text, size_t len,
     if (len <= o->threshold && !baton_blob_text_marked(text, len))
         return BATON_OK;
     if (!(v = json_loadb(text, len, JSON_DECODE_ANY, &jerr)))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "not JSON: %s", jerr.text);
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID, "not JSON: %s",
+                            jerr.text);
     r = baton_blob_encode(v, o, sink, ctx, errstr, errlen);
     json_decref(v);
     if (!r) return BATON_ERR_IO;
@@ -270,7 +271,8 @@ static int collect(res_t *r, json_t *v, int depth) {
                     "\"size\" and nothing else");
     if (k == 1) {
         if (!json_object_get(r->blobs, hex) &&
-            json_object_set_new(r->pending, hex, json_integer((json_int_t)size)))
+            json_object_set_new(r->pending, hex,
+                                json_integer((json_int_t)size)))
             return fail(r, BATON_ERR_NOMEM, "resolving references");
         return 0;
     }
@@ -308,7 +310,9 @@ static int fetch_round(res_t *r, size_t max_bytes, size_t *total,
         fail(r, BATON_ERR_NOMEM, "resolving references");
         goto out;
     }
-    json_object_foreach(pend, hex, sz) { hexes[i++] = hex; }
+    json_object_foreach(pend, hex, sz) {
+        hexes[i++] = hex;
+    }
     if ((r->rc = fetch(ctx, n, hexes, texts, lens, r->err, r->errlen)))
         goto out;
     for (i = 0; i < n; i++) {
@@ -332,9 +336,10 @@ static int fetch_round(res_t *r, size_t max_bytes, size_t *total,
         }
         *total += lens[i];
         if (max_bytes && *total > max_bytes) {
-            snprintf(what, sizeof what,
-                     "references resolve to more than %zu bytes (blob.resolve.max)",
-                     max_bytes);
+            snprintf(
+                what, sizeof what,
+                "references resolve to more than %zu bytes (blob.resolve.max)",
+                max_bytes);
             fail(r, BATON_ERR_TOOBIG, what);
             goto out;
         }
@@ -410,8 +415,8 @@ static json_t *subst(res_t *r, json_t *v, int depth) {
 json_t *baton_blob_resolve(json_t *v, size_t max_bytes,
                            baton_blob_fetch_fn fetch, void *ctx,
                            baton_err_t *rc, char *errstr, size_t errlen) {
-    res_t r = {json_object(), json_object(), json_object(), BATON_OK, errstr,
-               errlen};
+    res_t r = {json_object(), json_object(), json_object(),
+               BATON_OK,      errstr,        errlen};
     size_t total = 0;
     json_t *out = NULL;
     int rounds = 0;
@@ -439,10 +444,9 @@ done:
 }
 
 baton_err_t baton_blob_resolve_text(const char *text, size_t len,
-                                    size_t max_bytes,
-                                    baton_blob_fetch_fn fetch, void *ctx,
-                                    char **out, size_t *outlen, char *errstr,
-                                    size_t errlen) {
+                                    size_t max_bytes, baton_blob_fetch_fn fetch,
+                                    void *ctx, char **out, size_t *outlen,
+                                    char *errstr, size_t errlen) {
     json_error_t jerr;
     baton_err_t rc = BATON_OK;
     json_t *v, *p;
@@ -451,8 +455,8 @@ baton_err_t baton_blob_resolve_text(const char *text, size_t len,
     *out = NULL;
     if (!baton_blob_text_marked(text, len)) return BATON_OK;
     if (!(v = json_loadb(text, len, JSON_DECODE_ANY, &jerr)))
-        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                            "not JSON: %s", jerr.text);
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID, "not JSON: %s",
+                            jerr.text);
     p = baton_blob_resolve(v, max_bytes, fetch, ctx, &rc, errstr, errlen);
     json_decref(v);
     if (!p) return rc ? rc : BATON_ERR_NOMEM;

@@ -115,9 +115,8 @@ json_t *baton_blob_resolve(json_t *v, size_t max_bytes,
 /* Resolves a JSON text: *out set to the plain text (baton_malloc'd), or
  * NULL when the text holds no reserved key (nothing to do). */
 baton_err_t baton_blob_resolve_text(const char *text, size_t len,
-                                    size_t max_bytes,
-                                    baton_blob_fetch_fn fetch, void *ctx,
-                                    char **out, size_t *outlen, char *errstr,
-                                    size_t errlen);
+                                    size_t max_bytes, baton_blob_fetch_fn fetch,
+                                    void *ctx, char **out, size_t *outlen,
+                                    char *errstr, size_t errlen);
 
 #endif /* BATON_BLOB_H */

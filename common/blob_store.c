@@ -68,9 +68,9 @@ baton_err_t baton_blob_store_put(const baton_blob_loc_t *loc, const char *hex,
     else
         r = redisCommand(loc->c, "SET %s %b NX", key, text, len);
     if (!r || r->type == REDIS_REPLY_ERROR) {
-        baton_err_t rc = baton_seterr(
-            errstr, errlen, BATON_ERR_REDIS, "storing blob sha256:%s: %s", hex,
-            r ? r->str : loc->c->errstr);
+        baton_err_t rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                                      "storing blob sha256:%s: %s", hex,
+                                      r ? r->str : loc->c->errstr);
         freeReplyObject(r);
         return rc;
     }
@@ -79,9 +79,9 @@ baton_err_t baton_blob_store_put(const baton_blob_loc_t *loc, const char *hex,
     if (set || ttl_s <= 0) return BATON_OK;
     r = redisCommand(loc->c, "EXPIRE %s %lld GT", key, (long long)ttl_s);
     if (!r || r->type == REDIS_REPLY_ERROR) {
-        baton_err_t rc = baton_seterr(
-            errstr, errlen, BATON_ERR_REDIS, "keeping blob sha256:%s: %s", hex,
-            r ? r->str : loc->c->errstr);
+        baton_err_t rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
+                                      "keeping blob sha256:%s: %s", hex,
+                                      r ? r->str : loc->c->errstr);
         freeReplyObject(r);
         return rc;
     }
@@ -116,13 +116,13 @@ static int put_sink(void *ctx, const char *hex, const char *text, size_t len) {
 baton_err_t baton_blob_store_encode_text(const baton_blob_loc_t *loc,
                                          const baton_blob_opts_t *opts,
                                          int64_t ttl_s, const char *text,
-                                         size_t len, char **out,
-                                         size_t *outlen, char *errstr,
-                                         size_t errlen) {
+                                         size_t len, char **out, size_t *outlen,
+                                         char *errstr, size_t errlen) {
     char perr[512] = "";
     put_ctx_t pc = {loc, ttl_s, perr, sizeof perr};
     baton_err_t rc = baton_blob_encode_text(text, len, opts, put_sink, &pc, out,
                                             outlen, errstr, errlen);
-    if (rc && perr[0]) return baton_seterr(errstr, errlen, BATON_ERR_REDIS, "%s", perr);
+    if (rc && perr[0])
+        return baton_seterr(errstr, errlen, BATON_ERR_REDIS, "%s", perr);
     return rc;
 }

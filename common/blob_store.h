@@ -51,8 +51,7 @@ baton_err_t baton_blob_store_resolve_text(const baton_blob_loc_t *loc,
 baton_err_t baton_blob_store_encode_text(const baton_blob_loc_t *loc,
                                          const baton_blob_opts_t *opts,
                                          int64_t ttl_s, const char *text,
-                                         size_t len, char **out,
-                                         size_t *outlen, char *errstr,
-                                         size_t errlen);
+                                         size_t len, char **out, size_t *outlen,
+                                         char *errstr, size_t errlen);
 
 #endif /* BATON_BLOB_STORE_H */

@@ -610,9 +610,8 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
         char *out = NULL, err[512];
         size_t outlen = 0;
         if (!texts[i]) continue;
-        if ((rc = baton_blob_store_resolve_text(&loc, texts[i], lens[i], 0,
-                                                &out, &outlen, err,
-                                                sizeof err))) {
+        if ((rc = baton_blob_store_resolve_text(
+                 &loc, texts[i], lens[i], 0, &out, &outlen, err, sizeof err))) {
             /* a missing blob: the snapshot cannot be read (quarantine) */
             if (rc != BATON_ERR_REDIS && rc != BATON_ERR_NOMEM) {
                 BATON_ERROR("redis", "snapshot of %s: %s", ids[i], err);
@@ -745,9 +744,9 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
     batond_t *b = ctx;
     baton_err_t rc;
     batond_test_stop_check(b, ws, n, 0); /* TEST HOOK */
-    rc = baton_store_write_ex(b->redis, b->ns, ws, n, b->epochs,
-                              b->topic_ptrs, b->history_max, b->ttl_s,
-                              &b->blobs.store, fenced, errstr, errlen);
+    rc = baton_store_write_ex(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
+                              b->history_max, b->ttl_s, &b->blobs.store, fenced,
+                              errstr, errlen);
     if (rc == BATON_OK) batond_test_stop_check(b, ws, n, 1); /* TEST HOOK */
     return rc;
 }

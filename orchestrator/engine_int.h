@@ -43,7 +43,7 @@ struct baton_engine {
     char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
                                "*" (every queue); NULL = none: Avro */
     baton_engine_limits_t limits;
-    baton_blob_opts_t blob; /* claim check; threshold 0 = off */
+    baton_blob_opts_t blob;        /* claim check; threshold 0 = off */
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
     void *random_ctx;
 };

@@ -216,8 +216,8 @@ typedef struct baton_loop_port {
      * BATON_ERR_REDIS abandons the batch; any other error (a blob
      * missing, corrupt, over blob.resolve.max) turns the result into a
      * failure Baton.BlobInvalid with errstr as its cause. */
-    baton_err_t (*resolve)(void *ctx, int32_t p, const char *text,
-                           char **out, char *errstr, size_t errlen);
+    baton_err_t (*resolve)(void *ctx, int32_t p, const char *text, char **out,
+                           char *errstr, size_t errlen);
     /* Loads definition version name/ver into the engine's registry; an
      * error (logged by the loop) sends the inputs that need it to the DLQ. */
     baton_err_t (*load_def)(void *ctx, const char *name, const char *ver,

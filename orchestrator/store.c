@@ -389,7 +389,8 @@ static int queue_blob_hold(const char *ns, int32_t p, const char *wf_id,
     char kb[BATON_KEYS_LEN];
     int fail = ADD(a, "BLOBHOLD");
     fail |= ADD(a, pool_key(pool, baton_keys_blob(kb, sizeof kb, ns, p, hex)));
-    fail |= ADD(a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p, wf_id)));
+    fail |= ADD(
+        a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p, wf_id)));
     fail |= ADD(a, pool_key(pool, baton_keys_blob_refs(kb, sizeof kb, ns, p)));
     fail |= ADD(a, pool_keep(pool, baton_strdup(hex)));
     fail |= argvb_add(a, text, len);
@@ -406,8 +407,7 @@ typedef struct hold_ctx {
     argvb_t *a;
 } hold_ctx_t;
 
-static int hold_sink(void *ctx, const char *hex, const char *text,
-                     size_t len) {
+static int hold_sink(void *ctx, const char *hex, const char *text, size_t len) {
     hold_ctx_t *h = ctx;
     const char *kept;
     if (h->s && h->s->blob_seen && json_object_get(h->s->blob_seen, hex))
@@ -451,7 +451,6 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
     int32_t p = ws->partition;
     char kb[BATON_KEYS_LEN];
     int fail = 0;
-    const char **htexts = NULL;
 
     for (size_t i = 0; i < ws->nblobs; i++)
         fail |= queue_blob_hold(ns, p, ws->blobs[i].wf_id, ws->blobs[i].hex,
@@ -483,21 +482,6 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         }
         argvb_close(a, pool);
     }
-    /* History events as stored (their blobs held before the RPUSH). */
-    if (ws->nhist && !(htexts = baton_calloc(ws->nhist, sizeof *htexts)))
-        return -1;
-    for (size_t i = 0; i < ws->nhist; i++) {
-        size_t len = strlen(ws->hist[i].json);
-        baton_snapshot_t *hs = NULL;
-        for (size_t k = 0; k < ws->nsnaps && !hs; k++)
-            if (!strcmp(ws->snaps[k]->id, ws->hist[i].wf_id))
-                hs = ws->snaps[k];
-        if (!(htexts[i] = blob_encode(ns, p, blobs, hs, ws->hist[i].wf_id,
-                                      ws->hist[i].json, &len, pool, a))) {
-            baton_free(htexts);
-            return -1;
-        }
-    }
     /* History: one RPUSH per workflow run of consecutive events. */
     for (size_t i = 0; i < ws->nhist;) {
         size_t j = i;
@@ -509,7 +493,7 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         for (; j < ws->nhist && !strcmp(ws->hist[j].wf_id, ws->hist[i].wf_id);
              j++) {
             argvb_more(a, pool, 2);
-            fail |= ADD(a, htexts[j]);
+            fail |= ADD(a, ws->hist[j].json);
             if (ws->hist[j].close)
                 close = 1;
             else if (ws->hist[j].open)
@@ -536,7 +520,6 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         }
         i = j;
     }
-    baton_free(htexts);
     /* A closed run releases the blobs it held (every write of it: a run
      * closed earlier holds those its late writes just held). */
     for (size_t i = 0; blobs && i < ws->nsnaps; i++) {
@@ -545,8 +528,10 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         fail |= ADD(a, "BLOBFREE");
         fail |= ADD(a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p,
                                                           ws->snaps[i]->id)));
-        fail |= ADD(a, pool_key(pool, baton_keys_blob_refs(kb, sizeof kb, ns, p)));
-        fail |= ADD(a, pool_key(pool, baton_keys_blob(pre, sizeof pre, ns, p, "")));
+        fail |=
+            ADD(a, pool_key(pool, baton_keys_blob_refs(kb, sizeof kb, ns, p)));
+        fail |=
+            ADD(a, pool_key(pool, baton_keys_blob(pre, sizeof pre, ns, p, "")));
         fail |= ADD(a, pool_fmt(pool, "%lld", (long long)blobs->retention_s));
         argvb_close(a, pool);
     }

@@ -96,10 +96,10 @@ baton_err_t baton_store_write(redisContext *c, const char *ns,
                               int64_t ttl_s, int *fenced, char *errstr,
                               size_t errlen);
 
-/* The claim check in the batch write (common/blob.h): snapshots and
- * history events over opts.threshold are stored as ref JSON, their blobs
- * (and the write sets' own, wset.h baton_wset_blob) written in the same
- * script: each blob SET NX and held by its run (the run's set
+/* The claim check in the batch write (common/blob.h): snapshots over
+ * opts.threshold are stored as ref JSON (history events come encoded by
+ * the engine: engine.c baton_engine_emit), their blobs (and the write
+ * sets' own, wset.h baton_wset_blob) written in the same script: each blob SET NX and held by its run (the run's set
  * baton:{pN}:blobs:<id>, the count baton:{pN}:blobrc, the blob made
  * persistent); every write of a closed run releases what it held: a blob
  * whose count drops to 0 expires retention_s later. */

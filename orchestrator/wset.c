@@ -210,7 +210,8 @@ baton_err_t baton_wset_blob(baton_wset_t *ws, const char *wf_id,
     }
     b = &ws->blobs[ws->nblobs];
     memset(b, 0, sizeof *b);
-    if (!(b->wf_id = baton_strdup(wf_id)) || !(b->text = baton_malloc(len + 1))) {
+    if (!(b->wf_id = baton_strdup(wf_id)) ||
+        !(b->text = baton_malloc(len + 1))) {
         baton_free(b->wf_id);
         return BATON_ERR_NOMEM;
     }

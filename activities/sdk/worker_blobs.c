@@ -17,10 +17,8 @@
 #include "redis.h"
 #include "worker_int.h"
 
-
-baton_err_t baton_worker_blobs_init(baton_worker_t *w,
-                                    const baton_conf_t *conf, char *errstr,
-                                    size_t errlen) {
+baton_err_t baton_worker_blobs_init(baton_worker_t *w, const baton_conf_t *conf,
+                                    char *errstr, size_t errlen) {
     const char *u = baton_conf_get(conf, "redis.user");
     const char *pw = baton_conf_get(conf, "redis.password");
     const char *ns = baton_conf_key_prefix(conf);
@@ -63,9 +61,9 @@ static redisContext *blobs_conn(baton_worker_t *w, char *errstr,
         w->blob_redis = NULL;
     }
     if (!w->blob_redis)
-        w->blob_redis = baton_redis_connect_with(
-            w->redis_url, w->redis_user, w->redis_password, 5000, errstr,
-            errlen);
+        w->blob_redis =
+            baton_redis_connect_with(w->redis_url, w->redis_user,
+                                     w->redis_password, 5000, errstr, errlen);
     return w->blob_redis;
 }
 
@@ -99,12 +97,10 @@ int baton_worker_blobs_resolve_input(baton_worker_t *w, job_t *j) {
     BATON_WARN(SUBSYS, "task %s: %s", j->task.task_id, cause);
     /* Redis unreachable: try again; a blob missing, corrupt or over
      * blob.resolve.max will stay so. */
-    baton_activity_fail_flags(j,
-                              rc == BATON_ERR_REDIS ? "Baton.BlobUnavailable"
-                                                    : "Baton.BlobInvalid",
-                              cause, 0,
-                              rc == BATON_ERR_REDIS ? 0
-                                                    : BATON_FAIL_NON_RETRYABLE);
+    baton_activity_fail_flags(
+        j,
+        rc == BATON_ERR_REDIS ? "Baton.BlobUnavailable" : "Baton.BlobInvalid",
+        cause, 0, rc == BATON_ERR_REDIS ? 0 : BATON_FAIL_NON_RETRYABLE);
     return -1;
 }
 
@@ -117,15 +113,16 @@ void baton_worker_blobs_store_output(baton_worker_t *w, job_t *j) {
 
     if (j->kind != BATON_RESULT_COMPLETED || !j->output) return;
     len = strlen(j->output);
-    if (len <= w->blob_opts.threshold && !baton_blob_text_marked(j->output, len))
+    if (len <= w->blob_opts.threshold &&
+        !baton_blob_text_marked(j->output, len))
         return;
     pthread_mutex_lock(&w->blob_mu);
     loc.c = blobs_conn(w, err, sizeof err);
     loc.ns = w->blob_ns;
     loc.partition = j->task.result_partition;
-    rc = loc.c ? baton_blob_store_encode_text(&loc, &w->blob_opts, w->blob_ttl_s,
-                                              j->output, len, &out, &outlen,
-                                              err, sizeof err)
+    rc = loc.c ? baton_blob_store_encode_text(&loc, &w->blob_opts,
+                                              w->blob_ttl_s, j->output, len,
+                                              &out, &outlen, err, sizeof err)
                : BATON_ERR_REDIS;
     pthread_mutex_unlock(&w->blob_mu);
     if (!rc) {

@@ -44,8 +44,9 @@ static baton_err_t mem_fetch(void *ctx, size_t n, const char *const *hexes,
     m->fetches++;
     for (size_t i = 0; i < n; i++) {
         json_t *t = json_object_get(m->map, hexes[i]);
-        texts[i] = t ? baton_strndup(json_string_value(t), json_string_length(t))
-                     : NULL;
+        texts[i] =
+            t ? baton_strndup(json_string_value(t), json_string_length(t))
+              : NULL;
         lens[i] = t ? json_string_length(t) : 0;
     }
     return BATON_OK;
@@ -64,8 +65,8 @@ static json_t *round_trip(json_t *v, const baton_blob_opts_t *o, mem_t *m,
     char err[256];
     baton_err_t rc;
     json_t *e = baton_blob_encode(v, o, mem_put, m, err, sizeof err);
-    json_t *r = e ? baton_blob_resolve(e, 0, mem_fetch, m, &rc, err, sizeof err)
-                  : NULL;
+    json_t *r =
+        e ? baton_blob_resolve(e, 0, mem_fetch, m, &rc, err, sizeof err) : NULL;
     CHECK(e && r && json_equal(r, v), what);
     json_decref(r);
     return e;
@@ -124,8 +125,8 @@ static void test_conversation_one_blob_per_message(void) {
     char err[128];
     for (int i = 0; i < 20; i++) {
         body[0] = (char)('a' + i); /* distinct messages */
-        json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "tool",
-                                              "content", body));
+        json_array_append_new(
+            msgs, json_pack("{s:s, s:s}", "role", "tool", "content", body));
     }
     st = json_pack("{s:O, s:i}", "messages", msgs, "turn", 20);
     e = round_trip(st, &o, &m, "conversation round trip");
@@ -137,11 +138,12 @@ static void test_conversation_one_blob_per_message(void) {
           "messages array inline, each message a reference");
     json_decref(e);
     body[0] = 'z';
-    json_array_append_new(msgs,
-                          json_pack("{s:s, s:s}", "role", "tool", "content", body));
+    json_array_append_new(
+        msgs, json_pack("{s:s, s:s}", "role", "tool", "content", body));
     json_object_set(st, "messages", msgs);
     e = baton_blob_encode(st, &o, mem_put, &m, err, sizeof err);
-    CHECK(e && json_object_size(m.map) == 21, "one more message, one more blob");
+    CHECK(e && json_object_size(m.map) == 21,
+          "one more message, one more blob");
     json_decref(e);
     baton_free(body);
     json_decref(msgs);
@@ -156,7 +158,8 @@ static void test_escaping(void) {
     mem_t m = {json_object(), 0, 0};
     json_t *v = json_pack(
         "{s:{s:s, s:i}, s:{s:{s:i}}, s:[{s:s}]}", "fake", BATON_BLOB_REF_KEY,
-        "sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+        "sha256:"
+        "0000000000000000000000000000000000000000000000000000000000000000",
         "size", 3, "lit", BATON_BLOB_LIT_KEY, "x", 1, "arr", BATON_BLOB_REF_KEY,
         "not a hash");
     json_t *e = round_trip(v, &o, &m, "escaped values round trip");
@@ -214,8 +217,11 @@ static void test_refused(void) {
     json_decref(v);
     /* known SHA-256 */
     baton_blob_sha256_hex("abc", 3, hex);
-    CHECK(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-          "SHA-256 of abc");
+    CHECK(
+        !strcmp(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        "SHA-256 of abc");
     json_decref(m.map);
 }
 

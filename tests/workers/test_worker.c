@@ -290,7 +290,8 @@ static char *repeat_seed(const char *seed, size_t n) {
 static void act_blob_make(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_int_t n = in ? json_integer_value(json_object_get(in, "bytes")) : 0;
-    const char *seed = in ? json_string_value(json_object_get(in, "seed")) : NULL;
+    const char *seed =
+        in ? json_string_value(json_object_get(in, "seed")) : NULL;
     char hex[BATON_BLOB_HEX_LEN + 1], *d;
     if (n < 0 || n > 256 * 1024 * 1024 || !(d = repeat_seed(seed, (size_t)n))) {
         json_decref(in);
@@ -311,16 +312,17 @@ static void act_blob_check(baton_activity_t *act) {
     char hex[BATON_BLOB_HEX_LEN + 1];
     const char *raw = baton_activity_input(act);
     baton_blob_sha256_hex(d ? d : "", n, hex);
-    complete_new(act, json_pack("{s:I, s:s, s:b}", "bytes", (json_int_t)n,
-                                "sha256", hex, "plain",
-                                !strstr(raw, BATON_BLOB_REF_KEY)));
+    complete_new(act,
+                 json_pack("{s:I, s:s, s:b}", "bytes", (json_int_t)n, "sha256",
+                           hex, "plain", !strstr(raw, BATON_BLOB_REF_KEY)));
     json_decref(in);
 }
 
 static void act_conv_turn(baton_activity_t *act) {
     json_t *in = input_object(act);
     json_int_t turn = in ? json_integer_value(json_object_get(in, "turn")) : 0;
-    json_int_t bytes = in ? json_integer_value(json_object_get(in, "bytes")) : 0;
+    json_int_t bytes =
+        in ? json_integer_value(json_object_get(in, "bytes")) : 0;
     size_t have = in ? json_array_size(json_object_get(in, "messages")) : 0;
     char seed[64], *d;
     if ((json_int_t)have != turn || bytes < 0 || bytes > 16 * 1024 * 1024) {
@@ -346,12 +348,12 @@ static void act_conv_turn(baton_activity_t *act) {
 
 static const example_t examples[] = {
     {"blob.make", act_blob_make}, {"blob.check", act_blob_check},
-    {"conv.turn", act_conv_turn},
-    {"noop", act_noop},           {"echo", act_echo},
-    {"sleep", act_sleep},         {"hang", act_hang},
-    {"heartbeat", act_heartbeat}, {"fail", act_fail},
-    {"ratelimit", act_ratelimit}, {"fatal", act_fatal},
-    {"search", act_search},       {"summarize", act_summarize},
+    {"conv.turn", act_conv_turn}, {"noop", act_noop},
+    {"echo", act_echo},           {"sleep", act_sleep},
+    {"hang", act_hang},           {"heartbeat", act_heartbeat},
+    {"fail", act_fail},           {"ratelimit", act_ratelimit},
+    {"fatal", act_fatal},         {"search", act_search},
+    {"summarize", act_summarize},
 };
 
 /* Every activity runs through here: the handler, then the exec log line.
