@@ -10,7 +10,8 @@
  *   baton-kafka consume TOPIC [--count N] [--timeout S] [--sizes]
  *       prints one line per message: partition offset key header=value...
  *       then the value (newlines escaped as \n); --sizes: one line
- *       "partition offset bytes" per message instead (bytes = the value's)
+ *       "partition offset bytes key" per message instead (bytes = the
+ *       value's)
  *   baton-kafka partition TOPIC KEY
  *   baton-kafka --help
  *

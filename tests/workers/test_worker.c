@@ -45,9 +45,9 @@
  *   blob.check {"data": "..."} (any other fields ignored): {"bytes": length
  *              of data, "sha256": of data, "plain": true when the handler saw
  *              no reference} -- proves a large task input arrives resolved
- *   conv.turn  {"messages": [...], "turn": n, "bytes": B}: one tool message
- *              {"role": "tool", "turn": n, "content": B characters unique
- *              to the turn} (bench/agent-growth.sh), failing when the
+ *   conv.turn  {"messages": [...], "turn": n, "bytes": B, "tag": T}: one
+ *              tool message {"role": "tool", "turn": n, "content": B
+ *              characters unique to the turn and the tag} (bench/agent-growth.sh), failing when the
  *              history it got is not n messages long
  *
  * --exec-log FILE: every execution (whatever its outcome) appends one line
@@ -324,7 +324,7 @@ static void act_conv_turn(baton_activity_t *act) {
     json_int_t bytes =
         in ? json_integer_value(json_object_get(in, "bytes")) : 0;
     size_t have = in ? json_array_size(json_object_get(in, "messages")) : 0;
-    char seed[64], *d;
+    char seed[128], *d;
     if ((json_int_t)have != turn || bytes < 0 || bytes > 16 * 1024 * 1024) {
         char cause[128];
         snprintf(cause, sizeof cause, "turn %lld got %zu messages",
@@ -333,7 +333,10 @@ static void act_conv_turn(baton_activity_t *act) {
         baton_activity_fail(act, "Example.BadInput", cause, 0);
         return;
     }
-    snprintf(seed, sizeof seed, "turn %lld of the conversation; ",
+    snprintf(seed, sizeof seed, "%s turn %lld of the conversation; ",
+             in && json_is_string(json_object_get(in, "tag"))
+                 ? json_string_value(json_object_get(in, "tag"))
+                 : "",
              (long long)turn);
     if (!(d = repeat_seed(seed, (size_t)bytes))) {
         json_decref(in);
