@@ -38,17 +38,17 @@ rcli() {
 }
 # Sum of MEMORY USAGE over every key of the namespace but the definitions.
 redis_bytes() {
-  rcli --scan --pattern 'baton:{p*}' | sort >"$DIR/keys"
+  rcli --scan --pattern 'baton:{p*}:*' | sort >"$DIR/keys"
   awk '{print "MEMORY USAGE " $0 " SAMPLES 0"}' "$DIR/keys" | rcli >"$DIR/usage" 2>/dev/null || true
   awk '{s+=$1} END{print s+0}' "$DIR/usage"
 }
-kafka_bytes() { # ID
-  local t total=0 n
+# Every message of the topics, once all runs are over: "topic partition
+# offset bytes key" lines.
+kafka_sizes() {
+  local t
   for t in baton.commands baton.tasks.default baton.results baton.events; do
-    n=$("$BIN/baton-kafka" consume "$t" --sizes --timeout 3 | awk -v id="$1" '$4==id {s+=$3} END{print s+0}')
-    total=$((total + n))
+    "$BIN/baton-kafka" consume "$t" --sizes --timeout 20 | sed "s/^/$t /"
   done
-  echo "$total"
 }
 hist_bytes() { # ID
   local p
@@ -57,8 +57,7 @@ hist_bytes() { # ID
 }
 blob_count() { rcli --scan --pattern 'baton:{p*}:blob:*' | wc -l; }
 
-echo "| mode | turns | Redis bytes | Kafka bytes | history bytes | blobs | largest Kafka message |" >"$DIR/table.md"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" >>"$DIR/table.md"
+: >"$DIR/runs"
 for mode in claim-check full-state; do
   CONF=$DIR/$mode.conf
   {
@@ -82,18 +81,24 @@ for mode in claim-check full-state; do
     got=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["messages"]))' "$DIR/$id.out")
     [ "$got" = "$n" ] || { echo "$id: $got messages, expected $n" >&2; exit 1; }
     after=$(redis_bytes)
-    kb=$(kafka_bytes "$id")
-    largest=$(for t in baton.tasks.default baton.results baton.events; do
-      "$BIN/baton-kafka" consume "$t" --sizes --timeout 3; done |
-      awk -v id="$id" '$4==id && $3>m {m=$3} END{print m+0}')
     hb=$(hist_bytes "$id")
     blobs=$(( $(blob_count) - blobs0 ))
-    echo "$mode $n turns: redis $((after - before)) kafka $kb history $hb blobs $blobs largest $largest ($((t1 - t0)) ms)"
-    echo "| $mode | $n | $((after - before)) | $kb | $hb | $blobs | $largest |" >>"$DIR/table.md"
+    echo "$mode $n turns: redis $((after - before)) history $hb blobs $blobs ($((t1 - t0)) ms)"
+    echo "$id $mode $n $((after - before)) $hb $blobs" >>"$DIR/runs"
   done
   proc_stop "$W" || true
   proc_stop "$B" || true
 done
+kafka_sizes >"$DIR/kafka-sizes"
+{
+  echo "| mode | turns | Redis bytes | Kafka bytes | history bytes | blobs | largest Kafka message |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  while read -r id mode n rb hb blobs; do
+    kb=$(awk -v id="$id" '$5==id {s+=$4} END{print s+0}' "$DIR/kafka-sizes")
+    big=$(awk -v id="$id" '$5==id && $4>m {m=$4} END{print m+0}' "$DIR/kafka-sizes")
+    echo "| $mode | $n | $rb | $kb | $hb | $blobs | $big |"
+  done <"$DIR/runs"
+} >"$DIR/table.md"
 echo
 echo "message size $MSG bytes, broker $BROKER"
 cat "$DIR/table.md"

@@ -180,7 +180,8 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
         rd_kafka_headers_t *h;
         if (!m) continue;
         if (!m->err && sizes) {
-            printf("%d %lld %zu\n", m->partition, (long long)m->offset, m->len);
+            printf("%d %lld %zu %.*s\n", m->partition, (long long)m->offset,
+                   m->len, (int)m->key_len, m->key ? (const char *)m->key : "");
             seen++;
         } else if (!m->err) {
             printf("%d %lld %.*s", m->partition, (long long)m->offset,
