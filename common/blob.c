@@ -38,22 +38,35 @@ static int is_hex64(const char *s) {
     return s[i] == '\0';
 }
 
-int baton_blob_ref_parse(const json_t *v, char hex[BATON_BLOB_HEX_LEN + 1],
-                         size_t *size) {
-    json_t *r, *sz;
+/* baton_blob_ref_parse, also reading a chunk's "items" (0: none). */
+static int ref_parse(const json_t *v, char hex[BATON_BLOB_HEX_LEN + 1],
+                     size_t *size, size_t *items) {
+    json_t *r, *sz, *it;
     const char *s;
+    size_t keys = 2;
 
+    if (items) *items = 0;
     if (!json_is_object(v) || !(r = json_object_get(v, BATON_BLOB_REF_KEY)))
         return 0;
     sz = json_object_get(v, "size");
-    if (json_object_size(v) != 2 || !json_is_string(r) ||
+    if ((it = json_object_get(v, "items"))) {
+        if (!json_is_integer(it) || json_integer_value(it) < 1) return -1;
+        keys = 3;
+    }
+    if (json_object_size(v) != keys || !json_is_string(r) ||
         !json_is_integer(sz) || json_integer_value(sz) < 0)
         return -1;
     s = json_string_value(r);
     if (strncmp(s, "sha256:", 7) || !is_hex64(s + 7)) return -1;
     if (hex) memcpy(hex, s + 7, BATON_BLOB_HEX_LEN + 1);
     if (size) *size = (size_t)json_integer_value(sz);
+    if (items && it) *items = (size_t)json_integer_value(it);
     return 1;
+}
+
+int baton_blob_ref_parse(const json_t *v, char hex[BATON_BLOB_HEX_LEN + 1],
+                         size_t *size) {
+    return ref_parse(v, hex, size, NULL);
 }
 
 json_t *baton_blob_ref_new(const char *hex, size_t size) {
@@ -106,10 +119,55 @@ static json_t *make_ref(enc_t *e, json_t *v) {
     return ref;
 }
 
+static int shrink_elements(enc_t *e, json_t *n);
+
+/* Replaces the full chunks of array n (elements [jC, (j+1)C), C =
+ * BATON_BLOB_CHUNK) by chunk references.  0 ok, -1 error. */
+static int chunk_array(enc_t *e, json_t *n) {
+    size_t full = json_array_size(n) / BATON_BLOB_CHUNK;
+    json_t *out = json_array();
+    if (!out) return -1;
+    for (size_t j = 0; j < full; j++) {
+        json_t *chunk = json_array(), *ref;
+        if (!chunk) goto fail;
+        for (size_t i = 0; i < BATON_BLOB_CHUNK; i++)
+            json_array_append(chunk,
+                              json_array_get(n, j * BATON_BLOB_CHUNK + i));
+        if (json_array_size(chunk) != BATON_BLOB_CHUNK) {
+            json_decref(chunk);
+            goto fail;
+        }
+        if (!(ref = make_ref(e, chunk))) goto fail;
+        json_object_set_new(ref, "items", json_integer(BATON_BLOB_CHUNK));
+        if (json_array_append_new(out, ref)) goto fail;
+    }
+    for (size_t i = full * BATON_BLOB_CHUNK; i < json_array_size(n); i++)
+        if (json_array_append(out, json_array_get(n, i))) goto fail;
+    if (json_array_clear(n) || json_array_extend(n, out)) goto fail;
+    json_decref(out);
+    return 0;
+fail:
+    json_decref(out);
+    return -1;
+}
+
 /* Turns the children of container n (owned) of at least element_min
- * bytes into references when n is over the threshold.  0 ok, -1 error. */
+ * bytes into references when n is over the threshold, then (an array
+ * still over it) its full chunks.  0 ok, -1 error. */
 static int shrink_children(enc_t *e, json_t *n) {
     if (text_size(n) <= e->o->threshold) return 0;
+    if (json_is_array(n)) {
+        if (shrink_elements(e, n)) return -1;
+        if (text_size(n) > e->o->threshold &&
+            json_array_size(n) >= BATON_BLOB_CHUNK)
+            return chunk_array(e, n);
+        return 0;
+    }
+    return shrink_elements(e, n);
+}
+
+/* The element references of shrink_children. */
+static int shrink_elements(enc_t *e, json_t *n) {
     if (json_is_array(n)) {
         for (size_t i = 0; i < json_array_size(n); i++) {
             json_t *c = json_array_get(n, i), *ref;
@@ -383,22 +441,41 @@ static json_t *subst_members(res_t *r, json_t *obj, int depth) {
 
 static json_t *subst(res_t *r, json_t *v, int depth) {
     char hex[BATON_BLOB_HEX_LEN + 1];
+    size_t items0 = 0;
     json_t *n;
 
     if (depth > BLOB_DEPTH_MAX) return NULL;
     if (json_is_array(v)) {
         if (!(n = json_array())) return NULL;
         for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *c = subst(r, json_array_get(v, i), depth + 1);
-            if (!c || json_array_append_new(n, c)) {
+            json_t *el = json_array_get(v, i), *c;
+            size_t items = 0;
+            int chunk = ref_parse(el, hex, NULL, &items) == 1 && items > 0;
+            if (chunk) el = json_object_get(r->blobs, hex); /* splice it */
+            if (chunk && (!json_is_array(el) || json_array_size(el) != items)) {
+                fail(r, BATON_ERR_INVALID,
+                     "a chunk reference's blob is not an array of its "
+                     "\"items\"");
                 json_decref(n);
                 return NULL;
             }
+            if (!(c = subst(r, el, depth + 1)) ||
+                (chunk ? json_array_extend(n, c) : json_array_append(n, c))) {
+                json_decref(c);
+                json_decref(n);
+                return NULL;
+            }
+            json_decref(c);
         }
         return n;
     }
     if (!json_is_object(v)) return json_incref(v);
-    if (baton_blob_ref_parse(v, hex, NULL) == 1) {
+    if (ref_parse(v, hex, NULL, &items0) == 1) {
+        if (items0) {
+            fail(r, BATON_ERR_INVALID,
+                 "a chunk reference (\"items\") outside an array");
+            return NULL;
+        }
         if ((n = json_object_get(r->resolved, hex))) return json_incref(n);
         n = subst(r, json_object_get(r->blobs, hex), depth + 1);
         if (n && json_object_set(r->resolved, hex, n)) {
@@ -433,7 +510,7 @@ json_t *baton_blob_resolve(json_t *v, size_t max_bytes,
         }
         if (fetch_round(&r, max_bytes, &total, fetch, ctx)) goto done;
     }
-    if (!(out = subst(&r, v, 0)))
+    if (!(out = subst(&r, v, 0)) && !r.rc)
         fail(&r, BATON_ERR_NOMEM, "resolving references");
 done:
     if (rc) *rc = r.rc;

@@ -13,6 +13,9 @@
  *   {"$baton_ref": "sha256:<64 hex>", "size": N}
  *       a reference: stands for the JSON value whose compact text (itself
  *       ref JSON) has SHA-256 <hex> and N bytes.  Exactly these two keys.
+ *   {"$baton_ref": "sha256:<64 hex>", "size": N, "items": K}
+ *       a chunk: only as an element of an array, where it stands for the
+ *       K elements of the array its blob holds, spliced in place.
  *   {"$baton_lit": V}
  *       escape: stands for the object V as it is.  Encoding wraps every
  *       object that holds a key "$baton_ref" or "$baton_lit" of the user's
@@ -30,7 +33,12 @@
  *     threshold first has each child of at least element_min bytes made
  *     a reference (so a long conversation becomes an array of references,
  *     one blob per message, and the next step reuses every blob but the
- *     new one); if it still exceeds threshold, it becomes a reference too.
+ *     new one); an array still over threshold then has each full chunk of
+ *     BATON_BLOB_CHUNK elements at fixed positions ([0, C), [C, 2C) ...)
+ *     made a chunk reference, so step N of a conversation carries about
+ *     N / C + C references, and a full chunk, once written, is reused by
+ *     every later step; if it still exceeds threshold, it becomes a
+ *     reference too.
  * The same value always encodes to the same text and the same blobs.
  *
  * Thread: any; no state.  Every json_t returned is a new reference.
@@ -46,6 +54,9 @@
 #define BATON_BLOB_REF_KEY "$baton_ref"
 #define BATON_BLOB_LIT_KEY "$baton_lit"
 #define BATON_BLOB_HEX_LEN 64
+/* Elements per chunk (part of the format: the same array always chunks
+ * the same way, so its full chunks keep their hashes as it grows). */
+#define BATON_BLOB_CHUNK 32
 /* Text every ref JSON holding a reserved key contains (a fast pre-check). */
 #define BATON_BLOB_MARK "$baton_"
 

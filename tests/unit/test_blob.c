@@ -151,6 +151,68 @@ static void test_conversation_one_blob_per_message(void) {
     json_decref(m.map);
 }
 
+/* A long conversation: full chunks of BATON_BLOB_CHUNK messages become
+ * chunk references spliced back in place; one more message writes one
+ * blob, the chunks stay the same. */
+static void test_conversation_chunks(void) {
+    baton_blob_opts_t o = {2048, 512};
+    mem_t m = {json_object(), 0, 0};
+    json_t *msgs = json_array(), *e, *arr;
+    char *body = big_string(1000, 'm');
+    char err[128];
+    size_t items = 0, nrefs, before;
+    for (int i = 0; i < 100; i++) {
+        snprintf(body, 16, "message %03d ", i);
+        body[strlen(body)] = 'm';
+        json_array_append_new(
+            msgs, json_pack("{s:s, s:s}", "role", "tool", "content", body));
+    }
+    e = round_trip(msgs, &o, &m, "100 messages round trip");
+    nrefs = json_array_size(e);
+    CHECK(nrefs == 100 / BATON_BLOB_CHUNK + 100 % BATON_BLOB_CHUNK,
+          "3 chunks and 4 single messages");
+    {
+        json_t *c0 = json_array_get(e, 0);
+        CHECK(json_integer_value(json_object_get(c0, "items")) ==
+                  BATON_BLOB_CHUNK,
+              "a chunk reference says how many items it splices");
+        (void)items;
+    }
+    before = json_object_size(m.map);
+    CHECK(before == 100 + 3, "100 message blobs and 3 chunk blobs");
+    json_decref(e);
+    snprintf(body, 16, "message %03d ", 100);
+    body[strlen(body)] = 'm';
+    json_array_append_new(
+        msgs, json_pack("{s:s, s:s}", "role", "tool", "content", body));
+    e = round_trip(msgs, &o, &m, "101 messages round trip");
+    CHECK(json_object_size(m.map) == before + 1,
+          "one more message: one more blob, the chunks reused");
+    json_decref(e);
+    /* a chunk reference anywhere but in an array is refused */
+    arr = json_pack(
+        "{s:s, s:i, s:i}", BATON_BLOB_REF_KEY,
+        "sha256:"
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "size", 3, "items", 2);
+    json_object_set_new(
+        m.map,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        json_string("abc"));
+    {
+        baton_err_t rc;
+        json_t *r =
+            baton_blob_resolve(arr, 0, mem_fetch, &m, &rc, err, sizeof err);
+        CHECK(!r && rc == BATON_ERR_INVALID,
+              "chunk reference outside an array refused");
+        json_decref(r);
+    }
+    json_decref(arr);
+    baton_free(body);
+    json_decref(msgs);
+    json_decref(m.map);
+}
+
 /* A user's object with a reserved key is escaped, and comes back as it
  * was; an escape of an escape too. */
 static void test_escaping(void) {
@@ -229,6 +291,7 @@ int main(void) {
     test_small_values_unchanged();
     test_large_string_is_ref();
     test_conversation_one_blob_per_message();
+    test_conversation_chunks();
     test_escaping();
     test_refused();
     printf("test_blob: %d passed, %d failed\n", passed, failed);
