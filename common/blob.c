@@ -151,16 +151,14 @@ fail:
     return -1;
 }
 
-/* Turns the children of container n (owned) of at least element_min
- * bytes into references when n is over the threshold, then (an array
- * still over it) its full chunks.  0 ok, -1 error. */
+/* When container n (owned) is over the threshold: turns its children of
+ * at least element_min bytes into references, then (an array) its full
+ * chunks.  0 ok, -1 error. */
 static int shrink_children(enc_t *e, json_t *n) {
     if (text_size(n) <= e->o->threshold) return 0;
     if (json_is_array(n)) {
         if (shrink_elements(e, n)) return -1;
-        if (text_size(n) > e->o->threshold &&
-            json_array_size(n) >= BATON_BLOB_CHUNK)
-            return chunk_array(e, n);
+        if (json_array_size(n) >= BATON_BLOB_CHUNK) return chunk_array(e, n);
         return 0;
     }
     return shrink_elements(e, n);

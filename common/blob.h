@@ -33,7 +33,7 @@
  *     threshold first has each child of at least element_min bytes made
  *     a reference (so a long conversation becomes an array of references,
  *     one blob per message, and the next step reuses every blob but the
- *     new one); an array still over threshold then has each full chunk of
+ *     new one); such an array then has each full chunk of
  *     BATON_BLOB_CHUNK elements at fixed positions ([0, C), [C, 2C) ...)
  *     made a chunk reference, so step N of a conversation carries about
  *     N / C + C references, and a full chunk, once written, is reused by
