@@ -12,8 +12,8 @@ source "$(dirname "$0")/lib.sh"
 stack_up "$TEST_DIR" 4 default
 CONF=$TEST_DIR/blob.conf
 cat >"$CONF" <<'CONF'
-blob.retention.s = 20
-batond.history.ttl.s = 20
+blob.retention.s = 45
+batond.history.ttl.s = 45
 CONF
 worker_up worker --config "$CONF" --concurrency 2
 batond_up batond-0 --config "$CONF"
@@ -41,6 +41,17 @@ echo "snapshot in Redis: $snap bytes"
 [ "$snap" -lt 16384 ] || fail "the snapshot holds $snap bytes: not by reference"
 pass "the snapshot in Redis stayed small (references)"
 
+# Retention: closed, the run holds no blob; each expires blob.retention.s later.
+blobs=$(redis --scan --pattern "baton:{p$p}:blob:*" | wc -l)
+[ "$blobs" -ge 1 ] || fail "no blob in Redis"
+assert_eq "$(redis HLEN "baton:{p$p}:blobrc")" 0 "blobs still held after the close"
+assert_eq "$(redis EXISTS "baton:{p$p}:blobs:t105")" 0 "the run's blob set after the close"
+for k in $(redis --scan --pattern "baton:{p$p}:blob:*"); do
+  ttl=$(redis TTL "$k")
+  [ "$ttl" -gt 0 ] && [ "$ttl" -le 45 ] || fail "$k: TTL $ttl after the close, expected 1..45"
+done
+pass "closed: the run holds no blob, each of its $blobs blobs expires in blob.retention.s"
+
 ctl describe t105 -o json >"$TEST_DIR/describe.json"
 assert_eq "$(/usr/bin/python3 -c '
 import json,sys
@@ -66,15 +77,6 @@ for t in baton.tasks.default baton.results baton.events; do
 done
 pass "task, result and event messages stayed small (references)"
 
-# Retention: closed, the run holds no blob; each expires blob.retention.s later.
-blobs=$(redis --scan --pattern "baton:{p$p}:blob:*" | wc -l)
-[ "$blobs" -ge 1 ] || fail "no blob in Redis"
-assert_eq "$(redis HLEN "baton:{p$p}:blobrc")" 0 "blobs still held after the close"
-assert_eq "$(redis EXISTS "baton:{p$p}:blobs:t105")" 0 "the run's blob set after the close"
-for k in $(redis --scan --pattern "baton:{p$p}:blob:*"); do
-  ttl=$(redis TTL "$k")
-  [ "$ttl" -gt 0 ] && [ "$ttl" -le 20 ] || fail "$k: TTL $ttl after the close, expected 1..20"
-done
 gone() { [ "$(redis --scan --pattern "baton:{p$p}:blob:*" | wc -l)" -eq 0 ]; }
-wait_until 60 "the blobs of the closed run to expire" gone
-pass "$blobs blobs held while the run was open, expired after its close (retention 20 s)"
+wait_until 120 "the blobs of the closed run to expire" gone
+pass "the blobs expired after the close (retention 45 s)"
