@@ -66,5 +66,10 @@ redisReply *client_redis_next(baton_client_t *c, const char *what, char *errstr,
 int client_locate(baton_client_t *c, const char *id, int scan, char *errstr,
                   size_t errlen);
 json_t *client_snap_unreadable(const char *id, const char *why);
+/* The claim check (common/blob.h): replaces *v (owned) by its value with
+ * every reference resolved from the blobs of partition (c->redis must be
+ * open); *v untouched on failure (errstr says why). */
+baton_client_err_t client_resolve(baton_client_t *c, int32_t partition,
+                                  json_t **v, char *errstr, size_t errlen);
 
 #endif

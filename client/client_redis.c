@@ -14,6 +14,7 @@
 
 #include "baton_common.h"
 #include "client_int.h"
+#include "blob_store.h"
 #include "keys.h"
 #include "redis.h"
 
@@ -177,6 +178,11 @@ baton_client_err_t baton_client_snapshot(baton_client_t *c, const char *id,
     }
     *out = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
     freeReplyObject(r);
+    if (*out && json_is_object(*out) &&
+        client_resolve(c, c->wf_partition, out, jerr.text, sizeof jerr.text)) {
+        json_decref(*out);
+        *out = NULL;
+    }
     if (!*out || !json_is_object(*out)) {
         json_decref(*out);
         if (!(*out = client_snap_unreadable(id, jerr.text)))
@@ -209,4 +215,23 @@ const char *baton_client_snap_str(const json_t *snap, const char *key,
 redisContext *baton_client_redis_context(baton_client_t *c, char *errstr,
                                          size_t errlen) {
     return client_redis(c, errstr, errlen);
+}
+
+baton_client_err_t client_resolve(baton_client_t *c, int32_t partition,
+                                  json_t **v, char *errstr, size_t errlen) {
+    baton_blob_loc_t loc = {c->redis, baton_conf_key_prefix(c->conf),
+                            partition};
+    baton_err_t rc = BATON_OK;
+    json_t *r;
+    char *t = json_dumps(*v, JSON_COMPACT | JSON_ENCODE_ANY);
+    int marked = t && baton_blob_text_marked(t, strlen(t));
+    free(t);
+    if (!marked) return BATON_CLIENT_OK;
+    if (!(r = baton_blob_resolve(*v, 0, baton_blob_store_fetch, &loc, &rc,
+                                 errstr, errlen)))
+        return rc == BATON_ERR_NOMEM ? BATON_CLIENT_E_INTERNAL
+                                     : BATON_CLIENT_E_UNAVAILABLE;
+    json_decref(*v);
+    *v = r;
+    return BATON_CLIENT_OK;
 }

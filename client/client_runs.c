@@ -299,7 +299,16 @@ baton_client_err_t baton_client_history(baton_client_t *c, const char *id,
         *events = NULL;
     }
     freeReplyObject(r);
-    return *events ? BATON_CLIENT_OK : client_oom(errstr, errlen);
+    if (!*events) return client_oom(errstr, errlen);
+    {
+        baton_client_err_t rc =
+            client_resolve(c, c->wf_partition, events, errstr, errlen);
+        if (rc) {
+            json_decref(*events);
+            *events = NULL;
+        }
+        return rc;
+    }
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -372,6 +381,34 @@ static int client_list_match(const json_t *snap, const char *status,
            (!type || !strcmp(baton_client_snap_str(snap, "type", ""), type));
 }
 
+/* 1 when a page's snapshot was stored as a whole as a claim-check
+ * reference (a large snapshot, blob.h): resolved after the page is read
+ * (the pipelined replies come first). */
+static int client_page_resolvable(const json_t *snap) {
+    return json_object_get(snap, "$baton_ref") != NULL;
+}
+
+/* Replaces *snap (owned) by its resolved value when it is a reference
+ * (its "$key" says the partition); left as it is when that fails. */
+static void client_page_resolve(baton_client_t *c, json_t **snap) {
+    const char *key = json_string_value(json_object_get(*snap, "$key"));
+    json_t *v;
+    int32_t p = -1;
+    char err[256];
+    if (!key ||
+        !baton_keys_parse_wf(key, baton_conf_key_prefix(c->conf), &p, NULL))
+        return;
+    v = json_deep_copy(*snap);
+    if (!v) return;
+    json_object_del(v, "$key");
+    if (client_resolve(c, p, &v, err, sizeof err) || !json_is_object(v)) {
+        json_decref(v);
+        return;
+    }
+    json_decref(*snap);
+    *snap = v;
+}
+
 /* Appends the row of each snapshot named in keys (one SCAN page) that
  * passes the filters: the GETs are pipelined. */
 static baton_client_err_t
@@ -383,23 +420,34 @@ client_list_page(baton_client_t *c, const redisReply *keys, const char *status,
             redisAppendCommand(c->redis, "GET %s", keys->element[i]->str) !=
                 REDIS_OK)
             return client_oom(errstr, errlen); /* NEVER: unusable after */
+    json_t *snaps = json_array(); /* the page's snapshots, read first */
     for (size_t i = 0; i < keys->elements; i++) {
         redisReply *r;
-        json_t *snap, *row;
+        json_t *snap;
         if (!client_page_key(c, keys, i)) continue;
-        if (!(r = client_redis_next(c, "reading snapshots", errstr, errlen)))
+        if (!(r = client_redis_next(c, "reading snapshots", errstr, errlen))) {
+            json_decref(snaps);
             return BATON_CLIENT_E_UNAVAILABLE; /* the connection is gone */
+        }
         snap = client_page_snapshot(c, r, keys->element[i]->str);
         freeReplyObject(r);
-        if (!snap || !client_list_match(snap, status, type)) {
-            json_decref(snap);
-            continue;
-        }
-        row = client_list_row(snap);
-        json_decref(snap);
-        if (rc == BATON_CLIENT_OK && (!row || json_array_append_new(rows, row)))
+        if (snap && client_page_resolvable(snap))
+            json_object_set_new(snap, "$key",
+                                json_string(keys->element[i]->str));
+        if (snap && (!snaps || json_array_append_new(snaps, snap)))
             rc = client_oom(errstr, errlen); /* keep reading the replies */
     }
+    for (size_t i = 0; rc == BATON_CLIENT_OK && i < json_array_size(snaps);
+         i++) {
+        json_t *snap = json_incref(json_array_get(snaps, i)), *row;
+        client_page_resolve(c, &snap);
+        if (client_list_match(snap, status, type) &&
+            (!(row = client_list_row(snap)) ||
+             json_array_append_new(rows, row)))
+            rc = client_oom(errstr, errlen);
+        json_decref(snap);
+    }
+    json_decref(snaps);
     return rc;
 }
 

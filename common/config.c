@@ -96,7 +96,7 @@ static const conf_key_t conf_keys[] = {
     {"batond.limits.map.items.max", KEY_INT, "10000",
      "items of one Map state; more fail the step with "
      "States.DataLimitExceeded (Catch sees it; 0: no limit)"},
-    {"batond.limits.state.max", KEY_INT, "4194304",
+    {"batond.limits.state.max", KEY_INT, "67108864",
      "bytes of the data a state produces (its input or output, kept in "
      "the snapshot); more fail the run with States.DataLimitExceeded "
      "(0: no limit)"},
@@ -231,6 +231,22 @@ static const conf_key_t conf_keys[] = {
     {"tracing.genai.content", KEY_INT, "0",
      "1 = model and tool spans carry the messages and arguments "
      "(gen_ai.input.messages ...); 0 = never (the default)"},
+    {"blob.threshold", KEY_INT, "65536",
+     "claim check: a JSON value in a task, a result, a snapshot or the "
+     "history larger than this (bytes) is stored once in Redis by content "
+     "hash and travels as a reference (common/blob.h); 0 = off"},
+    {"blob.element.min", KEY_INT, "1024",
+     "claim check: when an array or object is over blob.threshold, each of "
+     "its elements of at least this many bytes becomes a blob of its own "
+     "(one blob per message of a conversation)"},
+    {"blob.resolve.max", KEY_INT, "67108864",
+     "claim check: most bytes of blobs one payload may resolve to"},
+    {"blob.retention.s", KEY_INT, "604800",
+     "claim check: seconds a blob is kept after the last run holding it "
+     "closed"},
+    {"blob.pending.ttl.s", KEY_INT, "86400",
+     "claim check: seconds a blob a worker stored for a result is kept "
+     "when no run takes it up"},
     {"devstack.partitions", KEY_INT, "8",
      "partitions of every topic the dev stack creates"},
     {"devstack.queues", KEY_STR, "default",

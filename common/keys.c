@@ -130,3 +130,18 @@ const char *baton_keys_stream_index(char *buf, size_t len, const char *ns,
                                     const char *workflow_id) {
     return keys_fmt(buf, len, "%s:stream:{%s}", ns, workflow_id);
 }
+
+const char *baton_keys_blob(char *buf, size_t len, const char *ns, int32_t p,
+                            const char *hex) {
+    return keys_fmt(buf, len, KEYS_PART ":blob:%s", ns, (int)p, hex);
+}
+
+const char *baton_keys_blob_refs(char *buf, size_t len, const char *ns,
+                                 int32_t p) {
+    return keys_fmt(buf, len, KEYS_PART ":blobrc", ns, (int)p);
+}
+
+const char *baton_keys_blob_set(char *buf, size_t len, const char *ns,
+                                int32_t p, const char *id) {
+    return keys_fmt(buf, len, KEYS_PART ":blobs:%s", ns, (int)p, id);
+}

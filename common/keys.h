@@ -46,6 +46,27 @@
  *                                      (batond.dedupe.window.ms).  <dd> is
  *                                      "d:<dedupe_id>" or "r:<request_id>"
  *                                      (orchestrator/loop.c)
+ *   baton:{pN}:blob:<hex>      string  claim check: a blob, the compact
+ *                                      ref JSON text whose SHA-256 is <hex>
+ *                                      (common/blob.h).  Written by batond
+ *                                      (task inputs, snapshots, history) and
+ *                                      by workers (large results, with the
+ *                                      partition the task's result goes to,
+ *                                      TTL blob.pending.ttl.s); no TTL while
+ *                                      a run of partition N holds it
+ *                                      (blobrc), blob.retention.s after
+ *                                      the last such run closed
+ *   baton:{pN}:blobs:<id>      set     the blobs run <id> holds (<hex>);
+ *                                      deleted when the run closes
+ *   baton:{pN}:blobrc          hash    field = <hex>, value = how many runs
+ *                                      of partition N not yet closed hold
+ *                                      the blob (orchestrator/store.c)
+ *                                      The hash tag is the run's partition,
+ *                                      so with Redis Cluster a blob sits in
+ *                                      the slot of the runs that use it and
+ *                                      the batch script adopts and releases
+ *                                      it atomically; one content in two
+ *                                      partitions is stored twice.
  *   baton:defs:<name>:<ver>    string  definition text of every version
  *                                      that ever ran (pins runs to it)
  *   baton:stream:{<id>}:<seq>  stream  live model output of step <seq> of
@@ -128,6 +149,16 @@ const char *baton_keys_dedupe(char *buf, size_t len, const char *ns, int32_t p,
 /* baton:defs:<name>:<ver> -- the text of one definition version. */
 const char *baton_keys_def(char *buf, size_t len, const char *ns,
                            const char *name, const char *ver);
+
+/* baton:{pN}:blob:<hex> -- a claim-check blob (hex: 64 hex digits). */
+const char *baton_keys_blob(char *buf, size_t len, const char *ns, int32_t p,
+                            const char *hex);
+/* baton:{pN}:blobs:<id> -- the blobs a run holds. */
+const char *baton_keys_blob_set(char *buf, size_t len, const char *ns,
+                                int32_t p, const char *id);
+/* baton:{pN}:blobrc -- live runs holding each blob of partition N. */
+const char *baton_keys_blob_refs(char *buf, size_t len, const char *ns,
+                                 int32_t p);
 
 /* SCAN MATCH patterns over every partition: the snapshot / history keys of
  * the workflows whose id starts with id_prefix ("" or NULL: all).  The

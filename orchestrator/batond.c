@@ -30,6 +30,7 @@
 
 #include <openssl/rand.h>
 
+#include "blob_store.h"
 #include "cloudevents.h"
 #include "codec.h"
 #include "config.h"
@@ -110,6 +111,10 @@ typedef struct batond {
     const char *topic_ptrs[2];
     int32_t partition_cnt;
     int64_t batch_max, history_max, ttl_s;
+    struct {
+        baton_store_blobs_t store; /* blob.* (store.h) */
+        size_t resolve_max;
+    } blobs;
     int64_t horizon_ms;    /* timers kept in memory (batond.timers.*) */
     int64_t next_slice_ms; /* when to read the next slice of timers */
     int64_t *epochs;       /* [partition_cnt]: fencing tokens taken */
@@ -642,8 +647,43 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
                                               char **texts, size_t *lens,
                                               char *errstr, size_t errlen) {
     batond_t *b = ctx;
-    return baton_store_get_snapshots(b->redis, b->ns, n, parts, ids, texts,
-                                     lens, errstr, errlen);
+    baton_err_t rc = baton_store_get_snapshots(b->redis, b->ns, n, parts, ids,
+                                               texts, lens, errstr, errlen);
+    /* The claim check: a snapshot is stored as ref JSON; the core gets it
+     * resolved. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        baton_blob_loc_t loc = {b->redis, b->ns, parts[i]};
+        char *out = NULL, err[512];
+        size_t outlen = 0;
+        if (!texts[i]) continue;
+        if ((rc = baton_blob_store_resolve_text(
+                 &loc, texts[i], lens[i], 0, &out, &outlen, err, sizeof err))) {
+            /* a missing blob: the snapshot cannot be read (quarantine) */
+            if (rc != BATON_ERR_REDIS && rc != BATON_ERR_NOMEM) {
+                BATON_ERROR("redis", "snapshot of %s: %s", ids[i], err);
+                rc = BATON_OK;
+                continue;
+            }
+            baton_seterr(errstr, errlen, rc, "snapshot of %s: %s", ids[i], err);
+        } else if (out) {
+            baton_free(texts[i]);
+            texts[i] = out;
+            lens[i] = outlen;
+        }
+    }
+    return rc;
+}
+
+/* port.resolve: the references in a result's output (claim check). */
+static baton_err_t batond_port_resolve(void *ctx, int32_t p, const char *text,
+                                       char **out, char *errstr,
+                                       size_t errlen) {
+    batond_t *b = ctx;
+    baton_blob_loc_t loc = {b->redis, b->ns, p};
+    size_t outlen = 0;
+    return baton_blob_store_resolve_text(&loc, text, strlen(text),
+                                         b->blobs.resolve_max, out, &outlen,
+                                         errstr, errlen);
 }
 
 /* port.dedupe_seen: which commands' dedupe keys Redis remembers. */
@@ -761,8 +801,9 @@ static baton_err_t batond_port_write(void *ctx, baton_wset_t *const *ws,
     baton_err_t rc;
     int64_t t0 = baton_mono_us();
     batond_test_stop_check(b, ws, n, 0); /* TEST HOOK */
-    rc = baton_store_write(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
-                           b->history_max, b->ttl_s, fenced, errstr, errlen);
+    rc = baton_store_write_ex(b->redis, b->ns, ws, n, b->epochs, b->topic_ptrs,
+                              b->history_max, b->ttl_s, &b->blobs.store, fenced,
+                              errstr, errlen);
     if (rc == BATON_OK)
         batond_metrics_written(b->metrics, ws, fenced, n, b->nmsgs,
                                (baton_mono_us() - t0) / 1e6);
@@ -830,6 +871,7 @@ static void batond_port_init(batond_t *b) {
     b->port.poll = batond_port_poll;
     b->port.now_ms = batond_port_now_ms;
     b->port.load_snapshots = batond_port_load_snapshots;
+    b->port.resolve = batond_port_resolve;
     b->port.load_def = batond_port_load_def;
     b->port.dedupe_seen = batond_port_dedupe_seen;
     b->port.write = batond_port_write;
@@ -1037,6 +1079,17 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
     b->batch_max = baton_conf_get_int(b->conf, "batond.batch.max");
     b->history_max = baton_conf_get_int(b->conf, "batond.history.max");
     b->ttl_s = baton_conf_get_int(b->conf, "batond.history.ttl.s");
+    {
+        /* the claim check; blob.threshold 0: no blobs, escaping only */
+        int64_t th = baton_conf_get_int(b->conf, "blob.threshold");
+        b->blobs.store.opts.threshold = th > 0 ? (size_t)th : SIZE_MAX;
+        b->blobs.store.opts.element_min =
+            (size_t)baton_conf_get_int(b->conf, "blob.element.min");
+        b->blobs.store.retention_s =
+            baton_conf_get_int(b->conf, "blob.retention.s");
+        b->blobs.resolve_max =
+            (size_t)baton_conf_get_int(b->conf, "blob.resolve.max");
+    }
     b->horizon_ms =
         baton_conf_get_int(b->conf, "batond.timers.horizon.s") * 1000;
     if (b->horizon_ms < 1000) b->horizon_ms = 1000;
@@ -1092,6 +1145,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
             baton_conf_get_int(b->conf, "batond.limits.state.max"),
             baton_conf_get_int(b->conf, "batond.limits.history.bytes.max")};
         baton_engine_set_limits(b->engine, &el);
+        baton_engine_set_blobs(b->engine, &b->blobs.store.opts);
         baton_engine_set_random(b->engine, batond_random, NULL);
     }
     if (b->engine)

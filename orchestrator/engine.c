@@ -142,6 +142,11 @@ void baton_engine_set_limits(baton_engine_t *e,
     e->limits = *limits;
 }
 
+void baton_engine_set_blobs(baton_engine_t *e,
+                            const struct baton_blob_opts *o) {
+    e->blob = *o;
+}
+
 void baton_engine_set_random(baton_engine_t *e, baton_engine_random_fn fn,
                              void *ctx) {
     e->random = fn;
@@ -296,6 +301,31 @@ baton_err_t baton_engine_emit(baton_engine_t *e, baton_snapshot_t *s,
     ev.state = (char *)state;
     if (data && !(dtext = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)))
         goto out;
+    if (dtext) {
+        /* The claim check: large data goes to the history and the events
+         * topic as references (the same blobs as the snapshot's). */
+        char *ref = NULL;
+        json_t *dref;
+        if ((rc = baton_engine_blobs_encode(e, s, ws, dtext, &ref, err,
+                                            sizeof err))) {
+            BATON_ERROR("engine", "%s: claim check of a %s event: %s", s->id,
+                        type, err);
+            goto out;
+        }
+        rc = BATON_ERR_NOMEM;
+        if (ref) {
+            free(dtext);
+            dtext = strdup(ref);
+            dref = json_loads(ref, JSON_DECODE_ANY, NULL);
+            baton_free(ref);
+            if (!dtext || !dref) {
+                json_decref(dref);
+                goto out;
+            }
+            json_decref(data);
+            data = dref;
+        }
+    }
     ev.data = dtext;
     json_object_set_new(o, "seq", json_integer(ev.seq));
     json_object_set_new(o, "type", json_string(type));

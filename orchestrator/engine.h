@@ -110,6 +110,12 @@ typedef struct baton_engine_limits {
 void baton_engine_set_limits(baton_engine_t *e,
                              const baton_engine_limits_t *limits);
 
+/* The claim check (common/blob.h): task inputs over o->threshold travel as
+ * references, their blobs recorded in the write set (store.c stores
+ * them).  Threshold 0 (the default) = off. */
+struct baton_blob_opts;
+void baton_engine_set_blobs(baton_engine_t *e, const struct baton_blob_opts *o);
+
 /* The source of the random nonce each activity attempt and child step
  * carries in its task ids: fills buf[0..len) with random bytes, 0 ok, -1
  * failed (the input is then not applied: retried, then quarantined).

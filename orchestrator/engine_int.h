@@ -27,6 +27,7 @@
 #ifndef BATON_ENGINE_INT_H
 #define BATON_ENGINE_INT_H
 
+#include "blob.h"
 #include "engine.h"
 
 struct baton_engine {
@@ -42,6 +43,7 @@ struct baton_engine {
     char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
                                "*" (every queue); NULL = none: Avro */
     baton_engine_limits_t limits;
+    baton_blob_opts_t blob;        /* claim check; threshold 0 = off */
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
     void *random_ctx;
     baton_engine_events_t events; /* which events go to <prefix>.events */
@@ -278,5 +280,11 @@ baton_err_t baton_engine_trace_run_end(const baton_snapshot_t *s,
 baton_err_t baton_engine_trace_signal(const baton_snapshot_t *s,
                                       baton_wset_t *ws, const char *name,
                                       int64_t now);
+/* The claim check of a payload run s puts into a message (blob.h): *out
+ * set to the ref JSON text (baton_malloc'd) with its new blobs recorded in
+ * ws, or NULL when text needs no change.  engine_task.c. */
+baton_err_t baton_engine_blobs_encode(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws, const char *text,
+                                      char **out, char *errstr, size_t errlen);
 
 #endif /* BATON_ENGINE_INT_H */

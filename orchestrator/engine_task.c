@@ -199,6 +199,26 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
         free(details);
         return BATON_ERR_NOMEM;
     }
+    {
+        char *ref = NULL, berr[512];
+        if ((rc = baton_engine_blobs_encode(e, s, ws, t.input, &ref, berr,
+                                            sizeof berr))) {
+            BATON_ERROR("engine", "task %s: claim check of its input: %s",
+                        task_id, berr);
+            free(t.input);
+            free(details);
+            return rc;
+        }
+        if (ref) {
+            free(t.input);
+            t.input = strdup(ref);
+            baton_free(ref);
+            if (!t.input) {
+                free(details);
+                return BATON_ERR_NOMEM;
+            }
+        }
+    }
     json = baton_engine_queue_json(e, stop->queue);
     rc = baton_codec_encode_task(e->codec, &t, json, &buf, &len, err,
                                  sizeof err);
@@ -347,4 +367,29 @@ baton_err_t baton_engine_task_result(baton_engine_t *e, const baton_defn_t *d,
         return on_failed(e, d, s, ws, r, now, errstr, errlen);
     }
     return BATON_OK;
+}
+
+typedef struct blob_sink_ctx {
+    baton_snapshot_t *s;
+    baton_wset_t *ws;
+} blob_sink_ctx_t;
+
+/* Hands a blob to the write set once per cached snapshot. */
+static int blob_sink(void *ctx, const char *hex, const char *text, size_t len) {
+    blob_sink_ctx_t *c = ctx;
+    if (!c->s->blob_seen && !(c->s->blob_seen = json_object())) return -1;
+    if (json_object_get(c->s->blob_seen, hex)) return 0;
+    if (baton_wset_blob(c->ws, c->s->id, hex, text, len)) return -1;
+    return json_object_set_new(c->s->blob_seen, hex, json_true()) ? -1 : 0;
+}
+
+baton_err_t baton_engine_blobs_encode(baton_engine_t *e, baton_snapshot_t *s,
+                                      baton_wset_t *ws, const char *text,
+                                      char **out, char *errstr, size_t errlen) {
+    blob_sink_ctx_t c = {s, ws};
+    size_t len;
+    *out = NULL;
+    if (!e->blob.threshold || !text) return BATON_OK;
+    return baton_blob_encode_text(text, strlen(text), &e->blob, blob_sink, &c,
+                                  out, &len, errstr, errlen);
 }

@@ -9,6 +9,7 @@
  */
 #include "loop.h"
 
+#include "blob.h"
 #include "dlq.h"
 
 #include <assert.h>
@@ -1093,6 +1094,54 @@ static baton_err_t load_snapshots(baton_loop_t *l,
     return rc;
 }
 
+/* The claim check: resolves the references in the batch's results
+ * (port.resolve).  A completed result whose references cannot be resolved
+ * becomes the failure Baton.BlobInvalid, retryable (the next attempt
+ * stores its blobs again); heartbeat details that cannot be are dropped. */
+static baton_err_t resolve_results(baton_loop_t *l,
+                                   const baton_loop_port_t *port, char *errstr,
+                                   size_t errlen) {
+    if (!port->resolve) return BATON_OK;
+    for (size_t i = 0; i < l->nq; i++) {
+        qinput_t *q = &l->q[i];
+        char *out = NULL, err[512];
+        baton_err_t rc;
+        if (q->done || q->src != BATON_SRC_RESULTS || !q->res.output ||
+            !baton_blob_text_marked(q->res.output, strlen(q->res.output)))
+            continue;
+        rc = port->resolve(port->ctx, q->p, q->res.output, &out, err,
+                           sizeof err);
+        if (rc == BATON_ERR_REDIS || rc == BATON_ERR_NOMEM)
+            return baton_seterr(errstr, errlen, rc, "result %s: %s",
+                                q->res.task_id, err);
+        if (!rc) {
+            if (out) {
+                baton_free(q->res.output);
+                q->res.output = out;
+            }
+            continue;
+        }
+        BATON_WARN("loop", "result %s: %s: taken as a failure", q->res.task_id,
+                   err);
+        if (q->res.kind != BATON_RESULT_COMPLETED) {
+            baton_free(q->res.output); /* heartbeat details: dropped */
+            q->res.output = NULL;
+            continue;
+        }
+        baton_free(q->res.output);
+        baton_free(q->res.error);
+        baton_free(q->res.cause);
+        q->res.output = NULL;
+        q->res.kind = BATON_RESULT_FAILED;
+        q->res.error = baton_strdup("Baton.BlobInvalid");
+        q->res.cause = baton_strdup(err);
+        if (!q->res.error || !q->res.cause)
+            return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                                "out of memory");
+    }
+    return BATON_OK;
+}
+
 /* Asks the port which of the batch's commands with a dedupe key were
  * applied already (q->dup). */
 static baton_err_t dedupe_lookup(baton_loop_t *l, const baton_loop_port_t *port,
@@ -1230,6 +1279,7 @@ baton_err_t baton_loop_run_batch(baton_loop_t *l, const baton_loop_port_t *port,
         ntimers = baton_loop_due_timers(l, now);
         if (!rc && (l->nq || ntimers)) {
             rc = load_snapshots(l, port, errstr, errlen);
+            if (!rc) rc = resolve_results(l, port, errstr, errlen);
             if (!rc) rc = dedupe_lookup(l, port, errstr, errlen);
             if (!rc) load_defs(l, port);
         }

@@ -213,6 +213,15 @@ typedef struct baton_loop_port {
     baton_err_t (*dedupe_seen)(void *ctx, size_t n, const int32_t *parts,
                                const char *const *ids, const char *const *dds,
                                int *seen, char *errstr, size_t errlen);
+    /* The claim check (may be NULL: results are taken as they are):
+     * resolves the references in the output text of a result of a run of
+     * partition p (common/blob.h): *out set to the plain text
+     * (baton_malloc'd) or NULL when there was nothing to resolve.
+     * BATON_ERR_REDIS abandons the batch; any other error (a blob
+     * missing, corrupt, over blob.resolve.max) turns the result into a
+     * failure Baton.BlobInvalid with errstr as its cause. */
+    baton_err_t (*resolve)(void *ctx, int32_t p, const char *text, char **out,
+                           char *errstr, size_t errlen);
     /* Loads definition version name/ver into the engine's registry; an
      * error (logged by the loop) sends the inputs that need it to the DLQ. */
     baton_err_t (*load_def)(void *ctx, const char *name, const char *ver,

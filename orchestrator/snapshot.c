@@ -87,6 +87,7 @@ void baton_snapshot_destroy(baton_snapshot_t *s) {
     json_decref(s->held);
     json_decref(s->budget);
     json_decref(s->usage);
+    json_decref(s->blob_seen);
     baton_free(s);
 }
 

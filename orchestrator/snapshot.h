@@ -174,8 +174,12 @@ typedef struct baton_snapshot {
                             the top */
     char *quarantine; /* why the run is quarantined, NULL when not */
     int64_t deadline_ms;
-    json_t *signals; /* owned object, NULL when none buffered */
-    json_t *held;    /* HELD: owned array, NULL when none */
+    json_t *signals;   /* owned object, NULL when none buffered */
+    json_t *held;      /* HELD: owned array, NULL when none */
+    json_t *blob_seen; /* not encoded: claim-check blobs this cached
+                          snapshot already handed to a write set (hex ->
+                          true); NULL when none.  Dropped with the cache,
+                          so a blob is handed again after a reload */
     int64_t hseq;
     int64_t stale;
     int64_t dup;

@@ -382,13 +382,79 @@ static int argvb_add_str(argvb_t *a, const char *s) {
 }
 #define ADD(a, s) argvb_add_str((a), (s))
 
+/* One BLOBHOLD (FENCE_SCRIPT) of blob hex held by run wf_id. */
+static int queue_blob_hold(const char *ns, int32_t p, const char *wf_id,
+                           const char *hex, const char *text, size_t len,
+                           strpool_t *pool, argvb_t *a) {
+    char kb[BATON_KEYS_LEN];
+    int fail = ADD(a, "BLOBHOLD");
+    fail |= ADD(a, pool_key(pool, baton_keys_blob(kb, sizeof kb, ns, p, hex)));
+    fail |= ADD(
+        a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p, wf_id)));
+    fail |= ADD(a, pool_key(pool, baton_keys_blob_refs(kb, sizeof kb, ns, p)));
+    fail |= ADD(a, pool_keep(pool, baton_strdup(hex)));
+    fail |= argvb_add(a, text, len);
+    argvb_close(a, pool);
+    return fail;
+}
+
+typedef struct hold_ctx {
+    const char *ns;
+    int32_t p;
+    baton_snapshot_t *s; /* blob_seen: handed already (may be NULL) */
+    const char *wf_id;
+    strpool_t *pool;
+    argvb_t *a;
+} hold_ctx_t;
+
+static int hold_sink(void *ctx, const char *hex, const char *text, size_t len) {
+    hold_ctx_t *h = ctx;
+    const char *kept;
+    if (h->s && h->s->blob_seen && json_object_get(h->s->blob_seen, hex))
+        return 0;
+    if (!(kept = pool_keep(h->pool, baton_strndup(text, len)))) return -1;
+    if (queue_blob_hold(h->ns, h->p, h->wf_id, hex, kept, len, h->pool, h->a))
+        return -1;
+    if (h->s) {
+        if (!h->s->blob_seen && !(h->s->blob_seen = json_object())) return -1;
+        if (json_object_set_new(h->s->blob_seen, hex, json_true())) return -1;
+    }
+    return 0;
+}
+
+/* text (len bytes, kept in the pool) as stored: ref JSON when blobs is
+ * set, its new blobs queued as BLOBHOLDs of run wf_id; NULL on error. */
+static const char *blob_encode(const char *ns, int32_t p,
+                               const baton_store_blobs_t *blobs,
+                               baton_snapshot_t *s, const char *wf_id,
+                               const char *text, size_t *len, strpool_t *pool,
+                               argvb_t *a) {
+    hold_ctx_t h = {ns, p, s, wf_id, pool, a};
+    char *out = NULL, err[512];
+    size_t outlen = 0;
+    if (!blobs || !text) return text;
+    if (baton_blob_encode_text(text, *len, &blobs->opts, hold_sink, &h, &out,
+                               &outlen, err, sizeof err)) {
+        BATON_ERROR("redis", "claim check of %s: %s", wf_id, err);
+        return NULL;
+    }
+    if (!out) return text;
+    *len = outlen;
+    return pool_keep(pool, out);
+}
+
 /* Packs the commands of one partition's write set into the script args. */
 static int queue_wset(const char *ns, const baton_wset_t *ws,
                       const char *const topics[2], int64_t history_max,
-                      int64_t ttl_s, strpool_t *pool, argvb_t *a) {
+                      int64_t ttl_s, const baton_store_blobs_t *blobs,
+                      strpool_t *pool, argvb_t *a) {
     int32_t p = ws->partition;
     char kb[BATON_KEYS_LEN];
     int fail = 0;
+
+    for (size_t i = 0; i < ws->nblobs; i++)
+        fail |= queue_blob_hold(ns, p, ws->blobs[i].wf_id, ws->blobs[i].hex,
+                                ws->blobs[i].text, ws->blobs[i].len, pool, a);
 
     for (size_t i = 0; i < ws->nsnaps; i++) {
         size_t len;
@@ -402,6 +468,9 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
             continue;
         }
         text = pool_keep(pool, baton_snapshot_encode(ws->snaps[i], &len));
+        if (text)
+            text = blob_encode(ns, p, blobs, ws->snaps[i], ws->snaps[i]->id,
+                               text, &len, pool, a);
         if (!text) return -1;
         fail |= ADD(a, "SET");
         fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, ns, p,
@@ -450,6 +519,21 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
             argvb_close(a, pool);
         }
         i = j;
+    }
+    /* A closed run releases the blobs it held (every write of it: a run
+     * closed earlier holds those its late writes just held). */
+    for (size_t i = 0; blobs && i < ws->nsnaps; i++) {
+        char pre[BATON_KEYS_LEN];
+        if (!baton_wf_status_closed(ws->snaps[i]->status)) continue;
+        fail |= ADD(a, "BLOBFREE");
+        fail |= ADD(a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p,
+                                                          ws->snaps[i]->id)));
+        fail |=
+            ADD(a, pool_key(pool, baton_keys_blob_refs(kb, sizeof kb, ns, p)));
+        fail |=
+            ADD(a, pool_key(pool, baton_keys_blob(pre, sizeof pre, ns, p, "")));
+        fail |= ADD(a, pool_fmt(pool, "%lld", (long long)blobs->retention_s));
+        argvb_close(a, pool);
     }
     if (ws->nout) {
         fail |= ADD(a, "HSET");
@@ -521,7 +605,14 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
 }
 
 /* Checks the fencing token (KEYS[1] = baton:{pN}:epoch, ARGV[1] = ours),
- * then runs the commands packed in ARGV[2..] as "<argc> <arg>...". */
+ * then runs the commands packed in ARGV[2..] as "<argc> <arg>...".  Two
+ * are the claim check's own (store.h baton_store_blobs_t):
+ *   BLOBHOLD <blob key> <run's set> <blobrc> <hex> <text>
+ *       stores the blob (SET NX), counts the run as holding it once,
+ *       makes it persistent;
+ *   BLOBFREE <run's set> <blobrc> <blob key prefix> <retention s>
+ *       the run closed: each blob it held loses one holder; one with none
+ *       left expires after the retention; the run's set is deleted. */
 static const char FENCE_SCRIPT[] =
     "local e = redis.call('GET', KEYS[1])\n"
     "if e ~= ARGV[1] then\n"
@@ -531,7 +622,26 @@ static const char FENCE_SCRIPT[] =
     "local i, n = 2, #ARGV\n"
     "while i <= n do\n"
     "  local c = tonumber(ARGV[i])\n"
-    "  redis.call(unpack(ARGV, i + 1, i + c))\n"
+    "  local op = ARGV[i + 1]\n"
+    "  if op == 'BLOBHOLD' then\n"
+    "    local blob, set, rc, hex = ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]\n"
+    "    redis.call('SET', blob, ARGV[i+6], 'NX')\n"
+    "    if redis.call('SADD', set, hex) == 1 then\n"
+    "      redis.call('HINCRBY', rc, hex, 1)\n"
+    "    end\n"
+    "    redis.call('PERSIST', blob)\n"
+    "  elseif op == 'BLOBFREE' then\n"
+    "    local set, rc, prefix, ttl = ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]\n"
+    "    for _, hex in ipairs(redis.call('SMEMBERS', set)) do\n"
+    "      if redis.call('HINCRBY', rc, hex, -1) <= 0 then\n"
+    "        redis.call('HDEL', rc, hex)\n"
+    "        redis.call('EXPIRE', prefix .. hex, ttl)\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('DEL', set)\n"
+    "  else\n"
+    "    redis.call(unpack(ARGV, i + 1, i + c))\n"
+    "  end\n"
     "  i = i + c + 1\n"
     "end\n"
     "return 1\n";
@@ -542,6 +652,17 @@ baton_err_t baton_store_write(redisContext *c, const char *ns,
                               const char *const topics[2], int64_t history_max,
                               int64_t ttl_s, int *fenced, char *errstr,
                               size_t errlen) {
+    return baton_store_write_ex(c, ns, ws, n, epochs, topics, history_max,
+                                ttl_s, NULL, fenced, errstr, errlen);
+}
+
+baton_err_t baton_store_write_ex(redisContext *c, const char *ns,
+                                 baton_wset_t *const *ws, size_t n,
+                                 const int64_t *epochs,
+                                 const char *const topics[2],
+                                 int64_t history_max, int64_t ttl_s,
+                                 const baton_store_blobs_t *blobs, int *fenced,
+                                 char *errstr, size_t errlen) {
     strpool_t pool = {0};
     argvb_t a = {0};
     size_t *sent = baton_calloc(n + 1, sizeof(*sent)); /* indexes into ws */
@@ -564,7 +685,8 @@ baton_err_t baton_store_write(redisContext *c, const char *ns,
         a.fail |= ADD(
             &a, pool_fmt(&pool, "%lld", (long long)epochs[ws[i]->partition]));
         a.cmd_start = a.n;
-        if (queue_wset(ns, ws[i], topics, history_max, ttl_s, &pool, &a) ||
+        if (queue_wset(ns, ws[i], topics, history_max, ttl_s, blobs, &pool,
+                       &a) ||
             a.fail) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
                               "partition %d: out of memory building the "

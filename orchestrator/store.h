@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "baton_common.h"
+#include "blob.h"
 #include "outbox.h"
 
 /* ---- batond's Redis operations (all on the loop thread) ------------- */
@@ -94,6 +95,27 @@ baton_err_t baton_store_write(redisContext *c, const char *ns,
                               const char *const topics[2], int64_t history_max,
                               int64_t ttl_s, int *fenced, char *errstr,
                               size_t errlen);
+
+/* The claim check in the batch write (common/blob.h): snapshots over
+ * opts.threshold are stored as ref JSON (history events come encoded by
+ * the engine: engine.c baton_engine_emit), their blobs (and the write
+ * sets' own, wset.h baton_wset_blob) written in the same script: each blob SET NX and held by its run (the run's set
+ * baton:{pN}:blobs:<id>, the count baton:{pN}:blobrc, the blob made
+ * persistent); every write of a closed run releases what it held: a blob
+ * whose count drops to 0 expires retention_s later. */
+typedef struct baton_store_blobs {
+    baton_blob_opts_t opts; /* threshold SIZE_MAX: only escaping */
+    int64_t retention_s;
+} baton_store_blobs_t;
+
+/* baton_store_write with the claim check (blobs NULL: none). */
+baton_err_t baton_store_write_ex(redisContext *c, const char *ns,
+                                 struct baton_wset *const *ws, size_t n,
+                                 const int64_t *epochs,
+                                 const char *const topics[2],
+                                 int64_t history_max, int64_t ttl_s,
+                                 const baton_store_blobs_t *blobs, int *fenced,
+                                 char *errstr, size_t errlen);
 
 /* Stores the text of every registry version (SET NX). */
 baton_err_t baton_store_put_defs(redisContext *c, const char *ns,

@@ -42,6 +42,11 @@ void baton_wset_reset(baton_wset_t *ws) {
     }
     for (size_t i = 0; i < ws->nspans; i++) baton_span_clear(&ws->spans[i]);
     baton_free(ws->spans);
+    for (size_t i = 0; i < ws->nblobs; i++) {
+        baton_free(ws->blobs[i].wf_id);
+        baton_free(ws->blobs[i].text);
+    }
+    baton_free(ws->blobs);
     baton_free(ws->dd);
     baton_free(ws->snaps);
     baton_free(ws->hist);
@@ -56,7 +61,7 @@ int baton_wset_empty(const baton_wset_t *ws) {
     for (int i = 0; i < BATON_SRC_TOPICS; i++)
         if (ws->next_offset[i] >= 0) return 0;
     return !ws->nsnaps && !ws->nhist && !ws->nout && !ws->nout_del &&
-           !ws->ntadd && !ws->ntdel && !ws->ndd;
+           !ws->ntadd && !ws->ntdel && !ws->ndd && !ws->nblobs;
 }
 
 void baton_wset_begin(baton_wset_t *ws, char src, int64_t offset,
@@ -216,5 +221,30 @@ baton_err_t baton_wset_dedupe(baton_wset_t *ws, const char *wf_id,
         return BATON_ERR_NOMEM;
     }
     ws->ndd++;
+    return BATON_OK;
+}
+
+baton_err_t baton_wset_blob(baton_wset_t *ws, const char *wf_id,
+                            const char *hex, const char *text, size_t len) {
+    baton_blob_put_t *b;
+    if (ws->nblobs == ws->capblobs) {
+        size_t ncap = ws->capblobs ? ws->capblobs * 2 : 8;
+        baton_blob_put_t *nb = baton_realloc(ws->blobs, ncap * sizeof *nb);
+        if (!nb) return BATON_ERR_NOMEM;
+        ws->blobs = nb;
+        ws->capblobs = ncap;
+    }
+    b = &ws->blobs[ws->nblobs];
+    memset(b, 0, sizeof *b);
+    if (!(b->wf_id = baton_strdup(wf_id)) ||
+        !(b->text = baton_malloc(len + 1))) {
+        baton_free(b->wf_id);
+        return BATON_ERR_NOMEM;
+    }
+    memcpy(b->text, text, len);
+    b->text[len] = '\0';
+    b->len = len;
+    snprintf(b->hex, sizeof b->hex, "%s", hex);
+    ws->nblobs++;
     return BATON_OK;
 }

@@ -53,6 +53,15 @@ typedef struct baton_dedupe_add {
     int64_t window_ms;
 } baton_dedupe_add_t;
 
+/* A claim-check blob run wf_id holds (common/blob.h): store.c stores it
+ * (SET NX) and records that the run holds it (baton:{pN}:blobrc). */
+typedef struct baton_blob_put {
+    char *wf_id;
+    char hex[65];
+    char *text;
+    size_t len;
+} baton_blob_put_t;
+
 typedef struct baton_timer_op {
     char *member;
     int64_t due_ms; /* add only */
@@ -77,6 +86,8 @@ typedef struct baton_wset {
     baton_span_t *spans; /* ended spans: exported once the batch is
                             written (best effort, docs/tracing.md) */
     size_t nspans, capspans;
+    baton_blob_put_t *blobs; /* claim-check blobs of this batch */
+    size_t nblobs, capblobs;
     int64_t next_offset[BATON_SRC_TOPICS]; /* -1 = unchanged */
     /* id of the input being applied */
     char cur_src;
@@ -116,6 +127,9 @@ baton_err_t baton_wset_trace_last(baton_wset_t *ws, const char *traceparent,
                                   const char *tracestate);
 /* Records an ended span (its attrs stolen, *sp zeroed). */
 baton_err_t baton_wset_span(baton_wset_t *ws, baton_span_t *sp);
+/* Records blob hex (text copied) held by run wf_id. */
+baton_err_t baton_wset_blob(baton_wset_t *ws, const char *wf_id,
+                            const char *hex, const char *text, size_t len);
 baton_err_t baton_wset_outbox_done(baton_wset_t *ws, const char *id);
 baton_err_t baton_wset_timer_add(baton_wset_t *ws, const char *member,
                                  int64_t due_ms);

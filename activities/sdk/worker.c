@@ -175,6 +175,7 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "worker.queue is empty");
         goto fail;
     }
+    if (baton_worker_blobs_init(w, conf, errstr, errlen)) goto fail;
     if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK)) {
         baton_seterr(errstr, errlen, BATON_ERR_IO, "pipe: %s", strerror(errno));
         goto fail;
@@ -509,6 +510,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     baton_free(w->handlers);
     if (w->wake[0] >= 0) close(w->wake[0]);
     if (w->wake[1] >= 0) close(w->wake[1]);
+    baton_worker_blobs_destroy(w);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->hb_mu);
     pthread_cond_destroy(&w->cv);

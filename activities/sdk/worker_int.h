@@ -73,6 +73,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "blob.h"
 #include "baton_worker.h"
 #include "cancels.h"
 #include "codec.h"
@@ -81,6 +82,8 @@
 #include "kafka_stats.h"
 #include "metrics.h"
 #include "otlp.h"
+
+struct redisContext;
 
 #define SUBSYS "worker"
 #define LOOP_WAIT_MS 100          /* backstop of the run loop's sleep */
@@ -243,7 +246,29 @@ struct baton_worker {
     baton_metric_t *m_s2s, *m_exec, *m_tasks, *m_running, *m_backlog;
     atomic_int m_assigned;  /* the consumer had its first assignment */
     atomic_int m_not_ready; /* 0 ready, 1 unassigned, 2 stopping/failed */
+    /* the claim check (worker_blobs.c) */
+    pthread_mutex_t blob_mu;
+    int blob_mu_init;
+    struct redisContext *blob_redis;
+    char *redis_url, *redis_user, *redis_password, *blob_ns;
+    baton_blob_opts_t blob_opts;
+    size_t blob_resolve_max;
+    int64_t blob_ttl_s;
 };
+
+/* ---- worker_blobs.c ------------------------------------------------------
+ */
+
+/* Reads the blob.* and redis.* settings (no connection yet). */
+baton_err_t baton_worker_blobs_init(baton_worker_t *w, const baton_conf_t *conf,
+                                    char *errstr, size_t errlen);
+void baton_worker_blobs_destroy(baton_worker_t *w);
+/* Replaces j's input by its resolved text; -1 when that failed and j was
+ * failed (reported) instead.  Thread: pool. */
+int baton_worker_blobs_resolve_input(baton_worker_t *w, job_t *j);
+/* Stores a completed output over blob.threshold as blobs and replaces it
+ * by its references; on a Redis error j is failed instead.  Thread: pool. */
+void baton_worker_blobs_store_output(baton_worker_t *w, job_t *j);
 
 /* ---- worker.c ------------------------------------------------------------
  */

@@ -69,7 +69,8 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
         BATON_INFO(SUBSYS, "task %s cancelled before it started: not run",
                    j->task.task_id);
     } else if (j->handler) {
-        j->handler->fn(j, j->handler->opaque);
+        if (!baton_worker_blobs_resolve_input(w, j))
+            j->handler->fn(j, j->handler->opaque);
     } else {
         char cause[512];
         snprintf(cause, sizeof cause,
@@ -84,6 +85,7 @@ static void job_run(baton_worker_t *w, job_t *j, baton_codec_t *codec) {
         return; /* out_buf NULL: nothing to send */
     }
     baton_worker_metrics_job_end(w, j);
+    baton_worker_blobs_store_output(w, j);
     baton_worker_job_encode_result(w, j, codec);
     baton_worker_trace_end(w, j);
     j->codec = NULL;

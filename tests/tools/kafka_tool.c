@@ -7,9 +7,11 @@
  *                      [--header NAME=VALUE]... [--lines]  < value
  *       --lines: every stdin line is one message, "KEY<TAB>VALUE" (or just
  *       VALUE, keyed by --key); the default sends stdin as one message
- *   baton-kafka consume TOPIC [--count N] [--timeout S]
+ *   baton-kafka consume TOPIC [--count N] [--timeout S] [--sizes]
  *       prints one line per message: partition offset key header=value...
- *       then the value (newlines escaped as \n)
+ *       then the value (newlines escaped as \n); --sizes: one line
+ *       "partition offset bytes key" per message instead (bytes = the
+ *       value's)
  *   baton-kafka partition TOPIC KEY
  *   baton-kafka --help
  *
@@ -40,7 +42,7 @@ static int usage(FILE *out) {
                  "[--key K] [--json] [--header NAME=VALUE]... [--lines] "
                  "< value\n"
                  "       baton-kafka consume TOPIC [--count N] "
-                 "[--timeout S]\n"
+                 "[--timeout S] [--sizes]\n"
                  "       baton-kafka partition TOPIC KEY\n");
     return BATON_CLI_EXIT_USAGE;
 }
@@ -138,7 +140,7 @@ static void print_escaped(const char *p, size_t n) {
 
 static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
     const char *topic = argv[0];
-    int count = -1, timeout_s = 5, seen = 0;
+    int count = -1, timeout_s = 5, seen = 0, sizes = 0;
     char err[512];
     rd_kafka_conf_t *kc;
     rd_kafka_t *rk;
@@ -151,6 +153,8 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
             count = int_arg("--count", argv[++i]);
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout_s = int_arg("--timeout", argv[++i]);
+        else if (!strcmp(argv[i], "--sizes"))
+            sizes = 1;
         else
             return usage(stderr);
     }
@@ -175,7 +179,11 @@ static int tool_consume(baton_conf_t *conf, int argc, char **argv) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         rd_kafka_headers_t *h;
         if (!m) continue;
-        if (!m->err) {
+        if (!m->err && sizes) {
+            printf("%d %lld %zu %.*s\n", m->partition, (long long)m->offset,
+                   m->len, (int)m->key_len, m->key ? (const char *)m->key : "");
+            seen++;
+        } else if (!m->err) {
             printf("%d %lld %.*s", m->partition, (long long)m->offset,
                    (int)m->key_len, m->key ? (const char *)m->key : "");
             if (!rd_kafka_message_headers(m, &h)) {

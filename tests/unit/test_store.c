@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "blob_store.h"
 #include "keys.h"
 #include "redis.h"
 #include "registry.h"
@@ -449,6 +450,91 @@ static void test_load_back(redisContext *c, baton_registry_t *reg,
           "a missing version is NOTFOUND: %s", err);
 }
 
+/* The claim check in the batch write: a large snapshot is stored as
+ * references; a blob two runs hold stays persistent until the last of
+ * them closes, then expires after the retention; the snapshot reads back
+ * whole through the blob store. */
+static void test_blobs_held_and_released(redisContext *c, const char *ver) {
+    int64_t epochs[8] = {0};
+    baton_part_state_t st;
+    baton_wset_t ws, *wsp = &ws;
+    baton_snapshot_t *a = make_snap("ba", ver), *b = make_snap("bb", ver);
+    baton_store_blobs_t blobs = {{4096, 512}, 77};
+    char k[BATON_KEYS_LEN], err[256], hex[BATON_BLOB_HEX_LEN + 1];
+    char *big = baton_malloc(20001), *v, *out = NULL;
+    size_t outlen = 0;
+    int fenced = -1;
+    baton_blob_loc_t loc = {c, NS, 5};
+
+    memset(big, 'q', 20000);
+    big[20000] = '\0';
+    {
+        json_t *js = json_string(big);
+        char *t = json_dumps(js, JSON_ENCODE_ANY);
+        baton_blob_sha256_hex(t, strlen(t), hex);
+        free(t);
+        json_decref(js);
+    }
+    json_object_set_new(a->state_input, "doc", json_string(big));
+    json_object_set_new(b->state_input, "doc", json_string(big));
+    epochs[5] = take(c, 5, &st);
+    baton_part_state_clear(&st);
+    baton_wset_init(&ws, 5);
+    baton_wset_snapshot(&ws, a);
+    baton_wset_snapshot(&ws, b);
+    CHECK(!baton_store_write_ex(c, NS, &wsp, 1, epochs, TOPICS, 100, 60, &blobs,
+                                &fenced, err, sizeof err),
+          "write with blobs: %s", err);
+    baton_wset_reset(&ws);
+    baton_keys_blob(k, sizeof k, NS, 5, hex);
+    CHECK(get_int(c, "TTL %s", k) == -1, "a held blob has no TTL");
+    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, NS, 5, "ba"), NULL);
+    CHECK(v && strlen(v) < 2000 && strstr(v, hex), "the snapshot refers to it");
+    CHECK(v &&
+              !baton_blob_store_resolve_text(&loc, v, strlen(v), 0, &out,
+                                             &outlen, err, sizeof err) &&
+              out && strstr(out, big),
+          "the snapshot resolves whole: %s", err);
+    baton_free(out);
+    baton_free(v);
+    CHECK(get_int(c, "HLEN %s", baton_keys_blob_refs(k, sizeof k, NS, 5)) == 1,
+          "one blob counted, held by two runs");
+
+    /* run ba closes: bb still holds the blob */
+    a->status = BATON_WF_SUCCEEDED;
+    baton_wset_init(&ws, 5);
+    baton_wset_snapshot(&ws, a);
+    CHECK(!baton_store_write_ex(c, NS, &wsp, 1, epochs, TOPICS, 100, 60, &blobs,
+                                &fenced, err, sizeof err),
+          "close of ba: %s", err);
+    baton_wset_reset(&ws);
+    baton_keys_blob(k, sizeof k, NS, 5, hex);
+    CHECK(get_int(c, "TTL %s", k) == -1,
+          "a blob an open run holds stays without TTL");
+    CHECK(get_int(c, "EXISTS %s",
+                  baton_keys_blob_set(k, sizeof k, NS, 5, "ba")) == 0,
+          "the closed run's set is gone");
+
+    /* run bb closes too: no holder left, the retention starts */
+    b->status = BATON_WF_FAILED;
+    baton_wset_init(&ws, 5);
+    baton_wset_snapshot(&ws, b);
+    CHECK(!baton_store_write_ex(c, NS, &wsp, 1, epochs, TOPICS, 100, 60, &blobs,
+                                &fenced, err, sizeof err),
+          "close of bb: %s", err);
+    baton_wset_reset(&ws);
+    {
+        long long ttl =
+            get_int(c, "TTL %s", baton_keys_blob(k, sizeof k, NS, 5, hex));
+        CHECK(ttl > 0 && ttl <= 77, "released: TTL %lld of 77", ttl);
+    }
+    CHECK(get_int(c, "HLEN %s", baton_keys_blob_refs(k, sizeof k, NS, 5)) == 0,
+          "no holder counted");
+    baton_free(big);
+    baton_snapshot_destroy(a);
+    baton_snapshot_destroy(b);
+}
+
 int main(void) {
     server_t srv;
     redisContext *c = NULL;
@@ -470,6 +556,7 @@ int main(void) {
         test_fencing(c, d->ver);
         test_dedupe_held_reopen(c, d->ver);
         test_load_back(c, reg, d->ver);
+        test_blobs_held_and_released(c, d->ver);
     }
     redisFree(c);
     baton_registry_destroy(reg);

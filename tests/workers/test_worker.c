@@ -39,6 +39,16 @@
  *              sources about the query]}, deterministic
  *   summarize  {"query": "...", "sources": [...]}: {"summary": "..."},
  *              deterministic
+ *   blob.make  {"bytes": N, "seed": "s"}: {"data": N characters (the seed
+ *              repeated), "bytes": N, "sha256": of data} -- a large result
+ *              for the claim check (tests/integration/0105)
+ *   blob.check {"data": "..."} (any other fields ignored): {"bytes": length
+ *              of data, "sha256": of data, "plain": true when the handler saw
+ *              no reference} -- proves a large task input arrives resolved
+ *   conv.turn  {"messages": [...], "turn": n, "bytes": B, "tag": T}: one
+ *              tool message {"role": "tool", "turn": n, "content": B
+ *              characters unique to the turn and the tag} (bench/agent-growth.sh), failing when the
+ *              history it got is not n messages long
  *
  * --exec-log FILE: every execution (whatever its outcome) appends one line
  * "<task_id> <pid> <start_ms> <end_ms>" with one write() to FILE opened
@@ -65,6 +75,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "harness.h"
 
 #define PROG "baton-test-worker"
@@ -265,12 +276,87 @@ static void act_summarize(baton_activity_t *act) {
     json_decref(in);
 }
 
+/* ---- the claim check's activities ------------------------------------- */
+
+static char *repeat_seed(const char *seed, size_t n) {
+    size_t sl = seed && *seed ? strlen(seed) : 1;
+    char *d = baton_malloc(n + 1);
+    if (!d) return NULL;
+    for (size_t i = 0; i < n; i++) d[i] = seed && *seed ? seed[i % sl] : 'x';
+    d[n] = '\0';
+    return d;
+}
+
+static void act_blob_make(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t n = in ? json_integer_value(json_object_get(in, "bytes")) : 0;
+    const char *seed =
+        in ? json_string_value(json_object_get(in, "seed")) : NULL;
+    char hex[BATON_BLOB_HEX_LEN + 1], *d;
+    if (n < 0 || n > 256 * 1024 * 1024 || !(d = repeat_seed(seed, (size_t)n))) {
+        json_decref(in);
+        baton_activity_fail(act, "Example.BadInput", "bytes out of range", 0);
+        return;
+    }
+    baton_blob_sha256_hex(d, (size_t)n, hex);
+    complete_new(act, json_pack("{s:s, s:I, s:s}", "data", d, "bytes", n,
+                                "sha256", hex));
+    baton_free(d);
+    json_decref(in);
+}
+
+static void act_blob_check(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    const char *d = in ? json_string_value(json_object_get(in, "data")) : NULL;
+    size_t n = d ? json_string_length(json_object_get(in, "data")) : 0;
+    char hex[BATON_BLOB_HEX_LEN + 1];
+    const char *raw = baton_activity_input(act);
+    baton_blob_sha256_hex(d ? d : "", n, hex);
+    complete_new(act,
+                 json_pack("{s:I, s:s, s:b}", "bytes", (json_int_t)n, "sha256",
+                           hex, "plain", !strstr(raw, BATON_BLOB_REF_KEY)));
+    json_decref(in);
+}
+
+static void act_conv_turn(baton_activity_t *act) {
+    json_t *in = input_object(act);
+    json_int_t turn = in ? json_integer_value(json_object_get(in, "turn")) : 0;
+    json_int_t bytes =
+        in ? json_integer_value(json_object_get(in, "bytes")) : 0;
+    size_t have = in ? json_array_size(json_object_get(in, "messages")) : 0;
+    char seed[128], *d;
+    if ((json_int_t)have != turn || bytes < 0 || bytes > 16 * 1024 * 1024) {
+        char cause[128];
+        snprintf(cause, sizeof cause, "turn %lld got %zu messages",
+                 (long long)turn, have);
+        json_decref(in);
+        baton_activity_fail(act, "Example.BadInput", cause, 0);
+        return;
+    }
+    snprintf(seed, sizeof seed, "%s turn %lld of the conversation; ",
+             in && json_is_string(json_object_get(in, "tag"))
+                 ? json_string_value(json_object_get(in, "tag"))
+                 : "",
+             (long long)turn);
+    if (!(d = repeat_seed(seed, (size_t)bytes))) {
+        json_decref(in);
+        baton_activity_fail(act, "Example.OutOfMemory", "out of memory", 0);
+        return;
+    }
+    complete_new(act, json_pack("{s:s, s:I, s:s}", "role", "tool", "turn", turn,
+                                "content", d));
+    baton_free(d);
+    json_decref(in);
+}
+
 static const example_t examples[] = {
-    {"noop", act_noop},           {"echo", act_echo},
-    {"sleep", act_sleep},         {"hang", act_hang},
-    {"heartbeat", act_heartbeat}, {"fail", act_fail},
-    {"ratelimit", act_ratelimit}, {"fatal", act_fatal},
-    {"search", act_search},       {"summarize", act_summarize},
+    {"blob.make", act_blob_make}, {"blob.check", act_blob_check},
+    {"conv.turn", act_conv_turn}, {"noop", act_noop},
+    {"echo", act_echo},           {"sleep", act_sleep},
+    {"hang", act_hang},           {"heartbeat", act_heartbeat},
+    {"fail", act_fail},           {"ratelimit", act_ratelimit},
+    {"fatal", act_fatal},         {"search", act_search},
+    {"summarize", act_summarize},
 };
 
 /* Every activity runs through here: the handler, then the exec log line.
@@ -290,7 +376,8 @@ static void usage(FILE *out) {
                  "[--concurrency N] [--exec-log FILE]\n"
                  "       [--start-log FILE] [--name NAME]\n"
                  "Runs the test activities: noop echo sleep hang "
-                 "heartbeat fail ratelimit fatal search summarize.\n");
+                 "heartbeat fail ratelimit fatal search summarize\n"
+                 "blob.make blob.check conv.turn.\n");
 }
 
 static int parse_flags(int argc, char **argv, options_t *o) {
