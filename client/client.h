@@ -16,6 +16,7 @@
  *   client_lag.c     lag of every consumer group, per-queue backlog
  *   client_dlq.c     the DLQ records (common/dlq.h) and their replay
  *   client_defs.c    a workflow definition's text from Redis
+ *   client_conformance.c  the worker conformance check (worker-check)
  *
  * Where it fits: commands are produced exactly as any Kafka client would
  * (key = workflow id, partition = murmur2(id)); reads go straight to
@@ -222,5 +223,20 @@ baton_client_err_t baton_client_dlq_replay(baton_client_t *c, int32_t partition,
 baton_client_err_t baton_client_definition(baton_client_t *c, const char *type,
                                            const char *version, json_t **out,
                                            char *errstr, size_t errlen);
+
+/* ---- worker conformance (client_conformance.c) ------------------------- */
+
+/* The conformance workflow baton.conformance.<queue> (new reference; NULL
+ * when out of memory): the definition batond must load for
+ * baton_client_worker_check (docs/wire-protocol.md#conformance). */
+json_t *baton_client_conformance_definition(const char *queue);
+/* Drives the workers of queue through the conformance cases, each a run of
+ * baton.conformance.<queue> (minutes at most; blocks the calling thread).
+ * *out = {"queue","workflow","cases":[{"case","ok","expected","got",
+ * "note","run"}],"passed","failed"}; a failed case is not an error (the
+ * call returns OK), E_INVALID for a bad queue name. */
+baton_client_err_t baton_client_worker_check(baton_client_t *c,
+                                             const char *queue, json_t **out,
+                                             char *errstr, size_t errlen);
 
 #endif

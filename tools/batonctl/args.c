@@ -55,6 +55,13 @@ static const ctl_cmd_t ctl_cmds[] = {
      "check the deployment: topics, co-partitioning, Redis persistence, "
      "consumer groups (and the task topics of QUEUEs); exit 1 on a problem",
      0},
+    {"worker-check", "QUEUE [--definition]", 1, CTL_O_DEFINITION,
+     ctl_cmd_worker_check,
+     "conformance check of the workers of QUEUE: success, retry hint, "
+     "non-retryable error, heartbeats, duplicate delivery, cancel, each a run "
+     "of baton.conformance.QUEUE; exit 1 on a failed case (--definition: "
+     "print that workflow for batond's workflows folder)",
+     0},
 };
 
 /* ---- usage -------------------------------------------------------------- */
@@ -119,6 +126,7 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_STEP: return "--step";
     case CTL_O_FROM: return "--from";
     case CTL_O_TO: return "--to";
+    case CTL_O_DEFINITION: return "--definition";
     }
     return "?";
 }
@@ -191,6 +199,10 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         o->given |= CTL_O_TO;
         o->to = arg;
         return BATON_CLI_EXIT_OK;
+    case 'D':
+        o->given |= CTL_O_DEFINITION;
+        o->definition = 1;
+        return BATON_CLI_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return baton_cli_parse_seconds(CTL_PROG, "--wait", arg, &o->wait_s);
@@ -242,6 +254,7 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"step", required_argument, NULL, 'S'},
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'T'},
+        {"definition", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;
