@@ -433,7 +433,9 @@ static int cc_redeliver(baton_client_t *c, rd_kafka_t *rk,
 static void cc_duplicate(baton_client_t *c, const char *type, const char *queue,
                          cc_case_t *k) {
     char errstr[512], desc[512], topic[300];
-    rd_kafka_t *rk = client_consumer_new(c, NULL, errstr, sizeof errstr);
+    /* assign() wants a group id; nothing joins or commits it */
+    rd_kafka_t *rk =
+        client_consumer_new(c, "baton.worker-check", errstr, sizeof errstr);
     rd_kafka_topic_partition_list_t *from = NULL;
     json_t *out = NULL, *hist = NULL;
     int64_t stale = -1, end;

@@ -21,9 +21,10 @@ static void ctl_wcheck_print_text(const json_t *r) {
     json_array_foreach(json_object_get(r, "cases"), i, k) {
         const char *name = json_string_value(json_object_get(k, "case"));
         const char *note = json_string_value(json_object_get(k, "note"));
-        if (json_is_true(json_object_get(k, "ok")))
-            printf("ok   %-14s%s%s%s\n", name, note ? "(" : "",
-                   note ? note : "", note ? ")" : "");
+        if (json_is_true(json_object_get(k, "ok")) && note)
+            printf("ok   %-14s(%s)\n", name, note);
+        else if (json_is_true(json_object_get(k, "ok")))
+            printf("ok   %s\n", name);
         else
             printf("FAIL %-14sexpected %s; got %s (run %s)\n", name,
                    json_string_value(json_object_get(k, "expected")),
