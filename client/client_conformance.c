@@ -406,6 +406,8 @@ static int cc_redeliver(baton_client_t *c, rd_kafka_t *rk,
     while (cc_now_ms() < end) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         rd_kafka_headers_t *h = NULL, *copy;
+        int32_t part;
+        int64_t off;
         int rc;
         if (!m) continue;
         if (m->err || m->key_len != strlen(id) ||
@@ -417,7 +419,7 @@ static int cc_redeliver(baton_client_t *c, rd_kafka_t *rk,
             rd_kafka_message_headers(m, &h) ? NULL : rd_kafka_headers_copy(h);
         rc = client_produce_record(c, "re-producing the task", topic,
                                    m->partition, m->key, m->key_len, m->payload,
-                                   m->len, copy, NULL, NULL, errstr, errlen)
+                                   m->len, copy, &part, &off, errstr, errlen)
                  ? -1
                  : 0;
         rd_kafka_message_destroy(m);
@@ -432,7 +434,7 @@ static int cc_redeliver(baton_client_t *c, rd_kafka_t *rk,
 
 static void cc_duplicate(baton_client_t *c, const char *type, const char *queue,
                          cc_case_t *k) {
-    char errstr[512], desc[512], topic[300];
+    char errstr[1024], desc[512], topic[300];
     /* assign() wants a group id; nothing joins or commits it */
     rd_kafka_t *rk =
         client_consumer_new(c, "baton.worker-check", errstr, sizeof errstr);
