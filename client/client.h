@@ -17,6 +17,7 @@
  *   client_dlq.c     the DLQ records (common/dlq.h) and their replay
  *   client_defs.c    a workflow definition's text from Redis
  *   client_live.c    the live model output of streaming steps
+ *   client_conformance.c  the worker conformance check (worker-check)
  *
  * Where it fits: commands are produced exactly as any Kafka client would
  * (key = workflow id, partition = murmur2(id)); reads go straight to
@@ -252,5 +253,19 @@ baton_client_err_t baton_client_live_entries(baton_client_t *c, const char *id,
 baton_client_err_t baton_client_live(baton_client_t *c, const char *id,
                                      const char *cursor, json_t **out,
                                      char *errstr, size_t errlen);
+/* ---- worker conformance (client_conformance.c) ------------------------- */
+
+/* The conformance workflow baton.conformance.<queue> (new reference; NULL
+ * when out of memory): the definition batond must load for
+ * baton_client_worker_check (docs/wire-protocol.md#conformance). */
+json_t *baton_client_conformance_definition(const char *queue);
+/* Drives the workers of queue through the conformance cases, each a run of
+ * baton.conformance.<queue> (minutes at most; blocks the calling thread).
+ * *out = {"queue","workflow","cases":[{"case","ok","expected","got",
+ * "note","run"}],"passed","failed"}; a failed case is not an error (the
+ * call returns OK), E_INVALID for a bad queue name. */
+baton_client_err_t baton_client_worker_check(baton_client_t *c,
+                                             const char *queue, json_t **out,
+                                             char *errstr, size_t errlen);
 
 #endif

@@ -799,6 +799,27 @@ baton_err_t baton_codec_encode_task(baton_codec_t *c, const baton_task_t *t,
                               errlen);
 }
 
+/* Version 3 of a task is version 4 without the three lineage fields at the
+ * end.  Encoded with those fields null, each is one zero byte (branch 0),
+ * so the version-3 record is the version-4 one minus its last three
+ * bytes. */
+#define BATON_CODEC_TASK_V4_FIELDS 3
+
+baton_err_t baton_codec_encode_task_v3(baton_codec_t *c, const baton_task_t *t,
+                                       char **buf, size_t *len, char *errstr,
+                                       size_t errlen) {
+    baton_task_t v3 = *t;
+    baton_err_t rc;
+    v3.root_workflow_id = v3.parent_workflow_id = v3.run_path = NULL;
+    rc = baton_codec_encode(c, BATON_CODEC_TASK, &v3, 0, buf, len, errstr,
+                            errlen);
+    if (rc) return rc;
+    assert(*len > BATON_CODEC_TASK_V4_FIELDS);
+    assert(!memcmp(*buf + *len - BATON_CODEC_TASK_V4_FIELDS, "\0\0\0", 3));
+    *len -= BATON_CODEC_TASK_V4_FIELDS;
+    return BATON_OK;
+}
+
 baton_err_t baton_codec_encode_result(baton_codec_t *c, const baton_result_t *r,
                                       int json, char **buf, size_t *len,
                                       char *errstr, size_t errlen) {

@@ -196,6 +196,14 @@ baton_err_t baton_codec_encode_command(baton_codec_t *c,
 baton_err_t baton_codec_encode_task(baton_codec_t *c, const baton_task_t *t,
                                     int json, char **buf, size_t *len,
                                     char *errstr, size_t errlen);
+/* The task as a version-3 Avro record (docs/wire-protocol.md "Schema
+ * evolution"): every field but the version-4 lineage, which is dropped,
+ * for workers whose reader refuses trailing bytes (Baton's C SDK before
+ * version 4).  Baton's decoder reads it back with the lineage NULL.  *buf
+ * as baton_codec_encode_task's. */
+baton_err_t baton_codec_encode_task_v3(baton_codec_t *c, const baton_task_t *t,
+                                       char **buf, size_t *len, char *errstr,
+                                       size_t errlen);
 baton_err_t baton_codec_encode_result(baton_codec_t *c, const baton_result_t *r,
                                       int json, char **buf, size_t *len,
                                       char *errstr, size_t errlen);

@@ -19,6 +19,8 @@
  *              heartbeats (HeartbeatSeconds) and, retried, resumes from
  *              the last heartbeat's details; cancelled, it returns
  *              without a result.
+ *   baton.conformance  the conformance activity batonctl worker-check
+ *              drives (docs/wire-protocol.md#conformance).
  *
  * Writing your own worker: copy this file, keep main() as it is, and
  * replace the handlers.  A handler runs on one of worker.concurrency pool
@@ -197,6 +199,46 @@ static void act_sleep(baton_activity_t *act, void *opaque) {
     log_done(act);
 }
 
+/* ---- baton.conformance: what batonctl worker-check asks ------------------ */
+
+/* The conformance activity (docs/wire-protocol.md#conformance): the input's
+ * "case" asks for one behaviour: succeed (echo), fail_retryable (attempt 1
+ * fails with the retry hint), fail_final (non-retryable), heartbeat and
+ * cancel_wait (run "ms" while heartbeating; a cancel ends it). */
+static void act_conformance(baton_activity_t *act, void *opaque) {
+    json_t *in = input_object(act);
+    const char *c;
+    json_int_t ms, done = 0;
+    int32_t attempt = baton_activity_attempt(act);
+    (void)opaque;
+    if (!in) return;
+    c = json_string_value(json_object_get(in, "case"));
+    ms = json_integer_value(json_object_get(in, "ms"));
+    if (c && !strcmp(c, "fail_retryable") && attempt == 1)
+        baton_activity_fail(
+            act, "Conformance.Retryable", "asked to fail once",
+            json_integer_value(json_object_get(in, "retry_after_ms")));
+    else if (c && !strcmp(c, "fail_final"))
+        baton_activity_fail_flags(act, "Conformance.Final", "asked to fail", 0,
+                                  BATON_FAIL_NON_RETRYABLE);
+    else {
+        for (; done < ms; done += 100) {
+            if (baton_activity_sleep(act, ms - done < 100 ? ms - done : 100)) {
+                json_decref(in);
+                return; /* cancelled: the SDK answers Baton.Cancelled */
+            }
+            baton_activity_heartbeat(act, NULL); /* SDK throttles */
+        }
+        complete_json(act, json_pack("{sOsisI}", "echo",
+                                     json_object_get(in, "echo")
+                                         ? json_object_get(in, "echo")
+                                         : json_null(),
+                                     "attempt", (int)attempt, "slept_ms", ms));
+    }
+    json_decref(in);
+    log_done(act);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void on_signal(int sig) {
@@ -254,7 +296,8 @@ int main(int argc, char **argv) {
     }
     if (baton_worker_register(w, "search", act_search, NULL) ||
         baton_worker_register(w, "summarize", act_summarize, NULL) ||
-        baton_worker_register(w, "sleep", act_sleep, NULL)) {
+        baton_worker_register(w, "sleep", act_sleep, NULL) ||
+        baton_worker_register(w, "baton.conformance", act_conformance, NULL)) {
         fprintf(stderr, PROG ": registering the activities failed\n");
         baton_worker_destroy(w);
         return 1;

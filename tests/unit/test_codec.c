@@ -1020,6 +1020,54 @@ static void test_task_lineage_versions(void) {
     baton_free(buf);
 }
 
+/* baton_codec_encode_task_v3: what a pre-version-4 reader that refuses
+ * trailing bytes (Baton's C SDK before version 4) accepts: a version-3
+ * reader (avro-c, the 13-field schema) consumes the whole record
+ * (avro_value_sizeof = its length), every version-3 field intact; Baton's
+ * own decoder reads it with the lineage NULL.  A version-4 record of the
+ * same task is longer than the version-3 schema reads (the old refusal). */
+static void test_task_encode_v3(void) {
+    baton_task_t t = sample_task(), out;
+    avro_schema_t sch = v1_schema(baton_schema_task, 13);
+    avro_value_iface_t *cls = sch ? avro_generic_class_from_schema(sch) : NULL;
+    avro_value_t rec, f;
+    avro_reader_t rd;
+    const char *s = NULL;
+    size_t slen = 0, len = 0, len4 = 0, size = 0;
+    char *buf = NULL, *buf4 = NULL;
+
+    CHECK(baton_codec_encode_task(codec, &t, 0, &buf4, &len4, errstr,
+                                  sizeof errstr) == BATON_OK);
+    CHECK_ERR(baton_codec_encode_task_v3(codec, &t, &buf, &len, errstr,
+                                         sizeof errstr) == BATON_OK,
+              errstr);
+    CHECK(buf && buf4 && len < len4 && !memcmp(buf, buf4, len));
+    CHECK(cls && !avro_generic_value_new(cls, &rec));
+    rd = avro_reader_memory(buf, (int64_t)len);
+    CHECK_ERR(!avro_value_read(rd, &rec), avro_strerror());
+    CHECK(!avro_value_sizeof(&rec, &size) && size == len);
+    CHECK(!avro_value_get_by_name(&rec, "task_id", &f, NULL) &&
+          !avro_value_get_string(&f, &s, &slen) && !strcmp(s, t.task_id));
+    avro_reader_free(rd);
+    /* the version-4 record: bytes left over after the version-3 fields */
+    rd = avro_reader_memory(buf4, (int64_t)len4);
+    CHECK_ERR(!avro_value_read(rd, &rec), avro_strerror());
+    CHECK(!avro_value_sizeof(&rec, &size) && size < len4);
+    avro_reader_free(rd);
+    avro_value_decref(&rec);
+    avro_value_iface_decref(cls);
+    avro_schema_decref(sch);
+    CHECK_ERR(baton_codec_decode_task(codec, buf, len, 0, &out, errstr,
+                                      sizeof errstr) == BATON_OK,
+              errstr);
+    CHECK(!out.root_workflow_id && !out.parent_workflow_id && !out.run_path &&
+          !strcmp(out.task_id, t.task_id) && !strcmp(out.input, t.input) &&
+          out.heartbeat_seconds == t.heartbeat_seconds);
+    baton_task_clear(&out);
+    baton_free(buf);
+    baton_free(buf4);
+}
+
 /* The byte-level example of docs/wire-protocol.md ("The same task in both
  * encodings") is what the codec writes: the doc cannot rot. */
 static void test_doc_example(void) {
@@ -1675,6 +1723,7 @@ int main(void) {
     test_kind_names();
     test_avro_hostile();
     test_task_lineage_versions();
+    test_task_encode_v3();
     test_doc_example();
     test_truncation();
     test_version1();

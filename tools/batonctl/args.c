@@ -57,6 +57,13 @@ static const ctl_cmd_t ctl_cmds[] = {
      "check the deployment: topics, co-partitioning, Redis persistence, "
      "consumer groups (and the task topics of QUEUEs); exit 1 on a problem",
      0},
+    {"worker-check", "QUEUE [--definition]", 1, CTL_O_DEFINITION,
+     ctl_cmd_worker_check,
+     "conformance check of the workers of QUEUE: success, retry hint, "
+     "non-retryable error, heartbeats, duplicate delivery, cancel, each a run "
+     "of baton.conformance.QUEUE; exit 1 on a failed case (--definition: "
+     "print that workflow for batond's workflows folder)",
+     0},
 };
 
 /* ---- usage -------------------------------------------------------------- */
@@ -68,7 +75,7 @@ void ctl_usage(FILE *fp) {
                 "\n"
                 "Commands:\n");
     for (size_t i = 0; i < BATON_ARRAY_SIZE(ctl_cmds); i++)
-        fprintf(fp, "  %-9s%s%s\n  %-9s   %s\n", ctl_cmds[i].name,
+        fprintf(fp, "  %-13s%s%s\n  %-13s   %s\n", ctl_cmds[i].name,
                 *ctl_cmds[i].synopsis ? " " : "", ctl_cmds[i].synopsis, "",
                 ctl_cmds[i].help);
     fprintf(fp,
@@ -122,6 +129,7 @@ static const char *ctl_opt_name(unsigned bit) {
     case CTL_O_FROM: return "--from";
     case CTL_O_TO: return "--to";
     case CTL_O_BUDGET: return "--budget";
+    case CTL_O_DEFINITION: return "--definition";
     }
     return "?";
 }
@@ -198,6 +206,10 @@ static int ctl_parse_opt(ctl_opts_t *o, int c, const char *arg) {
         o->given |= CTL_O_BUDGET;
         o->budget = arg;
         return BATON_CLI_EXIT_OK;
+    case 'D':
+        o->given |= CTL_O_DEFINITION;
+        o->definition = 1;
+        return BATON_CLI_EXIT_OK;
     case 'w':
         o->given |= CTL_O_WAIT;
         return baton_cli_parse_seconds(CTL_PROG, "--wait", arg, &o->wait_s);
@@ -250,6 +262,7 @@ int ctl_parse_args(ctl_opts_t *o, int argc, char **argv) {
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'T'},
         {"budget", required_argument, NULL, 'B'},
+        {"definition", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     int c, rc;

@@ -15,6 +15,7 @@
  *   cmd_definition.c  validate, graph (offline)
  *   cmd_watch.c       watch (live model output, common/keys.h)
  *   cmd_dlq.c         dlq, dlq replay (the DLQ records, common/dlq.h)
+ *   cmd_worker_check.c  worker-check (client/client_conformance.c)
  * The behaviour is documented in docs/batonctl.md; the exit codes and
  * diagnostics are common/cli.h's.
  *
@@ -60,6 +61,7 @@ enum {
     CTL_O_FROM = 1 << 10,
     CTL_O_TO = 1 << 11,
     CTL_O_BUDGET = 1 << 12,
+    CTL_O_DEFINITION = 1 << 13,
 };
 
 typedef struct ctl ctl_t;
@@ -87,6 +89,7 @@ typedef struct ctl_opts {
     const char *step, *from; /* watch --step SEQ --from STREAM_ID */
     const char *to;          /* dlq replay --to TOPIC */
     const char *budget;      /* start --budget JSON */
+    int definition;          /* worker-check --definition */
     unsigned given;          /* CTL_O_* seen on the command line */
     const char *config_path;
     int json_out;      /* -o json */
@@ -139,6 +142,7 @@ int ctl_cmd_graph(ctl_t *ctl);
 int ctl_cmd_watch(ctl_t *ctl);
 int ctl_cmd_dlq(ctl_t *ctl);
 int ctl_cmd_doctor(ctl_t *ctl);
+int ctl_cmd_worker_check(ctl_t *ctl);
 
 /* ---- output.c ------------------------------------------------------------ */
 

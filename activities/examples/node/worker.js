@@ -51,7 +51,20 @@ async function textCount(args, ctx) {
            root: ctx.task.root_workflow_id };
 }
 
-const ACTIVITIES = { 'text.count': textCount };
+// The conformance activity batonctl worker-check drives
+// (docs/wire-protocol.md#conformance): each case asks for one behaviour.
+async function conformance(args, ctx) {
+  const attempt = ctx.task.attempt;
+  if (args.case === 'fail_retryable' && attempt === 1)
+    throw new ActivityError('Conformance.Retryable', 'asked to fail once',
+                            { retryAfterMs: args.retry_after_ms || 0 });
+  if (args.case === 'fail_final')
+    throw new ActivityError('Conformance.Final', 'asked to fail', { nonRetryable: true });
+  await ctx.sleep(args.ms || 0); // heartbeats go on; a cancel ends it
+  return { echo: args.echo === undefined ? null : args.echo, attempt, slept_ms: args.ms || 0 };
+}
+
+const ACTIVITIES = { 'text.count': textCount, 'baton.conformance': conformance };
 
 // ---- the wire protocol ------------------------------------------------------
 

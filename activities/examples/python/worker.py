@@ -85,7 +85,20 @@ def text_normalize(args, ctx):
             "attempt": ctx.task["attempt"], "root": ctx.task.get("root_workflow_id")}
 
 
-ACTIVITIES = {"text.normalize": text_normalize}
+def conformance(args, ctx):
+    """The conformance activity batonctl worker-check drives
+    (docs/wire-protocol.md#conformance): each case asks for one behaviour."""
+    case, attempt = args.get("case"), ctx.task["attempt"]
+    if case == "fail_retryable" and attempt == 1:
+        raise ActivityError("Conformance.Retryable", "asked to fail once",
+                            retry_after_ms=args.get("retry_after_ms") or 0)
+    if case == "fail_final":
+        raise ActivityError("Conformance.Final", "asked to fail", non_retryable=True)
+    ctx.sleep(args.get("ms") or 0)  # heartbeats go on; a cancel ends it
+    return {"echo": args.get("echo"), "attempt": attempt, "slept_ms": args.get("ms") or 0}
+
+
+ACTIVITIES = {"text.normalize": text_normalize, "baton.conformance": conformance}
 
 
 # ---- the wire protocol ------------------------------------------------------
