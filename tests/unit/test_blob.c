@@ -10,16 +10,7 @@
 
 #include "blob.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* The in-memory store: hex -> text, and how many puts it saw. */
 typedef struct mem {

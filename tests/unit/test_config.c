@@ -11,16 +11,7 @@
 
 #include "config.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* 1 when err equals want; prints both otherwise. */
 static int is(const char *err, const char *want) {

@@ -10,16 +10,7 @@
 
 #include "dlq.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* loop.c's to_dlq formats before baton_dlq_reason (the reference). */
 static void loop_c_reason(char *why, size_t len, const char *topic, int pid,

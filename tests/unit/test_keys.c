@@ -11,16 +11,7 @@
 /* The default namespace, whose layout the tests below spell out. */
 #define NS "baton"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* 1 when got is non-NULL and equals want. */
 static int is(const char *got, const char *want) {

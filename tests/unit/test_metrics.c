@@ -13,16 +13,7 @@
 #include "kafka_stats.h"
 #include "metrics.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* 1 when the rendered text of m contains line (a whole line). */
 static int has_line(baton_metrics_t *m, const char *line) {

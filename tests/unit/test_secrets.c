@@ -14,16 +14,7 @@
 #include "redact.h"
 #include "redis.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static int streq(const char *a, const char *b) {
     if (a && b && !strcmp(a, b)) return 1;
@@ -109,7 +100,7 @@ static void test_url_parse(void) {
           "a parse error names the problem, not the password");
     CHECK(baton_redis_url_parse("redis://:p%zz@h", &u, err, sizeof err) &&
               strstr(err, "escape"),
-          "a bad %-escape is refused");
+          "a bad %%-escape is refused");
     CHECK(baton_redis_url_parse("rediss://:topsecret@h", &u, err, sizeof err) &&
               strstr(err, "docs/security.md") && !strstr(err, "topsecret"),
           "rediss:// is refused with the pointer to the TLS tunnel");

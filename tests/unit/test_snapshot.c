@@ -9,16 +9,7 @@
 #include "snapshot.h"
 #include "outbox.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static void test_snapshot_round_trip(void) {
     baton_snapshot_t *s = baton_snapshot_new(), *d;

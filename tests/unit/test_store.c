@@ -29,18 +29,7 @@
 #define NS "baton"
 #include "wset.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond)                                                \
-            passed++;                                            \
-        else {                                                   \
-            failed++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
+#include "check.h"
 
 static const char *const TOPICS[2] = {"baton.commands", "baton.results"};
 static const char DEF[] =

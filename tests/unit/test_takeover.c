@@ -11,18 +11,7 @@
 
 #include "takeover.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (cond)                                                \
-            passed++;                                            \
-        else {                                                   \
-            failed++;                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
+#include "check.h"
 
 #define NP 8
 

@@ -11,16 +11,7 @@
 
 #include "worker_int.h"
 
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* A worker as baton_worker_new leaves it, minus Kafka, the cancellation
  * listener and the wake pipe: concurrency and prefetch as given, its own
