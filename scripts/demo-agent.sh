@@ -30,7 +30,8 @@ field() { /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(ev
 
 say "starting the dev stack, batond, the tool API (HTTP) and the knowledge base (MCP)"
 stack_up "$DIR" 4 llm,http,mcp
-batond_up batond
+# An example price table (per million tokens), so usage shows a cost.
+batond_up batond --set 'llm.prices={"*": {"input_per_mtok": 0.15, "output_per_mtok": 0.60, "cached_input_per_mtok": 0.075}}'
 _bg tool-api /usr/bin/python3 tests/tools/tool_server.py --port-file "$DIR/tool.port"
 TOOLS=http://127.0.0.1:$(wait_port "$DIR/tool.port")/tools
 _bg mcp-server /usr/bin/python3 tests/tools/mcp_server.py --port-file "$DIR/mcp.port" \
@@ -89,7 +90,7 @@ for m in st.get("messages", []):
         print("  %-9s -> %s %s(%s)" % ("", via, t["name"], json.dumps(t["arguments"])))'
 say "batonctl signal $id approve   (the reviewer approves)"
 sleep 1
-ctl signal "$id" approve --payload '{"decision":"approve","by":"reviewer@example.org","note":"ship it"}'
+ctl signal "$id" approve --payload '{"decision":"approve","by":"reviewer@example.org","note":"ship it"}' >/dev/null
 wait $WATCH || true
 say "batonctl result $id"
 ctl result "$id" --wait 120
