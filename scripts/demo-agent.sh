@@ -11,9 +11,10 @@
 # report.  `batonctl describe` at the end shows what the run's Budget was
 # charged.  The model is the scripted model server
 # (tests/tools/model_server.py with scripts/demo-agent-model.json) unless
-# BATON_LLM_BASE_URL and BATON_LLM_API_KEY are set: then it is that
-# endpoint (BATON_LLM_MODEL, and BATON_LLM_PROVIDER=anthropic for
-# Anthropic).  No network is needed by default.  Everything started here
+# BATON_LLM_BASE_URL is set: then it is that endpoint, with
+# BATON_LLM_API_KEY (or BATON_LLM_API_KEY_FILE; none for a local server that
+# wants none), BATON_LLM_MODEL, and BATON_LLM_PROVIDER=anthropic for
+# Anthropic.  No network is needed by default.  Everything started here
 # is stopped by pid at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ _bg mcp-server /usr/bin/python3 tests/tools/mcp_server.py --port-file "$DIR/mcp.
 MCP=http://127.0.0.1:$(wait_port "$DIR/mcp.port")
 echo "tool API $TOOLS, MCP server $MCP/mcp"
 
-if [ -n "${BATON_LLM_BASE_URL:-}" ] && [ -n "${BATON_LLM_API_KEY:-}${BATON_LLM_API_KEY_FILE:-}" ]; then
+if [ -n "${BATON_LLM_BASE_URL:-}" ]; then
   say "model: $BATON_LLM_BASE_URL (${BATON_LLM_PROVIDER:-openai}, ${BATON_LLM_MODEL:-model unset})"
 else
   say "model: the scripted model server (set BATON_LLM_BASE_URL and BATON_LLM_API_KEY for a real one)"
@@ -74,6 +75,12 @@ for i in $(seq 1 600); do
   sleep 0.2
 done
 sleep 0.3 # the watcher prints the last turn
+if ! grep -q '"AwaitApproval"' <<<"$d"; then
+  say "the run did not reach the approval gate (a real model may stop early)"
+  describe_short "$id"
+  kill "$WATCH" 2>/dev/null || true
+  exit 1
+fi
 say "the run waits for a human: batonctl describe $id   (state trimmed)"
 describe_short "$id"
 say "the conversation so far (the run's state: messages)"
