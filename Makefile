@@ -3,7 +3,7 @@
 # they are missing (scripts/install-deps.sh), drives CMake, and runs scripts.
 #
 #   make demo     run an example workflow end to end on the embedded dev stack
-#   make demo-agent  a tool-calling agent on the LLM and HTTP workers (docs/agents.md)
+#   make demo-agent  the research agent alone: LLM, HTTP and MCP workers (docs/agents.md)
 #   make test     build with ASan+UBSan and run every unit and integration test
 #                 (integration tests on Apache Kafka; the demo's also embedded)
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)

@@ -4,6 +4,8 @@
 # research workflow end to end (result and history), then a run whose
 # orchestrator is killed with SIGKILL half way and restarted: it resumes
 # where it was.  Everything started here is stopped by pid at the end.
+# It ends with the research agent (scripts/demo-agent.sh, its own stack):
+# plan, tool calls over HTTP and MCP, an approval gate, a streamed report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stack-lib.sh
@@ -44,4 +46,8 @@ say "history of $id2: every step once"
 "$BIN/batonctl" history "$id2"
 say "activity executions logged by the worker"
 grep -c "task $id2/" "$DIR/worker.log" | sed 's/^/executions: /'
-say "demo done; stopping everything"
+say "first part done; stopping its stack"
+trap - EXIT
+stack_down
+# Last: the research agent on the real LLM, HTTP and MCP workers.
+exec scripts/demo-agent.sh

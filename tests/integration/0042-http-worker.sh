@@ -62,6 +62,6 @@ out=$(run_out t42-charge 120)
 assert_eq "$(jq_py "$out" '[j["response"]["body"]["charged"], j["response"]["body"]["replayed"]]')" "[42, true]" "replayed answer"
 s=$(stats)
 assert_eq "$(jq_py "$s" '[j["seen"]["t42-charge/1"], j["applied"]["t42-charge/1"]]')" "[2, 1]" "requests and charges for the step"
-if grep -rl -- "$CRM_TOKEN" "$TEST_DIR" --include='*.log' --include='*.out'; then fail "the secret is in the files above"; fi
+if grep -rl --include='*.log' --include='*.out' -- "$CRM_TOKEN" "$TEST_DIR"; then fail "the secret is in the files above"; fi
 for id in t42-echo t42-charge; do ctl history $id -o json | grep -q -- "$CRM_TOKEN" && fail "secret in the history of $id"; done
 pass "the activity ran twice across the kill; the API applied the charge once (same Idempotency-Key)"

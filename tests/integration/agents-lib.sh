@@ -94,10 +94,16 @@ assert_no_key() {
     ctl history "$id" -o json >"$TEST_DIR/history-$id.json"
     ctl describe "$id" -o json >"$TEST_DIR/describe-$id.json" || true
   done
-  if grep -rl -- "$API_KEY" "$TEST_DIR" --include='*.log' --include='*.json' \
-       --include='*.out'; then
-    fail "the API key appears in the files above"
-  fi
+  # (options before "--": after it they would be file names, and grep's
+  # status 2 for those would hide a match)
+  local rc=0
+  grep -rl --include='*.log' --include='*.json' --include='*.out' \
+    -- "$API_KEY" "$TEST_DIR" || rc=$?
+  case $rc in
+  0) fail "the API key appears in the files above" ;;
+  1) ;;
+  *) fail "assert_no_key: grep failed ($rc)" ;;
+  esac
 }
 
 run_out() {

@@ -20,6 +20,9 @@ Standard library only (ThreadingHTTPServer), run under /usr/bin/python3.
   GET  /big?n=N              N bytes of 'x'
   POST /tools/add            {"a", "b"} -> {"sum"}
   POST /tools/weather        {"city"} -> {"city", "forecast"}
+  POST /tools/web_search     {"query"} -> {"query", "results": [{"title",
+                             "url", "snippet"}]}: a canned page of results
+                             (the demo agent's search engine)
   GET  /stats                {"requests": N, "applied": {key: times the
                              effect ran}, "seen": {key: requests},
                              "auth": [Authorization headers of /echo]}
@@ -38,6 +41,14 @@ LOCK = threading.Lock()
 STATS = {"requests": 0, "applied": {}, "seen": {}, "auth": []}
 ANSWERS = {}
 LOG = None
+WEB_RESULTS = [
+    {"title": "Durable execution, explained", "url": "https://example.org/durable",
+     "snippet": "Workflows whose steps survive crashes: each result is "
+                "recorded, so a restarted run resumes instead of starting over."},
+    {"title": "Why agents need durable runtimes", "url": "https://example.org/agents",
+     "snippet": "Long tool loops fail half way; without a history every "
+                "retry pays for the model calls again."},
+]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -104,6 +115,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"sum": args.get("a", 0) + args.get("b", 0)})
         elif u.path == "/tools/weather":
             self.reply(200, {"city": args.get("city"), "forecast": "sunny"})
+        elif u.path == "/tools/web_search":
+            self.reply(200, {"query": args.get("query"),
+                             "results": WEB_RESULTS})
         elif u.path == "/stats":
             with LOCK:
                 self.reply(200, STATS)
