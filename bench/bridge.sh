@@ -47,9 +47,9 @@ bridge_up() {
     --set bridge.metrics.listen=127.0.0.1:$BRIDGE_M
   BRIDGE=$LAST_PID
 }
-metric() { # PORT NAME -> value (0 when not there yet)
-  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null |
-    awk -v n="$2" '$1==n {v=$2} END {printf "%d\n", v+0}'
+metric() { # PORT NAME -> value summed over its labels (0: not there yet)
+  { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
+    awk -v n="$2" '{k=$1; sub(/\{.*/, "", k)} k==n {v+=$2} END {printf "%d\n", v+0}'
 }
 events() { # FROM COUNT -> JSON lines "key<TAB>value"
   awk -v a="$1" -v n="$2" 'BEGIN { for (i = a; i < a + n; i++)
@@ -74,23 +74,37 @@ events "$WARMUP" "$N" >"$DIR/events.txt"
 "$BIN/baton-kafka" produce bench.orders --lines <"$DIR/events.txt"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bridge_up bridge
-t_first= t_cmd= t_run=
+# samples "time acknowledged-commands runs-started" until both reach N
+: >"$DIR/samples.txt"
 end=$((SECONDS + 600))
-while [ -z "$t_run" ] || [ -z "$t_cmd" ]; do
+while :; do
   [ $SECONDS -lt "$end" ] || { echo "timed out" >&2; exit 1; }
   now=$(date +%s.%N)
   c=$(metric "$BRIDGE_M" baton_bridge_commands_total)
   f=$(metric "$BRIDGE_M" baton_bridge_inflight)
-  r=$(metric "$BATOND_M" baton_runs_started_total)
-  [ -z "$t_first" ] && [ "$c" -gt 0 ] && t_first=$now
-  [ -z "$t_cmd" ] && [ $((c - f)) -ge "$N" ] && t_cmd=$now
-  [ -z "$t_run" ] && [ "$r" -ge $((WARMUP + N)) ] && t_run=$now
-  sleep 0.1
+  r=$(($(metric "$BATOND_M" baton_runs_started_total) - WARMUP))
+  echo "$now $((c - f)) $r" >>"$DIR/samples.txt"
+  [ $((c - f)) -ge "$N" ] && [ "$r" -ge "$N" ] && break
+  sleep 0.05
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-awk -v n="$N" -v a="$t_first" -v c="$t_cmd" -v r="$t_run" -v lb="$load_before" \
-    -v la="$load_after" -v cpus="$(nproc)" -v broker="${BROKER:-embedded}" 'BEGIN {
-  printf "bridge: %d events -> acknowledged START commands in %.2f s: %.0f events/s\n", n, c - a, n / (c - a)
-  printf "batond: %d runs started in %.2f s from the first command: %.0f runs/s\n", n, r - a, n / (r - a)
-  printf "broker %s, %d cores, load average before %s, after %s\n", broker, cpus, lb, la
-}' | tee "$DIR/result.txt"
+# The rate between the first and the last sample strictly inside (0, N)
+# (the steady state, free of the sampling step at both ends), and the
+# whole span from the first sample above 0 to the first at N.
+awk -v n="$N" -v lb="$load_before" -v la="$load_after" -v cpus="$(nproc)" \
+    -v broker="${BROKER:-embedded}" '
+  function take(col, t, v) {
+    if (v > 0 && !(col in t0)) t0[col] = t
+    if (v > 0 && v < n) { if (!(col in a)) { a[col] = t; av[col] = v } b[col] = t; bv[col] = v }
+    if (v >= n && !(col in tn)) tn[col] = t
+  }
+  { take(2, $1, $2); take(3, $1, $3) }
+  END {
+    for (col = 2; col <= 3; col++) {
+      rate[col] = (b[col] > a[col]) ? (bv[col] - av[col]) / (b[col] - a[col]) : 0
+      span[col] = tn[col] - t0[col]
+    }
+    printf "bridge: %d events -> acknowledged START commands: %.0f events/s (steady), all in %.2f s\n", n, rate[2], span[2]
+    printf "batond: %d runs started: %.0f runs/s (steady), all in %.2f s\n", n, rate[3], span[3]
+    printf "broker %s, %d cores, load average before %s, after %s\n", broker, cpus, lb, la
+}' "$DIR/samples.txt" | tee "$DIR/result.txt"
