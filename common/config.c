@@ -144,7 +144,7 @@ static const conf_key_t conf_keys[] = {
      "baton-bridge: registry password; give it as "
      "bridge.avro.registry.password.file or "
      "$BATON_SCHEMA_REGISTRY_PASSWORD_FILE"},
-    {"bridge.avro.registry.wait.ms", KEY_INT, "30000",
+    {"bridge.avro.registry.wait.ms", KEY_INT, "20000",
      "baton-bridge: how long an unreachable registry is retried for one "
      "record before it goes to the DLQ"},
     {"bridge.avro.cache.max", KEY_INT, "1000",

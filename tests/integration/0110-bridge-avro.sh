@@ -107,6 +107,13 @@ bridge_up() {
 }
 bridge_up bridge
 "$BIN/baton-bridge" --triggers "$TEST_DIR/triggers" --check >/dev/null || fail "--check"
+mkdir -p "$TEST_DIR/bad-triggers"
+echo '{"type": "record", "name": "NoFields"}' > "$TEST_DIR/bad-triggers/bad.avsc"
+sed 's/order.avsc/bad.avsc/' "$TEST_DIR/triggers/avro-orders.json" > "$TEST_DIR/bad-triggers/bad.json"
+if "$BIN/baton-bridge" --triggers "$TEST_DIR/bad-triggers" --check 2>"$TEST_DIR/check.err"; then
+  fail "--check accepted a trigger whose schema file is not an Avro schema"
+fi
+grep -q 'bad.avsc: not an Avro schema' "$TEST_DIR/check.err" || fail "--check reason: $(cat "$TEST_DIR/check.err")"
 
 ev() { # KEY FRAMING EXTRA-JSON  (value: order KEY)
   printf '{"key":"%s","framing":"%s","schema":"%s","pcf":"%s","value":{"orderId":"%s","amount":%d,"price":12.5,"coupon":%s,"status":"NEW","tags":["a","b"],"attrs":{"x":1},"raw":"00ff10","createdAt":1700000000000%s}%s}\n' \
