@@ -9,6 +9,7 @@
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
 #                 [BATONDS=2: again with two batond; docs/benchmark.md]
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
+#   make bench-bridge N_BRIDGE=50000: baton-bridge events/s and runs started/s
 #   make dev      start the dev stack in the background (make dev-stop stops it)
 #                 BROKER=apache [KAFKA_NODES=3]: on Apache Kafka
 #   make build    release build into build/bin/
@@ -34,7 +35,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers bench-agent-growth dev dev-stop clean format lint chaos fuzz
+.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers bench-agent-growth bench-bridge dev dev-stop clean format lint chaos fuzz
 
 all: build
 
@@ -75,6 +76,9 @@ bench-timers: build $(KAFKA_DEP)
 # of 25..200 turns with and without it, on Apache Kafka.
 bench-agent-growth: build kafka
 	BROKER=apache bench/agent-growth.sh
+
+bench-bridge: build $(KAFKA_DEP)
+	bench/bridge.sh $(or $(N_BRIDGE),50000)
 
 # Coverage-guided fuzzing needs clang (installed here only): each target of
 # tests/fuzz/ runs FUZZ_SECONDS from the committed corpus; crash inputs land

@@ -1,6 +1,7 @@
 /*
  * event.c -- decoding a source record into the event object (event.h):
- * JSON values and CloudEvents in binary and structured mode.
+ * JSON values and CloudEvents in binary and structured mode (Avro values:
+ * event_avro.c).
  */
 #include "event.h"
 
@@ -171,11 +172,8 @@ static json_t *headers_object(const baton_bridge_msg_t *m) {
     return h;
 }
 
-baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
-                                     const baton_bridge_msg_t *m, json_t **out,
-                                     char *errstr, size_t errlen) {
-    json_t *ev = json_object(), *v = NULL, *key = NULL;
-    baton_err_t err = BATON_OK;
+baton_err_t baton_bridge_event_base(const baton_bridge_msg_t *m, json_t **out) {
+    json_t *ev = json_object(), *key = NULL;
     *out = NULL;
     if (!ev) return BATON_ERR_NOMEM;
     if (m->key) key = json_stringn((const char *)m->key, m->key_len);
@@ -190,8 +188,28 @@ baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
         json_decref(ev);
         return BATON_ERR_NOMEM;
     }
+    *out = ev;
+    return BATON_OK;
+}
+
+const baton_bridge_header_t *
+baton_bridge_event_header(const baton_bridge_msg_t *m, const char *name) {
+    return header_find(m, name);
+}
+
+baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
+                                     const baton_bridge_msg_t *m, json_t **out,
+                                     char *errstr, size_t errlen) {
+    json_t *ev, *v = NULL;
+    baton_err_t err;
+    *out = NULL;
+    if ((err = baton_bridge_event_base(m, &ev))) return err;
     if (format == BATON_TRIGGER_FORMAT_CLOUDEVENTS) {
         err = cloudevent(m, ev, errstr, errlen);
+    } else if (format == BATON_TRIGGER_FORMAT_AVRO) {
+        err = baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                           "format avro needs a schema registry: "
+                           "baton_bridge_event_build_avro");
     } else if (!(err = data_value(m, 1, &v, errstr, errlen))) {
         if (json_object_set_new(ev, "value", v)) err = BATON_ERR_NOMEM;
     }

@@ -12,7 +12,11 @@
  *     "timestamp": ms since the epoch (null when the record has none),
  *     "ce":        format cloudevents only: the event's attributes
  *                  (specversion, id, source, type, subject, time,
- *                  datacontenttype, extensions ...) }
+ *                  datacontenttype, extensions ...),
+ *     "avro":      format avro only: where the writer schema came from
+ *                  ({"encoding": "registry" | "header" | "single-object",
+ *                    "schema_id": 7, "subject": ..., "fingerprint":
+ *                    "hex", "name": the schema's full name}) }
  *
  * CloudEvents 1.0 in both Kafka modes: binary (attributes in `ce_*`
  * headers, the value is the data, its type in `content-type`) and
@@ -31,6 +35,7 @@
 #include <jansson.h>
 
 #include "baton_common.h"
+#include "schema_registry.h"
 #include "trigger.h"
 
 typedef struct baton_bridge_header {
@@ -60,5 +65,30 @@ typedef struct baton_bridge_msg {
 baton_err_t baton_bridge_event_build(baton_trigger_format_t format,
                                      const baton_bridge_msg_t *m, json_t **out,
                                      char *errstr, size_t errlen);
+
+/* Format avro (event_avro.c): the value decoded with its writer schema,
+ * found through reg (borrowed; see docs/bridge.md "Avro"):
+ *   header avro-schema-id: N          the value is plain Avro binary of
+ *                                     registry id N
+ *   header avro-subject: S (and avro-subject-version: V, default latest)
+ *                                     plain Avro binary of that subject
+ *   else value 0x00 + 4-byte big-endian id + Avro binary
+ *                                     (Schema Registry wire format)
+ *   else value 0xC3 0x01 + 8-byte little-endian CRC-64-AVRO fingerprint
+ *        + Avro binary                (Avro single-object encoding)
+ * An empty value is null (a tombstone).  Errors as baton_bridge_event_build,
+ * plus BATON_ERR_NOTFOUND (unknown schema), BATON_ERR_IO (registry
+ * unreachable after its wait), BATON_ERR_CONFIG (no registry). */
+baton_err_t baton_bridge_event_build_avro(const baton_bridge_msg_t *m,
+                                          baton_sreg_t *reg, json_t **out,
+                                          char *errstr, size_t errlen);
+
+/* The fields every format shares (key, headers, topic, partition, offset,
+ * timestamp): *out a new object.  BATON_OK or BATON_ERR_NOMEM. */
+baton_err_t baton_bridge_event_base(const baton_bridge_msg_t *m, json_t **out);
+
+/* The last header named name (case-insensitive), or NULL. */
+const baton_bridge_header_t *
+baton_bridge_event_header(const baton_bridge_msg_t *m, const char *name);
 
 #endif /* BATON_BRIDGE_EVENT_H */

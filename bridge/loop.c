@@ -16,6 +16,7 @@
 #include "kafka.h"
 #include "kafka_trace.h"
 #include "mapping.h"
+#include "schema_registry.h"
 
 #define SUBSYS "bridge"
 #define LOOP_MAX_HEADERS 64
@@ -43,7 +44,8 @@ typedef struct trig_ctx {
     baton_bridge_t *b;
     size_t idx;
     rd_kafka_t *consumer;
-    int assigned_once; /* had its first assignment (readiness) */
+    baton_sreg_t *sreg; /* format avro: the trigger's schemas */
+    int assigned_once;  /* had its first assignment (readiness) */
 } trig_ctx_t;
 
 struct baton_bridge {
@@ -314,10 +316,15 @@ static int handle_mapped(baton_bridge_t *b, part_t *p,
         return to_dlq(b, p, m, reason);
     }
     describe(m, p->topic, hv, &msg);
-    if ((err =
-             baton_bridge_event_build(t->format, &msg, &ev, why, sizeof why))) {
+    if (t->format == BATON_TRIGGER_FORMAT_AVRO)
+        err = baton_bridge_event_build_avro(&msg, b->tc[p->trig].sreg, &ev, why,
+                                            sizeof why);
+    else
+        err = baton_bridge_event_build(t->format, &msg, &ev, why, sizeof why);
+    if (err) {
         if (err == BATON_ERR_NOMEM) return -1;
-        snprintf(reason, sizeof reason, "undecodable (%s): %s",
+        snprintf(reason, sizeof reason, "%s (%s): %s",
+                 err == BATON_ERR_IO ? "registry unreachable" : "undecodable",
                  baton_trigger_format_name(t->format), why);
         return to_dlq(b, p, m, reason);
     }
@@ -459,6 +466,46 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- the bridge ---------------------------------------------------------------- */
 
+/* Format avro: the trigger's registry client (its own registry settings,
+ * else the bridge's bridge.avro.* keys) and schema files. */
+static baton_err_t setup_avro(baton_bridge_t *b, size_t i, char *errstr,
+                              size_t errlen) {
+    const baton_trigger_t *t = b->triggers[i];
+    baton_sreg_conf_t sc;
+    char *pw = NULL, err[512];
+    baton_err_t rc;
+    if (t->format != BATON_TRIGGER_FORMAT_AVRO) return BATON_OK;
+    memset(&sc, 0, sizeof sc);
+    sc.url = t->avro_registry_url
+                 ? t->avro_registry_url
+                 : baton_conf_get(b->conf, "bridge.avro.registry.url");
+    sc.user = t->avro_registry_user
+                  ? t->avro_registry_user
+                  : baton_conf_get(b->conf, "bridge.avro.registry.user");
+    sc.password = baton_conf_get(b->conf, "bridge.avro.registry.password");
+    if (t->avro_password_file) {
+        size_t n;
+        if (!(pw = baton_read_file(t->avro_password_file, &n, err, sizeof err)))
+            return baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
+                                "trigger %s: avro.registry_password_file: %s",
+                                t->name, err);
+        while (n && (pw[n - 1] == '\n' || pw[n - 1] == '\r')) pw[--n] = '\0';
+        sc.password = pw;
+    }
+    sc.wait_ms = baton_conf_get_int(b->conf, "bridge.avro.registry.wait.ms");
+    sc.cache_max = (size_t)baton_conf_get_int(b->conf, "bridge.avro.cache.max");
+    rc = baton_sreg_new(&sc, &b->tc[i].sreg, errstr, errlen);
+    if (pw) {
+        memset(pw, 0, strlen(pw));
+        baton_free(pw);
+    }
+    for (size_t k = 0; !rc && k < t->navro_schemas; k++)
+        if ((rc = baton_sreg_add_file(b->tc[i].sreg, t->avro_schemas[k], err,
+                                      sizeof err)))
+            baton_seterr(errstr, errlen, rc, "trigger %s: %s", t->name, err);
+    return rc;
+}
+
 static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
                                   size_t errlen) {
     const baton_trigger_t *t = b->triggers[i];
@@ -467,6 +514,7 @@ static baton_err_t setup_consumer(baton_bridge_t *b, size_t i, char *errstr,
     rd_kafka_resp_err_t err;
     b->tc[i].b = b;
     b->tc[i].idx = i;
+    if (setup_avro(b, i, errstr, errlen)) return BATON_ERR_CONFIG;
     if (!(kc = baton_kafka_conf_new(b->conf, BATON_KAFKA_CONSUMER, t->group,
                                     errstr, errlen)))
         return BATON_ERR_CONFIG;
@@ -605,6 +653,8 @@ void baton_bridge_destroy(baton_bridge_t *b) {
     if (b->tc)
         for (size_t i = 0; i < b->n; i++)
             if (b->tc[i].consumer) rd_kafka_destroy(b->tc[i].consumer);
+    if (b->tc)
+        for (size_t i = 0; i < b->n; i++) baton_sreg_destroy(b->tc[i].sreg);
     if (b->producer) {
         rd_kafka_flush(b->producer, 1000);
         rd_kafka_destroy(b->producer);

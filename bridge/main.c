@@ -8,7 +8,7 @@
  * Loads configuration like every Baton binary (config.h: file, BATON_*
  * environment, flags; the bridge.* keys), loads and validates every
  * trigger of bridge.triggers.dir (trigger.h; --check stops there, exit 0
- * when all are valid), then runs the Kafka loop (loop.h) until SIGTERM or
+ * when all are valid, format avro schema files included), then runs the Kafka loop (loop.h) until SIGTERM or
  * SIGINT: it then finishes what is in flight, commits, and exits 0.  Exit
  * 1 on a configuration, trigger or Kafka error, or when a command was
  * refused for good (its source offset stays uncommitted); 2 on usage
@@ -23,6 +23,7 @@
 #include "config.h"
 #include "loop.h"
 #include "notify.h"
+#include "schema_registry.h"
 #include "trigger.h"
 
 #define PROG "baton-bridge"
@@ -144,6 +145,21 @@ static int bridge_run(baton_conf_t *conf, baton_trigger_t **trig, size_t n) {
     return rc;
 }
 
+/* --check of a format avro trigger: its schema files parse.  0 or 1. */
+static int bridge_check_schemas(const baton_trigger_t *t) {
+    baton_sreg_conf_t sc = {.cache_max = 1};
+    baton_sreg_t *r = NULL;
+    char err[1024];
+    int rc = 0;
+    if (!t->navro_schemas) return 0;
+    if (baton_sreg_new(&sc, &r, err, sizeof err)) rc = 1;
+    for (size_t k = 0; !rc && k < t->navro_schemas; k++)
+        if (baton_sreg_add_file(r, t->avro_schemas[k], err, sizeof err)) rc = 1;
+    if (rc) BATON_ERROR("main", "%s: %s", t->file, err);
+    baton_sreg_destroy(r);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     baton_conf_t *conf = baton_conf_new();
     baton_trigger_t **trig = NULL;
@@ -165,10 +181,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (check) {
-        for (size_t i = 0; i < n; i++)
+        rc = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (bridge_check_schemas(trig[i])) {
+                rc = 1;
+                continue;
+            }
             printf("%s: ok (trigger %s, group %s)\n", trig[i]->file,
                    trig[i]->name, trig[i]->group);
-        rc = 0;
+        }
     } else {
         signal(SIGTERM, bridge_on_signal);
         signal(SIGINT, bridge_on_signal);

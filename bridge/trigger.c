@@ -35,9 +35,11 @@ static baton_err_t terr(char *errstr, size_t errlen, const char *file,
                         file, field, m);
 }
 
-static const char *const top_fields[] = {"comment",   "topics", "group",
-                                         "format",    "filter", "unmatched",
-                                         "max_bytes", "action", NULL};
+static const char *const top_fields[] = {
+    "comment", "topics",    "group",     "format", "avro",
+    "filter",  "unmatched", "max_bytes", "action", NULL};
+static const char *const avro_fields[] = {
+    "registry_url", "registry_user", "registry_password_file", "schemas", NULL};
 static const char *const action_fields[] = {"type",
                                             "workflow_type",
                                             "id_reuse",
@@ -302,6 +304,64 @@ static baton_err_t parse_action(baton_trigger_t *t, json_t *a, char *errstr,
                          INT64_C(31536000), &t->signal_hold_ms, errstr, errlen);
 }
 
+/* path resolved against the folder of the trigger file (absolute paths
+ * stay). */
+static char *resolve_path(const char *file, const char *path) {
+    const char *slash = strrchr(file, '/');
+    size_t d = slash ? (size_t)(slash - file) + 1 : 0, n = strlen(path);
+    char *s;
+    if (path[0] == '/' || !d) return baton_strdup(path);
+    if (!(s = baton_malloc(d + n + 1))) return NULL;
+    memcpy(s, file, d);
+    memcpy(s + d, path, n + 1);
+    return s;
+}
+
+static baton_err_t parse_avro(baton_trigger_t *t, json_t *a, char *errstr,
+                              size_t errlen) {
+    json_t *v;
+    size_t i;
+    baton_err_t err;
+    if (!a) return BATON_OK;
+    if (t->format != BATON_TRIGGER_FORMAT_AVRO)
+        return terr(errstr, errlen, t->file, "avro", "only with format avro");
+    if (!json_is_object(a))
+        return terr(errstr, errlen, t->file, "avro", "must be an object");
+    if ((err = check_known(a, avro_fields, "avro.", t->file, errstr, errlen)) ||
+        (err = parse_opt_string(t->file, "avro.registry_url",
+                                json_object_get(a, "registry_url"),
+                                &t->avro_registry_url, errstr, errlen)) ||
+        (err = parse_opt_string(t->file, "avro.registry_user",
+                                json_object_get(a, "registry_user"),
+                                &t->avro_registry_user, errstr, errlen)) ||
+        (err = parse_opt_string(t->file, "avro.registry_password_file",
+                                json_object_get(a, "registry_password_file"),
+                                &t->avro_password_file, errstr, errlen)))
+        return err;
+    if (t->avro_registry_url && strncmp(t->avro_registry_url, "http://", 7) &&
+        strncmp(t->avro_registry_url, "https://", 8))
+        return terr(errstr, errlen, t->file, "avro.registry_url",
+                    "must be an http:// or https:// URL");
+    if (!(v = json_object_get(a, "schemas"))) return BATON_OK;
+    if (!json_is_array(v))
+        return terr(errstr, errlen, t->file, "avro.schemas",
+                    "must be a list of schema file paths");
+    if (!(t->avro_schemas =
+              baton_calloc(json_array_size(v) + 1, sizeof(char *))))
+        return BATON_ERR_NOMEM;
+    for (i = 0; i < json_array_size(v); i++) {
+        const char *p = json_string_value(json_array_get(v, i));
+        char f[40];
+        snprintf(f, sizeof f, "avro.schemas[%zu]", i);
+        if (!p || !*p)
+            return terr(errstr, errlen, t->file, f, "must be a file path");
+        if (!(t->avro_schemas[i] = resolve_path(t->file, p)))
+            return BATON_ERR_NOMEM;
+        t->navro_schemas++;
+    }
+    return BATON_OK;
+}
+
 static baton_err_t parse_format(baton_trigger_t *t, json_t *v, char *errstr,
                                 size_t errlen) {
     const char *s = json_string_value(v);
@@ -311,12 +371,10 @@ static baton_err_t parse_format(baton_trigger_t *t, json_t *v, char *errstr,
     else if (s && !strcmp(s, "cloudevents"))
         t->format = BATON_TRIGGER_FORMAT_CLOUDEVENTS;
     else if (s && !strcmp(s, "avro"))
-        return terr(errstr, errlen, t->file, "format",
-                    "'avro' (Schema Registry wire format) is not supported "
-                    "yet: use json or cloudevents");
+        t->format = BATON_TRIGGER_FORMAT_AVRO;
     else
         return terr(errstr, errlen, t->file, "format",
-                    "must be json or cloudevents");
+                    "must be json, cloudevents or avro");
     return BATON_OK;
 }
 
@@ -348,8 +406,9 @@ static baton_err_t parse_root(baton_trigger_t *t, json_t *root,
         if (!(t->group = baton_malloc(n))) return BATON_ERR_NOMEM;
         snprintf(t->group, n, "%s.%s", group_prefix, t->name);
     }
-    if ((err =
-             parse_format(t, json_object_get(root, "format"), errstr, errlen)))
+    if ((err = parse_format(t, json_object_get(root, "format"), errstr,
+                            errlen)) ||
+        (err = parse_avro(t, json_object_get(root, "avro"), errstr, errlen)))
         return err;
     if ((v = json_object_get(root, "filter"))) {
         err = baton_asl_rule_check(v, "filter", reason, sizeof reason);
@@ -521,6 +580,12 @@ void baton_trigger_destroy(baton_trigger_t *t) {
     baton_free(t->id_reuse);
     baton_free(t->signal);
     json_decref(t->tmpl);
+    for (size_t i = 0; i < t->navro_schemas; i++)
+        baton_free(t->avro_schemas[i]);
+    baton_free(t->avro_schemas);
+    baton_free(t->avro_registry_url);
+    baton_free(t->avro_registry_user);
+    baton_free(t->avro_password_file);
     baton_free(t);
 }
 
@@ -540,5 +605,7 @@ const char *baton_trigger_action_name(baton_trigger_action_t a) {
 }
 
 const char *baton_trigger_format_name(baton_trigger_format_t f) {
-    return f == BATON_TRIGGER_FORMAT_CLOUDEVENTS ? "cloudevents" : "json";
+    return f == BATON_TRIGGER_FORMAT_CLOUDEVENTS ? "cloudevents"
+           : f == BATON_TRIGGER_FORMAT_AVRO      ? "avro"
+                                                 : "json";
 }

@@ -14,7 +14,13 @@
  *   { "comment": "free text",
  *     "topics": ["order.created"],           one topic or a list of them
  *     "group": "baton.bridge.<trigger>",     the consumer group
- *     "format": "json" | "cloudevents",      ("avro": refused, not yet)
+ *     "format": "json" | "cloudevents" | "avro",
+ *     "avro": {                              format avro only, optional
+ *       "registry_url": "http://sr:8081",    else bridge.avro.registry.url
+ *       "registry_user": "bridge",           basic auth (else the bridge's)
+ *       "registry_password_file": "/run/secrets/sr",
+ *       "schemas": ["order.avsc"] },         single-object schemas, paths
+ *                                            relative to the trigger file
  *     "filter": { Choice rule, no Next },    absent: every event matches
  *     "unmatched": "skip" | "dlq",           what to do with the others
  *     "max_bytes": 1048576,                  larger records go to the DLQ
@@ -46,6 +52,7 @@
 typedef enum {
     BATON_TRIGGER_FORMAT_JSON = 0,
     BATON_TRIGGER_FORMAT_CLOUDEVENTS,
+    BATON_TRIGGER_FORMAT_AVRO,
 } baton_trigger_format_t;
 
 typedef enum {
@@ -62,6 +69,11 @@ typedef struct baton_trigger {
     size_t ntopics;
     char *group; /* consumer group */
     baton_trigger_format_t format;
+    /* format avro: the trigger's own registry (NULL: the bridge's) and
+     * schema files (paths resolved against the trigger's folder) */
+    char *avro_registry_url, *avro_registry_user, *avro_password_file;
+    char **avro_schemas;
+    size_t navro_schemas;
     json_t *filter; /* Choice rule, or NULL: all match */
     int unmatched_dlq;
     int64_t max_bytes; /* 0: the bridge's bridge.message.max */

@@ -140,6 +140,20 @@ static const conf_key_t conf_keys[] = {
      "max_bytes overrides)"},
     {"bridge.commit.interval.ms", KEY_INT, "200",
      "baton-bridge: how often acknowledged source offsets are committed"},
+    {"bridge.avro.registry.url", KEY_STR, "",
+     "baton-bridge: Schema Registry of format avro triggers "
+     "(BATON_SCHEMA_REGISTRY_URL; a trigger's avro.registry_url wins)"},
+    {"bridge.avro.registry.user", KEY_STR, NULL,
+     "baton-bridge: registry basic-auth user (BATON_SCHEMA_REGISTRY_USER)"},
+    {"bridge.avro.registry.password", KEY_STR, NULL,
+     "baton-bridge: registry password; give it as "
+     "bridge.avro.registry.password.file or "
+     "$BATON_SCHEMA_REGISTRY_PASSWORD_FILE"},
+    {"bridge.avro.registry.wait.ms", KEY_INT, "20000",
+     "baton-bridge: how long an unreachable registry is retried for one "
+     "record before it goes to the DLQ"},
+    {"bridge.avro.cache.max", KEY_INT, "1000",
+     "baton-bridge: registry schemas cached per trigger"},
     {"llm.provider", KEY_STR, "openai",
      "baton-worker-llm: default API, openai (chat completions: OpenAI, "
      "vLLM, Ollama, LiteLLM) or anthropic (Messages)"},
@@ -462,6 +476,9 @@ baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
         {"OTEL_EXPORTER_OTLP_ENDPOINT", "tracing.otlp.endpoint"},
         {"BATON_TRACING_OTLP_ENDPOINT", "tracing.otlp.endpoint"},
         {"OTEL_SERVICE_NAME", "tracing.service.name"},
+        {"BATON_SCHEMA_REGISTRY_URL", "bridge.avro.registry.url"},
+        {"BATON_SCHEMA_REGISTRY_USER", "bridge.avro.registry.user"},
+        {"BATON_SCHEMA_REGISTRY_PASSWORD", "bridge.avro.registry.password"},
     };
     /* Each variable also has a <NAME>_FILE form naming a file that holds
      * the value (the Docker/Kubernetes secrets convention); it wins over

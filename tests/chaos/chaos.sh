@@ -234,13 +234,20 @@ f_broker_kill() {
   [ "$fenced" -ge 0 ] || { WHY="Kafka node $n was not fenced within 30 s"; return 1; }
   sleep_rand 5000 15000
   # One retry: once in a 10-minute run a restarted node's JVM exited during
-  # its start without a line of output (the loaded shared machine); the
-  # retry and the first attempt's exit status are in the fault's detail.
+  # its start without a line of output (the loaded shared machine), and once
+  # it was still starting when kafka.sh wait gave up (a JVM that never
+  # exits: waiting for it hung the run); the retry and what became of the
+  # first attempt are in the fault's detail.
   local retried=
   if ! stack_kafka_restart $n >/dev/null 2>&1; then
-    local st=0
-    wait "${KAFKA_PIDS[$((n - 1))]}" 2>/dev/null || st=$?
-    retried=" restart-retried (first exit status $st)"
+    local st=0 p=${KAFKA_PIDS[$((n - 1))]}
+    if kill -0 "$p" 2>/dev/null; then
+      st="still starting, killed"
+      proc_kill9 "$p"
+    else
+      wait "$p" 2>/dev/null || st=$?
+    fi
+    retried=" restart-retried (first attempt: $st)"
     stack_kafka_restart $n >/dev/null || { WHY="Kafka node $n did not restart (twice)"; return 1; }
   fi
   fault_ok "$t0" "$(now_ms)" broker-kill "node $n pid $pid fenced-ms $fenced new-pid ${KAFKA_PIDS[$((n - 1))]}$retried"

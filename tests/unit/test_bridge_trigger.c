@@ -72,6 +72,26 @@ static void expect(const char *text, const char *needle) {
     }
 }
 
+/* format avro: the registry settings and schema files (relative to the
+ * trigger's folder). */
+static void test_avro(void) {
+    baton_trigger_t *t = NULL;
+    CHECK(parse("{\"topics\":\"t\",\"format\":\"avro\",\"avro\":{"
+                "\"registry_url\":\"http://sr:8081\",\"registry_user\":"
+                "\"u\",\"schemas\":[\"o.avsc\",\"/abs/p.avsc\"]},"
+                "\"action\":{\"type\":\"start\",\"workflow_type\":\"w\","
+                "\"id.$\":\"$.key\"}}",
+                &t) == BATON_OK);
+    CHECK(t && t->format == BATON_TRIGGER_FORMAT_AVRO);
+    CHECK(t && !strcmp(t->avro_registry_url, "http://sr:8081") &&
+          !strcmp(t->avro_registry_user, "u") && !t->avro_password_file);
+    CHECK(t && t->navro_schemas == 2 &&
+          !strcmp(t->avro_schemas[0], "triggers/o.avsc") &&
+          !strcmp(t->avro_schemas[1], "/abs/p.avsc"));
+    CHECK(t && !strcmp(baton_trigger_format_name(t->format), "avro"));
+    baton_trigger_destroy(t);
+}
+
 static void test_errors(void) {
     char buf[1024];
 #define WITH(top) \
@@ -91,10 +111,15 @@ static void test_errors(void) {
     expect(WITH("\"comment\":1"), "field 'comment': must be a string");
     expect(WITH("\"group\":\"\""), "field 'group': must be a non-empty string");
     expect(WITH("\"format\":\"xml\""),
-           "field 'format': must be json or cloudevents");
-    expect(WITH("\"format\":\"avro\""),
-           "field 'format': 'avro' (Schema Registry wire format) is not "
-           "supported yet");
+           "field 'format': must be json, cloudevents or avro");
+    expect(WITH("\"avro\":{}"), "field 'avro': only with format avro");
+    expect(WITH("\"format\":\"avro\",\"avro\":{\"url\":1}"),
+           "field 'avro.url': unknown field");
+    expect(WITH("\"format\":\"avro\",\"avro\":{\"registry_url\":"
+                "\"ftp://x\"}"),
+           "field 'avro.registry_url': must be an http:// or https:// URL");
+    expect(WITH("\"format\":\"avro\",\"avro\":{\"schemas\":[\"\"]}"),
+           "field 'avro.schemas[0]': must be a file path");
     expect(WITH("\"filter\":{\"Variable\":\"$.a\"}"), "field filter:");
     expect(WITH("\"filter\":{\"Variable\":\"$.a\",\"StringEquals\":\"x\","
                 "\"Next\":\"n\"}"),
@@ -204,6 +229,7 @@ static void test_names_and_dir(void) {
 
 int main(void) {
     test_valid();
+    test_avro();
     test_errors();
     test_names_and_dir();
     printf("%d passed, %d failed\n", passed, failed);
