@@ -22,6 +22,9 @@ Usage:
       real file's, in its key=value form
   wire-doc.py same-fields DOCJSON REALJSON [subset]   the doc's JSON object
       has the field names (in order) of one a live batond wrote
+  wire-doc.py v3-task FILE ID              FILE (a task batond sent to a
+      batond.tasks.avro.v3.queues queue) is what a version-3 reader (the
+      first 13 fields of schemas/task.avsc) consumes exactly, for run ID
 Exit 0 when everything holds, 1 with a message naming what does not.
 """
 import io
@@ -194,6 +197,22 @@ def same_fields(doc_json, real_json, subset):
         fail("%s: fields %s, batond wrote %s" % (doc_json, list(d), list(r)))
 
 
+def v3_task(path, wf):
+    import avro.io
+    import avro.schema
+    raw = open(path, "rb").read()
+    sch = schema("task")
+    sch["fields"] = sch["fields"][:13]
+    sch = avro.schema.parse(json.dumps(sch))
+    buf = io.BytesIO(raw)
+    rec = avro.io.DatumReader(sch, sch).read(avro.io.BinaryDecoder(buf))
+    if buf.tell() != len(raw):
+        fail("v3-task: a version-3 reader takes %d of the %d bytes" %
+             (buf.tell(), len(raw)))
+    if rec["workflow_id"] != wf:
+        fail("v3-task: a task of %s, not %s" % (rec["workflow_id"], wf))
+
+
 DOC = os.environ.get("WIRE_DOC", "docs/wire-protocol.md")
 
 if __name__ == "__main__":
@@ -208,5 +227,7 @@ if __name__ == "__main__":
         stack_conf(a[1], a[2])
     elif len(a) in (3, 4) and a[0] == "same-fields":
         same_fields(a[1], a[2], len(a) == 4 and a[3] == "subset")
+    elif len(a) == 3 and a[0] == "v3-task":
+        v3_task(a[1], a[2])
     else:
         fail("usage: see the comment at the top of this file")
