@@ -78,6 +78,12 @@ static const conf_key_t conf_keys[] = {
      "content-type: application/json) instead of Avro binary: a comma-"
      "separated list of queue names, or * for every queue "
      "(docs/wire-protocol.md)"},
+    {"batond.tasks.avro.v3.queues", KEY_STR, "",
+     "task queues served by workers built before task schema version 4 "
+     "(a C SDK worker that refuses trailing bytes): batond sends their "
+     "tasks as version-3 Avro records, without the lineage fields; same "
+     "form as batond.tasks.json.queues, no queue on both "
+     "(docs/wire-protocol.md, Schema evolution: old workers)"},
     {"batond.limits.envelope.max", KEY_INT, "1048576",
      "largest command or result message (bytes), checked before it is "
      "parsed; larger ones go to the DLQ"},

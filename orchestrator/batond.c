@@ -1165,6 +1165,11 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
              errstr, errlen)))
         return rc;
     if (b->engine &&
+        (rc = baton_engine_set_v3_queues(
+             b->engine, baton_conf_get(b->conf, "batond.tasks.avro.v3.queues"),
+             errstr, errlen)))
+        return rc;
+    if (b->engine &&
         (rc = baton_engine_set_budget(
              b->engine, baton_conf_get(b->conf, "batond.budget.activities"),
              baton_conf_get(b->conf, "llm.prices"), errstr, errlen)))

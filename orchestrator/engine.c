@@ -39,6 +39,7 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms) {
 void baton_engine_destroy(baton_engine_t *e) {
     if (!e) return;
     baton_free(e->json_queues);
+    baton_free(e->v3_queues);
     baton_free(e->budget_types);
     json_decref(e->prices);
     baton_free(e);
@@ -75,8 +76,13 @@ int baton_engine_events_publish(baton_engine_events_t which, const char *type) {
     return 0;
 }
 
-baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
-                                         char *errstr, size_t errlen) {
+/* Parses list (a comma-separated list of queue names, spaces allowed
+ * around them, "*" for every queue, NULL or "" for none) into *out: ",q1,q2,",
+ * "*", or NULL for none (the old *out is freed).  key names the setting in
+ * errstr.  BATON_ERR_INVALID when an entry is not a queue name
+ * (baton_codec_queue_ok) or two words stand where one name goes. */
+static baton_err_t queue_list_parse(const char *key, const char *list,
+                                    char **out, char *errstr, size_t errlen) {
     size_t n = list ? strlen(list) : 0, o = 0;
     char *norm = baton_malloc(n + 3), name[BATON_QUEUE_NAME_MAX + 2];
     const char *p = list;
@@ -98,9 +104,9 @@ baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
         if (len && !baton_codec_queue_ok(name)) {
             baton_free(norm);
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "batond.tasks.json.queues: '%s' is not a "
+                                "%s: '%s' is not a "
                                 "queue name (1..%d of [A-Za-z0-9._-])",
-                                name, BATON_QUEUE_NAME_MAX);
+                                key, name, BATON_QUEUE_NAME_MAX);
         }
         if (len) {
             memcpy(norm + o, name, len);
@@ -112,29 +118,85 @@ baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
         if (*p && *p != ',') { /* "a b": two words where one name goes */
             baton_free(norm);
             return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
-                                "batond.tasks.json.queues: '%s' is followed "
+                                "%s: '%s' is followed "
                                 "by '%c' (a comma-separated list of queue "
                                 "names)",
-                                name, *p);
+                                key, name, *p);
         }
         if (*p == ',') p++;
     }
     norm[o] = '\0';
-    baton_free(e->json_queues);
-    e->json_queues = strcmp(norm, ",") ? norm : NULL; /* "*" or a list */
-    if (!e->json_queues) baton_free(norm);
+    baton_free(*out);
+    *out = strcmp(norm, ",") ? norm : NULL; /* "*" or a list */
+    if (!*out) baton_free(norm);
+    return BATON_OK;
+}
+
+/* 1 when queue q is on list (as queue_list_parse leaves it). */
+static int queue_listed(const char *list, const char *q) {
+    const char *hit;
+    size_t n;
+    if (!list) return 0;
+    if (!strcmp(list, "*")) return 1;
+    n = strlen(q);
+    for (hit = strstr(list, q); hit; hit = strstr(hit + 1, q))
+        if (hit[-1] == ',' && hit[n] == ',') return 1;
+    return 0;
+}
+
+/* The first queue on both lists ("*" when one of them is "*"), "" when
+ * none: a queue cannot get JSON and version-3 Avro at once. */
+static void queue_lists_overlap(const char *a, const char *b, char *out,
+                                size_t outlen) {
+    const char *p;
+    out[0] = '\0';
+    if (!a || !b) return;
+    if (!strcmp(a, "*") || !strcmp(b, "*")) {
+        snprintf(out, outlen, "*");
+        return;
+    }
+    for (p = a + 1; *p; p += strcspn(p, ",") + 1) {
+        char name[BATON_QUEUE_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ","), p);
+        if (queue_listed(b, name)) {
+            snprintf(out, outlen, "%s", name);
+            return;
+        }
+    }
+}
+
+baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
+                                         char *errstr, size_t errlen) {
+    return queue_list_parse("batond.tasks.json.queues", list, &e->json_queues,
+                            errstr, errlen);
+}
+
+baton_err_t baton_engine_set_v3_queues(baton_engine_t *e, const char *list,
+                                       char *errstr, size_t errlen) {
+    char *v3 = NULL, both[BATON_QUEUE_NAME_MAX + 1];
+    baton_err_t rc = queue_list_parse("batond.tasks.avro.v3.queues", list, &v3,
+                                      errstr, errlen);
+    if (rc) return rc;
+    queue_lists_overlap(v3, e->json_queues, both, sizeof both);
+    if (both[0]) {
+        baton_free(v3);
+        return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
+                            "batond.tasks.avro.v3.queues: queue '%s' is also "
+                            "in batond.tasks.json.queues (a queue's tasks go "
+                            "out in one encoding)",
+                            both);
+    }
+    baton_free(e->v3_queues);
+    e->v3_queues = v3;
     return BATON_OK;
 }
 
 int baton_engine_queue_json(const baton_engine_t *e, const char *q) {
-    const char *hit;
-    size_t n;
-    if (!e->json_queues) return 0;
-    if (!strcmp(e->json_queues, "*")) return 1;
-    n = strlen(q);
-    for (hit = strstr(e->json_queues, q); hit; hit = strstr(hit + 1, q))
-        if (hit[-1] == ',' && hit[n] == ',') return 1;
-    return 0;
+    return queue_listed(e->json_queues, q);
+}
+
+int baton_engine_queue_v3(const baton_engine_t *e, const char *q) {
+    return !queue_listed(e->json_queues, q) && queue_listed(e->v3_queues, q);
 }
 
 void baton_engine_set_limits(baton_engine_t *e,

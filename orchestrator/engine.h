@@ -75,6 +75,17 @@ void baton_engine_set_signal_hold(baton_engine_t *e, int64_t ms);
 baton_err_t baton_engine_set_json_queues(baton_engine_t *e, const char *list,
                                          char *errstr, size_t errlen);
 
+/* The queues served by workers built before task schema version 4 (a C SDK
+ * worker that refuses trailing bytes): their tasks go out as version-3
+ * Avro records (baton_codec_encode_task_v3), the lineage dropped, for
+ * top-level and child runs alike (docs/wire-protocol.md "Schema evolution:
+ * old workers"; batond.tasks.avro.v3.queues).  The list has the form of
+ * baton_engine_set_json_queues' and is copied; call this after that one:
+ * BATON_ERR_INVALID when a queue is on both lists ("*" included), or an
+ * entry is not a queue name. */
+baton_err_t baton_engine_set_v3_queues(baton_engine_t *e, const char *list,
+                                       char *errstr, size_t errlen);
+
 /* Which history events batond also publishes on <prefix>.events
  * (batond.events.publish; docs/events.md): ALL (the default) every one;
  * LIFECYCLE those with a dev.baton.workflow.* CloudEvents type (started,

@@ -42,6 +42,8 @@ struct baton_engine {
     int64_t signal_hold_ms; /* default hold of a signal for a run to come */
     char *json_queues;      /* batond.tasks.json.queues as ",q1,q2,", or
                                "*" (every queue); NULL = none: Avro */
+    char *v3_queues;        /* batond.tasks.avro.v3.queues, the same form: Avro
+                        version-3 tasks (no lineage) for old workers */
     baton_engine_limits_t limits;
     baton_blob_opts_t blob;        /* claim check; threshold 0 = off */
     baton_engine_random_fn random; /* NULL: task ids carry no nonce */
@@ -54,6 +56,9 @@ struct baton_engine {
 
 /* 1 when tasks of queue q go out as JSON envelopes (engine.c). */
 int baton_engine_queue_json(const baton_engine_t *e, const char *q);
+/* 1 when tasks of queue q go out as version-3 Avro records, without the
+ * lineage (engine.c; never for a JSON queue). */
+int baton_engine_queue_v3(const baton_engine_t *e, const char *q);
 
 /* Bytes of randomness in a task id's nonce (hex: twice as many digits). */
 #define BATON_ENGINE_NONCE_BYTES 12

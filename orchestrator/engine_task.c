@@ -220,8 +220,12 @@ static baton_err_t send_task(baton_engine_t *e, baton_snapshot_t *s,
         }
     }
     json = baton_engine_queue_json(e, stop->queue);
-    rc = baton_codec_encode_task(e->codec, &t, json, &buf, &len, err,
-                                 sizeof err);
+    if (baton_engine_queue_v3(e, stop->queue)) /* old workers: no lineage */
+        rc = baton_codec_encode_task_v3(e->codec, &t, &buf, &len, err,
+                                        sizeof err);
+    else
+        rc = baton_codec_encode_task(e->codec, &t, json, &buf, &len, err,
+                                     sizeof err);
     if (!rc) {
         char out_id[610];
         snprintf(out_id, sizeof out_id, "T%s", task_id);

@@ -9,7 +9,8 @@ pkgs=(build-essential cmake pkg-config librdkafka-dev libhiredis-dev libavro-dev
       libjansson-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools python3
       openjdk-17-jre-headless maven curl python3-confluent-kafka clang-format
       libmicrohttpd-dev libsystemd-dev systemd chromium nodejs prometheus
-      python3-yaml python3-jsonschema)
+      python3-yaml python3-jsonschema kcat
+      python3-avro)
 # npm: Debian's package only where node came without it (nodesource's
 # nodejs ships its own npm and conflicts with Debian's).
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
@@ -23,6 +24,8 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # clang-format: `make lint` (and the test lint) checks every C file against
 # .clang-format.
 # python3-confluent-kafka: the Python example worker (test 0060).
+# kcat: the shell examples of docs/wire-protocol.md, run as written (0116);
+# python3-avro: 0116 decodes the doc's Avro bytes and a version-3 task.
 # Optional: node and npm for tests 0043 (the npm MCP server) and 0060 (the
 # Node example worker, kafkajs from npm); those parts are skipped
 # (exit 77) where npm is missing.

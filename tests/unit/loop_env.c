@@ -51,6 +51,7 @@ static void drop_out(env_t *e) {
 
 void env_free(env_t *e) {
     drop_out(e);
+    baton_free(e->last_task_value);
     for (int i = 0; i < e->nheld; i++) baton_free(e->held[i]);
     for (size_t i = 0; i < e->ndecoded; i++)
         baton_snapshot_destroy(e->decoded[i]);
@@ -89,6 +90,9 @@ static void note_task(env_t *e, const baton_outbox_msg_t *m) {
     e->tasks++;
     e->tasks_total++;
     e->last_task_json = m->json;
+    baton_free(e->last_task_value);
+    e->last_task_value = baton_strndup(m->value, m->value_len);
+    e->last_task_len = e->last_task_value ? m->value_len : 0;
     snprintf(e->last_task_traceparent, sizeof e->last_task_traceparent, "%s",
              m->traceparent ? m->traceparent : "");
     /* decoded as a worker does: by the message's content-type */

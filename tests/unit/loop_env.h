@@ -85,7 +85,9 @@ typedef struct env {
     int tasks, events, dlq, forwards, closes, cancels;
     int tasks_total; /* tasks produced since env_init, never reset */
     char last_task[256];
-    int last_task_json;          /* it went out as JSON (content-type header) */
+    int last_task_json;    /* it went out as JSON (content-type header) */
+    char *last_task_value; /* its bytes as sent (baton_malloc'd) */
+    size_t last_task_len;
     char last_task_lineage[600]; /* "<root>|<parent or ->|<run_path>" */
     char last_cancel[256];       /* task_id of the last cancel notice */
     int last_cancel_json;        /* it went out as JSON */

@@ -1102,10 +1102,11 @@ static void test_doc_example(void) {
     CHECK(baton_codec_encode_task(codec, &t, 0, &buf, &len, errstr,
                                   sizeof errstr) == BATON_OK);
     p = strstr(doc, "Avro binary (no header), 86 bytes");
-    p = p ? strstr(p, "```\n") : NULL;
-    end = p ? strstr(p + 4, "```") : NULL;
+    p = p ? strstr(p, "```") : NULL; /* the fence and its info string */
+    p = p ? strchr(p, '\n') : NULL;
+    end = p ? strstr(p + 1, "```") : NULL;
     CHECK(p && end && len == 86);
-    for (p = p ? p + 4 : NULL; p && p < end && nb < sizeof hexbuf;) {
+    for (p = p ? p + 1 : NULL; p && p < end && nb < sizeof hexbuf;) {
         unsigned v;
         if (p[0] == ' ' && p[1] == ' ') { /* the comment: to the line end */
             p = strchr(p, '\n');

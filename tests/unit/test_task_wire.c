@@ -6,8 +6,13 @@
  *    content-type header for the listed queues, Avro for the others;
  *  - its lineage: the top-level run, the parent run and the path from the
  *    top, for a top-level run, Map items and a child workflow inside them
- *    (ids containing ':' included).
+ *    (ids containing ':' included);
+ *  - its schema version per queue (batond.tasks.avro.v3.queues): version-3
+ *    Avro records, which a version-3 reader consumes exactly, for the
+ *    listed queues' tasks of top-level and child runs alike.
  */
+#include <avro.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,11 +182,141 @@ static void test_lineage(void) {
     env_free(&e);
 }
 
+extern const char *baton_schema_task;
+
+/* Reads buf[0..len) as a worker built before task schema version 4 does:
+ * avro-c with the task schema's first 13 fields (schemas/task.avsc up to
+ * heartbeat_details).  Returns the bytes the record took (-1 when it does
+ * not read) and its task_id in id. */
+static long v3_read(const char *buf, size_t len, char *id, size_t idlen) {
+    json_t *root = json_loads(baton_schema_task, 0, NULL);
+    json_t *fields = json_object_get(root, "fields");
+    avro_schema_t sch = NULL;
+    avro_value_iface_t *cls = NULL;
+    avro_value_t rec, f;
+    avro_reader_t rd = NULL;
+    const char *s = NULL;
+    size_t slen = 0, size = 0;
+    long took = -1;
+    char *text;
+
+    id[0] = '\0';
+    while (json_array_size(fields) > 13)
+        json_array_remove(fields, json_array_size(fields) - 1);
+    text = json_dumps(root, JSON_COMPACT);
+    if (text && !avro_schema_from_json_length(text, strlen(text), &sch))
+        cls = avro_generic_class_from_schema(sch);
+    if (cls && !avro_generic_value_new(cls, &rec)) {
+        rd = avro_reader_memory(buf, (int64_t)len);
+        if (!avro_value_read(rd, &rec) && !avro_value_sizeof(&rec, &size)) {
+            took = (long)size;
+            if (!avro_value_get_by_name(&rec, "task_id", &f, NULL) &&
+                !avro_value_get_string(&f, &s, &slen))
+                snprintf(id, idlen, "%s", s);
+        }
+        avro_reader_free(rd);
+        avro_value_decref(&rec);
+    }
+    avro_value_iface_decref(cls);
+    avro_schema_decref(sch);
+    free(text);
+    json_decref(root);
+    return took;
+}
+
+static void test_v3_queues_setting(void) {
+    env_t e;
+    char err[256] = "";
+    init(&e);
+    CHECK(baton_engine_set_v3_queues(e.engine, "old, bad:q", err, sizeof err) ==
+                  BATON_ERR_INVALID &&
+              strstr(err, "batond.tasks.avro.v3.queues: 'bad:q' is not"),
+          "a v3 list entry that is no queue name is refused, named (%s)", err);
+    CHECK(baton_engine_set_json_queues(e.engine, "py, node", err, sizeof err) ==
+              BATON_OK,
+          "%s", err);
+    CHECK(baton_engine_set_v3_queues(e.engine, "old, node", err, sizeof err) ==
+                  BATON_ERR_INVALID &&
+              strstr(err, "queue 'node' is also in batond.tasks.json.queues"),
+          "a queue on both lists is refused, named (%s)", err);
+    CHECK(baton_engine_set_v3_queues(e.engine, "*", err, sizeof err) ==
+                  BATON_ERR_INVALID &&
+              strstr(err, "'*' is also in"),
+          "v3 for every queue while some are JSON is refused (%s)", err);
+    CHECK(baton_engine_set_v3_queues(e.engine, "old, py2", err, sizeof err) ==
+              BATON_OK,
+          "disjoint lists are accepted (%s)", err);
+    CHECK(baton_engine_set_json_queues(e.engine, "*", err, sizeof err) ==
+              BATON_OK,
+          "%s", err);
+    CHECK(baton_engine_set_v3_queues(e.engine, "old", err, sizeof err) ==
+              BATON_ERR_INVALID,
+          "JSON for every queue and a v3 list is refused (%s)", err);
+    env_free(&e);
+}
+
+static void test_v3_queues(void) {
+    env_t e;
+    char err[256], id[256];
+    long took;
+    init(&e);
+    CHECK(baton_engine_set_v3_queues(e.engine, "p, py ,py2", err, sizeof err) ==
+              BATON_OK,
+          "list accepted (%s)", err);
+    /* a top-level run's task on a listed queue: version 3 */
+    env_cmd(&e, BATON_CMD_START, "v-1", "py", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(e.tasks == 1 && !e.last_task_json && e.last_task_value,
+          "one Avro task");
+    took = v3_read(e.last_task_value, e.last_task_len, id, sizeof id);
+    CHECK(took == (long)e.last_task_len && !strcmp(id, "v-1/1/1"),
+          "a version-3 reader consumes the task exactly (%ld of %zu bytes, "
+          "task %s)",
+          took, e.last_task_len, id);
+    CHECK(!strcmp(e.last_task_lineage, "?|-|?"),
+          "Baton's decoder reads it with the lineage null (%s)",
+          e.last_task_lineage);
+    /* the next task is on queue avro-q, not listed: version 4 */
+    env_simple_result(&e, "v-1/1/1", "v-1", BATON_RESULT_COMPLETED, "1");
+    env_run(&e, 1);
+    CHECK(e.tasks == 1 && !strcmp(e.last_task, "v-1/2/1") &&
+              !strcmp(e.last_task_lineage, "v-1|-|"),
+          "another queue's task carries the lineage (%s, %s)", e.last_task,
+          e.last_task_lineage);
+    took = v3_read(e.last_task_value, e.last_task_len, id, sizeof id);
+    CHECK(took > 0 && took + 3 <= (long)e.last_task_len,
+          "a version-3 reader leaves its lineage unread (%ld of %zu bytes)",
+          took, e.last_task_len);
+    /* a child run's task on a listed queue: version 3 too, the lineage
+     * dropped (an old worker cannot read it) */
+    env_cmd(&e, BATON_CMD_START, "fan:v", "fan", NULL, "{\"items\":[7]}");
+    env_run(&e, 1);
+    env_pump(&e, 6);
+    CHECK(!strcmp(e.last_task, "fan:v:1:0:1/1/1"), "the leaf's task (%s)",
+          e.last_task);
+    took = v3_read(e.last_task_value, e.last_task_len, id, sizeof id);
+    CHECK(took == (long)e.last_task_len && !strcmp(id, "fan:v:1:0:1/1/1") &&
+              !strcmp(e.last_task_lineage, "?|-|?"),
+          "a child run's task on the queue is version 3 as well (%ld of %zu "
+          "bytes, lineage %s)",
+          took, e.last_task_len, e.last_task_lineage);
+    /* off again: version 4 */
+    CHECK(baton_engine_set_v3_queues(e.engine, "", err, sizeof err) == BATON_OK,
+          "%s", err);
+    env_cmd(&e, BATON_CMD_START, "v-2", "py", NULL, "{}");
+    env_run(&e, 1);
+    CHECK(!strcmp(e.last_task_lineage, "v-2|-|"),
+          "an empty list: version 4, the default (%s)", e.last_task_lineage);
+    env_free(&e);
+}
+
 int main(void) {
     baton_log_configure("error", NULL);
     test_json_queues_setting();
     test_encoding_per_queue();
     test_lineage();
+    test_v3_queues_setting();
+    test_v3_queues();
     printf("%d passed, %d failed\n", env_passed, env_failed);
     return env_failed ? 1 : 0;
 }
