@@ -141,7 +141,9 @@ int client_locate(baton_client_t *c, const char *id, int scan, char *errstr,
                                      errstr, errlen)) < -1)
             return -1;
         if (p >= 0) {
-            if (n > 0)
+            /* Same partition: the snapshot was written between the two
+             * looks, nothing to say. */
+            if (n > 0 && p != baton_partition_for(id, n))
                 BATON_WARN("client",
                            "workflow '%s' found in partition %d, not "
                            "in %d = murmur2 over %d partitions",
