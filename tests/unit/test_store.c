@@ -459,12 +459,12 @@ static void test_blobs_held_and_released(redisContext *c, const char *ver) {
     baton_part_state_t st;
     baton_wset_t ws, *wsp = &ws;
     baton_snapshot_t *a = make_snap("ba", ver), *b = make_snap("bb", ver);
-    baton_store_blobs_t blobs = {{4096, 512}, 77};
+    baton_store_blobs_t blobs = {{4096, 512}, 77, NULL};
     char k[BATON_KEYS_LEN], err[256], hex[BATON_BLOB_HEX_LEN + 1];
     char *big = baton_malloc(20001), *v, *out = NULL;
     size_t outlen = 0;
     int fenced = -1;
-    baton_blob_loc_t loc = {c, NS, 5};
+    baton_blob_loc_t loc = {c, NS, 5, NULL};
 
     memset(big, 'q', 20000);
     big[20000] = '\0';
