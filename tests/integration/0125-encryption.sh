@@ -147,8 +147,12 @@ wait_until 60 "t125c to wait for its signal" waits t125c k2ctl
 p=$("$BIN/baton-kafka" partition baton.commands t125c)
 redis GET "baton:{p$p}:wf:t125c" | grep -q 'v1:k2:' || fail "t125c not sealed with k2"
 k2ctl describe t125 -o json | grep -q "$MARK-start" || fail "t125 (k1) no longer readable after the rotation"
-expect_err "k1 data with only k2" "key 'k1'" \
-  ctl -X "crypt.keys.dir=$TEST_DIR/other" result t125b
+mkdir -p "$TEST_DIR/onlyk2"
+cp "$KEYS/k2.key" "$TEST_DIR/onlyk2/"
+ctl -X "crypt.keys.dir=$TEST_DIR/onlyk2" result t125b | grep -q "$MARK-b2" ||
+  fail "t125b (sealed again with k2 at its last write) unreadable with k2 alone"
+expect_err "t125 (k1) with only k2" "key 'k1', which is not among" \
+  ctl -X "crypt.keys.dir=$TEST_DIR/onlyk2" result t125
 pass "rotation: a run started under k1 finishes under k2, new runs use k2, k1 data stays readable"
 
 dump_all "$TEST_DIR/dump2"
