@@ -155,6 +155,14 @@ expect_err "t125 (k1) with only k2" "key 'k1', which is not among" \
   ctl -X "crypt.keys.dir=$TEST_DIR/onlyk2" result t125
 pass "rotation: a run started under k1 finishes under k2, new runs use k2, k1 data stays readable"
 
+# batond without the key a command was sealed with: the DLQ, naming it.
+ctl -X "crypt.keys.dir=$TEST_DIR/other" start sealed --id t125d \
+  --input "{\"note\":\"$MARK-d\",\"big\":\"z\"}" >/dev/null
+in_dlq() { "$BIN/baton-kafka" consume baton.dlq --timeout 2 | grep -q "t125d.*key 'k9'"; }
+wait_until 60 "the START sealed with k9 to reach the DLQ with its reason" in_dlq
+kill -0 "$LAST_PID" || fail "batond died on a command it cannot decrypt"
+pass "batond sends a command sealed with a key it lacks to the DLQ, naming key k9"
+
 dump_all "$TEST_DIR/dump2"
 if grep -n "$MARK" "$TEST_DIR/dump2" | cut -c1-200 >&2; then
   fail "after the rotation, the marker is in clear in Kafka or Redis (above)"
