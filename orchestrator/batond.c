@@ -1142,6 +1142,7 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
         return rc;
     if ((rc = batond_metrics_new(b->conf, &b->metrics, errstr, errlen)))
         return rc;
+    batond_metrics_set_crypt(b->metrics, b->crypt);
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
     if (!(b->epochs = baton_calloc((size_t)b->partition_cnt, sizeof(int64_t))))
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
