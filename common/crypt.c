@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 
@@ -145,6 +146,7 @@ baton_err_t baton_crypt_load_dir(baton_crypt_t *kr, const char *dir,
     while (!rc && (de = readdir(d))) {
         size_t n = strlen(de->d_name);
         char kid[BATON_CRYPT_KID_MAX + 1], path[4096];
+        struct stat sb;
         if (n <= 4 || strcmp(de->d_name + n - 4, ".key")) continue;
         if (n - 4 > BATON_CRYPT_KID_MAX) {
             rc = baton_seterr(errstr, errlen, BATON_ERR_CONFIG,
@@ -154,6 +156,11 @@ baton_err_t baton_crypt_load_dir(baton_crypt_t *kr, const char *dir,
         memcpy(kid, de->d_name, n - 4);
         kid[n - 4] = '\0';
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (!stat(path, &sb) && (sb.st_mode & 077))
+            BATON_WARN("crypt",
+                       "key file %s is readable by others than its owner "
+                       "(mode %03o): chmod 0400 it",
+                       path, (unsigned)(sb.st_mode & 0777));
         rc = baton_crypt_load_key_file(kr, kid, path, errstr, errlen);
     }
     closedir(d);

@@ -13,6 +13,7 @@ MARK="m4rk3r-$RANDOM$RANDOM-plain"
 KEYS=$TEST_DIR/keys
 mkdir -p "$KEYS" "$TEST_DIR/wf"
 head -c 32 /dev/urandom >"$KEYS/k1.key"
+chmod 0400 "$KEYS/k1.key" # else each process warns that others may read it
 # The key's hex must never show in a file of the stack (logs included).
 STACK_SECRETS=$(od -An -tx1 "$KEYS/k1.key" | tr -d ' \n')
 export STACK_SECRETS
@@ -132,6 +133,7 @@ wait_until 60 "t125b to wait for its signal" waits t125b kctl
 p=$("$BIN/baton-kafka" partition baton.commands t125b)
 redis GET "baton:{p$p}:wf:t125b" | grep -q 'v1:k1:' || fail "t125b not sealed with k1"
 head -c 32 /dev/urandom >"$KEYS/k2.key"
+chmod 0400 "$KEYS/k2.key"
 STACK_SECRETS=$(printf '%s\n%s' "$STACK_SECRETS" "$(od -An -tx1 "$KEYS/k2.key" | tr -d ' \n')")
 export STACK_SECRETS
 conf "$TEST_DIR/k2.conf" k2
