@@ -12,6 +12,7 @@
 
 #include "ackwin.h"
 #include "codec.h"
+#include "crypt.h"
 #include "event.h"
 #include "kafka.h"
 #include "kafka_trace.h"
@@ -55,6 +56,7 @@ struct baton_bridge {
     trig_ctx_t *tc;
     rd_kafka_t *producer;
     baton_codec_t *codec;
+    baton_crypt_t *crypt; /* payload keys (crypt.*): commands sealed */
     char cmd_topic[256], dlq_topic[256];
     part_t *parts;
     int64_t inflight, inflight_max, message_max, payload_max;
@@ -569,6 +571,9 @@ baton_err_t baton_bridge_new(const baton_conf_t *conf,
     baton_topic(conf, "dlq", b->dlq_topic, sizeof b->dlq_topic);
     *out = b;
     if (!(b->codec = baton_codec_new(errstr, errlen))) return BATON_ERR_INVALID;
+    if ((err = baton_crypt_new_conf(conf, &b->crypt, errstr, errlen)))
+        return err;
+    baton_codec_set_crypt(b->codec, b->crypt);
     if (!(kc = baton_kafka_conf_new(conf, BATON_KAFKA_PRODUCER, NULL, errstr,
                                     errlen)))
         return BATON_ERR_CONFIG;
@@ -666,6 +671,7 @@ void baton_bridge_destroy(baton_bridge_t *b) {
         baton_free(p);
     }
     baton_codec_destroy(b->codec);
+    baton_crypt_destroy(b->crypt);
     baton_free(b->tc);
     baton_free(b);
 }

@@ -12,6 +12,7 @@
 
 #include "baton_common.h"
 #include "client_int.h"
+#include "crypt.h"
 #include "kafka.h"
 
 const char *baton_client_err2str(baton_client_err_t err) {
@@ -49,6 +50,14 @@ baton_client_t *baton_client_new(const baton_conf_t *conf, int timeout_ms,
     c->wf_partition = -1;
     pthread_mutex_init(&c->klog_lock, NULL);
     baton_topic(conf, "commands", c->topic, sizeof c->topic);
+    {
+        char err[512];
+        if (baton_crypt_new_conf(conf, &c->crypt, err, sizeof err)) {
+            client_fail(errstr, errlen, BATON_CLIENT_E_INVALID, "%s", err);
+            baton_client_destroy(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -56,6 +65,7 @@ void baton_client_destroy(baton_client_t *c) {
     if (!c) return;
     if (c->redis) redisFree(c->redis);
     pthread_mutex_destroy(&c->klog_lock);
+    baton_crypt_destroy(c->crypt);
     baton_free(c);
 }
 

@@ -31,7 +31,8 @@ struct baton_client {
     char wf_id[BATON_CLIENT_ID_MAX + 1];
     char topic[256]; /* <prefix>.commands */
     pthread_mutex_t klog_lock;
-    char klog_first[512]; /* the first error librdkafka logged */
+    char klog_first[512];      /* the first error librdkafka logged */
+    struct baton_crypt *crypt; /* payload keys (crypt.*), or NULL */
 };
 
 /* Formats errstr and returns err. */
@@ -57,6 +58,19 @@ client_produce_record(baton_client_t *c, const char *what, const char *topic,
                       const void *value, size_t len, rd_kafka_headers_t *hdrs,
                       int32_t *out_partition, int64_t *out_offset, char *errstr,
                       size_t errlen);
+
+/* client_crypt.c: payload encryption on the client's reads */
+/* Opens a snapshot's stored text (sealed whole, place "snapshot"): *plain
+ * the text to parse (baton_malloc'd) or NULL when it was not sealed.
+ * BATON_CLIENT_E_CONFLICT, naming the key id, when it cannot be opened. */
+baton_client_err_t client_open_snapshot(baton_client_t *c, const char *id,
+                                        const char *text, size_t len,
+                                        char **plain, char *errstr,
+                                        size_t errlen);
+/* Opens the sealed "data" of each history event of run id in events. */
+baton_client_err_t client_open_events(baton_client_t *c, const char *id,
+                                      json_t *events, char *errstr,
+                                      size_t errlen);
 
 /* client_redis.c */
 redisContext *client_redis(baton_client_t *c, char *errstr, size_t errlen);

@@ -219,6 +219,7 @@ baton_client_err_t client_send_command(baton_client_t *c,
     if (!codec)
         return client_fail(errstr, errlen, rc,
                            "loading the envelope schemas: %s", err);
+    baton_codec_set_crypt(codec, c->crypt); /* START input, signal payload */
     if (baton_codec_encode_command(codec, cmd, c->json_envelope, &buf, &len,
                                    err, sizeof err))
         rc = client_fail(errstr, errlen, BATON_CLIENT_E_INVALID,

@@ -178,7 +178,18 @@ baton_client_err_t baton_client_snapshot(baton_client_t *c, const char *id,
         return client_fail(errstr, errlen, BATON_CLIENT_E_NOT_FOUND,
                            "workflow '%s' not found", id);
     }
-    *out = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
+    {
+        char *plain = NULL;
+        baton_client_err_t orc =
+            client_open_snapshot(c, id, r->str, r->len, &plain, errstr, errlen);
+        if (orc) {
+            freeReplyObject(r);
+            return orc;
+        }
+        *out = plain ? json_loads(plain, JSON_ALLOW_NUL, &jerr)
+                     : json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
+        baton_free(plain);
+    }
     freeReplyObject(r);
     if (*out && json_is_object(*out) &&
         client_resolve(c, c->wf_partition, out, jerr.text, sizeof jerr.text)) {
@@ -221,8 +232,8 @@ redisContext *baton_client_redis_context(baton_client_t *c, char *errstr,
 
 baton_client_err_t client_resolve(baton_client_t *c, int32_t partition,
                                   json_t **v, char *errstr, size_t errlen) {
-    baton_blob_loc_t loc = {c->redis, baton_conf_key_prefix(c->conf),
-                            partition};
+    baton_blob_loc_t loc = {c->redis, baton_conf_key_prefix(c->conf), partition,
+                            c->crypt};
     baton_err_t rc = BATON_OK;
     json_t *r;
     char *t = json_dumps(*v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -17,6 +17,7 @@
 #include "asl.h"
 #include "baton_common.h"
 #include "client_int.h"
+#include "crypt.h"
 #include "keys.h"
 
 static const char *const client_statuses[] = {
@@ -302,7 +303,9 @@ baton_client_err_t baton_client_history(baton_client_t *c, const char *id,
     if (!*events) return client_oom(errstr, errlen);
     {
         baton_client_err_t rc =
-            client_resolve(c, c->wf_partition, events, errstr, errlen);
+            client_open_events(c, id, *events, errstr, errlen);
+        if (!rc)
+            rc = client_resolve(c, c->wf_partition, events, errstr, errlen);
         if (rc) {
             json_decref(*events);
             *events = NULL;
@@ -339,13 +342,24 @@ static int client_page_key(const baton_client_t *c, const redisReply *keys,
 
 /* Parses the reply to GET key: a snapshot object, or NULL when the key is
  * gone since SCAN or (shown QUARANTINED) does not hold a JSON object. */
-static json_t *client_page_snapshot(const baton_client_t *c,
-                                    const redisReply *r, const char *key) {
+static json_t *client_page_snapshot(baton_client_t *c, const redisReply *r,
+                                    const char *key) {
     json_t *snap;
     json_error_t jerr;
     const char *id;
+    char *plain = NULL, kid[BATON_CRYPT_KID_MAX + 1];
     if (r->type != REDIS_REPLY_STRING) return NULL;
-    snap = json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
+    if (baton_crypt_is_sealed(r->str, r->len, kid) &&
+        baton_keys_parse_wf(key, baton_conf_key_prefix(c->conf), NULL, &id)) {
+        /* sealed whole: opened with the key, else a row that says so */
+        char err[512];
+        if (client_open_snapshot(c, id, r->str, r->len, &plain, err,
+                                 sizeof err))
+            return json_pack("{ss ss}", "id", id, "st", "ENCRYPTED");
+    }
+    snap = plain ? json_loads(plain, JSON_ALLOW_NUL, &jerr)
+                 : json_loadb(r->str, r->len, JSON_ALLOW_NUL, &jerr);
+    baton_free(plain);
     if (!json_is_object(snap)) { /* batond quarantines it: shown so */
         json_decref(snap);
         if (!baton_keys_parse_wf(key, baton_conf_key_prefix(c->conf), NULL,

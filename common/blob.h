@@ -4,8 +4,9 @@
  * (jansson and libcrypto's SHA-256 only, no Redis): the core, the worker
  * SDK and the tools encode and resolve through it; where the blobs live is
  * the business of an edge (common/blob_store.h: Redis, keys.h
- * baton_keys_blob).  A later step (encryption, compression) sits next to
- * this layer: it sees every blob's text on its way to and from the store.
+ * baton_keys_blob).  Payload encryption (common/crypt.h) sits next to
+ * this layer: the store seals every blob's text on its way in and opens it
+ * on its way out, so the hashes here are of the plaintext.
  *
  * Reference-encoded JSON ("ref JSON") is plain JSON in which two object
  * keys are reserved:

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "crypt.h"
 #include "keys.h"
 
 baton_err_t baton_blob_store_fetch(void *ctx, size_t n,
@@ -34,7 +35,18 @@ baton_err_t baton_blob_store_fetch(void *ctx, size_t n,
         }
         texts[i] = NULL;
         if (r->type == REDIS_REPLY_STRING) {
-            if (!(texts[i] = baton_malloc(r->len + 1)))
+            char *plain = NULL, err[512];
+            size_t pn = 0;
+            baton_err_t orc =
+                baton_crypt_open(loc->crypt, "blob", hexes[i], r->str, r->len,
+                                 &plain, &pn, err, sizeof err);
+            if (orc && !rc)
+                rc = baton_seterr(errstr, errlen, orc, "blob sha256:%s: %s",
+                                  hexes[i], err);
+            else if (plain) {
+                texts[i] = plain;
+                lens[i] = pn;
+            } else if (!(texts[i] = baton_malloc(r->len + 1)))
                 rc = BATON_ERR_NOMEM;
             else {
                 memcpy(texts[i], r->str, r->len);
@@ -59,14 +71,25 @@ baton_err_t baton_blob_store_put(const baton_blob_loc_t *loc, const char *hex,
     redisReply *r;
     int set;
 
+    char *sealed = NULL;
+    size_t sn = 0;
+
     if (!baton_keys_blob(key, sizeof key, loc->ns, loc->partition, hex))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID,
                             "blob key too long");
+    if (baton_crypt_active(loc->crypt)) {
+        baton_err_t rc = baton_crypt_seal(loc->crypt, "blob", hex, text, len,
+                                          &sealed, &sn, errstr, errlen);
+        if (rc) return rc;
+        text = sealed;
+        len = sn;
+    }
     if (ttl_s > 0)
         r = redisCommand(loc->c, "SET %s %b NX EX %lld", key, text, len,
                          (long long)ttl_s);
     else
         r = redisCommand(loc->c, "SET %s %b NX", key, text, len);
+    baton_free(sealed);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         baton_err_t rc = baton_seterr(errstr, errlen, BATON_ERR_REDIS,
                                       "storing blob sha256:%s: %s", hex,

@@ -4,8 +4,8 @@
  * worker SDK stores large results and resolves tasks here; batond
  * resolves results and snapshots here (its batch script in
  * orchestrator/store.c writes and adopts its own blobs atomically);
- * batonctl resolves what it shows.  A blob's text is handed to Redis as
- * it is: an encryption step would wrap put and fetch.
+ * batonctl resolves what it shows.  With a keyring (loc->crypt) a blob's
+ * text is sealed on put and opened on fetch.
  *
  * Thread: a redisContext is used by one thread at a time (the caller's).
  */
@@ -18,10 +18,16 @@
 #include "blob.h"
 
 /* Where a payload's blobs live: the partition of the run it belongs to. */
+/* With crypt set (common/crypt.h, borrowed), a blob is stored sealed
+ * (place "blob", owner its hex) when the keyring has an active key, and
+ * every sealed blob fetched is opened: Redis never holds a blob's
+ * plaintext; its name stays the SHA-256 of the plaintext. */
+struct baton_crypt;
 typedef struct baton_blob_loc {
     redisContext *c;
     const char *ns;
     int32_t partition;
+    const struct baton_crypt *crypt; /* or NULL: blobs in clear */
 } baton_blob_loc_t;
 
 /* baton_blob_fetch_fn over Redis: ctx is a baton_blob_loc_t; one pipelined

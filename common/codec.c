@@ -752,13 +752,23 @@ static baton_err_t baton_codec_encode(baton_codec_t *c, int which,
                                       size_t errlen) {
     const baton_codec_env_t *env = &baton_codec_envs[which];
     baton_err_t err;
+    void *sealed = NULL;
 
     assert(c && s && buf && len);
     *buf = NULL;
     *len = 0;
     if ((err = baton_codec_validate(env, s, 0, errstr, errlen))) return err;
-    if (json) return baton_codec_json_encode(env, s, buf, len, errstr, errlen);
-    return baton_codec_avro_encode(c, which, s, buf, len, errstr, errlen);
+    if ((err = baton_codec_seal(baton_codec_crypt(c), env, s, &sealed, errstr,
+                                errlen)))
+        return err;
+    if (json)
+        err = baton_codec_json_encode(env, sealed ? sealed : s, buf, len,
+                                      errstr, errlen);
+    else
+        err = baton_codec_avro_encode(c, which, sealed ? sealed : s, buf, len,
+                                      errstr, errlen);
+    baton_codec_seal_free(env, s, sealed);
+    return err;
 }
 
 /* Zeroes *out, decodes into it, validates.  Whatever the result, *out
@@ -781,6 +791,9 @@ static baton_err_t baton_codec_decode(baton_codec_t *c, int which,
         err = baton_codec_avro_decode(c, which, buf ? buf : "", len, out,
                                       errstr, errlen);
     if (err) return err;
+    if ((err = baton_codec_unseal(baton_codec_crypt(c), env, out, errstr,
+                                  errlen)))
+        return err;
     return baton_codec_validate(env, out, 1, errstr, errlen);
 }
 

@@ -187,6 +187,17 @@ typedef struct baton_codec baton_codec_t;
 baton_codec_t *baton_codec_new(char *errstr, size_t errlen);
 void baton_codec_destroy(baton_codec_t *codec); /* NULL is a no-op */
 
+/* Payload encryption (common/crypt.h, codec_crypt.c): with a keyring set,
+ * encoders seal the payload fields (command payload and start_input, task
+ * input and heartbeat_details -- for the queues crypt.queues names --,
+ * result output and cause, event data) with the active key, and decoders
+ * open every sealed one (plaintext passes unchanged); a sealed field whose
+ * key is missing fails the decode (BATON_ERR_CONFIG / NOTFOUND, naming the
+ * key id).  kr is borrowed and must outlive the codec; NULL turns it off. */
+struct baton_crypt;
+void baton_codec_set_crypt(baton_codec_t *codec, const struct baton_crypt *kr);
+const struct baton_crypt *baton_codec_crypt(const baton_codec_t *codec);
+
 /* Encoders append nothing: *buf is allocated with baton_malloc and owned by
  * the caller; *len is its length.  json != 0 selects the JSON encoding. */
 baton_err_t baton_codec_encode_command(baton_codec_t *c,

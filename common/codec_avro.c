@@ -62,8 +62,9 @@ typedef struct {
 
 struct baton_codec {
     baton_codec_avro_t avro[BATON_CODEC_NENV];
-    avro_reader_t reader; /* memory reader, re-pointed per decode */
-    avro_writer_t writer; /* memory writer, re-pointed per encode */
+    avro_reader_t reader;            /* memory reader, re-pointed per decode */
+    avro_writer_t writer;            /* memory writer, re-pointed per encode */
+    const struct baton_crypt *crypt; /* payload keys (borrowed), or NULL */
 };
 
 /* ---- Avro binary: the bounded pre-scan ---------------------------------- */
@@ -480,6 +481,14 @@ baton_codec_t *baton_codec_new(char *errstr, size_t errlen) {
         return NULL;
     }
     return c;
+}
+
+void baton_codec_set_crypt(baton_codec_t *c, const struct baton_crypt *kr) {
+    c->crypt = kr;
+}
+
+const struct baton_crypt *baton_codec_crypt(const baton_codec_t *c) {
+    return c->crypt;
 }
 
 void baton_codec_destroy(baton_codec_t *c) {

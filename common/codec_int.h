@@ -97,6 +97,21 @@ baton_err_t baton_codec_take_str(const baton_codec_env_t *env,
                                  const char *str, size_t len, char *errstr,
                                  size_t errlen);
 
+/* ---- codec_crypt.c: payload encryption ---------------------------------- */
+
+/* With kr set and an active key: *copy a new shallow copy (baton_malloc)
+ * of s whose payload fields are sealed (new strings); else *copy NULL.
+ * Free it with baton_codec_seal_free. */
+baton_err_t baton_codec_seal(const struct baton_crypt *kr,
+                             const baton_codec_env_t *env, const void *s,
+                             void **copy, char *errstr, size_t errlen);
+void baton_codec_seal_free(const baton_codec_env_t *env, const void *s,
+                           void *copy);
+/* Opens every sealed payload field of out in place. */
+baton_err_t baton_codec_unseal(const struct baton_crypt *kr,
+                               const baton_codec_env_t *env, void *out,
+                               char *errstr, size_t errlen);
+
 /* ---- codec_avro.c, codec_json.c: the two encodings --------------------- */
 
 /* Decodes an Avro binary envelope of kind which (BATON_CODEC_COMMAND...)

@@ -251,6 +251,16 @@ static const conf_key_t conf_keys[] = {
     {"tracing.genai.content", KEY_INT, "0",
      "1 = model and tool spans carry the messages and arguments "
      "(gen_ai.input.messages ...); 0 = never (the default)"},
+    {"crypt.keys.dir", KEY_STR, "",
+     "payload encryption (docs/security.md): folder of key files "
+     "<key id>.key (32 raw bytes or 64 hex digits each); empty = payloads "
+     "in clear"},
+    {"crypt.active.key", KEY_STR, "",
+     "payload encryption: the key id that encrypts (every key of "
+     "crypt.keys.dir decrypts); may be empty when the folder holds one key"},
+    {"crypt.queues", KEY_STR, "*",
+     "payload encryption: task queues whose task inputs batond encrypts "
+     "(comma list, * = all); workers of other queues get plaintext"},
     {"blob.threshold", KEY_INT, "65536",
      "claim check: a JSON value in a task, a result, a snapshot or the "
      "history larger than this (bytes) is stored once in Redis by content "
@@ -475,6 +485,8 @@ baton_err_t baton_conf_load_env(baton_conf_t *conf, char *errstr,
         {"BATON_REDIS_USER", "redis.user"},
         {"BATON_REDIS_PASSWORD", "redis.password"},
         {"BATON_REDIS_KEY_PREFIX", "redis.key.prefix"},
+        {"BATON_CRYPT_KEYS_DIR", "crypt.keys.dir"},
+        {"BATON_CRYPT_ACTIVE_KEY", "crypt.active.key"},
         {"BATON_API_TOKEN", "api.token"},
         {"BATON_KAFKA_SASL_USERNAME", "kafka.sasl.username"},
         {"BATON_KAFKA_SASL_PASSWORD", "kafka.sasl.password"},

@@ -33,6 +33,7 @@
 #include "blob_store.h"
 #include "cloudevents.h"
 #include "codec.h"
+#include "crypt.h"
 #include "config.h"
 #include "batond_metrics.h"
 #include "engine.h"
@@ -103,6 +104,7 @@ typedef struct batond {
     const char *ns;     /* Redis key namespace (keys.h), owned by conf */
     baton_registry_t *reg;
     baton_codec_t *codec;
+    baton_crypt_t *crypt; /* payload keys (crypt.*), or NULL */
     baton_engine_t *engine;
     baton_loop_t *loop;
     rd_kafka_t *consumer, *producer;
@@ -652,10 +654,24 @@ static baton_err_t batond_port_load_snapshots(void *ctx, size_t n,
     /* The claim check: a snapshot is stored as ref JSON; the core gets it
      * resolved. */
     for (size_t i = 0; !rc && i < n; i++) {
-        baton_blob_loc_t loc = {b->redis, b->ns, parts[i]};
+        baton_blob_loc_t loc = {b->redis, b->ns, parts[i], b->crypt};
         char *out = NULL, err[512];
         size_t outlen = 0;
         if (!texts[i]) continue;
+        /* Payload encryption: a sealed snapshot is opened first (a key
+         * missing: unreadable, quarantined like a missing blob). */
+        if ((rc = baton_crypt_open(b->crypt, "snapshot", ids[i], texts[i],
+                                   lens[i], &out, &outlen, err, sizeof err))) {
+            BATON_ERROR("redis", "snapshot of %s: %s", ids[i], err);
+            rc = BATON_OK;
+            continue;
+        }
+        if (out) {
+            baton_free(texts[i]);
+            texts[i] = out;
+            lens[i] = outlen;
+            out = NULL;
+        }
         if ((rc = baton_blob_store_resolve_text(
                  &loc, texts[i], lens[i], 0, &out, &outlen, err, sizeof err))) {
             /* a missing blob: the snapshot cannot be read (quarantine) */
@@ -679,7 +695,7 @@ static baton_err_t batond_port_resolve(void *ctx, int32_t p, const char *text,
                                        char **out, char *errstr,
                                        size_t errlen) {
     batond_t *b = ctx;
-    baton_blob_loc_t loc = {b->redis, b->ns, p};
+    baton_blob_loc_t loc = {b->redis, b->ns, p, b->crypt};
     size_t outlen = 0;
     return baton_blob_store_resolve_text(&loc, text, strlen(text),
                                          b->blobs.resolve_max, out, &outlen,
@@ -1113,12 +1129,20 @@ static baton_err_t batond_setup(batond_t *b, char *errstr, size_t errlen) {
              sizeof err)))
         return baton_seterr(errstr, errlen, rc, "loading definitions: %s", err);
     if (!(b->codec = baton_codec_new(errstr, errlen))) return BATON_ERR_INVALID;
+    if ((rc = baton_crypt_new_conf(b->conf, &b->crypt, errstr, errlen)))
+        return rc;
+    baton_codec_set_crypt(b->codec, b->crypt);
+    b->blobs.store.crypt = b->crypt;
+    if (b->crypt)
+        BATON_INFO("batond", "payload encryption on: %zu keys, active '%s'",
+                   baton_crypt_count(b->crypt), baton_crypt_active(b->crypt));
     if (!(b->redis = baton_redis_connect_conf(b->conf, 5000, errstr, errlen)))
         return BATON_ERR_REDIS;
     if ((rc = baton_store_put_defs(b->redis, b->ns, b->reg, errstr, errlen)))
         return rc;
     if ((rc = batond_metrics_new(b->conf, &b->metrics, errstr, errlen)))
         return rc;
+    batond_metrics_set_crypt(b->metrics, b->crypt);
     if ((rc = batond_setup_kafka(b, errstr, errlen))) return rc;
     if (!(b->epochs = baton_calloc((size_t)b->partition_cnt, sizeof(int64_t))))
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM, "out of memory");
@@ -1229,6 +1253,7 @@ static void batond_teardown(batond_t *b) {
     baton_loop_destroy(b->loop);
     baton_engine_destroy(b->engine);
     baton_codec_destroy(b->codec);
+    baton_crypt_destroy(b->crypt);
     baton_registry_destroy(b->reg);
     if (b->redis) redisFree(b->redis);
     baton_free(b->msgs);

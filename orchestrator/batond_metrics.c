@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "batond_metrics.h"
+#include "crypt.h"
 #include "httpd.h"
 #include "kafka_stats.h"
 #include "keys.h"
@@ -45,6 +46,7 @@ struct batond_metrics {
     int64_t refresh_ms, next_refresh_ms;
     json_t *sched;
     json_t *queues; /* "<wf>|<seq>" -> queue of that step (retry backlog) */
+    const struct baton_crypt *crypt; /* opens sealed history data */
     baton_metric_t *started, *closed, *completed, *failed, *run_dur, *act_lat,
         *act_total, *batch, *redis_rtt, *outbox, *timers, *overdue,
         *overdue_age, *retries, *parts;
@@ -152,6 +154,11 @@ static int64_t bm_backlog(void *ctx, const char *queue) {
 }
 
 /* ---- life ---------------------------------------------------------------- */
+
+void batond_metrics_set_crypt(batond_metrics_t *bm,
+                              const struct baton_crypt *kr) {
+    if (bm) bm->crypt = kr;
+}
 
 baton_err_t batond_metrics_new(const baton_conf_t *conf, batond_metrics_t **out,
                                char *errstr, size_t errlen) {
@@ -378,6 +385,20 @@ static void step_queue(batond_metrics_t *bm, redisContext *r, const char *ns,
         if (!s || !strstr(s, "\"type\":\"ActivityScheduled\"")) continue;
         if (!(ev = json_loads(s, 0, NULL))) continue;
         d = json_object_get(ev, "data");
+        if (json_is_object(d) && json_object_get(d, BATON_CRYPT_KEY)) {
+            char *t = json_dumps(d, JSON_COMPACT), *plain = NULL, err[256];
+            size_t n = 0;
+            json_t *o = NULL;
+            if (t &&
+                !baton_crypt_open(bm->crypt, "history.data", wf, t, strlen(t),
+                                  &plain, &n, err, sizeof err) &&
+                plain)
+                o = json_loadb(plain, n, 0, NULL);
+            free(t);
+            baton_free(plain);
+            if (o) json_object_set_new(ev, "data", o);
+            d = json_object_get(ev, "data");
+        }
         if (json_integer_value(json_object_get(d, "seq")) == seq &&
             json_string_value(json_object_get(d, "queue"))) {
             snprintf(q, qlen, "%s",

@@ -43,6 +43,11 @@ typedef struct batond_metrics batond_metrics_t;
 baton_err_t batond_metrics_new(const baton_conf_t *conf, batond_metrics_t **out,
                                char *errstr, size_t errlen);
 void batond_metrics_destroy(batond_metrics_t *bm); /* NULL: no-op */
+/* The payload keys (common/crypt.h, borrowed, may be NULL) to read the
+ * sealed data of history events with (the retry gauge's queue). */
+struct baton_crypt;
+void batond_metrics_set_crypt(batond_metrics_t *bm,
+                              const struct baton_crypt *kr);
 
 /* ws[0..n) were written (those with fenced[i] set were refused), in a
  * batch of msgs Kafka messages, the write taking write_s seconds. */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypt.h"
 #include "keys.h"
 #include "registry.h"
 #include "wset.h"
@@ -382,12 +383,64 @@ static int argvb_add_str(argvb_t *a, const char *s) {
 }
 #define ADD(a, s) argvb_add_str((a), (s))
 
+/* text (*len bytes) sealed for (place, owner) with blobs->crypt's active
+ * key, kept in the pool (*len updated); NULL on error (logged). */
+static const char *store_seal(const baton_store_blobs_t *blobs,
+                              const char *place, const char *owner,
+                              const char *text, size_t *len, strpool_t *pool) {
+    char *out = NULL, err[512];
+    size_t n = 0;
+    if (baton_crypt_seal(blobs->crypt, place, owner, text, *len, &out, &n, err,
+                         sizeof err)) {
+        BATON_ERROR("redis", "encrypting %s of %s: %s", place, owner, err);
+        return NULL;
+    }
+    *len = n;
+    return pool_keep(pool, out);
+}
+
+/* A history event (JSON object text) with its "data" sealed (place
+ * "history.data", owner wf_id), kept in the pool; the event unchanged when
+ * it has no data; NULL on error. */
+static const char *store_seal_event(const baton_store_blobs_t *blobs,
+                                    const char *wf_id, const char *ev,
+                                    strpool_t *pool) {
+    json_t *o = json_loads(ev, 0, NULL), *sealed = NULL;
+    const char *out = NULL;
+    char *d = NULL;
+    size_t n;
+    if (!o) return NULL;
+    if (!json_object_get(o, "data")) {
+        json_decref(o);
+        return ev;
+    }
+    if ((d = json_dumps(json_object_get(o, "data"),
+                        JSON_COMPACT | JSON_ENCODE_ANY)) &&
+        (n = strlen(d),
+         out = store_seal(blobs, "history.data", wf_id, d, &n, pool)) &&
+        (sealed = json_loads(out, 0, NULL)) &&
+        !json_object_set_new(o, "data", sealed)) {
+        char *t = json_dumps(o, JSON_COMPACT);
+        out = t ? pool_keep(pool, baton_strdup(t)) : NULL;
+        free(t);
+    } else
+        out = NULL;
+    free(d);
+    json_decref(o);
+    return out;
+}
+
 /* One BLOBHOLD (FENCE_SCRIPT) of blob hex held by run wf_id. */
 static int queue_blob_hold(const char *ns, int32_t p, const char *wf_id,
                            const char *hex, const char *text, size_t len,
-                           strpool_t *pool, argvb_t *a) {
+                           const baton_store_blobs_t *blobs, strpool_t *pool,
+                           argvb_t *a) {
     char kb[BATON_KEYS_LEN];
-    int fail = ADD(a, "BLOBHOLD");
+    int fail;
+    if (blobs && baton_crypt_active(blobs->crypt) &&
+        !(text = store_seal(blobs, "blob", hex, text, &len, pool)))
+        return -1;
+    fail = ADD(a, "BLOBHOLD");
     fail |= ADD(a, pool_key(pool, baton_keys_blob(kb, sizeof kb, ns, p, hex)));
     fail |= ADD(
         a, pool_key(pool, baton_keys_blob_set(kb, sizeof kb, ns, p, wf_id)));
@@ -403,6 +456,7 @@ typedef struct hold_ctx {
     int32_t p;
     baton_snapshot_t *s; /* blob_seen: handed already (may be NULL) */
     const char *wf_id;
+    const baton_store_blobs_t *blobs;
     strpool_t *pool;
     argvb_t *a;
 } hold_ctx_t;
@@ -413,7 +467,8 @@ static int hold_sink(void *ctx, const char *hex, const char *text, size_t len) {
     if (h->s && h->s->blob_seen && json_object_get(h->s->blob_seen, hex))
         return 0;
     if (!(kept = pool_keep(h->pool, baton_strndup(text, len)))) return -1;
-    if (queue_blob_hold(h->ns, h->p, h->wf_id, hex, kept, len, h->pool, h->a))
+    if (queue_blob_hold(h->ns, h->p, h->wf_id, hex, kept, len, h->blobs,
+                        h->pool, h->a))
         return -1;
     if (h->s) {
         if (!h->s->blob_seen && !(h->s->blob_seen = json_object())) return -1;
@@ -429,7 +484,7 @@ static const char *blob_encode(const char *ns, int32_t p,
                                baton_snapshot_t *s, const char *wf_id,
                                const char *text, size_t *len, strpool_t *pool,
                                argvb_t *a) {
-    hold_ctx_t h = {ns, p, s, wf_id, pool, a};
+    hold_ctx_t h = {ns, p, s, wf_id, blobs, pool, a};
     char *out = NULL, err[512];
     size_t outlen = 0;
     if (!blobs || !text) return text;
@@ -454,7 +509,8 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
 
     for (size_t i = 0; i < ws->nblobs; i++)
         fail |= queue_blob_hold(ns, p, ws->blobs[i].wf_id, ws->blobs[i].hex,
-                                ws->blobs[i].text, ws->blobs[i].len, pool, a);
+                                ws->blobs[i].text, ws->blobs[i].len, blobs,
+                                pool, a);
 
     for (size_t i = 0; i < ws->nsnaps; i++) {
         size_t len;
@@ -471,6 +527,9 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         if (text)
             text = blob_encode(ns, p, blobs, ws->snaps[i], ws->snaps[i]->id,
                                text, &len, pool, a);
+        if (text && blobs && baton_crypt_active(blobs->crypt))
+            text = store_seal(blobs, "snapshot", ws->snaps[i]->id, text, &len,
+                              pool);
         if (!text) return -1;
         fail |= ADD(a, "SET");
         fail |= ADD(a, pool_key(pool, baton_keys_wf(kb, sizeof kb, ns, p,
@@ -492,8 +551,12 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
         fail |= ADD(a, key);
         for (; j < ws->nhist && !strcmp(ws->hist[j].wf_id, ws->hist[i].wf_id);
              j++) {
+            const char *ev = ws->hist[j].json;
             argvb_more(a, pool, 2);
-            fail |= ADD(a, ws->hist[j].json);
+            if (blobs && baton_crypt_active(blobs->crypt) &&
+                !(ev = store_seal_event(blobs, ws->hist[j].wf_id, ev, pool)))
+                return -1;
+            fail |= ADD(a, ev);
             if (ws->hist[j].close)
                 close = 1;
             else if (ws->hist[j].open)

@@ -106,6 +106,11 @@ baton_err_t baton_store_write(redisContext *c, const char *ns,
 typedef struct baton_store_blobs {
     baton_blob_opts_t opts; /* threshold SIZE_MAX: only escaping */
     int64_t retention_s;
+    /* Payload encryption (common/crypt.h, borrowed; NULL: none): with an
+     * active key, each snapshot is stored sealed whole (place "snapshot",
+     * owner the run's id), each history event's "data" sealed (place
+     * "history.data") and each blob sealed (place "blob", owner its hex). */
+    const struct baton_crypt *crypt;
 } baton_store_blobs_t;
 
 /* baton_store_write with the claim check (blobs NULL: none). */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypt.h"
 #include "notify.h"
 #include "worker_int.h"
 
@@ -191,6 +192,9 @@ baton_worker_t *baton_worker_new(const baton_conf_t *conf, char *errstr,
         baton_seterr(errstr, errlen, BATON_ERR_CONFIG, "codec: %s", err);
         goto fail;
     }
+    /* Payload encryption (crypt.*): task inputs opened, outputs sealed. */
+    if (baton_crypt_new_conf(conf, &w->crypt, errstr, errlen)) goto fail;
+    baton_codec_set_crypt(w->codec, w->crypt);
 
     if (baton_worker_metrics_start(w, conf, errstr, errlen)) goto fail;
 
@@ -505,6 +509,7 @@ void baton_worker_destroy(baton_worker_t *w) {
     baton_free(w->codecs);
     baton_free(w->threads);
     baton_codec_destroy(w->codec);
+    baton_crypt_destroy(w->crypt);
     baton_otlp_destroy(w->otlp);
     for (int i = 0; i < w->handler_cnt; i++) baton_free(w->handlers[i].type);
     baton_free(w->handlers);

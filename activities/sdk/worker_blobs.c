@@ -81,6 +81,7 @@ int baton_worker_blobs_resolve_input(baton_worker_t *w, job_t *j) {
     loc.c = blobs_conn(w, err, sizeof err);
     loc.ns = w->blob_ns;
     loc.partition = j->task.result_partition;
+    loc.crypt = w->crypt;
     rc = loc.c ? baton_blob_store_resolve_text(
                      &loc, j->task.input, strlen(j->task.input),
                      w->blob_resolve_max, &out, &outlen, err, sizeof err)
@@ -120,6 +121,7 @@ void baton_worker_blobs_store_output(baton_worker_t *w, job_t *j) {
     loc.c = blobs_conn(w, err, sizeof err);
     loc.ns = w->blob_ns;
     loc.partition = j->task.result_partition;
+    loc.crypt = w->crypt;
     rc = loc.c ? baton_blob_store_encode_text(&loc, &w->blob_opts,
                                               w->blob_ttl_s, j->output, len,
                                               &out, &outlen, err, sizeof err)

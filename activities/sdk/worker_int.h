@@ -252,6 +252,7 @@ struct baton_worker {
     struct redisContext *blob_redis;
     char *redis_url, *redis_user, *redis_password, *blob_ns;
     baton_blob_opts_t blob_opts;
+    struct baton_crypt *crypt; /* payload keys (crypt.*), or NULL */
     size_t blob_resolve_max;
     int64_t blob_ttl_s;
 };

@@ -200,6 +200,7 @@ baton_err_t baton_worker_pool_start(baton_worker_t *w) {
                                 "starting pool thread %d: %s", i,
                                 a ? e : "out of memory");
         }
+        baton_codec_set_crypt(w->codecs[i], w->crypt);
         a->w = w;
         a->codec = w->codecs[i];
         if (pthread_create(&w->threads[i], NULL, pool_main, a)) {

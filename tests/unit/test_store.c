@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "blob_store.h"
+#include "crypt.h"
 #include "keys.h"
 #include "redis.h"
 #include "registry.h"
@@ -448,12 +449,12 @@ static void test_blobs_held_and_released(redisContext *c, const char *ver) {
     baton_part_state_t st;
     baton_wset_t ws, *wsp = &ws;
     baton_snapshot_t *a = make_snap("ba", ver), *b = make_snap("bb", ver);
-    baton_store_blobs_t blobs = {{4096, 512}, 77};
+    baton_store_blobs_t blobs = {{4096, 512}, 77, NULL};
     char k[BATON_KEYS_LEN], err[256], hex[BATON_BLOB_HEX_LEN + 1];
     char *big = baton_malloc(20001), *v, *out = NULL;
     size_t outlen = 0;
     int fenced = -1;
-    baton_blob_loc_t loc = {c, NS, 5};
+    baton_blob_loc_t loc = {c, NS, 5, NULL};
 
     memset(big, 'q', 20000);
     big[20000] = '\0';
@@ -524,6 +525,96 @@ static void test_blobs_held_and_released(redisContext *c, const char *ver) {
     baton_snapshot_destroy(b);
 }
 
+/* Payload encryption at the store: the snapshot sealed whole, history data
+ * sealed (seq and type in clear), blobs sealed; all open back with the
+ * keyring, and none holds the plaintext. */
+static void test_sealed(redisContext *c, const char *ver) {
+    int64_t epochs[8] = {0};
+    baton_part_state_t st;
+    baton_wset_t ws, *wsp = &ws;
+    baton_snapshot_t *a = make_snap("sa", ver);
+    baton_crypt_t *kr = baton_crypt_new();
+    unsigned char key[32] = {1, 2, 3};
+    baton_store_blobs_t blobs = {{4096, 512}, 77, NULL};
+    char k[BATON_KEYS_LEN], err[512], hex[BATON_BLOB_HEX_LEN + 1];
+    char *big = baton_malloc(20001), *v, *out = NULL, *plain = NULL;
+    size_t outlen = 0, pn = 0;
+    int fenced = -1;
+    baton_blob_loc_t loc = {c, NS, 6, NULL};
+
+    baton_crypt_add_key(kr, "t1", key, err, sizeof err);
+    baton_crypt_set_active(kr, "t1", err, sizeof err);
+    blobs.crypt = kr;
+    memset(big, 'z', 20000);
+    memcpy(big, "SECRETMARK", 10);
+    big[20000] = '\0';
+    {
+        json_t *js = json_string(big);
+        char *t = json_dumps(js, JSON_ENCODE_ANY);
+        baton_blob_sha256_hex(t, strlen(t), hex);
+        free(t);
+        json_decref(js);
+    }
+    json_object_set_new(a->state_input, "doc", json_string(big));
+    json_object_set_new(a->state_input, "small", json_string("SECRETMARK-s"));
+    epochs[6] = take(c, 6, &st);
+    baton_part_state_clear(&st);
+    baton_wset_init(&ws, 6);
+    baton_wset_snapshot(&ws, a);
+    baton_wset_hist(&ws, "sa",
+                    baton_strdup("{\"seq\":1,\"type\":\"A\",\"data\":"
+                                 "{\"x\":\"SECRETMARK-h\"}}"),
+                    0);
+    CHECK(!baton_store_write_ex(c, NS, &wsp, 1, epochs, TOPICS, 100, 60, &blobs,
+                                &fenced, err, sizeof err),
+          "sealed write: %s", err);
+    baton_wset_reset(&ws);
+    v = get_str(c, "GET %s", baton_keys_wf(k, sizeof k, NS, 6, "sa"), NULL);
+    CHECK(v && baton_crypt_is_sealed(v, strlen(v), NULL) &&
+              !strstr(v, "SECRETMARK"),
+          "the snapshot is sealed whole");
+    CHECK(v &&
+              !baton_crypt_open(kr, "snapshot", "sa", v, strlen(v), &plain, &pn,
+                                err, sizeof err) &&
+              plain && strstr(plain, "SECRETMARK-s") && strstr(plain, hex),
+          "it opens to ref JSON: %s", err);
+    CHECK(plain &&
+              baton_crypt_open(kr, "snapshot", "sb", v, strlen(v), &out,
+                               &outlen, err, sizeof err) == BATON_ERR_INVALID,
+          "not as another run's snapshot");
+    loc.crypt = kr;
+    CHECK(plain &&
+              !baton_blob_store_resolve_text(&loc, plain, pn, 0, &out, &outlen,
+                                             err, sizeof err) &&
+              out && strstr(out, big),
+          "its blobs open and resolve: %s", err);
+    baton_free(out);
+    out = NULL;
+    loc.crypt = NULL;
+    CHECK(plain &&
+              baton_blob_store_resolve_text(&loc, plain, pn, 0, &out, &outlen,
+                                            err, sizeof err) &&
+              strstr(err, "'t1'"),
+          "without the keyring the blob is refused, naming the key");
+    baton_free(out);
+    baton_free(plain);
+    baton_free(v);
+    v = get_str(c, "GET %s", baton_keys_blob(k, sizeof k, NS, 6, hex), NULL);
+    CHECK(v && baton_crypt_is_sealed(v, strlen(v), NULL) &&
+              !strstr(v, "SECRETMARK"),
+          "the blob is sealed");
+    baton_free(v);
+    v = get_str(c, "LINDEX %s 0", baton_keys_hist(k, sizeof k, NS, 6, "sa"),
+                NULL);
+    CHECK(v && strstr(v, "\"seq\":1") && strstr(v, "$baton_enc") &&
+              !strstr(v, "SECRETMARK"),
+          "history data sealed, seq in clear");
+    baton_free(v);
+    baton_free(big);
+    baton_snapshot_destroy(a);
+    baton_crypt_destroy(kr);
+}
+
 int main(void) {
     server_t srv;
     redisContext *c = NULL;
@@ -546,6 +637,7 @@ int main(void) {
         test_dedupe_held_reopen(c, d->ver);
         test_load_back(c, reg, d->ver);
         test_blobs_held_and_released(c, d->ver);
+        test_sealed(c, d->ver);
     }
     redisFree(c);
     baton_registry_destroy(reg);
