@@ -48,7 +48,7 @@ patterns_variant() {
 
 patterns_up() {
   stack_up "$TEST_DIR" "${1:-4}" llm,tools,docs
-  batond_up batond
+  batond_up batond ${BATOND_EXTRA:-}
   BATOND=$LAST_PID
 }
 
