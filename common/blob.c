@@ -91,8 +91,32 @@ typedef struct enc {
     size_t errlen;
 } enc_t;
 
-static size_t text_size(const json_t *v) {
-    return json_dumpb(v, NULL, 0, DUMP_FLAGS);
+/* Counts the bytes of a dump, stopping it once past limit. */
+typedef struct dump_count {
+    size_t n, limit;
+} dump_count_t;
+
+static int dump_count_cb(const char *buf, size_t size, void *data) {
+    dump_count_t *c = data;
+    (void)buf;
+    c->n += size;
+    return c->n > c->limit ? -1 : 0;
+}
+
+/* 1 when v's compact text is longer than limit bytes.  The dump stops
+ * past limit, so asking about a large value costs the limit, not the
+ * value: enc() asks at every level of a deep state, and a full dump per
+ * level made encoding a Map parent's snapshot cost its size times its
+ * depth on every batch. */
+static int text_over(const json_t *v, size_t limit) {
+    dump_count_t c = {0, limit};
+    json_dump_callback(v, dump_count_cb, &c, DUMP_FLAGS);
+    return c.n > limit;
+}
+
+/* 1 when v's compact text is at least n bytes. */
+static int text_at_least(const json_t *v, size_t n) {
+    return n == 0 || text_over(v, n - 1);
 }
 
 /* Hands v's text to the sink; returns the reference (new), NULL on error.
@@ -155,7 +179,7 @@ fail:
  * at least element_min bytes into references, then (an array) its full
  * chunks.  0 ok, -1 error. */
 static int shrink_children(enc_t *e, json_t *n) {
-    if (text_size(n) <= e->o->threshold) return 0;
+    if (!text_over(n, e->o->threshold)) return 0;
     if (json_is_array(n)) {
         if (shrink_elements(e, n)) return -1;
         if (json_array_size(n) >= BATON_BLOB_CHUNK) return chunk_array(e, n);
@@ -171,7 +195,7 @@ static int shrink_elements(enc_t *e, json_t *n) {
             json_t *c = json_array_get(n, i), *ref;
             if (json_is_string(c) || json_is_object(c) || json_is_array(c)) {
                 if (baton_blob_ref_parse(c, NULL, NULL) == 1 ||
-                    text_size(c) < e->o->element_min)
+                    !text_at_least(c, e->o->element_min))
                     continue;
                 if (!(ref = make_ref(e, json_incref(c)))) return -1;
                 json_array_set_new(n, i, ref);
@@ -185,10 +209,29 @@ static int shrink_elements(enc_t *e, json_t *n) {
             json_t *ref;
             if (!(json_is_string(c) || json_is_object(c) || json_is_array(c)) ||
                 baton_blob_ref_parse(c, NULL, NULL) == 1 ||
-                text_size(c) < e->o->element_min)
+                !text_at_least(c, e->o->element_min))
                 continue;
             if (!(ref = make_ref(e, json_incref(c)))) return -1;
             json_object_set_new(n, k, ref);
+        }
+    }
+    return 0;
+}
+
+/* 1 when v or a value in it has an object key the format reserves (it
+ * must be escaped), or nests deeper than BLOB_DEPTH_MAX (enc says so). */
+static int has_reserved(const json_t *v, int depth) {
+    const char *k;
+    json_t *c;
+    if (depth > BLOB_DEPTH_MAX) return 1;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (has_reserved(json_array_get(v, i), depth + 1)) return 1;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, c) {
+            if (!strcmp(k, BATON_BLOB_REF_KEY) ||
+                !strcmp(k, BATON_BLOB_LIT_KEY) || has_reserved(c, depth + 1))
+                return 1;
         }
     }
     return 0;
@@ -203,8 +246,14 @@ static json_t *enc(enc_t *e, json_t *v, int depth) {
                      "value nested deeper than %d levels", BLOB_DEPTH_MAX);
         return NULL;
     }
+    /* A container within the threshold with nothing to escape stays as it
+     * is: nothing in it can become a blob.  Only the large branches are
+     * walked, so a large state costs one pass, not one per level. */
+    if ((json_is_array(v) || json_is_object(v)) &&
+        !text_over(v, e->o->threshold) && !has_reserved(v, depth))
+        return json_incref(v);
     if (json_is_string(v)) {
-        if (text_size(v) > e->o->threshold) return make_ref(e, json_incref(v));
+        if (text_over(v, e->o->threshold)) return make_ref(e, json_incref(v));
         return json_incref(v);
     }
     if (json_is_array(v)) {
@@ -245,7 +294,7 @@ static json_t *enc(enc_t *e, json_t *v, int depth) {
         }
         n = w;
     }
-    if (text_size(n) > e->o->threshold) return make_ref(e, n);
+    if (text_over(n, e->o->threshold)) return make_ref(e, n);
     return n;
 nomem:
     baton_seterr(e->err, e->errlen, BATON_ERR_NOMEM, "encoding a value");
