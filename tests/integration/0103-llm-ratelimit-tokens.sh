@@ -31,7 +31,7 @@ model_server_up "$TEST_DIR/script.json"
 stack_up "$TEST_DIR" 4 llm
 WORKFLOWS_DIR=$WF batond_up batond
 conf=$(worker_conf w-llm llm.ratelimit.tpm=$TPM llm.ratelimit.window.ms=$WINDOW_MS \
-         llm.ratelimit.wait.max.ms=8000)
+         llm.ratelimit.wait.max.ms=8000 llm.ratelimit.margin.ms=1000)
 for i in 1 2 3 4; do
   llm_worker_up "w-llm-$i" --config "$conf" --concurrency $RUNS
 done
