@@ -23,7 +23,7 @@ command -v kcat >/dev/null || fail "kcat is missing (scripts/install-deps.sh)"
 /usr/bin/python3 -c 'import avro.io' || fail "python3-avro is missing (scripts/install-deps.sh)"
 DOC=${WIRE_DOC:-docs/wire-protocol.md}
 CHECKS=(stack-conf brokers json-queues-conf v3-queues-conf task-json task-avro
-        cancel-json cancels-kcat blob-ref dlq-kcat dlq-output start-kcat signal-kcat)
+        cancel-json cancels-kcat blob-ref enc-json dlq-kcat dlq-output start-kcat signal-kcat)
 wd() { /usr/bin/python3 tests/integration/wire-doc.py "$@"; }
 EX=$TEST_DIR/examples
 mkdir -p "$EX"

@@ -17,7 +17,8 @@ Usage:
   wire-doc.py extract DOC OUTDIR NAME...   each block to OUTDIR/NAME
   wire-doc.py static OUTDIR                the checks needing no stack:
       task-json, task-avro (decoded by python3-avro with schemas/task.avsc),
-      cancel-json (schemas/command.avsc), blob-ref (common/blob.h)
+      cancel-json (schemas/command.avsc), blob-ref (common/blob.h),
+      enc-json (common/crypt.h)
   wire-doc.py stack-conf BLOCK STACKFILE   the doc's stack file keys are the
       real file's, in its key=value form
   wire-doc.py same-fields DOCJSON REALJSON [subset]   the doc's JSON object
@@ -165,6 +166,17 @@ def check_blob_ref(outdir):
         fail("blob-ref: size is not an integer")
 
 
+def check_enc_json(outdir):
+    obj = json.loads(read(outdir, "enc-json"))
+    header = open("common/crypt.h", encoding="utf-8").read()
+    m = re.search(r'#define BATON_CRYPT_KEY "([^"]+)"', header)
+    if not m or list(obj) != [m.group(1)]:
+        fail("enc-json: the object's one key must be common/crypt.h's "
+             "BATON_CRYPT_KEY (%s), not %s" % (m and m.group(1), list(obj)))
+    if not re.match(r"v1:[A-Za-z0-9._-]+:", obj[m.group(1)]):
+        fail("enc-json: the value must start v1:<key id>:")
+
+
 def conf_keys(text):
     keys = []
     for line in text.splitlines():
@@ -223,6 +235,7 @@ if __name__ == "__main__":
         check_task_avro(a[1], check_task_json(a[1]))
         check_cancel_json(a[1])
         check_blob_ref(a[1])
+        check_enc_json(a[1])
     elif len(a) == 3 and a[0] == "stack-conf":
         stack_conf(a[1], a[2])
     elif len(a) in (3, 4) and a[0] == "same-fields":
