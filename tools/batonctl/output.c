@@ -31,10 +31,12 @@ static const char *ctl_fmt_time(int64_t ms, char *buf, size_t len) {
     return buf;
 }
 
-/* Compact JSON text of v (any type), baton_malloc'd; NULL when out of
- * memory. */
+/* Compact JSON text of v (any type) for the text output, baton_malloc'd;
+ * NULL when out of memory.  Reals with 15 significant digits, so a sum of
+ * costs reads 0.0003744, not 0.00037439999999999999 (-o json keeps 17). */
 static char *ctl_json_text(const json_t *v) {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s =
+        json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     char *copy = s ? baton_strdup(s) : NULL;
     free(s);
     return copy;
