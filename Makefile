@@ -6,6 +6,8 @@
 #   make demo-agent  the research agent alone: LLM, HTTP and MCP workers (docs/agents.md)
 #   make test     build with ASan+UBSan and run every unit and integration test
 #                 (integration tests on Apache Kafka; the demo's also embedded)
+#   make test-repeat RUNS=10 [FRESH=1] [TESTS=regex]: the suite RUNS times in a row, a table
+#                 of failures and test times (scripts/test-repeat.sh)
 #   make bench    N=2000 K=3 C=50: throughput and latency on the dev stack (bench/)
 #                 [BATONDS=2: again with two batond; docs/benchmark.md]
 #   make bench-timers M=100000: timers batond holds with M pending 24 h timers
@@ -35,7 +37,7 @@ export BROKER
 # The jars are fetched first when a target runs on Apache Kafka.
 KAFKA_DEP := $(if $(filter apache,$(BROKER)),kafka)
 
-.PHONY: all deps build build-asan kafka test test-the-tests demo demo-agent bench bench-timers bench-agent-growth bench-bridge dev dev-stop clean format lint chaos fuzz
+.PHONY: all deps build build-asan kafka test test-the-tests test-repeat demo demo-agent bench bench-timers bench-agent-growth bench-bridge dev dev-stop clean format lint chaos fuzz
 
 all: build
 
@@ -59,6 +61,11 @@ test-the-tests: build-asan kafka
 
 test: build build-asan kafka
 	cd build-asan && ctest --output-on-failure --timeout 900 -j1
+
+# The suite RUNS times in a row on a clean clone of HEAD: which runs and
+# tests failed, each test's time over the runs (scripts/test-repeat.sh).
+test-repeat: deps
+	FRESH=$(FRESH) TESTS='$(TESTS)' scripts/test-repeat.sh $(or $(RUNS),10)
 
 demo: build $(KAFKA_DEP)
 	scripts/demo.sh
