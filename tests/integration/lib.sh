@@ -118,3 +118,16 @@ assert_producer_replaced() {
   grep -E 'producer replaced' "$log"
   kill -0 "$pid" 2>/dev/null || fail "$who (pid $pid) exited"
 }
+# node_worker_deps: kafkajs for the Node.js example worker, from npm into
+# build/node-worker (once).  Sets NODE_DIR and have_node: 1 when node and
+# kafkajs are there, else 0 (said on stdout: the Node part is skipped).
+node_worker_deps() {
+  NODE_DIR=$PWD/build/node-worker
+  have_node=1
+  if [ ! -d "$NODE_DIR/node_modules/kafkajs" ]; then
+    mkdir -p "$NODE_DIR"
+    (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund kafkajs >/dev/null 2>&1) || have_node=0
+  fi
+  command -v node >/dev/null || have_node=0
+  [ $have_node = 1 ] || echo "# npm/node or kafkajs unavailable: the Node worker part is skipped"
+}
