@@ -13,31 +13,17 @@ BATOND=$LAST_PID
 worker_up worker --concurrency 16
 WORKER=$LAST_PID
 
-out=$("$BIN/baton-bench" --workflows 100 --type steps3 --steps 3 \
-      --concurrency 20 --id-prefix t35 --timeout 180 --json) || fail "bench: $out"
-echo "$out"
-assert_eq "$(json_get "$out" completed)" 100 "completed workflows"
+bench_steps3 100 t35
 pass "100 workflows completed across a fatal producer error"
 
-grep -q 'TEST HOOK: fatal error on the producer after 150 messages' \
-  "$TEST_DIR/batond.log" || fail "the test hook did not fire"
-grep -q 'fatal Kafka error.*replacing the producer' "$TEST_DIR/batond.log" \
-  || fail "batond did not see the fatal producer error"
-grep -qE 'producer replaced after a fatal error: [0-9]+ outbox entries re-sent' \
-  "$TEST_DIR/batond.log" || fail "batond did not log the producer reset"
-grep -E 'producer replaced' "$TEST_DIR/batond.log"
-kill -0 "$BATOND" 2>/dev/null || fail "batond (pid $BATOND) exited"
+assert_producer_replaced batond "$TEST_DIR/batond.log" "$BATOND" \
+  'TEST HOOK: fatal error on the producer after 150 messages' \
+  'producer replaced after a fatal error: [0-9]+ outbox entries re-sent'
 assert_eq "$(pgrep -f "$BIN/batond" | grep -cx "$BATOND")" 1 "batond pid"
 pass "batond replaced its producer in place (same pid $BATOND)"
 
 # Redis: every run SUCCEEDED, with exactly one WorkflowCompleted in history.
-n=0
-for key in $(redis --scan --pattern 'baton:{p*}:hist:t35-*'); do
-  c=$(redis LRANGE "$key" 0 -1 | grep -c '"WorkflowCompleted"' || true)
-  [ "$c" == 1 ] || fail "$key has $c completion events"
-  n=$((n+1))
-done
-assert_eq "$n" 100 "histories in Redis"
+assert_completed_once t35 100
 pass "every history holds exactly one completion"
 
 proc_stop "$WORKER" || fail "worker exited non-zero on SIGTERM"

@@ -17,14 +17,7 @@
 # kafkajs comes from npm into build/node-worker (once); without npm the
 # Node half is skipped and said so, the Python half still runs.
 source "$(dirname "$0")/lib.sh"
-NODE_DIR=$PWD/build/node-worker
-have_node=1
-if [ ! -d "$NODE_DIR/node_modules/kafkajs" ]; then
-  mkdir -p "$NODE_DIR"
-  (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund kafkajs >/dev/null 2>&1) || have_node=0
-fi
-command -v node >/dev/null || have_node=0
-[ $have_node = 1 ] || echo "# npm/node or kafkajs unavailable: the Node worker part is skipped"
+node_worker_deps
 
 stack_up "$TEST_DIR" 2 py,node
 EXEC=$TEST_DIR/exec.log

@@ -7,34 +7,7 @@
 # of an unknown run, bad JSON and an oversized body; health and readiness.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/api-lib.sh"
-stack_up "$TEST_DIR" 4 default
-WORKFLOWS_DIR="$TEST_DIR/workflows"
-export WORKFLOWS_DIR
-mkdir -p "$WORKFLOWS_DIR"
-cat >"$WORKFLOWS_DIR/api-gate.asl.json" <<'JSON'
-{
-  "Comment": "0070: a Task, then a human approval: succeeds when approved.",
-  "StartAt": "Prepare",
-  "States": {
-    "Prepare": { "Type": "Task", "Resource": "baton:activity:default/noop",
-                 "Parameters": { "step": 1 }, "ResultPath": "$.prepared", "Next": "WaitForApproval" },
-    "WaitForApproval": { "Type": "Task", "Resource": "baton:signal:approve",
-                         "ResultPath": "$.approval", "Next": "Decide" },
-    "Decide": { "Type": "Choice",
-                "Choices": [ { "Variable": "$.approval.approved", "BooleanEquals": true, "Next": "Done" } ],
-                "Default": "Rejected" },
-    "Done": { "Type": "Succeed" },
-    "Rejected": { "Type": "Fail", "Error": "Rejected", "Cause": "not approved" }
-  }
-}
-JSON
-batond_up batond --set batond.payload.max=4096
-worker_up worker
-API_TOKEN=t0070-$RANDOM$RANDOM
-export BATON_API_TOKEN=$API_TOKEN
-api_up api --set batond.payload.max=4096 --set batond.workflows.dir="$WORKFLOWS_DIR"
-API=$LAST_PID
-unset BATON_API_TOKEN
+api_gate_stack_up 0070
 
 # Health and readiness need no token.
 assert_eq "$(api_noauth GET /healthz)" 200 "/healthz"

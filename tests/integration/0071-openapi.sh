@@ -42,35 +42,8 @@ fi
 grep -q "GET /v1/extra is served" "$TEST_DIR/m.err" || fail "extra route: $(cat "$TEST_DIR/m.err")"
 pass "valid OpenAPI 3.0; its operations are the code's routes; mutations caught"
 
-# The stack: a gate workflow (Task, then a signal) as in 0070.
-stack_up "$TEST_DIR" 4 default
-WORKFLOWS_DIR="$TEST_DIR/workflows"
-export WORKFLOWS_DIR
-mkdir -p "$WORKFLOWS_DIR"
-cat >"$WORKFLOWS_DIR/api-gate.asl.json" <<'JSON'
-{
-  "Comment": "0071: a Task, then a human approval: succeeds when approved.",
-  "StartAt": "Prepare",
-  "States": {
-    "Prepare": { "Type": "Task", "Resource": "baton:activity:default/noop",
-                 "Parameters": { "step": 1 }, "ResultPath": "$.prepared", "Next": "WaitForApproval" },
-    "WaitForApproval": { "Type": "Task", "Resource": "baton:signal:approve",
-                         "ResultPath": "$.approval", "Next": "Decide" },
-    "Decide": { "Type": "Choice",
-                "Choices": [ { "Variable": "$.approval.approved", "BooleanEquals": true, "Next": "Done" } ],
-                "Default": "Rejected" },
-    "Done": { "Type": "Succeed" },
-    "Rejected": { "Type": "Fail", "Error": "Rejected", "Cause": "not approved" }
-  }
-}
-JSON
-batond_up batond --set batond.payload.max=4096
-worker_up worker
-API_TOKEN=t0071-$RANDOM$RANDOM
-export BATON_API_TOKEN=$API_TOKEN
-api_up api --set batond.payload.max=4096 --set batond.workflows.dir="$WORKFLOWS_DIR"
-API=$LAST_PID
-unset BATON_API_TOKEN
+# The stack: the approval gate of api-lib.sh (a Task, then a signal), as in 0070.
+api_gate_stack_up 0071
 
 # (b) on the server: every documented operation is served.
 $CHECK probe "$SPEC" "$API_URL" "$API_TOKEN" || fail "a documented route is not served"

@@ -28,16 +28,8 @@ J
 cat >"$TEST_DIR/script.json" <<'JSON'
 {"rules": [{"match": "rl-q", "times": -1, "text": "fine", "usage": {"input": 10, "output": 2}}]}
 JSON
-model_server_up "$TEST_DIR/script.json"
-stack_up "$TEST_DIR" 4 llm
-WORKFLOWS_DIR=$WF batond_up batond
-conf=$(worker_conf w-llm llm.ratelimit.rpm=$N llm.ratelimit.window.ms=$WINDOW_MS \
-         llm.ratelimit.wait.max.ms=12000 llm.ratelimit.margin.ms=1000)
-for i in 1 2 3 4; do
-  llm_worker_up "w-llm-$i" --config "$conf" --concurrency 2
-done
-wait_until 60 "the four workers share the queue" \
-  bash -c "for i in 1 2 3 4; do grep -q 'consuming baton.tasks.llm' $TEST_DIR/w-llm-\$i.log || exit 1; done"
+llm_replicas_up "$TEST_DIR/script.json" "$WF" 2 llm.ratelimit.rpm=$N llm.ratelimit.window.ms=$WINDOW_MS \
+  llm.ratelimit.wait.max.ms=12000 llm.ratelimit.margin.ms=1000
 
 t0=$(date +%s%N)
 for i in $(seq 1 $RUNS); do

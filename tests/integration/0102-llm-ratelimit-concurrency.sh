@@ -25,16 +25,8 @@ J
 cat >"$TEST_DIR/script.json" <<'JSON'
 {"rules": [{"match": "conc-q", "times": -1, "text": "fine", "delay_ms": 800}]}
 JSON
-model_server_up "$TEST_DIR/script.json"
-stack_up "$TEST_DIR" 4 llm
-WORKFLOWS_DIR=$WF batond_up batond
-conf=$(worker_conf w-llm llm.ratelimit.concurrency=2 llm.ratelimit.lease.ms=3000 \
-         llm.ratelimit.wait.max.ms=20000)
-for i in 1 2 3 4; do
-  llm_worker_up "w-llm-$i" --config "$conf" --concurrency $RUNS
-done
-wait_until 60 "the four workers share the queue" \
-  bash -c "for i in 1 2 3 4; do grep -q 'assigned [1-9]' $TEST_DIR/w-llm-\$i.log || exit 1; done"
+llm_replicas_up "$TEST_DIR/script.json" "$WF" $RUNS llm.ratelimit.concurrency=2 llm.ratelimit.lease.ms=3000 \
+  llm.ratelimit.wait.max.ms=20000
 
 # A dead worker's two slots (the key layout of common/keys.h), on Redis' clock.
 now_ms=$(redis TIME | /usr/bin/python3 -c 'import sys; s, us = sys.stdin.read().split(); print(int(s) * 1000 + int(us) // 1000)')

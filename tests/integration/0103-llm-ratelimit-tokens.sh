@@ -27,16 +27,8 @@ J
 cat >"$TEST_DIR/script.json" <<'JSON'
 {"rules": [{"match": "tpm-q", "times": -1, "text": "fine", "usage": {"input": 60, "output": 40}}]}
 JSON
-model_server_up "$TEST_DIR/script.json"
-stack_up "$TEST_DIR" 4 llm
-WORKFLOWS_DIR=$WF batond_up batond
-conf=$(worker_conf w-llm llm.ratelimit.tpm=$TPM llm.ratelimit.window.ms=$WINDOW_MS \
-         llm.ratelimit.wait.max.ms=8000 llm.ratelimit.margin.ms=1000)
-for i in 1 2 3 4; do
-  llm_worker_up "w-llm-$i" --config "$conf" --concurrency $RUNS
-done
-wait_until 60 "the four workers share the queue" \
-  bash -c "for i in 1 2 3 4; do grep -q 'assigned [1-9]' $TEST_DIR/w-llm-\$i.log || exit 1; done"
+llm_replicas_up "$TEST_DIR/script.json" "$WF" $RUNS llm.ratelimit.tpm=$TPM llm.ratelimit.window.ms=$WINDOW_MS \
+  llm.ratelimit.wait.max.ms=8000 llm.ratelimit.margin.ms=1000
 
 for i in $(seq 1 $RUNS); do
   ctl start one-call --id "t103-$i" --input "{\"q\": \"tpm-q $i\"}" >/dev/null

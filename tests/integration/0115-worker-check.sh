@@ -7,14 +7,7 @@
 # Each case is a real run of baton.conformance.<QUEUE> through batond
 # (definitions written by `batonctl worker-check QUEUE --definition`).
 source "$(dirname "$0")/lib.sh"
-NODE_DIR=$PWD/build/node-worker
-have_node=1
-if [ ! -d "$NODE_DIR/node_modules/kafkajs" ]; then
-  mkdir -p "$NODE_DIR"
-  (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund kafkajs >/dev/null 2>&1) || have_node=0
-fi
-command -v node >/dev/null || have_node=0
-[ $have_node = 1 ] || echo "# npm/node or kafkajs unavailable: the Node worker part is skipped"
+node_worker_deps
 
 export WORKFLOWS_DIR=$TEST_DIR/wf
 mkdir -p "$WORKFLOWS_DIR"

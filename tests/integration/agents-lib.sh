@@ -19,6 +19,13 @@
 #   assert_no_key                   fails when $API_KEY appears in any log,
 #                                   history or result of the test
 #   run_out ID [SECONDS]            the output of a closed run (any status)
+#   llm_replicas_up SCRIPT WF CONC KEY=VALUE...
+#                                   the rate-limit tests' set-up (0101-0103):
+#                                   model server on SCRIPT, stack (queue
+#                                   llm), batond on the workflows in WF,
+#                                   four baton-worker-llm w-llm-1..4 of CONC
+#                                   calls each sharing config KEY=VALUE...;
+#                                   returns once each owns a partition
 #   mcp_everything_up               the npm MCP server; sets MCP_URL
 API_KEY="sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 KEY_FILE=$TEST_DIR/api-key
@@ -74,6 +81,22 @@ worker_conf() {
   cp "$BATON_STACK_FILE" "$f"
   for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
   echo "$f"
+}
+
+# llm_replicas_up SCRIPT WF CONC KEY=VALUE...: see the top of this file.
+# Each replica must own a partition before the test starts runs, so that
+# every one of them takes calls (a shared limit is what they prove).
+llm_replicas_up() {
+  local script=$1 wf=$2 conc=$3 conf i; shift 3
+  model_server_up "$script"
+  stack_up "$TEST_DIR" 4 llm
+  WORKFLOWS_DIR=$wf batond_up batond
+  conf=$(worker_conf w-llm "$@")
+  for i in 1 2 3 4; do
+    llm_worker_up "w-llm-$i" --config "$conf" --concurrency "$conc"
+  done
+  wait_until 60 "the four workers share the queue" \
+    bash -c "for i in 1 2 3 4; do grep -q 'assigned [1-9]' $TEST_DIR/w-llm-\$i.log || exit 1; done"
 }
 
 CRM_TOKEN="crm-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"

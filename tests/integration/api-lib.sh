@@ -15,6 +15,12 @@
 #                              tests/openapi/check.py responses)
 #   api_capture_url METHOD PATH  a call by curl without the JSON helpers
 #                              (e.g. /metrics), captured the same way
+#   api_gate_stack_up TAG      the stack of 0070 and 0071: stack_up, the
+#                              workflow api-gate (a Task, then the signal
+#                              'approve'; Fail unless approved) in
+#                              $WORKFLOWS_DIR, batond, one worker and
+#                              baton-api with a fresh token; sets
+#                              WORKFLOWS_DIR, API_TOKEN (t$TAG-...), API (pid)
 
 api_free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -49,4 +55,36 @@ api_noauth() { _api_call 0 "$@"; }
 
 jq_py() {
   /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[2])); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" "$TEST_DIR/api.body"
+}
+
+api_gate_stack_up() {
+  local tag=$1
+  stack_up "$TEST_DIR" 4 default
+  WORKFLOWS_DIR="$TEST_DIR/workflows"
+  export WORKFLOWS_DIR
+  mkdir -p "$WORKFLOWS_DIR"
+  cat >"$WORKFLOWS_DIR/api-gate.asl.json" <<'JSON'
+{
+  "Comment": "api-lib.sh: a Task, then a human approval: succeeds when approved.",
+  "StartAt": "Prepare",
+  "States": {
+    "Prepare": { "Type": "Task", "Resource": "baton:activity:default/noop",
+                 "Parameters": { "step": 1 }, "ResultPath": "$.prepared", "Next": "WaitForApproval" },
+    "WaitForApproval": { "Type": "Task", "Resource": "baton:signal:approve",
+                         "ResultPath": "$.approval", "Next": "Decide" },
+    "Decide": { "Type": "Choice",
+                "Choices": [ { "Variable": "$.approval.approved", "BooleanEquals": true, "Next": "Done" } ],
+                "Default": "Rejected" },
+    "Done": { "Type": "Succeed" },
+    "Rejected": { "Type": "Fail", "Error": "Rejected", "Cause": "not approved" }
+  }
+}
+JSON
+  batond_up batond --set batond.payload.max=4096
+  worker_up worker
+  API_TOKEN=t$tag-$RANDOM$RANDOM
+  export BATON_API_TOKEN=$API_TOKEN
+  api_up api --set batond.payload.max=4096 --set batond.workflows.dir="$WORKFLOWS_DIR"
+  API=$LAST_PID
+  unset BATON_API_TOKEN
 }

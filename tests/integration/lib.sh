@@ -85,3 +85,49 @@ late_input() {
 }
 # worker_assigned LOG: the worker of LOG has partitions of its task topic.
 worker_assigned() { grep -qE 'assigned [1-9][0-9]* partition' "$1"; }
+# bench_steps3 N PREFIX: baton-bench runs N workflows of three steps (ids
+# PREFIX-*, 20 at once, 180 s at most), prints its JSON and fails the test
+# unless all N completed; the JSON stays in BENCH_OUT.
+bench_steps3() {
+  BENCH_OUT=$("$BIN/baton-bench" --workflows "$1" --type steps3 --steps 3 \
+      --concurrency 20 --id-prefix "$2" --timeout 180 --json) || fail "bench: $BENCH_OUT"
+  echo "$BENCH_OUT"
+  assert_eq "$(json_get "$BENCH_OUT" completed)" "$1" "completed workflows"
+}
+# assert_completed_once PREFIX N: Redis holds exactly N histories of runs
+# PREFIX-*, each with exactly one WorkflowCompleted.
+assert_completed_once() {
+  local key c n=0
+  for key in $(redis --scan --pattern "baton:{p*}:hist:$1-*"); do
+    c=$(redis LRANGE "$key" 0 -1 | grep -c '"WorkflowCompleted"' || true)
+    [ "$c" == 1 ] || fail "$key has $c completion events"
+    n=$((n+1))
+  done
+  assert_eq "$n" "$2" "histories in Redis"
+}
+# assert_producer_replaced WHO LOG PID HOOK RESET: the process PID (named
+# WHO, logging to LOG) was hit by its producer-fatal test hook (LOG holds
+# the fixed text HOOK), saw the fatal error, logged the reset (the regex
+# RESET) and is still alive; prints its 'producer replaced' lines.
+assert_producer_replaced() {
+  local who=$1 log=$2 pid=$3
+  grep -q "$4" "$log" || fail "the test hook did not fire"
+  grep -q 'fatal Kafka error.*replacing the producer' "$log" \
+    || fail "$who did not see the fatal producer error"
+  grep -qE "$5" "$log" || fail "$who did not log the producer reset"
+  grep -E 'producer replaced' "$log"
+  kill -0 "$pid" 2>/dev/null || fail "$who (pid $pid) exited"
+}
+# node_worker_deps: kafkajs for the Node.js example worker, from npm into
+# build/node-worker (once).  Sets NODE_DIR and have_node: 1 when node and
+# kafkajs are there, else 0 (said on stdout: the Node part is skipped).
+node_worker_deps() {
+  NODE_DIR=$PWD/build/node-worker
+  have_node=1
+  if [ ! -d "$NODE_DIR/node_modules/kafkajs" ]; then
+    mkdir -p "$NODE_DIR"
+    (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund kafkajs >/dev/null 2>&1) || have_node=0
+  fi
+  command -v node >/dev/null || have_node=0
+  [ $have_node = 1 ] || echo "# npm/node or kafkajs unavailable: the Node worker part is skipped"
+}

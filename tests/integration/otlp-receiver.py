@@ -8,10 +8,15 @@ LIFETIME seconds (default 600) so that it never outlives a test.
     otlp-receiver.py OUT PORTFILE [LIFETIME]
 """
 import json
+import os
 import signal
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import loopback_http  # noqa: E402 (tests/tools, added just above)
 
 
 def main():
@@ -40,11 +45,7 @@ def main():
         def log_message(self, *args):
             pass
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    import os
-    os.rename(portfile + ".tmp", portfile)
+    srv = loopback_http.listen(Handler, portfile)
     stop = lambda *a: threading.Thread(target=srv.shutdown).start()
     signal.signal(signal.SIGTERM, stop)
     threading.Timer(lifetime, stop).start()

@@ -28,21 +28,19 @@ Tools (a tiny corpus on durable execution, the demo's topic):
   search_notes   {"query"}  -> ids and titles of the notes that match
   read_document  {"id"}     -> the text of one note
 """
-import argparse
 import json
-import os
-import signal
 import sys
 import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import loopback_http
 
 PROTOCOL = "2025-06-18"
 LOCK = threading.Lock()
 STATS = {"requests": 0, "sessions": 0, "calls": {}}
 SESSIONS = set()
-LOG = None
+log = loopback_http.Log()
 
 DOCS = {
     "kb-replay": ("Replay and history",
@@ -79,13 +77,6 @@ TOOLS = [
 ]
 
 
-def log(msg):
-    if LOG:
-        with LOCK:
-            LOG.write(time.strftime("%H:%M:%S ") + msg + "\n")
-            LOG.flush()
-
-
 def text_result(text, is_error=False):
     return {"content": [{"type": "text", "text": text}], "isError": is_error}
 
@@ -120,15 +111,10 @@ class Handler(BaseHTTPRequestHandler):
         log(fmt % args)
 
     def answer(self, status, obj=None, headers=None):
-        data = b"" if obj is None else json.dumps(obj).encode()
-        self.send_response(status)
-        if obj is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        if obj is None:
+            loopback_http.send(self, status, b"", headers, None)
+        else:
+            loopback_http.send(self, status, json.dumps(obj).encode(), headers)
 
     def do_GET(self):
         if self.path == "/stats":
@@ -207,26 +193,8 @@ def dispatch(method, params, mid):
 
 
 def main():
-    global LOG
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log")
-    a = ap.parse_args()
-    if a.log:
-        LOG = open(a.log, "a")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(tmp, a.port_file)
-    log("listening on 127.0.0.1:%d" % srv.server_address[1])
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    args = loopback_http.arguments(__doc__).parse_args()
+    return loopback_http.run(Handler, args, log)
 
 
 if __name__ == "__main__":

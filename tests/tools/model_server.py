@@ -11,7 +11,8 @@ can prove that no completed call was paid for twice:
                               events message_start ... message_stop)
   GET  /calls                 the call log as JSON (below)
 
-Python's standard library only (ThreadingHTTPServer), so it runs under
+Python's standard library only (ThreadingHTTPServer, started by the
+shared loopback_http.py of this folder), so it runs under
 /usr/bin/python3 on a fresh machine with no package to install: the
 behaviours a test needs (delays, dropped connections, broken bodies,
 headers) are a few lines each here, while a C server on libmicrohttpd would
@@ -57,31 +58,23 @@ while in progress), "api", "rule", "status", "stream", "completed",
 written (false when the client went away first, e.g. a killed worker);
 "ok_completed" counts completed 200 replies: the calls somebody paid for.
 """
-import argparse
 import json
-import os
 import select
-import signal
 import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import loopback_http
 
 LOCK = threading.Lock()
 STATE = {"rules": [], "used": [], "calls": []}
 API_KEY = None
-LOG = None
+log = loopback_http.Log()
 
 OPENAI_TO_ANTHROPIC = {"stop": "end_turn", "tool_calls": "tool_use",
                        "length": "max_tokens", "content_filter": "refusal"}
-
-
-def log(msg):
-    if LOG:
-        with LOCK:
-            LOG.write(time.strftime("%H:%M:%S ") + msg + "\n")
-            LOG.flush()
 
 
 def pick_rule(body_text):
@@ -247,14 +240,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj, headers=None):
         data = (obj if isinstance(obj, str) else json.dumps(obj)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        loopback_http.send(self, status, data, headers)
 
     def do_GET(self):
         if self.path != "/calls":
@@ -389,32 +375,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global API_KEY, LOG
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    global API_KEY
+    ap = loopback_http.arguments(__doc__)
     ap.add_argument("--script", required=True)
-    ap.add_argument("--port-file", required=True)
     ap.add_argument("--api-key")
-    ap.add_argument("--log")
     a = ap.parse_args()
     with open(a.script) as f:
         STATE["rules"] = json.load(f)["rules"]
     STATE["used"] = [0] * len(STATE["rules"])
     API_KEY = a.api_key
-    if a.log:
-        LOG = open(a.log, "a")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(tmp, a.port_file)
-    log("listening on 127.0.0.1:%d" % srv.server_address[1])
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return loopback_http.run(Handler, a, log)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ the effect is not applied twice) and counts everything it saw.
 
   tool_server.py --port-file FILE [--log FILE]
 
-Standard library only (ThreadingHTTPServer), run under /usr/bin/python3.
+Standard library only (ThreadingHTTPServer, started by loopback_http.py of
+this folder), run under /usr/bin/python3.
 
   POST /charge[?delay_ms=N]  applies a "charge" once per Idempotency-Key
                              (the effect happens on receipt, the answer
@@ -27,20 +28,19 @@ Standard library only (ThreadingHTTPServer), run under /usr/bin/python3.
                              effect ran}, "seen": {key: requests},
                              "auth": [Authorization headers of /echo]}
 """
-import argparse
 import json
-import os
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+import loopback_http
 
 LOCK = threading.Lock()
 STATS = {"requests": 0, "applied": {}, "seen": {}, "auth": []}
 ANSWERS = {}
-LOG = None
+log = loopback_http.Log()
 WEB_RESULTS = [
     {"title": "Durable execution, explained", "url": "https://example.org/durable",
      "snippet": "Workflows whose steps survive crashes: each result is "
@@ -55,19 +55,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
-        if LOG:
-            LOG.write(time.strftime("%H:%M:%S ") + (fmt % args) + "\n")
-            LOG.flush()
+        log(fmt % args)
 
     def reply(self, status, obj, headers=None, raw=None):
         data = raw if raw is not None else json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        loopback_http.send(self, status, data, headers)
 
     def handle_any(self):
         u = urlparse(self.path)
@@ -128,21 +120,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global LOG
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log")
-    a = ap.parse_args()
-    if a.log:
-        LOG = open(a.log, "a")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    with open(a.port_file + ".tmp", "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(a.port_file + ".tmp", a.port_file)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    srv.serve_forever()
+    args = loopback_http.arguments(__doc__).parse_args()
+    return loopback_http.run(Handler, args, log)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,19 +11,9 @@
 #include <string.h>
 
 #include "avro_json.h"
+#include "check.h"
 #include "event.h"
 #include "schema_registry.h"
-
-static int passed, failed;
-#define CHECK(c)                                                         \
-    do {                                                                 \
-        if (c)                                                           \
-            passed++;                                                    \
-        else {                                                           \
-            failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-        }                                                                \
-    } while (0)
 
 static char errstr[1024];
 
@@ -91,20 +81,19 @@ static void test_decode(void) {
     avro_schema_t s = schema();
     json_t *v = NULL, *want;
     char *dump;
-    CHECK(s != NULL);
+    CHECK(s != NULL, "the test schema does not parse");
     CHECK(baton_avro_json_decode(s, ORDER, sizeof ORDER, &v, errstr,
-                                 sizeof errstr) == BATON_OK);
+                                 sizeof errstr) == BATON_OK,
+          "decoding ORDER: %s", errstr);
     want = json_loads("{\"id\":\"A1\",\"n\":12,\"i\":-2,\"ok\":true,\"f\":1.5,"
                       "\"d\":2.5,\"b\":\"YWJj\",\"fx\":\"/wA=\",\"st\":"
                       "\"PAID\",\"tags\":[\"x\",\"y\"],\"m\":{\"k\":7},"
                       "\"u\":\"z\",\"st2\":\"NEW\",\"ts\":64}",
                       0, NULL);
-    CHECK(v && json_equal(v, want));
-    if (v && !json_equal(v, want)) {
-        dump = json_dumps(v, JSON_COMPACT);
-        fprintf(stderr, "  got %s\n", dump);
-        free(dump);
-    }
+    dump = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    CHECK(v && json_equal(v, want), "ORDER decoded to %s",
+          dump ? dump : "nothing");
+    free(dump);
     json_decref(v);
     json_decref(want);
     avro_schema_decref(s);
@@ -115,13 +104,11 @@ static void expect_bad(const unsigned char *p, size_t n, const char *needle) {
     json_t *v = (json_t *)1;
     baton_err_t err =
         baton_avro_json_decode(s, p, n, &v, errstr, sizeof errstr);
-    CHECK(err == BATON_ERR_INVALID && v == NULL);
-    if (!strstr(errstr, needle)) {
-        failed++;
-        fprintf(stderr, "FAIL: want '%s', got '%s'\n", needle, errstr);
-    } else {
-        passed++;
-    }
+    CHECK(err == BATON_ERR_INVALID && v == NULL,
+          "hostile bytes (want '%s'): error %d, value %p", needle, (int)err,
+          (void *)v);
+    CHECK(strstr(errstr, needle) != NULL, "want '%s', got '%s'", needle,
+          errstr);
     avro_schema_decref(s);
 }
 
@@ -151,12 +138,17 @@ static void test_fingerprint(void) {
     avro_schema_t s = schema(), i = avro_schema_int();
     char *pcf = baton_avro_json_canonical(s),
          *pi = baton_avro_json_canonical(i);
-    CHECK(pcf && !strcmp(pcf, PCF));
-    if (pcf && strcmp(pcf, PCF)) fprintf(stderr, "  got %s\n", pcf);
+    CHECK(pcf && !strcmp(pcf, PCF), "canonical form of the test schema: %s",
+          pcf ? pcf : "NULL");
     /* the specification's examples: "int" and the empty input */
-    CHECK(pi && !strcmp(pi, "\"int\""));
-    CHECK(baton_avro_json_crc64("\"int\"", 5) == UINT64_C(0x7275d51a3f395c8f));
-    CHECK(baton_avro_json_crc64("", 0) == UINT64_C(0xc15d213aa4d7a795));
+    CHECK(pi && !strcmp(pi, "\"int\""), "canonical form of int: %s",
+          pi ? pi : "NULL");
+    CHECK(baton_avro_json_crc64("\"int\"", 5) == UINT64_C(0x7275d51a3f395c8f),
+          "CRC-64-AVRO of \"int\": %016llx",
+          (unsigned long long)baton_avro_json_crc64("\"int\"", 5));
+    CHECK(baton_avro_json_crc64("", 0) == UINT64_C(0xc15d213aa4d7a795),
+          "CRC-64-AVRO of the empty input: %016llx",
+          (unsigned long long)baton_avro_json_crc64("", 0));
     baton_free(pcf);
     baton_free(pi);
     avro_schema_decref(s);
@@ -188,46 +180,62 @@ static void test_framings(void) {
     uint64_t fp = baton_avro_json_crc64(PCF, strlen(PCF));
     baton_bridge_header_t hid = {"avro-schema-id", "7", 1};
     json_t *ev = NULL;
-    CHECK(f != NULL);
+    CHECK(f != NULL, "cannot write the schema file %s", path);
     if (!f) return;
     fputs(SCHEMA, f);
     fclose(f);
-    CHECK(baton_sreg_new(&c, &r, errstr, sizeof errstr) == BATON_OK);
-    CHECK(baton_sreg_add_file(r, path, errstr, sizeof errstr) == BATON_OK);
+    CHECK(baton_sreg_new(&c, &r, errstr, sizeof errstr) == BATON_OK,
+          "registry client without a URL: %s", errstr);
+    CHECK(baton_sreg_add_file(r, path, errstr, sizeof errstr) == BATON_OK,
+          "schema file: %s", errstr);
     /* single-object encoding, the schema found by fingerprint */
     buf[0] = 0xC3;
     buf[1] = 0x01;
     for (int i = 0; i < 8; i++) buf[2 + i] = (unsigned char)(fp >> (8 * i));
     memcpy(buf + 10, ORDER, sizeof ORDER);
-    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_OK);
+    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_OK,
+          "single-object encoding: %s", errstr);
     CHECK(ev && !strcmp(json_string_value(json_object_get(
                             json_object_get(ev, "value"), "st")),
-                        "PAID"));
+                        "PAID"),
+          "single-object encoding: value.st is not PAID");
     CHECK(ev && !strcmp(json_string_value(json_object_get(
                             json_object_get(ev, "avro"), "name")),
-                        "shop.Order"));
+                        "shop.Order"),
+          "single-object encoding: avro.name is not shop.Order");
     CHECK(ev && !strcmp(json_string_value(json_object_get(
                             json_object_get(ev, "avro"), "encoding")),
-                        "single-object"));
+                        "single-object"),
+          "single-object encoding: avro.encoding is not single-object");
     json_decref(ev);
     /* an unknown fingerprint */
     buf[2] ^= 1;
-    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_NOTFOUND);
-    CHECK(strstr(errstr, "no schema with fingerprint") != NULL);
+    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_NOTFOUND,
+          "an unknown fingerprint is not NOTFOUND: %s", errstr);
+    CHECK(strstr(errstr, "no schema with fingerprint") != NULL,
+          "unknown fingerprint: %s", errstr);
     /* wrong magic */
     buf[0] = 0x07;
-    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_INVALID);
-    CHECK(strstr(errstr, "wrong magic byte 0x07") != NULL);
+    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_INVALID,
+          "a wrong magic byte is not INVALID: %s", errstr);
+    CHECK(strstr(errstr, "wrong magic byte 0x07") != NULL,
+          "wrong magic byte: %s", errstr);
     /* the wire format and a header need the registry */
     buf[0] = 0x00;
-    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_CONFIG);
-    CHECK(build(r, ORDER, sizeof ORDER, &hid, 1, &ev) == BATON_ERR_CONFIG);
-    CHECK(strstr(errstr, "no schema registry configured") != NULL);
+    CHECK(build(r, buf, sizeof buf, NULL, 0, &ev) == BATON_ERR_CONFIG,
+          "the wire format without a registry is not CONFIG: %s", errstr);
+    CHECK(build(r, ORDER, sizeof ORDER, &hid, 1, &ev) == BATON_ERR_CONFIG,
+          "a schema-id header without a registry is not CONFIG: %s", errstr);
+    CHECK(strstr(errstr, "no schema registry configured") != NULL,
+          "schema-id header without a registry: %s", errstr);
     /* an empty value is a tombstone */
-    CHECK(build(r, NULL, 0, NULL, 0, &ev) == BATON_OK);
-    CHECK(ev && json_is_null(json_object_get(ev, "value")));
+    CHECK(build(r, NULL, 0, NULL, 0, &ev) == BATON_OK, "tombstone: %s", errstr);
+    CHECK(ev && json_is_null(json_object_get(ev, "value")),
+          "a tombstone's value is not null");
     json_decref(ev);
-    CHECK(baton_sreg_fetches(r) == 0);
+    CHECK(baton_sreg_fetches(r) == 0,
+          "%lld registry fetches without a registry URL",
+          (long long)baton_sreg_fetches(r));
     baton_sreg_destroy(r);
     remove(path);
 }

@@ -6,18 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "trigger.h"
-
-static int passed, failed;
-#define CHECK(c)                                                         \
-    do {                                                                 \
-        if (c)                                                           \
-            passed++;                                                    \
-        else {                                                           \
-            failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-        }                                                                \
-    } while (0)
 
 static char errstr[1024];
 
@@ -30,14 +20,20 @@ static void test_valid(void) {
     baton_trigger_t *t = NULL;
     CHECK(parse("{\"topics\":\"shop.orders\",\"action\":{\"type\":\"start\","
                 "\"workflow_type\":\"saga\",\"id.$\":\"$.key\"}}",
-                &t) == BATON_OK);
-    CHECK(t && t->ntopics == 1 && !strcmp(t->topics[0], "shop.orders"));
-    CHECK(t && !strcmp(t->group, "baton.bridge.orders"));
+                &t) == BATON_OK,
+          "minimal trigger: %s", errstr);
+    CHECK(t && t->ntopics == 1 && !strcmp(t->topics[0], "shop.orders"),
+          "minimal trigger: topics is not [shop.orders]");
+    CHECK(t && !strcmp(t->group, "baton.bridge.orders"),
+          "minimal trigger: group %s, want baton.bridge.orders",
+          t ? t->group : "(no trigger)");
     CHECK(t && t->format == BATON_TRIGGER_FORMAT_JSON && !t->filter &&
-          !t->unmatched_dlq && t->id_reuse == NULL);
+              !t->unmatched_dlq && t->id_reuse == NULL,
+          "minimal trigger: defaults of format, filter, unmatched, id_reuse");
     /* the input defaults to the event's value */
     CHECK(t && !strcmp(json_string_value(json_object_get(t->tmpl, "input.$")),
-                       "$.value"));
+                       "$.value"),
+          "minimal trigger: input.$ does not default to $.value");
     baton_trigger_destroy(t);
     CHECK(parse("{\"topics\":[\"a\",\"b\"],\"group\":\"g\",\"format\":"
                 "\"cloudevents\",\"unmatched\":\"dlq\",\"max_bytes\":10,"
@@ -48,11 +44,14 @@ static void test_valid(void) {
                 "\"never\",\"signal\":\"s\",\"id\":\"const\",\"input\":"
                 "{\"a.$\":\"$.value\"},\"payload\":{\"b\":1},\"message_id.$\":"
                 "\"$.ce.id\",\"dedupe_window_seconds\":60}}",
-                &t) == BATON_OK);
+                &t) == BATON_OK,
+          "full trigger: %s", errstr);
     CHECK(t && t->ntopics == 2 && !strcmp(t->group, "g") && t->unmatched_dlq &&
-          t->max_bytes == 10 && t->dedupe_window_ms == 60000 &&
-          t->action == BATON_TRIGGER_START_OR_SIGNAL &&
-          !strcmp(t->id_reuse, "never"));
+              t->max_bytes == 10 && t->dedupe_window_ms == 60000 &&
+              t->action == BATON_TRIGGER_START_OR_SIGNAL &&
+              !strcmp(t->id_reuse, "never"),
+          "full trigger: topics, group, unmatched, max_bytes, dedupe window, "
+          "action or id_reuse not as written");
     baton_trigger_destroy(t);
 }
 
@@ -62,14 +61,11 @@ static const char *const A =
 static void expect(const char *text, const char *needle) {
     baton_trigger_t *t = (baton_trigger_t *)1;
     baton_err_t err = parse(text, &t);
-    CHECK(err == BATON_ERR_INVALID && t == NULL);
-    if (!strstr(errstr, needle)) {
-        failed++;
-        fprintf(stderr, "FAIL: %s\n  want: %s\n  got:  %s\n", text, needle,
-                errstr);
-    } else {
-        passed++;
-    }
+    CHECK(err == BATON_ERR_INVALID && t == NULL,
+          "%s\n  not refused as INVALID (error %d, trigger %p)", text, (int)err,
+          (void *)t);
+    CHECK(strstr(errstr, needle) != NULL, "%s\n  want: %s\n  got:  %s", text,
+          needle, errstr);
 }
 
 /* format avro: the registry settings and schema files (relative to the
@@ -81,14 +77,20 @@ static void test_avro(void) {
                 "\"u\",\"schemas\":[\"o.avsc\",\"/abs/p.avsc\"]},"
                 "\"action\":{\"type\":\"start\",\"workflow_type\":\"w\","
                 "\"id.$\":\"$.key\"}}",
-                &t) == BATON_OK);
-    CHECK(t && t->format == BATON_TRIGGER_FORMAT_AVRO);
+                &t) == BATON_OK,
+          "avro trigger: %s", errstr);
+    CHECK(t && t->format == BATON_TRIGGER_FORMAT_AVRO,
+          "avro trigger: format is not avro");
     CHECK(t && !strcmp(t->avro_registry_url, "http://sr:8081") &&
-          !strcmp(t->avro_registry_user, "u") && !t->avro_password_file);
+              !strcmp(t->avro_registry_user, "u") && !t->avro_password_file,
+          "avro trigger: registry url, user or password file not as written");
     CHECK(t && t->navro_schemas == 2 &&
-          !strcmp(t->avro_schemas[0], "triggers/o.avsc") &&
-          !strcmp(t->avro_schemas[1], "/abs/p.avsc"));
-    CHECK(t && !strcmp(baton_trigger_format_name(t->format), "avro"));
+              !strcmp(t->avro_schemas[0], "triggers/o.avsc") &&
+              !strcmp(t->avro_schemas[1], "/abs/p.avsc"),
+          "avro trigger: schemas not [triggers/o.avsc, /abs/p.avsc] (a "
+          "relative one is under the trigger's folder)");
+    CHECK(t && !strcmp(baton_trigger_format_name(t->format), "avro"),
+          "avro trigger: the format's name is not avro");
     baton_trigger_destroy(t);
 }
 
@@ -211,20 +213,25 @@ static void test_names_and_dir(void) {
     baton_trigger_t **list = NULL;
     size_t n = 0;
     baton_trigger_name_of("config/triggers/a.trigger.json", name, sizeof name);
-    CHECK(!strcmp(name, "a"));
+    CHECK(!strcmp(name, "a"), "name of a.trigger.json: %s, want a", name);
     baton_trigger_name_of("b.json", name, sizeof name);
-    CHECK(!strcmp(name, "b"));
+    CHECK(!strcmp(name, "b"), "name of b.json: %s, want b", name);
     CHECK(baton_trigger_load_dir("config/triggers", "baton.bridge", &list, &n,
-                                 err, sizeof err) == BATON_OK);
-    CHECK(n >= 2);
+                                 err, sizeof err) == BATON_OK,
+          "loading config/triggers: %s", err);
+    CHECK(n >= 2, "config/triggers: %zu triggers, want 2 or more", n);
     baton_trigger_list_destroy(list, n);
     CHECK(baton_trigger_load_dir("no/such/dir", "p", &list, &n, err,
-                                 sizeof err) == BATON_ERR_CONFIG);
-    CHECK(strstr(err, "'no/such/dir' cannot be opened") != NULL);
+                                 sizeof err) == BATON_ERR_CONFIG,
+          "a missing folder is not a CONFIG error: %s", err);
+    CHECK(strstr(err, "'no/such/dir' cannot be opened") != NULL,
+          "missing folder: %s", err);
     CHECK(baton_trigger_load_dir("config/workflows", "p", &list, &n, err,
-                                 sizeof err) == BATON_ERR_INVALID);
+                                 sizeof err) == BATON_ERR_INVALID,
+          "a folder of workflows loaded as triggers: %s", err);
     CHECK(strstr(err, "config/workflows/") != NULL &&
-          strstr(err, "unknown field") != NULL);
+              strstr(err, "unknown field") != NULL,
+          "folder of workflows: %s", err);
 }
 
 int main(void) {

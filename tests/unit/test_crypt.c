@@ -16,19 +16,9 @@
 
 #include <jansson.h>
 
+#include "check.h"
 #include "codec.h"
 #include "crypt.h"
-
-static int passed, failed;
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond)                                                          \
-            passed++;                                                      \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
 
 static char dir[256];
 
