@@ -6,6 +6,7 @@
  */
 #include "blob.h"
 
+#include <assert.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -81,6 +82,73 @@ int baton_blob_text_marked(const char *text, size_t len) {
                           sizeof BATON_BLOB_MARK - 1) != NULL;
 }
 
+/* ---- text lengths ---------------------------------------------------- */
+
+/* Bytes of s (n bytes) as a JSON string in compact text, as jansson's dump
+ * writes it: the quotes, \" \\ \b \f \n \r \t in two bytes, any other byte
+ * below 0x20 as \u00XX in six, every other byte (UTF-8 included) as is. */
+static size_t str_text_len(const char *s, size_t n) {
+    size_t len = n + 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b == '"' || b == '\\')
+            len += 1;
+        else if (b < 0x20)
+            len +=
+                (b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t')
+                    ? 1
+                    : 5;
+    }
+    return len;
+}
+
+static size_t int_text_len(json_int_t i) {
+    unsigned long long u =
+        i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+    size_t len = i < 0 ? 2 : 1;
+    while (u >= 10) {
+        u /= 10;
+        len++;
+    }
+    return len;
+}
+
+/* Counts the bytes of a dump. */
+static int dump_count_cb(const char *buf, size_t size, void *data) {
+    (void)buf;
+    *(size_t *)data += size;
+    return 0;
+}
+
+size_t baton_blob_text_len(const json_t *v) {
+    size_t len = 2, n = 0;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return str_text_len(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: return int_text_len(json_integer_value(v));
+    case JSON_TRUE:
+    case JSON_NULL: return 4;
+    case JSON_FALSE: return 5;
+    case JSON_REAL: /* jansson's own formatting: counted, not copied */
+        json_dump_callback(v, dump_count_cb, &n, DUMP_FLAGS);
+        return n;
+    case JSON_ARRAY:
+        for (n = 0; n < json_array_size(v); n++)
+            len += baton_blob_text_len(json_array_get(v, n)) + (n > 0);
+        return len;
+    case JSON_OBJECT: {
+        const char *k;
+        size_t kl;
+        json_t *c;
+        json_object_keylen_foreach((json_t *)v, k, kl, c) {
+            len += str_text_len(k, kl) + 1 + baton_blob_text_len(c) + (n++ > 0);
+        }
+        return len;
+    }
+    }
+    return 0;
+}
+
 /* ---- encoding -------------------------------------------------------- */
 
 typedef struct enc {
@@ -91,221 +159,328 @@ typedef struct enc {
     size_t errlen;
 } enc_t;
 
-/* Counts the bytes of a dump, stopping it once past limit. */
-typedef struct dump_count {
-    size_t n, limit;
-} dump_count_t;
-
-static int dump_count_cb(const char *buf, size_t size, void *data) {
-    dump_count_t *c = data;
-    (void)buf;
-    c->n += size;
-    return c->n > c->limit ? -1 : 0;
-}
-
-/* 1 when v's compact text is longer than limit bytes.  The dump stops
- * past limit, so asking about a large value costs the limit, not the
- * value: enc() asks at every level of a deep state, and a full dump per
- * level made encoding a Map parent's snapshot cost its size times its
- * depth on every batch. */
-static int text_over(const json_t *v, size_t limit) {
-    dump_count_t c = {0, limit};
-    json_dump_callback(v, dump_count_cb, &c, DUMP_FLAGS);
-    return c.n > limit;
-}
-
-/* 1 when v's compact text is at least n bytes. */
-static int text_at_least(const json_t *v, size_t n) {
-    return n == 0 || text_over(v, n - 1);
-}
-
-/* Hands v's text to the sink; returns the reference (new), NULL on error.
- * v is released (stolen). */
-static json_t *make_ref(enc_t *e, json_t *v) {
-    char hex[BATON_BLOB_HEX_LEN + 1];
+/* A value encoded: v (a new reference) and the length of its compact
+ * text, known without dumping it.  Encoding is one walk: each node's
+ * length is its children's added up, so deciding what becomes a blob
+ * costs no dump; the only dumps are of the blobs' texts. */
+typedef struct encd {
+    json_t *v;
     size_t len;
-    char *t = json_dumps(v, DUMP_FLAGS);
-    json_t *ref = NULL;
+} encd_t;
 
-    json_decref(v);
-    if (!t) {
-        baton_seterr(e->err, e->errlen, BATON_ERR_NOMEM, "encoding a blob");
-        return NULL;
-    }
-    len = strlen(t);
+static int enc_nomem(enc_t *e) {
+    baton_seterr(e->err, e->errlen, BATON_ERR_NOMEM, "encoding a value");
+    return -1;
+}
+
+/* Hands x's text to the sink and makes x the reference to it.  0 ok, -1
+ * error (x then holds nothing to release). */
+static int make_ref(enc_t *e, encd_t *x) {
+    char hex[BATON_BLOB_HEX_LEN + 1];
+    char *t = json_dumps(x->v, DUMP_FLAGS);
+    size_t len = t ? strlen(t) : 0;
+    int rc = -1;
+
+    json_decref(x->v);
+    x->v = NULL;
+    if (!t) return enc_nomem(e);
+    assert(len == x->len); /* baton_blob_text_len is jansson's dump */
     baton_blob_sha256_hex(t, len, hex);
     if (e->sink(e->ctx, hex, t, len))
         baton_seterr(e->err, e->errlen, BATON_ERR_IO,
                      "storing blob sha256:%s (%zu bytes) refused", hex, len);
-    else if (!(ref = baton_blob_ref_new(hex, len)))
-        baton_seterr(e->err, e->errlen, BATON_ERR_NOMEM, "encoding a blob");
+    else if (!(x->v = baton_blob_ref_new(hex, len)))
+        enc_nomem(e);
+    else
+        rc = 0;
     free(t);
-    return ref;
+    x->len = x->v ? baton_blob_text_len(x->v) : 0;
+    return rc;
 }
 
-static int shrink_elements(enc_t *e, json_t *n);
+/* An object member's key: its bytes, and its text's with the colon. */
+typedef struct enc_key {
+    const char *s;
+    size_t len, text_len;
+} enc_key_t;
 
-/* Replaces the full chunks of array n (elements [jC, (j+1)C), C =
- * BATON_BLOB_CHUNK) by chunk references.  0 ok, -1 error. */
-static int chunk_array(enc_t *e, json_t *n) {
-    size_t full = json_array_size(n) / BATON_BLOB_CHUNK;
-    json_t *out = json_array();
-    if (!out) return -1;
-    for (size_t j = 0; j < full; j++) {
-        json_t *chunk = json_array(), *ref;
-        if (!chunk) goto fail;
-        for (size_t i = 0; i < BATON_BLOB_CHUNK; i++)
-            json_array_append(chunk,
-                              json_array_get(n, j * BATON_BLOB_CHUNK + i));
-        if (json_array_size(chunk) != BATON_BLOB_CHUNK) {
-            json_decref(chunk);
-            goto fail;
-        }
-        if (!(ref = make_ref(e, chunk))) goto fail;
-        json_object_set_new(ref, "items", json_integer(BATON_BLOB_CHUNK));
-        if (json_array_append_new(out, ref)) goto fail;
+/* Text length of a container of n encoded children (keys: an object's,
+ * NULL for an array). */
+static size_t kids_len(const encd_t *kids, const enc_key_t *keys, size_t n) {
+    size_t len = 2 + (n ? n - 1 : 0);
+    for (size_t i = 0; i < n; i++)
+        len += kids[i].len + (keys ? keys[i].text_len : 0);
+    return len;
+}
+
+/* Turns the children of at least element_min bytes (strings, arrays,
+ * objects; not references already) into references.  0 ok, -1 error. */
+static int shrink_elements(enc_t *e, encd_t *kids, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = kids[i].v;
+        if (!(json_is_string(c) || json_is_object(c) || json_is_array(c)) ||
+            baton_blob_ref_parse(c, NULL, NULL) == 1 ||
+            kids[i].len < e->o->element_min)
+            continue;
+        if (make_ref(e, &kids[i])) return -1;
     }
-    for (size_t i = full * BATON_BLOB_CHUNK; i < json_array_size(n); i++)
-        if (json_array_append(out, json_array_get(n, i))) goto fail;
-    if (json_array_clear(n) || json_array_extend(n, out)) goto fail;
-    json_decref(out);
     return 0;
-fail:
-    json_decref(out);
-    return -1;
 }
 
-/* When container n (owned) is over the threshold: turns its children of
- * at least element_min bytes into references, then (an array) its full
- * chunks.  0 ok, -1 error. */
-static int shrink_children(enc_t *e, json_t *n) {
-    if (!text_over(n, e->o->threshold)) return 0;
-    if (json_is_array(n)) {
-        if (shrink_elements(e, n)) return -1;
-        if (json_array_size(n) >= BATON_BLOB_CHUNK) return chunk_array(e, n);
+/* The chunk reference of kids[0, BATON_BLOB_CHUNK) into *out; the kids
+ * are released.  0 ok, -1 error. */
+static int make_chunk(enc_t *e, encd_t *kids, encd_t *out) {
+    out->v = json_array();
+    out->len = kids_len(kids, NULL, BATON_BLOB_CHUNK);
+    for (size_t i = 0; i < BATON_BLOB_CHUNK; i++) {
+        if (!out->v) /* json_array_append_new takes the child, even failing */
+            json_decref(kids[i].v);
+        else if (json_array_append_new(out->v, kids[i].v)) {
+            json_decref(out->v);
+            out->v = NULL;
+        }
+        kids[i].v = NULL;
+    }
+    if (!out->v) return enc_nomem(e);
+    if (make_ref(e, out)) return -1;
+    if (json_object_set_new(out->v, "items", json_integer(BATON_BLOB_CHUNK))) {
+        json_decref(out->v);
+        out->v = NULL;
+        return enc_nomem(e);
+    }
+    out->len = baton_blob_text_len(out->v);
+    return 0;
+}
+
+/* Replaces each full chunk of kids (elements [jC, (j+1)C), C =
+ * BATON_BLOB_CHUNK) by its chunk reference, in place: *n becomes the
+ * chunks plus the elements left over.  0 ok, -1 error. */
+static int chunk_kids(enc_t *e, encd_t *kids, size_t *n) {
+    size_t full = *n / BATON_BLOB_CHUNK, rest = *n % BATON_BLOB_CHUNK;
+    for (size_t j = 0; j < full; j++) {
+        encd_t c = {NULL, 0};
+        if (make_chunk(e, kids + j * BATON_BLOB_CHUNK, &c)) return -1;
+        kids[j] = c; /* slot j was in chunk j or before: released */
+    }
+    for (size_t i = 0; i < rest; i++) {
+        kids[full + i] = kids[full * BATON_BLOB_CHUNK + i];
+        if (full) kids[full * BATON_BLOB_CHUNK + i].v = NULL;
+    }
+    *n = full + rest;
+    return 0;
+}
+
+static int enc(enc_t *e, json_t *v, int depth, encd_t *out);
+
+/* Encodes the children of container v into kids, in v's order (an
+ * object's keys into keys).  *changed: some child is not v's own;
+ * *reserved: v has a reserved key.  0 ok, -1 error. */
+static int enc_kids(enc_t *e, json_t *v, int depth, encd_t *kids,
+                    enc_key_t *keys, int *changed, int *reserved) {
+    size_t i = 0;
+    if (json_is_array(v)) {
+        for (i = 0; i < json_array_size(v); i++) {
+            if (enc(e, json_array_get(v, i), depth + 1, &kids[i])) return -1;
+            *changed |= kids[i].v != json_array_get(v, i);
+        }
         return 0;
     }
-    return shrink_elements(e, n);
-}
-
-/* The element references of shrink_children. */
-static int shrink_elements(enc_t *e, json_t *n) {
-    if (json_is_array(n)) {
-        for (size_t i = 0; i < json_array_size(n); i++) {
-            json_t *c = json_array_get(n, i), *ref;
-            if (json_is_string(c) || json_is_object(c) || json_is_array(c)) {
-                if (baton_blob_ref_parse(c, NULL, NULL) == 1 ||
-                    !text_at_least(c, e->o->element_min))
-                    continue;
-                if (!(ref = make_ref(e, json_incref(c)))) return -1;
-                json_array_set_new(n, i, ref);
-            }
-        }
-    } else {
+    {
         const char *k;
+        size_t kl;
         json_t *c;
-        void *tmp;
-        json_object_foreach_safe(n, tmp, k, c) {
-            json_t *ref;
-            if (!(json_is_string(c) || json_is_object(c) || json_is_array(c)) ||
-                baton_blob_ref_parse(c, NULL, NULL) == 1 ||
-                !text_at_least(c, e->o->element_min))
-                continue;
-            if (!(ref = make_ref(e, json_incref(c)))) return -1;
-            json_object_set_new(n, k, ref);
-        }
-    }
-    return 0;
-}
-
-/* 1 when v or a value in it has an object key the format reserves (it
- * must be escaped), or nests deeper than BLOB_DEPTH_MAX (enc says so). */
-static int has_reserved(const json_t *v, int depth) {
-    const char *k;
-    json_t *c;
-    if (depth > BLOB_DEPTH_MAX) return 1;
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            if (has_reserved(json_array_get(v, i), depth + 1)) return 1;
-    } else if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, c) {
+        json_object_keylen_foreach(v, k, kl, c) {
+            keys[i].s = k;
+            keys[i].len = kl;
+            keys[i].text_len = str_text_len(k, kl) + 1;
             if (!strcmp(k, BATON_BLOB_REF_KEY) ||
-                !strcmp(k, BATON_BLOB_LIT_KEY) || has_reserved(c, depth + 1))
-                return 1;
+                !strcmp(k, BATON_BLOB_LIT_KEY))
+                *reserved = 1;
+            if (enc(e, c, depth + 1, &kids[i])) return -1;
+            *changed |= kids[i].v != c;
+            i++;
         }
     }
     return 0;
 }
 
-static json_t *enc(enc_t *e, json_t *v, int depth) {
-    json_t *n;
-    int reserved = 0;
+/* Container v of the same kind as v holding the n kids (stolen: their
+ * slots emptied); NULL when memory ran out. */
+static json_t *build(json_t *v, encd_t *kids, const enc_key_t *keys, size_t n) {
+    json_t *out = json_is_array(v) ? json_array() : json_object();
+    int fail = !out;
+    for (size_t i = 0; i < n; i++) {
+        if (!fail)
+            fail = json_is_array(v)
+                       ? json_array_append_new(out, kids[i].v)
+                       : json_object_setn_new(out, keys[i].s, keys[i].len,
+                                              kids[i].v);
+        else
+            json_decref(kids[i].v);
+        kids[i].v = NULL;
+    }
+    if (fail) json_decref(out);
+    return fail ? NULL : out;
+}
 
+/* Wraps out's object in the escape {"$baton_lit": ...}.  0 ok, -1. */
+static int escape(enc_t *e, encd_t *out) {
+    json_t *w = json_object();
+    if (!w)
+        json_decref(out->v); /* json_object_set_new takes it, even failing */
+    if (!w || json_object_set_new(w, BATON_BLOB_LIT_KEY, out->v)) {
+        json_decref(w);
+        out->v = NULL;
+        return enc_nomem(e);
+    }
+    out->v = w;
+    out->len += str_text_len(BATON_BLOB_LIT_KEY, strlen(BATON_BLOB_LIT_KEY)) +
+                3; /* {:} */
+    return 0;
+}
+
+/* Container v with its n children encoded into kids: v itself when
+ * nothing in it changes (within the threshold, nothing escaped), else a
+ * new container with its large children, then (an array) its full
+ * chunks, made references when it is over the threshold, escaped when it
+ * has a reserved key, made a reference itself when still over it. */
+static int enc_finish(enc_t *e, json_t *v, encd_t *kids, const enc_key_t *keys,
+                      size_t n, int changed, int reserved, encd_t *out) {
+    size_t len = kids_len(kids, keys, n);
+    if (!changed && !reserved && len <= e->o->threshold) {
+        out->v = json_incref(v);
+        out->len = len;
+        return 0;
+    }
+    if (len > e->o->threshold) {
+        if (shrink_elements(e, kids, n)) return -1;
+        if (json_is_array(v) && n >= BATON_BLOB_CHUNK &&
+            chunk_kids(e, kids, &n))
+            return -1;
+    }
+    out->len = kids_len(kids, keys, n);
+    if (!(out->v = build(v, kids, keys, n))) return enc_nomem(e);
+    if (reserved && escape(e, out)) return -1;
+    if (out->len > e->o->threshold) return make_ref(e, out);
+    return 0;
+}
+
+/* enc() of an array or object. */
+static int enc_container(enc_t *e, json_t *v, int depth, encd_t *out) {
+    size_t n = json_is_array(v) ? json_array_size(v) : json_object_size(v);
+    encd_t *kids = baton_calloc(n ? n : 1, sizeof *kids);
+    enc_key_t *keys =
+        json_is_object(v) ? baton_calloc(n ? n : 1, sizeof *keys) : NULL;
+    int changed = 0, reserved = 0, rc = -1;
+
+    if (!kids || (json_is_object(v) && !keys))
+        enc_nomem(e);
+    else if (!enc_kids(e, v, depth, kids, keys, &changed, &reserved))
+        rc = enc_finish(e, v, kids, keys, n, changed, reserved, out);
+    for (size_t i = 0; kids && i < n; i++) json_decref(kids[i].v);
+    baton_free(kids);
+    baton_free(keys);
+    return rc;
+}
+
+/* Encodes v (borrowed) into *out.  0 ok, -1 error (errstr set). */
+static int enc(enc_t *e, json_t *v, int depth, encd_t *out) {
+    out->v = NULL;
     if (depth > BLOB_DEPTH_MAX) {
         baton_seterr(e->err, e->errlen, BATON_ERR_INVALID,
                      "value nested deeper than %d levels", BLOB_DEPTH_MAX);
-        return NULL;
+        return -1;
     }
-    /* A container within the threshold with nothing to escape stays as it
-     * is: nothing in it can become a blob.  Only the large branches are
-     * walked, so a large state costs one pass, not one per level. */
-    if ((json_is_array(v) || json_is_object(v)) &&
-        !text_over(v, e->o->threshold) && !has_reserved(v, depth))
-        return json_incref(v);
-    if (json_is_string(v)) {
-        if (text_over(v, e->o->threshold)) return make_ref(e, json_incref(v));
-        return json_incref(v);
-    }
-    if (json_is_array(v)) {
-        if (!(n = json_array())) goto nomem;
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *c = enc(e, json_array_get(v, i), depth + 1);
-            if (!c || json_array_append_new(n, c)) {
-                json_decref(n);
-                return c ? (json_decref(c), NULL) : NULL;
-            }
-        }
-    } else if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        if (!(n = json_object())) goto nomem;
-        json_object_foreach(v, k, c) {
-            json_t *cc = enc(e, c, depth + 1);
-            if (!cc || json_object_set_new(n, k, cc)) {
-                json_decref(n);
-                return NULL;
-            }
-            if (!strcmp(k, BATON_BLOB_REF_KEY) ||
-                !strcmp(k, BATON_BLOB_LIT_KEY))
-                reserved = 1;
-        }
-    } else {
-        return json_incref(v);
-    }
-    if (shrink_children(e, n)) {
-        json_decref(n);
-        return NULL;
-    }
-    if (reserved) {
-        json_t *w = json_object();
-        if (!w || json_object_set_new(w, BATON_BLOB_LIT_KEY, n)) {
-            json_decref(w);
-            goto nomem;
-        }
-        n = w;
-    }
-    if (text_over(n, e->o->threshold)) return make_ref(e, n);
-    return n;
-nomem:
-    baton_seterr(e->err, e->errlen, BATON_ERR_NOMEM, "encoding a value");
-    return NULL;
+    if (json_is_array(v) || json_is_object(v))
+        return enc_container(e, v, depth, out);
+    out->v = json_incref(v);
+    out->len = baton_blob_text_len(v);
+    if (json_is_string(v) && out->len > e->o->threshold)
+        return make_ref(e, out);
+    return 0;
 }
 
 json_t *baton_blob_encode(json_t *v, const baton_blob_opts_t *o,
                           baton_blob_sink_fn sink, void *ctx, char *errstr,
                           size_t errlen) {
     enc_t e = {o, sink, ctx, errstr, errlen};
-    return enc(&e, v, 0);
+    encd_t out;
+    return enc(&e, v, 0, &out) ? NULL : out.v;
+}
+
+/* A dump into a baton_malloc'd buffer that stops once past limit bytes. */
+typedef struct dump_buf {
+    char *p;
+    size_t n, cap, limit;
+    int over;
+} dump_buf_t;
+
+static int dump_buf_cb(const char *buf, size_t size, void *data) {
+    dump_buf_t *b = data;
+    if (b->n + size > b->limit) {
+        b->over = 1;
+        return -1;
+    }
+    if (b->n + size + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->n + size + 1) cap *= 2;
+        if (!(p = baton_realloc(b->p, cap))) return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, buf, size);
+    b->n += size;
+    b->p[b->n] = '\0';
+    return 0;
+}
+
+/* v's compact text into *out (baton_malloc'd, *outlen its length) when it
+ * is at most limit bytes; *out NULL when longer.  Errors: a value jansson
+ * cannot dump, out of memory. */
+static baton_err_t dump_upto(const json_t *v, size_t limit, char **out,
+                             size_t *outlen, char *errstr, size_t errlen) {
+    dump_buf_t b = {NULL, 0, 0, limit, 0};
+    *out = NULL;
+    if (json_dump_callback(v, dump_buf_cb, &b, DUMP_FLAGS) && !b.over) {
+        baton_free(b.p);
+        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                            "encoding a value");
+    }
+    if (b.over) {
+        baton_free(b.p);
+        return BATON_OK;
+    }
+    *out = b.p ? b.p : baton_strndup("", 0);
+    *outlen = b.n;
+    return *out ? BATON_OK
+                : baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
+                               "encoding a value");
+}
+
+/* Encodes v and dumps the result: baton_blob_encode then one dump. */
+static baton_err_t encode_dump(json_t *v, const baton_blob_opts_t *o,
+                               baton_blob_sink_fn sink, void *ctx, char **out,
+                               size_t *outlen, char *errstr, size_t errlen) {
+    enc_t e = {o, sink, ctx, errstr, errlen};
+    encd_t r;
+    baton_err_t rc;
+    if (enc(&e, v, 0, &r)) return BATON_ERR_IO;
+    rc = dump_upto(r.v, (size_t)-1, out, outlen, errstr, errlen);
+    json_decref(r.v);
+    assert(rc || *outlen == r.len);
+    return rc;
+}
+
+baton_err_t baton_blob_dumps(json_t *v, const baton_blob_opts_t *o,
+                             baton_blob_sink_fn sink, void *ctx, char **out,
+                             size_t *outlen, char *errstr, size_t errlen) {
+    baton_err_t rc = dump_upto(v, o->threshold, out, outlen, errstr, errlen);
+    if (rc) return rc;
+    if (*out && !baton_blob_text_marked(*out, *outlen)) return BATON_OK;
+    baton_free(*out);
+    *out = NULL;
+    return encode_dump(v, o, sink, ctx, out, outlen, errstr, errlen);
 }
 
 baton_err_t baton_blob_encode_text(const char *text, size_t len,
@@ -314,8 +489,8 @@ baton_err_t baton_blob_encode_text(const char *text, size_t len,
                                    char **out, size_t *outlen, char *errstr,
                                    size_t errlen) {
     json_error_t jerr;
-    json_t *v, *r;
-    char *t;
+    json_t *v;
+    baton_err_t rc;
 
     *out = NULL;
     if (len <= o->threshold && !baton_blob_text_marked(text, len))
@@ -323,20 +498,9 @@ baton_err_t baton_blob_encode_text(const char *text, size_t len,
     if (!(v = json_loadb(text, len, JSON_DECODE_ANY, &jerr)))
         return baton_seterr(errstr, errlen, BATON_ERR_INVALID, "not JSON: %s",
                             jerr.text);
-    r = baton_blob_encode(v, o, sink, ctx, errstr, errlen);
+    rc = encode_dump(v, o, sink, ctx, out, outlen, errstr, errlen);
     json_decref(v);
-    if (!r) return BATON_ERR_IO;
-    t = json_dumps(r, DUMP_FLAGS);
-    json_decref(r);
-    if (!t)
-        return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                            "encoding a value");
-    *outlen = strlen(t);
-    *out = baton_strndup(t, *outlen);
-    free(t);
-    return *out ? BATON_OK
-                : baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
-                               "encoding a value");
+    return rc;
 }
 
 /* ---- resolving ------------------------------------------------------- */

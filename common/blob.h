@@ -41,6 +41,9 @@
  *     every later step; if it still exceeds threshold, it becomes a
  *     reference too.
  * The same value always encodes to the same text and the same blobs.
+ * One walk: each node's text length is added up from its children's
+ * (baton_blob_text_len's rules), so the only dumps are the blobs' texts
+ * and the result's.
  *
  * Thread: any; no state.  Every json_t returned is a new reference.
  */
@@ -102,6 +105,19 @@ int baton_blob_text_marked(const char *text, size_t len);
 json_t *baton_blob_encode(json_t *v, const baton_blob_opts_t *o,
                           baton_blob_sink_fn sink, void *ctx, char *errstr,
                           size_t errlen);
+
+/* Length of v's compact text (JSON_COMPACT | JSON_ENCODE_ANY) without
+ * making it: exactly what json_dumps would write. */
+size_t baton_blob_text_len(const json_t *v);
+
+/* Encodes v (borrowed) as ref JSON text: *out (baton_malloc'd, *outlen its
+ * length) always set.  A value whose text is within threshold and holds
+ * no reserved key costs one dump, as json_dumps; a larger one one walk
+ * and the dumps of its blobs and of the result (no parse).  Errors: out
+ * of memory, a value jansson cannot dump, the sink refused. */
+baton_err_t baton_blob_dumps(json_t *v, const baton_blob_opts_t *o,
+                             baton_blob_sink_fn sink, void *ctx, char **out,
+                             size_t *outlen, char *errstr, size_t errlen);
 
 /* Encodes a JSON text: *out set to the ref JSON text (baton_malloc'd,
  * *outlen its length), or NULL when the text needs no change (no larger

@@ -148,9 +148,8 @@ static int encode_pending(json_t *o, const baton_snapshot_t *s) {
     return rc;
 }
 
-char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
+json_t *baton_snapshot_to_json(const baton_snapshot_t *s) {
     json_t *o = json_object();
-    char *text = NULL, *out;
     int rc = 0;
 
     if (!o) return NULL;
@@ -185,7 +184,17 @@ char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
     rc |= set_json(o, "bud", s->budget);
     rc |= set_json(o, "use", s->usage);
     rc |= set_str(o, "q", s->quarantine);
-    if (!rc) text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len) {
+    json_t *o = baton_snapshot_to_json(s);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY) : NULL, *out;
+
     json_decref(o);
     if (!text) return NULL;
     /* Hand out a baton_malloc'd copy: callers free with baton_free. */

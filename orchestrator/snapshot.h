@@ -197,7 +197,13 @@ typedef struct baton_snapshot {
 baton_snapshot_t *baton_snapshot_new(void);
 void baton_snapshot_destroy(baton_snapshot_t *s); /* NULL is a no-op */
 
-/* Encodes to compact JSON text (baton_malloc'd, owned by the caller). */
+/* The encoding as a JSON object (a new reference; NULL when out of
+ * memory).  It shares s's JSON values (input, state, outputs...): read it,
+ * never change it. */
+json_t *baton_snapshot_to_json(const baton_snapshot_t *s);
+
+/* Encodes to compact JSON text (baton_malloc'd, owned by the caller): the
+ * dump of baton_snapshot_to_json. */
 char *baton_snapshot_encode(const baton_snapshot_t *s, size_t *len);
 
 /* Decodes text; returns NULL with errstr naming the bad field. */

@@ -477,24 +477,27 @@ static int hold_sink(void *ctx, const char *hex, const char *text, size_t len) {
     return 0;
 }
 
-/* text (len bytes, kept in the pool) as stored: ref JSON when blobs is
- * set, its new blobs queued as BLOBHOLDs of run wf_id; NULL on error. */
-static const char *blob_encode(const char *ns, int32_t p,
-                               const baton_store_blobs_t *blobs,
-                               baton_snapshot_t *s, const char *wf_id,
-                               const char *text, size_t *len, strpool_t *pool,
-                               argvb_t *a) {
-    hold_ctx_t h = {ns, p, s, wf_id, blobs, pool, a};
+/* Snapshot s's text (*len bytes, kept in the pool) as stored: ref JSON
+ * when blobs is set, encoded straight from the snapshot's JSON (no text
+ * parsed back), its new blobs queued as BLOBHOLDs of the run; NULL on
+ * error. */
+static const char *snapshot_text(const char *ns, int32_t p,
+                                 const baton_store_blobs_t *blobs,
+                                 baton_snapshot_t *s, size_t *len,
+                                 strpool_t *pool, argvb_t *a) {
+    hold_ctx_t h = {ns, p, s, s->id, blobs, pool, a};
     char *out = NULL, err[512];
-    size_t outlen = 0;
-    if (!blobs || !text) return text;
-    if (baton_blob_encode_text(text, *len, &blobs->opts, hold_sink, &h, &out,
-                               &outlen, err, sizeof err)) {
-        BATON_ERROR("redis", "claim check of %s: %s", wf_id, err);
+    json_t *o;
+    baton_err_t rc;
+    if (!blobs) return pool_keep(pool, baton_snapshot_encode(s, len));
+    if (!(o = baton_snapshot_to_json(s))) return NULL;
+    rc = baton_blob_dumps(o, &blobs->opts, hold_sink, &h, &out, len, err,
+                          sizeof err);
+    json_decref(o);
+    if (rc) {
+        BATON_ERROR("redis", "claim check of %s: %s", s->id, err);
         return NULL;
     }
-    if (!out) return text;
-    *len = outlen;
     return pool_keep(pool, out);
 }
 
@@ -523,10 +526,7 @@ static int queue_wset(const char *ns, const baton_wset_t *ws,
             argvb_close(a, pool);
             continue;
         }
-        text = pool_keep(pool, baton_snapshot_encode(ws->snaps[i], &len));
-        if (text)
-            text = blob_encode(ns, p, blobs, ws->snaps[i], ws->snaps[i]->id,
-                               text, &len, pool, a);
+        text = snapshot_text(ns, p, blobs, ws->snaps[i], &len, pool, a);
         if (text && blobs && baton_crypt_active(blobs->crypt))
             text = store_seal(blobs, "snapshot", ws->snaps[i]->id, text, &len,
                               pool);

@@ -5,6 +5,7 @@
  * references are escaped, and bad references or blobs are refused.
  * The store is an in-memory map (no Redis).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,6 +279,86 @@ static void test_refused(void) {
     json_decref(m.map);
 }
 
+/* baton_blob_text_len is exactly json_dumps's length (encoding decides
+ * what becomes a blob by it): every byte in a string and a key, UTF-8,
+ * integers at their limits, reals, nesting. */
+static void test_text_len(void) {
+    json_t *vals = json_array();
+    int bad = 0;
+    for (int b = 0; b < 256; b++) {
+        char s[4] = {'a', (char)b, 'z', 0};
+        json_t *o = json_object();
+        json_array_append_new(vals, json_stringn_nocheck(s, 3));
+        if (b >= 0x80) { /* not UTF-8: jansson writes no such key */
+            json_decref(o);
+            continue;
+        }
+        json_object_setn_new_nocheck(o, s, 3, json_integer(b));
+        json_array_append_new(vals, o);
+    }
+    json_array_append_new(vals, json_string("h\u00e9 \xf0\x9f\x98\x80 /"));
+    json_array_append_new(vals, json_integer(INT64_MIN));
+    json_array_append_new(vals, json_integer(INT64_MAX));
+    json_array_append_new(vals, json_integer(-7));
+    json_array_append_new(vals, json_integer(0));
+    json_array_append_new(vals, json_real(0.1));
+    json_array_append_new(vals, json_real(-1e300));
+    json_array_append_new(vals, json_real(3.0));
+    json_array_append_new(vals, json_pack("[n,b,b,[],{},{s:[{}]}]", 1, 0, "k"));
+    json_array_append_new(vals, json_deep_copy(vals)); /* the whole too */
+    for (size_t i = 0; i < json_array_size(vals); i++) {
+        json_t *v = json_array_get(vals, i);
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (t && strlen(t) != baton_blob_text_len(v)) {
+            bad++;
+            fprintf(stderr, "text_len %zu, dump %zu: %s\n",
+                    baton_blob_text_len(v), strlen(t), t);
+        }
+        free(t);
+    }
+    CHECK(!bad, "text length without a dump: exactly the dump's");
+    json_decref(vals);
+}
+
+/* baton_blob_dumps (the store's way: from the value) gives what
+ * baton_blob_encode_text gives from the value's text, blobs included;
+ * a small value is its plain text. */
+static void test_dumps_same_as_text(void) {
+    baton_blob_opts_t o = {4096, 256};
+    mem_t a = {json_object(), 0, 0}, b = {json_object(), 0, 0};
+    json_t *msgs = json_array(), *v;
+    char *t, *x = NULL, *y = NULL, err[256], *big = big_string(300, 'm');
+    size_t xl = 0, yl = 0;
+    for (int i = 0; i < 70; i++)
+        json_array_append_new(msgs, json_pack("{s:i, s:s}", "turn", i, "text",
+                                              i % 3 ? "short" : big));
+    v = json_pack("{s:o, s:{s:s}}", "messages", msgs, "odd", BATON_BLOB_LIT_KEY,
+                  "x");
+    t = json_dumps(v, JSON_COMPACT);
+    CHECK(baton_blob_dumps(v, &o, mem_put, &a, &x, &xl, err, sizeof err) ==
+                  BATON_OK &&
+              baton_blob_encode_text(t, strlen(t), &o, mem_put, &b, &y, &yl,
+                                     err, sizeof err) == BATON_OK,
+          "both encode");
+    CHECK(x && y && xl == yl && !strcmp(x, y) && json_equal(a.map, b.map) &&
+              a.puts == b.puts && a.puts > 2,
+          "same text, same blobs");
+    baton_free(x);
+    baton_free(y);
+    free(t);
+    json_decref(v);
+    v = json_pack("{s:[i,s]}", "a", 1, "b");
+    CHECK(baton_blob_dumps(v, &o, mem_put, &a, &x, &xl, err, sizeof err) ==
+                  BATON_OK &&
+              x && !strcmp(x, "{\"a\":[1,\"b\"]}") && xl == strlen(x),
+          "a small value: its plain text");
+    baton_free(x);
+    json_decref(v);
+    baton_free(big);
+    json_decref(a.map);
+    json_decref(b.map);
+}
+
 int main(void) {
     test_small_values_unchanged();
     test_large_string_is_ref();
@@ -285,6 +366,8 @@ int main(void) {
     test_conversation_chunks();
     test_escaping();
     test_refused();
+    test_text_len();
+    test_dumps_same_as_text();
     printf("test_blob: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
