@@ -203,12 +203,22 @@ int main(int argc, char **argv) {
         {"agent", agent_snapshot, agent_step, 200},
         {"small", small_snapshot, small_step, 0},
     };
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--text"))
+    for (int i = 1; i < argc; i++) {
+        int64_t n;
+        if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+            if (baton_parse_i64(argv[++i], &n) || n < 1 || n > 1000000) {
+                fprintf(stderr, "--rounds: not a number of rounds: %s\n",
+                        argv[i]);
+                return 2;
+            }
+            rounds = (int)n;
+        } else if (!strcmp(argv[i], "--text")) {
             via_text = 1;
-    if (rounds < 1) rounds = 1;
+        } else {
+            fprintf(stderr, "usage: baton-bench-blob [--rounds N] [--text]\n");
+            return 2;
+        }
+    }
     for (size_t i = 0; i < BATON_ARRAY_SIZE(cases); i++)
         run_case(&cases[i], cases[i].start ? rounds : rounds * 100, &o);
     return 0;
