@@ -396,10 +396,11 @@ static int client_list_match(const json_t *snap, const char *status,
 }
 
 /* 1 when a page's snapshot was stored as a whole as a claim-check
- * reference (a large snapshot, blob.h): resolved after the page is read
- * (the pipelined replies come first). */
+ * reference, or split into parts (a large snapshot, blob.h): resolved
+ * after the page is read (the pipelined replies come first). */
 static int client_page_resolvable(const json_t *snap) {
-    return json_object_get(snap, "$baton_ref") != NULL;
+    return json_object_get(snap, "$baton_ref") != NULL ||
+           json_object_get(snap, "$baton_parts") != NULL;
 }
 
 /* Replaces *snap (owned) by its resolved value when it is a reference

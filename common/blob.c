@@ -1,8 +1,9 @@
 /*
  * blob.c -- the claim check's reference format (blob.h): encoding large
- * JSON values as references to content-addressed blobs, escaping user
- * values that look like references, and resolving references through a
- * fetch callback.  Pure: the store is an edge's (blob_store.c).
+ * JSON values as references to content-addressed blobs (large arrays
+ * split into chunks, large objects into parts), escaping user values that
+ * look like references, and resolving references through a fetch
+ * callback.  Pure: the store is an edge's (blob_store.c).
  */
 #include "blob.h"
 
@@ -227,23 +228,12 @@ static int shrink_elements(enc_t *e, encd_t *kids, size_t n) {
     return 0;
 }
 
-/* The chunk reference of kids[0, BATON_BLOB_CHUNK) into *out; the kids
- * are released.  0 ok, -1 error. */
-static int make_chunk(enc_t *e, encd_t *kids, encd_t *out) {
-    out->v = json_array();
-    out->len = kids_len(kids, NULL, BATON_BLOB_CHUNK);
-    for (size_t i = 0; i < BATON_BLOB_CHUNK; i++) {
-        if (!out->v) /* json_array_append_new takes the child, even failing */
-            json_decref(kids[i].v);
-        else if (json_array_append_new(out->v, kids[i].v)) {
-            json_decref(out->v);
-            out->v = NULL;
-        }
-        kids[i].v = NULL;
-    }
-    if (!out->v) return enc_nomem(e);
-    if (make_ref(e, out)) return -1;
-    if (json_object_set_new(out->v, "items", json_integer(BATON_BLOB_CHUNK))) {
+static json_t *build(json_t *v, encd_t *kids, const enc_key_t *keys, size_t n);
+
+/* Gives the chunk reference *out (a reference, made by make_ref) its
+ * "items".  0 ok, -1 error. */
+static int set_items(enc_t *e, encd_t *out, size_t items) {
+    if (json_object_set_new(out->v, "items", json_integer((json_int_t)items))) {
         json_decref(out->v);
         out->v = NULL;
         return enc_nomem(e);
@@ -252,14 +242,25 @@ static int make_chunk(enc_t *e, encd_t *kids, encd_t *out) {
     return 0;
 }
 
+/* The chunk reference of kids[0, BATON_BLOB_CHUNK) of container v (keys:
+ * an object's members, NULL for an array's elements) into *out; the kids
+ * are released.  0 ok, -1 error. */
+static int make_chunk(enc_t *e, json_t *v, encd_t *kids, const enc_key_t *keys,
+                      encd_t *out) {
+    out->len = kids_len(kids, keys, BATON_BLOB_CHUNK);
+    if (!(out->v = build(v, kids, keys, BATON_BLOB_CHUNK))) return enc_nomem(e);
+    if (make_ref(e, out)) return -1;
+    return set_items(e, out, BATON_BLOB_CHUNK);
+}
+
 /* Replaces each full chunk of kids (elements [jC, (j+1)C), C =
  * BATON_BLOB_CHUNK) by its chunk reference, in place: *n becomes the
  * chunks plus the elements left over.  0 ok, -1 error. */
-static int chunk_kids(enc_t *e, encd_t *kids, size_t *n) {
+static int chunk_kids(enc_t *e, json_t *v, encd_t *kids, size_t *n) {
     size_t full = *n / BATON_BLOB_CHUNK, rest = *n % BATON_BLOB_CHUNK;
     for (size_t j = 0; j < full; j++) {
         encd_t c = {NULL, 0};
-        if (make_chunk(e, kids + j * BATON_BLOB_CHUNK, &c)) return -1;
+        if (make_chunk(e, v, kids + j * BATON_BLOB_CHUNK, NULL, &c)) return -1;
         kids[j] = c; /* slot j was in chunk j or before: released */
     }
     for (size_t i = 0; i < rest; i++) {
@@ -267,6 +268,108 @@ static int chunk_kids(enc_t *e, encd_t *kids, size_t *n) {
         if (full) kids[full * BATON_BLOB_CHUNK + i].v = NULL;
     }
     *n = full + rest;
+    return 0;
+}
+
+/* A part of C parts (refs[0, C), borrowed): the reference to the blob
+ * {"$baton_parts": [those C]}, standing for items members.  NULL on
+ * error. */
+static json_t *group_parts(enc_t *e, json_t *refs, size_t from, size_t items) {
+    encd_t g = {json_object(), 0};
+    json_t *a = json_array();
+    int fail = !g.v || !a || json_object_set(g.v, BATON_BLOB_PARTS_KEY, a);
+    for (size_t i = 0; !fail && i < BATON_BLOB_CHUNK; i++)
+        fail = json_array_append(a, json_array_get(refs, from + i));
+    json_decref(a);
+    if (fail) {
+        json_decref(g.v);
+        enc_nomem(e);
+        return NULL;
+    }
+    g.len = baton_blob_text_len(g.v);
+    if (make_ref(e, &g) || set_items(e, &g, items)) return NULL;
+    return g.v;
+}
+
+/* One level of fold_parts: each full run of C parts of *parts becomes one
+ * part (items members), in a new *parts; the parts left over go in front
+ * of tail.  0 ok, -1 error. */
+static int fold_level(enc_t *e, json_t **parts, json_t *tail, size_t items) {
+    size_t n = json_array_size(*parts), full = n / BATON_BLOB_CHUNK;
+    json_t *up = json_array(), *g;
+    if (!up) return enc_nomem(e);
+    for (size_t j = 0; j < full; j++) {
+        if (!(g = group_parts(e, *parts, j * BATON_BLOB_CHUNK, items))) {
+            json_decref(up);
+            return -1;
+        }
+        if (json_array_append_new(up, g)) {
+            json_decref(up);
+            return enc_nomem(e);
+        }
+    }
+    for (size_t i = n; i > full * BATON_BLOB_CHUNK; i--)
+        if (json_array_insert(tail, 0, json_array_get(*parts, i - 1))) {
+            json_decref(up);
+            return enc_nomem(e);
+        }
+    json_decref(*parts);
+    *parts = up;
+    return 0;
+}
+
+/* The "$baton_parts" list of an object from its full chunks' parts (each
+ * a reference to BATON_BLOB_CHUNK members, in order): each full run of C
+ * parts at fixed positions becomes one part (a blob {"$baton_parts": [C
+ * parts]}, C times the members), and so on up, so the list stays short
+ * (about C parts a level) and every part, once written, is reused while
+ * the object grows at its end.  Takes parts; NULL on error. */
+static json_t *fold_parts(enc_t *e, json_t *parts) {
+    json_t *tail = json_array(); /* lower levels' parts left over */
+    size_t items = BATON_BLOB_CHUNK * BATON_BLOB_CHUNK;
+    int rc = tail ? 0 : enc_nomem(e);
+    while (!rc && json_array_size(parts) >= BATON_BLOB_CHUNK) {
+        rc = fold_level(e, &parts, tail, items);
+        items *= BATON_BLOB_CHUNK;
+    }
+    if (!rc && json_array_extend(parts, tail)) rc = enc_nomem(e);
+    json_decref(tail);
+    if (!rc) return parts;
+    json_decref(parts);
+    return NULL;
+}
+
+/* Splits object v's members (kids, keys) in insertion order: each full
+ * chunk of BATON_BLOB_CHUNK members becomes a part (a blob of an object of
+ * those members), the parts go to kids[0] under "$baton_parts" (folded,
+ * fold_parts), the members left over follow it.  *n becomes 1 + those.
+ * 0 ok, -1 error. */
+static int chunk_members(enc_t *e, json_t *v, encd_t *kids, enc_key_t *keys,
+                         size_t *n) {
+    size_t full = *n / BATON_BLOB_CHUNK, rest = *n % BATON_BLOB_CHUNK;
+    json_t *parts = json_array();
+    if (!parts) return enc_nomem(e);
+    for (size_t j = 0; j < full; j++) {
+        encd_t c = {NULL, 0};
+        size_t at = j * BATON_BLOB_CHUNK;
+        if (make_chunk(e, v, kids + at, keys + at, &c) ||
+            json_array_append_new(parts, c.v)) {
+            json_decref(parts);
+            return c.v ? enc_nomem(e) : -1;
+        }
+    }
+    if (!(parts = fold_parts(e, parts))) return -1;
+    kids[0].v = parts; /* slot 0 was in chunk 0: released */
+    kids[0].len = baton_blob_text_len(parts);
+    keys[0].s = BATON_BLOB_PARTS_KEY;
+    keys[0].len = strlen(BATON_BLOB_PARTS_KEY);
+    keys[0].text_len = str_text_len(keys[0].s, keys[0].len) + 1;
+    for (size_t i = 0; i < rest; i++) {
+        kids[1 + i] = kids[full * BATON_BLOB_CHUNK + i];
+        keys[1 + i] = keys[full * BATON_BLOB_CHUNK + i];
+        kids[full * BATON_BLOB_CHUNK + i].v = NULL;
+    }
+    *n = 1 + rest;
     return 0;
 }
 
@@ -294,7 +397,8 @@ static int enc_kids(enc_t *e, json_t *v, int depth, encd_t *kids,
             keys[i].len = kl;
             keys[i].text_len = str_text_len(k, kl) + 1;
             if (!strcmp(k, BATON_BLOB_REF_KEY) ||
-                !strcmp(k, BATON_BLOB_LIT_KEY))
+                !strcmp(k, BATON_BLOB_LIT_KEY) ||
+                !strcmp(k, BATON_BLOB_PARTS_KEY))
                 *reserved = 1;
             if (enc(e, c, depth + 1, &kids[i])) return -1;
             *changed |= kids[i].v != c;
@@ -344,7 +448,7 @@ static int escape(enc_t *e, encd_t *out) {
  * new container with its large children, then (an array) its full
  * chunks, made references when it is over the threshold, escaped when it
  * has a reserved key, made a reference itself when still over it. */
-static int enc_finish(enc_t *e, json_t *v, encd_t *kids, const enc_key_t *keys,
+static int enc_finish(enc_t *e, json_t *v, encd_t *kids, enc_key_t *keys,
                       size_t n, int changed, int reserved, encd_t *out) {
     size_t len = kids_len(kids, keys, n);
     if (!changed && !reserved && len <= e->o->threshold) {
@@ -355,7 +459,10 @@ static int enc_finish(enc_t *e, json_t *v, encd_t *kids, const enc_key_t *keys,
     if (len > e->o->threshold) {
         if (shrink_elements(e, kids, n)) return -1;
         if (json_is_array(v) && n >= BATON_BLOB_CHUNK &&
-            chunk_kids(e, kids, &n))
+            chunk_kids(e, v, kids, &n))
+            return -1;
+        if (json_is_object(v) && !reserved && n >= BATON_BLOB_CHUNK &&
+            chunk_members(e, v, kids, keys, &n))
             return -1;
     }
     out->len = kids_len(kids, keys, n);
@@ -519,6 +626,24 @@ static int fail(res_t *r, baton_err_t rc, const char *what) {
     return -1;
 }
 
+static int malformed_parts(res_t *r) {
+    return fail(r, BATON_ERR_INVALID,
+                "malformed parts: \"" BATON_BLOB_PARTS_KEY
+                "\" must hold an array of chunk references (\"items\")");
+}
+
+/* 0 when parts, an object's "$baton_parts", is an array of chunk
+ * references (their blobs are collected with the object's members). */
+static int parts_check(res_t *r, const json_t *parts) {
+    size_t items;
+    if (!json_is_array(parts)) return malformed_parts(r);
+    for (size_t i = 0; i < json_array_size(parts); i++)
+        if (ref_parse(json_array_get(parts, i), NULL, NULL, &items) != 1 ||
+            !items)
+            return malformed_parts(r);
+    return 0;
+}
+
 /* Adds the references in v not fetched yet to r->pending. */
 static int collect(res_t *r, json_t *v, int depth) {
     char hex[BATON_BLOB_HEX_LEN + 1];
@@ -552,7 +677,9 @@ static int collect(res_t *r, json_t *v, int depth) {
                         "malformed escape: \"" BATON_BLOB_LIT_KEY
                         "\" must hold an object and stand alone");
         v = in;
-    }
+    } else if (json_object_get(v, BATON_BLOB_PARTS_KEY) &&
+               parts_check(r, json_object_get(v, BATON_BLOB_PARTS_KEY)))
+        return -1;
     {
         const char *key;
         json_t *c;
@@ -650,6 +777,74 @@ static json_t *subst_members(res_t *r, json_t *obj, int depth) {
     return n;
 }
 
+/* Sets member k of n to c (taken), refusing a key n has already (a key
+ * both in a part and inline, or in two parts).  0 ok, -1 error. */
+static int set_member(res_t *r, json_t *n, const char *k, json_t *c) {
+    if (!c) return -1;
+    if (json_object_get(n, k)) {
+        json_decref(c);
+        return fail(r, BATON_ERR_INVALID,
+                    "malformed parts: a key is in two parts, or in a part "
+                    "and inline");
+    }
+    return json_object_set_new(n, k, c) ? -1 : 0;
+}
+
+/* Adds to n the members of part ref (a chunk reference whose blob is an
+ * object of "items" members, itself parts maybe).  0 ok, -1 error. */
+static int subst_part(res_t *r, json_t *n, json_t *ref, int depth) {
+    char hex[BATON_BLOB_HEX_LEN + 1];
+    size_t items = 0;
+    json_t *blob, *p, *c;
+    const char *k;
+    int rc = 0;
+
+    if (ref_parse(ref, hex, NULL, &items) != 1 || !items)
+        return malformed_parts(r);
+    blob = json_object_get(r->blobs, hex);
+    if (!json_is_object(blob) || json_object_get(blob, BATON_BLOB_REF_KEY) ||
+        json_object_get(blob, BATON_BLOB_LIT_KEY))
+        p = NULL;
+    else if (!(p = subst(r, blob, depth + 1)))
+        return -1;
+    if (!p || json_object_size(p) != items) {
+        json_decref(p);
+        return fail(r, BATON_ERR_INVALID,
+                    "a part's blob is not an object of its \"items\" "
+                    "members");
+    }
+    json_object_foreach(p, k, c) {
+        if ((rc = set_member(r, n, k, json_incref(c)))) break;
+    }
+    json_decref(p);
+    return rc;
+}
+
+/* Object v with "$baton_parts": the parts' members first, in order, then
+ * v's own (inline) members. */
+static json_t *subst_parts(res_t *r, json_t *v, int depth) {
+    json_t *parts = json_object_get(v, BATON_BLOB_PARTS_KEY), *n, *c;
+    const char *k;
+    if (!json_is_array(parts)) {
+        malformed_parts(r);
+        return NULL;
+    }
+    if (!(n = json_object())) return NULL;
+    for (size_t i = 0; i < json_array_size(parts); i++)
+        if (subst_part(r, n, json_array_get(parts, i), depth)) {
+            json_decref(n);
+            return NULL;
+        }
+    json_object_foreach(v, k, c) {
+        if (strcmp(k, BATON_BLOB_PARTS_KEY) &&
+            set_member(r, n, k, subst(r, c, depth + 1))) {
+            json_decref(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
 static json_t *subst(res_t *r, json_t *v, int depth) {
     char hex[BATON_BLOB_HEX_LEN + 1];
     size_t items0 = 0;
@@ -697,6 +892,8 @@ static json_t *subst(res_t *r, json_t *v, int depth) {
     }
     if (json_object_get(v, BATON_BLOB_LIT_KEY))
         return subst_members(r, json_object_get(v, BATON_BLOB_LIT_KEY), depth);
+    if (json_object_get(v, BATON_BLOB_PARTS_KEY))
+        return subst_parts(r, v, depth);
     return subst_members(r, v, depth);
 }
 

@@ -17,11 +17,17 @@
  *   {"$baton_ref": "sha256:<64 hex>", "size": N, "items": K}
  *       a chunk: only as an element of an array, where it stands for the
  *       K elements of the array its blob holds, spliced in place.
+ *   {"$baton_parts": [P1, P2, ...], k1: v1, ...}
+ *       an object split into parts: each Pi is a chunk reference whose
+ *       blob is an object of its "items" members (itself split into parts,
+ *       maybe); it stands for the object of P1's members, then P2's ...,
+ *       in order, then the members k1: v1 ... that follow the key.  A key
+ *       found twice is refused.
  *   {"$baton_lit": V}
  *       escape: stands for the object V as it is.  Encoding wraps every
- *       object that holds a key "$baton_ref" or "$baton_lit" of the user's
- *       own, so a user value that looks like a reference is never taken for
- *       one; resolving unwraps it once.
+ *       object that holds a key "$baton_ref", "$baton_lit" or
+ *       "$baton_parts" of the user's own, so a user value that looks like
+ *       a reference is never taken for one; resolving unwraps it once.
  *
  * Where ref JSON travels (docs/wire-protocol.md "Large payloads"): the
  * input of an activity task, the output of an activity result, the
@@ -38,8 +44,17 @@
  *     BATON_BLOB_CHUNK elements at fixed positions ([0, C), [C, 2C) ...)
  *     made a chunk reference, so step N of a conversation carries about
  *     N / C + C references, and a full chunk, once written, is reused by
- *     every later step; if it still exceeds threshold, it becomes a
- *     reference too.
+ *     every later step;
+ *   - such an object of at least C members (and no reserved key of the
+ *     user's: an escaped object is not split) has its members, in
+ *     insertion order, split the same way: each full chunk of C members
+ *     becomes a part (a blob of an object of those members), every run of
+ *     C parts at fixed positions a part of C * C members (a blob
+ *     {"$baton_parts": [C parts]}), and so on up; the object becomes
+ *     {"$baton_parts": [parts, largest first], <its last members>}: a
+ *     Map's results, growing a few members a batch, store each part once
+ *     and carry about C parts a level;
+ *   - if it still exceeds threshold, it becomes a reference too.
  * The same value always encodes to the same text and the same blobs.
  * One walk: each node's text length is added up from its children's
  * (baton_blob_text_len's rules), so the only dumps are the blobs' texts
@@ -57,6 +72,7 @@
 
 #define BATON_BLOB_REF_KEY "$baton_ref"
 #define BATON_BLOB_LIT_KEY "$baton_lit"
+#define BATON_BLOB_PARTS_KEY "$baton_parts"
 #define BATON_BLOB_HEX_LEN 64
 /* Elements per chunk (part of the format: the same array always chunks
  * the same way, so its full chunks keep their hashes as it grows). */

@@ -7,7 +7,11 @@
 # was summarized, that no document was summarized twice unless that
 # attempt was in flight at a kill (its earlier execution ended at most
 # 5 s before a kill, and at most 50 per kill: MaxConcurrency), and that
-# never more than 50 documents were summarized at once.
+# never more than 50 documents were summarized at once.  The claim check's
+# blobs stay linear in the Map's size: the Map's results (an object keyed by
+# item index, growing a few members a batch) are stored in parts of 32
+# results, each once, not as a new blob of all the results at every batch
+# write (which made Redis hold over 150 MB of blobs for 10,000 items).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/patterns-lib.sh"
 N=${BATCH_DOCS:-10000}
@@ -25,6 +29,30 @@ await_execs() {
   fail "fewer than $1 executions after 300 s: $(wc -l <"$EXEC_LOG")"
 }
 
+# blob_bytes: "<keys> <bytes> <used_memory>" of the claim check's blob keys
+# (held or expiring after the run: blob.retention.s) and of Redis.
+blob_bytes() {
+  local kb mem
+  kb=$(redis --raw EVAL "local c, n, b = '0', 0, 0
+    repeat
+      local r = redis.call('SCAN', c, 'MATCH', '*:blob:*', 'COUNT', 1000)
+      c = r[1]
+      for _, k in ipairs(r[2]) do n = n + 1; b = b + redis.call('STRLEN', k) end
+    until c == '0'
+    return n .. ' ' .. b" 0)
+  mem=$(redis INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  echo "$kb $mem"
+}
+# Linear: at most 800 bytes of blobs per item (4 MB at least); a blob of
+# all the results per batch write is quadratic (130 MB at 10,000 items).
+BLOB_MAX=$(( N * 800 > 4194304 ? N * 800 : 4194304 ))
+assert_blobs_linear() {
+  local n b mem
+  read -r n b mem < <(blob_bytes)
+  echo "# $1: $n blob keys, $b bytes; redis used_memory $mem"
+  [ "$b" -le "$BLOB_MAX" ] || fail "$1: $n blobs of $b bytes, more than $BLOB_MAX (a blob of all the Map's results per batch?)"
+}
+
 t0=$(date +%s%3N)
 ctl start batch-analysis --id t26 --input "{\"count\":$N}" >/dev/null
 await_execs $((N / 3))
@@ -33,6 +61,7 @@ proc_kill9 "$BATOND"
 batond_up batond-restarted
 BATOND=$LAST_PID
 await_execs $((2 * N / 3))
+assert_blobs_linear "two thirds in"
 k2=$(date +%s%3N)
 proc_kill9 "$WORKER"
 agent_worker_up w-docs-restarted docs --concurrency 50 --sleep doc.summarize=100
@@ -53,6 +82,8 @@ for i, x in enumerate(s):
     assert x == want, (i, x)
 PY
 pass "$N summaries, in document order, in $(( (t1 - t0) / 1000 )) s"
+assert_blobs_linear "at the end"
+pass "the claim check's blobs stay within $BLOB_MAX bytes (linear in the Map's size)"
 
 report=$(/usr/bin/python3 - "$EXEC_LOG" "$N" "$k1" "$k2" <<'PY') || fail "executions: $report"
 import collections, sys

@@ -2,7 +2,9 @@
  * test_blob.c -- the claim check's reference format (common/blob.h):
  * large values become references and resolve back to the same JSON, a
  * conversation becomes one blob per message, user values that look like
- * references are escaped, and bad references or blobs are refused.
+ * references are escaped, a large object is split into parts that keep
+ * its key order and their hashes as it grows, and bad references, parts
+ * or blobs are refused.
  * The store is an in-memory map (no Redis).
  */
 #include <stdint.h>
@@ -51,16 +53,30 @@ static char *big_string(size_t n, char c) {
     return s;
 }
 
-/* encode then resolve gives back v; returns the encoded value. */
+/* v's compact text in its own key order (json_equal ignores order). */
+static int same_text(json_t *a, json_t *b) {
+    char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(b, JSON_COMPACT);
+    int same = x && y && !strcmp(x, y);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* encode, dump, parse, resolve: the same text back, keys in order;
+ * returns the encoded value. */
 static json_t *round_trip(json_t *v, const baton_blob_opts_t *o, mem_t *m,
                           const char *what) {
     char err[256];
     baton_err_t rc;
-    json_t *e = baton_blob_encode(v, o, mem_put, m, err, sizeof err);
-    json_t *r =
-        e ? baton_blob_resolve(e, 0, mem_fetch, m, &rc, err, sizeof err) : NULL;
-    CHECK(e && r && json_equal(r, v), what);
+    json_t *e = baton_blob_encode(v, o, mem_put, m, err, sizeof err), *r;
+    char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_t *back = t ? json_loads(t, 0, NULL) : NULL;
+    r = back ? baton_blob_resolve(back, 0, mem_fetch, m, &rc, err, sizeof err)
+             : NULL;
+    CHECK(r && same_text(r, v), what);
     json_decref(r);
+    json_decref(back);
+    free(t);
     return e;
 }
 
@@ -359,6 +375,149 @@ static void test_dumps_same_as_text(void) {
     json_decref(b.map);
 }
 
+/* An object of n small members "k<i>" (one of them, k5, large). */
+static json_t *many_members(int n, const char *large) {
+    json_t *o = json_object();
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        json_object_set_new(o, k,
+                            i == 5 ? json_string(large)
+                                   : json_pack("{s:i, s:s}", "index", i,
+                                               "summary", "a small result"));
+    }
+    return o;
+}
+
+/* A large object of small members (a Map's results) is split: each full
+ * chunk of 32 members is a part, 32 parts fold into one, the rest stays
+ * inline; members added at the end reuse every part written. */
+static void test_object_parts(void) {
+    baton_blob_opts_t o = {4096, 1024};
+    mem_t m = {json_object(), 0, 0};
+    char *large = big_string(2000, 'L');
+    json_t *v = many_members(1100, large), *e, *parts, *e2;
+    size_t before;
+    char k[16];
+
+    e = round_trip(v, &o, &m, "1100 members: order kept");
+    parts = json_object_get(e, BATON_BLOB_PARTS_KEY);
+    CHECK(!strcmp(json_object_iter_key(json_object_iter(e)),
+                  BATON_BLOB_PARTS_KEY),
+          "the parts come first");
+    CHECK(json_array_size(parts) == 3 && json_object_size(e) == 1 + 12,
+          "1100 members: 3 parts (1024 + 2 x 32) and 12 inline");
+    CHECK(json_integer_value(
+              json_object_get(json_array_get(parts, 0), "items")) == 1024 &&
+              json_integer_value(
+                  json_object_get(json_array_get(parts, 2), "items")) == 32,
+          "a part says how many members it stands for");
+    CHECK(json_object_size(m.map) == 1 + 34 + 1,
+          "blobs: the large member, 34 chunks, 1 fold");
+    before = json_object_size(m.map);
+    for (int i = 1100; i < 1120; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        json_object_set_new(v, k, json_integer(i));
+    }
+    e2 = round_trip(v, &o, &m, "1120 members: order kept");
+    CHECK(json_object_size(m.map) == before + 1,
+          "20 members more: one more chunk, every part reused");
+    CHECK(json_array_size(json_object_get(e2, BATON_BLOB_PARTS_KEY)) == 4 &&
+              json_equal(
+                  json_array_get(parts, 0),
+                  json_array_get(json_object_get(e2, BATON_BLOB_PARTS_KEY), 0)),
+          "the same parts, one more at the end");
+    json_decref(e2);
+    json_decref(e);
+    json_decref(v);
+    baton_free(large);
+    json_decref(m.map);
+}
+
+/* A user's object holding "$baton_parts" is escaped, small or large
+ * (a large one is not split: one blob). */
+static void test_parts_escaped(void) {
+    baton_blob_opts_t o = {4096, 1024};
+    mem_t m = {json_object(), 0, 0};
+    json_t *v = json_pack("{s:[i,i], s:i}", BATON_BLOB_PARTS_KEY, 1, 2, "a", 3);
+    json_t *e = round_trip(v, &o, &m, "a look-alike parts round trip");
+    CHECK(json_object_size(e) == 1 && json_object_get(e, BATON_BLOB_LIT_KEY),
+          "a look-alike parts is wrapped in $baton_lit");
+    json_decref(e);
+    json_decref(v);
+    v = many_members(200, "x");
+    json_object_set_new(v, BATON_BLOB_PARTS_KEY, json_string("mine"));
+    e = round_trip(v, &o, &m, "a large object with a user's parts key");
+    CHECK(baton_blob_ref_parse(e, NULL, NULL) == 1,
+          "not split: a reference to one blob");
+    json_decref(e);
+    json_decref(v);
+    json_decref(m.map);
+}
+
+/* A chunk reference to blob text (stored in m) standing for items. */
+static json_t *put_part(mem_t *m, const char *text, int items) {
+    char hex[BATON_BLOB_HEX_LEN + 1];
+    json_t *r;
+    baton_blob_sha256_hex(text, strlen(text), hex);
+    json_object_set_new(m->map, hex, json_string(text));
+    r = baton_blob_ref_new(hex, strlen(text));
+    json_object_set_new(r, "items", json_integer(items));
+    return r;
+}
+
+/* Resolving v (taken) is refused as invalid with an error holding what. */
+static void parts_refused(mem_t *m, json_t *v, const char *what) {
+    char err[256] = "";
+    baton_err_t rc = BATON_OK;
+    json_t *r = baton_blob_resolve(v, 0, mem_fetch, m, &rc, err, sizeof err);
+    CHECK(!r && rc == BATON_ERR_INVALID && strstr(err, what), what);
+    if (r || rc != BATON_ERR_INVALID || !strstr(err, what))
+        fprintf(stderr, "  got: %s\n", err);
+    json_decref(r);
+    json_decref(v);
+}
+
+static void test_parts_refused(void) {
+    mem_t m = {json_object(), 0, 0};
+    json_t *ok = put_part(&m, "{\"a\":1}", 1);
+    char err[256];
+    baton_err_t rc;
+    json_t *v, *r, *want = json_pack("{s:i, s:i}", "a", 1, "b", 2);
+
+    parts_refused(&m,
+                  json_pack("{s:s, s:i}", BATON_BLOB_PARTS_KEY, "x", "b", 2),
+                  "malformed parts");
+    parts_refused(
+        &m,
+        json_pack("{s:[{s:s, s:i}]}", BATON_BLOB_PARTS_KEY, BATON_BLOB_REF_KEY,
+                  json_string_value(json_object_get(ok, BATON_BLOB_REF_KEY)),
+                  "size", 7),
+        "malformed parts");
+    parts_refused(
+        &m,
+        json_pack("{s:[o]}", BATON_BLOB_PARTS_KEY, put_part(&m, "[1,2]", 2)),
+        "not an object of its \"items\"");
+    parts_refused(&m,
+                  json_pack("{s:[o]}", BATON_BLOB_PARTS_KEY,
+                            put_part(&m, "{\"a\":1}", 2)),
+                  "not an object of its \"items\"");
+    parts_refused(&m,
+                  json_pack("{s:[O], s:i}", BATON_BLOB_PARTS_KEY, ok, "a", 2),
+                  "in a part and inline");
+    parts_refused(&m, json_pack("{s:[O,O]}", BATON_BLOB_PARTS_KEY, ok, ok),
+                  "in two parts");
+    v = json_pack("{s:[O], s:i}", BATON_BLOB_PARTS_KEY, ok, "b", 2);
+    r = baton_blob_resolve(v, 0, mem_fetch, &m, &rc, err, sizeof err);
+    CHECK(r && same_text(r, want),
+          "a well-formed part: its members, then the inline ones");
+    json_decref(r);
+    json_decref(v);
+    json_decref(want);
+    json_decref(ok);
+    json_decref(m.map);
+}
+
 int main(void) {
     test_small_values_unchanged();
     test_large_string_is_ref();
@@ -368,6 +527,9 @@ int main(void) {
     test_refused();
     test_text_len();
     test_dumps_same_as_text();
+    test_object_parts();
+    test_parts_escaped();
+    test_parts_refused();
     printf("test_blob: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
