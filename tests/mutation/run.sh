@@ -11,6 +11,11 @@
 #
 #   tests/mutation/run.sh [ID...]     only these rows (default: all)
 #
+# A row's test is integration:<script>, unit:<test_x> (ctest unit.test_x)
+# or ctest:<name> (any other ctest test of the scratch build, e.g.
+# fuzz.envelope, or lint, which checks the scratch tree); its targets "-"
+# when nothing is to be built (lint).
+#
 # Integration tests run with BATON_BIN = build/mutation/bin: the binaries
 # of build-asan, the row's rebuilt targets in their place.  Needs
 # build-asan (make build-asan) and, for BROKER=apache, the Kafka jars.
@@ -36,9 +41,11 @@ run_row() { # id guarantee mutation file expr targets test
   t0=$(date +%s)
   cp -p "$SRC/$file" "$M/orig"
   perl -0pi -e "$expr" "$SRC/$file"
+  : >"$log"
   if cmp -s "$SRC/$file" "$M/orig"; then
     RESULT="error: mutation did not apply"
-  elif ! cmake --build "$BLD" -j"$JOBS" --target $targets >"$log" 2>&1; then
+  elif [ "$targets" != - ] &&
+    ! cmake --build "$BLD" -j"$JOBS" --target $targets >"$log" 2>&1; then
     RESULT="error: build failed (see $log)"
   else
     rm -rf "$BINDIR" && mkdir -p "$BINDIR"
@@ -50,10 +57,12 @@ run_row() { # id guarantee mutation file expr targets test
         (cd "$ROOT" && BATON_BIN=$BINDIR timeout 900 bash "tests/integration/${test#integration:}.sh") >>"$log" 2>&1 ;;
       unit:*)
         (cd "$BLD" && timeout 600 ctest -R "^unit\.${test#unit:}\$" --output-on-failure) >>"$log" 2>&1 ;;
+      ctest:*)
+        (cd "$BLD" && timeout 600 ctest -R "^${test#ctest:}\$" --output-on-failure) >>"$log" 2>&1 ;;
     esac
     rc=$?
     if [ $rc -ne 0 ]; then RESULT="caught"; else RESULT="MISSED"; fi
-    grep -m1 -E '^FAIL|Assertion|assert|FAILED|timed out' "$log" | cut -c1-100 >"$M/logs/$id.why" || true
+    grep -m1 -E '^FAIL|Assertion|assert|ERROR: [A-Za-z]+Sanitizer|runtime error|^lint:|FAILED|timed out' "$log" | cut -c1-100 >"$M/logs/$id.why" || true
   fi
   cp -p "$M/orig" "$SRC/$file" && touch "$SRC/$file"
   RESULT="$RESULT ($(( $(date +%s) - t0 )) s)"
