@@ -28,10 +28,23 @@ JOBS=${JOBS:-2}
 [ -x "$ROOT/build-asan/bin/batond" ] || { echo "run make build-asan first" >&2; exit 2; }
 mkdir -p "$M/logs"
 
-# The scratch copy: tracked and new files of the working tree.
+# The scratch copy: tracked and new files of the working tree, with their
+# exact modification times (pax headers: ustar's whole seconds made a file
+# edited in the second its object was built look older, never rebuilt).
+# The build is incremental, so every file a row ever mutated is touched:
+# an object built from a mutation by an earlier run is rebuilt from the
+# restored text, not linked into this run's rows.
 rm -rf "$SRC" && mkdir -p "$SRC"
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | grep -zv '^build' |
-  tar --null -T - -cf -) | tar -C "$SRC" -xf - || exit 2
+  tar --format=posix --null -T - -cf -) | tar -C "$SRC" -xf - || exit 2
+# (A build of an older run.sh kept no list: every file the table names.)
+[ -f "$M/mutated" ] || [ ! -d "$BLD" ] ||
+  grep -v '^#' "$TABLE" | awk -F ' [|] ' 'NF > 4 { print $4 }' >"$M/mutated"
+if [ -f "$M/mutated" ]; then
+  sort -u "$M/mutated" | while IFS= read -r f; do
+    if [ -f "$SRC/$f" ]; then touch "$SRC/$f"; fi
+  done
+fi
 cmake -S "$SRC" -B "$BLD" -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON >"$M/logs/cmake.log" 2>&1 ||
   { cat "$M/logs/cmake.log"; exit 2; }
 
@@ -40,6 +53,7 @@ run_row() { # id guarantee mutation file expr targets test
   local id=$1 file=$4 expr=$5 targets=$6 test=$7 log=$M/logs/$1.log t0 rc
   t0=$(date +%s)
   cp -p "$SRC/$file" "$M/orig"
+  echo "$file" >>"$M/mutated"
   perl -0pi -e "$expr" "$SRC/$file"
   : >"$log"
   if cmp -s "$SRC/$file" "$M/orig"; then
