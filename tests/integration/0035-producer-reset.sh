@@ -13,8 +13,20 @@ BATOND=$LAST_PID
 worker_up worker --concurrency 16
 WORKER=$LAST_PID
 
-out=$("$BIN/baton-bench" --workflows 100 --type steps3 --steps 3 \
-      --concurrency 20 --id-prefix t35 --timeout 180 --json) || fail "bench: $out"
+# The load, watched: a batond that dies under it fails the test at once,
+# not after the bench's 180 s.
+"$BIN/baton-bench" --workflows 100 --type steps3 --steps 3 \
+  --concurrency 20 --id-prefix t35 --timeout 180 --json >"$TEST_DIR/bench.out" &
+BENCH=$!
+while kill -0 "$BENCH" 2>/dev/null; do
+  if ! kill -0 "$BATOND" 2>/dev/null; then
+    kill "$BENCH" 2>/dev/null
+    fail "batond (pid $BATOND) exited under the load"
+  fi
+  sleep 0.2
+done
+wait "$BENCH" || fail "bench: $(cat "$TEST_DIR/bench.out")"
+out=$(cat "$TEST_DIR/bench.out")
 echo "$out"
 assert_eq "$(json_get "$out" completed)" 100 "completed workflows"
 pass "100 workflows completed across a fatal producer error"
