@@ -6,7 +6,8 @@
 # targets the row names (build/mutation/build, the ASan flags of
 # build-asan, -j2, incremental), runs only the named test against them and
 # expects it to FAIL; then restores the file.  Prints the table (guarantee,
-# mutation, test, result: caught / MISSED / error) and exits 1 unless every
+# mutation, test, result: caught / MISSED / error, with the seconds the row
+# took and the first failure line of its log) and exits 1 unless every
 # row is caught.
 #
 #   tests/mutation/run.sh [ID...]     only these rows (default: all)
