@@ -13,7 +13,7 @@ BATOND=$LAST_PID
 worker_up worker --concurrency 16
 WORKER=$LAST_PID
 
-bench_steps3 100 t35
+bench_steps3 100 t35 batond:"$BATOND"
 pass "100 workflows completed across a fatal producer error"
 
 assert_producer_replaced batond "$TEST_DIR/batond.log" "$BATOND" \

@@ -13,7 +13,7 @@ BATOND=$LAST_PID
 BATON_TEST_WORKER_PRODUCER_FATAL_AFTER=120 worker_up worker --concurrency 16
 WORKER=$LAST_PID
 
-bench_steps3 100 t36
+bench_steps3 100 t36 worker:"$WORKER"
 pass "100 workflows completed across a fatal error of the worker's producer"
 
 assert_producer_replaced 'the worker' "$TEST_DIR/worker.log" "$WORKER" \

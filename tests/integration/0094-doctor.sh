@@ -54,10 +54,11 @@ redis CONFIG SET maxmemory-policy allkeys-lru >/dev/null
 doctor_out
 expect_finding 'maxmemory-policy is allkeys-lru, want noeviction'
 redis CONFIG SET maxmemory-policy noeviction >/dev/null
-redis HSET 'baton:{p9}:offsets' baton.commands 1 >/dev/null
+# p4: the first partition beyond 0..3 (an off-by-one passes p9)
+redis HSET 'baton:{p4}:offsets' baton.commands 1 >/dev/null
 doctor_out
-expect_finding 'Redis holds state of partition 9 but baton.commands has 4'
-redis DEL 'baton:{p9}:offsets' >/dev/null
+expect_finding 'Redis holds state of partition 4 but baton.commands has 4'
+redis DEL 'baton:{p4}:offsets' >/dev/null
 doctor_out default nosuchqueue
 expect_finding 'topic baton.tasks.nosuchqueue is missing'
 [ "$(grep -c '^FAIL' <<<"$out")" -eq 1 ] || fail "more than the missing topic reported"

@@ -98,9 +98,14 @@ outbox_tasks() {
   for k in $(redis --scan --pattern 'baton:{p*}:outbox'); do redis HVALS "$k"; done \
     | grep -aoE 't120-crash/[0-9]+/[0-9]+' | sort -u || true
 }
+# The run's steps run one at a time: its outbox holds at most the pending
+# task (an acknowledged or completed one is deleted), so at most one task
+# can be re-sent, and paid again, after a kill.
 kill_batond() {
+  local n
   proc_kill9 "$BATOND"
-  outbox_tasks >>"$TEST_DIR/outbox-at-kills"
+  n=$(outbox_tasks | tee -a "$TEST_DIR/outbox-at-kills" | wc -l)
+  [ "$n" -le 1 ] || fail "kill $1: the dead batond's outbox held $n tasks of the run (at most the pending one may be there)"
   batond_up "batond-$1"
   BATOND=$LAST_PID
 }

@@ -85,14 +85,30 @@ late_input() {
 }
 # worker_assigned LOG: the worker of LOG has partitions of its task topic.
 worker_assigned() { grep -qE 'assigned [1-9][0-9]* partition' "$1"; }
-# bench_steps3 N PREFIX: baton-bench runs N workflows of three steps (ids
-# PREFIX-*, 20 at once, 180 s at most), prints its JSON and fails the test
-# unless all N completed; the JSON stays in BENCH_OUT.
+# bench_steps3 N PREFIX [WATCH...]: baton-bench runs N workflows of three
+# steps (ids PREFIX-*, 20 at once, 180 s at most), prints its JSON and fails
+# the test unless all N completed; the JSON stays in BENCH_OUT.  Each WATCH
+# is "NAME:PID", a process that must live through the load: one that exits
+# fails the test at once, not after the bench's 180 s.
 bench_steps3() {
-  BENCH_OUT=$("$BIN/baton-bench" --workflows "$1" --type steps3 --steps 3 \
-      --concurrency 20 --id-prefix "$2" --timeout 180 --json) || fail "bench: $BENCH_OUT"
+  local n=$1 prefix=$2 w bench out=$TEST_DIR/bench-$2.out
+  shift 2
+  "$BIN/baton-bench" --workflows "$n" --type steps3 --steps 3 \
+    --concurrency 20 --id-prefix "$prefix" --timeout 180 --json >"$out" &
+  bench=$!
+  while kill -0 "$bench" 2>/dev/null; do
+    for w in "$@"; do
+      if ! kill -0 "${w#*:}" 2>/dev/null; then
+        kill "$bench" 2>/dev/null
+        fail "${w%%:*} (pid ${w#*:}) exited under the load"
+      fi
+    done
+    sleep 0.2
+  done
+  wait "$bench" || fail "bench: $(cat "$out")"
+  BENCH_OUT=$(cat "$out")
   echo "$BENCH_OUT"
-  assert_eq "$(json_get "$BENCH_OUT" completed)" "$1" "completed workflows"
+  assert_eq "$(json_get "$BENCH_OUT" completed)" "$n" "completed workflows"
 }
 # assert_completed_once PREFIX N: Redis holds exactly N histories of runs
 # PREFIX-*, each with exactly one WorkflowCompleted.

@@ -6,10 +6,16 @@
 # targets the row names (build/mutation/build, the ASan flags of
 # build-asan, -j2, incremental), runs only the named test against them and
 # expects it to FAIL; then restores the file.  Prints the table (guarantee,
-# mutation, test, result: caught / MISSED / error) and exits 1 unless every
+# mutation, test, result: caught / MISSED / error, with the seconds the row
+# took and the first failure line of its log) and exits 1 unless every
 # row is caught.
 #
 #   tests/mutation/run.sh [ID...]     only these rows (default: all)
+#
+# A row's test is integration:<script>, unit:<test_x> (ctest unit.test_x)
+# or ctest:<name> (any other ctest test of the scratch build, e.g.
+# fuzz.envelope, or lint, which checks the scratch tree); its targets "-"
+# when nothing is to be built (lint).
 #
 # Integration tests run with BATON_BIN = build/mutation/bin: the binaries
 # of build-asan, the row's rebuilt targets in their place.  Needs
@@ -23,10 +29,23 @@ JOBS=${JOBS:-2}
 [ -x "$ROOT/build-asan/bin/batond" ] || { echo "run make build-asan first" >&2; exit 2; }
 mkdir -p "$M/logs"
 
-# The scratch copy: tracked and new files of the working tree.
+# The scratch copy: tracked and new files of the working tree, with their
+# exact modification times (pax headers: ustar's whole seconds made a file
+# edited in the second its object was built look older, never rebuilt).
+# The build is incremental, so every file a row ever mutated is touched:
+# an object built from a mutation by an earlier run is rebuilt from the
+# restored text, not linked into this run's rows.
 rm -rf "$SRC" && mkdir -p "$SRC"
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | grep -zv '^build' |
-  tar --null -T - -cf -) | tar -C "$SRC" -xf - || exit 2
+  tar --format=posix --null -T - -cf -) | tar -C "$SRC" -xf - || exit 2
+# (A build of an older run.sh kept no list: every file the table names.)
+[ -f "$M/mutated" ] || [ ! -d "$BLD" ] ||
+  grep -v '^#' "$TABLE" | awk -F ' [|] ' 'NF > 4 { print $4 }' >"$M/mutated"
+if [ -f "$M/mutated" ]; then
+  sort -u "$M/mutated" | while IFS= read -r f; do
+    if [ -f "$SRC/$f" ]; then touch "$SRC/$f"; fi
+  done
+fi
 cmake -S "$SRC" -B "$BLD" -DCMAKE_BUILD_TYPE=Debug -DBATON_SANITIZE=ON >"$M/logs/cmake.log" 2>&1 ||
   { cat "$M/logs/cmake.log"; exit 2; }
 
@@ -35,10 +54,13 @@ run_row() { # id guarantee mutation file expr targets test
   local id=$1 file=$4 expr=$5 targets=$6 test=$7 log=$M/logs/$1.log t0 rc
   t0=$(date +%s)
   cp -p "$SRC/$file" "$M/orig"
+  echo "$file" >>"$M/mutated"
   perl -0pi -e "$expr" "$SRC/$file"
+  : >"$log"
   if cmp -s "$SRC/$file" "$M/orig"; then
     RESULT="error: mutation did not apply"
-  elif ! cmake --build "$BLD" -j"$JOBS" --target $targets >"$log" 2>&1; then
+  elif [ "$targets" != - ] &&
+    ! cmake --build "$BLD" -j"$JOBS" --target $targets >"$log" 2>&1; then
     RESULT="error: build failed (see $log)"
   else
     rm -rf "$BINDIR" && mkdir -p "$BINDIR"
@@ -50,10 +72,12 @@ run_row() { # id guarantee mutation file expr targets test
         (cd "$ROOT" && BATON_BIN=$BINDIR timeout 900 bash "tests/integration/${test#integration:}.sh") >>"$log" 2>&1 ;;
       unit:*)
         (cd "$BLD" && timeout 600 ctest -R "^unit\.${test#unit:}\$" --output-on-failure) >>"$log" 2>&1 ;;
+      ctest:*)
+        (cd "$BLD" && timeout 600 ctest -R "^${test#ctest:}\$" --output-on-failure) >>"$log" 2>&1 ;;
     esac
     rc=$?
     if [ $rc -ne 0 ]; then RESULT="caught"; else RESULT="MISSED"; fi
-    grep -m1 -E '^FAIL|Assertion|assert|FAILED|timed out' "$log" | cut -c1-100 >"$M/logs/$id.why" || true
+    grep -m1 -E '^FAIL|Assertion|assert|ERROR: [A-Za-z]+Sanitizer|runtime error|^lint:|FAILED|timed out' "$log" | cut -c1-100 >"$M/logs/$id.why" || true
   fi
   cp -p "$M/orig" "$SRC/$file" && touch "$SRC/$file"
   RESULT="$RESULT ($(( $(date +%s) - t0 )) s)"

@@ -123,6 +123,29 @@ static void test_large_string_is_ref(void) {
     json_decref(m.map);
 }
 
+/* A value over the threshold whose children are each under element_min
+ * (no child becomes a reference): the value as a whole becomes one, so
+ * what a message carries stays under the threshold. */
+static void test_small_children_over_threshold(void) {
+    baton_blob_opts_t o = {1024, 256};
+    mem_t m = {json_object(), 0, 0};
+    json_t *v = json_object(), *e;
+    char key[16], *t;
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        json_object_set_new(v, key, json_string("0123456789"));
+    }
+    e = round_trip(v, &o, &m, "200 small members round trip");
+    t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    CHECK(t && strlen(t) <= o.threshold && m.puts == 1,
+          "one blob, the encoded text under the threshold (%zu bytes)",
+          t ? strlen(t) : 0);
+    free(t);
+    json_decref(e);
+    json_decref(v);
+    json_decref(m.map);
+}
+
 /* A conversation over the threshold: each message a blob, the array of
  * references inline; one more message adds exactly one blob. */
 static void test_conversation_one_blob_per_message(void) {
@@ -521,6 +544,7 @@ static void test_parts_refused(void) {
 int main(void) {
     test_small_values_unchanged();
     test_large_string_is_ref();
+    test_small_children_over_threshold();
     test_conversation_one_blob_per_message();
     test_conversation_chunks();
     test_escaping();
