@@ -123,27 +123,43 @@ static void test_large_string_is_ref(void) {
     json_decref(m.map);
 }
 
-/* A value over the threshold whose children are each under element_min
- * (no child becomes a reference): the value as a whole becomes one, so
- * what a message carries stays under the threshold. */
-static void test_small_children_over_threshold(void) {
-    baton_blob_opts_t o = {1024, 256};
+/* Encodes v (under opts o) and checks its text stays within the threshold
+ * and how many blobs were stored. */
+static void check_small_children(json_t *v, baton_blob_opts_t o, int puts,
+                                 const char *what) {
     mem_t m = {json_object(), 0, 0};
-    json_t *v = json_object(), *e;
-    char key[16], *t;
-    for (int i = 0; i < 200; i++) {
-        snprintf(key, sizeof key, "k%03d", i);
-        json_object_set_new(v, key, json_string("0123456789"));
-    }
-    e = round_trip(v, &o, &m, "200 small members round trip");
-    t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-    CHECK(t && strlen(t) <= o.threshold && m.puts == 1,
-          "one blob, the encoded text under the threshold (%zu bytes)",
-          t ? strlen(t) : 0);
+    json_t *e = round_trip(v, &o, &m, what);
+    char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    CHECK(t && strlen(t) <= o.threshold && m.puts == puts,
+          "%s: %d blob(s), the encoded text under the threshold (%zu bytes, "
+          "%d blobs)",
+          what, puts, t ? strlen(t) : 0, m.puts);
     free(t);
     json_decref(e);
-    json_decref(v);
     json_decref(m.map);
+}
+
+/* Values over the threshold whose children are each under element_min
+ * (no child becomes a reference): a container too short to split becomes
+ * one reference as a whole; an object of many members is split into parts
+ * of 32.  Either way what a message carries stays under the threshold. */
+static void test_small_children_over_threshold(void) {
+    baton_blob_opts_t o = {1024, 256};
+    json_t *obj = json_object(), *arr = json_array();
+    char key[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        json_object_set_new(obj, key, json_string("0123456789"));
+    }
+    for (int i = 0; i < 20; i++) /* 20 x ~100 bytes, fewer than a chunk */
+        json_array_append_new(
+            arr, json_string("0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "01234567890123456789"));
+    check_small_children(obj, o, 6, "200 small members (6 parts of 32)");
+    check_small_children(arr, o, 1, "20 small elements (one reference)");
+    json_decref(obj);
+    json_decref(arr);
 }
 
 /* A conversation over the threshold: each message a blob, the array of
