@@ -72,6 +72,21 @@ void *baton_realloc(void *p, size_t size) {
     return realloc(p, size ? size : 1);
 }
 
+int baton_buf_append(baton_buf_t *b, const char *data, size_t size) {
+    if (b->n + size + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->n + size + 1) cap *= 2;
+        if (!(p = baton_realloc(b->p, cap))) return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, size);
+    b->n += size;
+    b->p[b->n] = '\0';
+    return 0;
+}
+
 char *baton_strndup(const char *s, size_t n) {
     char *d;
     if (!s) return NULL;

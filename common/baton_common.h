@@ -50,6 +50,16 @@ void *baton_realloc(void *p, size_t size);
 char *baton_strdup(const char *s);
 char *baton_strndup(const char *s, size_t n);
 void baton_free(void *p);
+
+/* A growing, NUL-terminated byte buffer in baton_malloc memory (p is
+ * NULL until the first append; the caller frees it with baton_free). */
+typedef struct baton_buf {
+    char *p;
+    size_t n, cap;
+} baton_buf_t;
+
+/* Appends size bytes of data to b.  0 ok, -1 out of memory (b unchanged). */
+int baton_buf_append(baton_buf_t *b, const char *data, size_t size);
 void baton_alloc_fail_after(long n);
 
 /* ---- clock ------------------------------------------------------------ */

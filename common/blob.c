@@ -517,29 +517,18 @@ json_t *baton_blob_encode(json_t *v, const baton_blob_opts_t *o,
 
 /* A dump into a baton_malloc'd buffer that stops once past limit bytes. */
 typedef struct dump_buf {
-    char *p;
-    size_t n, cap, limit;
+    baton_buf_t b;
+    size_t limit;
     int over;
 } dump_buf_t;
 
 static int dump_buf_cb(const char *buf, size_t size, void *data) {
-    dump_buf_t *b = data;
-    if (b->n + size > b->limit) {
-        b->over = 1;
+    dump_buf_t *d = data;
+    if (d->b.n + size > d->limit) {
+        d->over = 1;
         return -1;
     }
-    if (b->n + size + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->n + size + 1) cap *= 2;
-        if (!(p = baton_realloc(b->p, cap))) return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, buf, size);
-    b->n += size;
-    b->p[b->n] = '\0';
-    return 0;
+    return baton_buf_append(&d->b, buf, size);
 }
 
 /* v's compact text into *out (baton_malloc'd, *outlen its length) when it
@@ -547,19 +536,19 @@ static int dump_buf_cb(const char *buf, size_t size, void *data) {
  * cannot dump, out of memory. */
 static baton_err_t dump_upto(const json_t *v, size_t limit, char **out,
                              size_t *outlen, char *errstr, size_t errlen) {
-    dump_buf_t b = {NULL, 0, 0, limit, 0};
+    dump_buf_t b = {{NULL, 0, 0}, limit, 0};
     *out = NULL;
     if (json_dump_callback(v, dump_buf_cb, &b, DUMP_FLAGS) && !b.over) {
-        baton_free(b.p);
+        baton_free(b.b.p);
         return baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
                             "encoding a value");
     }
     if (b.over) {
-        baton_free(b.p);
+        baton_free(b.b.p);
         return BATON_OK;
     }
-    *out = b.p ? b.p : baton_strndup("", 0);
-    *outlen = b.n;
+    *out = b.b.p ? b.b.p : baton_strndup("", 0);
+    *outlen = b.b.n;
     return *out ? BATON_OK
                 : baton_seterr(errstr, errlen, BATON_ERR_NOMEM,
                                "encoding a value");

@@ -22,42 +22,25 @@
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* A growing output buffer for json_dump_callback, in baton_malloc memory. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} baton_codec_sink_t;
-
+/* json_dump_callback's sink: appends to a baton_buf_t. */
 static int baton_codec_sink_add(const char *p, size_t n, void *data) {
-    baton_codec_sink_t *sk = data;
-    if (sk->len + n + 1 > sk->cap) {
-        size_t cap = sk->cap ? sk->cap : 256;
-        char *nb;
-        while (cap < sk->len + n + 1) cap *= 2;
-        if (!(nb = baton_realloc(sk->buf, cap))) return -1;
-        sk->buf = nb;
-        sk->cap = cap;
-    }
-    memcpy(sk->buf + sk->len, p, n);
-    sk->len += n;
-    sk->buf[sk->len] = '\0';
-    return 0;
+    return baton_buf_append(data, p, n);
 }
 
 /* Serializes v compactly into a NUL-terminated baton_malloc buffer owned
  * by the caller.  The only failure is memory. */
 static baton_err_t baton_codec_json_dump(const json_t *v, char **out,
                                          size_t *len) {
-    baton_codec_sink_t sk = {NULL, 0, 0};
+    baton_buf_t sk = {NULL, 0, 0};
     if (json_dump_callback(v, baton_codec_sink_add, &sk,
                            JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
-        !sk.buf) {
-        baton_free(sk.buf);
+        !sk.p) {
+        baton_free(sk.p);
         *out = NULL;
         return BATON_ERR_NOMEM;
     }
-    *out = sk.buf;
-    if (len) *len = sk.len;
+    *out = sk.p;
+    if (len) *len = sk.n;
     return BATON_OK;
 }
 
