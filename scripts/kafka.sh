@@ -77,20 +77,26 @@ fetch() {
 }
 
 # Starts a throwaway node with -XX:ArchiveClassesAtExit and stops it: the
-# JVM writes the archive as it exits.  Failure only costs start time.
+# JVM writes the archive as it exits.  Failure only costs start time, so it
+# never fails fetch: the start runs in a subshell (its die exits only that)
+# and a failure prints why, from the start's own output and the node's log.
 cds_archive() {
   local tmp
   [ -f "$CDS_ARCHIVE" ] && return 0
   tmp=$(mktemp -d /tmp/baton-kafka-cds.XXXXXX)
   echo "kafka.sh: archiving the broker's classes (CDS) for faster starts" >&2
-  if KAFKA_CDS_DUMP="$CDS_ARCHIVE.tmp.$$" start "$tmp" 1 >/dev/null 2>&1; then
-    stop "$tmp"
+  if (KAFKA_CDS_DUMP="$CDS_ARCHIVE.tmp.$$" start "$tmp" 1) >"$tmp/start.log" 2>&1; then
+    (stop "$tmp") >>"$tmp/start.log" 2>&1 || true
     [ -s "$CDS_ARCHIVE.tmp.$$" ] && mv "$CDS_ARCHIVE.tmp.$$" "$CDS_ARCHIVE"
   else
-    stop "$tmp" || true
+    (stop "$tmp") >>"$tmp/start.log" 2>&1 || true
+  fi
+  if [ ! -f "$CDS_ARCHIVE" ]; then
+    echo "kafka.sh: no CDS archive (nodes start slower); the archiving start said:" >&2
+    tail -n 20 "$tmp/start.log" "$(node_dir "$tmp" 1)/stdout.log" 2>/dev/null | sed 's/^/  /' >&2 || true
   fi
   rm -rf "$tmp" "$CDS_ARCHIVE.tmp.$$"
-  [ -f "$CDS_ARCHIVE" ] || echo "kafka.sh: no CDS archive (nodes start slower)" >&2
+  return 0
 }
 
 # Two free loopback ports per node, as "broker controller" lines.
