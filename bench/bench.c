@@ -9,6 +9,7 @@
  *
  *   baton-bench [--workflows N] [--type NAME] [--concurrency C]
  *               [--input JSON] [--id-prefix STR] [--timeout SECONDS]
+ *               [--stall SECONDS]
  *               [--steps K] [--json] [--hops] [--memory-probe M]
  *               [--signal-type NAME] [-c FILE] [-b BROKERS] [-r REDIS_URL]
  *               [-X key=value]
@@ -68,6 +69,9 @@
  *   completed            closed with WorkflowCompleted
  *   failed               closed otherwise (or START not delivered)
  *   timed_out            not closed by the deadline
+ *   stalled              1 when --stall S ended the run: no workflow closed
+ *                        for S seconds while some were in flight (a hung
+ *                        engine fails in S seconds, not at the deadline)
  *   duration_s           first START produced -> last close (or deadline)
  *   workflows_per_s      completed / duration_s
  *   steps_per_s          completed * K / duration_s
@@ -156,7 +160,8 @@ typedef struct bench_opts {
     const char *input;   /* START payload, JSON */
     char id_prefix[128];
     int64_t timeout_s;
-    int64_t steps; /* K, for steps_per_s and hops_per_workflow */
+    int64_t stall_s; /* 0: no stall check */
+    int64_t steps;   /* K, for steps_per_s and hops_per_workflow */
     int json;
     int hops;
     int64_t probe; /* M, 0 = no memory probe */
@@ -229,6 +234,7 @@ typedef struct bench {
     int64_t inflight; /* run workflows started and not closed */
     int64_t closed, completed;
     int64_t run_start_us, run_end_us, last_close_us;
+    int stalled;      /* --stall ended the run */
     double run_cpu_s; /* this process's CPU time over the run, -1 unknown */
 
     /* counters */
@@ -273,6 +279,8 @@ static void bench_usage(void) {
             "  --id-prefix STR      workflow ids are STR-<i> (default "
             "bench-<pid>-<time>)\n"
             "  --timeout SECONDS    overall deadline (default 120)\n"
+            "  --stall SECONDS      fail once no workflow closed for SECONDS\n"
+            "                       while some are in flight (default 0: off)\n"
             "  --steps K            activity steps per workflow, for steps/s\n"
             "                       and hops per workflow (default 3)\n"
             "  --json               print one JSON object instead of text\n"
@@ -311,6 +319,7 @@ enum {
     OPT_HOPS,
     OPT_PROBE,
     OPT_SIGNAL_TYPE,
+    OPT_STALL,
 };
 
 /* Fills o from argv.  Returns 0, or an exit code (2 for usage errors). */
@@ -322,6 +331,7 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
         {"input", required_argument, NULL, OPT_INPUT},
         {"id-prefix", required_argument, NULL, OPT_ID_PREFIX},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"stall", required_argument, NULL, OPT_STALL},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"json", no_argument, NULL, OPT_JSON},
         {"hops", no_argument, NULL, OPT_HOPS},
@@ -358,6 +368,9 @@ static int bench_parse_args(bench_opts_t *o, int argc, char **argv) {
         case OPT_ID_PREFIX: prefix = optarg; break;
         case OPT_TIMEOUT:
             rc = bench_parse_int("--timeout", optarg, 1, &o->timeout_s);
+            break;
+        case OPT_STALL:
+            rc = bench_parse_int("--stall", optarg, 0, &o->stall_s);
             break;
         case OPT_STEPS:
             rc = bench_parse_int("--steps", optarg, 0, &o->steps);
@@ -1008,6 +1021,23 @@ static double bench_cpu_s(void) {
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* --stall: true (logged once) when no workflow has closed for stall_s
+ * seconds while some are in flight. */
+static int bench_stalled(bench_t *b) {
+    int64_t since =
+        b->last_close_us > b->run_start_us ? b->last_close_us : b->run_start_us;
+    if (b->stalled) return 1;
+    if (b->o.stall_s <= 0 || b->inflight == 0 ||
+        baton_mono_us() - since < b->o.stall_s * 1000000LL)
+        return 0;
+    BATON_ERROR(SUBSYS,
+                "stalled: no workflow closed for %" PRId64 " s with %" PRId64
+                " in flight (%" PRId64 " of %" PRId64 " closed)",
+                b->o.stall_s, b->inflight, b->closed, b->o.workflows);
+    b->stalled = 1;
+    return 1;
+}
+
 static void bench_run(bench_t *b) {
     double cpu0, cpu1;
     b->run_cpu_s = -1;
@@ -1020,7 +1050,7 @@ static void bench_run(bench_t *b) {
     b->run_start_us = baton_mono_us();
     bench_fill(b);
     while (b->closed < b->o.workflows && !bench_stop &&
-           baton_mono_us() < b->deadline_us) {
+           baton_mono_us() < b->deadline_us && !bench_stalled(b)) {
         bench_drain(b, BENCH_POLL_MS, bench_fill);
         bench_fill(b);
     }
@@ -1311,6 +1341,7 @@ static int bench_report(bench_t *b) {
     bench_field_int(f, &n, "completed", b->completed);
     bench_field_int(f, &n, "failed", failed);
     bench_field_int(f, &n, "timed_out", b->o.workflows - b->closed);
+    bench_field_int(f, &n, "stalled", b->stalled);
     bench_field_real(f, &n, "duration_s", dur_s, 1);
     bench_field_real(f, &n, "workflows_per_s",
                      dur_s > 0 ? (double)b->completed / dur_s : 0, 1);
@@ -1359,8 +1390,8 @@ static int bench_report(bench_t *b) {
     baton_free(lat);
 
     ok = b->completed == b->o.workflows && b->double_completions == 0 &&
-         b->events_lost == 0 && !bench_stop && (!b->o.hops || b->hops_ok) &&
-         (!b->o.probe || b->probe_ok);
+         b->events_lost == 0 && !bench_stop && !b->stalled &&
+         (!b->o.hops || b->hops_ok) && (!b->o.probe || b->probe_ok);
     return ok ? BATON_CLI_EXIT_OK : BATON_CLI_EXIT_FAIL;
 }
 

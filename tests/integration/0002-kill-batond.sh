@@ -8,8 +8,11 @@
 #
 # Each kill lands under load and on an owner: before it, the running batond
 # has taken its partitions (its log) and the workers have finished at least
-# 30 more executions since (the exec log), and the bench is still running.
-# So the kills are spaced by at least a handover (measured, printed).
+# 30 more executions since (the exec log) of tasks that no dead batond's
+# outbox held, and the bench is still running.
+# So the kills are spaced by at least a handover (measured, printed).  At a
+# kill the outbox may hold at most the running workflows' pending tasks, and
+# none that was already there at an earlier kill.
 source "$(dirname "$0")/lib.sh"
 stack_up "$TEST_DIR" 8 default
 EXEC=$TEST_DIR/exec.log
@@ -23,14 +26,21 @@ echo "session.timeout.ms=$(session_ms)"
 "$BIN/baton-bench" --workflows $N --type steps3 --steps 3 --concurrency 30 \
     --id-prefix t2 --timeout 400 --json > "$TEST_DIR/bench.json" &
 BENCH=$!
-progress_since() { [ "$(count_lines "$EXEC")" -ge $(( $1 + 30 )) ]; }
+# Progress is executions of new tasks: re-runs of what the dead batond's
+# outbox held (the new owner re-sends it at once) do not show that the new
+# owner has applied results and moved its workflows on.
+new_execs() {
+  awk 'FILENAME == ARGV[1] { old[$1] = 1; next } !($1 in old)' \
+      <(cat "$TEST_DIR"/inflight-* 2>/dev/null) "$EXEC" | wc -l
+}
+progress_since() { [ "$(new_execs)" -ge $(( $1 + 30 )) ]; }
 KILLS=()
 last=$(date +%s%3N)
 for i in 1 2 3; do
   wait_until 90 "batond-$((i - 1)) owns partitions" owns_partitions "$TEST_DIR/batond-$((i - 1)).log"
   owned=$(date +%s%3N)
-  base=$(count_lines "$EXEC")
-  wait_until 60 "30 executions after batond-$((i - 1)) took over" progress_since "$base"
+  base=$(new_execs)
+  wait_until 60 "30 executions of new tasks after batond-$((i - 1)) took over" progress_since "$base"
   kill -0 $BENCH 2>/dev/null || fail "the bench ended before kill $i: not under load"
   proc_kill9 "$BATOND"
   now=$(date +%s%3N)
@@ -41,6 +51,16 @@ for i in 1 2 3; do
   echo "kill $i: batond-$((i - 1)) (pid $BATOND) killed $((now - last)) ms after the previous" \
        "start/kill, $((owned - last)) ms to take over; $(count_lines "$EXEC") executions so far;" \
        "$(count_lines "$TEST_DIR/inflight-$i") tasks in its outbox"
+  # At most the 30 running workflows' pending tasks may be in flight, and an
+  # acknowledged entry leaves the outbox at the next write: a task still
+  # there at a later kill (seconds and a takeover apart) was never deleted,
+  # and its re-runs must not excuse themselves.
+  n=$(count_lines "$TEST_DIR/inflight-$i")
+  [ "$n" -le 30 ] || fail "kill $i: the dead batond's outbox held $n tasks (at most the 30 running workflows' pending ones may be in flight)"
+  for j in $(seq 1 $((i - 1))); do
+    again=$(comm -12 "$TEST_DIR/inflight-$j" "$TEST_DIR/inflight-$i" | head -3)
+    [ -z "$again" ] || fail "kill $i: tasks still in the outbox since kill $j (acknowledged entries not deleted?): $again"
+  done
   last=$now
   batond_up batond-$i
   BATOND=$LAST_PID

@@ -69,8 +69,10 @@ done
 [ -n "$formed" ] || fail "the three instances did not all get partitions"
 pass "3 instances share $PARTS partitions ($a partition take-overs so far)"
 
+# --stall 60: a take-over that loses work fails the bench within a minute
+# of the last completion, not at its 400 s deadline.
 "$BIN/baton-bench" --workflows "$N" --type failover-steps --steps 3 \
-    --concurrency 40 --id-prefix t11 --timeout 400 --json \
+    --concurrency 40 --id-prefix t11 --timeout 400 --stall 60 --json \
     > "$TEST_DIR/bench.json" &
 BENCH=$!
 sleep 4
@@ -187,7 +189,7 @@ pass "kill -9: histories exact, timers once, re-runs only in flight, handover bo
 
 # A clean stop under load: SIGTERM of batond-0, batond-2 takes everything.
 "$BIN/baton-bench" --workflows "$N" --type failover-steps --steps 3 \
-    --concurrency 40 --id-prefix t11t --timeout 400 --json \
+    --concurrency 40 --id-prefix t11t --timeout 400 --stall 60 --json \
     > "$TEST_DIR/bench-term.json" &
 BENCH=$!
 sleep 4

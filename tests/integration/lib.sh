@@ -18,6 +18,11 @@ _test_cleanup() {
   local rc=$?
   # Every daemon is checked at the end: exit status and sanitizer reports.
   stack_down || { echo "FAIL: a process started by the test failed its end check (above)" >&2; rc=1; }
+  # What the test left running in the background (a bench after a failed
+  # check) would hold ctest's output open until it ended on its own.
+  local left
+  left=$(jobs -p)
+  [ -z "$left" ] || kill $left 2>/dev/null || true
   if [ $rc -ne 0 ]; then
     echo "---- logs of the failed test ($TEST_DIR) ----" >&2
     for f in "$TEST_DIR"/*.log; do
