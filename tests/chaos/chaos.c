@@ -499,6 +499,7 @@ typedef struct check {
     char sess_who[1024][32];  /* in which log (worker-N, batond-N) */
     int nsess;
     int nhandovers;
+    int64_t untaken; /* partitions of a killed batond not taken again */
     char kinds[MAX_FAULT_KINDS][32];
     int64_t kind_cnt[MAX_FAULT_KINDS];
     int nkinds;
@@ -1212,6 +1213,7 @@ static void measure_handovers(check_t *c) {
                     first = ev->t_ms;
             }
             if (first < 0) {
+                c->untaken++;
                 violation(c,
                           "partition %d of the killed batond-%d was never "
                           "taken again",
@@ -1397,6 +1399,8 @@ static void report_json(const check_t *c) {
                         json_integer((json_int_t)c->nwfs));
     json_object_set_new(o, "workflows_completed", json_integer(c->completed));
     json_object_set_new(o, "workflows_incomplete", json_integer(c->incomplete));
+    json_object_set_new(o, "partitions_not_taken_again",
+                        json_integer(c->untaken));
     json_object_set_new(o, "signals_sent", json_integer(c->signals_sent));
     json_object_set_new(o, "signals_received",
                         json_integer(c->signals_delivered));

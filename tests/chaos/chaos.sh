@@ -37,7 +37,8 @@
 # cannot be injected is logged as "<ms> <ms> inject-error <kind> <why>",
 # which fails the run (the checker counts it as a violation).  Then it
 # heals everything, waits (CHAOS_SETTLE_S, default 240 s at most) for
-# every workflow to complete and runs `baton-chaos check --kinds ...`,
+# every workflow to complete and every partition of a killed batond to be
+# taken again, and runs `baton-chaos check --kinds ...`,
 # which prints the table and exits non-zero on any violation, incomplete
 # workflow or fault kind that never occurred; so does this script.  The
 # seed (printed) fixes the fault schedule and the load's inputs; process
@@ -350,10 +351,17 @@ echo "chaos: faults stop; healing"
 heal
 wait $LOAD || echo "chaos: the load reported undelivered commands (see $DIR/load-gen.log)" >&2
 
-echo "chaos: waiting up to $SETTLE_S s for every workflow to complete"
+# Settled: every workflow completed and every partition of a killed batond
+# taken again (a kill among the last faults is handed over a session
+# time-out later, possibly after the last workflow completed).
+echo "chaos: waiting up to $SETTLE_S s for every workflow to complete and every killed batond's partitions to be taken again"
+settled() {
+  case $1 in *'"workflows_incomplete":0,'*) ;; *) return 1 ;; esac
+  case $1 in *'"partitions_not_taken_again":0,'*) ;; *) return 1 ;; esac
+}
 for t in $(seq 1 $((SETTLE_S / 2))); do
   out=$("$BIN/baton-chaos" check --dir "$DIR" --id-prefix chaos --json 2>/dev/null || true)
-  case $out in *'"workflows_incomplete":0,'*) break ;; esac
+  settled "$out" && break
   sleep 2
 done
 echo "chaos: seed $SEED, duration $DURATION s"
