@@ -1039,9 +1039,10 @@ static int exec_cmp(const void *a, const void *b) {
  * open (the history's ActivityScheduled time to its outcome's time):
  *
  *   worker-kill    the killed pid ran an earlier execution of the task and
- *                  died between its start and --commit-ms after its end
- *                  (the worker commits an acknowledged task's offset
- *                  within 100 ms; an uncommitted task is delivered again)
+ *                  died before its offset was surely committed: between
+ *                  its start and --commit-ms after its commit point (below;
+ *                  the worker commits every 100 ms; an uncommitted task is
+ *                  delivered again)
  *   batond-kill    the killed batond owned the workflow's partition at the
  *                  kill (its log) and the attempt was open then: the next
  *                  owner re-sends the outbox entries not yet acknowledged
@@ -1070,6 +1071,21 @@ static int exec_cmp(const void *a, const void *b) {
  *                  leader, rtt (reach 2 s): the attempt was open between
  *                  the fault and its reach after the fault's end
  *
+ * A worker-kill's group change, or a fault that cost a worker its group
+ * session (broker-kill, broker-stop, broker-errors, broker-down, with a
+ * worker's "session timed out" in its log within the fault's reach), also
+ * excuses a re-run whose earlier execution's offset was not yet surely
+ * committed at the fault (during it, for the broker faults), even when the
+ * attempt had closed: a worker commits a
+ * partition only up to its first unfinished task, so a finished task's
+ * commit point is the end of the last task the same worker started before
+ * it (the executions of the same pid that began no later; the exec log has
+ * no partitions, so this over-approximates by the worker's other
+ * partitions), and it is sure --commit-ms after that.  The partition then
+ * moves to another worker, which runs it again (chaos-000074/4/1 in a
+ * repeat run: finished at 781486, its partition's earlier task ran to
+ * 781927, the coordinator went down at 781824, re-run at 788735).
+ *
  * --rebalance-ms defaults to 2 x session.timeout.ms + 2 s (--session-ms):
  * a member is expired after one session, the group rejoins within another.
  */
@@ -1077,6 +1093,38 @@ typedef struct attempt {
     int64_t sched, closed;
     int partition;
 } attempt_t;
+
+/* When the offset of execution e was surely committed: --commit-ms after
+ * the end of the last execution its worker started no later than e (a
+ * worker commits a partition only up to its first unfinished task). */
+static int64_t commit_sure(const check_t *c, const exec_rec_t *e) {
+    int64_t last = e->end_ms;
+    for (size_t i = 0; i < c->nexecs; i++) {
+        const exec_rec_t *x = &c->execs[i];
+        if (x->pid == e->pid && x->start_ms <= e->start_ms && x->end_ms > last)
+            last = x->end_ms;
+    }
+    return last + c->o->commit_ms;
+}
+
+/* Whether some earlier execution's offset was not surely committed at a
+ * time in [from, to]: a lost group session then delivers it again. */
+static int uncommitted_during(const check_t *c, const exec_rec_t *prev,
+                              size_t nprev, int64_t from, int64_t to) {
+    for (size_t i = 0; i < nprev; i++)
+        if (prev[i].start_ms <= to && commit_sure(c, &prev[i]) >= from)
+            return 1;
+    return 0;
+}
+
+/* Whether a worker's log says it lost its group session in [from, to]. */
+static int worker_session_lost(const check_t *c, int64_t from, int64_t to) {
+    for (int q = 0; q < c->nsess; q++)
+        if (!strncmp(c->sess_who[q], "worker", 6) && c->sess_ms[q] >= from &&
+            c->sess_ms[q] <= to)
+            return 1;
+    return 0;
+}
 
 /* Whether the attempt was open at some time in [from, to]. */
 static int open_during(const attempt_t *a, int64_t from, int64_t to) {
@@ -1126,11 +1174,14 @@ static const char *fault_cause(const check_t *c, const fault_t *f,
     if (!strcmp(k, "worker-kill")) {
         for (size_t i = 0; i < nprev; i++)
             if (prev[i].pid == f->pid && prev[i].start_ms <= f->t_ms &&
-                f->t_ms <= prev[i].end_ms + c->o->commit_ms)
+                f->t_ms <= commit_sure(c, &prev[i]))
                 return "worker-kill (ran it)";
         if (open_during(a, f->t_ms, f->t_ms + rb) ||
             open_during(a, f->end_ms, f->end_ms + rb))
             return "worker-rebalance";
+        if (uncommitted_during(c, prev, nprev, f->t_ms, f->t_ms + rb) ||
+            uncommitted_during(c, prev, nprev, f->end_ms, f->end_ms + rb))
+            return "uncommitted-rebalance";
         return NULL;
     }
     if (!strcmp(k, "batond-kill") && open_during(a, f->t_ms, f->t_ms) &&
@@ -1152,6 +1203,11 @@ static const char *fault_cause(const check_t *c, const fault_t *f,
     if ((!strcmp(k, "broker-errors") || !strcmp(k, "broker-down")) &&
         open_during(a, f->t_ms, f->end_ms + rb))
         return k;
+    if ((!strncmp(k, "broker-kill", 11) || !strcmp(k, "broker-stop") ||
+         !strcmp(k, "broker-errors") || !strcmp(k, "broker-down")) &&
+        uncommitted_during(c, prev, nprev, f->t_ms, f->end_ms) &&
+        worker_session_lost(c, f->t_ms, f->end_ms + rb))
+        return "uncommitted-session";
     if ((!strcmp(k, "leader") || !strcmp(k, "rtt")) &&
         open_during(a, f->t_ms, f->end_ms + 2000))
         return k;
@@ -1264,11 +1320,13 @@ static void check_executions(check_t *c) {
                 violation(c,
                           "task %s ran again at %" PRId64 " (pid %d; "
                           "earlier run at %" PRId64 " by pid %d; attempt "
-                          "open %" PRId64 "..%" PRId64 "): no fault could "
+                          "open %" PRId64 "..%" PRId64 ", offset surely "
+                          "committed by %" PRId64 "): no fault could "
                           "cause it%s",
                           c->execs[k].task_id, c->execs[k].start_ms,
                           c->execs[k].pid, c->execs[k - 1].start_ms,
-                          c->execs[k - 1].pid, a.sched, a.closed, sess);
+                          c->execs[k - 1].pid, a.sched, a.closed,
+                          commit_sure(c, &c->execs[k - 1]), sess);
             }
         }
         i = j;
