@@ -261,8 +261,42 @@ node_up() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
+# How node N's process ended ("status S" or "killed by signal K"), when it
+# is a child of this shell; "an unknown status" otherwise.
+node_status() {
+  local pid st=0
+  pid=$(cat "$(node_dir "$1" "$2")/pid" 2>/dev/null) || { echo "an unknown status"; return; }
+  wait "$pid" 2>/dev/null || st=$?
+  if [ $st -eq 127 ]; then
+    echo "status 127 (or not a child of this shell: status unknown)"
+  elif [ $st -gt 128 ]; then
+    echo "killed by signal $((st - 128))"
+  else
+    echo "status $st"
+  fi
+}
+
+# Node N died during start: prints how, with what it wrote.  A JVM that
+# died before it wrote a line (not a config Kafka refused: it would say so;
+# seen once in 12 suite runs, 0043 of a fresh-clone run, with an empty
+# stdout.log and no status kept) is started once more when `retry` is set;
+# 1 otherwise.
+node_died() {
+  local dir=$1 n=$2 retry=$3 nd how
+  nd=$(node_dir "$dir" "$n")
+  how=$(node_status "$dir" "$n")
+  echo "kafka.sh: node $n exited during start ($how)" >&2
+  tail -n 30 "$nd/server.log" "$nd/stdout.log" "$nd/run.err" >&2 2>/dev/null || true
+  if [ -n "$retry" ] && [ ! -s "$nd/server.log" ] && [ ! -s "$nd/stdout.log" ]; then
+    echo "kafka.sh: node $n wrote nothing before it died: starting it once more" >&2
+    start_node_bg "$dir" "$n"
+    return 0
+  fi
+  return 1
+}
+
 wait_up() {
-  local dir=$1 only=${2:-} nodes n i rc
+  local dir=$1 only=${2:-} nodes n i rc retry=1
   nodes=$(cat "$dir/kafka/nodes")
   for i in $(seq 1 $((START_TIMEOUT_S * 20))); do
     rc=0
@@ -272,8 +306,8 @@ wait_up() {
     done
     [ $rc -eq 0 ] && return 0
     if [ $rc -eq 2 ]; then
-      tail -n 30 "$(node_dir "$dir" "$n")/server.log" "$(node_dir "$dir" "$n")/stdout.log" >&2 || true
-      die "node $n exited during start (logs above)"
+      node_died "$dir" "$n" "$retry" || die "node $n exited during start (logs above)"
+      retry=
     fi
     sleep 0.05
   done
@@ -289,11 +323,14 @@ mark_log() {
   echo $((lines + 1)) >"$nd/log-start"
 }
 
+# Node N in the background; what `run` itself says before it execs the JVM
+# (a node not prepared) lands in node-N/run.err.
 start_node_bg() {
-  local dir=$1 n=$2
+  local dir=$1 n=$2 nd
+  nd=$(node_dir "$dir" "$n")
   mark_log "$dir" "$n"
-  nohup "$0" run "$dir" "$n" >/dev/null 2>&1 &
-  echo $! >"$(node_dir "$dir" "$n")/pid"
+  nohup "$0" run "$dir" "$n" >/dev/null 2>>"$nd/run.err" &
+  echo $! >"$nd/pid"
 }
 
 start() {

@@ -1077,14 +1077,21 @@ static int exec_cmp(const void *a, const void *b) {
  * excuses a re-run whose earlier execution's offset was not yet surely
  * committed at the fault (during it, for the broker faults), even when the
  * attempt had closed: a worker commits a
- * partition only up to its first unfinished task, so a finished task's
- * commit point is the end of the last task the same worker started before
- * it (the executions of the same pid that began no later; the exec log has
- * no partitions, so this over-approximates by the worker's other
- * partitions), and it is sure --commit-ms after that.  The partition then
+ * partition only up to its first unacknowledged task, so a finished task's
+ * commit point is the acknowledgement of the last task the same worker
+ * started before it (the executions of the same pid that began no later;
+ * the exec log has no partitions, so this over-approximates by the
+ * worker's other partitions), and it is sure --commit-ms after that.  An
+ * answer is acknowledged when it ends, or when its attempt closed if that
+ * was later (a result held back by a broker fault).  The partition then
  * moves to another worker, which runs it again (chaos-000074/4/1 in a
  * repeat run: finished at 781486, its partition's earlier task ran to
- * 781927, the coordinator went down at 781824, re-run at 788735).
+ * 781927, the coordinator went down at 781824, re-run at 788735;
+ * chaos-000003/2/1 in a fresh-clone run: finished at 651789, but the
+ * result of chaos-000005/1/1 before it in the same partition, ended at
+ * 652265, reached batond only at 661970 after broker 1's outage, so
+ * nothing was committed when worker-0's restart moved the partition at
+ * 659311).
  *
  * --rebalance-ms defaults to 2 x session.timeout.ms + 2 s (--session-ms):
  * a member is expired after one session, the group rejoins within another.
@@ -1094,15 +1101,28 @@ typedef struct attempt {
     int partition;
 } attempt_t;
 
+/* When execution x's answer was acknowledged, as far as the histories
+ * tell: when its attempt closed, if that was after x ended (its result
+ * applied: Kafka had it), else when x ended (a result the attempt no
+ * longer waited for). */
+static int64_t exec_acked(const check_t *c, const exec_rec_t *x) {
+    json_t *sch = json_object_get(c->scheduled, x->task_id);
+    int64_t closed = json_integer_value(json_array_get(sch, 1));
+    return sch && closed != INT64_MAX && closed > x->end_ms ? closed
+                                                            : x->end_ms;
+}
+
 /* When the offset of execution e was surely committed: --commit-ms after
- * the end of the last execution its worker started no later than e (a
- * worker commits a partition only up to its first unfinished task). */
+ * the acknowledgement of the last answer among the executions its worker
+ * started no later than e (a worker commits a partition only up to its
+ * first unacknowledged task). */
 static int64_t commit_sure(const check_t *c, const exec_rec_t *e) {
-    int64_t last = e->end_ms;
+    int64_t last = exec_acked(c, e);
     for (size_t i = 0; i < c->nexecs; i++) {
         const exec_rec_t *x = &c->execs[i];
-        if (x->pid == e->pid && x->start_ms <= e->start_ms && x->end_ms > last)
-            last = x->end_ms;
+        int64_t acked;
+        if (x->pid != e->pid || x->start_ms > e->start_ms) continue;
+        if ((acked = exec_acked(c, x)) > last) last = acked;
     }
     return last + c->o->commit_ms;
 }
