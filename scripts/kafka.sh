@@ -261,8 +261,8 @@ node_up() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-# How node N's process ended ("status S" or "killed by signal K"), when it
-# is a child of this shell; "an unknown status" otherwise.
+# How node N's process ended ("status S" or "killed by signal K"); a node
+# not started by this shell (`spawn`) cannot be waited for: status 127.
 node_status() {
   local pid st=0
   pid=$(cat "$(node_dir "$1" "$2")/pid" 2>/dev/null) || { echo "an unknown status"; return; }
