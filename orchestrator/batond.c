@@ -14,7 +14,9 @@
  *                     token), produce, commit offsets to Kafka (for lag
  *                     only: the offsets that count are in Redis)
  *   batond_batch      one turn: baton_loop_run_batch over that port, and
- *                     a re-read of Redis state when the batch was abandoned;
+ *                     a re-read of Redis state when the batch was abandoned
+ *                     (batond_resync: take again, seek back to the stored
+ *                     offsets; only the rebalance callback assigns);
  *                     first, when the producer hit a fatal error, a new
  *                     producer replaces it and every owned partition's
  *                     outbox is re-sent (batond_reset_producer)
@@ -120,6 +122,10 @@ typedef struct batond {
     int64_t horizon_ms;    /* timers kept in memory (batond.timers.*) */
     int64_t next_slice_ms; /* when to read the next slice of timers */
     int64_t *epochs;       /* [partition_cnt]: fencing tokens taken */
+    /* Owned partitions to seek to their stored offsets once their fetcher
+     * has started (batond_resync); their messages are not applied until
+     * then.  NULL: none. */
+    rd_kafka_topic_partition_list_t *seek_pending;
     rd_kafka_message_t **msgs;
     baton_loop_msg_t *lmsgs; /* the same, as the loop's port hands them */
     batond_trace_hdr_t *trace_hdrs; /* their trace headers, NUL-terminated */
@@ -527,18 +533,20 @@ static int batond_takeover_reconnect(void *ctx) {
     return 0;
 }
 
-/* Assigns `parts` with the offsets stored in Redis, retrying Redis until it
- * answers (the partitions cannot be served without their state).  After a
- * reconnect every partition of the set is taken again (takeover.h: a
- * restarted Redis may have lost the epochs taken before). */
-static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
+/* Takes every partition of `parts` (fencing token, offsets, outbox and
+ * timers from Redis, retrying Redis until it answers: the partitions cannot
+ * be served without their state) and sets each element's offset to the
+ * next input stored for it.  After a reconnect every partition of the set
+ * is taken again (takeover.h: a restarted Redis may have lost the epochs
+ * taken before).  Returns -1 when batond is stopping. */
+static int batond_take_set(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
     baton_takeover_port_t port = {b, batond_takeover_take,
                                   batond_takeover_reconnect};
     int32_t *take = baton_calloc((size_t)parts->cnt + 1, sizeof *take);
     size_t n = 0;
     if (!take) {
         BATON_ERROR("loop", "assigning partitions: out of memory");
-        return;
+        return -1;
     }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
@@ -549,7 +557,7 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
     if ((!b->redis && batond_takeover_reconnect(b)) ||
         baton_takeover_run(&port, take, n)) {
         baton_free(take);
-        return; /* stopping */
+        return -1; /* stopping */
     }
     baton_free(take);
     for (int i = 0; i < parts->cnt; i++) {
@@ -560,7 +568,58 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
         tp->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
         batond_check_gone(b, tp->topic, tp->partition, next);
     }
+    return 0;
+}
+
+/* Forgets the seeks batond_resync left pending. */
+static void batond_seek_clear(batond_t *b) {
+    if (b->seek_pending) rd_kafka_topic_partition_list_destroy(b->seek_pending);
+    b->seek_pending = NULL;
+}
+
+/* Assigns `parts` (the rebalance callback's set) at their stored offsets.
+ * Only the rebalance callback assigns: an assign outside it that races a
+ * revocation makes Debian's librdkafka 2.0.2 stop a partition twice and
+ * abort (rdkafka_assignment.c: Assertion `rktp->rktp_started', its issue
+ * #5573), so a re-read of Redis seeks instead (batond_seek). */
+static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
+    batond_seek_clear(b);
+    if (batond_take_set(b, parts)) return;
     rd_kafka_assign(b->consumer, parts);
+}
+
+/* Seeks the partitions of `parts` to the offsets batond_take_set put in
+ * them; those whose fetcher has not started yet (an assignment still being
+ * applied) or that did not answer stay in b->seek_pending, sought again at
+ * the next batch.  Returns how many are pending. */
+static int batond_seek(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
+    rd_kafka_topic_partition_list_t *left;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(b->consumer, parts, 5000);
+    if (error) {
+        BATON_WARN("kafka", "seeking %d partitions to their stored offsets: "
+                   "%s; trying again",
+                   parts->cnt, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    left = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (!error && !tp->err) continue;
+        rd_kafka_topic_partition_list_add(left, tp->topic, tp->partition)
+            ->offset = tp->offset;
+    }
+    batond_seek_clear(b);
+    b->seek_pending = left->cnt ? left : NULL;
+    if (!left->cnt) rd_kafka_topic_partition_list_destroy(left);
+    return b->seek_pending ? b->seek_pending->cnt : 0;
+}
+
+/* Whether m was read before its partition's pending seek (batond_seek). */
+static int batond_seek_waits(const batond_t *b, const rd_kafka_message_t *m) {
+    if (!b->seek_pending) return 0;
+    return rd_kafka_topic_partition_list_find(b->seek_pending,
+                                              rd_kafka_topic_name(m->rkt),
+                                              m->partition) != NULL;
 }
 
 static void batond_flush_deletes(batond_t *b);
@@ -582,6 +641,7 @@ static void batond_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     batond_flush_deletes(b);
     for (int i = 0; i < parts->cnt; i++)
         baton_loop_partition_drop(b->loop, parts->elems[i].partition);
+    batond_seek_clear(b);
     rd_kafka_assign(rk, NULL);
     batond_note_owned(b);
 }
@@ -615,6 +675,12 @@ static size_t batond_port_poll(void *ctx, int timeout_ms,
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 BATON_WARN("kafka", "consumer: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (batond_seek_waits(b, m)) {
+            /* read from before the stored offset's seek: not applied, not
+             * committed; the seek fetches it again */
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -905,8 +971,8 @@ static void batond_flush_deletes(batond_t *b) {
 }
 
 /* Redis failed mid-batch: whether the transaction applied is unknown, so
- * reconnect, drop every cache, and re-read each owned partition's state
- * from Redis as on a fresh assignment (seeking back to the stored offsets). */
+ * reconnect, drop every cache, re-read each owned partition's state from
+ * Redis as on a fresh assignment, and seek back to the stored offsets. */
 static void batond_resync(batond_t *b) {
     rd_kafka_topic_partition_list_t *parts = NULL;
     char err[512];
@@ -921,10 +987,23 @@ static void batond_resync(batond_t *b) {
     }
     for (int32_t p = 0; p < b->partition_cnt; p++)
         baton_loop_partition_drop(b->loop, p);
-    if (!rd_kafka_assignment(b->consumer, &parts)) {
-        batond_assign(b, parts);
-        rd_kafka_topic_partition_list_destroy(parts);
-    }
+    if (rd_kafka_assignment(b->consumer, &parts)) return;
+    if (!batond_take_set(b, parts) && batond_seek(b, parts))
+        BATON_INFO("kafka",
+                   "%d partitions not started yet: their stored offsets are "
+                   "sought at the next batch",
+                   b->seek_pending->cnt);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* The seeks batond_resync could not make yet, tried again. */
+static void batond_seek_retry(batond_t *b) {
+    rd_kafka_topic_partition_list_t *parts = b->seek_pending;
+    b->seek_pending = NULL;
+    if (batond_seek(b, parts) == 0)
+        BATON_INFO("kafka", "%d partitions sought to their stored offsets",
+                   parts->cnt);
+    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 /* ---- producer reset ----------------------------------------------------- */
@@ -1022,6 +1101,7 @@ static void batond_reset_producer(batond_t *b) {
 static void batond_batch(batond_t *b) {
     char err[1024];
     if (b->producer_reset) batond_reset_producer(b);
+    if (b->seek_pending) batond_seek_retry(b);
     if (baton_loop_run_batch(b->loop, &b->port, err, sizeof err))
         batond_resync(b);
     batond_metrics_tick(b->metrics, b->redis, b->ns, b->loop, b->partition_cnt);
@@ -1262,6 +1342,7 @@ static void batond_teardown(batond_t *b) {
     baton_free(b->trace_hdrs);
     baton_otlp_destroy(b->otlp);
     baton_free(b->epochs);
+    batond_seek_clear(b);
     batond_metrics_destroy(b->metrics);
     baton_conf_destroy(b->conf);
 }

@@ -30,6 +30,8 @@ _test_cleanup() {
       echo "== $f (last 40 lines)" >&2
       tail -n 40 "$f" >&2
     done
+  elif [ -n "${BATON_TEST_KEEP:-}" ]; then
+    echo "kept: $TEST_DIR (BATON_TEST_KEEP)" >&2
   else
     rm -rf "$TEST_DIR"
   fi
