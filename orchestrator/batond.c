@@ -539,7 +539,8 @@ static int batond_takeover_reconnect(void *ctx) {
  * next input stored for it.  After a reconnect every partition of the set
  * is taken again (takeover.h: a restarted Redis may have lost the epochs
  * taken before).  Returns -1 when batond is stopping. */
-static int batond_take_set(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
+static int batond_take_set(batond_t *b,
+                           rd_kafka_topic_partition_list_t *parts) {
     baton_takeover_port_t port = {b, batond_takeover_take,
                                   batond_takeover_reconnect};
     int32_t *take = baton_calloc((size_t)parts->cnt + 1, sizeof *take);
@@ -594,9 +595,11 @@ static void batond_assign(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
  * the next batch.  Returns how many are pending. */
 static int batond_seek(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *left;
-    rd_kafka_error_t *error = rd_kafka_seek_partitions(b->consumer, parts, 5000);
+    rd_kafka_error_t *error =
+        rd_kafka_seek_partitions(b->consumer, parts, 5000);
     if (error) {
-        BATON_WARN("kafka", "seeking %d partitions to their stored offsets: "
+        BATON_WARN("kafka",
+                   "seeking %d partitions to their stored offsets: "
                    "%s; trying again",
                    parts->cnt, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
