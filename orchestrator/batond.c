@@ -612,9 +612,12 @@ static int batond_seek(batond_t *b, rd_kafka_topic_partition_list_t *parts) {
             ->offset = tp->offset;
     }
     batond_seek_clear(b);
-    b->seek_pending = left->cnt ? left : NULL;
-    if (!left->cnt) rd_kafka_topic_partition_list_destroy(left);
-    return b->seek_pending ? b->seek_pending->cnt : 0;
+    if (!left->cnt) {
+        rd_kafka_topic_partition_list_destroy(left);
+        return 0;
+    }
+    b->seek_pending = left;
+    return left->cnt;
 }
 
 /* Whether m was read before its partition's pending seek (batond_seek). */
@@ -993,8 +996,8 @@ static void batond_resync(batond_t *b) {
     if (rd_kafka_assignment(b->consumer, &parts)) return;
     if (!batond_take_set(b, parts) && batond_seek(b, parts))
         BATON_INFO("kafka",
-                   "%d partitions not started yet: their stored offsets are "
-                   "sought at the next batch",
+                   "%d partitions not sought yet (fetcher not started or "
+                   "no answer): sought again at the next batch",
                    b->seek_pending->cnt);
     rd_kafka_topic_partition_list_destroy(parts);
 }
