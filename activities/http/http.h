@@ -62,10 +62,13 @@ int http_task_parse(const char *input, const http_limits_t *limits,
                     char *errstr, size_t errlen);
 void http_task_clear(http_task_t *t);
 
-/* "Idempotency-Key: <key>" for the task's idempotency key
- * ("<workflow_id>/<activity_seq>", the same for every attempt), unless the
- * task set an Idempotency-Key header itself.  A new string (baton_free),
- * or NULL when none is to be added. */
-char *http_idempotency_header(const http_task_t *t, const char *idem_key);
+/* "<name>: <value>" for a header the worker adds to every call: the
+ * task's idempotency key as Idempotency-Key ("<workflow_id>/<activity_seq>",
+ * the same for every attempt) and the execution's span as traceparent (W3C
+ * Trace Context), unless the task set that header itself (any case) or
+ * value is NULL or empty.  A new string (baton_free), or NULL when none is
+ * to be added. */
+char *http_default_header(const http_task_t *t, const char *name,
+                          const char *value);
 
 #endif /* BATON_HTTP_H */

@@ -218,8 +218,8 @@ void http_task_clear(http_task_t *t) {
     memset(t, 0, sizeof *t);
 }
 
-char *http_idempotency_header(const http_task_t *t, const char *idem_key) {
-    if (!idem_key || !*idem_key || has_header(t, "Idempotency-Key"))
-        return NULL;
-    return header_line("Idempotency-Key", "", idem_key);
+char *http_default_header(const http_task_t *t, const char *name,
+                          const char *value) {
+    if (!value || !*value || has_header(t, name)) return NULL;
+    return header_line(name, "", value);
 }

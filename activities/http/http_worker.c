@@ -10,7 +10,9 @@
  * text), "tag"}.  Every call carries "Idempotency-Key: <workflow_id>/<seq>"
  * (the task's idempotency key: the same for every attempt of the step), so
  * an API that honours the header applies the call once even when a crash
- * makes the activity run again.  Only hosts in http.allow_hosts are
+ * makes the activity run again.  A traced task's call also carries its
+ * execution span as "traceparent", so the called service's spans join the
+ * run's trace.  Only hosts in http.allow_hosts are
  * called; redirects are not followed.  A status >= 400 fails the activity
  * with the LLM worker's classification (net.h): HTTP.RateLimited,
  * HTTP.ServerError, HTTP.Timeout, HTTP.Conflict, HTTP.ConnectionError
@@ -101,7 +103,8 @@ static void http_request(baton_activity_t *act, void *opaque) {
     baton_net_req_t req = {0};
     baton_net_resp_t resp;
     baton_net_rc_t rc;
-    char err[512], host[256], *idem = NULL, *text = NULL, *clean = NULL;
+    char err[512], host[256], tp[64], *idem = NULL, *trace = NULL;
+    char *text = NULL, *clean = NULL;
     const char **headers = NULL;
     json_t *out;
 
@@ -119,10 +122,17 @@ static void http_request(baton_activity_t *act, void *opaque) {
         return;
     }
     trace_call(act, &t, host);
-    idem = http_idempotency_header(&t, baton_activity_idempotency_key(act));
-    if (!(headers = baton_calloc(t.nheaders + 2, sizeof *headers))) goto oom;
+    idem = http_default_header(&t, "Idempotency-Key",
+                               baton_activity_idempotency_key(act));
+    trace = http_default_header(
+        &t, "traceparent", baton_activity_traceparent(act, tp, sizeof tp));
+    if (!(headers = baton_calloc(t.nheaders + 3, sizeof *headers))) goto oom;
     for (size_t i = 0; i < t.nheaders; i++) headers[i] = t.headers[i];
-    if (idem) headers[t.nheaders] = idem;
+    {
+        size_t n = t.nheaders;
+        if (idem) headers[n++] = idem;
+        if (trace) headers[n] = trace;
+    }
     req.method = t.method;
     req.url = t.url;
     req.headers = headers;
@@ -182,6 +192,7 @@ out:
     baton_free(clean);
     baton_free(headers);
     baton_free(idem);
+    baton_free(trace);
     http_task_clear(&t);
 }
 

@@ -116,6 +116,18 @@ static void trace_result(baton_activity_t *act, const json_t *res) {
     }
 }
 
+/* tools/call's params; a traced execution's span goes along as
+ * _meta.traceparent (OpenTelemetry's MCP conventions), so the server's
+ * spans join the run's trace.  Takes args. */
+static json_t *call_params(baton_activity_t *act, const char *name,
+                           json_t *args) {
+    char tp[64];
+    json_t *p = json_pack("{s:s,s:o}", "name", name, "arguments", args);
+    if (p && baton_activity_traceparent(act, tp, sizeof tp))
+        json_object_set_new(p, "_meta", json_pack("{s:s}", "traceparent", tp));
+    return p;
+}
+
 static void act_call_tool(baton_activity_t *act, void *opaque) {
     mcp_client_t *c = opaque;
     json_t *in = json_loads(baton_activity_input(act), 0, NULL), *args, *res,
@@ -151,10 +163,8 @@ static void act_call_tool(baton_activity_t *act, void *opaque) {
         return;
     }
     trace_tool(act, name, id, args);
-    res =
-        mcp_client_call(c, "tools/call",
-                        json_pack("{s:s,s:o}", "name", name, "arguments", args),
-                        on_tick, act, &e);
+    res = mcp_client_call(c, "tools/call", call_params(act, name, args),
+                          on_tick, act, &e);
     if (!res) {
         fail_with(act, &e);
     } else if (json_is_true(json_object_get(res, "isError")) &&

@@ -15,34 +15,20 @@
 
 #define SSE_LINE_MAX (16u << 20)
 
-typedef struct sse_buf {
-    char *p;
-    size_t len, cap;
-} sse_buf_t;
-
 struct baton_sse {
     baton_sse_event_fn fn;
     void *opaque;
-    sse_buf_t line, data, event;
+    baton_buf_t line, data, event;
     int has_data;
     int last_cr; /* the previous byte was '\r': a following '\n' is part
                     of the same line end */
 };
 
-static int buf_add(sse_buf_t *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1) cap *= 2;
-        if (cap > SSE_LINE_MAX + 1 || !(p = baton_realloc(b->p, cap)))
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+/* Appends to b unless a line, an event's data or its name would reach
+ * SSE_LINE_MAX: a stream without line ends cannot take all memory. */
+static int buf_add(baton_buf_t *b, const char *s, size_t n) {
+    if (n >= SSE_LINE_MAX - b->n) return -1;
+    return baton_buf_append(b, s, n);
 }
 
 baton_sse_t *baton_sse_new(baton_sse_event_fn fn, void *opaque) {
@@ -64,9 +50,9 @@ void baton_sse_destroy(baton_sse_t *p) {
 static int sse_dispatch(baton_sse_t *p) {
     int rc = 0;
     if (p->has_data)
-        rc = p->fn(p->event.len ? p->event.p : "message",
-                   p->data.p ? p->data.p : "", p->data.len, p->opaque);
-    p->data.len = p->event.len = 0;
+        rc = p->fn(p->event.n ? p->event.p : "message",
+                   p->data.p ? p->data.p : "", p->data.n, p->opaque);
+    p->data.n = p->event.n = 0;
     if (p->data.p) p->data.p[0] = '\0';
     if (p->event.p) p->event.p[0] = '\0';
     p->has_data = 0;
@@ -76,7 +62,7 @@ static int sse_dispatch(baton_sse_t *p) {
 /* Interprets the complete line in p->line. */
 static int sse_line(baton_sse_t *p) {
     const char *l = p->line.p ? p->line.p : "", *v;
-    size_t n = p->line.len, flen, vlen;
+    size_t n = p->line.n, flen, vlen;
     if (n == 0) return sse_dispatch(p);
     if (l[0] == ':') return 0;
     v = memchr(l, ':', n);
@@ -95,7 +81,7 @@ static int sse_line(baton_sse_t *p) {
         return buf_add(&p->data, v, vlen);
     }
     if (flen == 5 && !memcmp(l, "event", 5)) {
-        p->event.len = 0;
+        p->event.n = 0;
         return buf_add(&p->event, v, vlen);
     }
     return 0;
@@ -115,7 +101,7 @@ int baton_sse_feed(baton_sse_t *p, const char *buf, size_t len) {
             int rc;
             p->last_cr = c == '\r';
             rc = sse_line(p);
-            p->line.len = 0;
+            p->line.n = 0;
             if (rc) return rc;
             i++;
             continue;
@@ -132,9 +118,9 @@ int baton_sse_feed(baton_sse_t *p, const char *buf, size_t len) {
 
 int baton_sse_finish(baton_sse_t *p) {
     int rc = 0;
-    if (p->line.len) {
+    if (p->line.n) {
         rc = sse_line(p);
-        p->line.len = 0;
+        p->line.n = 0;
     }
     return rc ? rc : sse_dispatch(p);
 }

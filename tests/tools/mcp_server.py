@@ -22,7 +22,9 @@ application/json answers:
 A request other than initialize must carry a known Mcp-Session-Id (404
 otherwise, as the spec says: the client starts a new session).  DELETE
 /mcp ends a session; GET /mcp is 405 (no server-initiated stream).
-GET /stats: {"requests", "sessions", "calls": {tool: count}}.
+GET /stats: {"requests", "sessions", "calls": {tool: count}}.  The log
+(--log) has a line per tool call with the traceparent of its
+params._meta ("-" when none), for the tracing test.
 
 Tools (a tiny corpus on durable execution, the demo's topic):
   search_notes   {"query"}  -> ids and titles of the notes that match
@@ -187,7 +189,9 @@ def dispatch(method, params, mid):
     args = params.get("arguments") or {}
     with LOCK:
         STATS["calls"][name] = STATS["calls"].get(name, 0) + 1
-    log("tools/call %s %s" % (name, json.dumps(args)))
+    meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+    log("tools/call %s %s traceparent=%s"
+        % (name, json.dumps(args), meta.get("traceparent", "-")))
     result = fn(args if isinstance(args, dict) else {})
     return {"jsonrpc": "2.0", "id": mid, "result": result}
 

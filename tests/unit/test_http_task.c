@@ -2,12 +2,15 @@
  * test_http_task.c -- baton-worker-http's pure parts: the host allow-list
  * (http_allow.c) and the http.request task (http_task.c): secrets by name
  * only when listed and set, header injection refused, JSON bodies, limits
- * capped by the worker's settings, the Idempotency-Key header.
+ * capped by the worker's settings, the Idempotency-Key and traceparent
+ * headers the worker adds (a task's own wins).
  */
 #include "baton_common.h"
 #include "http.h"
 #include "net.h"
 #include "net_check.h"
+
+#define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 static const char *fake_env(const char *name, void *opaque) {
     (void)opaque;
@@ -106,19 +109,27 @@ static void test_good(void) {
     CHECK(t.nsecrets == 1 && !strcmp(t.secret_values[0], "tok-123"),
           "the secret is remembered for redaction");
     CHECK_JSON(t.tag, "[1]", "tag");
-    idem = http_idempotency_header(&t, "wf-1/4");
+    idem = http_default_header(&t, "Idempotency-Key", "wf-1/4");
     CHECK_STR(idem, "Idempotency-Key: wf-1/4", "idempotency header");
     baton_free(idem);
+    idem = http_default_header(&t, "traceparent", TP);
+    CHECK_STR(idem, "traceparent: " TP, "traceparent header");
+    baton_free(idem);
+    CHECK(http_default_header(&t, "traceparent", NULL) == NULL,
+          "no traceparent for an untraced task");
     http_task_clear(&t);
 
     CHECK(parse("{\"url\": \"http://h/\", \"body\": \"raw text\", "
-                "\"headers\": {\"idempotency-key\": \"mine\"}}",
+                "\"headers\": {\"idempotency-key\": \"mine\", "
+                "\"TraceParent\": \"00-mine\"}}",
                 &t, err) == 0,
           err);
-    CHECK(t.nheaders == 1 && !strcmp(t.body, "raw text"),
+    CHECK(t.nheaders == 2 && !strcmp(t.body, "raw text"),
           "a string body is sent as it is, no content type added");
-    CHECK(http_idempotency_header(&t, "wf-1/4") == NULL,
+    CHECK(http_default_header(&t, "Idempotency-Key", "wf-1/4") == NULL,
           "a task's own Idempotency-Key wins");
+    CHECK(http_default_header(&t, "traceparent", TP) == NULL,
+          "a task's own traceparent wins");
     http_task_clear(&t);
     CHECK(parse("{\"url\": \"http://h/\"}", &t, err) == 0, err);
     CHECK_STR(t.method, "GET", "GET without a body");

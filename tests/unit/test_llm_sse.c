@@ -2,7 +2,8 @@
  * test_llm_sse.c -- the SSE parser (activities/net/sse.c) that reads
  * streamed model replies and MCP responses: events split at every byte
  * boundary, the three line endings, comments, multi-line data, event
- * names, a last event without its blank line, a callback that stops.
+ * names, a last event without its blank line, a callback that stops,
+ * the 16 MiB bound of a line.
  */
 #include "baton_common.h"
 #include "net.h"
@@ -84,9 +85,39 @@ static void test_edges(void) {
     baton_sse_destroy(NULL);
 }
 
+static int on_size(const char *event, const char *data, size_t len,
+                   void *opaque) {
+    (void)event;
+    (void)data;
+    *(size_t *)opaque = len;
+    return 0;
+}
+
+/* A stream without line ends is refused once its line reaches 16 MiB; a
+ * 15 MiB data line is an ordinary event. */
+static void test_limit(void) {
+    size_t mib = (size_t)1 << 20, got = 0;
+    char *chunk = baton_malloc(mib);
+    baton_sse_t *p = baton_sse_new(on_size, &got);
+    int rc = 0, i;
+    memset(chunk, 'a', mib);
+    CHECK(baton_sse_feed(p, "data: ", 6) == 0, "data field");
+    for (i = 0; i < 15 && !rc; i++) rc = baton_sse_feed(p, chunk, mib);
+    CHECK(rc == 0, "a 15 MiB line is accepted (%d at MiB %d)", rc, i);
+    CHECK(baton_sse_feed(p, "\n\n", 2) == 0 && got == 15 * mib,
+          "the 15 MiB event is dispatched whole (%zu bytes)", got);
+    for (i = 0; i < 17 && !rc; i++) rc = baton_sse_feed(p, chunk, mib);
+    CHECK(rc == -1 && i == 16,
+          "a line without end is refused at 16 MiB (%d after %d MiB)", rc,
+          i);
+    baton_sse_destroy(p);
+    baton_free(chunk);
+}
+
 int main(void) {
     baton_log_configure("error", "");
     test_splits();
     test_edges();
+    test_limit();
     return check_report();
 }
