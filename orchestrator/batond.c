@@ -981,6 +981,7 @@ static void batond_flush_deletes(batond_t *b) {
  * Redis as on a fresh assignment, and seek back to the stored offsets. */
 static void batond_resync(batond_t *b) {
     rd_kafka_topic_partition_list_t *parts = NULL;
+    int left = 0;
     char err[512];
     BATON_WARN("loop", "re-reading partition state from Redis");
     redisFree(b->redis);
@@ -994,11 +995,11 @@ static void batond_resync(batond_t *b) {
     for (int32_t p = 0; p < b->partition_cnt; p++)
         baton_loop_partition_drop(b->loop, p);
     if (rd_kafka_assignment(b->consumer, &parts)) return;
-    if (!batond_take_set(b, parts) && batond_seek(b, parts))
+    if (!batond_take_set(b, parts) && (left = batond_seek(b, parts)))
         BATON_INFO("kafka",
                    "%d partitions not sought yet (fetcher not started or "
                    "no answer): sought again at the next batch",
-                   b->seek_pending->cnt);
+                   left);
     rd_kafka_topic_partition_list_destroy(parts);
 }
 

@@ -39,19 +39,17 @@ progress_since() { [ "$(new_execs)" -ge $(( $1 + 30 )) ]; }
 # Whether the history of task $1's workflow (<wf>/<seq>/<attempt>.<nonce>)
 # holds a result of that attempt.
 result_applied() {
-  local wf=${1%%/*} rest=${1#*/} key
-  key=$(redis --scan --pattern "baton:{p*}:hist:$wf" | head -1)
-  [ -n "$key" ] || fail "no history for the workflow of task $1"
-  redis LRANGE "$key" 0 -1 | /usr/bin/python3 -c '
+  local wf=${1%%/*} rest=${1#*/} hist=$TEST_DIR/history.json
+  ctl history "$wf" -o json >"$hist" || fail "no history for the workflow of task $1"
+  /usr/bin/python3 -c '
 import json, sys
 seq, att = (int(x) for x in sys.argv[1].split(".")[0].split("/"))
-for line in sys.stdin:
-    e = json.loads(line)
+for e in json.load(open(sys.argv[2])):
     d = e.get("data") or {}
     if e.get("type") in ("ActivityCompleted", "ActivityFailed", "ActivityTimedOut") \
             and d.get("seq") == seq and d.get("attempt") == att:
         sys.exit(0)
-sys.exit(1)' "$rest"
+sys.exit(1)' "$rest" "$hist"
 }
 KILLS=()
 last=$(date +%s%3N)
