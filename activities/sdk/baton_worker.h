@@ -202,6 +202,11 @@ int32_t baton_activity_heartbeat_seconds(const baton_activity_t *act);
 /* The task's TimeoutSeconds as an absolute deadline (ms since the epoch,
  * from the time the orchestrator scheduled it), or 0 when none. */
 int64_t baton_activity_deadline_ms(const baton_activity_t *act);
+/* Where the task's message sits in its queue topic: its partition and
+ * offset (for logs that line an execution up with Kafka's tools, e.g.
+ * kafka-consumer-groups' committed offsets). */
+int32_t baton_activity_partition(const baton_activity_t *act);
+int64_t baton_activity_offset(const baton_activity_t *act);
 
 /* ---- inside a handler: reporting --------------------------------------- */
 

@@ -91,6 +91,12 @@ int32_t baton_activity_heartbeat_seconds(const baton_activity_t *a) {
 int64_t baton_activity_deadline_ms(const baton_activity_t *a) {
     return a->deadline_ms;
 }
+int32_t baton_activity_partition(const baton_activity_t *a) {
+    return a->partition;
+}
+int64_t baton_activity_offset(const baton_activity_t *a) {
+    return a->offset;
+}
 
 int baton_activity_cancelled(const baton_activity_t *a) {
     int why = atomic_load(&((baton_activity_t *)a)->cancel);

@@ -3,7 +3,8 @@
 # delivered again (its offset was never committed) to the worker that
 # takes over, and the workflow completes.  The start log shows the task
 # started on worker-a, which is killed before finishing it (no exec-log
-# line), and started again, same task id, on worker-b, which finished it.
+# started again, same task id and same message (partition and offset of
+# the queue topic), on worker-b, which finished it.
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$TEST_DIR/wf"
 cat >"$TEST_DIR/wf/t3-long.asl.json" <<'JSON'
@@ -29,7 +30,7 @@ worker_up worker-a --concurrency 4 --exec-log "$EXEC" --start-log "$STARTS" --na
 WA=$LAST_PID
 ctl start t3-long --id t3-1 --input '{}' >/dev/null
 wait_until 90 "t3-1's first task started on worker-a" \
-  grep -qE '^t3-1/1/[0-9]+(\.[0-9a-f]+)? [0-9]+ [0-9]+ worker-a$' "$STARTS"
+  grep -qE '^t3-1/1/[0-9]+(\.[0-9a-f]+)? [0-9]+ [0-9]+ worker-a [0-9]+ [0-9]+$' "$STARTS"
 ! grep -q '^t3-1/1/' "$EXEC" 2>/dev/null || fail "the first activity finished before the kill"
 proc_kill9 "$WA"
 grep -q '^t3-1/1/' "$EXEC" 2>/dev/null && fail "the first activity finished before the kill"
@@ -44,9 +45,11 @@ task=$(grep -m1 '^t3-1/1/' "$STARTS" | cut -d' ' -f1)
 assert_eq "$(grep -c "^$task " "$STARTS")" 2 "starts of $task"
 assert_eq "$(grep "^$task " "$STARTS" | cut -d' ' -f4 | tr '\n' ' ')" "worker-a worker-b " \
   "workers that started $task, in order"
+assert_eq "$(grep "^$task " "$STARTS" | cut -d' ' -f5,6 | sort -u | wc -l)" 1 \
+  "distinct task messages (partition offset) behind the two starts of $task"
 # It finished exactly once, on worker-b; worker-a died before finishing it.
 assert_eq "$(grep -c '^t3-1/1/' "$EXEC")" 1 "finished executions of the killed activity"
 assert_eq "$(grep '^t3-1/1/' "$EXEC" | cut -d' ' -f1,2)" "$task $WB" "task and pid of its finished execution"
 c=$(ctl history t3-1 | grep -c ActivityCompleted || true)
 assert_eq "$c" 3 "activity results applied"
-pass "the task started on worker-a, which was killed, was delivered again, same id, to worker-b, which finished it"
+pass "the task started on worker-a, which was killed, was delivered again (same id, same message) to worker-b, which finished it"

@@ -60,9 +60,11 @@ void harness_start_log(int fd, const baton_activity_t *act, int64_t start_ms,
     char line[1024];
     int n;
     if (fd < 0) return;
-    n = snprintf(line, sizeof line, "%s %d %lld %s\n",
+    n = snprintf(line, sizeof line, "%s %d %lld %s %d %lld\n",
                  baton_activity_task_id(act), (int)getpid(),
-                 (long long)start_ms, name ? name : "-");
+                 (long long)start_ms, name ? name : "-",
+                 (int)baton_activity_partition(act),
+                 (long long)baton_activity_offset(act));
     if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
         BATON_WARN(SUBSYS, "writing the start log: %s", strerror(errno));
 }

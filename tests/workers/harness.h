@@ -31,9 +31,10 @@ int harness_open_log(const char *prog, const char *path, int *fd);
 void harness_exec_log(int fd, const baton_activity_t *act, int64_t start_ms,
                       const char *type);
 
-/* Appends "<task_id> <pid> <start_ms> <name>" as one line with one
- * write() when an execution starts (the start log: a test sees which
- * worker had a task before it killed that worker).  fd < 0: nothing.
+/* Appends "<task_id> <pid> <start_ms> <name> <partition> <offset>" as
+ * one line with one write() when an execution starts (the start log: a
+ * test sees which worker had a task before it killed that worker, and the
+ * task message's place in its topic).  fd < 0: nothing.
  * Thread: any. */
 void harness_start_log(int fd, const baton_activity_t *act, int64_t start_ms,
                        const char *name);

@@ -60,9 +60,11 @@
  * in the worker's log.)
  *
  * --start-log FILE: every execution appends "<task_id> <pid> <start_ms>
- * <name>" when it starts (before the handler runs), so a test knows which
- * worker (--name, default "-") had a task when it killed that worker, and
- * which tasks were running at any moment (started, no exec-log line yet).
+ * <name> <partition> <offset>" when it starts (before the handler runs),
+ * so a test knows which worker (--name, default "-") had a task when it
+ * killed that worker, which tasks were running at any moment (started, no
+ * exec-log line yet), and where each task sits in its queue topic (the
+ * chaos checker's commit point).
  *
  * Exit status: 0 after SIGTERM/SIGINT and a clean drain, 1 on errors, 2 on
  * usage errors.
