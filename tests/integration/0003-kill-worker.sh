@@ -3,8 +3,8 @@
 # delivered again (its offset was never committed) to the worker that
 # takes over, and the workflow completes.  The start log shows the task
 # started on worker-a, which is killed before finishing it (no exec-log
-# started again, same task id and same message (partition and offset of
-# the queue topic), on worker-b, which finished it.
+# line), and started again, same task id and same message (partition and
+# offset of the queue topic), on worker-b, which finished it.
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$TEST_DIR/wf"
 cat >"$TEST_DIR/wf/t3-long.asl.json" <<'JSON'
