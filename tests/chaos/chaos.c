@@ -30,7 +30,9 @@
  *   resent <id> <START|SIGNAL>                   (after a fatal producer error)
  *
  * check: reads DIR/load.log, DIR/exec.log (the workers' --exec-log: one
- * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/faults.log
+ * line "<task_id> <pid> <start_ms> <end_ms>" per execution), DIR/start.log
+ * when there is one (the workers' --start-log: "<task_id> <pid> <start_ms>
+ * <name> <partition> <offset>" per execution started), DIR/faults.log
  * (chaos.sh: "<time_ms> <kind> <detail>" per fault) and, from Redis, each
  * workflow's snapshot baton:{pN}:wf:<id> and history baton:{pN}:hist:<id>.
  * The invariants (tests/chaos/README.md explains each):
@@ -453,7 +455,9 @@ typedef struct wf {
 typedef struct exec_rec {
     char task_id[ID_MAX + 32];
     int pid;
-    int64_t start_ms, end_ms;
+    int64_t start_ms, end_ms; /* end_ms -1: never finished (start.log) */
+    int partition;            /* of the task message; -1: unknown */
+    int64_t offset;
 } exec_rec_t;
 
 typedef struct fault {
@@ -481,6 +485,10 @@ typedef struct check {
     size_t nwfs, wcap;
     exec_rec_t *execs;
     size_t nexecs, ecap;
+    exec_rec_t *starts; /* start.log, sorted by exec_key_cmp; end_ms from
+                           the exec log (-1: the execution never ended) */
+    size_t nstarts, scap;
+    int64_t unfinished; /* starts without an end (the worker died) */
     fault_t *faults;
     size_t nfaults, fcap;
     redisContext *redis;
@@ -589,28 +597,77 @@ static int read_load_log(check_t *c) {
     return 0;
 }
 
-/* DIR/exec.log: every execution of a task of this run. */
+/* Whether task_id belongs to this run (<prefix>-...); when it does, its
+ * nonce is cut off: "<wf>/<seq>/<attempt>.<nonce>" -> "<wf>/<seq>/<attempt>"
+ * (the history names the attempt without it; every send of one attempt
+ * shares it). */
+static int own_task(const check_t *c, char *task_id) {
+    size_t plen = strlen(c->o->prefix);
+    char *slash, *dot;
+    if (strncmp(task_id, c->o->prefix, plen) || task_id[plen] != '-')
+        return 0;
+    if ((slash = strrchr(task_id, '/')) && (dot = strchr(slash, '.')))
+        *dot = '\0';
+    return 1;
+}
+
+/* One execution: its task, worker pid and start. */
+static int exec_key_cmp(const void *a, const void *b) {
+    const exec_rec_t *x = a, *y = b;
+    int r = strcmp(x->task_id, y->task_id);
+    if (r) return r;
+    if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+/* DIR/start.log (optional): where each execution's task message sat, and
+ * which executions never ended. */
+static int read_start_log(check_t *c) {
+    FILE *f = open_in(c->o, "start.log", 0);
+    char line[1024], name[64];
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f)) {
+        exec_rec_t r = {.end_ms = -1}, *e;
+        if (sscanf(line, "%159s %d %" SCNd64 " %63s %d %" SCNd64, r.task_id,
+                   &r.pid, &r.start_ms, name, &r.partition,
+                   &r.offset) != 6 ||
+            !own_task(c, r.task_id))
+            continue;
+        if (!(e = grow((void **)&c->starts, &c->nstarts, &c->scap,
+                       sizeof *e)))
+            break;
+        *e = r;
+    }
+    fclose(f);
+    qsort(c->starts, c->nstarts, sizeof *c->starts, exec_key_cmp);
+    return 0;
+}
+
+/* DIR/exec.log: every execution of a task of this run; with a start log,
+ * each gets its message's place and its start its end. */
 static int read_exec_log(check_t *c) {
     FILE *f = open_in(c->o, "exec.log", 0);
     char line[1024];
-    size_t plen = strlen(c->o->prefix);
     if (!f) return 0; /* no activity ran at all: the checks will say so */
     while (fgets(line, sizeof line, f)) {
-        exec_rec_t r, *e;
+        exec_rec_t r = {.partition = -1, .offset = -1}, *e, *s;
         if (sscanf(line, "%159s %d %" SCNd64 " %" SCNd64, r.task_id, &r.pid,
                    &r.start_ms, &r.end_ms) != 4 ||
-            strncmp(r.task_id, c->o->prefix, plen) || r.task_id[plen] != '-')
+            !own_task(c, r.task_id))
             continue;
-        { /* "<wf>/<seq>/<attempt>.<nonce>": the history names the attempt
-             without its nonce (every send of one attempt shares it) */
-            char *slash = strrchr(r.task_id, '/'), *dot;
-            if (slash && (dot = strchr(slash, '.'))) *dot = '\0';
+        if ((s = bsearch(&r, c->starts, c->nstarts, sizeof *s,
+                         exec_key_cmp))) {
+            s->end_ms = r.end_ms;
+            r.partition = s->partition;
+            r.offset = s->offset;
         }
         if (!(e = grow((void **)&c->execs, &c->nexecs, &c->ecap, sizeof *e)))
             break;
         *e = r;
     }
     fclose(f);
+    for (size_t i = 0; i < c->nstarts; i++)
+        if (c->starts[i].end_ms < 0) c->unfinished++;
     return 0;
 }
 
@@ -1079,9 +1136,12 @@ static int exec_cmp(const void *a, const void *b) {
  * attempt had closed: a worker commits a
  * partition only up to its first unacknowledged task, so a finished task's
  * commit point is the acknowledgement of the last task the same worker
- * started before it (the executions of the same pid that began no later;
- * the exec log has no partitions, so this over-approximates by the
- * worker's other partitions), and it is sure --commit-ms after that.  An
+ * had to answer before it (with the start log, the worker's --start-log
+ * that chaos.sh gives it: the tasks of the same pid in the same
+ * partition at lower offsets, "never" behind one that never finished (its
+ * worker died running it); without it, every execution of the same pid
+ * that began no later, which over-approximates by the worker's other
+ * partitions), and it is sure --commit-ms after that.  An
  * answer is acknowledged when it ends, or when its attempt closed if that
  * was later (a result held back by a broker fault).  The partition then
  * moves to another worker, which runs it again (chaos-000074/4/1 in a
@@ -1112,12 +1172,32 @@ static int64_t exec_acked(const check_t *c, const exec_rec_t *x) {
                                                             : x->end_ms;
 }
 
+/* commit_sure with the start log: the tasks its worker received before
+ * e in e's partition (lower offsets) are the ones its commit waits for;
+ * one that never ended (the worker died running it) holds it forever. */
+static int64_t commit_sure_exact(const check_t *c, const exec_rec_t *e) {
+    int64_t last = exec_acked(c, e);
+    for (size_t i = 0; i < c->nstarts; i++) {
+        const exec_rec_t *x = &c->starts[i];
+        int64_t acked;
+        if (x->pid != e->pid || x->partition != e->partition ||
+            x->offset >= e->offset)
+            continue;
+        if (x->end_ms < 0) return INT64_MAX;
+        if ((acked = exec_acked(c, x)) > last) last = acked;
+    }
+    return last + c->o->commit_ms;
+}
+
 /* When the offset of execution e was surely committed: --commit-ms after
- * the acknowledgement of the last answer among the executions its worker
- * started no later than e (a worker commits a partition only up to its
- * first unacknowledged task). */
+ * the acknowledgement of the last answer among the tasks its worker had
+ * to answer first (a worker commits a partition only up to its first
+ * unacknowledged task): with the start log, those of e's partition at
+ * lower offsets; without it, every execution the worker started no later
+ * than e. */
 static int64_t commit_sure(const check_t *c, const exec_rec_t *e) {
     int64_t last = e->end_ms; /* e itself is among c->execs */
+    if (e->partition >= 0) return commit_sure_exact(c, e);
     for (size_t i = 0; i < c->nexecs; i++) {
         const exec_rec_t *x = &c->execs[i];
         int64_t acked;
@@ -1433,6 +1513,9 @@ static void report_text(const check_t *c) {
            c->signals_sent, c->signals_delivered);
     printf("tasks executed           %6" PRId64 " (%" PRId64 " executions)\n",
            c->tasks_executed, c->executions);
+    if (c->nstarts)
+        printf("starts never finished    %6" PRId64 " (of %zu in start.log)\n",
+               c->unfinished, c->nstarts);
     printf("re-runs (duplicate exec.) %5" PRId64 " (caused by a fault while "
            "open: %" PRId64 ")\n",
            c->duplicates, c->justified);
@@ -1484,6 +1567,8 @@ static void report_json(const check_t *c) {
                         json_integer(c->signals_delivered));
     json_object_set_new(o, "tasks_executed", json_integer(c->tasks_executed));
     json_object_set_new(o, "executions", json_integer(c->executions));
+    json_object_set_new(o, "starts", json_integer((json_int_t)c->nstarts));
+    json_object_set_new(o, "starts_unfinished", json_integer(c->unfinished));
     json_object_set_new(o, "duplicate_executions", json_integer(c->duplicates));
     json_object_set_new(o, "duplicates_justified", json_integer(c->justified));
     json_object_set_new(o, "rerun_causes", just);
@@ -1504,7 +1589,9 @@ static int cmd_check(const opts_t *o, baton_conf_t *conf) {
     c.violations = json_array();
     c.scheduled = json_object();
     if (!c.violations || !c.scheduled) goto out;
-    if (read_load_log(&c) || read_exec_log(&c) || read_faults_log(&c)) goto out;
+    if (read_load_log(&c) || read_start_log(&c) || read_exec_log(&c) ||
+        read_faults_log(&c))
+        goto out;
     c.ns = baton_conf_key_prefix(conf);
     if (!(c.redis = baton_redis_connect_conf(conf, 5000, err, sizeof err))) {
         baton_cli_fail(PROG, "check: %s", err);
@@ -1533,6 +1620,7 @@ out:
     json_decref(c.scheduled);
     baton_free(c.wfs);
     baton_free(c.execs);
+    baton_free(c.starts);
     baton_free(c.faults);
     baton_free(c.owns);
     return rc;

@@ -120,7 +120,8 @@ BATONDS=()
 WORKERS=()
 start_batond() { batond_up "batond-$1"; BATONDS[$1]=$LAST_PID; }
 start_worker() {
-  worker_up "worker-$1" --concurrency 16 --exec-log "$DIR/exec.log"
+  worker_up "worker-$1" --concurrency 16 --exec-log "$DIR/exec.log" \
+    --start-log "$DIR/start.log" --name "worker-$1"
   WORKERS[$1]=$LAST_PID
 }
 
