@@ -97,19 +97,24 @@ static int on_size(const char *event, const char *data, size_t len,
  * 15 MiB data line is an ordinary event. */
 static void test_limit(void) {
     size_t mib = (size_t)1 << 20, got = 0;
-    char *chunk = baton_malloc(mib);
+    char *chunk = baton_malloc(mib), what[128];
     baton_sse_t *p = baton_sse_new(on_size, &got);
     int rc = 0, i;
     memset(chunk, 'a', mib);
     CHECK(baton_sse_feed(p, "data: ", 6) == 0, "data field");
     for (i = 0; i < 15 && !rc; i++) rc = baton_sse_feed(p, chunk, mib);
-    CHECK(rc == 0, "a 15 MiB line is accepted (%d at MiB %d)", rc, i);
-    CHECK(baton_sse_feed(p, "\n\n", 2) == 0 && got == 15 * mib,
-          "the 15 MiB event is dispatched whole (%zu bytes)", got);
+    snprintf(what, sizeof what, "a 15 MiB line is accepted (%d at MiB %d)",
+             rc, i);
+    CHECK(rc == 0, what);
+    rc = baton_sse_feed(p, "\n\n", 2);
+    snprintf(what, sizeof what,
+             "the 15 MiB event is dispatched whole (%d, %zu bytes)", rc, got);
+    CHECK(rc == 0 && got == 15 * mib, what);
     for (i = 0; i < 17 && !rc; i++) rc = baton_sse_feed(p, chunk, mib);
-    CHECK(rc == -1 && i == 16,
-          "a line without end is refused at 16 MiB (%d after %d MiB)", rc,
-          i);
+    snprintf(what, sizeof what,
+             "a line without end is refused at 16 MiB (%d after %d MiB)", rc,
+             i);
+    CHECK(rc == -1 && i == 16, what);
     baton_sse_destroy(p);
     baton_free(chunk);
 }
