@@ -12,10 +12,12 @@
 #
 #   tests/mutation/run.sh [ID...]     only these rows (default: all)
 #
-# A row's test is integration:<script>, unit:<test_x> (ctest unit.test_x)
-# or ctest:<name> (any other ctest test of the scratch build, e.g.
-# fuzz.envelope, or lint, which checks the scratch tree); its targets "-"
-# when nothing is to be built (lint).
+# A row's test is integration:<script>, src:<script> (the same, run from
+# the scratch tree: for a mutated deploy file, which the script reads from
+# its own tree), unit:<test_x> (ctest unit.test_x) or ctest:<name> (any
+# other ctest test of the scratch build, e.g. fuzz.envelope, or lint,
+# which checks the scratch tree); its targets "-" when nothing is to be
+# built (lint, deploy files).
 #
 # Integration tests run with BATON_BIN = build/mutation/bin: the binaries
 # of build-asan, the row's rebuilt targets in their place.  Needs
@@ -70,6 +72,8 @@ run_row() { # id guarantee mutation file expr targets test
     case $test in
       integration:*)
         (cd "$ROOT" && BATON_BIN=$BINDIR timeout 900 bash "tests/integration/${test#integration:}.sh") >>"$log" 2>&1 ;;
+      src:*) # the scratch tree's own copy: a mutated file that is not code
+        BATON_BIN=$BINDIR timeout 900 bash "$SRC/tests/integration/${test#src:}.sh" >>"$log" 2>&1 ;;
       unit:*)
         (cd "$BLD" && timeout 600 ctest -R "^unit\.${test#unit:}\$" --output-on-failure) >>"$log" 2>&1 ;;
       ctest:*)
