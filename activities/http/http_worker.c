@@ -124,8 +124,8 @@ static void http_request(baton_activity_t *act, void *opaque) {
     trace_call(act, &t, host);
     idem = http_default_header(&t, "Idempotency-Key",
                                baton_activity_idempotency_key(act));
-    trace = http_default_header(
-        &t, "traceparent", baton_activity_traceparent(act, tp, sizeof tp));
+    trace = http_default_header(&t, "traceparent",
+                                baton_activity_traceparent(act, tp, sizeof tp));
     if (!(headers = baton_calloc(t.nheaders + 3, sizeof *headers))) goto oom;
     for (size_t i = 0; i < t.nheaders; i++) headers[i] = t.headers[i];
     {

@@ -604,8 +604,7 @@ static int read_load_log(check_t *c) {
 static int own_task(const check_t *c, char *task_id) {
     size_t plen = strlen(c->o->prefix);
     char *slash, *dot;
-    if (strncmp(task_id, c->o->prefix, plen) || task_id[plen] != '-')
-        return 0;
+    if (strncmp(task_id, c->o->prefix, plen) || task_id[plen] != '-') return 0;
     if ((slash = strrchr(task_id, '/')) && (dot = strchr(slash, '.')))
         *dot = '\0';
     return 1;
@@ -629,12 +628,10 @@ static int read_start_log(check_t *c) {
     while (fgets(line, sizeof line, f)) {
         exec_rec_t r = {.end_ms = -1}, *e;
         if (sscanf(line, "%159s %d %" SCNd64 " %63s %d %" SCNd64, r.task_id,
-                   &r.pid, &r.start_ms, name, &r.partition,
-                   &r.offset) != 6 ||
+                   &r.pid, &r.start_ms, name, &r.partition, &r.offset) != 6 ||
             !own_task(c, r.task_id))
             continue;
-        if (!(e = grow((void **)&c->starts, &c->nstarts, &c->scap,
-                       sizeof *e)))
+        if (!(e = grow((void **)&c->starts, &c->nstarts, &c->scap, sizeof *e)))
             break;
         *e = r;
     }
@@ -655,8 +652,7 @@ static int read_exec_log(check_t *c) {
                    &r.start_ms, &r.end_ms) != 4 ||
             !own_task(c, r.task_id))
             continue;
-        if ((s = bsearch(&r, c->starts, c->nstarts, sizeof *s,
-                         exec_key_cmp))) {
+        if ((s = bsearch(&r, c->starts, c->nstarts, sizeof *s, exec_key_cmp))) {
             s->end_ms = r.end_ms;
             r.partition = s->partition;
             r.offset = s->offset;

@@ -103,8 +103,8 @@ static void test_limit(void) {
     memset(chunk, 'a', mib);
     CHECK(baton_sse_feed(p, "data: ", 6) == 0, "data field");
     for (i = 0; i < 15 && !rc; i++) rc = baton_sse_feed(p, chunk, mib);
-    snprintf(what, sizeof what, "a 15 MiB line is accepted (%d at MiB %d)",
-             rc, i);
+    snprintf(what, sizeof what, "a 15 MiB line is accepted (%d at MiB %d)", rc,
+             i);
     CHECK(rc == 0, what);
     rc = baton_sse_feed(p, "\n\n", 2);
     snprintf(what, sizeof what,
