@@ -4,7 +4,9 @@
 # a payment.settled CloudEvent (binary mode) signals a waiting run, a
 # poison record goes to baton.dlq with its reason while the next records
 # flow, and a kill -9 of the bridge mid-stream loses nothing: every source
-# event's workflow exists exactly once, counted against the source topic.
+# event's workflow exists exactly once, counted against the source topic,
+# also when the kill lands while every command of a burst is still in the
+# bridge's producer queue (the bridge commits only what Kafka acknowledged).
 source "$(dirname "$0")/lib.sh"
 stack_up "$TEST_DIR" 4 default
 batond_up batond
@@ -12,7 +14,7 @@ worker_up worker
 KT="$BIN/baton-kafka"
 TRIG=config/triggers
 
-bridge_up() { _bg "$1" "$BIN/baton-bridge" --triggers "$TRIG"; }
+bridge_up() { local name=$1; shift; _bg "$name" "$BIN/baton-bridge" --triggers "$TRIG" "$@"; }
 
 # the user's topics exist before anyone subscribes (as in production)
 echo '{"type":"hello"}' | "$KT" produce shop.orders --key warmup
@@ -117,3 +119,40 @@ print(f"trigger order-created: {len(mine)} partitions, lag 0, "
       f"{sum(r['end'] for r in mine)} source events committed")
 PY
 pass "batonctl lag shows the trigger's group over its source topic, lag 0"
+
+# 6. kill -9 while a burst's commands are all still in the bridge's
+# producer queue (linger.ms 6 s: read, produced, none acknowledged): the
+# bridge commits a source offset only once Kafka acknowledged its command,
+# so the restarted bridge reads the burst again and every workflow starts.
+# A bridge that committed what it had read would lose the whole burst.
+M=100
+for i in $(seq 1 $M); do
+  printf 'l%d\t{"type":"order.created","orderId":"L%d","amount":%d}\n' "$i" "$i" "$i"
+done > "$TEST_DIR/burst-linger.txt"
+PM=$(free_port)
+bridge_up bridge-linger --set kafka.producer.linger.ms=6000 \
+  --set "bridge.metrics.listen=127.0.0.1:$PM"
+BRIDGE=$LAST_PID
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PM/readyz")" = 200 ]; }
+wait_until 60 "the lingering bridge owns its source partitions" ready
+"$KT" produce shop.orders --lines < "$TEST_DIR/burst-linger.txt"
+inflight() {
+  curl -sf "http://127.0.0.1:$PM/metrics" | awk '$1 == "baton_bridge_inflight" { print int($2) }'
+}
+inflight_all() { [ "$(inflight)" = "$M" ]; }
+wait_until 30 "all $M commands produced and held unacknowledged" inflight_all
+# Five commit intervals (bridge.commit.interval.ms 200): a bridge that
+# commits what it read has done so by now; a right one has nothing to.
+sleep 1
+orders_l() { redis --scan --pattern 'baton:*:wf:order-L*' | wc -l; }
+assert_eq "$(inflight)" "$M" "commands still unacknowledged at the kill"
+assert_eq "$(orders_l)" 0 "workflows of the burst before the kill"
+proc_kill9 "$BRIDGE"
+bridge_up bridge-after-linger
+BRIDGE=$LAST_PID
+orders_l_all() { [ "$(orders_l)" -ge "$M" ]; }
+wait_until 90 "all $M orders of the held burst started after the restart" orders_l_all
+ids=$(redis --scan --pattern 'baton:*:wf:order-L*' | sed 's/.*:wf://' | sort)
+assert_eq "$(sort -u <<<"$ids" | wc -l)" "$M" "distinct workflows of the held burst"
+proc_stop "$BRIDGE" || fail "the restarted bridge did not exit 0 on SIGTERM"
+pass "kill -9 with all $M commands unacknowledged in the producer queue: all $M started after the restart"

@@ -12,9 +12,6 @@ source "$(dirname "$0")/lib.sh"
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
 stack_up "$TEST_DIR" 4 default
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PB=$(free_port); PW=$(free_port); PR=$(free_port)
 B="http://127.0.0.1:$PB" W="http://127.0.0.1:$PW" R="http://127.0.0.1:$PR"
 

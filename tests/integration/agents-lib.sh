@@ -159,7 +159,7 @@ mcp_everything_up() {
        @modelcontextprotocol/server-everything >npm-install.log 2>&1) ||
       { echo "SKIP: npm install failed: $(tail -n 3 "$MCP_DIR/npm-install.log")"; exit 77; }
   fi
-  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   mcp_everything_start mcp-server "$port"
   MCP_PID=$LAST_PID
   for i in $(seq 1 100); do

@@ -22,13 +22,9 @@
 #                              baton-api with a fresh token; sets
 #                              WORKFLOWS_DIR, API_TOKEN (t$TAG-...), API (pid)
 
-api_free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 api_up() {
   local name=$1 port; shift
-  port=$(api_free_port)
+  port=$(free_port)
   API_URL="http://127.0.0.1:$port"
   _bg "$name" "$BIN/baton-api" --listen "127.0.0.1:$port" "$@"
   wait_until 30 "baton-api to answer /healthz" curl -sf "$API_URL/healthz"

@@ -45,7 +45,7 @@ console_playwright() {
 console_api_up() {
   local port code conf=$TEST_DIR/api.conf
   [ -x "$BIN/baton-api" ] || fail "no $BIN/baton-api (the HTTP API, api/)"
-  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   TOKEN=console-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   {
     cat "$BATON_STACK_FILE"

@@ -48,6 +48,10 @@ redis() {
   port=${url##*:}
   redis-cli -p "${port%%/*}" "$@"
 }
+# free_port: a TCP port free on 127.0.0.1 now (the kernel's pick).
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
 assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 # json_get JSON FIELD: a top-level field of a JSON object (string or number).
 json_get() {
